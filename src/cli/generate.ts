@@ -1,0 +1,61 @@
+// npm run -s generate -- --model <dir> --prompt "<text>" [--max-tokens N] [--temperature T]
+//                        [--top-k K] [--top-p P] [--seed S] [--chat] [--json]
+import { generate, type StepRecord } from '../engine/generate.ts';
+import { parseArgs, runMain, UsageError } from './args.ts';
+import { startEngine } from './common.ts';
+
+const USAGE = 'usage: npm run -s generate -- [--model <dir>] --prompt "<text>" [--max-tokens N] [--temperature T] [--top-k K] [--top-p P] [--seed S] [--chat] [--json]';
+
+runMain(async () => {
+  const a = parseArgs(process.argv.slice(2), {
+    model: 'string', prompt: 'string', 'max-tokens': 'int', temperature: 'number', 'top-k': 'int', 'top-p': 'number', seed: 'int',
+    json: 'boolean', chat: 'boolean', backend: 'string', help: 'boolean',
+  });
+  if (a.help) return void console.log(USAGE);
+  if (typeof a.prompt !== 'string') throw new UsageError(`--prompt is required.\n${USAGE}`);
+  const temperature = (a.temperature as number | undefined) ?? 1;
+  const topK = (a['top-k'] as number | undefined) ?? 0;
+  const topP = (a['top-p'] as number | undefined) ?? 1;
+  const maxTokens = (a['max-tokens'] as number | undefined) ?? 50;
+  if (temperature < 0 || temperature > 100) throw new UsageError('--temperature must be between 0 (greedy) and 100.');
+  if (topK < 0) throw new UsageError('--top-k must be 0 (off) or a positive whole number.');
+  if (!(topP > 0 && topP <= 1)) throw new UsageError('--top-p must be in (0, 1]; 1 turns it off.');
+  if (maxTokens < 1) throw new UsageError('--max-tokens must be at least 1.');
+  const seed = (a.seed as number | undefined) ?? 0;
+
+  const { lm, status } = await startEngine(a.model as string | undefined, a.backend as string | undefined);
+  const text = a.chat ? lm.tokenizer.applyChatTemplate([{ role: 'user', content: a.prompt }]) : a.prompt;
+  const promptIds = lm.tokenizer.encode(text);
+  const gen = generate(lm, promptIds, { temperature, topK, topP, maxTokens, seed });
+  const ids: number[] = [];
+  let printed = '';
+  for (;;) {
+    const r = await gen.next();
+    if (r.done) {
+      if (a.json) {
+        const s = r.value;
+        console.log(JSON.stringify({ summary: { promptIds, generatedTokens: s.generatedTokens, stopReason: s.stopReason, backend: status.backend, prefillMs: round(s.prefillMs), msPerToken: round(s.msPerToken) } }));
+      } else process.stdout.write('\n');
+      break;
+    }
+    const step: StepRecord = r.value;
+    if (a.json) {
+      console.log(JSON.stringify({
+        step: step.step, id: step.id, token: step.token, prob: step.prob, rawProb: step.rawProb, logprob: step.logprob, entropy: step.entropy,
+        draw: step.draw, kept: step.kept, top: step.top.map((c) => ({ id: c.id, token: c.token, rawProb: c.rawProb, temperedProb: c.temperedProb, prob: c.prob })),
+      }));
+    } else if (!lm.eosIds.includes(step.id)) {
+      // Stream text as it becomes valid UTF-8: decode everything so far and print what is new.
+      ids.push(step.id);
+      const text = lm.tokenizer.decode(ids, true);
+      if (!text.endsWith('\uFFFD')) {
+        process.stdout.write(text.slice(printed.length));
+        printed = text;
+      }
+    }
+  }
+});
+
+function round(x: number): number {
+  return Math.round(x * 1000) / 1000;
+}

@@ -1,0 +1,128 @@
+// Causal self-attention over a KV cache that is allocated once, at the full context length.
+// Shared by every architecture: keys and values are written at their positions and never
+// concatenated, so a decode step has the same tensor shapes at step 10 and at step 200.
+import * as tf from '@tensorflow/tfjs';
+
+export class KVCache {
+  readonly k: tf.Tensor3D[] = []; // per layer: [nKvHead, contextLength, headDim]
+  readonly v: tf.Tensor3D[] = [];
+  /** The ids at positions [0, ids.length): those hold valid keys and values; anything after is masked out. */
+  readonly ids: number[] = [];
+  /** Writes in place on WASM and WebGPU (a copy of T·headDim floats per head); set false to force the portable path. */
+  inPlace = true;
+
+  constructor(
+    readonly nLayer: number,
+    readonly nKvHead: number,
+    readonly contextLength: number,
+    readonly headDim: number,
+  ) {
+    for (let l = 0; l < nLayer; l++) {
+      this.k.push(tf.keep(tf.zeros([nKvHead, contextLength, headDim])));
+      this.v.push(tf.keep(tf.zeros([nKvHead, contextLength, headDim])));
+    }
+  }
+
+  /** Stores keys and values `[nKvHead, T, headDim]` for positions pos..pos+T-1 of `layer`. */
+  write(layer: number, kNew: tf.Tensor3D, vNew: tf.Tensor3D, pos: number): void {
+    const backend = tf.getBackend();
+    if (this.inPlace && backend === 'wasm') {
+      copyWasm(kNew, this.k[layer], pos, this.contextLength);
+      copyWasm(vNew, this.v[layer], pos, this.contextLength);
+    } else if (this.inPlace && backend === 'webgpu') {
+      copyWebGPU(kNew, this.k[layer], pos, this.contextLength);
+      copyWebGPU(vNew, this.v[layer], pos, this.contextLength);
+    } else {
+      this.k[layer] = replaceRows(this.k[layer], kNew, pos);
+      this.v[layer] = replaceRows(this.v[layer], vNew, pos);
+    }
+  }
+
+  dispose(): void {
+    for (const t of [...this.k, ...this.v]) t.dispose();
+    this.k.length = 0;
+    this.v.length = 0;
+  }
+}
+
+// Portable path: a new tensor of the same fixed shape, with rows pos..pos+T-1 replaced.
+function replaceRows(cache: tf.Tensor3D, rows: tf.Tensor3D, pos: number): tf.Tensor3D {
+  const [h, n, d] = cache.shape;
+  const t = rows.shape[1];
+  const parts: tf.Tensor3D[] = [];
+  if (pos > 0) parts.push(tf.slice(cache, [0, 0, 0], [h, pos, d]));
+  parts.push(rows);
+  if (pos + t < n) parts.push(tf.slice(cache, [0, pos + t, 0], [h, n - pos - t, d]));
+  const next = tf.keep(tf.concat(parts, 1));
+  cache.dispose();
+  return next;
+}
+
+// The layout is [head, position, dim], so each head's new rows are one contiguous run.
+interface WasmBackend {
+  wasm: { HEAPF32: Float32Array };
+  dataIdMap: { get(id: object): { memoryOffset: number } };
+}
+function copyWasm(src: tf.Tensor3D, dst: tf.Tensor3D, pos: number, n: number): void {
+  const b = tf.backend() as unknown as WasmBackend;
+  const heap = b.wasm.HEAPF32; // read each time: the heap view changes when wasm memory grows
+  const [h, t, d] = src.shape;
+  const s = b.dataIdMap.get(src.dataId).memoryOffset / 4;
+  const o = b.dataIdMap.get(dst.dataId).memoryOffset / 4;
+  for (let i = 0; i < h; i++) heap.copyWithin(o + (i * n + pos) * d, s + i * t * d, s + (i + 1) * t * d);
+}
+
+interface WebGPUBackend {
+  tensorMap: { get(id: object): { resource?: GPUBuffer } };
+  uploadToGPU(id: object): void;
+  ensureCommandEncoderReady(): void;
+  endComputePassEncoder(): void;
+  commandEncoder: GPUCommandEncoder;
+}
+function copyWebGPU(src: tf.Tensor3D, dst: tf.Tensor3D, pos: number, n: number): void {
+  const b = tf.backend() as unknown as WebGPUBackend;
+  b.uploadToGPU(src.dataId);
+  b.uploadToGPU(dst.dataId);
+  const from = b.tensorMap.get(src.dataId).resource;
+  const to = b.tensorMap.get(dst.dataId).resource;
+  if (!from || !to) throw new Error('KV cache: tensor has no GPU buffer');
+  const [h, t, d] = src.shape;
+  // Encoded in TF.js's own command encoder, so it runs in order with the kernels around it.
+  b.ensureCommandEncoderReady();
+  b.endComputePassEncoder();
+  for (let i = 0; i < h; i++) b.commandEncoder.copyBufferToBuffer(from, i * t * d * 4, to, (i * n + pos) * d * 4, t * d * 4);
+}
+
+/** Additive causal mask [T, contextLength] for T queries at positions pos..pos+T-1. */
+export function causalMask(pos: number, t: number, contextLength: number): tf.Tensor2D {
+  const m = new Float32Array(t * contextLength);
+  for (let i = 0; i < t; i++) for (let j = pos + i + 1; j < contextLength; j++) m[i * contextLength + j] = -1e9;
+  return tf.tensor2d(m, [t, contextLength]);
+}
+
+/**
+ * softmax(q·kᵀ/√d + mask)·v for q [H, T, d] against the whole cache [KV, contextLength, d].
+ * With grouped-query attention (KV < H), query head h reads kv head floor(h / (H/KV)).
+ * Returns [T, H·d] and, when asked, the attention weights [H, T, contextLength].
+ */
+export function causalAttention(
+  q: tf.Tensor3D,
+  k: tf.Tensor3D,
+  v: tf.Tensor3D,
+  mask: tf.Tensor2D,
+  wantWeights = false,
+): { out: tf.Tensor2D; weights?: tf.Tensor3D } {
+  const [h, t, d] = q.shape;
+  const kvHeads = k.shape[0];
+  if (kvHeads !== h) {
+    const group = h / kvHeads;
+    const idx = tf.tensor1d(Array.from({ length: h }, (_, i) => Math.floor(i / group)), 'int32');
+    k = tf.gather(k, idx, 0);
+    v = tf.gather(v, idx, 0);
+  }
+  const scores = tf.add(tf.mul(tf.matMul(q, k, false, true), 1 / Math.sqrt(d)), mask) as tf.Tensor3D;
+  const weights = tf.softmax(scores) as tf.Tensor3D;
+  const y = tf.matMul(weights, v); // [H, T, d]
+  const out = tf.reshape(tf.transpose(y, [1, 0, 2]), [t, h * d]) as tf.Tensor2D;
+  return wantWeights ? { out, weights } : { out };
+}

@@ -1,0 +1,104 @@
+// Backend selection: WebGPU, else WASM, else WebGL, else CPU in the browser; WASM in Node.
+// Every backend that was tried and not used is recorded with the reason, so the UI can say
+// "WASM (WebGPU: no adapter — GPU blocklisted or WebGPU disabled)".
+import * as tf from '@tensorflow/tfjs';
+import '@tensorflow/tfjs-backend-wasm';
+import '@tensorflow/tfjs-backend-webgpu';
+import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+
+export type BackendName = 'webgpu' | 'wasm' | 'webgl' | 'cpu';
+
+export interface BackendAttempt {
+  name: BackendName;
+  ok: boolean;
+  reason?: string;
+}
+
+export interface AdapterDescription {
+  vendor: string;
+  architecture: string;
+  isFallbackAdapter: boolean; // a software adapter: right for correctness, says nothing about GPU speed
+}
+
+export interface BackendStatus {
+  backend: BackendName;
+  attempts: BackendAttempt[];
+  adapter?: AdapterDescription;
+  wasm?: { simd: boolean; threads: boolean };
+}
+
+export const BROWSER_ORDER: BackendName[] = ['webgpu', 'wasm', 'webgl', 'cpu'];
+export const NODE_ORDER: BackendName[] = ['wasm', 'cpu'];
+
+const isNode = typeof process !== 'undefined' && !!process.versions?.node && typeof window === 'undefined';
+
+export interface BackendOptions {
+  order?: BackendName[];
+  /** Vite-resolved URLs of the three tfjs-backend-wasm binaries (browser builds). */
+  wasmPaths?: Record<string, string>;
+  /** A backend that hangs instead of failing (it happens with broken WASM workers) is abandoned after this. */
+  timeoutMs?: number;
+}
+
+export async function selectBackend(opts: BackendOptions = {}): Promise<BackendStatus> {
+  const order = opts.order ?? (isNode ? NODE_ORDER : BROWSER_ORDER);
+  if (opts.wasmPaths) setWasmPaths(opts.wasmPaths);
+  const attempts: BackendAttempt[] = [];
+  let adapter: AdapterDescription | undefined;
+  for (const name of order) {
+    try {
+      if (name === 'webgpu') adapter = await probeWebGPU();
+      const ok = await withTimeout(tf.setBackend(name), opts.timeoutMs ?? 60_000, `${name} did not start within ${(opts.timeoutMs ?? 60_000) / 1000} s`);
+      await tf.ready();
+      // setBackend can return true yet leave another backend active; check what really runs.
+      if (!ok || tf.getBackend() !== name) throw new Error(`TensorFlow.js could not initialise ${name}`);
+      attempts.push({ name, ok: true });
+      const status: BackendStatus = { backend: name, attempts };
+      if (name === 'webgpu') status.adapter = adapter;
+      if (name === 'wasm') {
+        status.wasm = {
+          simd: Boolean(await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')),
+          threads: Boolean(await tf.env().getAsync('WASM_HAS_MULTITHREAD_SUPPORT')),
+        };
+      }
+      return status;
+    } catch (e) {
+      attempts.push({ name, ok: false, reason: (e as Error).message });
+    }
+  }
+  throw new Error(`No TensorFlow.js backend could start: ${attempts.map((a) => `${a.name}: ${a.reason}`).join('; ')}`);
+}
+
+async function probeWebGPU(): Promise<AdapterDescription> {
+  const gpu = (globalThis as { navigator?: { gpu?: GPU } }).navigator?.gpu;
+  if (!gpu) throw new Error(isNode ? 'not available in Node' : 'this browser has no WebGPU (navigator.gpu is missing)');
+  const a = await gpu.requestAdapter({ powerPreference: 'high-performance' });
+  if (!a) throw new Error('no WebGPU adapter (the GPU is blocklisted or WebGPU is disabled)');
+  const info = (a as GPUAdapter & { info?: GPUAdapterInfo & { isFallbackAdapter?: boolean } }).info;
+  return { vendor: info?.vendor ?? '', architecture: info?.architecture ?? '', isFallbackAdapter: Boolean(info?.isFallbackAdapter) };
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number, message: string): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(message)), ms);
+    p.then(
+      (v) => {
+        clearTimeout(t);
+        resolve(v);
+      },
+      (e) => {
+        clearTimeout(t);
+        reject(e);
+      },
+    );
+  });
+}
+
+/** One line for a status bar: "wasm (SIMD, threads) — webgpu: no adapter …". */
+export function describeBackend(s: BackendStatus): string {
+  let main: string = s.backend;
+  if (s.adapter) main += ` (${s.adapter.vendor || 'unknown'} ${s.adapter.architecture}${s.adapter.isFallbackAdapter ? ', software adapter' : ''})`;
+  if (s.wasm) main += ` (${[s.wasm.simd ? 'SIMD' : 'no SIMD', s.wasm.threads ? 'threads' : 'single thread'].join(', ')})`;
+  const skipped = s.attempts.filter((a) => !a.ok).map((a) => `${a.name}: ${a.reason}`);
+  return skipped.length ? `${main} — not used: ${skipped.join('; ')}` : main;
+}

@@ -1,0 +1,162 @@
+// GPT-2 in TensorFlow.js, reading the Hugging Face layout unchanged.
+//
+//   x = wte[ids] + wpe[positions]
+//   for each block:  x = x + attn(ln_1(x));  x = x + mlp(ln_2(x))
+//   logits = ln_f(x) · wteᵀ          (the LM head is tied to the token embedding)
+//
+// Conv1D weights are stored [in, out], so every projection is a plain x·W + b.
+import * as tf from '@tensorflow/tfjs';
+import { KVCache, causalAttention, causalMask } from './attention.ts';
+import type { GPT2Config } from './config.ts';
+import { ContextFullError, expectShape, type LanguageModel } from './model.ts';
+import type { WeightSource } from './safetensors.ts';
+
+interface Block {
+  ln_1: { g: tf.Tensor1D; b: tf.Tensor1D };
+  attn: { wq: tf.Tensor2D; wk: tf.Tensor2D; wv: tf.Tensor2D; bq: tf.Tensor1D; bk: tf.Tensor1D; bv: tf.Tensor1D; c_proj: Linear };
+  ln_2: { g: tf.Tensor1D; b: tf.Tensor1D };
+  mlp: { c_fc: Linear; c_proj: Linear };
+}
+interface Linear {
+  w: tf.Tensor2D;
+  b: tf.Tensor1D;
+}
+
+/** What the forward pass can hand back besides logits, for the "inside the model" views. */
+export interface Trace {
+  attention?: tf.Tensor3D[]; // per layer [H, T, contextLength]
+  residual?: tf.Tensor2D[]; // per layer, the residual stream after the block [T, D]
+  embeddings?: { token: tf.Tensor2D; position: tf.Tensor2D };
+}
+
+export class GPT2 implements LanguageModel {
+  readonly cache: KVCache;
+  readonly params: number;
+
+  private constructor(
+    readonly config: GPT2Config,
+    private readonly wteT: tf.Tensor2D, // [D, V]: the LM head as a plain matMul, and the embedding by column
+    private readonly wpe: tf.Tensor2D,
+    private readonly blocks: Block[],
+    private readonly ln_f: { g: tf.Tensor1D; b: tf.Tensor1D },
+    params: number,
+  ) {
+    this.params = params;
+    this.cache = new KVCache(config.nLayer, config.nHead, config.contextLength, config.nEmbd / config.nHead);
+  }
+
+  get contextLength(): number {
+    return this.config.contextLength;
+  }
+  get cachedIds(): readonly number[] {
+    return this.cache.ids;
+  }
+
+  /** Reads and checks every tensor, uploading one at a time so only one float32 copy is held in JS. */
+  static load(config: GPT2Config, src: WeightSource): GPT2 {
+    const { nEmbd: D, nLayer, vocabSize: V, contextLength: N } = config;
+    const prefix = src.shape('transformer.wte.weight') ? 'transformer.' : '';
+    let params = 0;
+    const get = (name: string, shape: number[]): tf.Tensor => {
+      const full = prefix + name;
+      expectShape(full, src.shape(full), shape, src.describe(full));
+      params += shape.reduce((a, b) => a * b, 1);
+      return tf.tensor(src.read(full), shape);
+    };
+    const vec = (name: string, n: number) => get(name, [n]) as tf.Tensor1D;
+    const mat = (name: string, r: number, c: number) => get(name, [r, c]) as tf.Tensor2D;
+    const norm = (p: string) => ({ g: vec(`${p}.weight`, D), b: vec(`${p}.bias`, D) });
+    const linear = (p: string, i: number, o: number): Linear => ({ w: mat(`${p}.weight`, i, o), b: vec(`${p}.bias`, o) });
+
+    const wte = mat('wte.weight', V, D);
+    const wteT = tf.keep(tf.transpose(wte)) as tf.Tensor2D;
+    wte.dispose();
+    const wpe = mat('wpe.weight', N, D);
+    const blocks: Block[] = [];
+    for (let i = 0; i < nLayer; i++) {
+      const p = `h.${i}`;
+      // c_attn packs q, k, v side by side; split once here rather than on every token.
+      const cAttn = linear(`${p}.attn.c_attn`, D, 3 * D);
+      const [wq, wk, wv] = tf.split(cAttn.w, 3, 1) as tf.Tensor2D[];
+      const [bq, bk, bv] = tf.split(cAttn.b, 3, 0) as tf.Tensor1D[];
+      cAttn.w.dispose();
+      cAttn.b.dispose();
+      blocks.push({
+        ln_1: norm(`${p}.ln_1`),
+        attn: { wq, wk, wv, bq, bk, bv, c_proj: linear(`${p}.attn.c_proj`, D, D) },
+        ln_2: norm(`${p}.ln_2`),
+        mlp: { c_fc: linear(`${p}.mlp.c_fc`, D, 4 * D), c_proj: linear(`${p}.mlp.c_proj`, 4 * D, D) },
+      });
+    }
+    const ln_f = norm('ln_f');
+    return new GPT2(config, wteT, wpe, blocks, ln_f, params);
+  }
+
+  forward(ids: number[], lastOnly = false, trace?: Trace): tf.Tensor2D {
+    const { nEmbd: D, nHead: H, contextLength: N, layerNormEpsilon: eps } = this.config;
+    const T = ids.length;
+    const pos = this.cache.ids.length;
+    if (T === 0) throw new Error('forward needs at least one token');
+    if (pos + T > N) throw new ContextFullError(pos + T, N);
+    const hd = D / H;
+    const logits = tf.tidy(() => {
+      const tokEmb = tf.transpose(tf.gather(this.wteT, tf.tensor1d(ids, 'int32'), 1)) as tf.Tensor2D; // [T, D]
+      const posEmb = tf.slice(this.wpe, [pos, 0], [T, D]);
+      if (trace?.embeddings) trace.embeddings = { token: tf.keep(tokEmb), position: tf.keep(posEmb) };
+      let x: tf.Tensor2D = tf.add(tokEmb, posEmb);
+      const mask = causalMask(pos, T, N);
+      const heads = (t: tf.Tensor2D) => tf.transpose(tf.reshape(t, [T, H, hd]), [1, 0, 2]) as tf.Tensor3D; // [H, T, hd]
+      this.blocks.forEach((blk, l) => {
+        const h = layerNorm(x, blk.ln_1, eps);
+        const q = heads(tf.add(tf.matMul(h, blk.attn.wq), blk.attn.bq));
+        const k = heads(tf.add(tf.matMul(h, blk.attn.wk), blk.attn.bk));
+        const v = heads(tf.add(tf.matMul(h, blk.attn.wv), blk.attn.bv));
+        this.cache.write(l, k, v, pos);
+        const att = causalAttention(q, this.cache.k[l], this.cache.v[l], mask, !!trace?.attention);
+        if (trace?.attention && att.weights) trace.attention.push(tf.keep(att.weights));
+        x = tf.add(x, dense(att.out, blk.attn.c_proj));
+        const m = gelu(dense(layerNorm(x, blk.ln_2, eps), blk.mlp.c_fc));
+        x = tf.add(x, dense(m, blk.mlp.c_proj));
+        if (trace?.residual) trace.residual.push(tf.keep(x));
+      });
+      const last = lastOnly && T > 1 ? tf.slice(x, [T - 1, 0], [1, D]) : x;
+      return tf.matMul(layerNorm(last, this.ln_f, eps), this.wteT) as tf.Tensor2D;
+    });
+    this.cache.ids.push(...ids);
+    return logits;
+  }
+
+  /** Final layer norm and LM head on any residual-stream rows (the logit lens). */
+  unembed(x: tf.Tensor2D): tf.Tensor2D {
+    return tf.tidy(() => tf.matMul(layerNorm(x, this.ln_f, this.config.layerNormEpsilon), this.wteT));
+  }
+
+  truncate(n: number): void {
+    this.cache.ids.length = Math.max(0, Math.min(n, this.cache.ids.length));
+  }
+
+  dispose(): void {
+    this.cache.dispose();
+    const all: tf.Tensor[] = [this.wteT, this.wpe, this.ln_f.g, this.ln_f.b];
+    for (const b of this.blocks) {
+      all.push(b.ln_1.g, b.ln_1.b, b.ln_2.g, b.ln_2.b, b.attn.wq, b.attn.wk, b.attn.wv, b.attn.bq, b.attn.bk, b.attn.bv);
+      all.push(b.attn.c_proj.w, b.attn.c_proj.b, b.mlp.c_fc.w, b.mlp.c_fc.b, b.mlp.c_proj.w, b.mlp.c_proj.b);
+    }
+    all.forEach((t) => t.dispose());
+  }
+}
+
+function dense(x: tf.Tensor2D, p: Linear): tf.Tensor2D {
+  return tf.add(tf.matMul(x, p.w), p.b);
+}
+
+function layerNorm(x: tf.Tensor2D, p: { g: tf.Tensor1D; b: tf.Tensor1D }, eps: number): tf.Tensor2D {
+  const { mean, variance } = tf.moments(x, -1, true);
+  return tf.add(tf.mul(tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, eps))), p.g), p.b);
+}
+
+/** GELU, tanh approximation, as x·sigmoid(2·√(2/π)·(x + 0.044715x³)): the same function, and faster on WASM than tanh. */
+function gelu(x: tf.Tensor2D): tf.Tensor2D {
+  const inner = tf.mul(tf.add(x, tf.mul(tf.mul(tf.mul(x, x), x), 0.044715)), 2 * Math.sqrt(2 / Math.PI));
+  return tf.mul(x, tf.sigmoid(inner));
+}

@@ -1,0 +1,38 @@
+// Builds a runnable model (weights + tokenizer) from the files of a Hugging Face model folder,
+// wherever they came from: the disk (CLI), the app's bundled models, or the Hub cache.
+import { parseConfig, type ModelConfig } from './config.ts';
+import { GPT2 } from './gpt2.ts';
+import type { LanguageModel } from './model.ts';
+import type { WeightSource } from './safetensors.ts';
+import { Tokenizer } from './tokenizer.ts';
+
+export interface ModelFiles {
+  name: string;
+  config: unknown;
+  tokenizer: unknown;
+  tokenizerConfig: Record<string, unknown>;
+  generationConfig?: Record<string, unknown>;
+  weights: WeightSource;
+  weightBytes: number;
+}
+
+export interface LoadedModel {
+  name: string;
+  config: ModelConfig;
+  model: LanguageModel;
+  tokenizer: Tokenizer;
+  /** Generation stops at any of these. */
+  eosIds: number[];
+  weightBytes: number;
+}
+
+export function buildModel(files: ModelFiles): LoadedModel {
+  const config = parseConfig(files.config);
+  const tokenizer = Tokenizer.fromJSON(files.tokenizer, files.tokenizerConfig);
+  const model = GPT2.load(config, files.weights);
+  const eos = new Set<number>();
+  for (const v of [config.eosTokenId, files.generationConfig?.eos_token_id, tokenizer.eosId].flat()) {
+    if (Number.isInteger(v)) eos.add(v as number);
+  }
+  return { name: files.name, config, model, tokenizer, eosIds: [...eos], weightBytes: files.weightBytes };
+}

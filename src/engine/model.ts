@@ -1,0 +1,54 @@
+// What every architecture offers the generation loop, the CLI and the UI.
+import type * as tf from '@tensorflow/tfjs';
+import type { ModelConfig } from './config.ts';
+
+export interface LanguageModel {
+  readonly config: ModelConfig;
+  readonly contextLength: number;
+  readonly params: number;
+  /** The token ids whose keys and values are in the KV cache, in order. */
+  readonly cachedIds: readonly number[];
+  /**
+   * Runs `ids` at positions cacheLength.. and appends them to the KV cache.
+   * Returns logits [T, vocab] (or [1, vocab] for the last position only). The caller disposes it.
+   */
+  forward(ids: number[], lastOnly?: boolean): tf.Tensor2D;
+  /** Forgets positions >= n (they are masked and overwritten later): branching from step n is free. */
+  truncate(n: number): void;
+  dispose(): void;
+}
+
+export class ContextFullError extends Error {
+  constructor(
+    readonly needed: number,
+    readonly contextLength: number,
+  ) {
+    super(
+      `The text needs ${needed} tokens but this model reads at most ${contextLength}. Shorten the prompt or conversation (or lower Max tokens); nothing was cut silently.`,
+    );
+    this.name = 'ContextFullError';
+  }
+}
+
+export class WeightError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'WeightError';
+  }
+}
+
+/** Checks that a tensor exists with the expected shape, naming the tensor and the file if not. */
+export function expectShape(name: string, actual: number[] | undefined, expected: number[], file: string): void {
+  if (!actual) throw new WeightError(`${file}: tensor "${name}" is missing (expected shape [${expected}])`);
+  if (actual.length !== expected.length || actual.some((d, i) => d !== expected[i])) {
+    throw new WeightError(`${file}: tensor "${name}" has shape [${actual}], expected [${expected}] from config.json`);
+  }
+}
+
+/** Reads logits back: the last row as a Float32Array, disposing the tensor. */
+export async function lastLogits(logits: tf.Tensor2D): Promise<Float32Array> {
+  const [t, v] = logits.shape;
+  const data = (await logits.data()) as Float32Array;
+  logits.dispose();
+  return t === 1 ? data : data.slice((t - 1) * v);
+}

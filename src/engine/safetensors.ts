@@ -1,0 +1,147 @@
+// Safetensors reader: 8-byte little-endian header length N, N bytes of JSON, then the data block.
+// Every check names the file and the tensor or field at fault, and says what was expected.
+
+export type SafetensorsDtype = 'F32' | 'F16' | 'BF16';
+const DTYPE_BYTES: Record<SafetensorsDtype, number> = { F32: 4, F16: 2, BF16: 2 };
+
+export interface TensorEntry {
+  name: string;
+  dtype: SafetensorsDtype;
+  shape: number[];
+  begin: number; // byte offsets inside the data block
+  end: number;
+}
+
+export interface SafetensorsHeader {
+  file: string;
+  dataStart: number; // byte offset of the data block in the file
+  tensors: Map<string, TensorEntry>;
+  metadata: Record<string, string>;
+}
+
+export class SafetensorsError extends Error {
+  constructor(
+    readonly file: string,
+    message: string,
+  ) {
+    super(`${file}: ${message}`);
+    this.name = 'SafetensorsError';
+  }
+}
+
+const MAX_HEADER = 100 * 1024 * 1024; // the format's own limit
+
+/**
+ * Parses and validates the header. `fileSize` is the whole file's size; `head` must hold at least
+ * the first 8 + N bytes (the whole file is fine), so a large file can be validated before its data is read.
+ */
+export function parseHeader(head: Uint8Array, fileSize: number, file: string): SafetensorsHeader {
+  if (fileSize < 8 || head.length < 8) {
+    throw new SafetensorsError(file, `file is truncated: ${fileSize} bytes, but a safetensors file starts with an 8-byte header length. Download the file again.`);
+  }
+  const n = Number(new DataView(head.buffer, head.byteOffset, 8).getBigUint64(0, true));
+  if (n === 0 || n > MAX_HEADER || 8 + n > fileSize) {
+    throw new SafetensorsError(file, `bad header length ${n}: the file has ${fileSize} bytes, so the JSON header must be 1..${Math.min(MAX_HEADER, fileSize - 8)} bytes. Is this a safetensors file?`);
+  }
+  if (head.length < 8 + n) throw new SafetensorsError(file, `need the first ${8 + n} bytes to read the header, got ${head.length}`);
+  let json: unknown;
+  try {
+    json = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(head.subarray(8, 8 + n)));
+  } catch (e) {
+    throw new SafetensorsError(file, `header is not valid JSON (${(e as Error).message}). The file is damaged; download it again.`);
+  }
+  if (!json || typeof json !== 'object' || Array.isArray(json)) throw new SafetensorsError(file, 'header must be a JSON object of tensors');
+  const dataStart = 8 + n;
+  const dataSize = fileSize - dataStart;
+  const tensors = new Map<string, TensorEntry>();
+  let metadata: Record<string, string> = {};
+  for (const [name, raw] of Object.entries(json as Record<string, unknown>)) {
+    if (name === '__metadata__') {
+      metadata = (raw ?? {}) as Record<string, string>;
+      continue;
+    }
+    const info = raw as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
+    if (typeof info?.dtype !== 'string' || !(info.dtype in DTYPE_BYTES)) {
+      throw new SafetensorsError(file, `tensor "${name}" has dtype ${JSON.stringify(info?.dtype)}; NextToken reads F32, F16 and BF16`);
+    }
+    const dtype = info.dtype as SafetensorsDtype;
+    if (!Array.isArray(info.shape) || !info.shape.every((d) => Number.isInteger(d) && d >= 0)) {
+      throw new SafetensorsError(file, `tensor "${name}" has an invalid shape ${JSON.stringify(info.shape)}`);
+    }
+    const offs = info.data_offsets;
+    if (!Array.isArray(offs) || offs.length !== 2 || !offs.every((o) => Number.isInteger(o) && o >= 0)) {
+      throw new SafetensorsError(file, `tensor "${name}" has invalid data_offsets ${JSON.stringify(offs)}`);
+    }
+    const [begin, end] = offs as [number, number];
+    const shape = info.shape as number[];
+    const expected = shape.reduce((a, b) => a * b, 1) * DTYPE_BYTES[dtype];
+    if (end < begin || end - begin !== expected) {
+      throw new SafetensorsError(file, `tensor "${name}" spans bytes ${begin}..${end} (${end - begin} bytes), but shape [${shape}] of ${dtype} needs ${expected} bytes`);
+    }
+    if (end > dataSize) {
+      throw new SafetensorsError(file, `tensor "${name}" ends at byte ${end} of the data block, which is only ${dataSize} bytes: the file is truncated or damaged`);
+    }
+    tensors.set(name, { name, dtype, shape, begin, end });
+  }
+  return { file, dataStart, tensors, metadata };
+}
+
+/** Converts one tensor's bytes (as stored) to float32. */
+export function toFloat32(bytes: Uint8Array, dtype: SafetensorsDtype): Float32Array {
+  // Copy to an aligned buffer first: a tensor may start at any byte offset in the file.
+  const aligned = new Uint8Array(bytes.length);
+  aligned.set(bytes);
+  if (dtype === 'F32') return new Float32Array(aligned.buffer);
+  const halves = new Uint16Array(aligned.buffer);
+  const out = new Float32Array(halves.length);
+  if (dtype === 'BF16') {
+    const bits = new Uint32Array(out.buffer);
+    for (let i = 0; i < halves.length; i++) bits[i] = halves[i] << 16; // bf16 is the top half of an f32
+    return out;
+  }
+  for (let i = 0; i < halves.length; i++) out[i] = f16ToF32(halves[i]);
+  return out;
+}
+
+export function f16ToF32(h: number): number {
+  const sign = h & 0x8000 ? -1 : 1;
+  const exp = (h >> 10) & 0x1f;
+  const frac = h & 0x3ff;
+  if (exp === 0) return sign * frac * 2 ** -24; // subnormal
+  if (exp === 31) return frac ? NaN : sign * Infinity;
+  return sign * (1 + frac / 1024) * 2 ** (exp - 15);
+}
+
+/** Reads a tensor out of a whole file held in memory. */
+export function readTensor(file: Uint8Array, header: SafetensorsHeader, name: string): Float32Array {
+  const t = header.tensors.get(name);
+  if (!t) throw new SafetensorsError(header.file, `tensor "${name}" is missing`);
+  return toFloat32(file.subarray(header.dataStart + t.begin, header.dataStart + t.end), t.dtype);
+}
+
+/** Where a model's weights come from: one file in memory, shards, or a stream (see the Hub loader). */
+export interface WeightSource {
+  describe(name: string): string; // "model.safetensors" — for error messages
+  shape(name: string): number[] | undefined;
+  read(name: string): Float32Array;
+  names(): string[];
+}
+
+/** A WeightSource over whole safetensors files held in memory (one, or several shards). */
+export function memoryWeights(files: { name: string; bytes: Uint8Array }[]): WeightSource {
+  const where = new Map<string, { bytes: Uint8Array; header: SafetensorsHeader }>();
+  for (const f of files) {
+    const header = parseHeader(f.bytes, f.bytes.length, f.name);
+    for (const name of header.tensors.keys()) where.set(name, { bytes: f.bytes, header });
+  }
+  return {
+    describe: (name) => where.get(name)?.header.file ?? files.map((f) => f.name).join(', '),
+    shape: (name) => where.get(name)?.header.tensors.get(name)?.shape,
+    read: (name) => {
+      const w = where.get(name);
+      if (!w) throw new SafetensorsError(files.map((f) => f.name).join(', '), `tensor "${name}" is missing`);
+      return readTensor(w.bytes, w.header, name);
+    },
+    names: () => [...where.keys()],
+  };
+}

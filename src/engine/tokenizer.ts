@@ -1,0 +1,156 @@
+// Tokenizer: a thin layer over @xenova/transformers that (1) builds the tokenizer from JSON we
+// fetched ourselves, so a local or cached model never touches the network, and (2) shows every
+// token honestly, including tokens that are only part of a UTF-8 character.
+import { AutoTokenizer } from '@xenova/transformers';
+
+export interface ChatMessage {
+  role: 'system' | 'user' | 'assistant';
+  content: string;
+}
+
+/** GPT-2's reversible map from bytes to printable characters (used by byte-level BPE vocabularies). */
+export function bytesToUnicode(): string[] {
+  const bs: number[] = [];
+  for (let b = 33; b <= 126; b++) bs.push(b);
+  for (let b = 161; b <= 172; b++) bs.push(b);
+  for (let b = 174; b <= 255; b++) bs.push(b);
+  const cs = bs.slice();
+  let n = 0;
+  for (let b = 0; b < 256; b++) {
+    if (!bs.includes(b)) {
+      bs.push(b);
+      cs.push(256 + n++);
+    }
+  }
+  const table = new Array<string>(256);
+  bs.forEach((b, i) => (table[b] = String.fromCodePoint(cs[i])));
+  return table;
+}
+
+const BYTE_OF_CHAR = new Map(bytesToUnicode().map((ch, b) => [ch, b]));
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * Renders bytes as text where they are valid UTF-8 and as `<0xE4>` where they are not
+ * (a token that holds the first byte of a Chinese character, say). Never produces U+FFFD.
+ */
+export function bytesToLabel(bytes: Uint8Array): string {
+  try {
+    return utf8.decode(bytes);
+  } catch {
+    let out = '';
+    let i = 0;
+    while (i < bytes.length) {
+      const len = utf8SequenceLength(bytes[i]);
+      if (len > 0 && i + len <= bytes.length) {
+        try {
+          out += utf8.decode(bytes.subarray(i, i + len));
+          i += len;
+          continue;
+        } catch {
+          /* fall through: show the byte */
+        }
+      }
+      out += `<0x${bytes[i].toString(16).toUpperCase().padStart(2, '0')}>`;
+      i++;
+    }
+    return out;
+  }
+}
+
+function utf8SequenceLength(lead: number): number {
+  if (lead < 0x80) return 1;
+  if (lead >= 0xc2 && lead <= 0xdf) return 2;
+  if (lead >= 0xe0 && lead <= 0xef) return 3;
+  if (lead >= 0xf0 && lead <= 0xf4) return 4;
+  return 0;
+}
+
+// The subset of transformers.js's PreTrainedTokenizer that NextToken uses.
+interface HfTokenizer {
+  encode(text: string, pair?: null, options?: { add_special_tokens?: boolean }): number[];
+  decode(ids: number[], options?: { skip_special_tokens?: boolean }): string;
+  apply_chat_template(messages: ChatMessage[], options: { tokenize: false; add_generation_prompt: boolean }): string;
+  model: { vocab: string[]; tokens_to_ids: Map<string, number> };
+  added_tokens: { id: number; content: string; special: boolean }[];
+  chat_template?: string | null;
+  default_chat_template?: string;
+}
+
+export class Tokenizer {
+  readonly vocabSize: number;
+  private readonly specialIds: Set<number>;
+  private readonly byteLevel: boolean;
+
+  private constructor(
+    private readonly hf: HfTokenizer,
+    readonly eosId: number | null,
+    readonly hasChatTemplate: boolean,
+  ) {
+    const vocab = hf.model.vocab;
+    this.vocabSize = vocab.length;
+    this.specialIds = new Set(hf.added_tokens.filter((t) => t.special).map((t) => t.id));
+    const sample = vocab.filter((t, i) => t !== undefined && !this.specialIds.has(i)).slice(0, 512);
+    this.byteLevel = sample.length > 0 && sample.every((t) => [...t].every((ch) => BYTE_OF_CHAR.has(ch)));
+  }
+
+  /** Builds a tokenizer from the two JSON files of a Hugging Face model folder. */
+  static fromJSON(tokenizerJson: unknown, tokenizerConfig: Record<string, unknown>): Tokenizer {
+    const name = String(tokenizerConfig.tokenizer_class ?? 'PreTrainedTokenizer').replace(/Fast$/, '');
+    const mapping = (AutoTokenizer as unknown as { TOKENIZER_CLASS_MAPPING: Record<string, new (j: unknown, c: unknown) => HfTokenizer> })
+      .TOKENIZER_CLASS_MAPPING;
+    const Cls = mapping[name] ?? mapping.PreTrainedTokenizer ?? Object.values(mapping)[0];
+    const hf = new Cls(tokenizerJson, tokenizerConfig);
+    const eosText = tokenText(tokenizerConfig.eos_token);
+    const eosId = eosText !== null ? (hf.model.tokens_to_ids.get(eosText) ?? null) : null;
+    return new Tokenizer(hf, eosId, typeof tokenizerConfig.chat_template === 'string');
+  }
+
+  encode(text: string): number[] {
+    return this.hf.encode(text, null, { add_special_tokens: false });
+  }
+
+  decode(ids: number[], skipSpecial = false): string {
+    return this.hf.decode(ids, { skip_special_tokens: skipSpecial });
+  }
+
+  isSpecial(id: number): boolean {
+    return this.specialIds.has(id);
+  }
+
+  /** The raw bytes of one token, or null for special tokens and vocabularies that are not byte-level. */
+  tokenBytes(id: number): Uint8Array | null {
+    const piece = this.hf.model.vocab[id];
+    if (piece === undefined || this.specialIds.has(id)) return null;
+    if (this.byteLevel) return Uint8Array.from([...piece].map((ch) => BYTE_OF_CHAR.get(ch) ?? 0x3f));
+    const m = /^<0x([0-9A-Fa-f]{2})>$/.exec(piece); // SentencePiece byte fallback
+    if (m) return Uint8Array.of(parseInt(m[1], 16));
+    return new TextEncoder().encode(piece.replace(/\u2581/g, ' '));
+  }
+
+  /** How a single token is shown to a learner: its text, or `<0xE4>` for a partial character. */
+  tokenLabel(id: number): string {
+    const bytes = this.tokenBytes(id);
+    if (bytes) return bytesToLabel(bytes);
+    return this.hf.model.vocab[id] ?? `<id ${id}>`;
+  }
+
+  /** Renders a conversation with the model's own chat template (or a plain User:/Assistant: format). */
+  applyChatTemplate(messages: ChatMessage[]): string {
+    if (this.hasChatTemplate) {
+      return this.hf.apply_chat_template(messages, { tokenize: false, add_generation_prompt: true });
+    }
+    const eos = this.eosId !== null ? (this.hf.model.vocab[this.eosId] ?? '') : '';
+    return (
+      messages
+        .map((m) => (m.role === 'assistant' ? `Assistant: ${m.content}${eos}\n` : `${m.role === 'system' ? 'System' : 'User'}: ${m.content}\n`))
+        .join('') + 'Assistant:'
+    );
+  }
+}
+
+function tokenText(t: unknown): string | null {
+  if (typeof t === 'string') return t;
+  if (t && typeof t === 'object' && typeof (t as { content?: unknown }).content === 'string') return (t as { content: string }).content;
+  return null;
+}

@@ -1,0 +1,41 @@
+// Reads a Hugging Face model folder from disk (the CLI and tests). Node only.
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { buildModel, type LoadedModel, type ModelFiles } from '../engine/load.ts';
+import { memoryWeights } from '../engine/safetensors.ts';
+
+function readJson(dir: string, file: string): unknown {
+  const path = join(dir, file);
+  if (!existsSync(path)) throw new Error(`${path} is missing: a model folder needs config.json, tokenizer.json, tokenizer_config.json and model.safetensors`);
+  try {
+    return JSON.parse(readFileSync(path, 'utf8'));
+  } catch (e) {
+    throw new Error(`${path} is not valid JSON: ${(e as Error).message}`);
+  }
+}
+
+export function readModelDir(dir: string): ModelFiles {
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new Error(`Model folder "${dir}" does not exist.`);
+  const index = join(dir, 'model.safetensors.index.json');
+  const shardNames = existsSync(index)
+    ? [...new Set(Object.values((readJson(dir, 'model.safetensors.index.json') as { weight_map: Record<string, string> }).weight_map))]
+    : ['model.safetensors'];
+  const shards = shardNames.map((name) => {
+    const path = join(dir, name);
+    if (!existsSync(path)) throw new Error(`${path} is missing`);
+    return { name: path, bytes: new Uint8Array(readFileSync(path)) };
+  });
+  return {
+    name: dir.replace(/\/+$/, '').split('/').pop() ?? dir,
+    config: readJson(dir, 'config.json'),
+    tokenizer: readJson(dir, 'tokenizer.json'),
+    tokenizerConfig: readJson(dir, 'tokenizer_config.json') as Record<string, unknown>,
+    generationConfig: existsSync(join(dir, 'generation_config.json')) ? (readJson(dir, 'generation_config.json') as Record<string, unknown>) : undefined,
+    weights: memoryWeights(shards),
+    weightBytes: shards.reduce((s, f) => s + f.bytes.length, 0),
+  };
+}
+
+export function loadModelDir(dir: string): LoadedModel {
+  return buildModel(readModelDir(dir));
+}

@@ -1,0 +1,143 @@
+// The sampler: small pure functions over full-vocabulary Float32Arrays. No TF.js here.
+//
+// Order of operations (the same as Hugging Face's default warpers):
+//   1. raw      = softmax(logits)                      the model's own distribution (T = 1)
+//   2. tempered = softmax(logits / temperature)        temperature 0 means greedy: all mass on the argmax
+//   3. top-k    keep the k most probable tokens of `tempered` (0 = off)
+//   4. top-p    of what is left, renormalised, keep the smallest most-probable prefix whose mass reaches p (1 = off)
+//   5. final    = renormalise what is kept
+//   6. draw     u ~ U[0,1) from the seeded PRNG; walk the kept tokens from most to least probable
+//               (ties: lower id first) and pick the first whose cumulative probability exceeds u.
+// Every probability is over the whole vocabulary; nothing is renormalised over a display slice.
+
+export interface SamplingSettings {
+  temperature: number; // 0 = greedy
+  topK: number; // 0 = off
+  topP: number; // 1 = off
+}
+
+export const DEFAULT_SETTINGS: SamplingSettings = { temperature: 1, topK: 0, topP: 1 };
+
+/** Softmax with the max subtracted first (stable); sums in float64. */
+export function softmax(logits: Float32Array, temperature = 1): Float32Array {
+  const n = logits.length;
+  const out = new Float32Array(n);
+  let max = -Infinity;
+  for (let i = 0; i < n; i++) if (logits[i] > max) max = logits[i];
+  let sum = 0;
+  for (let i = 0; i < n; i++) {
+    const e = Math.exp((logits[i] - max) / temperature);
+    out[i] = e;
+    sum += e;
+  }
+  for (let i = 0; i < n; i++) out[i] /= sum;
+  return out;
+}
+
+/** Index of the largest value; the lowest index wins a tie. */
+export function argmax(values: ArrayLike<number>): number {
+  let best = 0;
+  for (let i = 1; i < values.length; i++) if (values[i] > values[best]) best = i;
+  return best;
+}
+
+/** Ids sorted by descending probability, ties broken by lower id (a stable, reproducible order). */
+export function sortedIds(probs: Float32Array): Uint32Array {
+  const ids = new Uint32Array(probs.length);
+  for (let i = 0; i < ids.length; i++) ids[i] = i;
+  return ids.sort((a, b) => probs[b] - probs[a] || a - b);
+}
+
+/** Temperature: a one-hot on the argmax when temperature is 0, else softmax(logits / T). */
+export function applyTemperature(logits: Float32Array, temperature: number): Float32Array {
+  if (!(temperature >= 0) || !Number.isFinite(temperature)) throw new RangeError(`temperature must be a number ≥ 0, got ${temperature}`);
+  if (temperature === 0) {
+    const out = new Float32Array(logits.length);
+    out[argmax(logits)] = 1;
+    return out;
+  }
+  return softmax(logits, temperature);
+}
+
+/** Top-k: zero all but the k most probable tokens (k = 0 or k ≥ vocab keeps everything). Not renormalised. */
+export function applyTopK(probs: Float32Array, k: number, order = sortedIds(probs)): Float32Array {
+  if (!Number.isInteger(k) || k < 0) throw new RangeError(`top-k must be a whole number ≥ 0, got ${k}`);
+  if (k === 0 || k >= probs.length) return probs.slice();
+  const out = new Float32Array(probs.length);
+  for (let r = 0; r < k; r++) out[order[r]] = probs[order[r]];
+  return out;
+}
+
+/**
+ * Top-p (nucleus): renormalise what is kept so far, then keep the smallest prefix of the most
+ * probable tokens whose mass reaches p. The token that crosses p is kept. Not renormalised.
+ */
+export function applyTopP(probs: Float32Array, p: number, order = sortedIds(probs)): Float32Array {
+  if (!(p > 0 && p <= 1)) throw new RangeError(`top-p must be in (0, 1], got ${p}`);
+  if (p === 1) return probs.slice();
+  let total = 0;
+  for (let i = 0; i < probs.length; i++) total += probs[i];
+  const out = new Float32Array(probs.length);
+  let cum = 0;
+  for (let r = 0; r < order.length; r++) {
+    const id = order[r];
+    if (probs[id] === 0) break;
+    out[id] = probs[id];
+    cum += probs[id] / total;
+    // A small tolerance so that float rounding never drops the token that reaches p exactly.
+    if (cum >= p - 1e-7) break;
+  }
+  return out;
+}
+
+export function normalize(probs: Float32Array): Float32Array {
+  let sum = 0;
+  for (let i = 0; i < probs.length; i++) sum += probs[i];
+  const out = new Float32Array(probs.length);
+  for (let i = 0; i < probs.length; i++) out[i] = probs[i] / sum;
+  return out;
+}
+
+/** Shannon entropy in bits. */
+export function entropyBits(probs: Float32Array): number {
+  let h = 0;
+  for (let i = 0; i < probs.length; i++) if (probs[i] > 0) h -= probs[i] * Math.log2(probs[i]);
+  return h;
+}
+
+export interface Distributions {
+  raw: Float32Array; // softmax(logits), T = 1
+  tempered: Float32Array; // after temperature
+  final: Float32Array; // after top-k and top-p, renormalised
+  order: Uint32Array; // ids by descending raw probability (ties: lower id); temperature keeps this order
+  kept: number; // how many tokens have non-zero final probability
+}
+
+/** Steps 1–5 above: every view a learner is shown of one step, from its logits and the settings. */
+export function distributions(logits: Float32Array, s: SamplingSettings): Distributions {
+  const raw = softmax(logits);
+  // Dividing by T > 0 is monotonic and T = 0 puts all mass on the argmax (the first id here), so one
+  // sort of the raw distribution orders every view.
+  const order = sortedIds(raw);
+  const tempered = applyTemperature(logits, s.temperature);
+  const afterK = applyTopK(tempered, s.topK, order);
+  const afterP = applyTopP(afterK, s.topP, order);
+  const final = normalize(afterP);
+  let kept = 0;
+  for (let i = 0; i < final.length; i++) if (final[i] > 0) kept++;
+  return { raw, tempered, final, order, kept };
+}
+
+/** Step 6: walks the kept tokens in `order` and returns the first whose cumulative probability exceeds u. */
+export function drawFrom(final: Float32Array, order: Uint32Array, u: number): number {
+  let cum = 0;
+  let last = order[0];
+  for (let r = 0; r < order.length; r++) {
+    const id = order[r];
+    if (final[id] === 0) continue;
+    cum += final[id];
+    last = id;
+    if (u < cum) return id;
+  }
+  return last; // u within float rounding of 1
+}

@@ -1,0 +1,43 @@
+// One generation step's sampling, and the record a learner is shown for it.
+import { distributions, drawFrom, entropyBits, type SamplingSettings } from './sampler.ts';
+import type { Rng } from './prng.ts';
+
+export interface Candidate {
+  id: number;
+  rawProb: number; // softmax(logits), whole vocabulary
+  temperedProb: number; // after temperature
+  prob: number; // final: after top-k/top-p and renormalisation
+}
+
+export interface SampleResult {
+  id: number;
+  prob: number; // of the chosen token under the final distribution
+  rawProb: number; // of the chosen token under the raw T = 1 distribution
+  logprob: number; // natural log of rawProb, from the logits (exact even when rawProb underflows)
+  entropy: number; // of the raw distribution, bits
+  draw: number | null; // the uniform number drawn; null when greedy (temperature 0)
+  kept: number; // tokens left after top-k/top-p
+  top: Candidate[]; // the topN most probable tokens by raw probability
+}
+
+/** Chooses the next token from full-vocabulary logits. Pure apart from advancing `rng`. */
+export function sampleNext(logits: Float32Array, settings: SamplingSettings, rng: Rng, topN = 20): SampleResult {
+  const d = distributions(logits, settings);
+  const draw = settings.temperature === 0 ? null : rng();
+  const id = draw === null ? d.order[0] : drawFrom(d.final, d.order, draw);
+  const top: Candidate[] = [];
+  for (let r = 0; r < Math.min(topN, d.order.length); r++) {
+    const c = d.order[r];
+    top.push({ id: c, rawProb: d.raw[c], temperedProb: d.tempered[c], prob: d.final[c] });
+  }
+  return { id, prob: d.final[id], rawProb: d.raw[id], logprob: logSoftmaxAt(logits, id), entropy: entropyBits(d.raw), draw, kept: d.kept, top };
+}
+
+/** log softmax(logits)[id], computed with log-sum-exp. */
+export function logSoftmaxAt(logits: Float32Array, id: number): number {
+  let max = -Infinity;
+  for (let i = 0; i < logits.length; i++) if (logits[i] > max) max = logits[i];
+  let sum = 0;
+  for (let i = 0; i < logits.length; i++) sum += Math.exp(logits[i] - max);
+  return logits[id] - max - Math.log(sum);
+}

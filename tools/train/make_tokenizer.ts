@@ -1,0 +1,61 @@
+// Step 2 of `npm run train`: learns the byte-level BPE on the training split, writes the Hugging Face
+// tokenizer files, and encodes both splits with the very tokenizer the app will use (transformers.js),
+// so the trainer and the engine can never disagree about token ids.
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { trainBpe, tokenizerJson } from '../bpe.ts';
+import { Tokenizer } from '../../src/engine/tokenizer.ts';
+
+const work = process.argv[2] ?? '.cache/train-work';
+const VOCAB_SIZE = 4096;
+const EOS = '<|endoftext|>';
+const CONTEXT = 256;
+
+// `User:`/`Assistant:` turns; the assistant's turn ends with the end-of-text token, as in training.
+export const CHAT_TEMPLATE =
+  "{% for message in messages %}{% if message['role'] == 'user' %}{{ 'User: ' + message['content'] + '\\n' }}" +
+  "{% elif message['role'] == 'assistant' %}{{ 'Assistant: ' + message['content'] + eos_token + '\\n' }}" +
+  "{% else %}{{ message['content'] + '\\n' }}{% endif %}{% endfor %}{% if add_generation_prompt %}{{ 'Assistant:' }}{% endif %}";
+
+function readDocs(file: string): string[] {
+  return readFileSync(join(work, file), 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { text: string }).text);
+}
+
+const train = readDocs('docs_train.jsonl');
+const val = readDocs('docs_val.jsonl');
+const t0 = Date.now();
+const bpe = trainBpe(train, VOCAB_SIZE - 256 - 1);
+const tokJson = tokenizerJson(bpe, [EOS]);
+const tokConfig = {
+  tokenizer_class: 'GPT2Tokenizer',
+  bos_token: EOS,
+  eos_token: EOS,
+  unk_token: EOS,
+  add_prefix_space: false,
+  clean_up_tokenization_spaces: false,
+  model_max_length: CONTEXT,
+  chat_template: CHAT_TEMPLATE,
+};
+writeFileSync(join(work, 'tokenizer.json'), JSON.stringify(tokJson));
+writeFileSync(join(work, 'tokenizer_config.json'), JSON.stringify(tokConfig, null, 2));
+const trainMs = Date.now() - t0;
+
+const tok = Tokenizer.fromJSON(tokJson, tokConfig);
+if (tok.eosId === null) throw new Error('end-of-text token missing from the vocabulary');
+const eosId = tok.eosId;
+// Documents are joined as <|endoftext|> doc <|endoftext|> doc ...; EOS marks a boundary, as in GPT-2.
+function encodeDocs(docs: string[]): Uint16Array {
+  const ids: number[] = [];
+  for (const d of docs) {
+    ids.push(eosId);
+    for (const id of tok.encode(d)) ids.push(id);
+  }
+  return Uint16Array.from(ids);
+}
+const t1 = Date.now();
+const trainIds = encodeDocs(train);
+const valIds = encodeDocs(val);
+writeFileSync(join(work, 'train.bin'), trainIds);
+writeFileSync(join(work, 'val.bin'), valIds);
+const valBytes = val.reduce((s, d) => s + Buffer.byteLength(d, 'utf8'), 0);
+console.log(JSON.stringify({ vocab: tok.vocabSize, merges: bpe.merges.length, trainTokens: trainIds.length, valTokens: valIds.length, valBytes, bpeMs: trainMs, encodeMs: Date.now() - t1 }));
