@@ -1,0 +1,69 @@
+// The engine in real headless Chromium, on WebGPU (software adapter) and WASM:
+// logits against the float64 reference, and token-for-token parity with the Node CLI.
+import * as tf from '@tensorflow/tfjs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { commands } from 'vitest/browser';
+import { selectBackend, type BackendName } from '../src/engine/backend.ts';
+import { fetchModelFiles } from '../src/engine/fetchModel.ts';
+import { generate } from '../src/engine/generate.ts';
+import { buildModel, type LoadedModel } from '../src/engine/load.ts';
+import { WASM_PATHS } from '../src/engine/wasmPaths.ts';
+import { compareWithReference } from './shared/checks.ts';
+
+declare module 'vitest/browser' {
+  interface BrowserCommands {
+    nodeGenerate: (args: string[]) => Promise<string>;
+  }
+}
+
+const FIXTURE = '/tests/fixtures/tiny-gpt2';
+
+async function nodeIds(prompt: string, temperature: number, seed: number, maxTokens: number): Promise<number[]> {
+  const out = await commands.nodeGenerate(['--model', FIXTURE.slice(1), '--prompt', prompt, '--max-tokens', String(maxTokens), '--temperature', String(temperature), '--seed', String(seed), '--json']);
+  return out.trim().split('\n').map((l) => JSON.parse(l)).filter((o) => !o.summary).map((o) => o.id);
+}
+
+for (const backend of ['webgpu', 'wasm'] as BackendName[]) {
+  describe(`engine in Chromium on ${backend}`, () => {
+    let lm: LoadedModel;
+    let configJson: Record<string, number>;
+    let weights: Uint8Array;
+    beforeAll(async () => {
+      const status = await selectBackend({ order: [backend], wasmPaths: WASM_PATHS, timeoutMs: 60_000 });
+      expect(tf.getBackend()).toBe(backend);
+      if (backend === 'webgpu') expect(status.adapter).toBeDefined();
+      if (backend === 'wasm') expect(self.crossOriginIsolated).toBe(true);
+      lm = buildModel(await fetchModelFiles(FIXTURE));
+      configJson = await (await fetch(`${FIXTURE}/config.json`)).json();
+      weights = new Uint8Array(await (await fetch(`${FIXTURE}/model.safetensors`)).arrayBuffer());
+    });
+
+    it('matches the float64 reference for prefill and 16 cached decode steps', async () => {
+      const prompt = lm.tokenizer.encode('Hello world. The cat sat');
+      const r = await compareWithReference(lm, configJson, weights, prompt, 16);
+      expect(r.decodeMaxAbs).toHaveLength(16);
+      expect(r.prefillMaxAbs).toBeLessThan(1e-4);
+      for (const d of r.decodeMaxAbs) expect(d).toBeLessThan(1e-4);
+    });
+
+    for (const [temperature, seed] of [[0, 0], [1, 11], [0.8, 5]]) {
+      it(`gives the same token ids as the Node CLI (temperature ${temperature}, seed ${seed})`, async () => {
+        const prompt = 'Once upon a time';
+        const ids: number[] = [];
+        for await (const s of generate(lm, lm.tokenizer.encode(prompt), { temperature, topK: 0, topP: 1, seed, maxTokens: 24 })) ids.push(s.id);
+        const expected = await nodeIds(prompt, temperature, seed, 24);
+        expect(ids.length).toBeGreaterThan(0);
+        expect(ids).toEqual(expected);
+      });
+    }
+
+    it('holds the same number of tensors after decode step 10 and step 200', async () => {
+      const counts: number[] = [];
+      for await (const s of generate(lm, lm.tokenizer.encode('Hello'), { temperature: 1, topK: 0, topP: 1, seed: 7, maxTokens: 200 })) {
+        if (s.step === 10 || s.step === 199) counts.push(tf.memory().numTensors);
+      }
+      expect(counts).toHaveLength(2);
+      expect(counts[1]).toBe(counts[0]);
+    });
+  });
+}
