@@ -1,4 +1,16 @@
-import { defineConfig } from 'vite';
+import { cpSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { defineConfig, type Plugin } from 'vite';
+
+// The embedded model lives in models/ at the top level; the dev server serves it from there, and a
+// production build copies it next to the app so the built site works offline too.
+const shipModels = (): Plugin => ({
+  name: 'ship-models',
+  apply: 'build',
+  writeBundle(options) {
+    cpSync(resolve(__dirname, 'models'), resolve(options.dir ?? 'dist', 'models'), { recursive: true, filter: (src) => !src.endsWith('.md') || src.endsWith('MODEL_CARD.md') });
+  },
+});
 
 // Cross-origin isolation lets tfjs-backend-wasm use its threaded build (SharedArrayBuffer).
 const isolation = {
@@ -7,6 +19,7 @@ const isolation = {
 };
 
 export default defineConfig({
+  plugins: [shipModels()],
   server: { headers: isolation },
   preview: { headers: isolation },
   worker: { format: 'es' },

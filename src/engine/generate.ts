@@ -13,6 +13,9 @@ export interface GenerateOptions extends SamplingSettings {
   signal?: AbortSignal;
   /** Keep each step's full logits on its record (the UI re-draws charts from them). */
   keepLogits?: boolean;
+  /** Random draws already used by earlier steps of this run: skipped, so "Next token" and branches
+   *  continue the very stream one uninterrupted Generate would have used. */
+  rngSkip?: number;
   /** Called before each step; lets the UI change settings mid-generation ("from the next token"). */
   settingsForStep?: (step: number) => SamplingSettings;
 }
@@ -50,6 +53,7 @@ export function checkPromptFits(lm: LoadedModel, promptIds: number[]): void {
 export async function* generate(lm: LoadedModel, promptIds: number[], opts: GenerateOptions): AsyncGenerator<StepRecord, GenerationSummary> {
   checkPromptFits(lm, promptIds);
   const rng = createRng(opts.seed);
+  for (let i = 0; i < (opts.rngSkip ?? 0); i++) rng();
   const ids = promptIds.slice();
   const t0 = now();
   let logits = await lastLogits(lm.model.forward(feedFrom(lm, ids), true));

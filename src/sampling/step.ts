@@ -1,5 +1,5 @@
 // One generation step's sampling, and the record a learner is shown for it.
-import { distributions, drawFrom, entropyBits, type SamplingSettings } from './sampler.ts';
+import { distributions, drawFrom, entropyBits, type Distributions, type SamplingSettings } from './sampler.ts';
 import type { Rng } from './prng.ts';
 
 export interface Candidate {
@@ -25,6 +25,15 @@ export function sampleNext(logits: Float32Array, settings: SamplingSettings, rng
   const d = distributions(logits, settings);
   const draw = settings.temperature === 0 ? null : rng();
   const id = draw === null ? d.order[0] : drawFrom(d.final, d.order, draw);
+  return describe(logits, d, id, draw, topN);
+}
+
+/** The same record for a token the learner chose by hand (a branch): no draw was made. */
+export function describeChoice(logits: Float32Array, settings: SamplingSettings, id: number, topN = 20): SampleResult {
+  return describe(logits, distributions(logits, settings), id, null, topN);
+}
+
+function describe(logits: Float32Array, d: Distributions, id: number, draw: number | null, topN: number): SampleResult {
   const top: Candidate[] = [];
   for (let r = 0; r < Math.min(topN, d.order.length); r++) {
     const c = d.order[r];

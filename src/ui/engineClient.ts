@@ -1,0 +1,127 @@
+// The page's handle on the inference worker: requests become promises, streamed steps become callbacks.
+import type { GenerationSummary, StepRecord } from '../engine/generate.ts';
+import type { ChatMessage } from '../engine/tokenizer.ts';
+import type { SamplingSettings } from '../sampling/sampler.ts';
+import type { BackendInfo, ModelInfo, Request, Response, TokenView } from '../worker/protocol.ts';
+
+export interface GenerateCallbacks {
+  onStep(record: StepRecord): void;
+  onDone(summary: GenerationSummary): void;
+  onError(message: string): void;
+}
+
+export class EngineClient {
+  private readonly worker: Worker;
+  private nextId = 1;
+  private pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  private generation: { genId: number; cb: GenerateCallbacks } | null = null;
+  private loading: { resolve: (v: { model: ModelInfo; backend: BackendInfo; loadMs: number }) => void; reject: (e: Error) => void } | null = null;
+  onProgress: (file: string, loaded: number, total: number | null) => void = () => {};
+
+  constructor() {
+    this.worker = new Worker(new URL('../worker/engine.worker.ts', import.meta.url), { type: 'module' });
+    this.worker.onmessage = (e: MessageEvent<Response>) => this.receive(e.data);
+    this.worker.onerror = (e) => this.fail(`The inference worker crashed: ${e.message}`);
+  }
+
+  private send(req: Request): void {
+    this.worker.postMessage(req);
+  }
+
+  private fail(message: string): void {
+    this.loading?.reject(new Error(message));
+    this.loading = null;
+    this.generation?.cb.onError(message);
+    this.generation = null;
+    for (const p of this.pending.values()) p.reject(new Error(message));
+    this.pending.clear();
+  }
+
+  private receive(msg: Response): void {
+    switch (msg.type) {
+      case 'progress':
+        this.onProgress(msg.file, msg.loaded, msg.total);
+        break;
+      case 'ready':
+        this.loading?.resolve(msg);
+        this.loading = null;
+        break;
+      case 'step':
+        if (this.generation?.genId === msg.genId) this.generation.cb.onStep(msg.record);
+        break;
+      case 'done':
+        if (this.generation?.genId === msg.genId) {
+          const cb = this.generation.cb;
+          this.generation = null;
+          cb.onDone(msg.summary);
+        }
+        break;
+      case 'result':
+        this.pending.get(msg.reqId)?.resolve(msg.value);
+        this.pending.delete(msg.reqId);
+        break;
+      case 'error':
+        if (msg.reqId !== undefined) {
+          this.pending.get(msg.reqId)?.reject(new Error(msg.message));
+          this.pending.delete(msg.reqId);
+        } else if (msg.genId !== undefined && this.generation?.genId === msg.genId) {
+          const cb = this.generation.cb;
+          this.generation = null;
+          cb.onError(msg.message);
+        } else if (this.loading) {
+          this.loading.reject(new Error(msg.message));
+          this.loading = null;
+        }
+        break;
+    }
+  }
+
+  private request<T>(make: (reqId: number) => Request): Promise<T> {
+    const reqId = this.nextId++;
+    return new Promise<T>((resolve, reject) => {
+      this.pending.set(reqId, { resolve: resolve as (v: unknown) => void, reject });
+      this.send(make(reqId));
+    });
+  }
+
+  load(modelUrl: string, backends?: string[]): Promise<{ model: ModelInfo; backend: BackendInfo; loadMs: number }> {
+    return new Promise((resolve, reject) => {
+      this.loading = { resolve, reject };
+      this.send({ type: 'load', modelUrl, backends });
+    });
+  }
+
+  get busy(): boolean {
+    return this.generation !== null;
+  }
+
+  generate(promptIds: number[], settings: SamplingSettings, seed: number, rngSkip: number, maxTokens: number, cb: GenerateCallbacks): void {
+    const genId = this.nextId++;
+    this.generation = { genId, cb };
+    this.send({ type: 'generate', genId, promptIds, settings, seed, rngSkip, maxTokens });
+  }
+
+  updateSettings(settings: SamplingSettings): void {
+    this.send({ type: 'settings', settings });
+  }
+
+  stop(): void {
+    this.send({ type: 'stop' });
+  }
+
+  tokenize(text: string): Promise<TokenView[]> {
+    return this.request((reqId) => ({ type: 'tokenize', reqId, text }));
+  }
+
+  chatPrompt(messages: ChatMessage[]): Promise<string> {
+    return this.request((reqId) => ({ type: 'chatPrompt', reqId, messages }));
+  }
+
+  labels(ids: number[]): Promise<TokenView[]> {
+    return this.request((reqId) => ({ type: 'labels', reqId, ids }));
+  }
+
+  decode(ids: number[]): Promise<string> {
+    return this.request((reqId) => ({ type: 'decode', reqId, ids }));
+  }
+}

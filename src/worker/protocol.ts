@@ -1,0 +1,45 @@
+// Messages between the page and the inference worker. The page never imports TF.js; the worker owns
+// the engine, the tokenizer and the KV cache.
+import type { StepRecord, GenerationSummary } from '../engine/generate.ts';
+import type { ChatMessage } from '../engine/tokenizer.ts';
+import type { SamplingSettings } from '../sampling/sampler.ts';
+
+export interface ModelInfo {
+  name: string;
+  params: number;
+  weightBytes: number;
+  contextLength: number;
+  vocabSize: number;
+  hasChatTemplate: boolean;
+  eosIds: number[];
+}
+
+export interface BackendInfo {
+  backend: string;
+  description: string; // "wasm (SIMD, threads) — not used: webgpu: no adapter …"
+  softwareAdapter: boolean;
+}
+
+export type Request =
+  | { type: 'load'; modelUrl: string; backends?: string[] }
+  | { type: 'generate'; genId: number; promptIds: number[]; settings: SamplingSettings; seed: number; rngSkip: number; maxTokens: number }
+  | { type: 'settings'; settings: SamplingSettings }
+  | { type: 'stop' }
+  | { type: 'tokenize'; reqId: number; text: string }
+  | { type: 'chatPrompt'; reqId: number; messages: ChatMessage[] }
+  | { type: 'labels'; reqId: number; ids: number[] }
+  | { type: 'decode'; reqId: number; ids: number[] };
+
+export interface TokenView {
+  id: number;
+  label: string;
+  special: boolean;
+}
+
+export type Response =
+  | { type: 'progress'; file: string; loaded: number; total: number | null }
+  | { type: 'ready'; model: ModelInfo; backend: BackendInfo; loadMs: number }
+  | { type: 'step'; genId: number; record: StepRecord }
+  | { type: 'done'; genId: number; summary: GenerationSummary }
+  | { type: 'error'; genId?: number; reqId?: number; message: string }
+  | { type: 'result'; reqId: number; value: unknown };
