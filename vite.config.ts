@@ -18,17 +18,20 @@ const isolation = {
   'Cross-Origin-Embedder-Policy': 'require-corp',
 };
 
+// Vite 8's default minifier rewrites a guard inside tfjs-backend-wasm's thread-worker source (which
+// is re-evaluated from Function.toString()), and the threads then crash. Mangle and strip
+// whitespace, but do not "compress".
+const safeMinify = { compress: false, mangle: true, codegen: { removeWhitespace: true } } as const;
+
 export default defineConfig({
   plugins: [shipModels()],
   server: { headers: isolation },
   preview: { headers: isolation },
-  worker: { format: 'es' },
+  // The engine runs in a worker, which Vite bundles separately: it needs the same minifier setting.
+  worker: { format: 'es', rolldownOptions: { output: { minify: safeMinify } } },
   build: {
     target: 'es2022',
     chunkSizeWarningLimit: 4096,
-    // Vite 8's default minifier rewrites a guard inside tfjs-backend-wasm's thread-worker source
-    // (which is re-evaluated from Function.toString()), and the workers then crash. Mangle and strip
-    // whitespace, but do not "compress".
-    rolldownOptions: { output: { minify: { compress: false, mangle: true, codegen: { removeWhitespace: true } } } },
+    rolldownOptions: { output: { minify: safeMinify } },
   },
 });

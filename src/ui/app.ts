@@ -89,6 +89,7 @@ export class App {
     u.seed.value = String(s.seed);
     u.randomSeed.checked = s.randomSeed;
     u.maxTokens.value = String(s.maxTokens);
+    u.pace.value = String(s.delayMs);
     this.setMode(s.mode);
   }
 
@@ -110,12 +111,13 @@ export class App {
     s.seed = whole(u.seed, 'Seed', 0, 2 ** 32 - 1, s.seed);
     s.maxTokens = whole(u.maxTokens, 'Max tokens', 1, 1000, s.maxTokens);
     s.randomSeed = u.randomSeed.checked;
+    s.delayMs = Number(u.pace.value);
     s.prompt = u.prompt.value;
     this.setup = s;
     u.temperatureOut.textContent = s.temperature === 0 ? '0 (greedy)' : String(s.temperature);
     u.topPOut.textContent = String(s.topP);
     history.replaceState(null, '', writeSetup(s, new URLSearchParams(location.search)));
-    if (this.client.busy) this.client.updateSettings(this.settings); // takes effect from the next token
+    if (this.client.busy) this.client.updateSettings(this.settings, s.delayMs); // takes effect from the next token
     this.renderPanel();
   }
 
@@ -132,7 +134,7 @@ export class App {
 
   private wire(): void {
     const u = this.ui;
-    for (const el of [u.temperature, u.topK, u.topP, u.seed, u.randomSeed, u.maxTokens]) el.addEventListener('input', () => this.readControls());
+    for (const el of [u.temperature, u.topK, u.topP, u.seed, u.randomSeed, u.maxTokens, u.pace]) el.addEventListener('input', () => this.readControls());
     let debounce = 0;
     u.prompt.addEventListener('input', () => {
       this.readControls();
@@ -277,7 +279,7 @@ export class App {
     this.clearError();
     this.refreshBusy();
     this.renderAll();
-    this.client.generate(ids, this.settings, run.seed, drawsUsed, maxTokens, {
+    this.client.generate(ids, this.settings, run.seed, drawsUsed, maxTokens, this.setup.delayMs, {
       onStep: (r) => {
         if (!this.firstTokenAt) this.firstTokenAt = performance.now();
         run.steps.push({ ...r, step: run.steps.length });
@@ -293,6 +295,7 @@ export class App {
         void this.client.decode(run.steps.map((s) => s.id)).then((t) => (run.text = t.trim()));
         this.refreshBusy();
         this.renderAll();
+        document.body.dataset.runs = String(Number(document.body.dataset.runs ?? 0) + 1); // for scripts: a run ended
       },
       onError: (message) => {
         this.running = null;
@@ -300,6 +303,7 @@ export class App {
         this.refreshBusy();
         this.renderAll();
         this.error(message);
+        document.body.dataset.runs = String(Number(document.body.dataset.runs ?? 0) + 1);
       },
     });
   }
@@ -342,6 +346,7 @@ export class App {
     u.nextToken.disabled = busy || !this.model;
     u.send.disabled = busy || !this.model;
     u.continueBtn.disabled = busy || this.panel.pickedId === null;
+    document.body.dataset.busy = String(busy);
   }
 
   private tokenButton(run: Run, i: number): HTMLButtonElement {

@@ -95,14 +95,14 @@ export class EngineClient {
     return this.generation !== null;
   }
 
-  generate(promptIds: number[], settings: SamplingSettings, seed: number, rngSkip: number, maxTokens: number, cb: GenerateCallbacks): void {
+  generate(promptIds: number[], settings: SamplingSettings, seed: number, rngSkip: number, maxTokens: number, delayMs: number, cb: GenerateCallbacks): void {
     const genId = this.nextId++;
     this.generation = { genId, cb };
-    this.send({ type: 'generate', genId, promptIds, settings, seed, rngSkip, maxTokens });
+    this.send({ type: 'generate', genId, promptIds, settings, seed, rngSkip, maxTokens, delayMs });
   }
 
-  updateSettings(settings: SamplingSettings): void {
-    this.send({ type: 'settings', settings });
+  updateSettings(settings: SamplingSettings, delayMs: number): void {
+    this.send({ type: 'settings', settings, delayMs });
   }
 
   stop(): void {

@@ -4,7 +4,7 @@ import { h } from './dom.ts';
 
 export function buildLayout(root: HTMLElement) {
   const backend = h('span', { role: 'status', 'aria-label': 'Backend', id: 'backend' }, 'starting…');
-  const perf = h('span', { id: 'perf', 'aria-label': 'Speed' });
+  const perf = h('span', { id: 'perf', 'aria-label': 'Generation speed' });
   const modelInfo = h('span', { id: 'model-info' });
   const progress = h('progress', { id: 'load-progress', max: 1, value: 0, 'aria-label': 'Model download' });
   const progressText = h('span', { id: 'load-text' }, 'Loading the model…');
@@ -32,6 +32,7 @@ export function buildLayout(root: HTMLElement) {
   const seed = h('input', { type: 'number', min: 0, step: 1, 'aria-label': 'Seed' });
   const randomSeed = h('input', { type: 'checkbox', 'aria-label': 'New random seed each run' });
   const maxTokens = h('input', { type: 'number', min: 1, max: 1000, step: 1, 'aria-label': 'Max tokens' });
+  const pace = h('select', { 'aria-label': 'Speed' }, h('option', { value: '0' }, 'full speed'), h('option', { value: '250' }, 'slow motion (¼ s per token)'), h('option', { value: '1000' }, 'very slow (1 s per token)'));
   const controls = h(
     'fieldset',
     { class: 'controls' },
@@ -41,6 +42,7 @@ export function buildLayout(root: HTMLElement) {
     field('Top-p (1 = off)', topP, topPOut),
     h('div', { class: 'field seed' }, field('Seed', seed), h('label', { class: 'check' }, randomSeed, ' random')),
     field('Max tokens', maxTokens),
+    h('label', { class: 'field' }, h('span', {}, 'Speed'), pace),
   );
 
   const promptTokens = h('div', { class: 'chips', 'aria-label': 'Prompt tokens' });
@@ -82,7 +84,7 @@ export function buildLayout(root: HTMLElement) {
   );
   return {
     backend, perf, modelInfo, progress, progressText, loadBox, completeBtn, chatBtn, prompt, message, generate, nextToken, send, stop, clearChat,
-    completeBox, chatBox, temperature, temperatureOut, topK, topP, topPOut, seed, randomSeed, maxTokens, promptTokens, copyLink, exportRun,
+    completeBox, chatBox, pace, temperature, temperatureOut, topK, topP, topPOut, seed, randomSeed, maxTokens, promptTokens, copyLink, exportRun,
     exportChart, output, branches, branchBox, stepPanel, continueBtn, error,
   };
 }

@@ -9,6 +9,7 @@ export interface Setup extends SamplingSettings {
   seed: number;
   randomSeed: boolean;
   maxTokens: number;
+  delayMs: number; // slow motion
 }
 
 export const DEFAULT_SETUP: Setup = {
@@ -20,6 +21,7 @@ export const DEFAULT_SETUP: Setup = {
   seed: 42,
   randomSeed: false,
   maxTokens: 40,
+  delayMs: 0,
 };
 
 function num(q: URLSearchParams, key: string, fallback: number, ok: (n: number) => boolean): number {
@@ -42,6 +44,7 @@ export function readSetup(search: string): Setup {
     seed: num(q, 'seed', d.seed, (n) => Number.isInteger(n) && n >= 0 && n < 2 ** 32),
     randomSeed: q.get('seed') === 'random',
     maxTokens: num(q, 'max', d.maxTokens, (n) => Number.isInteger(n) && n >= 1 && n <= 1000),
+    delayMs: num(q, 'delay', d.delayMs, (n) => [0, 250, 1000].includes(n)),
   };
 }
 
@@ -54,5 +57,7 @@ export function writeSetup(s: Setup, keep: URLSearchParams = new URLSearchParams
   q.set('p', String(s.topP));
   q.set('seed', s.randomSeed ? 'random' : String(s.seed));
   q.set('max', String(s.maxTokens));
+  if (s.delayMs) q.set('delay', String(s.delayMs));
+  else q.delete('delay');
   return '?' + q.toString();
 }

@@ -11,6 +11,7 @@ import type { Request, Response, TokenView } from './protocol.ts';
 let lm: LoadedModel | null = null;
 let abort: AbortController | null = null;
 let liveSettings: SamplingSettings | null = null;
+let delayMs = 0; // slow motion: a pause after each token so learners can follow
 
 const post = (msg: Response, transfer: Transferable[] = []) => (self as unknown as Worker).postMessage(msg, transfer);
 
@@ -53,6 +54,7 @@ async function handle(req: Request): Promise<void> {
       if (abort) throw new Error('A generation is already running; press Stop first.');
       abort = new AbortController();
       liveSettings = req.settings;
+      delayMs = req.delayMs;
       try {
         const gen = generate(m, req.promptIds, {
           ...req.settings,
@@ -71,8 +73,8 @@ async function handle(req: Request): Promise<void> {
           }
           const logits = r.value.logits!;
           post({ type: 'step', genId: req.genId, record: r.value }, [logits.buffer]);
-          // Let 'stop' and 'settings' messages in between tokens.
-          await new Promise((res) => setTimeout(res, 0));
+          // Let 'stop' and 'settings' messages in between tokens (and pause in slow motion).
+          await new Promise((res) => setTimeout(res, delayMs));
         }
       } finally {
         abort = null;
@@ -81,6 +83,7 @@ async function handle(req: Request): Promise<void> {
     }
     case 'settings':
       liveSettings = req.settings;
+      delayMs = req.delayMs;
       return;
     case 'stop':
       abort?.abort();

@@ -22,8 +22,8 @@ export interface BackendInfo {
 
 export type Request =
   | { type: 'load'; modelUrl: string; backends?: string[] }
-  | { type: 'generate'; genId: number; promptIds: number[]; settings: SamplingSettings; seed: number; rngSkip: number; maxTokens: number }
-  | { type: 'settings'; settings: SamplingSettings }
+  | { type: 'generate'; genId: number; promptIds: number[]; settings: SamplingSettings; seed: number; rngSkip: number; maxTokens: number; delayMs: number }
+  | { type: 'settings'; settings: SamplingSettings; delayMs: number }
   | { type: 'stop' }
   | { type: 'tokenize'; reqId: number; text: string }
   | { type: 'chatPrompt'; reqId: number; messages: ChatMessage[] }

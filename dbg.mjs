@@ -1,0 +1,10 @@
+import { chromium } from 'playwright-core';
+const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--enable-unsafe-webgpu','--disable-quic','--no-first-run','--disable-background-networking','--disable-component-update','--disable-sync'] });
+const page = await browser.newPage();
+page.on('console', m => console.log(`[${m.type()}] ${m.text()}`));
+page.on('pageerror', e => console.log(`[pageerror] ${e}`));
+page.on('worker', w => { console.log('worker', w.url()); });
+await page.goto(process.argv[2]);
+await page.waitForTimeout(20000);
+console.log('ready:', await page.evaluate(() => document.body.dataset.ready), await page.locator('#load-text').textContent(), await page.locator('#error').textContent());
+await browser.close();

@@ -1,0 +1,104 @@
+// Drives the production build (vite build + vite preview) in headless Debian Chromium.
+import { execFile } from 'node:child_process';
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { build, preview, type PreviewServer } from 'vite';
+import { CHROMIUM_ARGS } from '../../vitest.config.ts';
+
+export const ROOT = join(import.meta.dirname, '..', '..');
+export const ARTEFACTS = join(ROOT, 'test-results');
+const run = promisify(execFile);
+
+let server: PreviewServer | null = null;
+export async function startApp(): Promise<string> {
+  if (!server) {
+    await build({ root: ROOT, logLevel: 'warn', build: { outDir: join(ROOT, 'dist') } });
+    server = await preview({ root: ROOT, logLevel: 'warn', preview: { port: 0, host: '127.0.0.1' } });
+  }
+  const addr = server.httpServer.address();
+  if (!addr || typeof addr === 'string') throw new Error('preview server has no port');
+  return `http://127.0.0.1:${addr.port}/`;
+}
+export async function stopApp(): Promise<void> {
+  await server?.close();
+  server = null;
+}
+
+export function launch(): Promise<Browser> {
+  return chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', headless: true, args: CHROMIUM_ARGS });
+}
+
+export interface OpenPage {
+  page: Page;
+  consoleErrors: string[];
+  externalRequests: string[];
+  dialogs: string[];
+}
+
+/** Opens the app; test models are served from tests/fixtures at /test-models/<name>/; anything off this machine is blocked and recorded. */
+export async function openApp(browser: Browser, base: string, query: string, width = 1280): Promise<OpenPage> {
+  const page = await browser.newPage({ viewport: { width, height: 900 } });
+  const o: OpenPage = { page, consoleErrors: [], externalRequests: [], dialogs: [] };
+  page.on('console', (m) => m.type() === 'error' && o.consoleErrors.push(m.text()));
+  page.on('pageerror', (e) => o.consoleErrors.push(String(e)));
+  page.on('dialog', (d) => {
+    o.dialogs.push(d.message());
+    void d.dismiss();
+  });
+  await page.route('**/*', (route) => {
+    const url = new URL(route.request().url());
+    if (url.hostname !== '127.0.0.1' && url.hostname !== 'localhost' && !url.protocol.startsWith('blob') && !url.protocol.startsWith('data')) {
+      o.externalRequests.push(url.href);
+      return route.abort();
+    }
+    const m = /^\/test-models\/([\w-]+)\/([\w.-]+)$/.exec(url.pathname);
+    if (m) {
+      const path = join(ROOT, 'tests', 'fixtures', m[1], m[2]);
+      return existsSync(path)
+        ? route.fulfill({ path, headers: { 'Cross-Origin-Resource-Policy': 'same-origin' } })
+        : route.fulfill({ status: 404, body: 'not found' });
+    }
+    return route.continue();
+  });
+  await page.goto(base + query);
+  await page.waitForSelector('body[data-ready="true"]', { timeout: 180_000 });
+  return o;
+}
+
+/** Clicks a button that starts a generation and waits until the generation has finished. */
+export async function runAndWait(page: Page, button: string): Promise<void> {
+  const before = Number((await page.evaluate(() => document.body.dataset.runs)) ?? 0);
+  await page.getByRole('button', { name: button, exact: true }).click();
+  await page.waitForFunction((n) => Number(document.body.dataset.runs ?? 0) > n, before, { timeout: 240_000 });
+}
+
+export interface TokenChip {
+  id: number;
+  name: string;
+}
+export async function outputTokens(page: Page): Promise<TokenChip[]> {
+  return page.$$eval('section[aria-label="Output"] button.token[data-active="true"]', (els) =>
+    els.map((e) => ({ id: Number((e as HTMLElement).dataset.id), name: e.getAttribute('aria-label') ?? '' })),
+  );
+}
+
+export interface CliStep {
+  id: number;
+  token: string;
+  prob: number;
+  rawProb: number;
+  top: { id: number; token: string; rawProb: number; prob: number }[];
+}
+export async function cliSteps(args: string[]): Promise<CliStep[]> {
+  const { stdout } = await run(join(ROOT, 'node_modules', '.bin', 'tsx'), ['src/cli/generate.ts', ...args, '--json'], { cwd: ROOT, maxBuffer: 64 << 20 });
+  return stdout.trim().split('\n').map((l) => JSON.parse(l)).filter((o) => !o.summary);
+}
+
+export async function screenshot(page: Page, name: string): Promise<string> {
+  mkdirSync(ARTEFACTS, { recursive: true });
+  const path = join(ARTEFACTS, name);
+  await page.screenshot({ path, fullPage: true });
+  return path;
+}
