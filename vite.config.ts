@@ -8,7 +8,7 @@ const shipModels = (): Plugin => ({
   name: 'ship-models',
   apply: 'build',
   writeBundle(options) {
-    cpSync(resolve(__dirname, 'models'), resolve(options.dir ?? 'dist', 'models'), { recursive: true, filter: (src) => !src.endsWith('.md') || src.endsWith('MODEL_CARD.md') });
+    cpSync(resolve(__dirname, 'models'), resolve(options.dir ?? 'dist', 'models'), { recursive: true, filter: (src) => !src.includes('/data') });
   },
 });
 

