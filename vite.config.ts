@@ -8,7 +8,7 @@ const shipModels = (): Plugin => ({
   name: 'ship-models',
   apply: 'build',
   writeBundle(options) {
-    cpSync(resolve(__dirname, 'models'), resolve(options.dir ?? 'dist', 'models'), { recursive: true, filter: (src) => !src.includes('/data') });
+    cpSync(resolve(import.meta.dirname, 'models'), resolve(options.dir ?? 'dist', 'models'), { recursive: true, filter: (src) => !src.includes('/data') });
   },
 });
 
@@ -32,6 +32,6 @@ export default defineConfig({
   build: {
     target: 'es2022',
     chunkSizeWarningLimit: 4096,
-    rolldownOptions: { output: { minify: safeMinify } },
+    rolldownOptions: { input: { main: resolve(import.meta.dirname, 'index.html'), bench: resolve(import.meta.dirname, 'bench.html') }, output: { minify: safeMinify } },
   },
 });

@@ -2,13 +2,11 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { playwright } from '@vitest/browser-playwright';
 import { defineConfig } from 'vitest/config';
+import { CHROMIUM_ARGS } from './tools/browser.ts';
 
 const isolation = { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' };
 const run = promisify(execFile);
 
-// Chromium flags: a software WebGPU adapter (right for correctness, meaningless for speed), and no
-// background network traffic (this machine has no internet).
-export const CHROMIUM_ARGS = ['--enable-unsafe-webgpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
 export default defineConfig({
   test: {

@@ -3,32 +3,13 @@ import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { chromium, type Browser, type Page } from 'playwright-core';
-import { build, preview, type PreviewServer } from 'vite';
-import { CHROMIUM_ARGS } from '../../vitest.config.ts';
+import type { Browser, Page } from 'playwright-core';
+import { ROOT } from '../../tools/browser.ts';
 
-export const ROOT = join(import.meta.dirname, '..', '..');
+export { launch, startApp, stopApp, ROOT } from '../../tools/browser.ts';
+
 export const ARTEFACTS = join(ROOT, 'test-results');
 const run = promisify(execFile);
-
-let server: PreviewServer | null = null;
-export async function startApp(): Promise<string> {
-  if (!server) {
-    await build({ root: ROOT, logLevel: 'warn', build: { outDir: join(ROOT, 'dist') } });
-    server = await preview({ root: ROOT, logLevel: 'warn', preview: { port: 0, host: '127.0.0.1' } });
-  }
-  const addr = server.httpServer.address();
-  if (!addr || typeof addr === 'string') throw new Error('preview server has no port');
-  return `http://127.0.0.1:${addr.port}/`;
-}
-export async function stopApp(): Promise<void> {
-  await server?.close();
-  server = null;
-}
-
-export function launch(): Promise<Browser> {
-  return chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', headless: true, args: CHROMIUM_ARGS });
-}
 
 export interface OpenPage {
   page: Page;

@@ -1,0 +1,21 @@
+// The engine benchmark in a page (used by `npm run -s bench:browser`): ?backend=&model=&promptTokens=&tokens=
+import { selectBackend, type BackendName } from '../engine/backend.ts';
+import { runBenchmark } from '../engine/bench.ts';
+import { fetchModelFiles } from '../engine/fetchModel.ts';
+import { buildModel } from '../engine/load.ts';
+import { WASM_PATHS } from '../engine/wasmPaths.ts';
+
+const q = new URLSearchParams(location.search);
+const out = document.getElementById('out')!;
+const w = window as unknown as { __bench?: unknown };
+try {
+  const status = await selectBackend({ order: [(q.get('backend') ?? 'wasm') as BackendName], wasmPaths: WASM_PATHS });
+  const lm = buildModel(await fetchModelFiles(q.get('model') ?? `${import.meta.env.BASE_URL}models/nexttoken-3m/`));
+  const r = await runBenchmark(lm, Number(q.get('promptTokens') ?? 32), Number(q.get('tokens') ?? 64));
+  const adapter = status.adapter ? `${status.adapter.vendor} ${status.adapter.architecture}${status.adapter.isFallbackAdapter ? ' (software adapter: timings say nothing about real GPUs)' : ''}`.trim() : null;
+  w.__bench = { ...r, adapter, wasm: status.wasm ?? null, crossOriginIsolated: self.crossOriginIsolated };
+} catch (e) {
+  w.__bench = { error: (e as Error).message };
+}
+out.textContent = JSON.stringify(w.__bench, null, 2);
+document.title = 'done';

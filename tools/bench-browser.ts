@@ -1,0 +1,35 @@
+// npm run -s bench:browser -- [--model <dir>] [--prompt-tokens N] [--tokens M] [--backends wasm,webgpu] --json
+// Runs the engine benchmark in headless Chromium on each backend; prints one JSON object per backend.
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { parseArgs, runMain, UsageError } from '../src/cli/args.ts';
+import { launch, ROOT, startApp, stopApp } from './browser.ts';
+
+runMain(async () => {
+  const a = parseArgs(process.argv.slice(2), { model: 'string', 'prompt-tokens': 'int', tokens: 'int', backends: 'string', json: 'boolean' });
+  const dir = resolve((a.model as string | undefined) ?? join(ROOT, 'models', 'nexttoken-3m'));
+  if (!existsSync(join(dir, 'config.json'))) throw new UsageError(`--model: ${dir} is not a model folder (no config.json)`);
+  const tokens = (a.tokens as number | undefined) ?? 64;
+  if (tokens < 64) throw new UsageError('--tokens must be at least 64.');
+  const base = await startApp();
+  const browser = await launch();
+  try {
+    for (const backend of ((a.backends as string | undefined) ?? 'wasm,webgpu').split(',')) {
+      const page = await browser.newPage();
+      // The model folder is served from disk at /bench-model/.
+      await page.route('**/bench-model/*', (route) => {
+        const path = join(dir, new URL(route.request().url()).pathname.split('/').pop()!);
+        return existsSync(path) ? route.fulfill({ path }) : route.fulfill({ status: 404, body: 'not found' });
+      });
+      const q = new URLSearchParams({ backend, model: '/bench-model/', promptTokens: String((a['prompt-tokens'] as number | undefined) ?? 32), tokens: String(tokens) });
+      await page.goto(`${base}bench.html?${q}`);
+      await page.waitForFunction(() => document.title === 'done', null, { timeout: 600_000 });
+      const r = await page.evaluate(() => (window as unknown as { __bench: unknown }).__bench);
+      console.log(a.json ? JSON.stringify({ ...(r as object), backendRequested: backend }) : JSON.stringify(r, null, 2));
+      await page.close();
+    }
+  } finally {
+    await browser.close();
+    await stopApp();
+  }
+});

@@ -1,0 +1,31 @@
+// Shared by the e2e tests and the browser benchmark: build + preview the app, launch Debian's Chromium.
+import { join } from 'node:path';
+import { chromium, type Browser } from 'playwright-core';
+import { build, preview, type PreviewServer } from 'vite';
+
+export const ROOT = join(import.meta.dirname, '..');
+// A software WebGPU adapter (right for correctness, meaningless for speed), and no background
+// network traffic: this machine has no internet.
+export const CHROMIUM_ARGS = ['--enable-unsafe-webgpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+
+let server: PreviewServer | null = null;
+
+/** Builds the production app once and serves it with `vite preview` (COOP/COEP included); returns its URL. */
+export async function startApp(): Promise<string> {
+  if (!server) {
+    await build({ root: ROOT, logLevel: 'warn', build: { outDir: join(ROOT, 'dist') } });
+    server = await preview({ root: ROOT, logLevel: 'warn', preview: { port: 0, host: '127.0.0.1' } });
+  }
+  const addr = server.httpServer.address();
+  if (!addr || typeof addr === 'string') throw new Error('preview server has no port');
+  return `http://127.0.0.1:${addr.port}/`;
+}
+
+export async function stopApp(): Promise<void> {
+  await server?.close();
+  server = null;
+}
+
+export function launch(): Promise<Browser> {
+  return chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', headless: true, args: CHROMIUM_ARGS });
+}
