@@ -25,6 +25,7 @@ const safeMinify = { compress: false, mangle: true, codegen: { removeWhitespace:
 
 export default defineConfig({
   plugins: [shipModels()],
+  resolve: { alias: { 'onnxruntime-web': resolve(import.meta.dirname, 'src/shims/onnxruntime-web.ts') } },
   server: { headers: isolation },
   preview: { headers: isolation },
   // The engine runs in a worker, which Vite bundles separately: it needs the same minifier setting.

@@ -30,7 +30,7 @@ SEED = 1337
 STEPS = int(os.environ.get('TRAIN_STEPS', 4000))
 # Phase 2, "fact tuning": half of each batch from the seen-fact corpus, at a lower learning rate, so
 # the model memorises the facts it is meant to know. Held-out facts are in no corpus at all.
-FACT_STEPS = int(os.environ.get('FACT_STEPS', 600))
+FACT_STEPS = int(os.environ.get('FACT_STEPS', 1000))
 FACT_LR_MAX, FACT_LR_MIN = 5e-4, 5e-5
 BATCH, CTX = 16, 256
 LR_MAX, LR_MIN, WARMUP = 2e-3, 2e-4, 100
