@@ -11,9 +11,34 @@ export interface GPT2Config {
   eosTokenId: number | null;
 }
 
-export type ModelConfig = GPT2Config;
+export interface LlamaConfig {
+  modelType: 'llama';
+  vocabSize: number;
+  /** max_position_embeddings, capped at MAX_CONTEXT: the KV cache is allocated at this length. */
+  contextLength: number;
+  /** What config.json declares, before the cap. */
+  declaredContextLength: number;
+  nEmbd: number; // hidden_size
+  nLayer: number;
+  nHead: number;
+  nKvHead: number; // num_key_value_heads: grouped-query attention when < nHead
+  headDim: number;
+  intermediateSize: number;
+  rmsNormEps: number;
+  ropeTheta: number;
+  tieWordEmbeddings: boolean;
+  attentionBias: boolean;
+  mlpBias: boolean;
+  eosTokenId: number | number[] | null;
+}
 
-export const SUPPORTED_MODEL_TYPES = ['gpt2'] as const;
+export type ModelConfig = GPT2Config | LlamaConfig;
+
+export const SUPPORTED_MODEL_TYPES = ['gpt2', 'llama'] as const;
+
+/** The longest context NextToken allocates a KV cache for: SmolLM2 declares 8192, which would cost
+ * hundreds of MB of cache for conversations a learner never reaches. */
+export const MAX_CONTEXT = 2048;
 
 export class ConfigError extends Error {
   constructor(message: string) {
@@ -34,6 +59,7 @@ export function parseConfig(json: unknown, file = 'config.json'): ModelConfig {
   if (!json || typeof json !== 'object') throw new ConfigError(`${file}: expected a JSON object`);
   const c = json as Record<string, unknown>;
   const type = c.model_type;
+  if (type === 'llama') return parseLlama(c, file);
   if (type !== 'gpt2') {
     throw new ConfigError(
       `${file}: model_type ${JSON.stringify(type)} is not supported. NextToken runs decoder-only models of these types: ${SUPPORTED_MODEL_TYPES.join(', ')}.`,
@@ -55,4 +81,41 @@ export function parseConfig(json: unknown, file = 'config.json'): ModelConfig {
   };
   if (cfg.nEmbd % cfg.nHead !== 0) throw new ConfigError(`${file}: n_embd (${cfg.nEmbd}) must be divisible by n_head (${cfg.nHead})`);
   return cfg;
+}
+
+function parseLlama(c: Record<string, unknown>, file: string): LlamaConfig {
+  const num = (key: string, fallback: number) => (typeof c[key] === 'number' ? (c[key] as number) : fallback);
+  if (c.rope_scaling != null) {
+    throw new ConfigError(`${file}: rope_scaling ${JSON.stringify(c.rope_scaling)} is not supported (NextToken implements plain rotary embeddings, as in SmolLM2 and TinyLlama)`);
+  }
+  const act = c.hidden_act ?? 'silu';
+  if (act !== 'silu') throw new ConfigError(`${file}: hidden_act "${String(act)}" is not supported (Llama uses "silu")`);
+  const nEmbd = positiveInt(c, 'hidden_size', file);
+  const nHead = positiveInt(c, 'num_attention_heads', file);
+  const nKvHead = c.num_key_value_heads == null ? nHead : positiveInt(c, 'num_key_value_heads', file);
+  const headDim = c.head_dim == null ? nEmbd / nHead : positiveInt(c, 'head_dim', file);
+  if (!Number.isInteger(headDim)) throw new ConfigError(`${file}: hidden_size (${nEmbd}) must be divisible by num_attention_heads (${nHead})`);
+  if (nHead % nKvHead !== 0) throw new ConfigError(`${file}: num_attention_heads (${nHead}) must be a multiple of num_key_value_heads (${nKvHead})`);
+  if (headDim % 2 !== 0) throw new ConfigError(`${file}: the head size (${headDim}) must be even for rotary embeddings`);
+  const declared = positiveInt(c, 'max_position_embeddings', file);
+  const eos = c.eos_token_id;
+  return {
+    modelType: 'llama',
+    vocabSize: positiveInt(c, 'vocab_size', file),
+    contextLength: Math.min(declared, MAX_CONTEXT),
+    declaredContextLength: declared,
+    nEmbd,
+    nLayer: positiveInt(c, 'num_hidden_layers', file),
+    nHead,
+    nKvHead,
+    headDim,
+    intermediateSize: positiveInt(c, 'intermediate_size', file),
+    rmsNormEps: num('rms_norm_eps', 1e-6),
+    ropeTheta: num('rope_theta', 10000),
+    // The Hugging Face LlamaConfig default is false: a head of its own unless config.json says otherwise.
+    tieWordEmbeddings: c.tie_word_embeddings === true,
+    attentionBias: c.attention_bias === true,
+    mlpBias: c.mlp_bias === true,
+    eosTokenId: Number.isInteger(eos) || Array.isArray(eos) ? (eos as number | number[]) : null,
+  };
 }

@@ -2,6 +2,7 @@
 // wherever they came from: the disk (CLI), the app's bundled models, or the Hub cache.
 import { parseConfig, type ModelConfig } from './config.ts';
 import { GPT2 } from './gpt2.ts';
+import { Llama } from './llama.ts';
 import type { LanguageModel } from './model.ts';
 import type { WeightSource } from './safetensors.ts';
 import { Tokenizer } from './tokenizer.ts';
@@ -29,7 +30,7 @@ export interface LoadedModel {
 export function buildModel(files: ModelFiles): LoadedModel {
   const config = parseConfig(files.config);
   const tokenizer = Tokenizer.fromJSON(files.tokenizer, files.tokenizerConfig);
-  const model = GPT2.load(config, files.weights);
+  const model = config.modelType === 'llama' ? Llama.load(config, files.weights) : GPT2.load(config, files.weights);
   const eos = new Set<number>();
   for (const v of [config.eosTokenId, files.generationConfig?.eos_token_id, tokenizer.eosId].flat()) {
     if (Number.isInteger(v)) eos.add(v as number);

@@ -1,0 +1,199 @@
+// The Llama family (SmolLM2, TinyLlama, …) in TensorFlow.js, reading the Hugging Face layout unchanged.
+//
+//   x = embed_tokens[ids]
+//   for each layer:  x = x + o_proj(attn(rope(q), rope(k), v))   on input_layernorm(x)
+//                    x = x + down_proj(silu(gate_proj(h)) ⊙ up_proj(h))   on h = post_attention_layernorm(x)
+//   logits = norm(x) · lm_headᵀ      (lm_head is embed_tokens when tie_word_embeddings)
+//
+// Differences from GPT-2: RMSNorm instead of LayerNorm, rotary position embeddings instead of a
+// learned position table, grouped-query attention, a gated (SwiGLU) MLP, and nn.Linear weights
+// stored [out, in] (transposed once here so that every projection is x·W).
+// The KV cache and the attention itself are shared with GPT-2 (attention.ts).
+import * as tf from '@tensorflow/tfjs';
+import { KVCache, causalAttention, causalMask } from './attention.ts';
+import type { LlamaConfig } from './config.ts';
+import type { Trace } from './gpt2.ts';
+import { ContextFullError, expectShape, type LanguageModel } from './model.ts';
+import type { WeightSource } from './safetensors.ts';
+
+interface Linear {
+  w: tf.Tensor2D; // [in, out]
+  b?: tf.Tensor1D;
+}
+interface Layer {
+  input_layernorm: tf.Tensor1D;
+  self_attn: { q_proj: Linear; k_proj: Linear; v_proj: Linear; o_proj: Linear };
+  post_attention_layernorm: tf.Tensor1D;
+  mlp: { gate_proj: Linear; up_proj: Linear; down_proj: Linear };
+}
+
+export class Llama implements LanguageModel {
+  readonly cache: KVCache;
+
+  private constructor(
+    readonly config: LlamaConfig,
+    private readonly embedT: tf.Tensor2D, // [D, V]: embed_tokens, looked up by column
+    private readonly headT: tf.Tensor2D, // [D, V]: the LM head (the same tensor as embedT when tied)
+    private readonly layers: Layer[],
+    private readonly norm: tf.Tensor1D,
+    private readonly rope: { cos: tf.Tensor2D; sin: tf.Tensor2D }, // [contextLength, headDim]
+    readonly params: number,
+  ) {
+    this.cache = new KVCache(config.nLayer, config.nKvHead, config.contextLength, config.headDim);
+  }
+
+  get contextLength(): number {
+    return this.config.contextLength;
+  }
+  get cachedIds(): readonly number[] {
+    return this.cache.ids;
+  }
+
+  static load(config: LlamaConfig, src: WeightSource): Llama {
+    const { nEmbd: D, nLayer, vocabSize: V, nHead: H, nKvHead: KV, headDim: hd, intermediateSize: I } = config;
+    let params = 0;
+    const read = (name: string, shape: number[]): tf.Tensor => {
+      expectShape(name, src.shape(name), shape, src.describe(name));
+      params += shape.reduce((a, b) => a * b, 1);
+      return tf.tensor(src.read(name), shape);
+    };
+    // [out, in] on disk; transposed to [in, out] once, the float copy released right away.
+    const transposed = (name: string, out: number, inp: number): tf.Tensor2D => {
+      const w = read(name, [out, inp]);
+      const t = tf.keep(tf.transpose(w)) as tf.Tensor2D;
+      w.dispose();
+      return t;
+    };
+    const linear = (p: string, inp: number, out: number, bias: boolean): Linear => ({
+      w: transposed(`${p}.weight`, out, inp),
+      ...(bias ? { b: read(`${p}.bias`, [out]) as tf.Tensor1D } : {}),
+    });
+
+    const embedT = transposed('model.embed_tokens.weight', V, D);
+    const headT = config.tieWordEmbeddings ? embedT : transposed('lm_head.weight', V, D);
+    const layers: Layer[] = [];
+    for (let i = 0; i < nLayer; i++) {
+      const p = `model.layers.${i}`;
+      const ab = config.attentionBias;
+      const mb = config.mlpBias;
+      layers.push({
+        input_layernorm: read(`${p}.input_layernorm.weight`, [D]) as tf.Tensor1D,
+        self_attn: {
+          q_proj: linear(`${p}.self_attn.q_proj`, D, H * hd, ab),
+          k_proj: linear(`${p}.self_attn.k_proj`, D, KV * hd, ab),
+          v_proj: linear(`${p}.self_attn.v_proj`, D, KV * hd, ab),
+          o_proj: linear(`${p}.self_attn.o_proj`, H * hd, D, ab),
+        },
+        post_attention_layernorm: read(`${p}.post_attention_layernorm.weight`, [D]) as tf.Tensor1D,
+        mlp: {
+          gate_proj: linear(`${p}.mlp.gate_proj`, D, I, mb),
+          up_proj: linear(`${p}.mlp.up_proj`, D, I, mb),
+          down_proj: linear(`${p}.mlp.down_proj`, I, D, mb),
+        },
+      });
+    }
+    const norm = read('model.norm.weight', [D]) as tf.Tensor1D;
+    return new Llama(config, embedT, headT, layers, norm, ropeTables(config), params);
+  }
+
+  forward(ids: number[], lastOnly = false, trace?: Trace): tf.Tensor2D {
+    const { nEmbd: D, nHead: H, nKvHead: KV, headDim: hd, contextLength: N, rmsNormEps: eps } = this.config;
+    const T = ids.length;
+    const pos = this.cache.ids.length;
+    if (T === 0) throw new Error('forward needs at least one token');
+    if (pos + T > N) throw new ContextFullError(pos + T, N);
+    const logits = tf.tidy(() => {
+      let x = tf.transpose(tf.gather(this.embedT, tf.tensor1d(ids, 'int32'), 1)) as tf.Tensor2D; // [T, D]
+      if (trace?.embeddings) trace.embeddings = { token: tf.keep(x), position: tf.keep(tf.zerosLike(x)) };
+      const mask = causalMask(pos, T, N);
+      const cos = tf.slice(this.rope.cos, [pos, 0], [T, hd]);
+      const sin = tf.slice(this.rope.sin, [pos, 0], [T, hd]);
+      const heads = (t: tf.Tensor2D, n: number) => tf.transpose(tf.reshape(t, [T, n, hd]), [1, 0, 2]) as tf.Tensor3D; // [n, T, hd]
+      this.layers.forEach((layer, l) => {
+        const a = layer.self_attn;
+        const h = rmsNorm(x, layer.input_layernorm, eps);
+        const q = applyRope(heads(dense(h, a.q_proj), H), cos, sin);
+        const k = applyRope(heads(dense(h, a.k_proj), KV), cos, sin);
+        const v = heads(dense(h, a.v_proj), KV);
+        this.cache.write(l, k, v, pos);
+        const att = causalAttention(q, this.cache.k[l], this.cache.v[l], mask, !!trace?.attention);
+        if (trace?.attention && att.weights) trace.attention.push(tf.keep(att.weights));
+        x = tf.add(x, dense(att.out, a.o_proj));
+        const m = rmsNorm(x, layer.post_attention_layernorm, eps);
+        const gated = tf.mul(silu(dense(m, layer.mlp.gate_proj)), dense(m, layer.mlp.up_proj)) as tf.Tensor2D;
+        x = tf.add(x, dense(gated, layer.mlp.down_proj));
+        if (trace?.residual) trace.residual.push(tf.keep(x));
+      });
+      const last = lastOnly && T > 1 ? tf.slice(x, [T - 1, 0], [1, D]) : x;
+      return tf.matMul(rmsNorm(last, this.norm, eps), this.headT) as tf.Tensor2D;
+    });
+    this.cache.ids.push(...ids);
+    return logits;
+  }
+
+  /** Final norm and LM head on any residual-stream rows (the logit lens). */
+  unembed(x: tf.Tensor2D): tf.Tensor2D {
+    return tf.tidy(() => tf.matMul(rmsNorm(x, this.norm, this.config.rmsNormEps), this.headT));
+  }
+
+  truncate(n: number): void {
+    this.cache.ids.length = Math.max(0, Math.min(n, this.cache.ids.length));
+  }
+
+  dispose(): void {
+    this.cache.dispose();
+    const all = new Set<tf.Tensor>([this.embedT, this.headT, this.norm, this.rope.cos, this.rope.sin]);
+    for (const l of this.layers) {
+      all.add(l.input_layernorm).add(l.post_attention_layernorm);
+      for (const p of [...Object.values(l.self_attn), ...Object.values(l.mlp)]) {
+        all.add(p.w);
+        if (p.b) all.add(p.b);
+      }
+    }
+    all.forEach((t) => t.dispose());
+  }
+}
+
+function dense(x: tf.Tensor2D, p: Linear): tf.Tensor2D {
+  const y = tf.matMul(x, p.w) as tf.Tensor2D;
+  return p.b ? (tf.add(y, p.b) as tf.Tensor2D) : y;
+}
+
+/** x · rsqrt(mean(x²) + eps) · weight: no mean subtraction and no bias, unlike LayerNorm. */
+function rmsNorm(x: tf.Tensor2D, weight: tf.Tensor1D, eps: number): tf.Tensor2D {
+  const ms = tf.mean(tf.square(x), -1, true);
+  return tf.mul(tf.mul(x, tf.rsqrt(tf.add(ms, eps))), weight);
+}
+
+function silu(x: tf.Tensor2D): tf.Tensor2D {
+  return tf.mul(x, tf.sigmoid(x)) as tf.Tensor2D;
+}
+
+/**
+ * cos and sin of pos·inv_freq for every position, in the Hugging Face "rotate half" layout:
+ * inv_freq[j] = rope_theta^(−2j/hd) for j < hd/2, and the angle vector is [θ, θ] (length hd),
+ * so dimension j is paired with j + hd/2 (not with j + 1 as in Meta's original checkpoints).
+ * Computed in float64, stored as float32.
+ */
+function ropeTables(config: LlamaConfig): { cos: tf.Tensor2D; sin: tf.Tensor2D } {
+  const { contextLength: N, headDim: hd, ropeTheta } = config;
+  const half = hd / 2;
+  const cos = new Float32Array(N * hd);
+  const sin = new Float32Array(N * hd);
+  for (let p = 0; p < N; p++) {
+    for (let j = 0; j < half; j++) {
+      const angle = p * Math.pow(ropeTheta, (-2 * j) / hd);
+      cos[p * hd + j] = cos[p * hd + j + half] = Math.cos(angle);
+      sin[p * hd + j] = sin[p * hd + j + half] = Math.sin(angle);
+    }
+  }
+  return { cos: tf.keep(tf.tensor2d(cos, [N, hd])), sin: tf.keep(tf.tensor2d(sin, [N, hd])) };
+}
+
+/** x·cos + rotate_half(x)·sin for x [heads, T, hd], with rotate_half(x) = [−x₂, x₁]. */
+function applyRope(x: tf.Tensor3D, cos: tf.Tensor2D, sin: tf.Tensor2D): tf.Tensor3D {
+  const half = x.shape[2] / 2;
+  const [x1, x2] = tf.split(x, [half, half], 2);
+  const rotated = tf.concat([tf.neg(x2), x1], 2);
+  return tf.add(tf.mul(x, cos), tf.mul(rotated, sin)) as tf.Tensor3D;
+}
