@@ -1,17 +1,61 @@
-// What the CLIs share: the default model and backend start-up.
-import { existsSync } from 'node:fs';
+// What the CLIs share: the default model, loading a local folder or a Hub id, and backend start-up.
+import { existsSync, statSync } from 'node:fs';
+import { totalmem } from 'node:os';
 import { join } from 'node:path';
 import { selectBackend, type BackendName, type BackendStatus } from '../engine/backend.ts';
-import type { LoadedModel } from '../engine/load.ts';
+import { DEFAULT_ENDPOINT, loadHubFiles, parseHubRef, type HubProgress } from '../engine/hub.ts';
+import { buildModel, type LoadedModel } from '../engine/load.ts';
+import { defaultCacheDir, diskStore } from '../node/diskStore.ts';
 import { loadModelDir } from '../node/loadDir.ts';
+import { UsageError } from './args.ts';
 
 export const DEFAULT_MODEL = join(import.meta.dirname, '..', '..', 'models', 'nexttoken-3m');
 
-export async function startEngine(modelArg: string | undefined, backend?: string): Promise<{ lm: LoadedModel; status: BackendStatus }> {
-  const order = backend ? [backend as BackendName] : undefined;
-  if (backend && !['wasm', 'cpu'].includes(backend)) throw new Error(`--backend must be wasm or cpu in Node, got "${backend}"`);
-  const status = await selectBackend({ order });
-  const dir = modelArg ?? DEFAULT_MODEL;
-  if (!modelArg && !existsSync(dir)) throw new Error(`The embedded model is missing at ${dir}; pass --model <dir> or run "npm run train".`);
-  return { lm: loadModelDir(dir), status };
+/** Flags every CLI that loads a model accepts. */
+export const MODEL_FLAGS = { model: 'string', 'cache-dir': 'string', backend: 'string' } as const;
+
+export interface EngineOptions {
+  model?: string; // a folder, or a Hub id "owner/name[@revision]"
+  cacheDir?: string;
+  backend?: string;
+  /** Download progress, one line at a time (the CLIs print it to stderr). */
+  onProgress?: (line: string) => void;
+}
+
+export async function startEngine(opts: EngineOptions): Promise<{ lm: LoadedModel; status: BackendStatus }> {
+  const { backend } = opts;
+  if (backend && !['wasm', 'cpu'].includes(backend)) throw new UsageError(`--backend must be wasm or cpu in Node, got "${backend}"`);
+  const status = await selectBackend({ order: backend ? [backend as BackendName] : undefined });
+  return { lm: await loadModel(opts), status };
+}
+
+export async function loadModel(opts: EngineOptions): Promise<LoadedModel> {
+  const model = opts.model;
+  if (!model) {
+    if (!existsSync(DEFAULT_MODEL)) throw new Error(`The embedded model is missing at ${DEFAULT_MODEL}; pass --model <dir or Hub id> or run "npm run train".`);
+    return loadModelDir(DEFAULT_MODEL);
+  }
+  if (existsSync(model) && statSync(model).isDirectory()) return loadModelDir(model);
+  const ref = parseHubRef(model);
+  if (!ref) {
+    throw new UsageError(`--model "${model}" is neither a model folder nor a Hugging Face Hub id (owner/name, e.g. openai-community/gpt2).`);
+  }
+  const endpoint = process.env.HF_ENDPOINT || DEFAULT_ENDPOINT;
+  const store = diskStore(opts.cacheDir ?? defaultCacheDir());
+  let lastLine = 0;
+  const files = await loadHubFiles(ref, {
+    endpoint,
+    store,
+    // WASM memory ends at 4 GiB; keep room for activations and the JS side.
+    maxWeightBytes: Math.min(totalmem() / 2, 3.5 * 2 ** 30),
+    onProgress: (p: HubProgress) => {
+      const now = Date.now();
+      const done = p.total !== null && p.loaded === p.total;
+      if (!opts.onProgress || (!done && now - lastLine < 500)) return;
+      lastLine = now;
+      const of = p.overallTotal ? ` of ${(p.overallTotal / 1e6).toFixed(1)} MB` : '';
+      opts.onProgress(`${p.fromCache ? 'cached' : 'downloading'} ${p.file}: ${(p.overallLoaded / 1e6).toFixed(1)} MB${of}`);
+    },
+  });
+  return buildModel(files);
 }

@@ -1,16 +1,16 @@
 // npm run -s eval -- [--model <dir>] [--json] [--skip-loss]
 // Validation loss and bits per byte on the model's validation split, and fact recall (seen vs held out).
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { evaluateFacts, factSummary, validationLoss, type Fact } from '../engine/evaluate.ts';
 import { parseArgs, runMain } from './args.ts';
-import { DEFAULT_MODEL, startEngine } from './common.ts';
+import { DEFAULT_MODEL, MODEL_FLAGS, startEngine } from './common.ts';
 
 runMain(async () => {
-  const a = parseArgs(process.argv.slice(2), { model: 'string', json: 'boolean', 'skip-loss': 'boolean', backend: 'string', details: 'boolean' });
+  const a = parseArgs(process.argv.slice(2), { ...MODEL_FLAGS, json: 'boolean', 'skip-loss': 'boolean', details: 'boolean' });
   const dir = (a.model as string | undefined) ?? DEFAULT_MODEL;
-  const { lm } = await startEngine(dir, a.backend as string | undefined);
-  const out: Record<string, unknown> = { params: lm.model.params, bytes: statSync(join(dir, 'model.safetensors')).size };
+  const { lm } = await startEngine({ model: dir, cacheDir: a['cache-dir'] as string | undefined, backend: a.backend as string | undefined, onProgress: (l) => process.stderr.write(l + '\n') });
+  const out: Record<string, unknown> = { params: lm.model.params, bytes: lm.weightBytes };
   const valPath = join(dir, 'validation.jsonl');
   if (!a['skip-loss']) {
     if (!existsSync(valPath)) throw new Error(`${valPath} is missing: eval needs the model's validation split (one {"text"} per line)`);

@@ -1,15 +1,15 @@
-// npm run -s generate -- --model <dir> --prompt "<text>" [--max-tokens N] [--temperature T]
+// npm run -s generate -- [--model <dir or Hub id>] [--cache-dir <dir>] --prompt "<text>" [--max-tokens N] [--temperature T]
 //                        [--top-k K] [--top-p P] [--seed S] [--chat] [--json]
 import { generate, type StepRecord } from '../engine/generate.ts';
 import { parseArgs, runMain, UsageError } from './args.ts';
-import { startEngine } from './common.ts';
+import { MODEL_FLAGS, startEngine } from './common.ts';
 
-const USAGE = 'usage: npm run -s generate -- [--model <dir>] --prompt "<text>" [--max-tokens N] [--temperature T] [--top-k K] [--top-p P] [--seed S] [--chat] [--json]';
+const USAGE = 'usage: npm run -s generate -- [--model <dir or Hub id>] [--cache-dir <dir>] --prompt "<text>" [--max-tokens N] [--temperature T] [--top-k K] [--top-p P] [--seed S] [--chat] [--json]';
 
 runMain(async () => {
   const a = parseArgs(process.argv.slice(2), {
-    model: 'string', prompt: 'string', 'max-tokens': 'int', temperature: 'number', 'top-k': 'int', 'top-p': 'number', seed: 'int',
-    json: 'boolean', chat: 'boolean', backend: 'string', help: 'boolean',
+    ...MODEL_FLAGS, prompt: 'string', 'max-tokens': 'int', temperature: 'number', 'top-k': 'int', 'top-p': 'number', seed: 'int',
+    json: 'boolean', chat: 'boolean', help: 'boolean',
   });
   if (a.help) return void console.log(USAGE);
   if (typeof a.prompt !== 'string') throw new UsageError(`--prompt is required.\n${USAGE}`);
@@ -23,7 +23,12 @@ runMain(async () => {
   if (maxTokens < 1) throw new UsageError('--max-tokens must be at least 1.');
   const seed = (a.seed as number | undefined) ?? 0;
 
-  const { lm, status } = await startEngine(a.model as string | undefined, a.backend as string | undefined);
+  const { lm, status } = await startEngine({
+    model: a.model as string | undefined,
+    cacheDir: a['cache-dir'] as string | undefined,
+    backend: a.backend as string | undefined,
+    onProgress: (line) => process.stderr.write(line + '\n'),
+  });
   const text = a.chat ? lm.tokenizer.applyChatTemplate([{ role: 'user', content: a.prompt }]) : a.prompt;
   const promptIds = lm.tokenizer.encode(text);
   const gen = generate(lm, promptIds, { temperature, topK, topP, maxTokens, seed });

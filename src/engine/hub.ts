@@ -1,0 +1,317 @@
+// Loads a model from the Hugging Face Hub (or any server with the Hub's URL layout), through a cache.
+//
+//   {endpoint}/{id}/resolve/{revision}/{file}
+//
+// Files: config.json, tokenizer.json, tokenizer_config.json, generation_config.json (optional), and
+// model.safetensors or model.safetensors.index.json + its shards. Each file enters the cache only once
+// it has fully arrived and checked out, and a manifest is written last: a model with a manifest is
+// complete and loads with no network request at all; an interrupted download resumes file by file.
+// Platform-neutral: the cache (Cache Storage in the browser, a folder in Node) is passed in.
+import { ConfigError, parseConfig, SUPPORTED_MODEL_TYPES, type ModelConfig } from './config.ts';
+import type { ModelFiles } from './load.ts';
+import { memoryWeights, parseHeader, type SafetensorsHeader } from './safetensors.ts';
+
+export const DEFAULT_ENDPOINT = 'https://huggingface.co';
+
+export interface HubRef {
+  id: string; // "owner/name"
+  revision: string; // "main" unless "owner/name@rev"
+}
+
+/** A Hub id ("owner/name" or "owner/name@revision"), or null if `s` does not look like one. */
+export function parseHubRef(s: string): HubRef | null {
+  const m = /^([A-Za-z0-9][\w.-]*\/[\w.-]+)(?:@([\w./-]+))?$/.exec(s.trim());
+  if (!m || m[1].includes('..')) return null;
+  return { id: m[1], revision: m[2] ?? 'main' };
+}
+
+export function hubFileUrl(endpoint: string, ref: HubRef, file: string): string {
+  return `${endpoint.replace(/\/+$/, '')}/${ref.id}/resolve/${encodeURIComponent(ref.revision)}/${file}`;
+}
+
+/** Where downloaded files are kept. Keys look like "owner/name/main/config.json". */
+export interface FileStore {
+  has(key: string): Promise<boolean>;
+  get(key: string): Promise<Uint8Array | null>;
+  /** Stores a complete file atomically: a reader never sees part of it. */
+  put(key: string, bytes: Uint8Array): Promise<void>;
+}
+
+export type HubErrorKind = 'not-found' | 'gated' | 'network' | 'http' | 'interrupted' | 'too-large' | 'unsupported' | 'invalid';
+
+export class HubError extends Error {
+  constructor(
+    readonly kind: HubErrorKind,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'HubError';
+  }
+}
+
+export interface HubProgress {
+  file: string;
+  loaded: number;
+  total: number | null;
+  /** All weight files together, when their sizes are known. */
+  overallLoaded: number;
+  overallTotal: number | null;
+  fromCache: boolean;
+}
+
+export interface HubLoadOptions {
+  endpoint?: string;
+  store: FileStore;
+  onProgress?: (p: HubProgress) => void;
+  /** Refuse (before downloading weights) a model whose float32 weights would need more than this. */
+  maxWeightBytes?: number;
+  /** Refuse a model with a single tensor larger than this (a WebGPU buffer limit). */
+  maxTensorBytes?: number;
+  fetch?: typeof fetch;
+  signal?: AbortSignal;
+}
+
+interface Manifest {
+  files: string[];
+  weightFiles: string[];
+  sizes: Record<string, number>;
+}
+
+const MANIFEST = '.nexttoken-manifest.json';
+const mb = (n: number) => `${(n / 1e6).toFixed(n < 1e7 ? 1 : 0)} MB`;
+
+/** Reads a Hub model through the store, downloading only what is not cached yet. */
+export async function loadHubFiles(ref: HubRef, opts: HubLoadOptions): Promise<ModelFiles> {
+  const endpoint = opts.endpoint || DEFAULT_ENDPOINT;
+  const doFetch = opts.fetch ?? globalThis.fetch.bind(globalThis);
+  const key = (file: string) => `${ref.id}/${ref.revision}/${file}`;
+  const label = `${ref.id}${ref.revision === 'main' ? '' : '@' + ref.revision}`;
+  const decodeJson = (file: string, bytes: Uint8Array): unknown => {
+    try {
+      return JSON.parse(new TextDecoder().decode(bytes));
+    } catch (e) {
+      throw new HubError('invalid', `${label}: ${file} is not valid JSON (${(e as Error).message})`);
+    }
+  };
+
+  const manifestBytes = await opts.store.get(key(MANIFEST));
+  if (manifestBytes) {
+    // Complete in the cache: no network at all.
+    const manifest = decodeJson(MANIFEST, manifestBytes) as Manifest;
+    const read = async (file: string) => {
+      const b = await opts.store.get(key(file));
+      if (!b) throw new HubError('invalid', `${label}: the cache lists ${file} but does not hold it. Remove the cached model and load it again.`);
+      return b;
+    };
+    const files = new Map<string, Uint8Array>();
+    for (const f of manifest.files) files.set(f, await read(f));
+    let done = 0;
+    const total = manifest.weightFiles.reduce((s, f) => s + (manifest.sizes[f] ?? 0), 0);
+    for (const f of manifest.weightFiles) {
+      files.set(f, await read(f));
+      done += files.get(f)!.length;
+      opts.onProgress?.({ file: f, loaded: files.get(f)!.length, total: files.get(f)!.length, overallLoaded: done, overallTotal: total, fromCache: true });
+    }
+    return assemble(label, files, manifest.weightFiles, decodeJson);
+  }
+
+  /** GET a file; null for 404 when `optional`. Maps HTTP failures to messages a user can act on. */
+  const request = async (file: string, optional: boolean, headers?: Record<string, string>): Promise<Response | null> => {
+    const url = hubFileUrl(endpoint, ref, file);
+    let res: Response;
+    try {
+      res = await doFetch(url, { headers, signal: opts.signal, redirect: 'follow' });
+    } catch (e) {
+      if (opts.signal?.aborted) throw e;
+      throw new HubError('network', `Could not reach ${endpoint} for ${label} (${(e as Error).message}). Check the network connection, or pick the embedded model, which works offline.`);
+    }
+    if (res.ok) return res;
+    if (res.status === 404 && optional) return null;
+    if (res.status === 401 || res.status === 403) {
+      throw new HubError('gated', `${label} is gated or private (HTTP ${res.status}): NextToken only loads public models. Pick another model.`);
+    }
+    if (res.status === 404) {
+      throw new HubError('not-found', `${label} has no ${file} on ${endpoint} (HTTP 404). Check the model id (owner/name) and revision.`);
+    }
+    throw new HubError('http', `${endpoint} answered HTTP ${res.status} for ${label}/${file}. Try again later.`);
+  };
+
+  const cachedOrFetch = async (file: string, optional: boolean): Promise<Uint8Array | null> => {
+    const hit = await opts.store.get(key(file));
+    if (hit) return hit;
+    const res = await request(file, optional);
+    if (!res) return null;
+    const bytes = new Uint8Array(await readBody(res, file, label));
+    await opts.store.put(key(file), bytes);
+    return bytes;
+  };
+
+  const files = new Map<string, Uint8Array>();
+  const configBytes = (await cachedOrFetch('config.json', false))!;
+  let config: ModelConfig;
+  try {
+    config = parseConfig(decodeJson('config.json', configBytes), `${label}/config.json`);
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      const type = (decodeJson('config.json', configBytes) as { model_type?: unknown }).model_type;
+      if (!SUPPORTED_MODEL_TYPES.includes(type as never)) {
+        throw new HubError('unsupported', `${label} is a "${String(type)}" model. NextToken runs decoder-only language models of these types: ${SUPPORTED_MODEL_TYPES.join(', ')}.`);
+      }
+    }
+    throw e;
+  }
+  files.set('config.json', configBytes);
+  for (const f of ['tokenizer.json', 'tokenizer_config.json']) files.set(f, (await cachedOrFetch(f, false))!);
+  const gen = await cachedOrFetch('generation_config.json', true);
+  if (gen) files.set('generation_config.json', gen);
+
+  // Weights: one file, or an index naming shards.
+  let weightFiles = ['model.safetensors'];
+  let index: Uint8Array | null = null;
+  if (!(await opts.store.has(key('model.safetensors')))) {
+    index = await cachedOrFetch('model.safetensors.index.json', true);
+    if (index) {
+      const map = (decodeJson('model.safetensors.index.json', index) as { weight_map?: Record<string, string> }).weight_map;
+      if (!map || typeof map !== 'object') throw new HubError('invalid', `${label}: model.safetensors.index.json has no weight_map`);
+      weightFiles = [...new Set(Object.values(map))].sort();
+      files.set('model.safetensors.index.json', index);
+    }
+  }
+
+  // Before downloading weights: their sizes from the safetensors headers (two small range requests
+  // per file), so a model too large for this device is refused up front.
+  const headers = new Map<string, { header: SafetensorsHeader; size: number }>();
+  for (const f of weightFiles) {
+    if (await opts.store.has(key(f))) continue;
+    const h = await peekHeader(f);
+    if (h) headers.set(f, h);
+  }
+  if (headers.size === weightFiles.length) checkSize([...headers.values()].map((h) => h.header), config, label, opts);
+  const sizes: Record<string, number> = {};
+  for (const [f, h] of headers) sizes[f] = h.size;
+  const overallTotal = headers.size === weightFiles.length ? Object.values(sizes).reduce((a, b) => a + b, 0) : null;
+
+  let overall = 0;
+  for (const f of weightFiles) {
+    const hit = await opts.store.get(key(f));
+    if (hit) {
+      files.set(f, hit);
+      sizes[f] = hit.length;
+      overall += hit.length;
+      opts.onProgress?.({ file: f, loaded: hit.length, total: hit.length, overallLoaded: overall, overallTotal, fromCache: true });
+      continue;
+    }
+    const res = (await request(f, false))!;
+    const before = overall;
+    const bytes = await readBody(res, f, label, (loaded, total) => {
+      overall = before + loaded;
+      opts.onProgress?.({ file: f, loaded, total, overallLoaded: overall, overallTotal, fromCache: false });
+    });
+    try {
+      parseHeader(bytes, bytes.length, `${label}/${f}`);
+    } catch (e) {
+      throw new HubError('invalid', (e as Error).message);
+    }
+    await opts.store.put(key(f), bytes);
+    files.set(f, bytes);
+    sizes[f] = bytes.length;
+  }
+  const manifest: Manifest = { files: [...files.keys()].filter((f) => !weightFiles.includes(f)), weightFiles, sizes };
+  await opts.store.put(key(MANIFEST), new TextEncoder().encode(JSON.stringify(manifest)));
+  return assemble(label, files, weightFiles, decodeJson);
+
+  async function peekHeader(file: string): Promise<{ header: SafetensorsHeader; size: number } | null> {
+    const first = await request(file, false, { Range: 'bytes=0-7' });
+    if (!first || first.status !== 206) {
+      await first?.body?.cancel();
+      return null; // the server ignores ranges: sizes are checked after the download instead
+    }
+    const eight = new Uint8Array(await first.arrayBuffer());
+    const size = Number(/\/(\d+)$/.exec(first.headers.get('content-range') ?? '')?.[1] ?? NaN);
+    if (eight.length !== 8 || !Number.isFinite(size)) return null;
+    const n = Number(new DataView(eight.buffer).getBigUint64(0, true));
+    if (n <= 0 || n > 100_000_000 || 8 + n > size) throw new HubError('invalid', `${label}/${file}: not a safetensors file (header length ${n})`);
+    const rest = await request(file, false, { Range: `bytes=8-${8 + n - 1}` });
+    if (!rest || rest.status !== 206) return null;
+    const head = new Uint8Array(8 + n);
+    head.set(eight);
+    head.set(new Uint8Array(await rest.arrayBuffer()), 8);
+    try {
+      return { header: parseHeader(head, size, `${label}/${file}`), size };
+    } catch (e) {
+      throw new HubError('invalid', (e as Error).message);
+    }
+  }
+}
+
+/** Refuses a model that will not fit, with the numbers. */
+function checkSize(headers: SafetensorsHeader[], config: ModelConfig, label: string, opts: HubLoadOptions): void {
+  let elements = 0;
+  let largest = 0;
+  for (const h of headers) {
+    for (const t of h.tensors.values()) {
+      const n = t.shape.reduce((a, b) => a * b, 1);
+      elements += n;
+      largest = Math.max(largest, n * 4);
+    }
+  }
+  const kvHeads = config.modelType === 'llama' ? config.nKvHead : config.nHead;
+  const headDim = config.modelType === 'llama' ? config.headDim : config.nEmbd / config.nHead;
+  const kvCache = 2 * config.nLayer * kvHeads * config.contextLength * headDim * 4;
+  const need = elements * 4 + kvCache;
+  if (opts.maxWeightBytes && need > opts.maxWeightBytes) {
+    throw new HubError('too-large', `${label} needs about ${mb(need)} of memory as float32 weights and KV cache, more than this device allows (${mb(opts.maxWeightBytes)}). Pick a smaller model.`);
+  }
+  if (opts.maxTensorBytes && largest > opts.maxTensorBytes) {
+    throw new HubError('too-large', `${label} has a ${mb(largest)} tensor, larger than this GPU's largest buffer (${mb(opts.maxTensorBytes)}). Switch the backend to WASM or pick a smaller model.`);
+  }
+}
+
+/** Reads a response body with progress; a connection that ends early is an error, never a short file. */
+async function readBody(res: Response, file: string, label: string, onProgress?: (loaded: number, total: number | null) => void): Promise<Uint8Array> {
+  const total = Number(res.headers.get('content-length')) || null;
+  const chunks: Uint8Array[] = [];
+  let loaded = 0;
+  try {
+    if (!res.body) {
+      const b = new Uint8Array(await res.arrayBuffer());
+      chunks.push(b);
+      loaded = b.length;
+    } else {
+      const reader = res.body.getReader();
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        chunks.push(value);
+        loaded += value.length;
+        onProgress?.(loaded, total);
+      }
+    }
+  } catch (e) {
+    throw new HubError('interrupted', `The download of ${label}/${file} broke off after ${mb(loaded)} (${(e as Error).message}). Nothing partial was kept; load the model again to retry.`);
+  }
+  if (total !== null && loaded !== total) {
+    throw new HubError('interrupted', `The download of ${label}/${file} ended after ${loaded} of ${total} bytes. Nothing partial was kept; load the model again to retry.`);
+  }
+  if (chunks.length === 1) return chunks[0];
+  const out = new Uint8Array(loaded);
+  let o = 0;
+  for (const c of chunks) {
+    out.set(c, o);
+    o += c.length;
+  }
+  return out;
+}
+
+function assemble(label: string, files: Map<string, Uint8Array>, weightFiles: string[], decodeJson: (f: string, b: Uint8Array) => unknown): ModelFiles {
+  const json = (f: string) => decodeJson(f, files.get(f)!);
+  return {
+    name: label,
+    config: json('config.json'),
+    tokenizer: json('tokenizer.json'),
+    tokenizerConfig: json('tokenizer_config.json') as Record<string, unknown>,
+    generationConfig: files.has('generation_config.json') ? (json('generation_config.json') as Record<string, unknown>) : undefined,
+    weights: memoryWeights(weightFiles.map((f) => ({ name: `${label}/${f}`, bytes: files.get(f)! }))),
+    weightBytes: weightFiles.reduce((s, f) => s + files.get(f)!.length, 0),
+  };
+}

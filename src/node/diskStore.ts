@@ -1,0 +1,30 @@
+// The CLI's Hub cache: a folder of plain files, `<cache>/<owner>--<name>/<revision>/<file>`.
+// Default `$NEXTTOKEN_CACHE`, else `~/.cache/nexttoken/hub`; `--cache-dir` overrides both. Node only.
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { dirname, join } from 'node:path';
+import type { FileStore } from '../engine/hub.ts';
+
+export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string {
+  return env.NEXTTOKEN_CACHE || join(homedir(), '.cache', 'nexttoken', 'hub');
+}
+
+export function diskStore(root: string): FileStore {
+  // "owner/name/revision/file" → "owner--name/revision/file": one folder per model, as the Hub's own cache does.
+  const path = (key: string) => {
+    const [owner, name, ...rest] = key.split('/');
+    return join(root, `${owner}--${name}`, ...rest);
+  };
+  return {
+    has: async (key) => existsSync(path(key)),
+    get: async (key) => (existsSync(path(key)) ? new Uint8Array(readFileSync(path(key))) : null),
+    put: async (key, bytes) => {
+      const p = path(key);
+      mkdirSync(dirname(p), { recursive: true });
+      // Written beside, then renamed: a crash mid-write never leaves a short file under the real name.
+      const tmp = `${p}.partial-${process.pid}`;
+      writeFileSync(tmp, bytes);
+      renameSync(tmp, p);
+    },
+  };
+}

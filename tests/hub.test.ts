@@ -1,0 +1,188 @@
+// The Hub path, end to end in Node, against a local server in the Hub's URL layout (no internet):
+// the CLI loads GPT-2- and Llama-layout models through it, the second load makes no request,
+// a dropped connection leaves no corrupt cache and a retry succeeds, a sharded checkpoint loads,
+// and each failure says what is wrong.
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { selectBackend } from '../src/engine/backend.ts';
+import { HubError, loadHubFiles, parseHubRef } from '../src/engine/hub.ts';
+import { buildModel } from '../src/engine/load.ts';
+import { diskStore } from '../src/node/diskStore.ts';
+import { loadModelDir } from '../src/node/loadDir.ts';
+import { startHubServer, type HubServer } from '../tools/hubServer.ts';
+
+const ROOT = join(import.meta.dirname, '..');
+const FIX = join(ROOT, 'tests', 'fixtures');
+const TSX = join(ROOT, 'node_modules', '.bin', 'tsx');
+const run = promisify(execFile);
+
+async function generateCli(args: string[], env: Record<string, string>): Promise<{ stdout: string; stderr: string; code: number }> {
+  try {
+    const r = await run(TSX, ['src/cli/generate.ts', ...args], { cwd: ROOT, env: { ...process.env, ...env }, maxBuffer: 64 << 20 });
+    return { ...r, code: 0 };
+  } catch (e) {
+    const err = e as { stdout: string; stderr: string; code: number };
+    return { stdout: err.stdout, stderr: err.stderr, code: err.code };
+  }
+}
+const tokens = (stdout: string) => stdout.trim().split('\n').map((l) => JSON.parse(l)).filter((o) => !o.summary).map((o) => o.id as number);
+
+/** Splits a safetensors file into two shards plus model.safetensors.index.json, as large Hub checkpoints are stored. */
+function shard(srcDir: string, outDir: string): void {
+  cpSync(srcDir, outDir, { recursive: true });
+  const bytes = readFileSync(join(outDir, 'model.safetensors'));
+  const n = Number(bytes.readBigUInt64LE(0));
+  const header = JSON.parse(bytes.subarray(8, 8 + n).toString('utf8')) as Record<string, { dtype: string; shape: number[]; data_offsets: [number, number] }>;
+  delete (header as Record<string, unknown>).__metadata__;
+  const names = Object.keys(header);
+  const groups = [names.slice(0, names.length >> 1), names.slice(names.length >> 1)];
+  const weightMap: Record<string, string> = {};
+  groups.forEach((group, i) => {
+    const file = `model-0000${i + 1}-of-00002.safetensors`;
+    const h: Record<string, unknown> = {};
+    const parts: Buffer[] = [];
+    let off = 0;
+    for (const name of group) {
+      const t = header[name];
+      const data = bytes.subarray(8 + n + t.data_offsets[0], 8 + n + t.data_offsets[1]);
+      h[name] = { dtype: t.dtype, shape: t.shape, data_offsets: [off, off + data.length] };
+      parts.push(data);
+      off += data.length;
+      weightMap[name] = file;
+    }
+    const json = Buffer.from(JSON.stringify(h));
+    const len = Buffer.alloc(8);
+    len.writeBigUInt64LE(BigInt(json.length));
+    writeFileSync(join(outDir, file), Buffer.concat([len, json, ...parts]));
+  });
+  writeFileSync(join(outDir, 'model.safetensors.index.json'), JSON.stringify({ metadata: {}, weight_map: weightMap }));
+  // No single file any more: the loader must find the index.
+  rmSync(join(outDir, 'model.safetensors'));
+}
+
+describe('Hub loader against a local Hub-layout server', () => {
+  let hub: HubServer;
+  let work: string;
+  beforeAll(async () => {
+    work = mkdtempSync(join(tmpdir(), 'nexttoken-hub-'));
+    const sharded = join(work, 'sharded-src');
+    shard(join(FIX, 'tiny-llama'), sharded);
+    const bert = join(work, 'bert');
+    cpSync(join(FIX, 'tiny-gpt2'), bert, { recursive: true });
+    writeFileSync(join(bert, 'config.json'), JSON.stringify({ model_type: 'bert', hidden_size: 32 }));
+    hub = await startHubServer(
+      { 'test/tiny-gpt2': join(FIX, 'tiny-gpt2'), 'test/tiny-llama': join(FIX, 'tiny-llama'), 'test/sharded-llama': sharded, 'test/bert': bert, 'test/flaky': join(FIX, 'tiny-gpt2') },
+      ['test/private'],
+    );
+    await selectBackend({ order: ['wasm'] });
+  });
+  afterAll(async () => {
+    await hub?.close();
+  });
+
+  for (const [id, local, chat] of [
+    ['test/tiny-gpt2', 'tiny-gpt2', false],
+    ['test/tiny-llama', 'tiny-llama', true],
+  ] as const) {
+    it(`the CLI loads ${id} through the Hub path, and the second run is served from the cache with zero requests`, async () => {
+      const cache = join(work, `cache-${local}`);
+      const args = ['--prompt', 'Hello world', '--max-tokens', '6', '--temperature', '0', '--json', ...(chat ? ['--chat'] : [])];
+      const env = { HF_ENDPOINT: hub.url };
+      const before = hub.requests.length;
+      const first = await generateCli(['--model', id, '--cache-dir', cache, ...args], env);
+      expect(first.stderr).not.toMatch(/error/);
+      expect(first.code).toBe(0);
+      const fetched = hub.requests.slice(before);
+      expect(fetched).toContain(`GET /${id}/resolve/main/config.json`);
+      expect(fetched).toContain(`GET /${id}/resolve/main/model.safetensors`);
+      expect(first.stderr).toMatch(/downloading model\.safetensors/);
+      // Same tokens as the model loaded from its folder.
+      const fromDir = await generateCli(['--model', join('tests/fixtures', local), ...args], {});
+      expect(tokens(first.stdout)).toEqual(tokens(fromDir.stdout));
+      expect(tokens(first.stdout).length).toBeGreaterThan(0);
+
+      const mark = hub.requests.length;
+      const second = await generateCli(['--model', id, '--cache-dir', cache, ...args], env);
+      expect(second.code).toBe(0);
+      expect(hub.requests.slice(mark)).toEqual([]);
+      expect(tokens(second.stdout)).toEqual(tokens(first.stdout));
+    });
+  }
+
+  it('a connection dropped mid-file gives a clear error, keeps no partial file, and a retry succeeds', async () => {
+    const cache = join(work, 'cache-flaky');
+    const ref = parseHubRef('test/flaky')!;
+    hub.dropOnce('test/flaky/model.safetensors');
+    const err = await loadHubFiles(ref, { endpoint: hub.url, store: diskStore(cache) }).catch((e) => e);
+    expect(err).toBeInstanceOf(HubError);
+    expect(err.kind).toBe('interrupted');
+    expect(err.message).toMatch(/broke off|ended after/);
+    expect(err.message).toMatch(/load the model again/);
+    const held = readdirSync(join(cache, 'test--flaky', 'main'));
+    expect(held).not.toContain('model.safetensors');
+    expect(held.some((f) => f.includes('partial') || f.includes('manifest'))).toBe(false);
+
+    const files = await loadHubFiles(ref, { endpoint: hub.url, store: diskStore(cache) });
+    expect(files.weightBytes).toBe(readFileSync(join(FIX, 'tiny-gpt2', 'model.safetensors')).length);
+    const lm = buildModel(files);
+    const ref2 = loadModelDir(join(FIX, 'tiny-gpt2'));
+    const ids = lm.tokenizer.encode('The cat sat');
+    const [a, b] = [lm.model.forward(ids), ref2.model.forward(ids)];
+    expect(Array.from(await a.data())).toEqual(Array.from(await b.data()));
+    a.dispose();
+    b.dispose();
+    lm.model.dispose();
+    ref2.model.dispose();
+  });
+
+  it('loads a sharded checkpoint (model.safetensors.index.json + shards) with the same logits as the single file', async () => {
+    const mark = hub.requests.length;
+    const files = await loadHubFiles(parseHubRef('test/sharded-llama')!, { endpoint: hub.url, store: diskStore(join(work, 'cache-sharded')) });
+    const got = hub.requests.slice(mark);
+    expect(got).toContain('GET /test/sharded-llama/resolve/main/model.safetensors.index.json');
+    expect(got).toContain('GET /test/sharded-llama/resolve/main/model-00001-of-00002.safetensors');
+    expect(got).toContain('GET /test/sharded-llama/resolve/main/model-00002-of-00002.safetensors');
+    const lm = buildModel(files);
+    const single = loadModelDir(join(FIX, 'tiny-llama'));
+    const ids = single.tokenizer.encode('Hello world');
+    const [a, b] = [lm.model.forward(ids), single.model.forward(ids)];
+    expect(Array.from(await a.data())).toEqual(Array.from(await b.data()));
+    a.dispose();
+    b.dispose();
+  });
+
+  it('refuses a model too large for the device before downloading its weights, from the safetensors header', async () => {
+    const mark = hub.requests.length;
+    const err = await loadHubFiles(parseHubRef('test/tiny-llama')!, { endpoint: hub.url, store: diskStore(join(work, 'cache-small')), maxWeightBytes: 50_000 }).catch((e) => e);
+    expect(err).toBeInstanceOf(HubError);
+    expect(err.kind).toBe('too-large');
+    expect(err.message).toMatch(/needs about .* MB .* more than this device allows/);
+    const weightGets = hub.requests.slice(mark).filter((r) => /\/model\.safetensors( |$)/.test(r));
+    // Only the two header range requests, never the whole file.
+    expect(weightGets).toEqual(['GET /test/tiny-llama/resolve/main/model.safetensors bytes=0-7', expect.stringMatching(/bytes=8-\d+$/)]);
+  });
+
+  it('explains an unknown id, a gated id, an unsupported architecture and an unreachable server', async () => {
+    const load = (id: string, endpoint = hub.url) =>
+      loadHubFiles(parseHubRef(id)!, { endpoint, store: diskStore(join(work, 'cache-errors')) }).catch((e: HubError) => e);
+    const missing = await load('test/no-such-model');
+    expect([missing.kind, missing.message]).toEqual(['not-found', expect.stringMatching(/test\/no-such-model has no config\.json .*404.*Check the model id/)]);
+    const gated = await load('test/private');
+    expect([gated.kind, gated.message]).toEqual(['gated', expect.stringMatching(/gated or private \(HTTP 401\)/)]);
+    const bert = await load('test/bert');
+    expect([bert.kind, bert.message]).toEqual(['unsupported', expect.stringMatching(/"bert" model\. NextToken runs .*: gpt2, llama/)]);
+    const closed = await load('test/tiny-gpt2', 'http://127.0.0.1:9');
+    expect([closed.kind, closed.message]).toEqual(['network', expect.stringMatching(/Could not reach http:\/\/127\.0\.0\.1:9 .*Check the network connection/)]);
+    expect(existsSync(join(work, 'cache-errors', 'test--bert', 'main', 'model.safetensors'))).toBe(false);
+  });
+
+  it('the CLI says what is wrong with a --model that is neither a folder nor a Hub id', async () => {
+    const r = await generateCli(['--model', 'not a model', '--prompt', 'x'], {});
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/neither a model folder nor a Hugging Face Hub id/);
+  });
+});

@@ -1,0 +1,68 @@
+// A local HTTP server in the Hugging Face Hub's URL layout, for tests and offline demos:
+//   GET /{owner}/{name}/resolve/{revision}/{file}
+// serves files from folders on disk, with Range support, CORS (the app fetches it cross-origin) and
+// a log of every request. It can be told to cut a file's download short, once, to test recovery.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+
+export interface HubServer {
+  url: string;
+  /** Every request, as "METHOD path [range]". */
+  requests: string[];
+  /** The next full GET of this path ("owner/name/file") sends half the bytes and then drops the connection. */
+  dropOnce(path: string): void;
+  close(): Promise<void>;
+}
+
+/** repos: Hub id → folder. Ids listed in `gated` answer 401, as private or gated repos do. */
+export async function startHubServer(repos: Record<string, string>, gated: string[] = []): Promise<HubServer> {
+  const requests: string[] = [];
+  const drops = new Set<string>();
+  const cors = {
+    'Access-Control-Allow-Origin': '*',
+    'Access-Control-Allow-Headers': 'Range',
+    'Access-Control-Expose-Headers': 'Content-Length, Content-Range, Accept-Ranges',
+    // The app runs cross-origin isolated (COEP require-corp): a cross-origin response must opt in.
+    'Cross-Origin-Resource-Policy': 'cross-origin',
+  };
+  const handler = (req: IncomingMessage, res: ServerResponse) => {
+    const path = decodeURIComponent((req.url ?? '/').split('?')[0]);
+    requests.push(`${req.method} ${path}${req.headers.range ? ' ' + req.headers.range : ''}`);
+    if (req.method === 'OPTIONS') return void res.writeHead(204, cors).end();
+    const m = /^\/([^/]+\/[^/]+)\/resolve\/([^/]+)\/(.+)$/.exec(path);
+    if (!m) return void res.writeHead(404, cors).end('Not found');
+    const [, id, , file] = m;
+    if (gated.includes(id)) return void res.writeHead(401, cors).end('Access to this model is restricted');
+    const dir = repos[id];
+    const full = dir && join(dir, file);
+    if (!full || file.includes('..') || !existsSync(full) || !statSync(full).isFile()) {
+      return void res.writeHead(404, { ...cors, 'X-Error-Code': 'EntryNotFound' }).end('Entry not found');
+    }
+    const body = readFileSync(full);
+    const range = /^bytes=(\d+)-(\d*)$/.exec(req.headers.range ?? '');
+    if (range) {
+      const start = Number(range[1]);
+      const end = Math.min(range[2] ? Number(range[2]) : body.length - 1, body.length - 1);
+      res.writeHead(206, { ...cors, 'Content-Length': end - start + 1, 'Content-Range': `bytes ${start}-${end}/${body.length}`, 'Accept-Ranges': 'bytes' });
+      return void res.end(body.subarray(start, end + 1));
+    }
+    res.writeHead(200, { ...cors, 'Content-Length': body.length, 'Content-Type': 'application/octet-stream', 'Accept-Ranges': 'bytes' });
+    const key = `${id}/${file}`;
+    if (drops.has(key)) {
+      drops.delete(key);
+      res.write(body.subarray(0, body.length >> 1), () => setTimeout(() => res.destroy(), 20));
+      return;
+    }
+    res.end(body);
+  };
+  const server: Server = createServer(handler);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as { port: number }).port;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    requests,
+    dropOnce: (p) => void drops.add(p),
+    close: () => new Promise((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
+  };
+}
