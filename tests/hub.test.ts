@@ -168,7 +168,12 @@ describe('Hub loader against a local Hub-layout server', () => {
 
   it('explains an unknown id, a gated id, an unsupported architecture and an unreachable server', async () => {
     const load = (id: string, endpoint = hub.url) =>
-      loadHubFiles(parseHubRef(id)!, { endpoint, store: diskStore(join(work, 'cache-errors')) }).catch((e: HubError) => e);
+      loadHubFiles(parseHubRef(id)!, { endpoint, store: diskStore(join(work, 'cache-errors')) }).then(
+        (): HubError => {
+          throw new Error(`${id} loaded, but should have failed`);
+        },
+        (e: HubError) => e,
+      );
     const missing = await load('test/no-such-model');
     expect([missing.kind, missing.message]).toEqual(['not-found', expect.stringMatching(/test\/no-such-model has no config\.json .*404.*Check the model id/)]);
     const gated = await load('test/private');
@@ -178,6 +183,14 @@ describe('Hub loader against a local Hub-layout server', () => {
     const closed = await load('test/tiny-gpt2', 'http://127.0.0.1:9');
     expect([closed.kind, closed.message]).toEqual(['network', expect.stringMatching(/Could not reach http:\/\/127\.0\.0\.1:9 .*Check the network connection/)]);
     expect(existsSync(join(work, 'cache-errors', 'test--bert', 'main', 'model.safetensors'))).toBe(false);
+  });
+
+  it('a cache that refuses files (quota, private browsing) costs a warning, not the load', async () => {
+    const warnings: string[] = [];
+    const full = { has: async () => false, get: async () => null, put: async () => Promise.reject(new Error('QuotaExceededError')) };
+    const files = await loadHubFiles(parseHubRef('test/tiny-gpt2')!, { endpoint: hub.url, store: full, onWarning: (w) => warnings.push(w) });
+    expect(buildModel(files).config.modelType).toBe('gpt2');
+    expect(warnings).toEqual([expect.stringMatching(/test\/tiny-gpt2 is loaded but could not be cached \(QuotaExceededError\)/)]);
   });
 
   it('the CLI says what is wrong with a --model that is neither a folder nor a Hub id', async () => {

@@ -69,6 +69,8 @@ export interface HubLoadOptions {
   maxTensorBytes?: number;
   fetch?: typeof fetch;
   signal?: AbortSignal;
+  /** Something went wrong that does not stop the load (the cache refused a file). */
+  onWarning?: (message: string) => void;
 }
 
 interface Manifest {
@@ -142,8 +144,20 @@ export async function loadHubFiles(ref: HubRef, opts: HubLoadOptions): Promise<M
     const res = await request(file, optional);
     if (!res) return null;
     const bytes = new Uint8Array(await readBody(res, file, label));
-    await opts.store.put(key(file), bytes);
+    await save(file, bytes);
     return bytes;
+  };
+
+  // A cache that refuses a file (quota, private browsing) costs a re-download next time, not this load.
+  let cacheFailed = false;
+  const save = async (file: string, bytes: Uint8Array) => {
+    if (cacheFailed) return;
+    try {
+      await opts.store.put(key(file), bytes);
+    } catch (e) {
+      cacheFailed = true;
+      opts.onWarning?.(`${label} is loaded but could not be cached (${(e as Error).message}); it will be downloaded again next time. Free some storage to keep models offline.`);
+    }
   };
 
   const files = new Map<string, Uint8Array>();
@@ -212,12 +226,13 @@ export async function loadHubFiles(ref: HubRef, opts: HubLoadOptions): Promise<M
     } catch (e) {
       throw new HubError('invalid', (e as Error).message);
     }
-    await opts.store.put(key(f), bytes);
+    await save(f, bytes);
     files.set(f, bytes);
     sizes[f] = bytes.length;
   }
   const manifest: Manifest = { files: [...files.keys()].filter((f) => !weightFiles.includes(f)), weightFiles, sizes };
-  await opts.store.put(key(MANIFEST), new TextEncoder().encode(JSON.stringify(manifest)));
+  // Last, and only if every file made it: the mark of a complete cached model.
+  await save(MANIFEST, new TextEncoder().encode(JSON.stringify(manifest)));
   return assemble(label, files, weightFiles, decodeJson);
 
   async function peekHeader(file: string): Promise<{ header: SafetensorsHeader; size: number } | null> {
@@ -270,37 +285,38 @@ function checkSize(headers: SafetensorsHeader[], config: ModelConfig, label: str
 /** Reads a response body with progress; a connection that ends early is an error, never a short file. */
 async function readBody(res: Response, file: string, label: string, onProgress?: (loaded: number, total: number | null) => void): Promise<Uint8Array> {
   const total = Number(res.headers.get('content-length')) || null;
-  const chunks: Uint8Array[] = [];
+  // With a known length, bytes go straight into one buffer: no list of chunks and second copy at the end.
+  let out = new Uint8Array(total ?? 0);
   let loaded = 0;
+  const add = (chunk: Uint8Array) => {
+    if (loaded + chunk.length > out.length) {
+      if (total !== null) throw new HubError('invalid', `${label}/${file} is longer than the ${total} bytes the server announced`);
+      const grown = new Uint8Array(Math.max(out.length * 2, loaded + chunk.length));
+      grown.set(out.subarray(0, loaded));
+      out = grown;
+    }
+    out.set(chunk, loaded);
+    loaded += chunk.length;
+  };
   try {
-    if (!res.body) {
-      const b = new Uint8Array(await res.arrayBuffer());
-      chunks.push(b);
-      loaded = b.length;
-    } else {
+    if (!res.body) add(new Uint8Array(await res.arrayBuffer()));
+    else {
       const reader = res.body.getReader();
       for (;;) {
         const { done, value } = await reader.read();
         if (done) break;
-        chunks.push(value);
-        loaded += value.length;
+        add(value);
         onProgress?.(loaded, total);
       }
     }
   } catch (e) {
+    if (e instanceof HubError) throw e;
     throw new HubError('interrupted', `The download of ${label}/${file} broke off after ${mb(loaded)} (${(e as Error).message}). Nothing partial was kept; load the model again to retry.`);
   }
   if (total !== null && loaded !== total) {
     throw new HubError('interrupted', `The download of ${label}/${file} ended after ${loaded} of ${total} bytes. Nothing partial was kept; load the model again to retry.`);
   }
-  if (chunks.length === 1) return chunks[0];
-  const out = new Uint8Array(loaded);
-  let o = 0;
-  for (const c of chunks) {
-    out.set(c, o);
-    o += c.length;
-  }
-  return out;
+  return loaded === out.length ? out : out.slice(0, loaded);
 }
 
 function assemble(label: string, files: Map<string, Uint8Array>, weightFiles: string[], decodeJson: (f: string, b: Uint8Array) => unknown): ModelFiles {

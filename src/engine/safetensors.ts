@@ -88,11 +88,11 @@ export function parseHeader(head: Uint8Array, fileSize: number, file: string): S
 
 /** Converts one tensor's bytes (as stored) to float32. */
 export function toFloat32(bytes: Uint8Array, dtype: SafetensorsDtype): Float32Array {
-  // Copy to an aligned buffer first: a tensor may start at any byte offset in the file.
-  const aligned = new Uint8Array(bytes.length);
-  aligned.set(bytes);
-  if (dtype === 'F32') return new Float32Array(aligned.buffer);
-  const halves = new Uint16Array(aligned.buffer);
+  // Typed arrays need aligned offsets; a tensor may start at any byte in the file, so copy only then.
+  const width = dtype === 'F32' ? 4 : 2;
+  const aligned = bytes.byteOffset % width === 0 ? bytes : bytes.slice();
+  if (dtype === 'F32') return new Float32Array(aligned.buffer, aligned.byteOffset, aligned.length / 4).slice();
+  const halves = new Uint16Array(aligned.buffer, aligned.byteOffset, aligned.length / 2);
   const out = new Float32Array(halves.length);
   if (dtype === 'BF16') {
     const bits = new Uint32Array(out.buffer);

@@ -8,7 +8,9 @@ import { EngineClient } from './engineClient.ts';
 import { buildLayout, type Layout } from './layout.ts';
 import { StepPanel } from './stepPanel.ts';
 import { readSetup, writeSetup, type Setup } from './urlState.ts';
-import type { ModelInfo } from '../worker/protocol.ts';
+import type { LoadProgressMsg, ModelInfo, ModelSource, TokenView } from '../worker/protocol.ts';
+import { describeSource, EMBEDDED_ID } from './models.ts';
+import { ModelPicker } from './modelPicker.ts';
 
 /** One generated continuation of one prompt. Branches are runs that share a prefix. */
 interface Run {
@@ -30,6 +32,7 @@ export class App {
   private readonly ui: Layout;
   private readonly client = new EngineClient();
   private readonly panel: StepPanel;
+  private readonly picker: ModelPicker;
   private setup: Setup;
   private model: ModelInfo | null = null;
   private backendName = '';
@@ -38,11 +41,18 @@ export class App {
   private chat: ChatTurn[] = [];
   private selected: { run: Run; step: number } | null = null;
   private running: Run | null = null;
+  private loading = false;
   private runStart = 0;
   private firstTokenAt = 0;
 
-  constructor(root: HTMLElement) {
+  constructor(root: HTMLElement, embeddedUrl: string) {
     this.ui = buildLayout(root);
+    this.picker = new ModelPicker(embeddedUrl, {
+      load: (source, choice) => void this.loadModel(source, choice),
+      listCache: () => this.client.cachedModels(),
+      removeCache: () => this.client.removeCachedModels(),
+    });
+    this.ui.modelSlot.append(this.picker.element);
     this.panel = new StepPanel(this.ui.stepPanel, { onPick: (id) => (this.ui.continueBtn.disabled = id === null || this.client.busy) });
     this.setup = readSetup(location.search);
     this.showSetup();
@@ -50,26 +60,73 @@ export class App {
     this.renderAll();
   }
 
-  async start(modelUrl: string): Promise<void> {
-    this.client.onProgress = (file, loaded, total) => {
-      if (total) this.ui.progress.value = loaded / total;
-      this.ui.progressText.textContent = `Loading ${file}: ${(loaded / 1e6).toFixed(1)}${total ? ` of ${(total / 1e6).toFixed(1)}` : ''} MB`;
-    };
+  start(source: ModelSource): Promise<void> {
+    this.picker.show(source);
+    return this.loadModel(source, null);
+  }
+
+  /**
+   * Loads a model in the worker. While it loads, the current model (if any) keeps working in the
+   * worker but generation is paused; if loading fails, the current model, prompt, conversation and
+   * settings all stay as they were.
+   */
+  private async loadModel(source: ModelSource, choice: string | null): Promise<void> {
+    if (this.client.busy) this.client.stop();
+    this.clearError();
+    this.client.onProgress = (p) => this.showProgress(p);
+    let warning = '';
+    this.client.onWarning = (message) => (warning = message);
+    this.ui.loadBox.hidden = false;
+    this.ui.progress.value = 0;
+    this.ui.progressText.textContent = `Loading ${describeSource(source)}…`;
+    this.picker.setBusy(true);
+    this.loading = true;
+    this.refreshBusy();
     const backends = new URLSearchParams(location.search).get('backend')?.split(',');
     try {
-      const r = await this.client.load(modelUrl, backends);
+      const r = await this.client.load(source, backends);
+      const switched = this.model !== null;
       this.model = r.model;
       this.backendName = r.backend.backend;
       this.ui.backend.textContent = r.backend.description;
       this.ui.modelInfo.textContent = `${r.model.name} · ${(r.model.params / 1e6).toFixed(2)}M parameters · ${(r.model.weightBytes / 1e6).toFixed(1)} MB · context ${r.model.contextLength}`;
       this.ui.loadBox.hidden = true;
+      if (switched) {
+        // Token ids belong to one tokenizer: the previous model's runs cannot be continued by this one.
+        this.branches = [];
+        this.current = -1;
+        this.chat = [];
+        this.selected = null;
+        this.renderAll();
+      }
+      if (choice !== null) {
+        const q = new URLSearchParams(location.search);
+        q.delete('modelUrl');
+        if (choice === EMBEDDED_ID) q.delete('model');
+        else q.set('model', choice);
+        if (source.kind === 'hub') q.set('hubEndpoint', source.endpoint);
+        history.replaceState(null, '', `?${q}`);
+      }
       document.body.dataset.ready = 'true';
-      this.refreshBusy();
+      document.body.dataset.model = r.model.name;
+      if (warning) this.error(warning);
       void this.showPromptTokens();
     } catch (e) {
-      this.ui.progressText.textContent = 'The model could not be loaded.';
-      this.error(`Loading the model failed: ${(e as Error).message}`);
+      this.ui.progressText.textContent = this.model ? `Still using ${this.model.name}.` : 'The model could not be loaded.';
+      this.error(`Loading ${describeSource(source)} failed: ${(e as Error).message}`);
+    } finally {
+      this.loading = false;
+      this.picker.setBusy(false);
+      this.refreshBusy();
     }
+  }
+
+  private showProgress(p: LoadProgressMsg): void {
+    const total = p.overallTotal ?? p.total;
+    const loaded = p.overallTotal ? p.overallLoaded : p.loaded;
+    if (total) this.ui.progress.value = loaded / total;
+    const mb = (n: number) => (n / 1e6).toFixed(1);
+    this.ui.progressText.textContent = `${p.fromCache ? 'From the cache' : 'Downloading'}: ${p.file} ${mb(p.loaded)}${p.total ? ` of ${mb(p.total)}` : ''} MB${p.overallTotal ? ` · all weights ${mb(p.overallLoaded)} of ${mb(p.overallTotal)} MB` : ''}`;
   }
 
   private get settings(): SamplingSettings {
@@ -221,7 +278,9 @@ export class App {
       ]);
       messages.push({ role: 'user', content: user });
       const text = await this.client.chatPrompt(messages);
-      const promptIds = (await this.client.tokenize(text)).map((t) => t.id);
+      const views = await this.client.tokenize(text);
+      const promptIds = views.map((t) => t.id);
+      this.renderPromptTokens(views);
       if (promptIds.length >= (this.model?.contextLength ?? Infinity)) {
         return this.error(`The conversation is ${promptIds.length} tokens, more than this model reads (${this.model?.contextLength}). Start a new chat; your message is still in the box.`);
       }
@@ -314,7 +373,7 @@ export class App {
   }
 
   private ready(): boolean {
-    if (!this.model) {
+    if (!this.model || this.loading) {
       this.error('The model is still loading.');
       return false;
     }
@@ -339,9 +398,9 @@ export class App {
 
   // ---------- rendering ----------
   private refreshBusy(): void {
-    const busy = this.client.busy;
+    const busy = this.client.busy || this.loading;
     const u = this.ui;
-    u.stop.disabled = !busy;
+    u.stop.disabled = !this.client.busy;
     u.generate.disabled = busy || !this.model;
     u.nextToken.disabled = busy || !this.model;
     u.send.disabled = busy || !this.model;
@@ -453,16 +512,20 @@ export class App {
   }
 
   private async showPromptTokens(): Promise<void> {
-    if (!this.model) return;
-    const box = this.ui.promptTokens;
+    if (!this.model || this.setup.mode === 'chat') return;
     try {
-      const views = await this.client.tokenize(this.setup.prompt);
-      clear(box);
-      for (const t of views) box.append(h('span', { class: t.special ? 'chip tok special' : 'chip tok', title: `id ${t.id}` }, visibleToken(t.label), h('sub', {}, String(t.id))));
-      box.append(h('span', { class: 'hint' }, ` ${views.length} tokens`));
+      this.renderPromptTokens(await this.client.tokenize(this.setup.prompt));
     } catch (e) {
       this.error((e as Error).message);
     }
+  }
+
+  /** The tokens the model reads: the prompt, or in chat the whole templated conversation, special tokens included. */
+  private renderPromptTokens(views: TokenView[]): void {
+    const box = this.ui.promptTokens;
+    clear(box);
+    for (const t of views) box.append(h('span', { class: t.special ? 'chip tok special' : 'chip tok', title: `id ${t.id}` }, visibleToken(t.label), h('sub', {}, String(t.id))));
+    box.append(h('span', { class: 'hint' }, ` ${views.length} tokens`));
   }
 
   private error(message: string): void {

@@ -2,7 +2,7 @@
 import type { GenerationSummary, StepRecord } from '../engine/generate.ts';
 import type { ChatMessage } from '../engine/tokenizer.ts';
 import type { SamplingSettings } from '../sampling/sampler.ts';
-import type { BackendInfo, ModelInfo, Request, Response, TokenView } from '../worker/protocol.ts';
+import type { BackendInfo, CachedModel, LoadProgressMsg, ModelInfo, ModelSource, Request, Response, TokenView } from '../worker/protocol.ts';
 
 export interface GenerateCallbacks {
   onStep(record: StepRecord): void;
@@ -16,7 +16,8 @@ export class EngineClient {
   private pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
   private generation: { genId: number; cb: GenerateCallbacks } | null = null;
   private loading: { resolve: (v: { model: ModelInfo; backend: BackendInfo; loadMs: number }) => void; reject: (e: Error) => void } | null = null;
-  onProgress: (file: string, loaded: number, total: number | null) => void = () => {};
+  onProgress: (p: LoadProgressMsg) => void = () => {};
+  onWarning: (message: string) => void = () => {};
 
   constructor() {
     this.worker = new Worker(new URL('../worker/engine.worker.ts', import.meta.url), { type: 'module' });
@@ -40,7 +41,10 @@ export class EngineClient {
   private receive(msg: Response): void {
     switch (msg.type) {
       case 'progress':
-        this.onProgress(msg.file, msg.loaded, msg.total);
+        this.onProgress(msg);
+        break;
+      case 'warning':
+        this.onWarning(msg.message);
         break;
       case 'ready':
         this.loading?.resolve(msg);
@@ -84,11 +88,23 @@ export class EngineClient {
     });
   }
 
-  load(modelUrl: string, backends?: string[]): Promise<{ model: ModelInfo; backend: BackendInfo; loadMs: number }> {
+  load(source: ModelSource, backends?: string[]): Promise<{ model: ModelInfo; backend: BackendInfo; loadMs: number }> {
     return new Promise((resolve, reject) => {
       this.loading = { resolve, reject };
-      this.send({ type: 'load', modelUrl, backends });
+      this.send({ type: 'load', source, backends });
     });
+  }
+
+  get loadingModel(): boolean {
+    return this.loading !== null;
+  }
+
+  cachedModels(): Promise<CachedModel[]> {
+    return this.request((reqId) => ({ type: 'cacheList', reqId }));
+  }
+
+  removeCachedModels(): Promise<void> {
+    return this.request((reqId) => ({ type: 'cacheRemove', reqId }));
   }
 
   get busy(): boolean {

@@ -9,6 +9,7 @@ export function buildLayout(root: HTMLElement) {
   const progress = h('progress', { id: 'load-progress', max: 1, value: 0, 'aria-label': 'Model download' });
   const progressText = h('span', { id: 'load-text' }, 'Loading the model…');
   const loadBox = h('div', { class: 'load-box' }, progress, progressText);
+  const modelSlot = h('div', { class: 'model-slot' });
 
   const completeBtn = h('button', { type: 'button', 'aria-pressed': 'true', class: 'mode' }, 'Complete');
   const chatBtn = h('button', { type: 'button', 'aria-pressed': 'false', class: 'mode' }, 'Chat');
@@ -72,7 +73,7 @@ export function buildLayout(root: HTMLElement) {
   const error = h('div', { role: 'alert', class: 'error', id: 'error' });
 
   root.append(
-    h('header', {}, h('h1', {}, 'NextToken'), h('p', { class: 'tagline' }, 'Watch a language model predict text, one token at a time.'), h('div', { class: 'status' }, modelInfo, ' · ', backend, ' · ', perf), loadBox),
+    h('header', {}, h('h1', {}, 'NextToken'), h('p', { class: 'tagline' }, 'Watch a language model predict text, one token at a time.'), h('div', { class: 'status' }, modelInfo, ' · ', backend, ' · ', perf), modelSlot, loadBox),
     error,
     h(
       'main',
@@ -83,7 +84,7 @@ export function buildLayout(root: HTMLElement) {
     ),
   );
   return {
-    backend, perf, modelInfo, progress, progressText, loadBox, completeBtn, chatBtn, prompt, message, generate, nextToken, send, stop, clearChat,
+    backend, perf, modelInfo, modelSlot, progress, progressText, loadBox, completeBtn, chatBtn, prompt, message, generate, nextToken, send, stop, clearChat,
     completeBox, chatBox, pace, temperature, temperatureOut, topK, topP, topPOut, seed, randomSeed, maxTokens, promptTokens, copyLink, exportRun,
     exportChart, output, branches, branchBox, stepPanel, continueBtn, error,
   };

@@ -2,11 +2,14 @@
 // stays responsive while tokens are computed.
 import { describeBackend, selectBackend, type BackendName } from '../engine/backend.ts';
 import { fetchModelFiles } from '../engine/fetchModel.ts';
+import { loadHubFiles } from '../engine/hub.ts';
 import { generate } from '../engine/generate.ts';
 import { buildModel, type LoadedModel } from '../engine/load.ts';
 import { WASM_PATHS } from '../engine/wasmPaths.ts';
 import type { SamplingSettings } from '../sampling/sampler.ts';
-import type { Request, Response, TokenView } from './protocol.ts';
+import * as tf from '@tensorflow/tfjs';
+import { cacheStorageStore, listCachedModels, removeCachedModels } from './cacheStore.ts';
+import type { ModelSource, Request, Response, TokenView } from './protocol.ts';
 
 let lm: LoadedModel | null = null;
 let abort: AbortController | null = null;
@@ -30,9 +33,11 @@ async function handle(req: Request): Promise<void> {
     case 'load': {
       const t0 = performance.now();
       const status = await selectBackend({ order: req.backends as BackendName[] | undefined, wasmPaths: WASM_PATHS });
-      const files = await fetchModelFiles(req.modelUrl, (p) => post({ type: 'progress', ...p }));
+      const files = await fetchFiles(req.source, status.backend);
+      // Build the new model before letting go of the old one: if this fails, the old one still works.
+      const next = buildModel(files);
       lm?.model.dispose();
-      lm = buildModel(files);
+      lm = next;
       post({
         type: 'ready',
         loadMs: performance.now() - t0,
@@ -81,6 +86,13 @@ async function handle(req: Request): Promise<void> {
       }
       return;
     }
+    case 'cacheList':
+      post({ type: 'result', reqId: req.reqId, value: await listCachedModels() });
+      return;
+    case 'cacheRemove':
+      await removeCachedModels();
+      post({ type: 'result', reqId: req.reqId, value: null });
+      return;
     case 'settings':
       liveSettings = req.settings;
       delayMs = req.delayMs;
@@ -101,6 +113,28 @@ async function handle(req: Request): Promise<void> {
       post({ type: 'result', reqId: req.reqId, value: need().tokenizer.decode(req.ids, true) });
       return;
   }
+}
+
+function fetchFiles(source: ModelSource, backend: string) {
+  if (source.kind === 'url') {
+    return fetchModelFiles(source.url, (p) => post({ type: 'progress', ...p, overallLoaded: p.loaded, overallTotal: p.total, fromCache: false }));
+  }
+  // What this device can hold: WASM memory ends at 4 GiB; a WebGPU tensor must fit one buffer.
+  const gib = 2 ** 30;
+  const deviceMemory = (navigator as Navigator & { deviceMemory?: number }).deviceMemory;
+  const maxWeightBytes = Math.min(backend === 'wasm' ? 3.5 * gib : Infinity, deviceMemory ? (deviceMemory * gib) / 2 : Infinity);
+  const limits = backend === 'webgpu' ? (tf.backend() as unknown as { device?: GPUDevice }).device?.limits : undefined;
+  return loadHubFiles(
+    { id: source.id, revision: source.revision },
+    {
+      endpoint: source.endpoint,
+      store: cacheStorageStore(),
+      maxWeightBytes: Number.isFinite(maxWeightBytes) ? maxWeightBytes : undefined,
+      maxTensorBytes: limits ? Math.min(limits.maxStorageBufferBindingSize, limits.maxBufferSize) : undefined,
+      onProgress: (p) => post({ type: 'progress', ...p }),
+      onWarning: (message) => post({ type: 'warning', message }),
+    },
+  );
 }
 
 self.onmessage = (e: MessageEvent<Request>) => {

@@ -20,8 +20,30 @@ export interface BackendInfo {
   softwareAdapter: boolean;
 }
 
+/** Where a model comes from: a folder served over HTTP (the embedded model), or a Hub repository. */
+export type ModelSource = { kind: 'url'; url: string } | { kind: 'hub'; id: string; revision: string; endpoint: string };
+
+export interface CachedModel {
+  id: string;
+  revision: string;
+  bytes: number;
+  complete: boolean;
+}
+
+export interface LoadProgressMsg {
+  type: 'progress';
+  file: string;
+  loaded: number;
+  total: number | null;
+  overallLoaded: number;
+  overallTotal: number | null;
+  fromCache: boolean;
+}
+
 export type Request =
-  | { type: 'load'; modelUrl: string; backends?: string[] }
+  | { type: 'load'; source: ModelSource; backends?: string[] }
+  | { type: 'cacheList'; reqId: number }
+  | { type: 'cacheRemove'; reqId: number }
   | { type: 'generate'; genId: number; promptIds: number[]; settings: SamplingSettings; seed: number; rngSkip: number; maxTokens: number; delayMs: number }
   | { type: 'settings'; settings: SamplingSettings; delayMs: number }
   | { type: 'stop' }
@@ -37,7 +59,8 @@ export interface TokenView {
 }
 
 export type Response =
-  | { type: 'progress'; file: string; loaded: number; total: number | null }
+  | LoadProgressMsg
+  | { type: 'warning'; message: string }
   | { type: 'ready'; model: ModelInfo; backend: BackendInfo; loadMs: number }
   | { type: 'step'; genId: number; record: StepRecord }
   | { type: 'done'; genId: number; summary: GenerationSummary }

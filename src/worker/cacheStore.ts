@@ -1,0 +1,46 @@
+// The browser's Hub cache: Cache Storage, one entry per downloaded file. An entry is written only
+// after its file has fully arrived (Cache.put is atomic), so an interrupted download leaves nothing.
+// Works in the worker (no DOM): `caches` is a worker global too.
+import type { FileStore } from '../engine/hub.ts';
+import type { CachedModel } from './protocol.ts';
+
+const CACHE = 'nexttoken-hub-v1';
+// Cache Storage is keyed by URL; these URLs are never fetched.
+const PREFIX = 'https://cache.nexttoken.invalid/';
+const MANIFEST = '.nexttoken-manifest.json';
+
+export function cacheStorageStore(): FileStore {
+  const open = () => caches.open(CACHE);
+  return {
+    has: async (key) => (await (await open()).match(PREFIX + key)) !== undefined,
+    get: async (key) => {
+      const res = await (await open()).match(PREFIX + key);
+      return res ? new Uint8Array(await res.arrayBuffer()) : null;
+    },
+    put: async (key, bytes) => {
+      const headers = { 'Content-Length': String(bytes.length), 'Content-Type': 'application/octet-stream' };
+      await (await open()).put(PREFIX + key, new Response(bytes as BodyInit, { headers }));
+    },
+  };
+}
+
+/** Every model in the cache with its size; `complete` once its manifest is there. */
+export async function listCachedModels(): Promise<CachedModel[]> {
+  if (!(await caches.has(CACHE))) return [];
+  const cache = await caches.open(CACHE);
+  const models = new Map<string, CachedModel>();
+  for (const req of await cache.keys()) {
+    const [owner, name, revision, ...file] = req.url.slice(PREFIX.length).split('/');
+    const key = `${owner}/${name}@${revision}`;
+    const m = models.get(key) ?? { id: `${owner}/${name}`, revision, bytes: 0, complete: false };
+    const res = await cache.match(req);
+    m.bytes += Number(res?.headers.get('Content-Length') ?? 0);
+    if (file.join('/') === MANIFEST) m.complete = true;
+    models.set(key, m);
+  }
+  return [...models.values()];
+}
+
+export async function removeCachedModels(): Promise<void> {
+  await caches.delete(CACHE);
+}

@@ -1,0 +1,81 @@
+// A full-size model through the Hub path in the browser: a 124M-parameter GPT-2-shaped checkpoint
+// (random weights, GPT-2's real tokenizer, 548 MB of float32 like openai-community/gpt2) is served by
+// the local Hub-layout server and loaded by the app on WASM. Records the renderer's peak memory during
+// the load in test-results/hub-124m.json (a measurement, not an assertion).
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Browser } from 'playwright-core';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { writeGpt2Random } from '../../tools/gpt2-124m.ts';
+import { startHubServer, type HubServer } from '../../tools/hubServer.ts';
+import { ARTEFACTS, launch, openApp, outputTokens, runAndWait, startApp, stopApp } from './harness.ts';
+
+let dir = '';
+let base = '';
+let browser: Browser;
+let hub: HubServer;
+let params = 0;
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'nexttoken-124m-'));
+  params = writeGpt2Random(dir);
+  hub = await startHubServer({ 'test/gpt2-124m-random': dir });
+  base = await startApp();
+  browser = await launch();
+});
+afterAll(async () => {
+  await browser?.close();
+  await stopApp();
+  await hub?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function rssBytes(pid: number): number {
+  try {
+    const kb = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+    return kb ? Number(kb) * 1024 : 0;
+  } catch {
+    return 0;
+  }
+}
+
+it('loads a 124M-parameter GPT-2-shaped model through the Hub path on WASM and generates with GPT-2 tokens', async () => {
+  const cdp = await browser.newBrowserCDPSession();
+  const renderers = async () =>
+    ((await cdp.send('SystemInfo.getProcessInfo')) as { processInfo: { type: string; id: number }[] }).processInfo.filter((p) => p.type === 'renderer').map((p) => p.id);
+  let peak = 0;
+  let sampling = true;
+  const sampler = (async () => {
+    while (sampling) {
+      const pids = await renderers().catch(() => [] as number[]);
+      peak = Math.max(peak, pids.reduce((s, pid) => s + rssBytes(pid), 0));
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  })();
+  const t0 = Date.now();
+  const o = await openApp(browser, base, `?backend=wasm&t=0&max=3&prompt=Hello%20world&model=test/gpt2-124m-random&hubEndpoint=${encodeURIComponent(hub.url)}`);
+  const loadMs = Date.now() - t0;
+  sampling = false;
+  await sampler;
+  const page = o.page;
+  const session = await page.context().newCDPSession(page);
+  await session.send('Performance.enable');
+  const metrics = ((await session.send('Performance.getMetrics').catch(() => ({ metrics: [] }))) as { metrics: { name: string; value: number }[] }).metrics;
+  const mainHeap = metrics.find((m) => m.name === 'JSHeapUsedSize')?.value ?? null;
+
+  expect(await page.locator('#model-info').textContent()).toMatch(/test\/gpt2-124m-random · 124\.44M parameters · 548\.1 MB · context 1024/);
+  // GPT-2's own ids for "Hello world".
+  const ids = await page.locator('[aria-label="Prompt tokens"] sub').allTextContents();
+  expect(ids).toEqual(['15496', '995']);
+  await runAndWait(page, 'Generate');
+  expect((await outputTokens(page)).length).toBe(3);
+  expect(o.consoleErrors).toEqual([]);
+
+  const record = { model: 'GPT-2-shaped, random weights, F32', params, fileBytes: 548105312, backend: 'wasm', loadMs, peakRendererRssBytes: peak, mainThreadJsHeapUsedBytes: mainHeap };
+  mkdirSync(ARTEFACTS, { recursive: true });
+  writeFileSync(join(ARTEFACTS, 'hub-124m.json'), JSON.stringify(record, null, 1));
+  console.log(JSON.stringify(record));
+  expect(peak).toBeGreaterThan(0);
+  await page.close();
+});

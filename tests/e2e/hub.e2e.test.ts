@@ -1,0 +1,111 @@
+// Hub models in the app, end to end: production build, headless Chromium, a local server in the
+// Hub's URL layout (no internet). Loads a Llama-layout model through the Hub path and chats with its
+// ChatML template, reloads from Cache Storage with zero requests, survives a gated id and a dropped
+// connection without losing the current model or the prompt, and removes the cache.
+import type { Browser } from 'playwright-core';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startHubServer, type HubServer } from '../../tools/hubServer.ts';
+import { cliSteps, launch, openApp, outputTokens, runAndWait, startApp, stopApp, ROOT, type OpenPage } from './harness.ts';
+
+const FIX = join(ROOT, 'tests', 'fixtures');
+let base = '';
+let browser: Browser;
+let hub: HubServer;
+
+beforeAll(async () => {
+  hub = await startHubServer(
+    { 'test/tiny-llama': join(FIX, 'tiny-llama'), 'test/tiny-gpt2': join(FIX, 'tiny-gpt2'), 'test/flaky': join(FIX, 'tiny-llama-tied') },
+    ['test/private'],
+  );
+  base = await startApp();
+  browser = await launch();
+});
+afterAll(async () => {
+  await browser?.close();
+  await stopApp();
+  await hub?.close();
+});
+
+const served = (from: number) => hub.requests.slice(from);
+
+describe('Hub models in the app (WASM)', () => {
+  let o: OpenPage;
+  afterAll(async () => {
+    expect(o.consoleErrors.filter((e) => !/Failed to load resource/.test(e))).toEqual([]);
+    expect(o.externalRequests).toEqual([]);
+    await o.page.close();
+  });
+
+  it('loads a Llama-layout model through the Hub path and chats with its chat template, tokens as the CLI', async () => {
+    const mark = hub.requests.length;
+    o = await openApp(browser, base, `?backend=wasm&mode=chat&t=0&max=10&model=test/tiny-llama&hubEndpoint=${encodeURIComponent(hub.url)}`);
+    const got = served(mark);
+    expect(got).toContain('GET /test/tiny-llama/resolve/main/config.json');
+    expect(got).toContain('GET /test/tiny-llama/resolve/main/model.safetensors');
+    await expect.poll(() => o.page.locator('#model-info').textContent()).toMatch(/test\/tiny-llama/);
+    expect(await o.page.getByLabel('Model', { exact: true }).inputValue()).toBe('other');
+    expect(await o.page.getByLabel('Hub model id').inputValue()).toBe('test/tiny-llama');
+
+    await o.page.getByLabel('Message', { exact: true }).fill('Hello world');
+    await runAndWait(o.page, 'Send');
+    const ui = await outputTokens(o.page);
+    const cli = await cliSteps(['--model', 'tests/fixtures/tiny-llama', '--chat', '--prompt', 'Hello world', '--temperature', '0', '--max-tokens', '10']);
+    expect(ui.map((t) => t.id)).toEqual(cli.map((s) => s.id).slice(0, ui.length));
+    expect(ui.length).toBeGreaterThan(0);
+    // The template's special tokens are visible in the tokens view, never in the chat text.
+    const chips = await o.page.locator('[aria-label="Prompt tokens"] .chip.special').allTextContents();
+    expect(chips.some((c) => c.startsWith('<|im_start|>'))).toBe(true);
+    expect(chips.some((c) => c.startsWith('<|im_end|>'))).toBe(true);
+    const userTurn = await o.page.locator('.turn.user').first().textContent();
+    expect(userTurn).toBe('You: Hello world');
+  });
+
+  it('a reload is served from Cache Storage with zero requests to the Hub', async () => {
+    const mark = hub.requests.length;
+    await o.page.reload();
+    await o.page.waitForSelector('body[data-ready="true"]');
+    expect(await o.page.locator('#model-info').textContent()).toMatch(/test\/tiny-llama/);
+    expect(served(mark)).toEqual([]);
+  });
+
+  it('a gated id and a dropped download leave the current model, prompt and settings in place; a retry succeeds', async () => {
+    const page = o.page;
+    await page.getByRole('button', { name: 'Complete', exact: true }).click();
+    await page.getByLabel('Prompt', { exact: true }).fill('The cat sat');
+    await page.getByLabel('Model', { exact: true }).selectOption('other');
+    await page.getByLabel('Hub model id').fill('test/private');
+    await page.getByRole('button', { name: 'Load model' }).click();
+    await expect.poll(() => page.getByRole('alert').textContent()).toMatch(/test\/private is gated or private \(HTTP 401\)/);
+    expect(await page.locator('#model-info').textContent()).toMatch(/test\/tiny-llama/);
+    expect(await page.getByLabel('Prompt', { exact: true }).inputValue()).toBe('The cat sat');
+    await runAndWait(page, 'Generate');
+    expect((await outputTokens(page)).length).toBeGreaterThan(0);
+
+    hub.dropOnce('test/flaky/model.safetensors');
+    await page.getByLabel('Hub model id').fill('test/flaky');
+    await page.getByRole('button', { name: 'Load model' }).click();
+    await expect.poll(() => page.getByRole('alert').textContent()).toMatch(/test\/flaky.*(broke off|ended after).*load the model again/);
+    expect(await page.locator('#model-info').textContent()).toMatch(/test\/tiny-llama/);
+    expect(await page.getByLabel('Prompt', { exact: true }).inputValue()).toBe('The cat sat');
+
+    const mark = hub.requests.length;
+    await page.getByRole('button', { name: 'Load model' }).click();
+    await expect.poll(() => page.locator('#model-info').textContent()).toMatch(/test\/flaky/);
+    // The small files were cached before the drop; only the weights are fetched again.
+    expect(served(mark).filter((r) => r.endsWith('config.json'))).toEqual([]);
+    expect(served(mark)).toContain('GET /test/flaky/resolve/main/model.safetensors');
+    await runAndWait(page, 'Generate');
+    expect((await outputTokens(page)).length).toBeGreaterThan(0);
+  });
+
+  it('lists cached models with their sizes and removes them', async () => {
+    const page = o.page;
+    await page.getByText('Hub settings and cache').click();
+    const list = page.getByRole('list', { name: 'Cached models' });
+    await expect.poll(() => list.textContent()).toMatch(/test\/tiny-llama · 0\.2 MB/);
+    expect(await list.textContent()).toMatch(/test\/flaky · 0\.\d MB/);
+    await page.getByRole('button', { name: 'Remove cached models' }).click();
+    await expect.poll(() => list.textContent()).toBe('No models cached yet.');
+  });
+});
