@@ -16,7 +16,7 @@ export interface HubServer {
 }
 
 /** repos: Hub id → folder. Ids listed in `gated` answer 401, as private or gated repos do. */
-export async function startHubServer(repos: Record<string, string>, gated: string[] = []): Promise<HubServer> {
+export async function startHubServer(repos: Record<string, string>, gated: string[] = [], port = 0): Promise<HubServer> {
   const requests: string[] = [];
   const drops = new Set<string>();
   const cors = {
@@ -57,10 +57,10 @@ export async function startHubServer(repos: Record<string, string>, gated: strin
     res.end(body);
   };
   const server: Server = createServer(handler);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as { port: number }).port;
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  const bound = (server.address() as { port: number }).port;
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `http://127.0.0.1:${bound}`,
     requests,
     dropOnce: (p) => void drops.add(p),
     close: () => new Promise((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
