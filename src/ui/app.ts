@@ -3,13 +3,15 @@ import type { GenerationSummary, StepRecord } from '../engine/generate.ts';
 import { randomSeed as newRandomSeed } from '../sampling/prng.ts';
 import type { SamplingSettings } from '../sampling/sampler.ts';
 import { describeChoice } from '../sampling/step.ts';
-import { clear, download, h, pct, visibleToken } from './dom.ts';
+import { clear, download, h } from './dom.ts';
 import { EngineClient } from './engineClient.ts';
+import { readSetupFromControls, showSetup } from './controls.ts';
 import { buildLayout, type Layout } from './layout.ts';
+import { promptChips, tokenButton } from './tokens.ts';
 import { StepPanel } from './stepPanel.ts';
 import { readSetup, writeSetup, type Setup } from './urlState.ts';
 import type { LoadProgressMsg, ModelInfo, ModelSource, TokenView } from '../worker/protocol.ts';
-import { describeSource, EMBEDDED_ID } from './models.ts';
+import { describeSource, modelQuery, progressLine } from './models.ts';
 import { ModelPicker } from './modelPicker.ts';
 
 /** One generated continuation of one prompt. Branches are runs that share a prefix. */
@@ -25,8 +27,6 @@ interface ChatTurn {
   user: string;
   run: Run;
 }
-
-const LOW_CONFIDENCE_BITS = 3; // raw entropy above this marks a token as "unsure"
 
 export class App {
   private readonly ui: Layout;
@@ -99,14 +99,7 @@ export class App {
         this.selected = null;
         this.renderAll();
       }
-      if (choice !== null) {
-        const q = new URLSearchParams(location.search);
-        q.delete('modelUrl');
-        if (choice === EMBEDDED_ID) q.delete('model');
-        else q.set('model', choice);
-        if (source.kind === 'hub') q.set('hubEndpoint', source.endpoint);
-        history.replaceState(null, '', `?${q}`);
-      }
+      if (choice !== null) history.replaceState(null, '', modelQuery(location.search, source, choice));
       document.body.dataset.ready = 'true';
       document.body.dataset.model = r.model.name;
       if (warning) this.error(warning);
@@ -123,10 +116,8 @@ export class App {
 
   private showProgress(p: LoadProgressMsg): void {
     const total = p.overallTotal ?? p.total;
-    const loaded = p.overallTotal ? p.overallLoaded : p.loaded;
-    if (total) this.ui.progress.value = loaded / total;
-    const mb = (n: number) => (n / 1e6).toFixed(1);
-    this.ui.progressText.textContent = `${p.fromCache ? 'From the cache' : 'Downloading'}: ${p.file} ${mb(p.loaded)}${p.total ? ` of ${mb(p.total)}` : ''} MB${p.overallTotal ? ` · all weights ${mb(p.overallLoaded)} of ${mb(p.overallTotal)} MB` : ''}`;
+    if (total) this.ui.progress.value = (p.overallTotal ? p.overallLoaded : p.loaded) / total;
+    this.ui.progressText.textContent = progressLine(p);
   }
 
   private get settings(): SamplingSettings {
@@ -135,46 +126,14 @@ export class App {
 
   // ---------- controls ----------
   private showSetup(): void {
-    const u = this.ui;
-    const s = this.setup;
-    u.prompt.value = s.prompt;
-    u.temperature.value = String(s.temperature);
-    u.temperatureOut.textContent = s.temperature === 0 ? '0 (greedy)' : String(s.temperature);
-    u.topK.value = String(s.topK);
-    u.topP.value = String(s.topP);
-    u.topPOut.textContent = String(s.topP);
-    u.seed.value = String(s.seed);
-    u.randomSeed.checked = s.randomSeed;
-    u.maxTokens.value = String(s.maxTokens);
-    u.pace.value = String(s.delayMs);
-    this.setMode(s.mode);
+    showSetup(this.ui, this.setup);
+    this.setMode(this.setup.mode);
   }
 
-  /** Reads the controls; an out-of-range value is reported and the last good value kept. */
   private readControls(): void {
-    const u = this.ui;
-    const s = { ...this.setup };
-    const whole = (el: HTMLInputElement, name: string, min: number, max: number, fallback: number) => {
-      const n = Number(el.value);
-      if (el.value.trim() === '' || !Number.isInteger(n) || n < min || n > max) {
-        this.error(`${name} must be a whole number from ${min} to ${max}; keeping ${fallback}.`);
-        return fallback;
-      }
-      return n;
-    };
-    s.temperature = Number(u.temperature.value);
-    s.topP = Number(u.topP.value);
-    s.topK = whole(u.topK, 'Top-k', 0, this.model?.vocabSize ?? 1e6, s.topK);
-    s.seed = whole(u.seed, 'Seed', 0, 2 ** 32 - 1, s.seed);
-    s.maxTokens = whole(u.maxTokens, 'Max tokens', 1, 1000, s.maxTokens);
-    s.randomSeed = u.randomSeed.checked;
-    s.delayMs = Number(u.pace.value);
-    s.prompt = u.prompt.value;
-    this.setup = s;
-    u.temperatureOut.textContent = s.temperature === 0 ? '0 (greedy)' : String(s.temperature);
-    u.topPOut.textContent = String(s.topP);
-    history.replaceState(null, '', writeSetup(s, new URLSearchParams(location.search)));
-    if (this.client.busy) this.client.updateSettings(this.settings, s.delayMs); // takes effect from the next token
+    this.setup = readSetupFromControls(this.ui, this.setup, this.model?.vocabSize ?? 1e6, (m) => this.error(m));
+    history.replaceState(null, '', writeSetup(this.setup, new URLSearchParams(location.search)));
+    if (this.client.busy) this.client.updateSettings(this.settings, this.setup.delayMs); // takes effect from the next token
     this.renderPanel();
   }
 
@@ -409,25 +368,8 @@ export class App {
   }
 
   private tokenButton(run: Run, i: number): HTMLButtonElement {
-    const s = run.steps[i];
-    const bucket = s.rawProb < 0.05 ? 0 : s.rawProb < 0.2 ? 1 : s.rawProb < 0.5 ? 2 : s.rawProb < 0.8 ? 3 : 4;
-    const unsure = s.entropy > LOW_CONFIDENCE_BITS;
     const selected = this.selected?.run === run && this.selected.step === i;
-    return h(
-      'button',
-      {
-        type: 'button',
-        class: `token p${bucket}${unsure ? ' low-conf' : ''}`,
-        'data-id': s.id,
-        'aria-label': `${s.token} ${pct(s.rawProb)}${unsure ? ', unsure' : ''}`,
-        'aria-pressed': selected ? 'true' : 'false',
-        title: `${pct(s.rawProb)} · entropy ${s.entropy.toFixed(2)} bits`,
-        onclick: () => this.select(run, i, true),
-        onkeydown: (e: Event) => this.tokenKeys(e as KeyboardEvent, run, i),
-      },
-      // Text, never HTML; control characters other than newline and tab are shown as their byte.
-      s.token.replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, (c) => `<0x${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}>`),
-    );
+    return tokenButton(run.steps[i], selected, () => this.select(run, i, true), (e) => this.tokenKeys(e, run, i));
   }
 
   private tokenKeys(e: KeyboardEvent, run: Run, i: number): void {
@@ -522,10 +464,8 @@ export class App {
 
   /** The tokens the model reads: the prompt, or in chat the whole templated conversation, special tokens included. */
   private renderPromptTokens(views: TokenView[]): void {
-    const box = this.ui.promptTokens;
-    clear(box);
-    for (const t of views) box.append(h('span', { class: t.special ? 'chip tok special' : 'chip tok', title: `id ${t.id}` }, visibleToken(t.label), h('sub', {}, String(t.id))));
-    box.append(h('span', { class: 'hint' }, ` ${views.length} tokens`));
+    clear(this.ui.promptTokens);
+    this.ui.promptTokens.append(...promptChips(views));
   }
 
   private error(message: string): void {

@@ -1,5 +1,5 @@
 // The models the picker offers, and reading the model choice from the URL.
-import type { ModelSource } from '../worker/protocol.ts';
+import type { LoadProgressMsg, ModelSource } from '../worker/protocol.ts';
 
 export const EMBEDDED_ID = 'embedded';
 export const DEFAULT_HUB_ENDPOINT = 'https://huggingface.co';
@@ -37,4 +37,21 @@ export function sourceFromUrl(search: string, embeddedUrl: string, storedEndpoin
 
 export function describeSource(s: ModelSource): string {
   return s.kind === 'url' ? s.url : `${s.id}${s.revision === 'main' ? '' : '@' + s.revision}`;
+}
+
+/** The query string after loading `source` (picked as `choice`), so the link reopens the same model. */
+export function modelQuery(search: string, source: ModelSource, choice: string): string {
+  const q = new URLSearchParams(search);
+  q.delete('modelUrl');
+  if (choice === EMBEDDED_ID) q.delete('model');
+  else q.set('model', choice);
+  if (source.kind === 'hub') q.set('hubEndpoint', source.endpoint);
+  return `?${q}`;
+}
+
+export function progressLine(p: LoadProgressMsg): string {
+  const mb = (n: number) => (n / 1e6).toFixed(1);
+  const file = `${p.file} ${mb(p.loaded)}${p.total ? ` of ${mb(p.total)}` : ''} MB`;
+  const all = p.overallTotal ? ` · all weights ${mb(p.overallLoaded)} of ${mb(p.overallTotal)} MB` : '';
+  return `${p.fromCache ? 'From the cache' : 'Downloading'}: ${file}${all}`;
 }

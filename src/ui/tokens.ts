@@ -1,0 +1,36 @@
+// Token chips: generated tokens as buttons coloured by probability, and prompt tokens with their ids.
+// Text only, never HTML.
+import type { StepRecord } from '../engine/generate.ts';
+import type { TokenView } from '../worker/protocol.ts';
+import { h, pct, visibleToken } from './dom.ts';
+
+export const LOW_CONFIDENCE_BITS = 3; // raw entropy above this marks a token as "unsure"
+
+/** A generated token: colour bucket by its raw probability, dotted when the step's entropy was high. */
+export function tokenButton(s: StepRecord, selected: boolean, onSelect: () => void, onKey: (e: KeyboardEvent) => void): HTMLButtonElement {
+  const bucket = s.rawProb < 0.05 ? 0 : s.rawProb < 0.2 ? 1 : s.rawProb < 0.5 ? 2 : s.rawProb < 0.8 ? 3 : 4;
+  const unsure = s.entropy > LOW_CONFIDENCE_BITS;
+  return h(
+    'button',
+    {
+      type: 'button',
+      class: `token p${bucket}${unsure ? ' low-conf' : ''}`,
+      'data-id': s.id,
+      'aria-label': `${s.token} ${pct(s.rawProb)}${unsure ? ', unsure' : ''}`,
+      'aria-pressed': selected ? 'true' : 'false',
+      title: `${pct(s.rawProb)} · entropy ${s.entropy.toFixed(2)} bits`,
+      onclick: onSelect,
+      onkeydown: (e: Event) => onKey(e as KeyboardEvent),
+    },
+    // Control characters other than newline and tab are shown as their byte.
+    s.token.replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, (c) => `<0x${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}>`),
+  );
+}
+
+/** The tokens the model reads, special tokens marked, with ids and a count. */
+export function promptChips(views: TokenView[]): Node[] {
+  return [
+    ...views.map((t) => h('span', { class: t.special ? 'chip tok special' : 'chip tok', title: `id ${t.id}` }, visibleToken(t.label), h('sub', {}, String(t.id)))),
+    h('span', { class: 'hint' }, ` ${views.length} tokens`),
+  ];
+}
