@@ -102,3 +102,12 @@ export function describeBackend(s: BackendStatus): string {
   const skipped = s.attempts.filter((a) => !a.ok).map((a) => `${a.name}: ${a.reason}`);
   return skipped.length ? `${main} — not used: ${skipped.join('; ')}` : main;
 }
+
+/**
+ * Moves a new tensor's data to the device now. WebGPU otherwise keeps the JavaScript copy until the
+ * tensor is first used, so a model would sit in memory twice until its first forward pass.
+ */
+export function uploadNow<T extends tf.Tensor>(t: T): T {
+  if (tf.getBackend() === 'webgpu') (tf.backend() as unknown as { uploadToGPU(dataId: object): void }).uploadToGPU(t.dataId);
+  return t;
+}

@@ -7,6 +7,7 @@
 // Conv1D weights are stored [in, out], so every projection is a plain x·W + b.
 import * as tf from '@tensorflow/tfjs';
 import { KVCache, causalAttention, causalMask } from './attention.ts';
+import { uploadNow } from './backend.ts';
 import type { GPT2Config } from './config.ts';
 import { ContextFullError, expectShape, type LanguageModel } from './model.ts';
 import type { WeightSource } from './safetensors.ts';
@@ -61,7 +62,7 @@ export class GPT2 implements LanguageModel {
       const full = prefix + name;
       expectShape(full, src.shape(full), shape, src.describe(full));
       params += shape.reduce((a, b) => a * b, 1);
-      return tf.tensor(src.read(full), shape);
+      return (src.take?.(full) as tf.Tensor | undefined) ?? uploadNow(tf.tensor(src.read(full), shape));
     };
     const vec = (name: string, n: number) => get(name, [n]) as tf.Tensor1D;
     const mat = (name: string, r: number, c: number) => get(name, [r, c]) as tf.Tensor2D;

@@ -9,7 +9,7 @@
 // Platform-neutral: the cache (Cache Storage in the browser, a folder in Node) is passed in.
 import { ConfigError, parseConfig, SUPPORTED_MODEL_TYPES, type ModelConfig } from './config.ts';
 import type { ModelFiles } from './load.ts';
-import { memoryWeights, parseHeader, type SafetensorsHeader } from './safetensors.ts';
+import { memoryWeights, parseHeader, SafetensorsError, streamTensors, type SafetensorsHeader, type WeightSource } from './safetensors.ts';
 
 export const DEFAULT_ENDPOINT = 'https://huggingface.co';
 
@@ -35,6 +35,9 @@ export interface FileStore {
   get(key: string): Promise<Uint8Array | null>;
   /** Stores a complete file atomically: a reader never sees part of it. */
   put(key: string, bytes: Uint8Array): Promise<void>;
+  /** Streaming variants (the browser's Cache Storage): a stream that errors stores nothing. */
+  stream?(key: string): Promise<{ body: ReadableStream<Uint8Array>; size: number } | null>;
+  putStream?(key: string, body: ReadableStream<Uint8Array>, size: number): Promise<void>;
 }
 
 export type HubErrorKind = 'not-found' | 'gated' | 'network' | 'http' | 'interrupted' | 'too-large' | 'unsupported' | 'invalid';
@@ -71,6 +74,12 @@ export interface HubLoadOptions {
   signal?: AbortSignal;
   /** Something went wrong that does not stop the load (the cache refused a file). */
   onWarning?: (message: string) => void;
+  /**
+   * Streaming load (with a store that streams): each tensor is handed over as float32 the moment its
+   * bytes arrive, and the returned handle (e.g. a tensor already uploaded to the backend) is what the
+   * model takes. Weight files are then never held whole in memory.
+   */
+  onTensor?: (name: string, shape: number[], data: Float32Array) => unknown;
 }
 
 interface Manifest {
@@ -96,6 +105,7 @@ export async function loadHubFiles(ref: HubRef, opts: HubLoadOptions): Promise<M
     }
   };
 
+  const streaming = Boolean(opts.onTensor && opts.store.stream && opts.store.putStream);
   const manifestBytes = await opts.store.get(key(MANIFEST));
   if (manifestBytes) {
     // Complete in the cache: no network at all.
@@ -109,20 +119,33 @@ export async function loadHubFiles(ref: HubRef, opts: HubLoadOptions): Promise<M
     for (const f of manifest.files) files.set(f, await read(f));
     let done = 0;
     const total = manifest.weightFiles.reduce((s, f) => s + (manifest.sizes[f] ?? 0), 0);
+    if (streaming) {
+      const streamed = new StreamedWeights();
+      for (const f of manifest.weightFiles) {
+        const cached = await opts.store.stream!(key(f));
+        if (!cached) throw new HubError('invalid', `${label}: the cache lists ${f} but does not hold it. Remove the cached model and load it again.`);
+        const before = done;
+        await streamed.add(`${label}/${f}`, cached.body, cached.size, opts.onTensor!, (n) => {
+          done = before + n;
+          opts.onProgress?.({ file: f, loaded: n, total: cached.size, overallLoaded: done, overallTotal: total, fromCache: true });
+        });
+      }
+      return assemble(label, files, decodeJson, streamed, total);
+    }
     for (const f of manifest.weightFiles) {
       files.set(f, await read(f));
       done += files.get(f)!.length;
       opts.onProgress?.({ file: f, loaded: files.get(f)!.length, total: files.get(f)!.length, overallLoaded: done, overallTotal: total, fromCache: true });
     }
-    return assemble(label, files, manifest.weightFiles, decodeJson);
+    return assemble(label, files, decodeJson, memoryWeights(manifest.weightFiles.map((f) => ({ name: `${label}/${f}`, bytes: files.get(f)! }))), done);
   }
 
   /** GET a file; null for 404 when `optional`. Maps HTTP failures to messages a user can act on. */
-  const request = async (file: string, optional: boolean, headers?: Record<string, string>): Promise<Response | null> => {
+  const request = async (file: string, optional: boolean, headers?: Record<string, string>, signal = opts.signal): Promise<Response | null> => {
     const url = hubFileUrl(endpoint, ref, file);
     let res: Response;
     try {
-      res = await doFetch(url, { headers, signal: opts.signal, redirect: 'follow' });
+      res = await doFetch(url, { headers, signal, redirect: 'follow' });
     } catch (e) {
       if (opts.signal?.aborted) throw e;
       throw new HubError('network', `Could not reach ${endpoint} for ${label} (${(e as Error).message}). Check the network connection, or pick the embedded model, which works offline.`);
@@ -206,7 +229,49 @@ export async function loadHubFiles(ref: HubRef, opts: HubLoadOptions): Promise<M
   const overallTotal = headers.size === weightFiles.length ? Object.values(sizes).reduce((a, b) => a + b, 0) : null;
 
   let overall = 0;
+  const streamed = streaming ? new StreamedWeights() : null;
   for (const f of weightFiles) {
+    if (streamed) {
+      const cached = await opts.store.stream!(key(f));
+      const before = overall;
+      const progress = (fromCache: boolean, size: number | null) => (n: number) => {
+        overall = before + n;
+        opts.onProgress?.({ file: f, loaded: n, total: size, overallLoaded: overall, overallTotal, fromCache });
+      };
+      if (cached) {
+        await streamed.add(`${label}/${f}`, cached.body, cached.size, opts.onTensor!, progress(true, cached.size));
+        sizes[f] = cached.size;
+        continue;
+      }
+      // One download, two readers: the cache writes one branch, the parser uploads tensors from the other.
+      const abort = new AbortController();
+      opts.signal?.addEventListener('abort', () => abort.abort());
+      const res = (await request(f, false, undefined, abort.signal))!;
+      const size = Number(res.headers.get('content-length'));
+      if (!res.body || !Number.isFinite(size) || size <= 0) throw new HubError('invalid', `${label}/${f}: the server sent no length for the file; cannot stream it`);
+      const [toCache, toParse] = res.body.tee();
+      const caching = cacheFailed
+        ? toCache.cancel()
+        : opts.store.putStream!(key(f), toCache, size).catch((e: Error) => {
+            if (abort.signal.aborted) return;
+            cacheFailed = true;
+            opts.onWarning?.(`${label} is loaded but could not be cached (${e.message}); it will be downloaded again next time. Free some storage to keep models offline.`);
+          });
+      try {
+        await streamed.add(`${label}/${f}`, toParse, size, opts.onTensor!, progress(false, size));
+      } catch (e) {
+        abort.abort(); // the cache must not keep a file the parser rejected
+        await caching;
+        if (e instanceof SafetensorsError && /stream ended/.test(e.message)) {
+          throw new HubError('interrupted', `The download of ${label}/${f} ended after ${mb(overall - before)} of ${mb(size)}. Nothing partial was kept; load the model again to retry.`);
+        }
+        if (e instanceof SafetensorsError) throw new HubError('invalid', e.message);
+        throw new HubError('interrupted', `The download of ${label}/${f} broke off after ${mb(overall - before)} (${(e as Error).message}). Nothing partial was kept; load the model again to retry.`);
+      }
+      await caching;
+      sizes[f] = size;
+      continue;
+    }
     const hit = await opts.store.get(key(f));
     if (hit) {
       files.set(f, hit);
@@ -233,7 +298,9 @@ export async function loadHubFiles(ref: HubRef, opts: HubLoadOptions): Promise<M
   const manifest: Manifest = { files: [...files.keys()].filter((f) => !weightFiles.includes(f)), weightFiles, sizes };
   // Last, and only if every file made it: the mark of a complete cached model.
   await save(MANIFEST, new TextEncoder().encode(JSON.stringify(manifest)));
-  return assemble(label, files, weightFiles, decodeJson);
+  const weightBytes = weightFiles.reduce((s, f) => s + sizes[f], 0);
+  if (streamed) return assemble(label, files, decodeJson, streamed, weightBytes);
+  return assemble(label, files, decodeJson, memoryWeights(weightFiles.map((f) => ({ name: `${label}/${f}`, bytes: files.get(f)! }))), weightBytes);
 
   async function peekHeader(file: string): Promise<{ header: SafetensorsHeader; size: number } | null> {
     const first = await request(file, false, { Range: 'bytes=0-7' });
@@ -319,7 +386,7 @@ async function readBody(res: Response, file: string, label: string, onProgress?:
   return loaded === out.length ? out : out.slice(0, loaded);
 }
 
-function assemble(label: string, files: Map<string, Uint8Array>, weightFiles: string[], decodeJson: (f: string, b: Uint8Array) => unknown): ModelFiles {
+function assemble(label: string, files: Map<string, Uint8Array>, decodeJson: (f: string, b: Uint8Array) => unknown, weights: WeightSource, weightBytes: number): ModelFiles {
   const json = (f: string) => decodeJson(f, files.get(f)!);
   return {
     name: label,
@@ -327,7 +394,42 @@ function assemble(label: string, files: Map<string, Uint8Array>, weightFiles: st
     tokenizer: json('tokenizer.json'),
     tokenizerConfig: json('tokenizer_config.json') as Record<string, unknown>,
     generationConfig: files.has('generation_config.json') ? (json('generation_config.json') as Record<string, unknown>) : undefined,
-    weights: memoryWeights(weightFiles.map((f) => ({ name: `${label}/${f}`, bytes: files.get(f)! }))),
-    weightBytes: weightFiles.reduce((s, f) => s + files.get(f)!.length, 0),
+    weights,
+    weightBytes,
   };
+}
+
+/** A WeightSource over tensors handed over while streaming: shapes from the headers, data already uploaded. */
+class StreamedWeights implements WeightSource {
+  private readonly entries = new Map<string, { file: string; shape: number[] }>();
+  private readonly handles = new Map<string, unknown>();
+
+  async add(file: string, body: ReadableStream<Uint8Array>, size: number, onTensor: NonNullable<HubLoadOptions['onTensor']>, onBytes: (n: number) => void): Promise<void> {
+    await streamTensors(body, size, file, (entry, data) => {
+      this.entries.set(entry.name, { file, shape: entry.shape });
+      this.handles.set(entry.name, onTensor(entry.name, entry.shape, data));
+    }, onBytes);
+  }
+  describe(name: string): string {
+    return this.entries.get(name)?.file ?? [...new Set([...this.entries.values()].map((e) => e.file))].join(', ');
+  }
+  shape(name: string): number[] | undefined {
+    return this.entries.get(name)?.shape;
+  }
+  read(name: string): Float32Array {
+    throw new Error(`${this.describe(name)}: tensor "${name}" was streamed to the backend and can be taken only once`);
+  }
+  names(): string[] {
+    return [...this.entries.keys()];
+  }
+  take(name: string): unknown {
+    const h = this.handles.get(name);
+    this.handles.delete(name);
+    return h;
+  }
+  leftovers(): unknown[] {
+    const rest = [...this.handles.values()];
+    this.handles.clear();
+    return rest;
+  }
 }

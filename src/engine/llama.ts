@@ -11,6 +11,7 @@
 // The KV cache and the attention itself are shared with GPT-2 (attention.ts).
 import * as tf from '@tensorflow/tfjs';
 import { KVCache, causalAttention, causalMask } from './attention.ts';
+import { uploadNow } from './backend.ts';
 import type { LlamaConfig } from './config.ts';
 import type { Trace } from './gpt2.ts';
 import { ContextFullError, expectShape, type LanguageModel } from './model.ts';
@@ -55,7 +56,7 @@ export class Llama implements LanguageModel {
     const read = (name: string, shape: number[]): tf.Tensor => {
       expectShape(name, src.shape(name), shape, src.describe(name));
       params += shape.reduce((a, b) => a * b, 1);
-      return tf.tensor(src.read(name), shape);
+      return (src.take?.(name) as tf.Tensor | undefined) ?? uploadNow(tf.tensor(src.read(name), shape));
     };
     // [out, in] on disk; transposed to [in, out] once, the float copy released right away.
     const transposed = (name: string, out: number, inp: number): tf.Tensor2D => {

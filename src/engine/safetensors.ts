@@ -125,6 +125,10 @@ export interface WeightSource {
   shape(name: string): number[] | undefined;
   read(name: string): Float32Array;
   names(): string[];
+  /** A streaming loader's already-uploaded tensor for `name` (the model then owns it), if there is one. */
+  take?(name: string): unknown;
+  /** Handles nobody took (tensors the model does not use), for the loader to release. */
+  leftovers?(): unknown[];
 }
 
 /** A WeightSource over whole safetensors files held in memory (one, or several shards). */
@@ -144,4 +148,63 @@ export function memoryWeights(files: { name: string; bytes: Uint8Array }[]): Wei
     },
     names: () => [...where.keys()],
   };
+}
+
+/**
+ * Reads a safetensors file as it streams in and hands over each tensor (as float32) as soon as its
+ * bytes have arrived, keeping at most one tensor's bytes: a model can be uploaded while it downloads,
+ * and the file itself is never held whole. Tensors come in file order.
+ */
+export async function streamTensors(
+  stream: ReadableStream<Uint8Array>,
+  fileSize: number,
+  file: string,
+  onTensor: (entry: TensorEntry, data: Float32Array) => void,
+  onBytes?: (loaded: number) => void,
+): Promise<SafetensorsHeader> {
+  const reader = stream.getReader();
+  const queue: Uint8Array[] = [];
+  let queued = 0;
+  let loaded = 0;
+  /** Exactly n bytes from the stream (n may be 0). */
+  const take = async (n: number): Promise<Uint8Array> => {
+    while (queued < n) {
+      const { done, value } = await reader.read();
+      if (done) throw new SafetensorsError(file, `file is truncated: the stream ended after ${loaded} of ${fileSize} bytes. Download it again.`);
+      queue.push(value);
+      queued += value.length;
+      loaded += value.length;
+      onBytes?.(loaded);
+    }
+    const out = new Uint8Array(n);
+    let o = 0;
+    while (o < n) {
+      const head = queue[0];
+      const k = Math.min(head.length, n - o);
+      out.set(head.subarray(0, k), o);
+      o += k;
+      if (k === head.length) queue.shift();
+      else queue[0] = head.subarray(k);
+    }
+    queued -= n;
+    return out;
+  };
+  const eight = await take(8);
+  const n = Number(new DataView(eight.buffer).getBigUint64(0, true));
+  if (n === 0 || n > MAX_HEADER || 8 + n > fileSize) parseHeader(eight, fileSize, file); // throws the specific message
+  const head = new Uint8Array(8 + n);
+  head.set(eight);
+  head.set(await take(n), 8);
+  const header = parseHeader(head, fileSize, file);
+  let pos = 0;
+  for (const entry of [...header.tensors.values()].sort((a, b) => a.begin - b.begin)) {
+    if (entry.begin < pos) throw new SafetensorsError(file, `tensor "${entry.name}" overlaps the tensor before it`);
+    await take(entry.begin - pos);
+    const bytes = await take(entry.end - entry.begin); // a fresh, aligned buffer: F32 needs no copy
+    onTensor(entry, entry.dtype === 'F32' ? new Float32Array(bytes.buffer, 0, bytes.length / 4) : toFloat32(bytes, entry.dtype));
+    pos = entry.end;
+  }
+  await take(fileSize - header.dataStart - pos);
+  reader.releaseLock();
+  return header;
 }

@@ -21,6 +21,16 @@ export function cacheStorageStore(): FileStore {
       const headers = { 'Content-Length': String(bytes.length), 'Content-Type': 'application/octet-stream' };
       await (await open()).put(PREFIX + key, new Response(bytes as BodyInit, { headers }));
     },
+    stream: async (key) => {
+      const res = await (await open()).match(PREFIX + key);
+      const size = Number(res?.headers.get('Content-Length'));
+      return res?.body && size > 0 ? { body: res.body, size } : null;
+    },
+    // Cache.put reads the stream to its end before storing anything; if the stream errors, nothing is stored.
+    putStream: async (key, body, size) => {
+      const headers = { 'Content-Length': String(size), 'Content-Type': 'application/octet-stream' };
+      await (await open()).put(PREFIX + key, new Response(body, { headers }));
+    },
   };
 }
 

@@ -1,6 +1,6 @@
 // The inference worker: loads the model and runs generation off the main thread, so the page
 // stays responsive while tokens are computed.
-import { describeBackend, selectBackend, type BackendName } from '../engine/backend.ts';
+import { describeBackend, selectBackend, uploadNow, type BackendName } from '../engine/backend.ts';
 import { fetchModelFiles } from '../engine/fetchModel.ts';
 import { loadHubFiles } from '../engine/hub.ts';
 import { generate } from '../engine/generate.ts';
@@ -33,9 +33,17 @@ async function handle(req: Request): Promise<void> {
     case 'load': {
       const t0 = performance.now();
       const status = await selectBackend({ order: req.backends as BackendName[] | undefined, wasmPaths: WASM_PATHS });
-      const files = await fetchFiles(req.source, status.backend);
-      // Build the new model before letting go of the old one: if this fails, the old one still works.
-      const next = buildModel(files);
+      const streamed: tf.Tensor[] = [];
+      let next: LoadedModel;
+      try {
+        const files = await fetchFiles(req.source, status.backend, streamed);
+        // Build the new model before letting go of the old one: if this fails, the old one still works.
+        next = buildModel(files);
+        for (const t of files.weights.leftovers?.() ?? []) (t as tf.Tensor).dispose(); // e.g. GPT-2's attn.bias masks
+      } catch (e) {
+        for (const t of streamed) if (!t.isDisposed) t.dispose();
+        throw e;
+      }
       lm?.model.dispose();
       lm = next;
       post({
@@ -115,7 +123,7 @@ async function handle(req: Request): Promise<void> {
   }
 }
 
-function fetchFiles(source: ModelSource, backend: string) {
+function fetchFiles(source: ModelSource, backend: string, streamed: tf.Tensor[]) {
   if (source.kind === 'url') {
     return fetchModelFiles(source.url, (p) => post({ type: 'progress', ...p, overallLoaded: p.loaded, overallTotal: p.total, fromCache: false }));
   }
@@ -133,6 +141,12 @@ function fetchFiles(source: ModelSource, backend: string) {
       maxTensorBytes: limits ? Math.min(limits.maxStorageBufferBindingSize, limits.maxBufferSize) : undefined,
       onProgress: (p) => post({ type: 'progress', ...p }),
       onWarning: (message) => post({ type: 'warning', message }),
+      // Each tensor goes to the backend the moment it has arrived; the file is never held whole.
+      onTensor: (_name, shape, data) => {
+        const t = uploadNow(tf.tensor(data, shape));
+        streamed.push(t);
+        return t;
+      },
     },
   );
 }
