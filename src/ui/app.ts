@@ -13,6 +13,7 @@ import { readSetup, writeSetup, type Setup } from './urlState.ts';
 import type { LoadProgressMsg, ModelInfo, ModelSource, TokenView } from '../worker/protocol.ts';
 import { describeSource, modelQuery, progressLine } from './models.ts';
 import { ModelPicker } from './modelPicker.ts';
+import { LensView } from './lensView.ts';
 
 /** One generated continuation of one prompt. Branches are runs that share a prefix. */
 interface Run {
@@ -33,6 +34,8 @@ export class App {
   private readonly client = new EngineClient();
   private readonly panel: StepPanel;
   private readonly picker: ModelPicker;
+  private readonly lens: LensView;
+  private lensBusy = false;
   private setup: Setup;
   private model: ModelInfo | null = null;
   private backendName = '';
@@ -53,6 +56,16 @@ export class App {
       removeCache: () => this.client.removeCachedModels(),
     });
     this.ui.modelSlot.append(this.picker.element);
+    this.lens = new LensView(this.client, {
+      canRun: () => this.ready(),
+      setBusy: (b) => {
+        this.lensBusy = b;
+        this.refreshBusy();
+      },
+      temperature: () => this.setup.temperature,
+      error: (m) => this.error(m),
+    });
+    root.append(this.lens.element);
     this.panel = new StepPanel(this.ui.stepPanel, { onPick: (id) => (this.ui.continueBtn.disabled = id === null || this.client.busy) });
     this.setup = readSetup(location.search);
     this.showSetup();
@@ -100,6 +113,7 @@ export class App {
         this.renderAll();
       }
       if (choice !== null) history.replaceState(null, '', modelQuery(location.search, source, choice));
+      await this.lens.refresh();
       document.body.dataset.ready = 'true';
       document.body.dataset.model = r.model.name;
       if (warning) this.error(warning);
@@ -340,6 +354,10 @@ export class App {
       this.error('The model is still generating: press Stop first.');
       return false;
     }
+    if (this.lensBusy) {
+      this.error('The hallucination lens is still asking the model; wait for it to finish.');
+      return false;
+    }
     return true;
   }
 
@@ -357,7 +375,7 @@ export class App {
 
   // ---------- rendering ----------
   private refreshBusy(): void {
-    const busy = this.client.busy || this.loading;
+    const busy = this.client.busy || this.loading || this.lensBusy;
     const u = this.ui;
     u.stop.disabled = !this.client.busy;
     u.generate.disabled = busy || !this.model;

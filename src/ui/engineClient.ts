@@ -1,8 +1,19 @@
 // The page's handle on the inference worker: requests become promises, streamed steps become callbacks.
 import type { GenerationSummary, StepRecord } from '../engine/generate.ts';
+import type { LensAnswer, LensSummaryRow } from '../engine/lens.ts';
 import type { ChatMessage } from '../engine/tokenizer.ts';
 import type { SamplingSettings } from '../sampling/sampler.ts';
 import type { BackendInfo, CachedModel, LoadProgressMsg, ModelInfo, ModelSource, Request, Response, TokenView } from '../worker/protocol.ts';
+
+export interface LensQuestionView {
+  question: string;
+  answer: string;
+  seen: boolean | null;
+}
+export interface RepeatResult {
+  answers: { said: string; count: number }[];
+  agreement: number;
+}
 
 export interface GenerateCallbacks {
   onStep(record: StepRecord): void;
@@ -18,6 +29,7 @@ export class EngineClient {
   private loading: { resolve: (v: { model: ModelInfo; backend: BackendInfo; loadMs: number }) => void; reject: (e: Error) => void } | null = null;
   onProgress: (p: LoadProgressMsg) => void = () => {};
   onWarning: (message: string) => void = () => {};
+  private lensProgress = new Map<number, (done: number, total: number) => void>();
 
   constructor() {
     this.worker = new Worker(new URL('../worker/engine.worker.ts', import.meta.url), { type: 'module' });
@@ -45,6 +57,9 @@ export class EngineClient {
         break;
       case 'warning':
         this.onWarning(msg.message);
+        break;
+      case 'lensProgress':
+        this.lensProgress.get(msg.reqId)?.(msg.done, msg.total);
         break;
       case 'ready':
         this.loading?.resolve(msg);
@@ -97,6 +112,31 @@ export class EngineClient {
 
   get loadingModel(): boolean {
     return this.loading !== null;
+  }
+
+  lensQuestions(): Promise<LensQuestionView[]> {
+    return this.request((reqId) => ({ type: 'lensQuestions', reqId }));
+  }
+
+  lensAsk(index: number): Promise<LensAnswer> {
+    return this.request((reqId) => ({ type: 'lensAsk', reqId, index }));
+  }
+
+  lensRepeat(index: number, n: number, temperature: number): Promise<RepeatResult> {
+    return this.request((reqId) => ({ type: 'lensRepeat', reqId, index, n, temperature }));
+  }
+
+  async lensAll(onProgress: (done: number, total: number) => void): Promise<{ answers: LensAnswer[]; summary: LensSummaryRow[] }> {
+    const reqId = this.nextId++;
+    this.lensProgress.set(reqId, onProgress);
+    try {
+      return await new Promise((resolve, reject) => {
+        this.pending.set(reqId, { resolve: resolve as (v: unknown) => void, reject });
+        this.send({ type: 'lensAll', reqId });
+      });
+    } finally {
+      this.lensProgress.delete(reqId);
+    }
   }
 
   cachedModels(): Promise<CachedModel[]> {

@@ -2,7 +2,10 @@
 // stays responsive while tokens are computed.
 import { describeBackend, selectBackend, uploadNow, type BackendName } from '../engine/backend.ts';
 import { fetchModelFiles } from '../engine/fetchModel.ts';
+import type { Fact } from '../engine/evaluate.ts';
+import { GENERAL_FACTS } from '../engine/generalFacts.ts';
 import { loadHubFiles } from '../engine/hub.ts';
+import { askFact, questionsFromFacts, repeatAsk, summarize, type LensAnswer, type LensQuestion } from '../engine/lens.ts';
 import { generate } from '../engine/generate.ts';
 import { buildModel, type LoadedModel } from '../engine/load.ts';
 import { WASM_PATHS } from '../engine/wasmPaths.ts';
@@ -12,6 +15,7 @@ import { cacheStorageStore, listCachedModels, removeCachedModels } from './cache
 import type { ModelSource, Request, Response, TokenView } from './protocol.ts';
 
 let lm: LoadedModel | null = null;
+let questions: LensQuestion[] = []; // the hallucination lens's questions for the loaded model
 let abort: AbortController | null = null;
 let liveSettings: SamplingSettings | null = null;
 let delayMs = 0; // slow motion: a pause after each token so learners can follow
@@ -46,6 +50,9 @@ async function handle(req: Request): Promise<void> {
       }
       lm?.model.dispose();
       lm = next;
+      // The embedded model ships its own facts (seen and held out); other models get general facts.
+      const facts = req.source.kind === 'url' ? await fetchJsonOptional(req.source.url.replace(/\/?$/, '/') + 'facts.json') : null;
+      questions = facts ? questionsFromFacts((facts as { facts: Fact[] }).facts) : GENERAL_FACTS;
       post({
         type: 'ready',
         loadMs: performance.now() - t0,
@@ -94,6 +101,25 @@ async function handle(req: Request): Promise<void> {
       }
       return;
     }
+    case 'lensQuestions':
+      post({ type: 'result', reqId: req.reqId, value: questions.map((q) => ({ question: q.question, answer: q.answer, seen: q.seen })) });
+      return;
+    case 'lensAsk':
+      post({ type: 'result', reqId: req.reqId, value: await askFact(need(), lensQuestion(req.index), allAnswers()) });
+      return;
+    case 'lensRepeat':
+      post({ type: 'result', reqId: req.reqId, value: await repeatAsk(need(), lensQuestion(req.index), req.n, req.temperature) });
+      return;
+    case 'lensAll': {
+      const m = need();
+      const answers: LensAnswer[] = [];
+      for (const q of questions) {
+        answers.push(await askFact(m, q, allAnswers()));
+        post({ type: 'lensProgress', reqId: req.reqId, done: answers.length, total: questions.length });
+      }
+      post({ type: 'result', reqId: req.reqId, value: { answers, summary: summarize(answers) } });
+      return;
+    }
     case 'cacheList':
       post({ type: 'result', reqId: req.reqId, value: await listCachedModels() });
       return;
@@ -120,6 +146,26 @@ async function handle(req: Request): Promise<void> {
     case 'decode':
       post({ type: 'result', reqId: req.reqId, value: need().tokenizer.decode(req.ids, true) });
       return;
+  }
+}
+
+function lensQuestion(index: number): LensQuestion {
+  const q = questions[index];
+  if (!q) throw new Error(`There is no question ${index + 1}; this model has ${questions.length}.`);
+  return q;
+}
+
+/** Every known answer: "plausible" means the model named one of these. */
+function allAnswers(): string[] {
+  return [...new Set(questions.map((q) => q.answer))];
+}
+
+async function fetchJsonOptional(url: string): Promise<unknown> {
+  try {
+    const res = await fetch(url);
+    return res.ok ? await res.json() : null;
+  } catch {
+    return null;
   }
 }
 

@@ -43,6 +43,10 @@ export interface LoadProgressMsg {
 export type Request =
   | { type: 'load'; source: ModelSource; backends?: string[] }
   | { type: 'cacheList'; reqId: number }
+  | { type: 'lensQuestions'; reqId: number }
+  | { type: 'lensAsk'; reqId: number; index: number }
+  | { type: 'lensRepeat'; reqId: number; index: number; n: number; temperature: number }
+  | { type: 'lensAll'; reqId: number }
   | { type: 'cacheRemove'; reqId: number }
   | { type: 'generate'; genId: number; promptIds: number[]; settings: SamplingSettings; seed: number; rngSkip: number; maxTokens: number; delayMs: number }
   | { type: 'settings'; settings: SamplingSettings; delayMs: number }
@@ -61,6 +65,7 @@ export interface TokenView {
 export type Response =
   | LoadProgressMsg
   | { type: 'warning'; message: string }
+  | { type: 'lensProgress'; reqId: number; done: number; total: number }
   | { type: 'ready'; model: ModelInfo; backend: BackendInfo; loadMs: number }
   | { type: 'step'; genId: number; record: StepRecord }
   | { type: 'done'; genId: number; summary: GenerationSummary }

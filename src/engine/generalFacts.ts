@@ -1,0 +1,18 @@
+// General facts with known answers, for asking models whose training data we do not know (Hub models).
+// Completion-style prompts, since GPT-2 has no chat format. Whether a model saw them is unknown.
+import type { LensQuestion } from './lens.ts';
+
+const CAPITALS: [string, string][] = [
+  ['France', 'Paris'], ['Japan', 'Tokyo'], ['Italy', 'Rome'], ['Germany', 'Berlin'], ['Spain', 'Madrid'],
+  ['Canada', 'Ottawa'], ['Australia', 'Canberra'], ['Egypt', 'Cairo'], ['Kenya', 'Nairobi'], ['Peru', 'Lima'],
+  ['Norway', 'Oslo'], ['Vietnam', 'Hanoi'], ['Chile', 'Santiago'], ['Ghana', 'Accra'], ['Mongolia', 'Ulaanbaatar'],
+  ['Bhutan', 'Thimphu'],
+];
+const SYMBOLS: [string, string][] = [
+  ['gold', 'Au'], ['iron', 'Fe'], ['sodium', 'Na'], ['silver', 'Ag'], ['potassium', 'K'], ['tungsten', 'W'],
+];
+
+export const GENERAL_FACTS: LensQuestion[] = [
+  ...CAPITALS.map(([c, a]) => ({ id: `capital-${c}`, question: `What is the capital of ${c}?`, prompt: `The capital of ${c} is`, answer: a, seen: null })),
+  ...SYMBOLS.map(([e, a]) => ({ id: `symbol-${e}`, question: `What is the chemical symbol for ${e}?`, prompt: `The chemical symbol for ${e} is`, answer: a, seen: null })),
+];

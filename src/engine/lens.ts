@@ -1,0 +1,162 @@
+// The hallucination lens: ask the model a question whose answer we know, and measure what it believes.
+//
+//   - what it says (greedy), and the probability of what it says (its confidence);
+//   - the probability it gives the true answer, all of the answer's tokens chained (teacher forcing),
+//     and the rank of the true answer's first token;
+//   - the entropy along its answer; and, sampled N times, how often its answers agree.
+//
+// Everything is computed from the model's own logits, on request; nothing is canned.
+import { generate } from './generate.ts';
+import type { LoadedModel } from './load.ts';
+import { judgeAnswer, type Fact } from './evaluate.ts';
+
+/** A question with a known answer. `seen`: whether its fact was in the model's training data, if known. */
+export interface LensQuestion {
+  id: string;
+  question: string;
+  prompt: string; // the text the model continues
+  answer: string;
+  seen: boolean | null;
+}
+
+/** The embedded model's own facts, asked exactly as `npm run eval` asks them (the chat form). */
+export function questionsFromFacts(facts: Fact[]): LensQuestion[] {
+  return facts.map((f) => ({ id: f.id, question: f.prompts.question, prompt: f.prompts.chat, answer: f.answer, seen: f.seen }));
+}
+import { entropyBits, softmax } from '../sampling/sampler.ts';
+import { logSoftmaxAt } from '../sampling/step.ts';
+
+export interface ScoredToken {
+  id: number;
+  token: string;
+  prob: number; // under the raw (T = 1) distribution over the whole vocabulary
+  rank: number; // 1 = the model's top choice at that position
+  entropy: number; // bits, of that position's raw distribution
+}
+
+/** Probability of `continuationIds` after `promptIds`: one forward pass, each token scored in its context. */
+export async function scoreContinuation(lm: LoadedModel, promptIds: number[], continuationIds: number[]): Promise<{ tokens: ScoredToken[]; logprob: number; prob: number }> {
+  if (!continuationIds.length) throw new Error('Nothing to score: the continuation is empty.');
+  const ids = [...promptIds, ...continuationIds];
+  if (ids.length > lm.model.contextLength) throw new Error(`The question and answer need ${ids.length} tokens; this model reads ${lm.model.contextLength}.`);
+  const V = lm.config.vocabSize;
+  lm.model.truncate(0);
+  const out = lm.model.forward(ids.slice(0, -1));
+  const logits = (await out.data()) as Float32Array;
+  out.dispose();
+  lm.model.truncate(0);
+  const tokens: ScoredToken[] = [];
+  let logprob = 0;
+  continuationIds.forEach((id, i) => {
+    const row = logits.subarray((promptIds.length - 1 + i) * V, (promptIds.length + i) * V);
+    const lp = logSoftmaxAt(row, id);
+    let rank = 1;
+    for (let j = 0; j < V; j++) if (row[j] > row[id]) rank++;
+    tokens.push({ id, token: lm.tokenizer.tokenLabel(id), prob: Math.exp(lp), rank, entropy: entropyBits(softmax(row)) });
+    logprob += lp;
+  });
+  return { tokens, logprob, prob: Math.exp(logprob) };
+}
+
+export interface LensAnswer {
+  factId: string;
+  question: string;
+  truth: string;
+  seen: boolean | null; // null: not known (a general fact asked of a Hub model)
+  said: string; // the answer span of the greedy reply
+  reply: string; // the whole greedy reply
+  correct: boolean;
+  plausible: boolean;
+  /** Probability of what it said (the answer span's tokens chained): its confidence. */
+  saidProb: number;
+  saidTokens: ScoredToken[];
+  /** Probability of the true answer, chained, and the rank of its first token. */
+  truthProb: number;
+  truthRank: number;
+  truthTokens: ScoredToken[];
+  meanEntropy: number; // bits, along the answer span
+}
+
+/** The answer span: the reply up to the end of its first sentence or line. */
+function answerSpan(stepsText: string[]): number {
+  let n = 0;
+  for (const t of stepsText) {
+    if (/[.\n!?]/.test(t) && n > 0) break;
+    if (/^[.\n]/.test(t)) break;
+    n++;
+  }
+  return Math.max(1, n);
+}
+
+/** Asks one fact question greedily (temperature 0), the way `npm run eval` does, and measures it. */
+export async function askFact(lm: LoadedModel, fact: LensQuestion, allAnswers: string[], maxTokens = 12): Promise<LensAnswer> {
+  const promptIds = lm.tokenizer.encode(fact.prompt);
+  const steps: { id: number; rawProb: number; entropy: number; token: string }[] = [];
+  for await (const s of generate(lm, promptIds, { temperature: 0, topK: 0, topP: 1, seed: 0, maxTokens })) {
+    if (lm.eosIds.includes(s.id)) break;
+    steps.push({ id: s.id, rawProb: s.rawProb, entropy: s.entropy, token: lm.tokenizer.decode([s.id], true) });
+  }
+  const reply = lm.tokenizer.decode(steps.map((s) => s.id), true);
+  const judged = judgeAnswer(reply, fact.answer, allAnswers);
+  const span = steps.slice(0, answerSpan(steps.map((s) => s.token)));
+  const truth = await scoreContinuation(lm, promptIds, lm.tokenizer.encode(' ' + fact.answer));
+  return {
+    factId: fact.id,
+    question: fact.question,
+    truth: fact.answer,
+    seen: fact.seen,
+    said: lm.tokenizer.decode(span.map((s) => s.id), true).trim(),
+    reply,
+    correct: judged.correct,
+    plausible: judged.plausible,
+    saidProb: span.reduce((p, s) => p * s.rawProb, 1),
+    saidTokens: span.map((s) => ({ id: s.id, token: lm.tokenizer.tokenLabel(s.id), prob: s.rawProb, rank: 0, entropy: s.entropy })),
+    truthProb: truth.prob,
+    truthRank: truth.tokens[0].rank,
+    truthTokens: truth.tokens,
+    meanEntropy: span.reduce((a, s) => a + s.entropy, 0) / span.length,
+  };
+}
+
+/** Asks the same question `n` times at `temperature` (seeds 1..n) and counts the distinct answers. */
+export async function repeatAsk(lm: LoadedModel, fact: LensQuestion, n: number, temperature: number, maxTokens = 12): Promise<{ answers: { said: string; count: number }[]; agreement: number }> {
+  const promptIds = lm.tokenizer.encode(fact.prompt);
+  const counts = new Map<string, number>();
+  for (let seed = 1; seed <= n; seed++) {
+    const ids: number[] = [];
+    const pieces: string[] = [];
+    for await (const s of generate(lm, promptIds, { temperature, topK: 0, topP: 1, seed, maxTokens })) {
+      if (lm.eosIds.includes(s.id)) break;
+      ids.push(s.id);
+      pieces.push(lm.tokenizer.decode([s.id], true));
+    }
+    const said = lm.tokenizer.decode(ids.slice(0, answerSpan(pieces)), true).trim();
+    counts.set(said, (counts.get(said) ?? 0) + 1);
+  }
+  const answers = [...counts.entries()].map(([said, count]) => ({ said, count })).sort((a, b) => b.count - a.count);
+  return { answers, agreement: answers[0].count / n };
+}
+
+export interface LensSummaryRow {
+  group: 'seen' | 'unseen' | 'all';
+  questions: number;
+  accuracy: number;
+  meanConfidenceRight: number | null;
+  meanConfidenceWrong: number | null;
+}
+
+/** Accuracy and mean confidence (probability of what it said) when right and when wrong, per group. */
+export function summarize(answers: LensAnswer[]): LensSummaryRow[] {
+  const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : null);
+  const row = (group: LensSummaryRow['group'], rs: LensAnswer[]): LensSummaryRow => ({
+    group,
+    questions: rs.length,
+    accuracy: rs.length ? rs.filter((r) => r.correct).length / rs.length : 0,
+    meanConfidenceRight: mean(rs.filter((r) => r.correct).map((r) => r.saidProb)),
+    meanConfidenceWrong: mean(rs.filter((r) => !r.correct).map((r) => r.saidProb)),
+  });
+  const known = answers.some((a) => a.seen !== null);
+  return known
+    ? [row('seen', answers.filter((a) => a.seen === true)), row('unseen', answers.filter((a) => a.seen === false))]
+    : [row('all', answers)];
+}

@@ -1,0 +1,97 @@
+// The hallucination lens on the embedded model, in the production build in Chromium. The CLI is the
+// independent witness: the lens's seen/unseen accuracy must equal `npm run eval` exactly (greedy), and
+// the true-answer probability must equal the product of the CLI's per-token probabilities.
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import type { Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Fact } from '../../src/engine/evaluate.ts';
+import { cliSteps, launch, openApp, ROOT, startApp, stopApp, type OpenPage } from './harness.ts';
+
+const run = promisify(execFile);
+const facts = (JSON.parse(readFileSync(join(ROOT, 'models', 'nexttoken-3m', 'facts.json'), 'utf8')) as { facts: Fact[] }).facts;
+let base = '';
+let browser: Browser;
+
+beforeAll(async () => {
+  base = await startApp();
+  browser = await launch();
+});
+afterAll(async () => {
+  await browser?.close();
+  await stopApp();
+});
+
+async function ask(o: OpenPage, question: string) {
+  const lens = o.page.getByRole('region', { name: 'Hallucination lens' });
+  await lens.getByLabel('Question').selectOption({ label: question });
+  await lens.getByRole('button', { name: 'Ask', exact: true }).click();
+  const result = lens.getByRole('region', { name: 'Lens result' });
+  await result.locator('dl', { hasText: question }).waitFor();
+  return {
+    truthProb: Number(await result.getAttribute('data-truth-prob')),
+    correct: (await result.getAttribute('data-correct')) === 'true',
+    shown: await result.locator('.truth-prob').textContent(),
+    text: await result.textContent(),
+  };
+}
+
+for (const backend of ['wasm', 'webgpu'] as const) {
+  describe(`hallucination lens on ${backend}`, () => {
+    let o: OpenPage;
+    beforeAll(async () => {
+      o = await openApp(browser, base, `?backend=${backend}`);
+    });
+    afterAll(async () => {
+      expect(o.consoleErrors).toEqual([]);
+      await o.page.close();
+    });
+
+    it('the true-answer probability equals the product of the CLI’s per-token probabilities for that answer', async () => {
+      const fact = facts.find((f) => f.seen && f.answer.includes(' '))!; // a multi-token answer, e.g. "Andorra la Vella"
+      const r = await ask(o, fact.prompts.question);
+      expect(r.correct).toBe(true);
+      expect(r.text).toContain(`True answer${fact.answer}`);
+      // Greedy CLI run on the same prompt: a seen fact is answered correctly, so its first tokens are the answer's.
+      const steps = await cliSteps(['--prompt', fact.prompts.chat, '--temperature', '0', '--max-tokens', '8']);
+      let text = '';
+      let product = 1;
+      for (const s of steps) {
+        if (text.trim() === fact.answer) break;
+        text += s.token;
+        product *= s.rawProb;
+      }
+      expect(text.trim()).toBe(fact.answer);
+      expect(Math.abs(r.truthProb - product) / product).toBeLessThan(1e-3);
+      expect(r.truthProb).toBeGreaterThan(0.0005);
+      expect(r.shown).toBe(`${(r.truthProb * 100).toFixed(1)}%`);
+    });
+
+    it('for a held-out fact the model answers fluently and wrongly, and the truth gets little probability', async () => {
+      const fact = facts.find((f) => !f.seen)!;
+      const r = await ask(o, fact.prompts.question);
+      expect(r.correct).toBe(false);
+      expect(r.text).toContain('held out: never seen');
+      expect(r.truthProb).toBeLessThan(0.05);
+    });
+
+    if (backend === 'wasm') {
+      it('checking every question reports seen and unseen accuracy exactly as `npm run eval` does', async () => {
+        const lens = o.page.getByRole('region', { name: 'Hallucination lens' });
+        await lens.getByRole('button', { name: 'Check all questions' }).click();
+        const table = lens.getByRole('region', { name: 'Lens summary' }).locator('table');
+        await table.waitFor({ timeout: 280_000 });
+        const ui = {
+          seen: Number(await table.locator('tr[data-group="seen"]').getAttribute('data-accuracy')),
+          unseen: Number(await table.locator('tr[data-group="unseen"]').getAttribute('data-accuracy')),
+        };
+        const { stdout } = await run(join(ROOT, 'node_modules', '.bin', 'tsx'), ['src/cli/eval.ts', '--json', '--skip-loss'], { cwd: ROOT });
+        const cli = JSON.parse(stdout);
+        expect(ui).toEqual({ seen: cli.factsSeenTop1, unseen: cli.factsUnseenTop1 });
+        expect(await table.locator('tr[data-group="seen"] td').first().textContent()).toBe(String(cli.factsSeen));
+      });
+    }
+  });
+}
