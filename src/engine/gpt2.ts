@@ -27,7 +27,8 @@ interface Linear {
 export interface Trace {
   attention?: tf.Tensor3D[]; // per layer [H, T, contextLength]
   residual?: tf.Tensor2D[]; // per layer, the residual stream after the block [T, D]
-  embeddings?: { token: tf.Tensor2D; position: tf.Tensor2D };
+  wantEmbeddings?: boolean;
+  embeddings?: { token: tf.Tensor2D; position: tf.Tensor2D | null };
 }
 
 export class GPT2 implements LanguageModel {
@@ -103,7 +104,7 @@ export class GPT2 implements LanguageModel {
     const logits = tf.tidy(() => {
       const tokEmb = tf.transpose(tf.gather(this.wteT, tf.tensor1d(ids, 'int32'), 1)) as tf.Tensor2D; // [T, D]
       const posEmb = tf.slice(this.wpe, [pos, 0], [T, D]);
-      if (trace?.embeddings) trace.embeddings = { token: tf.keep(tokEmb), position: tf.keep(posEmb) };
+      if (trace?.wantEmbeddings) trace.embeddings = { token: tf.keep(tokEmb), position: tf.keep(posEmb) };
       let x: tf.Tensor2D = tf.add(tokEmb, posEmb);
       const mask = causalMask(pos, T, N);
       const heads = (t: tf.Tensor2D) => tf.transpose(tf.reshape(t, [T, H, hd]), [1, 0, 2]) as tf.Tensor3D; // [H, T, hd]

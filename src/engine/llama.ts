@@ -105,7 +105,7 @@ export class Llama implements LanguageModel {
     if (pos + T > N) throw new ContextFullError(pos + T, N);
     const logits = tf.tidy(() => {
       let x = tf.transpose(tf.gather(this.embedT, tf.tensor1d(ids, 'int32'), 1)) as tf.Tensor2D; // [T, D]
-      if (trace?.embeddings) trace.embeddings = { token: tf.keep(x), position: tf.keep(tf.zerosLike(x)) };
+      if (trace?.wantEmbeddings) trace.embeddings = { token: tf.keep(x), position: null }; // positions enter through rotary embeddings, not a table
       const mask = causalMask(pos, T, N);
       const cos = tf.slice(this.rope.cos, [pos, 0], [T, hd]);
       const sin = tf.slice(this.rope.sin, [pos, 0], [T, hd]);

@@ -1,6 +1,7 @@
 // What every architecture offers the generation loop, the CLI and the UI.
 import type * as tf from '@tensorflow/tfjs';
 import type { ModelConfig } from './config.ts';
+import type { Trace } from './gpt2.ts';
 
 export interface LanguageModel {
   readonly config: ModelConfig;
@@ -12,7 +13,9 @@ export interface LanguageModel {
    * Runs `ids` at positions cacheLength.. and appends them to the KV cache.
    * Returns logits [T, vocab] (or [1, vocab] for the last position only). The caller disposes it.
    */
-  forward(ids: number[], lastOnly?: boolean): tf.Tensor2D;
+  forward(ids: number[], lastOnly?: boolean, trace?: Trace): tf.Tensor2D;
+  /** Final norm and LM head on residual-stream rows [T, D] → logits [T, vocab] (the logit lens). */
+  unembed(x: tf.Tensor2D): tf.Tensor2D;
   /** Forgets positions >= n (they are masked and overwritten later): branching from step n is free. */
   truncate(n: number): void;
   dispose(): void;

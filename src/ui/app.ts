@@ -14,6 +14,7 @@ import type { LoadProgressMsg, ModelInfo, ModelSource, TokenView } from '../work
 import { describeSource, modelQuery, progressLine } from './models.ts';
 import { ModelPicker } from './modelPicker.ts';
 import { LensView } from './lensView.ts';
+import { InsideView } from './insideView.ts';
 
 /** One generated continuation of one prompt. Branches are runs that share a prefix. */
 interface Run {
@@ -35,6 +36,7 @@ export class App {
   private readonly panel: StepPanel;
   private readonly picker: ModelPicker;
   private readonly lens: LensView;
+  private readonly inside: InsideView;
   private lensBusy = false;
   private setup: Setup;
   private model: ModelInfo | null = null;
@@ -65,7 +67,15 @@ export class App {
       temperature: () => this.setup.temperature,
       error: (m) => this.error(m),
     });
-    root.append(this.lens.element);
+    this.inside = new InsideView(this.client, {
+      canRun: () => this.ready(),
+      setBusy: (b) => {
+        this.lensBusy = b;
+        this.refreshBusy();
+      },
+      error: (m) => this.error(m),
+    });
+    root.append(this.inside.element, this.lens.element);
     this.panel = new StepPanel(this.ui.stepPanel, { onPick: (id) => (this.ui.continueBtn.disabled = id === null || this.client.busy) });
     this.setup = readSetup(location.search);
     this.showSetup();
@@ -114,6 +124,7 @@ export class App {
       }
       if (choice !== null) history.replaceState(null, '', modelQuery(location.search, source, choice));
       await this.lens.refresh();
+      this.inside.setModel(r.model.nLayer, r.model.nHead);
       document.body.dataset.ready = 'true';
       document.body.dataset.model = r.model.name;
       if (warning) this.error(warning);
@@ -466,6 +477,8 @@ export class App {
 
   private renderPanel(): void {
     const s = this.selected;
+    const record = s ? (s.run.steps[s.step] ?? null) : null;
+    this.inside.setStep(s && record ? [...s.run.promptIds, ...s.run.steps.slice(0, s.step).map((x) => x.id)] : null, record);
     const wide = window.matchMedia?.('(min-width: 900px)').matches ?? true;
     this.panel.render(s ? (s.run.steps[s.step] ?? null) : null, this.settings, wide ? 15 : 10);
     this.refreshBusy();

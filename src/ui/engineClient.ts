@@ -1,5 +1,6 @@
 // The page's handle on the inference worker: requests become promises, streamed steps become callbacks.
 import type { GenerationSummary, StepRecord } from '../engine/generate.ts';
+import type { Inspection } from '../engine/inspect.ts';
 import type { LensAnswer, LensSummaryRow } from '../engine/lens.ts';
 import type { ChatMessage } from '../engine/tokenizer.ts';
 import type { SamplingSettings } from '../sampling/sampler.ts';
@@ -137,6 +138,10 @@ export class EngineClient {
     } finally {
       this.lensProgress.delete(reqId);
     }
+  }
+
+  inspect(ids: number[], layer: number): Promise<Inspection> {
+    return this.request((reqId) => ({ type: 'inspect', reqId, ids, layer }));
   }
 
   cachedModels(): Promise<CachedModel[]> {

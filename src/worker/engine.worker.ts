@@ -5,6 +5,7 @@ import { fetchModelFiles } from '../engine/fetchModel.ts';
 import type { Fact } from '../engine/evaluate.ts';
 import { GENERAL_FACTS } from '../engine/generalFacts.ts';
 import { loadHubFiles } from '../engine/hub.ts';
+import { inspect } from '../engine/inspect.ts';
 import { askFact, questionsFromFacts, repeatAsk, summarize, type LensAnswer, type LensQuestion } from '../engine/lens.ts';
 import { generate } from '../engine/generate.ts';
 import { buildModel, type LoadedModel } from '../engine/load.ts';
@@ -63,6 +64,8 @@ async function handle(req: Request): Promise<void> {
           weightBytes: lm.weightBytes,
           contextLength: lm.model.contextLength,
           vocabSize: lm.config.vocabSize,
+          nLayer: lm.config.nLayer,
+          nHead: lm.config.nHead,
           hasChatTemplate: lm.tokenizer.hasChatTemplate,
           eosIds: lm.eosIds,
         },
@@ -120,6 +123,9 @@ async function handle(req: Request): Promise<void> {
       post({ type: 'result', reqId: req.reqId, value: { answers, summary: summarize(answers) } });
       return;
     }
+    case 'inspect':
+      post({ type: 'result', reqId: req.reqId, value: await inspect(need(), req.ids, req.layer) });
+      return;
     case 'cacheList':
       post({ type: 'result', reqId: req.reqId, value: await listCachedModels() });
       return;

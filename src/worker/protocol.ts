@@ -10,6 +10,8 @@ export interface ModelInfo {
   weightBytes: number;
   contextLength: number;
   vocabSize: number;
+  nLayer: number;
+  nHead: number;
   hasChatTemplate: boolean;
   eosIds: number[];
 }
@@ -47,6 +49,7 @@ export type Request =
   | { type: 'lensAsk'; reqId: number; index: number }
   | { type: 'lensRepeat'; reqId: number; index: number; n: number; temperature: number }
   | { type: 'lensAll'; reqId: number }
+  | { type: 'inspect'; reqId: number; ids: number[]; layer: number }
   | { type: 'cacheRemove'; reqId: number }
   | { type: 'generate'; genId: number; promptIds: number[]; settings: SamplingSettings; seed: number; rngSkip: number; maxTokens: number; delayMs: number }
   | { type: 'settings'; settings: SamplingSettings; delayMs: number }

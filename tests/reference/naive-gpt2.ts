@@ -29,7 +29,7 @@ interface Cfg {
 }
 
 /** Logits for every position of `ids`: number[T][V], in float64. */
-export function referenceLogits(cfg: Cfg, w: Weights, ids: number[]): Float64Array[] {
+export function referenceLogits(cfg: Cfg, w: Weights, ids: number[], onAttention?: (layer: number, head: number, query: number, weights: number[]) => void): Float64Array[] {
   const D = cfg.n_embd;
   const H = cfg.n_head;
   const hd = D / H;
@@ -84,6 +84,7 @@ export function referenceLogits(cfg: Cfg, w: Weights, ids: number[]): Float64Arr
         const m = Math.max(...scores);
         const e = scores.map((s) => Math.exp(s - m));
         const z = e.reduce((a, b) => a + b, 0);
+        onAttention?.(l, h, t, e.map((v) => v / z));
         for (let s = 0; s <= t; s++) for (let d = 0; d < hd; d++) attnOut[t][h * hd + d] += (e[s] / z) * qkv[s][2 * D + h * hd + d];
       }
     }

@@ -1,0 +1,203 @@
+// Inside the model, for the selected step: the tokens and ids, their embeddings, one layer's attention
+// (a chosen head as a heat map, all heads as thumbnails), the logit lens, and the sampling chain.
+// The numbers come from the engine on request; this file only draws them.
+import type { StepRecord } from '../engine/generate.ts';
+import type { Inspection } from '../engine/inspect.ts';
+import { append, clear, h, pct, probText, visibleToken } from './dom.ts';
+import type { EngineClient } from './engineClient.ts';
+
+export interface InsideHost {
+  canRun(): boolean;
+  setBusy(busy: boolean): void;
+  error(message: string): void;
+}
+
+export class InsideView {
+  readonly element: HTMLElement;
+  private readonly lookBtn: HTMLButtonElement;
+  private readonly layerSel: HTMLSelectElement;
+  private readonly headSel: HTMLSelectElement;
+  private readonly body: HTMLElement;
+  private context: { ids: number[]; record: StepRecord } | null = null;
+  private data: Inspection | null = null;
+
+  constructor(
+    private readonly client: EngineClient,
+    private readonly host: InsideHost,
+  ) {
+    this.lookBtn = h('button', { type: 'button', class: 'primary', disabled: true }, 'Look inside this step');
+    this.layerSel = h('select', { 'aria-label': 'Layer' });
+    this.headSel = h('select', { 'aria-label': 'Head' });
+    this.body = h('div', { class: 'inside-body' }, h('p', { class: 'hint' }, 'Select a generated token, then look inside the step that produced it.'));
+    this.element = h(
+      'section',
+      { class: 'panel inside', 'aria-label': 'Inside the model' },
+      h('h2', {}, 'Inside the model'),
+      h('div', { class: 'buttons' }, this.lookBtn, h('label', { class: 'inline' }, 'Layer ', this.layerSel), h('label', { class: 'inline' }, 'Head ', this.headSel)),
+      this.body,
+    );
+    this.lookBtn.addEventListener('click', () => void this.look());
+    this.layerSel.addEventListener('change', () => void this.look());
+    this.headSel.addEventListener('change', () => this.render());
+  }
+
+  /** The model changed: layer and head choices follow its shape. */
+  setModel(nLayer: number, nHead: number): void {
+    clear(this.layerSel);
+    clear(this.headSel);
+    for (let l = 0; l < nLayer; l++) this.layerSel.append(h('option', { value: l }, String(l + 1)));
+    for (let k = 0; k < nHead; k++) this.headSel.append(h('option', { value: k }, String(k + 1)));
+    this.data = null;
+    this.setStep(null, null);
+  }
+
+  /** The step the learner selected: `ids` are the tokens the model read to produce `record`. */
+  setStep(ids: number[] | null, record: StepRecord | null): void {
+    this.context = ids && record ? { ids, record } : null;
+    this.lookBtn.disabled = !this.context;
+  }
+
+  private async look(): Promise<void> {
+    if (!this.context || !this.host.canRun()) return;
+    const { ids, record } = this.context;
+    this.host.setBusy(true);
+    try {
+      this.data = await this.client.inspect(ids, Number(this.layerSel.value || 0));
+      this.render(record);
+    } catch (e) {
+      this.host.error((e as Error).message);
+    } finally {
+      this.host.setBusy(false);
+    }
+  }
+
+  private render(record = this.context?.record): void {
+    const d = this.data;
+    if (!d) return;
+    clear(this.body);
+    const head = Number(this.headSel.value || 0);
+    append(
+      this.body,
+      h('h3', {}, `1. Tokens → ids (${d.ids.length})`),
+      h('div', { class: 'chips' }, ...d.tokens.map((t, i) => h('span', { class: 'chip tok' }, visibleToken(t), h('sub', {}, String(d.ids[i]))))),
+      h('h3', {}, '2. Embeddings: token + position = what enters the first layer'),
+      embeddingRows(d),
+      h('h3', {}, `3. Self-attention, layer ${d.layer + 1}, head ${head + 1}: each row is a token, each column a token it looks at`),
+      heatMap(d, head),
+      h('p', { class: 'hint' }, 'All heads of this layer (choose one above):'),
+      h('div', { class: 'heads' }, ...d.attention.map((_, k) => h('figure', {}, miniMap(d.attention[k]), h('figcaption', {}, `head ${k + 1}`)))),
+      h('h3', {}, '4. Logit lens: what the model would predict if it stopped after each layer'),
+      lensTable(d),
+      record ? h('h3', {}, '5. Logits → softmax → temperature → top-k / top-p → sample') : null,
+      record ? chainLine(record) : null,
+    );
+  }
+}
+
+const CELL_MAX = 18;
+
+/** The chosen head's weights as a heat map; the exact numbers ride along for tests and screen readers. */
+function heatMap(d: Inspection, head: number): HTMLElement {
+  const rows = d.attention[head];
+  const T = rows.length;
+  const cell = Math.max(3, Math.min(CELL_MAX, Math.floor(360 / T)));
+  const canvas = h('canvas', { width: T * cell, height: T * cell, class: 'heat', role: 'img', 'aria-label': `Attention weights, layer ${d.layer + 1}, head ${head + 1}` });
+  canvas.dataset.layer = String(d.layer);
+  canvas.dataset.head = String(head);
+  canvas.dataset.weights = JSON.stringify(rows.map((r) => Array.from(r)));
+  const ctx = canvas.getContext('2d');
+  if (ctx) {
+    for (let q = 0; q < T; q++) {
+      for (let k = 0; k < T; k++) {
+        const w = rows[q][k];
+        ctx.fillStyle = k > q ? '#f2f2f2' : `rgba(45, 91, 215, ${Math.sqrt(w)})`; // sqrt so small weights still show
+        ctx.fillRect(k * cell, q * cell, cell, cell);
+      }
+    }
+  }
+  canvas.title = 'Row = the token doing the looking; column = the token looked at. Grey: the future, which a causal model cannot see.';
+  return h('div', { class: 'heat-wrap' }, canvas);
+}
+
+function miniMap(rows: Float32Array[]): HTMLCanvasElement {
+  const T = rows.length;
+  const canvas = h('canvas', { width: T, height: T, class: 'mini' });
+  const ctx = canvas.getContext('2d');
+  if (ctx) {
+    const img = ctx.createImageData(T, T);
+    for (let q = 0; q < T; q++) {
+      for (let k = 0; k < T; k++) {
+        const v = k > q ? 0 : Math.sqrt(rows[q][k]);
+        const i = (q * T + k) * 4;
+        img.data.set([255 - 210 * v, 255 - 164 * v, 255 - 40 * v, 255], i);
+      }
+    }
+    ctx.putImageData(img, 0, 0);
+  }
+  return canvas;
+}
+
+/** One strip per token: token embedding, position embedding, and their sum; blue negative, red positive. */
+function embeddingRows(d: Inspection): HTMLElement {
+  const rows = d.tokenEmbedding.map((tok, i) => {
+    const pos = d.positionEmbedding?.[i] ?? null;
+    const sum = pos ? tok.map((v, j) => v + pos[j]) : tok;
+    return { tok, pos, sum };
+  });
+  const scale = Math.max(1e-6, ...rows.flatMap((r) => [maxAbs(r.tok), r.pos ? maxAbs(r.pos) : 0, maxAbs(r.sum)]));
+  const table = h('table', { class: 'emb' }, h('thead', {}, h('tr', {}, h('th', {}, 'token'), h('th', {}, 'token embedding'), h('th', {}, d.positionEmbedding ? 'position embedding' : 'position (rotary, inside attention)'), h('th', {}, 'sum'))));
+  const body = h('tbody', {});
+  rows.forEach((r, i) => body.append(h('tr', {}, h('td', {}, visibleToken(d.tokens[i])), h('td', {}, strip(r.tok, scale)), h('td', {}, r.pos ? strip(r.pos, scale) : '–'), h('td', {}, strip(r.sum, scale)))));
+  table.append(body);
+  return h('div', { class: 'emb-wrap' }, table);
+}
+
+function strip(v: Float32Array, scale: number): HTMLCanvasElement {
+  const canvas = h('canvas', { width: v.length, height: 1, class: 'strip' });
+  const ctx = canvas.getContext('2d');
+  if (ctx) {
+    const img = ctx.createImageData(v.length, 1);
+    for (let j = 0; j < v.length; j++) {
+      const x = Math.max(-1, Math.min(1, v[j] / scale));
+      img.data.set(x >= 0 ? [255, 255 - 200 * x, 255 - 200 * x, 255] : [255 + 200 * x, 255 + 200 * x, 255, 255], j * 4);
+    }
+    ctx.putImageData(img, 0, 0);
+  }
+  return canvas;
+}
+
+function maxAbs(v: Float32Array): number {
+  let m = 0;
+  for (const x of v) m = Math.max(m, Math.abs(x));
+  return m;
+}
+
+function lensTable(d: Inspection): HTMLElement {
+  const cells = (top: Inspection['final']) => top.map((t) => h('td', { 'data-id': t.id, 'data-prob': t.prob }, visibleToken(t.token), h('span', { class: 'p' }, ` ${probText(t.prob)}`)));
+  return h(
+    'table',
+    { class: 'logit-lens', 'aria-label': 'Logit lens' },
+    h('thead', {}, h('tr', {}, h('th', {}, 'after'), ...d.final.map((_, i) => h('th', {}, `#${i + 1}`)))),
+    h(
+      'tbody',
+      {},
+      ...d.logitLens.map((row) => h('tr', { 'data-layer': row.layer }, h('th', {}, `layer ${row.layer}`), ...cells(row.top))),
+      h('tr', { 'data-layer': 'output', class: 'final' }, h('th', {}, 'model output'), ...cells(d.final)),
+    ),
+  );
+}
+
+function chainLine(s: StepRecord): HTMLElement {
+  const logit = s.logits ? s.logits[s.id] : null;
+  const chosen = s.top.find((c) => c.id === s.id);
+  const st = s.settings;
+  const parts = [
+    logit === null ? null : `logit ${logit.toFixed(3)}`,
+    `softmax: ${probText(s.rawProb)}`,
+    chosen ? `temperature ${st.temperature}: ${probText(chosen.temperedProb)}` : `temperature ${st.temperature}`,
+    `top-k ${st.topK || 'off'} / top-p ${st.topP === 1 ? 'off' : st.topP} (${s.kept} ${s.kept === 1 ? "token" : "tokens"} kept): ${probText(s.prob)}`,
+    s.draw === null ? 'greedy: the most probable token' : `random draw ${s.draw.toFixed(4)}`,
+    `chose “${visibleToken(s.token)}”`,
+  ].filter((x): x is string => x !== null);
+  return h('p', { class: 'chain-line' }, parts.join(' → '), ` (entropy ${s.entropy.toFixed(2)} bits; ${pct(s.rawProb)} under the raw distribution)`);
+}
