@@ -15,6 +15,7 @@ import { describeSource, modelQuery, progressLine } from './models.ts';
 import { ModelPicker } from './modelPicker.ts';
 import { LensView } from './lensView.ts';
 import { InsideView } from './insideView.ts';
+import { ExperimentsView } from './experimentsView.ts';
 
 /** One generated continuation of one prompt. Branches are runs that share a prefix. */
 interface Run {
@@ -37,7 +38,7 @@ export class App {
   private readonly picker: ModelPicker;
   private readonly lens: LensView;
   private readonly inside: InsideView;
-  private lensBusy = false;
+  private toolBusy = false;
   private setup: Setup;
   private model: ModelInfo | null = null;
   private backendName = '';
@@ -61,7 +62,7 @@ export class App {
     this.lens = new LensView(this.client, {
       canRun: () => this.ready(),
       setBusy: (b) => {
-        this.lensBusy = b;
+        this.toolBusy = b;
         this.refreshBusy();
       },
       temperature: () => this.setup.temperature,
@@ -70,12 +71,26 @@ export class App {
     this.inside = new InsideView(this.client, {
       canRun: () => this.ready(),
       setBusy: (b) => {
-        this.lensBusy = b;
+        this.toolBusy = b;
         this.refreshBusy();
       },
       error: (m) => this.error(m),
     });
-    root.append(this.inside.element, this.lens.element);
+    const experiments = new ExperimentsView(this.client, {
+      canRun: () => this.ready(),
+      setBusy: (b) => {
+        this.toolBusy = b;
+        this.refreshBusy();
+      },
+      error: (m) => this.error(m),
+      promptSetup: async () => {
+        this.readControls();
+        if (!this.setup.prompt.trim()) throw new Error('The prompt is empty: type the start of a text above.');
+        const promptIds = (await this.client.tokenize(this.setup.prompt)).map((t) => t.id);
+        return { promptIds, seed: this.setup.seed, maxTokens: this.setup.maxTokens };
+      },
+    });
+    root.append(this.inside.element, experiments.element, this.lens.element);
     this.panel = new StepPanel(this.ui.stepPanel, { onPick: (id) => (this.ui.continueBtn.disabled = id === null || this.client.busy) });
     this.setup = readSetup(location.search);
     this.showSetup();
@@ -365,8 +380,8 @@ export class App {
       this.error('The model is still generating: press Stop first.');
       return false;
     }
-    if (this.lensBusy) {
-      this.error('The hallucination lens is still asking the model; wait for it to finish.');
+    if (this.toolBusy) {
+      this.error('The model is busy with another view (lens, inside, experiments); wait for it to finish.');
       return false;
     }
     return true;
@@ -386,7 +401,7 @@ export class App {
 
   // ---------- rendering ----------
   private refreshBusy(): void {
-    const busy = this.client.busy || this.loading || this.lensBusy;
+    const busy = this.client.busy || this.loading || this.toolBusy;
     const u = this.ui;
     u.stop.disabled = !this.client.busy;
     u.generate.disabled = busy || !this.model;

@@ -1,5 +1,6 @@
 // The page's handle on the inference worker: requests become promises, streamed steps become callbacks.
 import type { GenerationSummary, StepRecord } from '../engine/generate.ts';
+import type { Surprise, TemperatureColumn } from '../engine/compare.ts';
 import type { Inspection } from '../engine/inspect.ts';
 import type { LensAnswer, LensSummaryRow } from '../engine/lens.ts';
 import type { ChatMessage } from '../engine/tokenizer.ts';
@@ -142,6 +143,14 @@ export class EngineClient {
 
   inspect(ids: number[], layer: number): Promise<Inspection> {
     return this.request((reqId) => ({ type: 'inspect', reqId, ids, layer }));
+  }
+
+  compareTemperatures(promptIds: number[], temperatures: number[], seed: number, maxTokens: number): Promise<TemperatureColumn[]> {
+    return this.request((reqId) => ({ type: 'compareTemperatures', reqId, promptIds, temperatures, seed, maxTokens }));
+  }
+
+  perplexity(text: string): Promise<{ tokens: Surprise[]; perplexity: number; bitsPerToken: number }> {
+    return this.request((reqId) => ({ type: 'perplexity', reqId, text }));
   }
 
   cachedModels(): Promise<CachedModel[]> {

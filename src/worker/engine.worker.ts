@@ -6,6 +6,7 @@ import type { Fact } from '../engine/evaluate.ts';
 import { GENERAL_FACTS } from '../engine/generalFacts.ts';
 import { loadHubFiles } from '../engine/hub.ts';
 import { inspect } from '../engine/inspect.ts';
+import { compareTemperatures, perplexity } from '../engine/compare.ts';
 import { askFact, questionsFromFacts, repeatAsk, summarize, type LensAnswer, type LensQuestion } from '../engine/lens.ts';
 import { generate } from '../engine/generate.ts';
 import { buildModel, type LoadedModel } from '../engine/load.ts';
@@ -125,6 +126,12 @@ async function handle(req: Request): Promise<void> {
     }
     case 'inspect':
       post({ type: 'result', reqId: req.reqId, value: await inspect(need(), req.ids, req.layer) });
+      return;
+    case 'compareTemperatures':
+      post({ type: 'result', reqId: req.reqId, value: await compareTemperatures(need(), req.promptIds, req.temperatures, req.seed, req.maxTokens) });
+      return;
+    case 'perplexity':
+      post({ type: 'result', reqId: req.reqId, value: await perplexity(need(), req.text) });
       return;
     case 'cacheList':
       post({ type: 'result', reqId: req.reqId, value: await listCachedModels() });

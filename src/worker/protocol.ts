@@ -50,6 +50,8 @@ export type Request =
   | { type: 'lensRepeat'; reqId: number; index: number; n: number; temperature: number }
   | { type: 'lensAll'; reqId: number }
   | { type: 'inspect'; reqId: number; ids: number[]; layer: number }
+  | { type: 'compareTemperatures'; reqId: number; promptIds: number[]; temperatures: number[]; seed: number; maxTokens: number }
+  | { type: 'perplexity'; reqId: number; text: string }
   | { type: 'cacheRemove'; reqId: number }
   | { type: 'generate'; genId: number; promptIds: number[]; settings: SamplingSettings; seed: number; rngSkip: number; maxTokens: number; delayMs: number }
   | { type: 'settings'; settings: SamplingSettings; delayMs: number }
