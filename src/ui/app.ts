@@ -12,6 +12,7 @@ import { StepPanel } from './stepPanel.ts';
 import { readSetup, writeSetup, type Setup } from './urlState.ts';
 import type { LoadProgressMsg, ModelInfo, ModelSource, TokenView } from '../worker/protocol.ts';
 import { describeSource, modelQuery, progressLine } from './models.ts';
+import { onLangChange, setLang, t as tr, type Lang } from './i18n/index.ts';
 import { ModelPicker } from './modelPicker.ts';
 import { LensView } from './lensView.ts';
 import { InsideView } from './insideView.ts';
@@ -23,7 +24,7 @@ interface Run {
   steps: StepRecord[];
   seed: number;
   summary?: GenerationSummary;
-  label: string;
+  label: { n: number; from: number | null }; // shown as "Branch n (from step s)"
   text?: string; // the decoded continuation (a chat turn's reply)
 }
 interface ChatTurn {
@@ -47,6 +48,7 @@ export class App {
   private chat: ChatTurn[] = [];
   private selected: { run: Run; step: number } | null = null;
   private running: Run | null = null;
+  private lastPerf: { tokensPerSec: number | null; ttftMs: number; stop: GenerationSummary['stopReason'] } | null = null;
   private loading = false;
   private runStart = 0;
   private firstTokenAt = 0;
@@ -59,6 +61,7 @@ export class App {
       removeCache: () => this.client.removeCachedModels(),
     });
     this.ui.modelSlot.append(this.picker.element);
+    this.ui.backend.textContent = tr().starting;
     this.lens = new LensView(this.client, {
       canRun: () => this.ready(),
       setBusy: (b) => {
@@ -85,12 +88,14 @@ export class App {
       error: (m) => this.error(m),
       promptSetup: async () => {
         this.readControls();
-        if (!this.setup.prompt.trim()) throw new Error('The prompt is empty: type the start of a text above.');
+        if (!this.setup.prompt.trim()) throw new Error(tr().promptEmptyAbove);
         const promptIds = (await this.client.tokenize(this.setup.prompt)).map((t) => t.id);
         return { promptIds, seed: this.setup.seed, maxTokens: this.setup.maxTokens };
       },
     });
     root.append(this.inside.element, experiments.element, this.lens.element);
+    this.ui.language.addEventListener('change', () => setLang(this.ui.language.value as Lang));
+    onLangChange(() => this.relabel());
     this.panel = new StepPanel(this.ui.stepPanel, { onPick: (id) => (this.ui.continueBtn.disabled = id === null || this.client.busy) });
     this.setup = readSetup(location.search);
     this.showSetup();
@@ -116,7 +121,7 @@ export class App {
     this.client.onWarning = (message) => (warning = message);
     this.ui.loadBox.hidden = false;
     this.ui.progress.value = 0;
-    this.ui.progressText.textContent = `Loading ${describeSource(source)}…`;
+    this.ui.progressText.textContent = tr().loadingSource(describeSource(source));
     this.picker.setBusy(true);
     this.loading = true;
     this.refreshBusy();
@@ -127,7 +132,7 @@ export class App {
       this.model = r.model;
       this.backendName = r.backend.backend;
       this.ui.backend.textContent = r.backend.description;
-      this.ui.modelInfo.textContent = `${r.model.name} · ${(r.model.params / 1e6).toFixed(2)}M parameters · ${(r.model.weightBytes / 1e6).toFixed(1)} MB · context ${r.model.contextLength}`;
+      this.renderStatus();
       this.ui.loadBox.hidden = true;
       if (switched) {
         // Token ids belong to one tokenizer: the previous model's runs cannot be continued by this one.
@@ -145,8 +150,8 @@ export class App {
       if (warning) this.error(warning);
       void this.showPromptTokens();
     } catch (e) {
-      this.ui.progressText.textContent = this.model ? `Still using ${this.model.name}.` : 'The model could not be loaded.';
-      this.error(`Loading ${describeSource(source)} failed: ${(e as Error).message}`);
+      this.ui.progressText.textContent = this.model ? tr().stillUsing(this.model.name) : tr().couldNotLoad;
+      this.error(tr().loadFailed(describeSource(source), (e as Error).message));
     } finally {
       this.loading = false;
       this.picker.setBusy(false);
@@ -157,7 +162,7 @@ export class App {
   private showProgress(p: LoadProgressMsg): void {
     const total = p.overallTotal ?? p.total;
     if (total) this.ui.progress.value = (p.overallTotal ? p.overallLoaded : p.loaded) / total;
-    this.ui.progressText.textContent = progressLine(p);
+    this.ui.progressText.textContent = progressLine(p, tr());
   }
 
   private get settings(): SamplingSettings {
@@ -227,12 +232,12 @@ export class App {
         void this.send();
       }
     });
-    u.copyLink.addEventListener('click', () => void navigator.clipboard?.writeText(location.href).catch(() => this.error('Copying needs clipboard permission; the link is the page address.')));
+    u.copyLink.addEventListener('click', () => void navigator.clipboard?.writeText(location.href).catch(() => this.error(tr().clipboard)));
     u.exportRun.addEventListener('click', () => this.exportRun());
     u.exportChart.addEventListener('click', () => {
       const png = this.panel.image();
       if (png) download('nexttoken-step.png', png);
-      else this.error('Select a token first: there is no chart to export yet.');
+      else this.error(tr().noChart);
     });
   }
 
@@ -249,12 +254,12 @@ export class App {
     if (!this.ready()) return;
     this.readControls();
     const text = this.setup.prompt;
-    if (!text.trim()) return this.error('The prompt is empty: type the start of a text for the model to continue.');
+    if (!text.trim()) return this.error(tr().promptEmpty);
     try {
       const promptIds = (await this.client.tokenize(text)).map((t) => t.id);
       const cur = this.branches[this.current];
       const sameRun = single && cur && sameIds(cur.promptIds, promptIds) && cur.summary?.stopReason !== 'eos' && cur.summary?.stopReason !== 'contextFull';
-      const run: Run = sameRun ? cur : { promptIds, steps: [], seed: this.seedForRun(), label: `Branch ${this.branches.length + 1}` };
+      const run: Run = sameRun ? cur : { promptIds, steps: [], seed: this.seedForRun(), label: { n: this.branches.length + 1, from: null } };
       if (!sameRun) {
         this.branches.push(run);
         this.current = this.branches.length - 1;
@@ -269,7 +274,7 @@ export class App {
     if (!this.ready()) return;
     this.readControls();
     const user = this.ui.message.value;
-    if (!user.trim()) return this.error('The message is empty: type a question for the model.');
+    if (!user.trim()) return this.error(tr().messageEmpty);
     try {
       const messages = this.chat.flatMap((t) => [
         { role: 'user' as const, content: t.user },
@@ -281,9 +286,9 @@ export class App {
       const promptIds = views.map((t) => t.id);
       this.renderPromptTokens(views);
       if (promptIds.length >= (this.model?.contextLength ?? Infinity)) {
-        return this.error(`The conversation is ${promptIds.length} tokens, more than this model reads (${this.model?.contextLength}). Start a new chat; your message is still in the box.`);
+        return this.error(tr().conversationTooLong(promptIds.length, this.model?.contextLength ?? 0));
       }
-      const turn: ChatTurn = { user, run: { promptIds, steps: [], seed: this.seedForRun(), label: '' } };
+      const turn: ChatTurn = { user, run: { promptIds, steps: [], seed: this.seedForRun(), label: { n: 0, from: null } } };
       this.chat.push(turn);
       this.ui.message.value = '';
       this.startRun(turn.run, this.setup.maxTokens, () => {
@@ -313,7 +318,7 @@ export class App {
       settings: base.settings,
       logits: base.logits,
     };
-    const run: Run = { promptIds: sel.run.promptIds, steps: [...sel.run.steps.slice(0, sel.step), forced], seed: sel.run.seed, label: `Branch ${this.branches.length + 1} (from step ${sel.step + 1})` };
+    const run: Run = { promptIds: sel.run.promptIds, steps: [...sel.run.steps.slice(0, sel.step), forced], seed: sel.run.seed, label: { n: this.branches.length + 1, from: sel.step + 1 } };
     if (this.setup.mode === 'chat') {
       const turn = this.chat.find((t) => t.run === sel.run);
       if (!turn) return;
@@ -330,7 +335,7 @@ export class App {
     const ids = [...run.promptIds, ...run.steps.map((s) => s.id)];
     const drawsUsed = run.steps.filter((s) => s.draw !== null).length;
     const eos = this.model?.eosIds ?? [];
-    if (run.steps.length && eos.includes(run.steps[run.steps.length - 1].id)) return this.error('This text already ended (end-of-text token). Edit the prompt or branch from an earlier token.');
+    if (run.steps.length && eos.includes(run.steps[run.steps.length - 1].id)) return this.error(tr().alreadyEnded);
     this.running = run;
     this.runStart = performance.now();
     this.firstTokenAt = 0;
@@ -348,8 +353,8 @@ export class App {
         run.summary = summary;
         this.running = null;
         const ttft = this.firstTokenAt ? this.firstTokenAt - this.runStart : 0;
-        const rate = summary.msPerToken > 0 ? `${(1000 / summary.msPerToken).toFixed(1)} tokens/s` : `${summary.generatedTokens} token`;
-        this.ui.perf.textContent = `${rate} · first token after ${ttft.toFixed(0)} ms · stopped: ${describeStop(summary.stopReason)}`;
+        this.lastPerf = { tokensPerSec: summary.msPerToken > 0 ? 1000 / summary.msPerToken : null, ttftMs: ttft, stop: summary.stopReason };
+        this.renderStatus();
         void this.client.decode(run.steps.map((s) => s.id)).then((t) => (run.text = t.trim()));
         this.refreshBusy();
         this.renderAll();
@@ -373,15 +378,15 @@ export class App {
 
   private ready(): boolean {
     if (!this.model || this.loading) {
-      this.error('The model is still loading.');
+      this.error(tr().stillLoading);
       return false;
     }
     if (this.client.busy) {
-      this.error('The model is still generating: press Stop first.');
+      this.error(tr().stillGenerating);
       return false;
     }
     if (this.toolBusy) {
-      this.error('The model is busy with another view (lens, inside, experiments); wait for it to finish.');
+      this.error(tr().busyElsewhere);
       return false;
     }
     return true;
@@ -389,7 +394,7 @@ export class App {
 
   private exportRun(): void {
     const runs = this.setup.mode === 'chat' ? this.chat.map((t) => t.run) : this.branches.slice(this.current, this.current + 1);
-    if (!runs.length) return this.error('Nothing to export yet: generate some text first.');
+    if (!runs.length) return this.error(tr().nothingToExport);
     const data = {
       model: this.model?.name,
       backend: this.backendName,
@@ -450,7 +455,7 @@ export class App {
     const u = this.ui;
     clear(u.branches);
     u.branchBox.hidden = this.setup.mode !== 'complete' || this.branches.length < 2;
-    this.branches.forEach((b, i) => u.branches.append(h('option', { value: i, selected: i === this.current }, b.label)));
+    this.branches.forEach((b, i) => u.branches.append(h('option', { value: i, selected: i === this.current }, tr().branchLabel(b.label.n, b.label.from))));
   }
 
   private renderOutput(): void {
@@ -468,13 +473,13 @@ export class App {
     };
     if (this.setup.mode === 'complete') {
       const run = this.branches[this.current];
-      if (!run) return void out.append(h('p', { class: 'hint' }, 'Press Generate to let the model continue your prompt, or Next token to go one step at a time.'));
-      out.append(h('span', { class: 'prompt-text' }, this.setup.prompt), tokensOf(run, true));
+      if (!run) return void out.append(h('p', { class: 'hint' }, tr().hintGenerate));
+      out.append(h('span', { class: 'prompt-text', translate: 'no' }, this.setup.prompt), tokensOf(run, true));
     } else {
-      if (!this.chat.length) return void out.append(h('p', { class: 'hint' }, 'Send a message to chat with the model.'));
+      if (!this.chat.length) return void out.append(h('p', { class: 'hint' }, tr().hintChat));
       this.chat.forEach((t, i) => {
         const last = i === this.chat.length - 1;
-        out.append(h('div', { class: 'turn user' }, h('strong', {}, 'You: '), t.user), h('div', { class: 'turn assistant' }, h('strong', {}, 'Model: '), tokensOf(t.run, last)));
+        out.append(h('div', { class: 'turn user' }, h('strong', {}, tr().you), h('span', { translate: 'no' }, t.user)), h('div', { class: 'turn assistant' }, h('strong', {}, tr().modelSays), tokensOf(t.run, last)));
       });
     }
   }
@@ -514,6 +519,24 @@ export class App {
     this.ui.promptTokens.append(...promptChips(views));
   }
 
+  /** The status line: model, backend (the engine's own words), and the last run's speed. */
+  private renderStatus(): void {
+    const m = this.model;
+    if (m) this.ui.modelInfo.textContent = tr().modelInfo({ name: m.name, params: (m.params / 1e6).toFixed(2), mb: (m.weightBytes / 1e6).toFixed(1), context: m.contextLength });
+    const p = this.lastPerf;
+    if (p) this.ui.perf.textContent = tr().perf(p.tokensPerSec === null ? '–' : tr().tokensPerSec(p.tokensPerSec.toFixed(1)), Math.round(p.ttftMs), describeStop(p.stop));
+  }
+
+  /** After a language switch: everything drawn from state is drawn again, in the new language. */
+  private relabel(): void {
+    if (!this.model) this.ui.backend.textContent = tr().starting;
+    this.renderStatus();
+    showSetup(this.ui, this.setup);
+    this.renderAll();
+    if (this.model) void this.showPromptTokens();
+    this.clearError(); // a message in the old language would be the one English line left on the page
+  }
+
   private error(message: string): void {
     this.ui.error.textContent = message;
   }
@@ -527,5 +550,5 @@ function sameIds(a: number[], b: number[]): boolean {
 }
 
 function describeStop(r: GenerationSummary['stopReason']): string {
-  return { eos: 'end of text', maxTokens: 'max tokens', aborted: 'Stop pressed', contextFull: 'context full' }[r];
+  return tr().stopReasons[r];
 }

@@ -1,5 +1,6 @@
 // The sampling form and the Setup it stands for: writing a Setup into the controls, and reading it back
 // with range checks. An out-of-range value is reported and the last good value kept.
+import { t } from './i18n/index.ts';
 import type { Layout } from './layout.ts';
 import type { Setup } from './urlState.ts';
 
@@ -20,16 +21,16 @@ export function readSetupFromControls(u: Layout, previous: Setup, vocabSize: num
   const whole = (el: HTMLInputElement, name: string, min: number, max: number, fallback: number) => {
     const n = Number(el.value);
     if (el.value.trim() === '' || !Number.isInteger(n) || n < min || n > max) {
-      report(`${name} must be a whole number from ${min} to ${max}; keeping ${fallback}.`);
+      report(t().wholeNumber(name, min, max, fallback));
       return fallback;
     }
     return n;
   };
   s.temperature = Number(u.temperature.value);
   s.topP = Number(u.topP.value);
-  s.topK = whole(u.topK, 'Top-k', 0, vocabSize, s.topK);
-  s.seed = whole(u.seed, 'Seed', 0, 2 ** 32 - 1, s.seed);
-  s.maxTokens = whole(u.maxTokens, 'Max tokens', 1, 1000, s.maxTokens);
+  s.topK = whole(u.topK, t().topK.replace(/ \(.*|（.*/, ''), 0, vocabSize, s.topK);
+  s.seed = whole(u.seed, t().seed, 0, 2 ** 32 - 1, s.seed);
+  s.maxTokens = whole(u.maxTokens, t().maxTokens, 1, 1000, s.maxTokens);
   s.randomSeed = u.randomSeed.checked;
   s.delayMs = Number(u.pace.value);
   s.prompt = u.prompt.value;
@@ -38,6 +39,6 @@ export function readSetupFromControls(u: Layout, previous: Setup, vocabSize: num
 }
 
 function showOutputs(u: Layout, s: Setup): void {
-  u.temperatureOut.textContent = s.temperature === 0 ? '0 (greedy)' : String(s.temperature);
+  u.temperatureOut.textContent = s.temperature === 0 ? `0${t().greedySuffix}` : String(s.temperature);
   u.topPOut.textContent = String(s.topP);
 }

@@ -5,6 +5,7 @@ import type { StepRecord } from '../engine/generate.ts';
 import type { Inspection } from '../engine/inspect.ts';
 import { append, clear, h, pct, probText, visibleToken } from './dom.ts';
 import type { EngineClient } from './engineClient.ts';
+import { label, onLangChange, t } from './i18n/index.ts';
 
 export interface InsideHost {
   canRun(): boolean;
@@ -25,17 +26,22 @@ export class InsideView {
     private readonly client: EngineClient,
     private readonly host: InsideHost,
   ) {
-    this.lookBtn = h('button', { type: 'button', class: 'primary', disabled: true }, 'Look inside this step');
-    this.layerSel = h('select', { 'aria-label': 'Layer' });
-    this.headSel = h('select', { 'aria-label': 'Head' });
-    this.body = h('div', { class: 'inside-body' }, h('p', { class: 'hint' }, 'Select a generated token, then look inside the step that produced it.'));
-    this.element = h(
-      'section',
-      { class: 'panel inside', 'aria-label': 'Inside the model' },
-      h('h2', {}, 'Inside the model'),
-      h('div', { class: 'buttons' }, this.lookBtn, h('label', { class: 'inline' }, 'Layer ', this.layerSel), h('label', { class: 'inline' }, 'Head ', this.headSel)),
-      this.body,
+    this.lookBtn = label(h('button', { type: 'button', class: 'primary', disabled: true }), (d) => d.lookInside);
+    this.layerSel = label(h('select', {}), (d) => d.layer, 'aria-label');
+    this.headSel = label(h('select', {}), (d) => d.head, 'aria-label');
+    this.body = h('div', { class: 'inside-body' }, label(h('p', { class: 'hint' }), (d) => d.insideHint));
+    this.element = label(
+      h(
+        'section',
+        { class: 'panel inside' },
+        label(h('h2', {}), (d) => d.inside),
+        h('div', { class: 'buttons' }, this.lookBtn, h('label', { class: 'inline' }, label(h('span', {}), (d) => d.layer), ' ', this.layerSel), h('label', { class: 'inline' }, label(h('span', {}), (d) => d.head), ' ', this.headSel)),
+        this.body,
+      ),
+      (d) => d.inside,
+      'aria-label',
     );
+    onLangChange(() => this.render());
     this.lookBtn.addEventListener('click', () => void this.look());
     this.layerSel.addEventListener('change', () => void this.look());
     this.headSel.addEventListener('change', () => this.render());
@@ -76,19 +82,20 @@ export class InsideView {
     if (!d) return;
     clear(this.body);
     const head = Number(this.headSel.value || 0);
+    const s = t();
     append(
       this.body,
-      h('h3', {}, `1. Tokens → ids (${d.ids.length})`),
-      h('div', { class: 'chips' }, ...d.tokens.map((t, i) => h('span', { class: 'chip tok' }, visibleToken(t), h('sub', {}, String(d.ids[i]))))),
-      h('h3', {}, '2. Embeddings: token + position = what enters the first layer'),
+      h('h3', {}, s.insideTokens(d.ids.length)),
+      h('div', { class: 'chips', translate: 'no' }, ...d.tokens.map((tok, i) => h('span', { class: 'chip tok' }, visibleToken(tok), h('sub', {}, String(d.ids[i]))))),
+      h('h3', {}, s.insideEmbeddings),
       embeddingRows(d),
-      h('h3', {}, `3. Self-attention, layer ${d.layer + 1}, head ${head + 1}: each row is a token, each column a token it looks at`),
+      h('h3', {}, s.insideAttention(d.layer + 1, head + 1)),
       heatMap(d, head),
-      h('p', { class: 'hint' }, 'All heads of this layer (choose one above):'),
-      h('div', { class: 'heads' }, ...d.attention.map((_, k) => h('figure', {}, miniMap(d.attention[k]), h('figcaption', {}, `head ${k + 1}`)))),
-      h('h3', {}, '4. Logit lens: what the model would predict if it stopped after each layer'),
+      h('p', { class: 'hint' }, s.allHeads),
+      h('div', { class: 'heads' }, ...d.attention.map((_, k) => h('figure', {}, miniMap(d.attention[k]), h('figcaption', {}, s.headN(k + 1))))),
+      h('h3', {}, s.insideLens),
       lensTable(d),
-      record ? h('h3', {}, '5. Logits → softmax → temperature → top-k / top-p → sample') : null,
+      record ? h('h3', {}, s.insideChain) : null,
       record ? chainLine(record) : null,
     );
   }
@@ -101,7 +108,7 @@ function heatMap(d: Inspection, head: number): HTMLElement {
   const rows = d.attention[head];
   const T = rows.length;
   const cell = Math.max(3, Math.min(CELL_MAX, Math.floor(360 / T)));
-  const canvas = h('canvas', { width: T * cell, height: T * cell, class: 'heat', role: 'img', 'aria-label': `Attention weights, layer ${d.layer + 1}, head ${head + 1}` });
+  const canvas = h('canvas', { width: T * cell, height: T * cell, class: 'heat', role: 'img', 'aria-label': t().attentionLabel(d.layer + 1, head + 1) });
   canvas.dataset.layer = String(d.layer);
   canvas.dataset.head = String(head);
   canvas.dataset.weights = JSON.stringify(rows.map((r) => Array.from(r)));
@@ -115,7 +122,7 @@ function heatMap(d: Inspection, head: number): HTMLElement {
       }
     }
   }
-  canvas.title = 'Row = the token doing the looking; column = the token looked at. Grey: the future, which a causal model cannot see.';
+  canvas.title = t().attentionTitle;
   return h('div', { class: 'heat-wrap' }, canvas);
 }
 
@@ -145,9 +152,10 @@ function embeddingRows(d: Inspection): HTMLElement {
     return { tok, pos, sum };
   });
   const scale = Math.max(1e-6, ...rows.flatMap((r) => [maxAbs(r.tok), r.pos ? maxAbs(r.pos) : 0, maxAbs(r.sum)]));
-  const table = h('table', { class: 'emb' }, h('thead', {}, h('tr', {}, h('th', {}, 'token'), h('th', {}, 'token embedding'), h('th', {}, d.positionEmbedding ? 'position embedding' : 'position (rotary, inside attention)'), h('th', {}, 'sum'))));
+  const [cTok, cEmb, cPos, cSum] = t().embCols;
+  const table = h('table', { class: 'emb' }, h('thead', {}, h('tr', {}, h('th', {}, cTok), h('th', {}, cEmb), h('th', {}, d.positionEmbedding ? cPos : t().rotary), h('th', {}, cSum))));
   const body = h('tbody', {});
-  rows.forEach((r, i) => body.append(h('tr', {}, h('td', {}, visibleToken(d.tokens[i])), h('td', {}, strip(r.tok, scale)), h('td', {}, r.pos ? strip(r.pos, scale) : '–'), h('td', {}, strip(r.sum, scale)))));
+  rows.forEach((r, i) => body.append(h('tr', {}, h('td', { translate: 'no' }, visibleToken(d.tokens[i])), h('td', {}, strip(r.tok, scale)), h('td', {}, r.pos ? strip(r.pos, scale) : '–'), h('td', {}, strip(r.sum, scale)))));
   table.append(body);
   return h('div', { class: 'emb-wrap' }, table);
 }
@@ -173,16 +181,17 @@ function maxAbs(v: Float32Array): number {
 }
 
 function lensTable(d: Inspection): HTMLElement {
-  const cells = (top: Inspection['final']) => top.map((t) => h('td', { 'data-id': t.id, 'data-prob': t.prob }, visibleToken(t.token), h('span', { class: 'p' }, ` ${probText(t.prob)}`)));
+  const s = t();
+  const cells = (top: Inspection['final']) => top.map((x) => h('td', { 'data-id': x.id, 'data-prob': x.prob }, h('span', { translate: 'no' }, visibleToken(x.token)), h('span', { class: 'p' }, ` ${probText(x.prob)}`)));
   return h(
     'table',
-    { class: 'logit-lens', 'aria-label': 'Logit lens' },
-    h('thead', {}, h('tr', {}, h('th', {}, 'after'), ...d.final.map((_, i) => h('th', {}, `#${i + 1}`)))),
+    { class: 'logit-lens', 'aria-label': s.logitLens },
+    h('thead', {}, h('tr', {}, h('th', {}, s.after), ...d.final.map((_, i) => h('th', {}, `#${i + 1}`)))),
     h(
       'tbody',
       {},
-      ...d.logitLens.map((row) => h('tr', { 'data-layer': row.layer }, h('th', {}, `layer ${row.layer}`), ...cells(row.top))),
-      h('tr', { 'data-layer': 'output', class: 'final' }, h('th', {}, 'model output'), ...cells(d.final)),
+      ...d.logitLens.map((row) => h('tr', { 'data-layer': row.layer }, h('th', {}, s.layerN(row.layer)), ...cells(row.top))),
+      h('tr', { 'data-layer': 'output', class: 'final' }, h('th', {}, s.modelOutput), ...cells(d.final)),
     ),
   );
 }
@@ -191,13 +200,14 @@ function chainLine(s: StepRecord): HTMLElement {
   const logit = s.logits ? s.logits[s.id] : null;
   const chosen = s.top.find((c) => c.id === s.id);
   const st = s.settings;
+  const c = t().chain;
   const parts = [
-    logit === null ? null : `logit ${logit.toFixed(3)}`,
-    `softmax: ${probText(s.rawProb)}`,
-    chosen ? `temperature ${st.temperature}: ${probText(chosen.temperedProb)}` : `temperature ${st.temperature}`,
-    `top-k ${st.topK || 'off'} / top-p ${st.topP === 1 ? 'off' : st.topP} (${s.kept} ${s.kept === 1 ? "token" : "tokens"} kept): ${probText(s.prob)}`,
-    s.draw === null ? 'greedy: the most probable token' : `random draw ${s.draw.toFixed(4)}`,
-    `chose “${visibleToken(s.token)}”`,
+    logit === null ? null : c.logit(logit.toFixed(3)),
+    c.softmax(probText(s.rawProb)),
+    c.temperature(st.temperature, chosen ? probText(chosen.temperedProb) : '–'),
+    c.filter(st.topK ? String(st.topK) : c.off, st.topP === 1 ? c.off : String(st.topP), s.kept, probText(s.prob)),
+    s.draw === null ? c.greedy : c.draw(s.draw.toFixed(4)),
+    c.chose(visibleToken(s.token)),
   ].filter((x): x is string => x !== null);
-  return h('p', { class: 'chain-line' }, parts.join(' → '), ` (entropy ${s.entropy.toFixed(2)} bits; ${pct(s.rawProb)} under the raw distribution)`);
+  return h('p', { class: 'chain-line' }, parts.join(' → '), c.tail(s.entropy.toFixed(2), pct(s.rawProb)));
 }

@@ -1,93 +1,124 @@
 // The page's static structure. Accessible names here are what learners' screen readers, the
-// browser tests and teachers' scripts use: keep them stable.
+// browser tests and teachers' scripts use: keep them stable. Every string comes from the i18n
+// dictionaries and follows the language switch.
 import { h } from './dom.ts';
+import { label, lang, type Lang } from './i18n/index.ts';
+import type { Dict } from './i18n/en.ts';
+
+type Text = (d: Dict) => string;
+const el = <K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Record<string, string | number | boolean | undefined>, text: Text) => label(h(tag, attrs), text);
+const named = <E extends Element>(e: E, text: Text) => label(e, text, 'aria-label');
 
 export function buildLayout(root: HTMLElement) {
-  const backend = h('span', { role: 'status', 'aria-label': 'Backend', id: 'backend' }, 'starting…');
-  const perf = h('span', { id: 'perf', 'aria-label': 'Generation speed' });
+  // Filled with the engine's own diagnostic (technical, not translated) once a backend is chosen.
+  const backend = named(h('span', { role: 'status', id: 'backend', translate: 'no' }), (d) => d.backendLabel);
+  const perf = named(h('span', { id: 'perf' }), (d) => d.speedLabel);
   const modelInfo = h('span', { id: 'model-info' });
-  const progress = h('progress', { id: 'load-progress', max: 1, value: 0, 'aria-label': 'Model download' });
-  const progressText = h('span', { id: 'load-text' }, 'Loading the model…');
+  const progress = named(h('progress', { id: 'load-progress', max: 1, value: 0 }), (d) => d.modelDownload);
+  const progressText = h('span', { id: 'load-text' });
   const loadBox = h('div', { class: 'load-box' }, progress, progressText);
   const modelSlot = h('div', { class: 'model-slot' });
+  const language = named(
+    h('select', { id: 'language' }, h('option', { value: 'en', lang: 'en', translate: 'no' }, 'English'), h('option', { value: 'zh', lang: 'zh-CN' }, '简体中文')),
+    (d) => d.language,
+  );
+  language.value = lang();
 
-  const completeBtn = h('button', { type: 'button', 'aria-pressed': 'true', class: 'mode' }, 'Complete');
-  const chatBtn = h('button', { type: 'button', 'aria-pressed': 'false', class: 'mode' }, 'Chat');
+  const completeBtn = el('button', { type: 'button', 'aria-pressed': 'true', class: 'mode' }, (d) => d.complete);
+  const chatBtn = el('button', { type: 'button', 'aria-pressed': 'false', class: 'mode' }, (d) => d.chat);
 
-  const prompt = h('textarea', { id: 'prompt', 'aria-label': 'Prompt', rows: 4, placeholder: 'Type the start of a text…' });
-  const message = h('textarea', { id: 'message', 'aria-label': 'Message', rows: 3, placeholder: 'Ask the model something…' });
-  const generate = h('button', { type: 'button', class: 'primary' }, 'Generate');
-  const nextToken = h('button', { type: 'button' }, 'Next token');
-  const send = h('button', { type: 'button', class: 'primary' }, 'Send');
-  const stop = h('button', { type: 'button', disabled: true }, 'Stop');
-  const clearChat = h('button', { type: 'button' }, 'New chat');
+  const prompt = label(named(h('textarea', { id: 'prompt', rows: 4, translate: 'no' }), (d) => d.prompt), (d) => d.promptPlaceholder, 'placeholder');
+  const message = label(named(h('textarea', { id: 'message', rows: 3, translate: 'no' }), (d) => d.message), (d) => d.messagePlaceholder, 'placeholder');
+  const generate = el('button', { type: 'button', class: 'primary' }, (d) => d.generate);
+  const nextToken = el('button', { type: 'button' }, (d) => d.nextToken);
+  const send = el('button', { type: 'button', class: 'primary' }, (d) => d.send);
+  const stop = el('button', { type: 'button', disabled: true }, (d) => d.stop);
+  const clearChat = el('button', { type: 'button' }, (d) => d.newChat);
   const completeBox = h('div', { class: 'input-box' }, prompt, h('div', { class: 'buttons' }, generate, nextToken));
   const chatBox = h('div', { class: 'input-box', hidden: true }, message, h('div', { class: 'buttons' }, send, clearChat));
 
-  const field = (label: string, input: HTMLInputElement, out?: HTMLElement) => h('label', { class: 'field' }, h('span', {}, label), input, out);
-  const temperature = h('input', { type: 'range', min: 0, max: 2, step: 0.05, 'aria-label': 'Temperature' });
+  const field = (text: Text, input: HTMLElement, out?: HTMLElement) => h('label', { class: 'field' }, el('span', {}, text), input, out);
+  const temperature = named(h('input', { type: 'range', min: 0, max: 2, step: 0.05 }), (d) => d.temperature);
   const temperatureOut = h('output', {});
-  const topK = h('input', { type: 'number', min: 0, step: 1, 'aria-label': 'Top-k' });
-  const topP = h('input', { type: 'range', min: 0.01, max: 1, step: 0.01, 'aria-label': 'Top-p' });
+  const topK = named(h('input', { type: 'number', min: 0, step: 1 }), (d) => d.topK.replace(/ \(.*|（.*/, ''));
+  const topP = named(h('input', { type: 'range', min: 0.01, max: 1, step: 0.01 }), (d) => d.topP.replace(/ \(.*|（.*/, ''));
   const topPOut = h('output', {});
-  const seed = h('input', { type: 'number', min: 0, step: 1, 'aria-label': 'Seed' });
-  const randomSeed = h('input', { type: 'checkbox', 'aria-label': 'New random seed each run' });
-  const maxTokens = h('input', { type: 'number', min: 1, max: 1000, step: 1, 'aria-label': 'Max tokens' });
-  const pace = h('select', { 'aria-label': 'Speed' }, h('option', { value: '0' }, 'full speed'), h('option', { value: '250' }, 'slow motion (¼ s per token)'), h('option', { value: '1000' }, 'very slow (1 s per token)'));
+  const seed = named(h('input', { type: 'number', min: 0, step: 1 }), (d) => d.seed);
+  const randomSeed = named(h('input', { type: 'checkbox' }), (d) => d.randomSeed);
+  const maxTokens = named(h('input', { type: 'number', min: 1, max: 1000, step: 1 }), (d) => d.maxTokens);
+  const pace = named(
+    h('select', {}, el('option', { value: '0' }, (d) => d.fullSpeed), el('option', { value: '250' }, (d) => d.slowMotion), el('option', { value: '1000' }, (d) => d.verySlow)),
+    (d) => d.speed,
+  );
   const controls = h(
     'fieldset',
     { class: 'controls' },
-    h('legend', {}, 'Sampling'),
-    field('Temperature', temperature, temperatureOut),
-    field('Top-k (0 = off)', topK),
-    field('Top-p (1 = off)', topP, topPOut),
-    h('div', { class: 'field seed' }, field('Seed', seed), h('label', { class: 'check' }, randomSeed, ' random')),
-    field('Max tokens', maxTokens),
-    h('label', { class: 'field' }, h('span', {}, 'Speed'), pace),
+    el('legend', {}, (d) => d.sampling),
+    field((d) => d.temperature, temperature, temperatureOut),
+    field((d) => d.topK, topK),
+    field((d) => d.topP, topP, topPOut),
+    h('div', { class: 'field seed' }, field((d) => d.seed, seed), h('label', { class: 'check' }, randomSeed, el('span', {}, (d) => d.random))),
+    field((d) => d.maxTokens, maxTokens),
+    h('label', { class: 'field' }, el('span', {}, (d) => d.speed), pace),
   );
 
-  const promptTokens = h('div', { class: 'chips', 'aria-label': 'Prompt tokens' });
-  const promptTokensBox = h('details', { class: 'prompt-tokens' }, h('summary', {}, 'Prompt tokens'), promptTokens);
+  const promptTokens = named(h('div', { class: 'chips', translate: 'no' }), (d) => d.promptTokens);
+  const promptTokensBox = h('details', { class: 'prompt-tokens' }, el('summary', {}, (d) => d.promptTokens), promptTokens);
 
-  const copyLink = h('button', { type: 'button' }, 'Copy link');
-  const exportRun = h('button', { type: 'button' }, 'Export run (JSON)');
-  const exportChart = h('button', { type: 'button' }, 'Export chart (PNG)');
+  const copyLink = el('button', { type: 'button' }, (d) => d.copyLink);
+  const exportRun = el('button', { type: 'button' }, (d) => d.exportRun);
+  const exportChart = el('button', { type: 'button' }, (d) => d.exportChart);
   const share = h('div', { class: 'buttons share' }, copyLink, exportRun, exportChart);
 
   const output = h('div', { class: 'output-text', id: 'output' });
-  const legend = h(
-    'div',
-    { class: 'legend', 'aria-label': 'Colour legend' },
-    'Colour = the model’s probability for the token (T = 1): ',
-    ...['< 5%', '5–20%', '20–50%', '50–80%', '≥ 80%'].map((t, i) => h('span', { class: `chip p${i}` }, t)),
-    h('span', { class: 'chip low-conf' }, 'dotted: high entropy (unsure)'),
+  const legend = named(
+    h(
+      'div',
+      { class: 'legend' },
+      el('span', {}, (d) => d.legendTitle),
+      ...['< 5%', '5–20%', '20–50%', '50–80%', '≥ 80%'].map((t, i) => h('span', { class: `chip p${i}` }, t)),
+      el('span', { class: 'chip low-conf' }, (d) => d.unsureLegend),
+    ),
+    (d) => d.colourLegend,
   );
-  const branches = h('select', { 'aria-label': 'Branch', id: 'branches' });
-  const branchBox = h('label', { class: 'field branch', hidden: true }, h('span', {}, 'Branch'), branches);
-  const outputRegion = h('section', { 'aria-label': 'Output', class: 'panel output' }, h('h2', {}, 'Output'), legend, branchBox, output);
+  const branches = named(h('select', { id: 'branches' }), (d) => d.branch);
+  const branchBox = h('label', { class: 'field branch', hidden: true }, el('span', {}, (d) => d.branch), branches);
+  const outputRegion = named(h('section', { class: 'panel output' }, el('h2', {}, (d) => d.output), legend, branchBox, output), (d) => d.output);
 
   const stepPanel = h('div', { id: 'step-panel' });
-  const continueBtn = h('button', { type: 'button', disabled: true, class: 'primary' }, 'Continue from here');
-  const distRegion = h('section', { 'aria-label': 'Next-token distribution', class: 'panel dist' }, h('h2', {}, 'Next-token distribution'), stepPanel, h('div', { class: 'buttons' }, continueBtn));
+  const continueBtn = el('button', { type: 'button', disabled: true, class: 'primary' }, (d) => d.continueHere);
+  const distRegion = named(h('section', { class: 'panel dist' }, el('h2', {}, (d) => d.distribution), stepPanel, h('div', { class: 'buttons' }, continueBtn)), (d) => d.distribution);
 
   const error = h('div', { role: 'alert', class: 'error', id: 'error' });
 
   root.append(
-    h('header', {}, h('h1', {}, 'NextToken'), h('p', { class: 'tagline' }, 'Watch a language model predict text, one token at a time.'), h('div', { class: 'status' }, modelInfo, ' · ', backend, ' · ', perf), modelSlot, loadBox),
+    h(
+      'header',
+      {},
+      h('div', { class: 'title-row' }, h('h1', { translate: 'no' }, 'NextToken'), language),
+      el('p', { class: 'tagline' }, (d) => d.tagline),
+      h('div', { class: 'status' }, modelInfo, ' · ', backend, ' · ', perf),
+      modelSlot,
+      loadBox,
+    ),
     error,
     h(
       'main',
       {},
-      h('section', { class: 'panel input', 'aria-label': 'Input' }, h('div', { class: 'modes', role: 'group', 'aria-label': 'Mode' }, completeBtn, chatBtn), completeBox, chatBox, h('div', { class: 'buttons' }, stop), controls, promptTokensBox, share),
+      named(
+        h('section', { class: 'panel input' }, named(h('div', { class: 'modes', role: 'group' }, completeBtn, chatBtn), (d) => d.modeGroup), completeBox, chatBox, h('div', { class: 'buttons' }, stop), controls, promptTokensBox, share),
+        (d) => d.input,
+      ),
       outputRegion,
       distRegion,
     ),
   );
   return {
-    backend, perf, modelInfo, modelSlot, progress, progressText, loadBox, completeBtn, chatBtn, prompt, message, generate, nextToken, send, stop, clearChat,
+    backend, perf, modelInfo, modelSlot, progress, progressText, loadBox, language, completeBtn, chatBtn, prompt, message, generate, nextToken, send, stop, clearChat,
     completeBox, chatBox, pace, temperature, temperatureOut, topK, topP, topPOut, seed, randomSeed, maxTokens, promptTokens, copyLink, exportRun,
     exportChart, output, branches, branchBox, stepPanel, continueBtn, error,
   };
 }
 
 export type Layout = ReturnType<typeof buildLayout>;
+export type { Lang };

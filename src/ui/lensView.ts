@@ -1,8 +1,9 @@
 // The hallucination lens: pick a question with a known answer, see what the model says, how sure it is,
 // and how much probability it gives the truth; ask it many times; check every question at once.
-import type { LensSummaryRow, ScoredToken } from '../engine/lens.ts';
+import type { LensAnswer, LensSummaryRow, ScoredToken } from '../engine/lens.ts';
 import { clear, h, pct, probText, visibleToken } from './dom.ts';
-import type { EngineClient, LensQuestionView } from './engineClient.ts';
+import type { EngineClient, LensQuestionView, RepeatResult } from './engineClient.ts';
+import { label, onLangChange, t } from './i18n/index.ts';
 
 const REPEATS = 10;
 
@@ -23,34 +24,44 @@ export class LensView {
   private readonly progress: HTMLElement;
   private readonly buttons: HTMLButtonElement[];
   private questions: LensQuestionView[] = [];
+  // The last results, so a language switch can draw them again.
+  private lastAnswer: LensAnswer | null = null;
+  private lastRepeat: { r: RepeatResult; t: number } | null = null;
+  private lastSummary: LensSummaryRow[] | null = null;
 
   constructor(
     private readonly client: EngineClient,
     private readonly host: LensHost,
   ) {
-    this.select = h('select', { 'aria-label': 'Question', id: 'lens-question' });
-    const ask = h('button', { type: 'button', class: 'primary' }, 'Ask');
-    const askMany = h('button', { type: 'button' }, `Ask ${REPEATS} times`);
-    const all = h('button', { type: 'button' }, 'Check all questions');
+    this.select = label(h('select', { id: 'lens-question', translate: 'no' }), (d) => d.question, 'aria-label');
+    const ask = label(h('button', { type: 'button', class: 'primary' }), (d) => d.ask);
+    const askMany = label(h('button', { type: 'button' }), (d) => d.askTimes(REPEATS));
+    const all = label(h('button', { type: 'button' }), (d) => d.checkAll);
     this.buttons = [ask, askMany, all];
-    this.result = h('div', { class: 'lens-result', 'aria-label': 'Lens result', role: 'region', 'aria-live': 'polite' });
-    this.repeat = h('div', { class: 'lens-repeat', 'aria-label': 'Repeated answers', role: 'region' });
+    this.result = label(h('div', { class: 'lens-result', role: 'region', 'aria-live': 'polite' }), (d) => d.lensResult, 'aria-label');
+    this.repeat = label(h('div', { class: 'lens-repeat', role: 'region' }), (d) => d.repeatedAnswers, 'aria-label');
     this.progress = h('span', { class: 'hint' });
-    this.summary = h('div', { class: 'lens-summary', 'aria-label': 'Lens summary', role: 'region' });
-    this.element = h(
-      'section',
-      { class: 'panel lens', 'aria-label': 'Hallucination lens' },
-      h('h2', {}, 'Hallucination lens'),
+    this.summary = label(h('div', { class: 'lens-summary', role: 'region' }), (d) => d.lensSummary, 'aria-label');
+    this.element = label(
       h(
-        'p',
-        { class: 'hint' },
-        'Questions with known answers. For the embedded model we know which facts it saw in training and which were held out: it answers both just as fluently. Watch the probability it gives the true answer.',
-      ),
+      'section',
+      { class: 'panel lens' },
+      label(h('h2', {}), (d) => d.lens),
+      label(h('p', { class: 'hint' }), (d) => d.lensIntro),
       h('div', { class: 'buttons' }, this.select, ask, askMany, all, this.progress),
       this.result,
       this.repeat,
       this.summary,
+      ),
+      (d) => d.lens,
+      'aria-label',
     );
+    onLangChange(() => {
+      this.renderGroups();
+      if (this.lastAnswer) this.renderAnswer(this.lastAnswer);
+      if (this.lastRepeat) this.renderRepeat(this.lastRepeat.r, this.lastRepeat.t);
+      if (this.lastSummary) this.renderSummary(this.lastSummary);
+    });
     ask.addEventListener('click', () => void this.run(() => this.ask()));
     askMany.addEventListener('click', () => void this.run(() => this.askMany()));
     all.addEventListener('click', () => void this.run(() => this.checkAll()));
@@ -59,20 +70,29 @@ export class LensView {
   /** Called after each model load: the embedded model has its own facts, others get general ones. */
   async refresh(): Promise<void> {
     this.questions = await this.client.lensQuestions();
-    clear(this.select);
     clear(this.result);
     clear(this.repeat);
     clear(this.summary);
+    this.lastAnswer = this.lastRepeat = this.lastSummary = null;
+    this.renderGroups();
+  }
+
+  /** Questions are data (kept as asked, in the model's language); only the group names are translated. */
+  private renderGroups(): void {
+    const keep = this.select.value;
+    clear(this.select);
+    const d = t();
     const groups: [string, (q: LensQuestionView) => boolean][] = [
-      ['Seen in training', (q) => q.seen === true],
-      ['Held out: never seen in training', (q) => q.seen === false],
-      ['General facts (training data unknown)', (q) => q.seen === null],
+      [d.groupSeen, (q) => q.seen === true],
+      [d.groupUnseen, (q) => q.seen === false],
+      [d.groupGeneral, (q) => q.seen === null],
     ];
-    for (const [label, test] of groups) {
-      const group = h('optgroup', { label });
+    for (const [name, test] of groups) {
+      const group = h('optgroup', { label: name });
       this.questions.forEach((q, i) => test(q) && group.append(h('option', { value: i }, q.question)));
       if (group.children.length) this.select.append(group);
     }
+    if (keep) this.select.value = keep;
   }
 
   private async run(action: () => Promise<void>): Promise<void> {
@@ -95,9 +115,15 @@ export class LensView {
 
   private async ask(): Promise<void> {
     clear(this.result);
-    const a = await this.client.lensAsk(this.index);
-    const verdict = a.correct ? 'right' : a.plausible ? 'wrong (a real answer, but not this one)' : 'wrong';
-    const row = (label: string, ...value: (Node | string)[]) => h('div', { class: 'lens-row' }, h('dt', {}, label), h('dd', {}, ...value));
+    this.lastAnswer = null;
+    this.renderAnswer((this.lastAnswer = await this.client.lensAsk(this.index)));
+  }
+
+  private renderAnswer(a: LensAnswer): void {
+    clear(this.result);
+    const d = t();
+    const verdict = a.correct ? d.right : a.plausible ? d.wrongPlausible : d.wrong;
+    const row = (name: string, ...value: (Node | string)[]) => h('div', { class: 'lens-row' }, h('dt', {}, name), h('dd', {}, ...value));
     this.result.dataset.truthProb = String(a.truthProb);
     this.result.dataset.saidProb = String(a.saidProb);
     this.result.dataset.correct = String(a.correct);
@@ -105,51 +131,65 @@ export class LensView {
       h(
         'dl',
         {},
-        row('Question', a.question, a.seen === null ? '' : a.seen ? ' (seen in training)' : ' (held out: never seen)'),
-        row('The model says', h('q', {}, a.said), ` — ${verdict}`),
-        row('True answer', a.truth),
-        row('Probability of what it said', h('strong', { 'data-value': a.saidProb }, probText(a.saidProb)), ' ', chain(a.saidTokens)),
-        row('Probability of the true answer', h('strong', { class: 'truth-prob', 'data-value': a.truthProb }, probText(a.truthProb)), ' ', chain(a.truthTokens)),
-        row('Rank of the true answer’s first token', `#${a.truthRank}`),
-        row('Entropy along its answer', `${a.meanEntropy.toFixed(2)} bits`),
+        row(d.question, h('span', { translate: 'no' }, a.question), a.seen === null ? '' : a.seen ? d.seenNote : d.unseenNote),
+        row(d.theModelSays, h('q', { translate: 'no' }, a.said), ` — ${verdict}`),
+        row(d.trueAnswer, h('span', { translate: 'no' }, a.truth)),
+        row(d.probSaid, h('strong', { 'data-value': a.saidProb }, probText(a.saidProb)), ' ', chain(a.saidTokens)),
+        row(d.probTruth, h('strong', { class: 'truth-prob', 'data-value': a.truthProb }, probText(a.truthProb)), ' ', chain(a.truthTokens)),
+        row(d.truthRank, `#${a.truthRank}`),
+        row(d.entropyAlong, d.bits(a.meanEntropy.toFixed(2))),
       ),
     );
     if (!a.correct && a.saidProb > 0.5) {
-      this.result.append(h('p', { class: 'warn' }, `Confident and wrong: it gave its own answer ${probText(a.saidProb)} and the truth ${probText(a.truthProb)}. Fluency is not knowledge.`));
+      this.result.append(h('p', { class: 'warn' }, d.confidentWrong(probText(a.saidProb), probText(a.truthProb))));
     }
   }
 
   private async askMany(): Promise<void> {
-    const t = this.host.temperature() || 1;
+    const temp = this.host.temperature() || 1;
     clear(this.repeat);
-    const r = await this.client.lensRepeat(this.index, REPEATS, t);
+    this.lastRepeat = null;
+    const r = await this.client.lensRepeat(this.index, REPEATS, temp);
+    this.lastRepeat = { r, t: temp };
+    this.renderRepeat(r, temp);
+  }
+
+  private renderRepeat(r: RepeatResult, temp: number): void {
+    clear(this.repeat);
     this.repeat.append(
-      h('p', {}, `Asked ${REPEATS} times at temperature ${t} (seeds 1–${REPEATS}). Most common answer given ${pct(r.agreement, 0)} of the time.`),
-      h('ul', {}, ...r.answers.map((x) => h('li', {}, h('q', {}, x.said), ` × ${x.count}`))),
+      h('p', {}, t().askedTimes(REPEATS, temp, pct(r.agreement, 0))),
+      h('ul', {}, ...r.answers.map((x) => h('li', {}, h('q', { translate: 'no' }, x.said), ` × ${x.count}`))),
     );
-    if (r.agreement < 0.7) this.repeat.append(h('p', { class: 'warn' }, 'The answers disagree: a warning sign that the model does not know, and is guessing.'));
+    if (r.agreement < 0.7) this.repeat.append(h('p', { class: 'warn' }, t().disagree));
   }
 
   private async checkAll(): Promise<void> {
     clear(this.summary);
+    this.lastSummary = null;
     const r = await this.client.lensAll((done, total) => (this.progress.textContent = `${done} / ${total}`));
     this.progress.textContent = '';
+    this.renderSummary((this.lastSummary = r.summary));
+  }
+
+  private renderSummary(summary: LensSummaryRow[]): void {
+    clear(this.summary);
+    const d = t();
     const cell = (v: number | null) => h('td', {}, v === null ? '–' : pct(v));
-    const name = (g: LensSummaryRow['group']) => ({ seen: 'Seen in training', unseen: 'Held out (never seen)', all: 'All questions' })[g];
+    const name = (g: LensSummaryRow['group']) => d.summaryRows[g];
     this.summary.append(
       h(
         'table',
         {},
-        h('thead', {}, h('tr', {}, ...['', 'questions', 'right (greedy)', 'mean confidence when right', 'mean confidence when wrong'].map((t) => h('th', {}, t)))),
+        h('thead', {}, h('tr', {}, ...d.summaryCols.map((c) => h('th', {}, c)))),
         h(
           'tbody',
           {},
-          ...r.summary.map((s) =>
+          ...summary.map((s) =>
             h('tr', { 'data-group': s.group, 'data-accuracy': s.accuracy }, h('th', {}, name(s.group)), h('td', {}, String(s.questions)), cell(s.accuracy), cell(s.meanConfidenceRight), cell(s.meanConfidenceWrong)),
           ),
         ),
       ),
-      h('p', { class: 'hint' }, 'Confidence = the probability the model gave to the answer it actually said. High confidence on a wrong answer is hallucination.'),
+      h('p', { class: 'hint' }, d.confidenceHint),
     );
   }
 }
@@ -159,7 +199,7 @@ function chain(tokens: ScoredToken[]): HTMLElement {
   const parts: (Node | string)[] = [];
   tokens.forEach((t, i) => {
     if (i) parts.push(' × ');
-    parts.push(h('span', { class: 'chip tok', title: `id ${t.id}${t.rank ? ` · rank ${t.rank}` : ''}` }, visibleToken(t.token)), ` ${probText(t.prob)}`);
+    parts.push(h('span', { class: 'chip tok', translate: 'no', title: `id ${t.id}${t.rank ? ` · rank ${t.rank}` : ''}` }, visibleToken(t.token)), ` ${probText(t.prob)}`);
   });
   return h('span', { class: 'chain' }, '(', ...parts, ')');
 }

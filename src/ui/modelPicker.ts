@@ -2,6 +2,7 @@
 // the Hub endpoint, and the cache of downloaded models. It only builds the source to load; the app loads it.
 import type { CachedModel, ModelSource } from '../worker/protocol.ts';
 import { clear, h } from './dom.ts';
+import { label, onLangChange, t } from './i18n/index.ts';
 import { DEFAULT_HUB_ENDPOINT, EMBEDDED_ID, PRESETS, presetLabel } from './models.ts';
 
 const OTHER = 'other';
@@ -35,27 +36,35 @@ export class ModelPicker {
     private readonly embeddedUrl: string,
     private readonly actions: PickerActions,
   ) {
-    this.select = h(
-      'select',
-      { 'aria-label': 'Model', id: 'model-select' },
-      ...PRESETS.map((p) => h('option', { value: p.id }, presetLabel(p))),
-      h('option', { value: OTHER }, 'Other Hub model…'),
+    this.select = label(
+      h(
+        'select',
+        { id: 'model-select' },
+        ...PRESETS.map((p) => label(h('option', { value: p.id }), (d) => presetLabel(p, d))),
+        label(h('option', { value: OTHER }), (d) => d.otherModel),
+      ),
+      (d) => d.model,
+      'aria-label',
     );
-    this.customId = h('input', { type: 'text', 'aria-label': 'Hub model id', placeholder: 'owner/name, e.g. openai-community/gpt2', hidden: true, spellcheck: 'false' });
-    this.loadBtn = h('button', { type: 'button' }, 'Load model');
+    this.customId = label(label(h('input', { type: 'text', hidden: true, spellcheck: 'false', translate: 'no' }), (d) => d.hubModelId, 'aria-label'), (d) => d.hubIdPlaceholder, 'placeholder');
+    this.loadBtn = label(h('button', { type: 'button' }), (d) => d.loadModel);
     this.note = h('span', { class: 'hint', id: 'model-note' });
-    this.endpoint = h('input', { type: 'url', 'aria-label': 'Hub endpoint', value: storedEndpoint() ?? DEFAULT_HUB_ENDPOINT, spellcheck: 'false' });
-    this.cacheList = h('ul', { class: 'cache-list', 'aria-label': 'Cached models' });
-    this.removeBtn = h('button', { type: 'button' }, 'Remove cached models');
+    this.endpoint = label(h('input', { type: 'url', value: storedEndpoint() ?? DEFAULT_HUB_ENDPOINT, spellcheck: 'false', translate: 'no' }), (d) => d.hubEndpoint, 'aria-label');
+    this.cacheList = label(h('ul', { class: 'cache-list' }), (d) => d.cachedModels, 'aria-label');
+    this.removeBtn = label(h('button', { type: 'button' }), (d) => d.removeCached);
     const settings = h(
       'details',
       { class: 'hub-settings' },
-      h('summary', {}, 'Hub settings and cache'),
-      h('label', { class: 'field' }, h('span', {}, 'Hub endpoint'), this.endpoint),
-      h('p', { class: 'hint' }, 'Downloaded models are kept in this browser and load offline next time.'),
+      label(h('summary', {}), (d) => d.hubSettings),
+      h('label', { class: 'field' }, label(h('span', {}), (d) => d.hubEndpoint), this.endpoint),
+      label(h('p', { class: 'hint' }), (d) => d.cacheHint),
       this.cacheList,
       this.removeBtn,
     );
+    onLangChange(() => {
+      this.showChoice();
+      if (settings.open) void this.refreshCache();
+    });
     this.element = h('div', { class: 'model-picker' }, this.select, this.customId, this.loadBtn, this.note, settings);
 
     this.select.addEventListener('change', () => this.showChoice());
@@ -94,7 +103,8 @@ export class ModelPicker {
   private showChoice(): void {
     this.customId.hidden = this.select.value !== OTHER;
     const preset = PRESETS.find((p) => p.id === this.select.value);
-    this.note.textContent = preset ? preset.note : 'any public GPT-2 or Llama-family model with safetensors weights';
+    this.note.classList.remove('bad');
+    this.note.textContent = preset ? preset.note(t()) : t().anyModel;
   }
 
   /** Builds the source from the controls; a malformed id or endpoint is reported, nothing is loaded. */
@@ -104,7 +114,7 @@ export class ModelPicker {
     const raw = choice === OTHER ? this.customId.value.trim() : choice;
     const m = /^([A-Za-z0-9][\w.-]*\/[\w.-]+)(?:@([\w./-]+))?$/.exec(raw);
     if (!m) {
-      this.note.textContent = `"${raw}" is not a Hub model id: it looks like owner/name, e.g. openai-community/gpt2.`;
+      this.note.textContent = t().notHubId(raw);
       this.note.classList.add('bad');
       return;
     }
@@ -113,7 +123,7 @@ export class ModelPicker {
     try {
       endpoint = new URL(endpoint).href.replace(/\/+$/, '');
     } catch {
-      this.note.textContent = `The Hub endpoint "${endpoint}" is not a URL (for example ${DEFAULT_HUB_ENDPOINT}).`;
+      this.note.textContent = t().notUrl(endpoint);
       this.note.classList.add('bad');
       return;
     }
@@ -126,12 +136,12 @@ export class ModelPicker {
     try {
       models = await this.actions.listCache();
     } catch (e) {
-      this.cacheList.append(h('li', {}, `The cache cannot be read here: ${(e as Error).message}`));
+      this.cacheList.append(h('li', {}, t().cacheUnreadable((e as Error).message)));
       return;
     }
-    if (!models.length) this.cacheList.append(h('li', {}, 'No models cached yet.'));
+    if (!models.length) this.cacheList.append(h('li', {}, t().noCached));
     for (const m of models) {
-      this.cacheList.append(h('li', {}, `${m.id}${m.revision === 'main' ? '' : '@' + m.revision} · ${(m.bytes / 1e6).toFixed(1)} MB${m.complete ? '' : ' (incomplete)'}`));
+      this.cacheList.append(h('li', {}, h('span', { translate: 'no' }, `${m.id}${m.revision === 'main' ? '' : '@' + m.revision}`), ` · ${(m.bytes / 1e6).toFixed(1)} MB${m.complete ? '' : t().incomplete}`));
     }
     this.removeBtn.disabled = !models.length;
   }

@@ -1,27 +1,28 @@
 // The models the picker offers, and reading the model choice from the URL.
 import type { LoadProgressMsg, ModelSource } from '../worker/protocol.ts';
+import type { Dict } from './i18n/en.ts';
 
 export const EMBEDDED_ID = 'embedded';
 export const DEFAULT_HUB_ENDPOINT = 'https://huggingface.co';
 
 export interface Preset {
   id: string; // a Hub id, or EMBEDDED_ID
-  label: string;
+  label: string | ((d: Dict) => string);
   /** Download size of the weights, from the Hub's file listing (model.safetensors). */
   downloadMB: number;
-  note: string;
+  note: (d: Dict) => string;
 }
 
 export const PRESETS: Preset[] = [
-  { id: EMBEDDED_ID, label: 'nexttoken-3m (embedded)', downloadMB: 6.1, note: 'trained by this project; works offline' },
-  { id: 'openai-community/gpt2', label: 'GPT-2 (124M)', downloadMB: 548, note: 'OpenAI, 2019; completion only' },
-  { id: 'distilbert/distilgpt2', label: 'DistilGPT2 (82M)', downloadMB: 353, note: 'a smaller GPT-2; completion only' },
-  { id: 'HuggingFaceTB/SmolLM2-135M-Instruct', label: 'SmolLM2-135M-Instruct', downloadMB: 269, note: 'Llama family; chat' },
-  { id: 'HuggingFaceTB/SmolLM2-360M-Instruct', label: 'SmolLM2-360M-Instruct', downloadMB: 724, note: 'Llama family; chat' },
+  { id: EMBEDDED_ID, label: (d) => d.embeddedLabel, downloadMB: 6.1, note: (d) => d.presetNotes.embedded },
+  { id: 'openai-community/gpt2', label: 'GPT-2 (124M)', downloadMB: 548, note: (d) => d.presetNotes.gpt2 },
+  { id: 'distilbert/distilgpt2', label: 'DistilGPT2 (82M)', downloadMB: 353, note: (d) => d.presetNotes.distilgpt2 },
+  { id: 'HuggingFaceTB/SmolLM2-135M-Instruct', label: 'SmolLM2-135M-Instruct', downloadMB: 269, note: (d) => d.presetNotes.smol },
+  { id: 'HuggingFaceTB/SmolLM2-360M-Instruct', label: 'SmolLM2-360M-Instruct', downloadMB: 724, note: (d) => d.presetNotes.smol },
 ];
 
-export function presetLabel(p: Preset): string {
-  return `${p.label} · ${p.downloadMB < 10 ? p.downloadMB.toFixed(1) : Math.round(p.downloadMB)} MB`;
+export function presetLabel(p: Preset, d: Dict): string {
+  return `${typeof p.label === 'string' ? p.label : p.label(d)} · ${p.downloadMB < 10 ? p.downloadMB.toFixed(1) : Math.round(p.downloadMB)} MB`;
 }
 
 /** `?model=owner/name[@rev]` picks a Hub model, `?hubEndpoint=` a Hub mirror; otherwise the embedded model. */
@@ -49,9 +50,9 @@ export function modelQuery(search: string, source: ModelSource, choice: string):
   return `?${q}`;
 }
 
-export function progressLine(p: LoadProgressMsg): string {
+export function progressLine(p: LoadProgressMsg, d: Dict): string {
   const mb = (n: number) => (n / 1e6).toFixed(1);
-  const file = `${p.file} ${mb(p.loaded)}${p.total ? ` of ${mb(p.total)}` : ''} MB`;
-  const all = p.overallTotal ? ` · all weights ${mb(p.overallLoaded)} of ${mb(p.overallTotal)} MB` : '';
-  return `${p.fromCache ? 'From the cache' : 'Downloading'}: ${file}${all}`;
+  const file = `${p.file} ${mb(p.loaded)}${p.total ? ` / ${mb(p.total)}` : ''} MB`;
+  const all = p.overallTotal ? ` · ${d.allWeights} ${mb(p.overallLoaded)} / ${mb(p.overallTotal)} MB` : '';
+  return `${p.fromCache ? d.fromCache : d.downloading}: ${file}${all}`;
 }

@@ -6,6 +6,7 @@ import { BarController, BarElement, CategoryScale, Chart, Legend, LinearScale, T
 import type { StepRecord } from '../engine/generate.ts';
 import { distributions, drawFrom, type SamplingSettings } from '../sampling/sampler.ts';
 import { clear, h, pct, visibleToken } from './dom.ts';
+import { label, t } from './i18n/index.ts';
 
 Chart.register(BarController, BarElement, CategoryScale, LinearScale, Legend, Tooltip);
 
@@ -19,7 +20,7 @@ const sameSettings = (a: SamplingSettings, b: SamplingSettings) => a.temperature
 export class StepPanel {
   private chart: Chart | null = null;
   private picked: number | null = null;
-  readonly canvas = h('canvas', { 'aria-label': 'Bar chart of the top candidates: raw, after temperature, after top-k/top-p', role: 'img' });
+  readonly canvas = label(h('canvas', { role: 'img' }), (d) => d.chartLabel, 'aria-label');
 
   constructor(
     private readonly root: HTMLElement,
@@ -35,7 +36,7 @@ export class StepPanel {
     if (!record?.logits) {
       this.chart?.destroy();
       this.chart = null;
-      this.root.append(h('p', { class: 'hint' }, 'Select a generated token to see what the model thought could come next.'));
+      this.root.append(h('p', { class: 'hint' }, t().selectToken));
       return;
     }
     const d = distributions(record.logits, settings);
@@ -46,57 +47,58 @@ export class StepPanel {
     const summary = h(
       'p',
       { class: 'step-summary' },
-      `Step ${record.step + 1} (position ${record.position}): the model chose `,
-      h('strong', { class: 'tok' }, visibleToken(record.token)),
-      ` with probability ${pct(record.prob)} (model's own: ${pct(record.rawProb)}). Entropy ${record.entropy.toFixed(2)} bits. `,
-      record.draw === null ? 'Greedy: no random draw.' : `Random draw u = ${record.draw.toFixed(4)}.`,
+      t().stepSummary({ step: record.step + 1, position: record.position }),
+      h('strong', { class: 'tok', translate: 'no' }, visibleToken(record.token)),
+      t().withProbability(pct(record.prob), pct(record.rawProb), record.entropy.toFixed(2)),
+      record.draw === null ? t().greedyNoDraw : t().randomDraw(record.draw.toFixed(4)),
     );
     const settingsNote = asGenerated
-      ? h('p', { class: 'hint' }, `Shown with the settings it was generated with (T = ${record.settings.temperature}, top-k = ${record.settings.topK}, top-p = ${record.settings.topP}).`)
+      ? h('p', { class: 'hint' }, t().shownAsGenerated(record.settings.temperature, record.settings.topK, record.settings.topP))
       : h(
           'p',
           { class: 'whatif', role: 'note' },
-          `What if: shown with the current controls (T = ${settings.temperature}, top-k = ${settings.topK}, top-p = ${settings.topP}); it was generated with T = ${record.settings.temperature}, top-k = ${record.settings.topK}, top-p = ${record.settings.topP}. `,
-          wouldPick === record.id ? 'The same draw would pick the same token.' : `The same draw would pick ${visibleToken(labelOf(record, wouldPick))} instead.`,
+          t().whatIf(describeSettings(settings), describeSettings(record.settings)),
+          wouldPick === record.id ? t().samePick : t().otherPick(visibleToken(labelOf(record, wouldPick))),
         );
 
-    const list = h('ol', { class: 'candidates', 'aria-label': 'Candidates' });
+    const list = h('ol', { class: 'candidates', 'aria-label': t().candidates });
     for (const c of candidates) {
       const chosen = c.id === record.id;
       const li = h(
         'li',
         { 'aria-current': chosen ? 'true' : undefined, class: [chosen ? 'chosen' : '', c.id === this.picked ? 'picked' : ''].join(' ').trim(), 'data-id': c.id },
-        h('span', { class: 'tok' }, visibleToken(c.token)),
-        h('span', { class: 'p raw', title: 'raw probability (T = 1)' }, pct(d.raw[c.id])),
-        h('span', { class: 'p tempered', title: 'after temperature' }, pct(d.tempered[c.id])),
-        h('span', { class: 'p final', title: 'after top-k and top-p, renormalised' }, pct(d.final[c.id])),
+        h('span', { class: 'tok', translate: 'no' }, visibleToken(c.token)),
+        h('span', { class: 'p raw', title: t().rawTitle }, pct(d.raw[c.id])),
+        h('span', { class: 'p tempered', title: t().temperedTitle }, pct(d.tempered[c.id])),
+        h('span', { class: 'p final', title: t().finalTitle }, pct(d.final[c.id])),
         h(
           'button',
           {
             class: 'pick',
             'aria-pressed': c.id === this.picked ? 'true' : 'false',
-            'aria-label': `Pick ${c.token} to continue from here`,
+            'aria-label': t().pickLabel(c.token),
+            'data-token': c.token, // model text inside a UI label
             onclick: () => {
               this.picked = this.picked === c.id ? null : c.id;
               this.handlers.onPick(this.picked);
               this.render(record, settings, topN);
             },
           },
-          chosen ? 'chosen' : 'pick',
+          chosen ? t().chosen : t().pick,
         ),
       );
       list.append(li);
     }
-    const header = h('div', { class: 'cand-head', 'aria-hidden': 'true' }, h('span', {}, 'token'), h('span', {}, 'raw'), h('span', {}, 'temp.'), h('span', {}, 'final'), h('span', {}, ''));
+    const header = h('div', { class: 'cand-head', 'aria-hidden': 'true' }, h('span', {}, t().colToken), h('span', {}, t().colRaw), h('span', {}, t().colTemp), h('span', {}, t().colFinal), h('span', {}, ''));
 
     this.root.append(summary, settingsNote, h('div', { class: 'chart-box' }, this.canvas), this.cdf(record, d, wouldPick), header, list);
-    this.root.append(h('p', { class: 'hint' }, `${d.kept} of ${record.logits.length} tokens remain after top-k/top-p. Percentages are over the whole vocabulary.`));
+    this.root.append(h('p', { class: 'hint' }, t().keptNote(d.kept, record.logits.length)));
     this.drawChart(candidates.map((c) => visibleToken(c.token)), candidates.map((c) => d.raw[c.id]), candidates.map((c) => d.tempered[c.id]), candidates.map((c) => d.final[c.id]));
   }
 
   /** The kept tokens as segments of [0, 1), in draw order, with the draw marked. */
   private cdf(record: StepRecord, d: ReturnType<typeof distributions>, wouldPick: number): HTMLElement {
-    const bar = h('div', { class: 'cdf', role: 'img', 'aria-label': record.draw === null ? 'Greedy: the most probable token is taken' : `Cumulative distribution with the draw at ${record.draw.toFixed(4)}` });
+    const bar = h('div', { class: 'cdf', role: 'img', 'aria-label': record.draw === null ? t().cdfGreedy : t().cdfDraw(record.draw.toFixed(4)) });
     let shown = 0;
     for (let r = 0; r < d.order.length && shown < 40; r++) {
       const id = d.order[r];
@@ -111,7 +113,7 @@ export class StepPanel {
       mark.style.left = `${record.draw * 100}%`;
       bar.append(mark);
     }
-    return h('div', { class: 'cdf-box' }, h('span', { class: 'hint' }, 'Draw against the cumulative distribution'), bar);
+    return h('div', { class: 'cdf-box' }, h('span', { class: 'hint' }, t().cdfTitle), bar);
   }
 
   private drawChart(labels: string[], raw: number[], tempered: number[], final: number[]): void {
@@ -120,9 +122,9 @@ export class StepPanel {
     const data = {
       labels,
       datasets: [
-        { label: 'raw (T = 1)', data: raw, backgroundColor: color('--c-raw') },
-        { label: 'after temperature', data: tempered, backgroundColor: color('--c-temp') },
-        { label: 'after top-k / top-p', data: final, backgroundColor: color('--c-final') },
+        { label: t().seriesRaw, data: raw, backgroundColor: color('--c-raw') },
+        { label: t().seriesTemp, data: tempered, backgroundColor: color('--c-temp') },
+        { label: t().seriesFinal, data: final, backgroundColor: color('--c-final') },
       ],
     };
     if (this.chart) {
@@ -157,4 +159,8 @@ export class StepPanel {
 
 function labelOf(record: StepRecord, id: number): string {
   return record.top.find((c) => c.id === id)?.token ?? `#${id}`;
+}
+
+function describeSettings(s: SamplingSettings): string {
+  return `T = ${s.temperature}, top-k = ${s.topK}, top-p = ${s.topP}`;
 }

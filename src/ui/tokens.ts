@@ -3,6 +3,7 @@
 import type { StepRecord } from '../engine/generate.ts';
 import type { TokenView } from '../worker/protocol.ts';
 import { h, pct, visibleToken } from './dom.ts';
+import { t } from './i18n/index.ts';
 
 export const LOW_CONFIDENCE_BITS = 3; // raw entropy above this marks a token as "unsure"
 
@@ -16,9 +17,10 @@ export function tokenButton(s: StepRecord, selected: boolean, onSelect: () => vo
       type: 'button',
       class: `token p${bucket}${unsure ? ' low-conf' : ''}`,
       'data-id': s.id,
-      'aria-label': `${s.token} ${pct(s.rawProb)}${unsure ? ', unsure' : ''}`,
+      'aria-label': `${s.token} ${pct(s.rawProb)}${unsure ? t().unsure : ''}`,
+      translate: 'no',
       'aria-pressed': selected ? 'true' : 'false',
-      title: `${pct(s.rawProb)} · entropy ${s.entropy.toFixed(2)} bits`,
+      title: t().tokenTitle(pct(s.rawProb), s.entropy.toFixed(2)),
       onclick: onSelect,
       onkeydown: (e: Event) => onKey(e as KeyboardEvent),
     },
@@ -30,7 +32,7 @@ export function tokenButton(s: StepRecord, selected: boolean, onSelect: () => vo
 /** The tokens the model reads, special tokens marked, with ids and a count. */
 export function promptChips(views: TokenView[]): Node[] {
   return [
-    ...views.map((t) => h('span', { class: t.special ? 'chip tok special' : 'chip tok', title: `id ${t.id}` }, visibleToken(t.label), h('sub', {}, String(t.id)))),
-    h('span', { class: 'hint' }, ` ${views.length} tokens`),
+    ...views.map((v) => h('span', { class: v.special ? 'chip tok special' : 'chip tok', title: `id ${v.id}`, translate: 'no' }, visibleToken(v.label), h('sub', {}, String(v.id)))),
+    h('span', { class: 'hint' }, t().tokensCount(views.length)),
   ];
 }
