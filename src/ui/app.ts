@@ -17,6 +17,7 @@ import { ModelPicker } from './modelPicker.ts';
 import { LensView } from './lensView.ts';
 import { InsideView } from './insideView.ts';
 import { ExperimentsView } from './experimentsView.ts';
+import { TourView, type Concept, type TrainingLog } from './tourView.ts';
 
 /** One generated continuation of one prompt. Branches are runs that share a prefix. */
 interface Run {
@@ -39,6 +40,9 @@ export class App {
   private readonly picker: ModelPicker;
   private readonly lens: LensView;
   private readonly inside: InsideView;
+  private readonly experiments: ExperimentsView;
+  private readonly tour: TourView;
+  private source: ModelSource | null = null;
   private toolBusy = false;
   private setup: Setup;
   private model: ModelInfo | null = null;
@@ -94,6 +98,10 @@ export class App {
       },
     });
     root.append(this.inside.element, experiments.element, this.lens.element);
+    this.experiments = experiments;
+    this.tour = new TourView({ show: (c) => this.tourShow(c), trainingLog: () => this.trainingLog(), error: (m) => this.error(m) });
+    this.ui.language.before(this.tour.openButton);
+    root.append(this.tour.element);
     this.ui.language.addEventListener('change', () => setLang(this.ui.language.value as Lang));
     onLangChange(() => this.relabel());
     this.panel = new StepPanel(this.ui.stepPanel, { onPick: (id) => (this.ui.continueBtn.disabled = id === null || this.client.busy) });
@@ -129,6 +137,7 @@ export class App {
     try {
       const r = await this.client.load(source, backends);
       const switched = this.model !== null;
+      this.source = source;
       this.model = r.model;
       this.backendName = r.backend.backend;
       this.ui.backend.textContent = r.backend.description;
@@ -517,6 +526,70 @@ export class App {
   private renderPromptTokens(views: TokenView[]): void {
     clear(this.ui.promptTokens);
     this.ui.promptTokens.append(...promptChips(views));
+  }
+
+  // ---------- the guided tour's "Show me" ----------
+  private async tourShow(c: Concept): Promise<HTMLElement | null> {
+    const u = this.ui;
+    const section = (el: Element) => el.closest('section, details, fieldset') as HTMLElement;
+    switch (c) {
+      case 'tokens': {
+        const box = u.promptTokens.closest('details')!;
+        if (this.setup.mode !== 'complete') this.setMode('complete');
+        box.open = true;
+        return box;
+      }
+      case 'embeddings':
+      case 'positions':
+        await this.ensureInside();
+        return this.inside.part('table.emb');
+      case 'attention':
+        await this.ensureInside();
+        return this.inside.part('.heat-wrap');
+      case 'ffn':
+        await this.ensureInside();
+        return this.inside.part('table.logit-lens');
+      case 'softmax':
+        await this.ensureStep();
+        return section(u.stepPanel);
+      case 'temperature':
+        return this.experiments.element;
+      case 'topkp':
+        return section(u.topK);
+      case 'loop':
+        if (this.setup.mode !== 'complete') this.setMode('complete');
+        return section(u.output);
+      case 'training':
+        return null; // the card itself holds the loss curve
+      case 'parameters':
+        return u.modelInfo;
+      case 'hallucination':
+        return this.lens.element;
+    }
+  }
+
+  /** A selected step to show: generates once if nothing has been generated yet. */
+  private async ensureStep(): Promise<void> {
+    if (this.setup.mode !== 'complete') this.setMode('complete');
+    if (!this.branches[this.current]?.steps.length) {
+      await this.generate(false);
+      while (this.client.busy) await new Promise((r) => setTimeout(r, 50));
+    }
+    const run = this.branches[this.current];
+    if (!run?.steps.length) throw new Error(tr().nothingToExport);
+    if (!this.selected) this.select(run, 0, true);
+  }
+
+  private async ensureInside(): Promise<void> {
+    await this.ensureStep();
+    if (!this.inside.part('table.emb')) await this.inside.look();
+  }
+
+  private async trainingLog(): Promise<TrainingLog | null> {
+    const s = this.source;
+    if (!s || s.kind !== 'url') return null;
+    const res = await fetch(s.url.replace(/\/?$/, '/') + 'training_log.json');
+    return res.ok ? ((await res.json()) as TrainingLog) : null;
   }
 
   /** The status line: model, backend (the engine's own words), and the last run's speed. */

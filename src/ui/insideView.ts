@@ -63,7 +63,12 @@ export class InsideView {
     this.lookBtn.disabled = !this.context;
   }
 
-  private async look(): Promise<void> {
+  /** The section to point at for a concept, once something has been looked at. */
+  part(selector: string): HTMLElement | null {
+    return this.body.querySelector<HTMLElement>(selector);
+  }
+
+  async look(): Promise<void> {
     if (!this.context || !this.host.canRun()) return;
     const { ids, record } = this.context;
     this.host.setBusy(true);

@@ -1,0 +1,108 @@
+// The guided tour: one short card per concept of the introductory material, each with a "Show me"
+// that opens and highlights the live view where the concept can be seen on the running model.
+import { CategoryScale, Chart, LinearScale, LineController, LineElement, PointElement } from 'chart.js';
+import { clear, h } from './dom.ts';
+import type { Dict } from './i18n/en.ts';
+import { label, onLangChange, t } from './i18n/index.ts';
+
+Chart.register(LineController, LineElement, PointElement, LinearScale, CategoryScale);
+
+export const CONCEPTS = ['tokens', 'embeddings', 'positions', 'attention', 'ffn', 'softmax', 'temperature', 'topkp', 'loop', 'training', 'parameters', 'hallucination'] as const;
+export type Concept = (typeof CONCEPTS)[number];
+
+export interface TrainingLog {
+  params: number;
+  tokensSeen: number;
+  wallTimeS: number;
+  curve: { step: number; valLoss: number }[];
+}
+
+export interface TourHost {
+  /** Opens the live view of a concept (generating or inspecting first if needed); returns the element to point at. */
+  show(concept: Concept): Promise<HTMLElement | null>;
+  /** The embedded model's training log, or null for a model trained elsewhere. */
+  trainingLog(): Promise<TrainingLog | null>;
+  error(message: string): void;
+}
+
+export class TourView {
+  readonly element: HTMLElement;
+  readonly openButton: HTMLButtonElement;
+  private readonly card: HTMLElement;
+  private index = 0;
+  private focused: HTMLElement | null = null;
+  private chart: Chart | null = null;
+
+  constructor(private readonly host: TourHost) {
+    this.openButton = label(h('button', { type: 'button', class: 'tour-open' }), (d) => d.tourOpen);
+    this.card = h('div', { class: 'tour-card' });
+    this.element = label(h('aside', { class: 'tour', hidden: true, role: 'region' }, this.card), (d) => d.tour, 'aria-label');
+    this.openButton.addEventListener('click', () => this.open(0));
+    onLangChange(() => !this.element.hidden && this.render());
+  }
+
+  open(i: number): void {
+    this.index = Math.max(0, Math.min(CONCEPTS.length - 1, i));
+    this.element.hidden = false;
+    this.render();
+  }
+
+  private close(): void {
+    this.element.hidden = true;
+    this.focused?.classList.remove('tour-focus');
+    this.focused = null;
+  }
+
+  private render(): void {
+    const d = t();
+    const concept = CONCEPTS[this.index];
+    const [title, text] = d.tourCards[concept];
+    clear(this.card);
+    this.chart?.destroy();
+    this.chart = null;
+    const prev = h('button', { type: 'button', disabled: this.index === 0, onclick: () => this.open(this.index - 1) }, d.tourPrev);
+    const next = h('button', { type: 'button', disabled: this.index === CONCEPTS.length - 1, onclick: () => this.open(this.index + 1) }, d.tourNext);
+    const show = h('button', { type: 'button', class: 'primary', onclick: () => void this.show(concept) }, d.tourShow);
+    const close = h('button', { type: 'button', class: 'close', 'aria-label': d.tourClose, onclick: () => this.close() }, '×');
+    this.card.append(
+      h('div', { class: 'tour-head' }, h('span', { class: 'hint' }, d.tourStep(this.index + 1, CONCEPTS.length)), close),
+      h('h2', {}, title),
+      h('p', {}, text),
+    );
+    if (concept === 'training' || concept === 'parameters') void this.addTrainingFacts(concept, d);
+    this.card.append(h('div', { class: 'buttons' }, prev, show, next));
+    this.card.dataset.concept = concept;
+  }
+
+  private async show(concept: Concept): Promise<void> {
+    try {
+      const target = await this.host.show(concept);
+      this.focused?.classList.remove('tour-focus');
+      this.focused = target;
+      if (target) {
+        target.classList.add('tour-focus');
+        target.dataset.tourTarget = concept;
+        target.scrollIntoView({ block: 'center', behavior: 'instant' as ScrollBehavior });
+      }
+    } catch (e) {
+      this.host.error((e as Error).message);
+    }
+  }
+
+  /** Training vs inference: the loss curve of the embedded model's own training. Parameters: its size and data. */
+  private async addTrainingFacts(concept: Concept, d: Dict): Promise<void> {
+    const log = await this.host.trainingLog().catch(() => null);
+    const box = h('div', { class: 'tour-extra' });
+    this.card.insertBefore(box, this.card.lastElementChild);
+    if (!log) return void box.append(h('p', { class: 'hint' }, d.notEmbedded));
+    box.append(h('p', { class: 'hint' }, d.trainedOn((log.tokensSeen / 1e6).toFixed(1), (log.wallTimeS / 60).toFixed(0), (log.params / 1e6).toFixed(2))));
+    if (concept === 'parameters') return void box.append(h('p', { class: 'hint' }, d.dataSources));
+    const canvas = h('canvas', { role: 'img', 'aria-label': d.lossCurve, class: 'loss-curve' });
+    box.append(h('div', { class: 'loss-box' }, canvas));
+    this.chart = new Chart(canvas, {
+      type: 'line',
+      data: { labels: log.curve.map((c) => c.step), datasets: [{ label: d.lossCurve, data: log.curve.map((c) => c.valLoss), borderColor: '#2d5bd7', pointRadius: 0 }] },
+      options: { animation: false, responsive: true, maintainAspectRatio: false, scales: { x: { title: { display: true, text: d.stepLabel } }, y: { title: { display: true, text: d.lossLabel } } } },
+    });
+  }
+}

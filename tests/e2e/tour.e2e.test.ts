@@ -1,0 +1,60 @@
+// The guided tour opens each concept's live view on the running model (WASM).
+import type { Browser } from 'playwright-core';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { CONCEPTS } from '../../src/ui/tourView.ts';
+import { launch, openApp, startApp, stopApp, type OpenPage } from './harness.ts';
+
+let base = '';
+let browser: Browser;
+let o: OpenPage;
+
+beforeAll(async () => {
+  base = await startApp();
+  browser = await launch();
+  o = await openApp(browser, base, '?backend=wasm&t=0&max=5');
+});
+afterAll(async () => {
+  expect(o.consoleErrors).toEqual([]);
+  await browser?.close();
+  await stopApp();
+});
+
+it('each card’s “Show me” opens and highlights that concept’s live view', async () => {
+  const page = o.page;
+  await page.getByRole('button', { name: 'Guided tour' }).click();
+  const tour = page.getByRole('region', { name: 'Guided tour' });
+  // What each concept must point at: the live view where it can be seen.
+  const expected: Record<string, string> = {
+    tokens: 'details.prompt-tokens',
+    embeddings: 'table.emb',
+    positions: 'table.emb',
+    attention: '.heat-wrap',
+    ffn: 'table.logit-lens',
+    softmax: 'section.dist',
+    temperature: 'section.experiments',
+    topkp: 'fieldset.controls',
+    loop: 'section.output',
+    parameters: '#model-info',
+    hallucination: 'section.lens',
+  };
+  for (const [i, concept] of CONCEPTS.entries()) {
+    await expect.poll(() => tour.locator('.tour-card').getAttribute('data-concept')).toBe(concept);
+    await tour.getByRole('button', { name: 'Show me' }).click();
+    if (concept === 'training') {
+      // Training vs inference: the embedded model's own loss curve, from its training log.
+      await tour.locator('canvas.loss-curve').waitFor();
+    } else {
+      const target = page.locator(`${expected[concept]}[data-tour-target="${concept}"].tour-focus`);
+      await target.waitFor({ timeout: 60_000 });
+      expect(await target.isVisible()).toBe(true);
+      const box = (await target.boundingBox())!;
+      const vh = page.viewportSize()!.height;
+      expect(box.y).toBeLessThan(vh);
+      expect(box.y + box.height).toBeGreaterThan(0);
+      if (concept === 'tokens') expect(await page.locator('details.prompt-tokens').getAttribute('open')).not.toBeNull();
+    }
+    if (i < CONCEPTS.length - 1) await tour.getByRole('button', { name: 'Next' }).click();
+  }
+  // The inside view was computed on request by the tour (a generation and an inspection ran).
+  expect(await page.locator('canvas.heat').count()).toBe(1);
+});
