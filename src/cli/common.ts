@@ -36,6 +36,9 @@ export async function loadModel(opts: EngineOptions): Promise<LoadedModel> {
     return loadModelDir(DEFAULT_MODEL);
   }
   if (existsSync(model) && statSync(model).isDirectory()) return loadModelDir(model);
+  if (/^[.~/\\]/.test(model) || model.split('/').length > 2) {
+    throw new UsageError(`Model folder "${model}" does not exist. Pass a folder in Hugging Face layout, or a Hub id (owner/name).`);
+  }
   const ref = parseHubRef(model);
   if (!ref) {
     throw new UsageError(`--model "${model}" is neither a model folder nor a Hugging Face Hub id (owner/name, e.g. openai-community/gpt2).`);
