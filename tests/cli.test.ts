@@ -75,6 +75,18 @@ describe('generate CLI', () => {
   }
 });
 
+describe('eval CLI', () => {
+  it('--lens on a model without facts of its own asks the bundled general facts and reports the lens table', async () => {
+    const r = await cli('eval', ['--model', FIXTURE, '--json', '--skip-loss', '--lens']);
+    expect(r.code).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(out.lens).toHaveLength(1);
+    expect(out.lens[0]).toEqual(expect.objectContaining({ group: 'all', questions: 22 }));
+    expect(out.lens[0].accuracy).toBeGreaterThanOrEqual(0);
+    expect(out).not.toHaveProperty('factsSeenTop1'); // a fixture has no facts of its own
+  });
+});
+
 describe('bench CLI', () => {
   it('prints one JSON object with the documented fields and a steady tensor count', async () => {
     const r = await cli('bench', ['--model', FIXTURE, '--json']);
