@@ -3,11 +3,12 @@ import type { GenerationSummary, StepRecord } from '../engine/generate.ts';
 import { randomSeed as newRandomSeed } from '../sampling/prng.ts';
 import type { SamplingSettings } from '../sampling/sampler.ts';
 import { describeChoice } from '../sampling/step.ts';
-import { clear, download, h } from './dom.ts';
+import { clear, download } from './dom.ts';
 import { EngineClient } from './engineClient.ts';
 import { readSetupFromControls, showSetup } from './controls.ts';
 import { buildLayout, type Layout } from './layout.ts';
-import { promptChips, tokenButton } from './tokens.ts';
+import { promptChips } from './tokens.ts';
+import { Transcript, type ChatTurn, type Run } from './transcript.ts';
 import { StepPanel } from './stepPanel.ts';
 import { readSetup, writeSetup, type Setup } from './urlState.ts';
 import type { LoadProgressMsg, ModelInfo, ModelSource, TokenView } from '../worker/protocol.ts';
@@ -18,20 +19,7 @@ import { LensView } from './lensView.ts';
 import { InsideView } from './insideView.ts';
 import { ExperimentsView } from './experimentsView.ts';
 import { TourView, type Concept, type TrainingLog } from './tourView.ts';
-
-/** One generated continuation of one prompt. Branches are runs that share a prefix. */
-interface Run {
-  promptIds: number[];
-  steps: StepRecord[];
-  seed: number;
-  summary?: GenerationSummary;
-  label: { n: number; from: number | null }; // shown as "Branch n (from step s)"
-  text?: string; // the decoded continuation (a chat turn's reply)
-}
-interface ChatTurn {
-  user: string;
-  run: Run;
-}
+import { placeOf } from './tourPlaces.ts';
 
 export class App {
   private readonly ui: Layout;
@@ -47,10 +35,7 @@ export class App {
   private setup: Setup;
   private model: ModelInfo | null = null;
   private backendName = '';
-  private branches: Run[] = [];
-  private current = -1;
-  private chat: ChatTurn[] = [];
-  private selected: { run: Run; step: number } | null = null;
+  private readonly transcript: Transcript;
   private running: Run | null = null;
   private lastPerf: { tokensPerSec: number | null; ttftMs: number; stop: GenerationSummary['stopReason'] } | null = null;
   private loading = false;
@@ -59,6 +44,7 @@ export class App {
 
   constructor(root: HTMLElement, embeddedUrl: string) {
     this.ui = buildLayout(root);
+    this.transcript = new Transcript(this.ui, (run, step) => this.select(run, step, true));
     this.picker = new ModelPicker(embeddedUrl, {
       load: (source, choice) => void this.loadModel(source, choice),
       listCache: () => this.client.cachedModels(),
@@ -66,30 +52,19 @@ export class App {
     });
     this.ui.modelSlot.append(this.picker.element);
     this.ui.backend.textContent = tr().starting;
-    this.lens = new LensView(this.client, {
+    // What every tool view may ask of the app: whether the engine is free, to hold it, to report an error.
+    const host = {
       canRun: () => this.ready(),
-      setBusy: (b) => {
+      setBusy: (b: boolean) => {
         this.toolBusy = b;
         this.refreshBusy();
       },
-      temperature: () => this.setup.temperature,
-      error: (m) => this.error(m),
-    });
-    this.inside = new InsideView(this.client, {
-      canRun: () => this.ready(),
-      setBusy: (b) => {
-        this.toolBusy = b;
-        this.refreshBusy();
-      },
-      error: (m) => this.error(m),
-    });
+      error: (m: string) => this.error(m),
+    };
+    this.lens = new LensView(this.client, { ...host, temperature: () => this.setup.temperature });
+    this.inside = new InsideView(this.client, host);
     const experiments = new ExperimentsView(this.client, {
-      canRun: () => this.ready(),
-      setBusy: (b) => {
-        this.toolBusy = b;
-        this.refreshBusy();
-      },
-      error: (m) => this.error(m),
+      ...host,
       promptSetup: async () => {
         this.readControls();
         if (!this.setup.prompt.trim()) throw new Error(tr().promptEmptyAbove);
@@ -145,10 +120,7 @@ export class App {
       this.ui.loadBox.hidden = true;
       if (switched) {
         // Token ids belong to one tokenizer: the previous model's runs cannot be continued by this one.
-        this.branches = [];
-        this.current = -1;
-        this.chat = [];
-        this.selected = null;
+        this.transcript.reset();
         this.renderAll();
       }
       if (choice !== null) history.replaceState(null, '', modelQuery(location.search, source, choice));
@@ -197,7 +169,7 @@ export class App {
     this.ui.chatBtn.setAttribute('aria-pressed', String(mode === 'chat'));
     this.ui.completeBox.hidden = mode !== 'complete';
     this.ui.chatBox.hidden = mode !== 'chat';
-    this.selected = null;
+    this.transcript.selected = null;
     history.replaceState(null, '', writeSetup(this.setup, new URLSearchParams(location.search)));
     this.renderAll();
   }
@@ -218,14 +190,14 @@ export class App {
     u.send.addEventListener('click', () => void this.send());
     u.stop.addEventListener('click', () => this.client.stop());
     u.clearChat.addEventListener('click', () => {
-      this.chat = [];
-      this.selected = null;
+      this.transcript.chat = [];
+      this.transcript.selected = null;
       this.renderAll();
     });
     u.continueBtn.addEventListener('click', () => void this.continueFromHere());
     u.branches.addEventListener('change', () => {
-      this.current = Number(u.branches.value);
-      this.selected = null;
+      this.transcript.current = Number(u.branches.value);
+      this.transcript.selected = null;
       this.renderAll();
     });
     const submitOnCtrlEnter = (go: () => void) => (e: KeyboardEvent) => {
@@ -266,13 +238,10 @@ export class App {
     if (!text.trim()) return this.error(tr().promptEmpty);
     try {
       const promptIds = (await this.client.tokenize(text)).map((t) => t.id);
-      const cur = this.branches[this.current];
+      const cur = this.transcript.currentBranch;
       const sameRun = single && cur && sameIds(cur.promptIds, promptIds) && cur.summary?.stopReason !== 'eos' && cur.summary?.stopReason !== 'contextFull';
-      const run: Run = sameRun ? cur : { promptIds, steps: [], seed: this.seedForRun(), label: { n: this.branches.length + 1, from: null } };
-      if (!sameRun) {
-        this.branches.push(run);
-        this.current = this.branches.length - 1;
-      }
+      const run: Run = sameRun ? cur : { promptIds, steps: [], seed: this.seedForRun(), label: { n: this.transcript.branches.length + 1, from: null } };
+      if (!sameRun) this.transcript.addBranch(run);
       this.startRun(run, single ? 1 : this.setup.maxTokens);
     } catch (e) {
       this.error((e as Error).message);
@@ -285,7 +254,7 @@ export class App {
     const user = this.ui.message.value;
     if (!user.trim()) return this.error(tr().messageEmpty);
     try {
-      const messages = this.chat.flatMap((t) => [
+      const messages = this.transcript.chat.flatMap((t) => [
         { role: 'user' as const, content: t.user },
         { role: 'assistant' as const, content: t.run.text ?? '' },
       ]);
@@ -298,11 +267,11 @@ export class App {
         return this.error(tr().conversationTooLong(promptIds.length, this.model?.contextLength ?? 0));
       }
       const turn: ChatTurn = { user, run: { promptIds, steps: [], seed: this.seedForRun(), label: { n: 0, from: null } } };
-      this.chat.push(turn);
+      this.transcript.chat.push(turn);
       this.ui.message.value = '';
       this.startRun(turn.run, this.setup.maxTokens, () => {
         // Nothing is lost: the message goes back into the box, the failed turn is dropped.
-        this.chat.pop();
+        this.transcript.chat.pop();
         this.ui.message.value = user;
       });
     } catch (e) {
@@ -312,7 +281,7 @@ export class App {
 
   /** Branch: the picked candidate replaces the token at the selected step; generation goes on from there. */
   private async continueFromHere(): Promise<void> {
-    const sel = this.selected;
+    const sel = this.transcript.selected;
     const id = this.panel.pickedId;
     if (!sel || id === null || !this.ready()) return;
     const base = sel.run.steps[sel.step];
@@ -327,16 +296,15 @@ export class App {
       settings: base.settings,
       logits: base.logits,
     };
-    const run: Run = { promptIds: sel.run.promptIds, steps: [...sel.run.steps.slice(0, sel.step), forced], seed: sel.run.seed, label: { n: this.branches.length + 1, from: sel.step + 1 } };
+    const run: Run = { promptIds: sel.run.promptIds, steps: [...sel.run.steps.slice(0, sel.step), forced], seed: sel.run.seed, label: { n: this.transcript.branches.length + 1, from: sel.step + 1 } };
     if (this.setup.mode === 'chat') {
-      const turn = this.chat.find((t) => t.run === sel.run);
+      const turn = this.transcript.chat.find((t) => t.run === sel.run);
       if (!turn) return;
       turn.run = run;
     } else {
-      this.branches.push(run);
-      this.current = this.branches.length - 1;
+      this.transcript.addBranch(run);
     }
-    this.selected = { run, step: sel.step };
+    this.transcript.selected = { run, step: sel.step };
     this.startRun(run, Math.max(1, this.setup.maxTokens - run.steps.length));
   }
 
@@ -355,8 +323,9 @@ export class App {
       onStep: (r) => {
         if (!this.firstTokenAt) this.firstTokenAt = performance.now();
         run.steps.push({ ...r, step: run.steps.length });
-        this.appendToken(run, run.steps.length - 1);
-        if (!this.selected || this.selected.run !== run || this.panelFollows) this.select(run, run.steps.length - 1, false);
+        if (!this.transcript.appendToken(run, run.steps.length - 1)) this.renderOutput();
+        const sel = this.transcript.selected;
+        if (!sel || sel.run !== run || this.panelFollows) this.select(run, run.steps.length - 1, false);
       },
       onDone: (summary) => {
         run.summary = summary;
@@ -382,7 +351,8 @@ export class App {
 
   /** While generating, the panel follows the newest token unless the learner picked an older one. */
   private get panelFollows(): boolean {
-    return !!this.selected && this.selected.run === this.running && this.selected.step >= this.running.steps.length - 2;
+    const sel = this.transcript.selected;
+    return !!sel && sel.run === this.running && sel.step >= this.running.steps.length - 2;
   }
 
   private ready(): boolean {
@@ -402,7 +372,7 @@ export class App {
   }
 
   private exportRun(): void {
-    const runs = this.setup.mode === 'chat' ? this.chat.map((t) => t.run) : this.branches.slice(this.current, this.current + 1);
+    const runs = this.transcript.runsToExport(this.setup.mode);
     if (!runs.length) return this.error(tr().nothingToExport);
     const data = {
       model: this.model?.name,
@@ -425,32 +395,10 @@ export class App {
     document.body.dataset.busy = String(busy);
   }
 
-  private tokenButton(run: Run, i: number): HTMLButtonElement {
-    const selected = this.selected?.run === run && this.selected.step === i;
-    return tokenButton(run.steps[i], selected, () => this.select(run, i, true), (e) => this.tokenKeys(e, run, i));
-  }
-
-  private tokenKeys(e: KeyboardEvent, run: Run, i: number): void {
-    const to = e.key === 'ArrowRight' ? i + 1 : e.key === 'ArrowLeft' ? i - 1 : -1;
-    if (to < 0 || to >= run.steps.length) return;
-    e.preventDefault();
-    this.select(run, to, true);
-    (this.ui.output.querySelector(`[data-run-step="${to}"][data-active="true"]`) as HTMLElement | null)?.focus();
-  }
-
-  private appendToken(run: Run, i: number): void {
-    const target = this.ui.output.querySelector(`[data-live="true"]`);
-    if (!target) return this.renderOutput();
-    const b = this.tokenButton(run, i);
-    b.dataset.runStep = String(i);
-    b.dataset.active = 'true';
-    target.append(b);
-  }
-
   private select(run: Run, step: number, byUser: boolean): void {
-    this.selected = { run, step };
+    this.transcript.selected = { run, step };
     if (byUser) this.ui.continueBtn.disabled = true;
-    this.renderOutputSelection();
+    this.transcript.renderSelection(this.setup.mode);
     this.renderPanel();
   }
 
@@ -461,51 +409,15 @@ export class App {
   }
 
   private renderBranches(): void {
-    const u = this.ui;
-    clear(u.branches);
-    u.branchBox.hidden = this.setup.mode !== 'complete' || this.branches.length < 2;
-    this.branches.forEach((b, i) => u.branches.append(h('option', { value: i, selected: i === this.current }, tr().branchLabel(b.label.n, b.label.from))));
+    this.transcript.renderBranches(this.setup.mode);
   }
 
   private renderOutput(): void {
-    const out = this.ui.output;
-    clear(out);
-    const tokensOf = (run: Run, live: boolean) => {
-      const span = h('span', { class: 'gen', 'data-live': live ? 'true' : undefined });
-      run.steps.forEach((_, i) => {
-        const b = this.tokenButton(run, i);
-        b.dataset.runStep = String(i);
-        b.dataset.active = String(live);
-        span.append(b);
-      });
-      return span;
-    };
-    if (this.setup.mode === 'complete') {
-      const run = this.branches[this.current];
-      if (!run) return void out.append(h('p', { class: 'hint' }, tr().hintGenerate));
-      out.append(h('span', { class: 'prompt-text', translate: 'no' }, this.setup.prompt), tokensOf(run, true));
-    } else {
-      if (!this.chat.length) return void out.append(h('p', { class: 'hint' }, tr().hintChat));
-      this.chat.forEach((t, i) => {
-        const last = i === this.chat.length - 1;
-        out.append(h('div', { class: 'turn user' }, h('strong', {}, tr().you), h('span', { translate: 'no' }, t.user)), h('div', { class: 'turn assistant' }, h('strong', {}, tr().modelSays), tokensOf(t.run, last)));
-      });
-    }
-  }
-
-  private renderOutputSelection(): void {
-    for (const b of this.ui.output.querySelectorAll<HTMLButtonElement>('button.token')) {
-      const on = b.dataset.active === 'true' && this.selected !== null && Number(b.dataset.runStep) === this.selected.step && this.isActiveRun(this.selected.run);
-      b.setAttribute('aria-pressed', on ? 'true' : 'false');
-    }
-  }
-
-  private isActiveRun(run: Run): boolean {
-    return this.setup.mode === 'complete' ? this.branches[this.current] === run : this.chat[this.chat.length - 1]?.run === run;
+    this.transcript.renderOutput(this.setup.mode, this.setup.prompt);
   }
 
   private renderPanel(): void {
-    const s = this.selected;
+    const s = this.transcript.selected;
     const record = s ? (s.run.steps[s.step] ?? null) : null;
     this.inside.setStep(s && record ? [...s.run.promptIds, ...s.run.steps.slice(0, s.step).map((x) => x.id)] : null, record);
     const wide = window.matchMedia?.('(min-width: 900px)').matches ?? true;
@@ -529,60 +441,27 @@ export class App {
   }
 
   // ---------- the guided tour's "Show me" ----------
-  private async tourShow(c: Concept): Promise<HTMLElement | null> {
-    const u = this.ui;
-    const section = (el: Element) => el.closest('section, details, fieldset') as HTMLElement;
-    switch (c) {
-      case 'tokens': {
-        const box = u.promptTokens.closest('details')!;
-        if (this.setup.mode !== 'complete') this.setMode('complete');
-        box.open = true;
-        return box;
-      }
-      case 'embeddings':
-      case 'positions':
-        await this.ensureInside();
-        return this.inside.part('table.emb');
-      case 'attention':
-        await this.ensureInside();
-        return this.inside.part('.heat-wrap');
-      case 'ffn':
-        await this.ensureInside();
-        return this.inside.part('table.logit-lens');
-      case 'softmax':
-        await this.ensureStep();
-        return section(u.stepPanel);
-      case 'temperature':
-        return this.experiments.element;
-      case 'topkp':
-        return section(u.topK);
-      case 'loop':
-        if (this.setup.mode !== 'complete') this.setMode('complete');
-        return section(u.output);
-      case 'training':
-        return null; // the card itself holds the loss curve
-      case 'parameters':
-        return u.modelInfo;
-      case 'hallucination':
-        return this.lens.element;
-    }
+  private tourShow(c: Concept): Promise<HTMLElement | null> {
+    return placeOf(c, {
+      ui: this.ui,
+      inside: this.inside,
+      lens: this.lens,
+      experiments: this.experiments,
+      completeMode: () => this.setup.mode !== 'complete' && this.setMode('complete'),
+      ensureStep: () => this.ensureStep(),
+    });
   }
 
   /** A selected step to show: generates once if nothing has been generated yet. */
   private async ensureStep(): Promise<void> {
     if (this.setup.mode !== 'complete') this.setMode('complete');
-    if (!this.branches[this.current]?.steps.length) {
+    if (!this.transcript.currentBranch?.steps.length) {
       await this.generate(false);
       while (this.client.busy) await new Promise((r) => setTimeout(r, 50));
     }
-    const run = this.branches[this.current];
+    const run = this.transcript.currentBranch;
     if (!run?.steps.length) throw new Error(tr().nothingToExport);
-    if (!this.selected) this.select(run, 0, true);
-  }
-
-  private async ensureInside(): Promise<void> {
-    await this.ensureStep();
-    if (!this.inside.part('table.emb')) await this.inside.look();
+    if (!this.transcript.selected) this.select(run, 0, true);
   }
 
   private async trainingLog(): Promise<TrainingLog | null> {

@@ -1,0 +1,60 @@
+// Where each concept of the guided tour lives in the app: "Show me" opens that live view,
+// generating or inspecting first when the view would otherwise be empty.
+import type { ExperimentsView } from './experimentsView.ts';
+import type { InsideView } from './insideView.ts';
+import type { Layout } from './layout.ts';
+import type { LensView } from './lensView.ts';
+import type { Concept } from './tourView.ts';
+
+export interface TourPlaces {
+  ui: Layout;
+  inside: InsideView;
+  lens: LensView;
+  experiments: ExperimentsView;
+  /** Switches to completion mode if the app is in chat mode. */
+  completeMode: () => void;
+  /** Makes sure a generated step is selected (generates once if nothing has been generated). */
+  ensureStep: () => Promise<void>;
+}
+
+/** The element that shows concept `c`, ready to scroll to; null when the tour card itself shows it. */
+export async function placeOf(c: Concept, p: TourPlaces): Promise<HTMLElement | null> {
+  const u = p.ui;
+  const section = (el: Element) => el.closest('section, details, fieldset') as HTMLElement;
+  const inside = async (selector: string) => {
+    await p.ensureStep();
+    if (!p.inside.part('table.emb')) await p.inside.look();
+    return p.inside.part(selector);
+  };
+  switch (c) {
+    case 'tokens': {
+      const box = u.promptTokens.closest('details')!;
+      p.completeMode();
+      box.open = true;
+      return box;
+    }
+    case 'embeddings':
+    case 'positions':
+      return inside('table.emb');
+    case 'attention':
+      return inside('.heat-wrap');
+    case 'ffn':
+      return inside('table.logit-lens');
+    case 'softmax':
+      await p.ensureStep();
+      return section(u.stepPanel);
+    case 'temperature':
+      return p.experiments.element;
+    case 'topkp':
+      return section(u.topK);
+    case 'loop':
+      p.completeMode();
+      return section(u.output);
+    case 'training':
+      return null; // the card itself holds the loss curve
+    case 'parameters':
+      return u.modelInfo;
+    case 'hallucination':
+      return p.lens.element;
+  }
+}
