@@ -83,3 +83,41 @@ export async function screenshot(page: Page, name: string): Promise<string> {
   await page.screenshot({ path, fullPage: true });
   return path;
 }
+
+export interface HeapUsage {
+  /** V8 heap in use (JS objects). */
+  usedSize: number;
+  /** ArrayBuffer backing stores (download buffers, for one). Threaded WASM's shared memory, where the weights end up, is not counted here. */
+  backingStorageSize: number;
+}
+
+/**
+ * Reads the JS heap of the app's engine worker (where the model loads) through the browser's DevTools
+ * protocol: attaches to the worker target and asks it for Runtime.getHeapUsage. Returns null until the
+ * worker exists. The page's own heap is the smaller half of the story; the weights live in the worker.
+ */
+export async function engineWorkerHeap(browser: Browser): Promise<() => Promise<HeapUsage | null>> {
+  const cdp = await browser.newBrowserCDPSession();
+  const pending = new Map<number, (v: HeapUsage | null) => void>();
+  let nextId = 1;
+  let sessionId = '';
+  cdp.on('Target.receivedMessageFromTarget', (e: { message: string }) => {
+    const m = JSON.parse(e.message) as { id?: number; result?: HeapUsage };
+    if (m.id && pending.has(m.id)) {
+      pending.get(m.id)!(m.result ?? null);
+      pending.delete(m.id);
+    }
+  });
+  return async () => {
+    if (!sessionId) {
+      const { targetInfos } = (await cdp.send('Target.getTargets')) as { targetInfos: { targetId: string; type: string; url: string }[] };
+      const worker = targetInfos.find((t) => t.type === 'worker' && /engine\.worker/.test(t.url));
+      if (!worker) return null;
+      sessionId = ((await cdp.send('Target.attachToTarget', { targetId: worker.targetId, flatten: false })) as { sessionId: string }).sessionId;
+    }
+    const id = nextId++;
+    const reply = new Promise<HeapUsage | null>((r) => pending.set(id, r));
+    await cdp.send('Target.sendMessageToTarget', { sessionId, message: JSON.stringify({ id, method: 'Runtime.getHeapUsage' }) });
+    return reply;
+  };
+}
