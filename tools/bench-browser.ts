@@ -1,7 +1,7 @@
 // npm run -s bench:browser -- [--model <dir>] [--prompt-tokens N] [--tokens M] [--backends wasm,webgpu] --json
 // Runs the engine benchmark in headless Chromium on each backend; prints one JSON object per backend.
 import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { parseArgs, runMain, UsageError } from '../src/cli/args.ts';
 import { launch, ROOT, startApp, stopApp } from './browser.ts';
 
@@ -16,12 +16,12 @@ runMain(async () => {
   try {
     for (const backend of ((a.backends as string | undefined) ?? 'wasm,webgpu').split(',')) {
       const page = await browser.newPage();
-      // The model folder is served from disk at /bench-model/.
-      await page.route('**/bench-model/*', (route) => {
+      // The model folder is served from disk at /bench-model/<folder name>/ (the engine names a model after its folder).
+      await page.route('**/bench-model/**', (route) => {
         const path = join(dir, new URL(route.request().url()).pathname.split('/').pop()!);
         return existsSync(path) ? route.fulfill({ path }) : route.fulfill({ status: 404, body: 'not found' });
       });
-      const q = new URLSearchParams({ backend, model: '/bench-model/', promptTokens: String((a['prompt-tokens'] as number | undefined) ?? 32), tokens: String(tokens) });
+      const q = new URLSearchParams({ backend, model: `/bench-model/${basename(dir)}/`, promptTokens: String((a['prompt-tokens'] as number | undefined) ?? 32), tokens: String(tokens) });
       await page.goto(`${base}bench.html?${q}`);
       await page.waitForFunction(() => document.title === 'done', null, { timeout: 600_000 });
       const r = await page.evaluate(() => (window as unknown as { __bench: unknown }).__bench);
