@@ -9,25 +9,10 @@
 // Platform-neutral: the cache (Cache Storage in the browser, a folder in Node) is passed in.
 import { ConfigError, parseConfig, SUPPORTED_MODEL_TYPES, type ModelConfig } from './config.ts';
 import type { ModelFiles } from './load.ts';
+import { DEFAULT_ENDPOINT, hubFileUrl, hubLabel, type HubRef } from './hubRef.ts';
 import { memoryWeights, parseHeader, SafetensorsError, streamTensors, type SafetensorsHeader, type WeightSource } from './safetensors.ts';
 
-export const DEFAULT_ENDPOINT = 'https://huggingface.co';
-
-export interface HubRef {
-  id: string; // "owner/name"
-  revision: string; // "main" unless "owner/name@rev"
-}
-
-/** A Hub id ("owner/name" or "owner/name@revision"), or null if `s` does not look like one. */
-export function parseHubRef(s: string): HubRef | null {
-  const m = /^([A-Za-z0-9][\w.-]*\/[\w.-]+)(?:@([\w./-]+))?$/.exec(s.trim());
-  if (!m || m[1].includes('..')) return null;
-  return { id: m[1], revision: m[2] ?? 'main' };
-}
-
-export function hubFileUrl(endpoint: string, ref: HubRef, file: string): string {
-  return `${endpoint.replace(/\/+$/, '')}/${ref.id}/resolve/${encodeURIComponent(ref.revision)}/${file}`;
-}
+export { DEFAULT_ENDPOINT, hubFileUrl, hubLabel, parseHubRef, type HubRef } from './hubRef.ts';
 
 /** Where downloaded files are kept. Keys look like "owner/name/main/config.json". */
 export interface FileStore {
@@ -88,15 +73,18 @@ interface Manifest {
   sizes: Record<string, number>;
 }
 
-const MANIFEST = '.nexttoken-manifest.json';
+/** Written last into a model's cache folder: its presence means the model is complete there. */
+export const MANIFEST = '.nexttoken-manifest.json';
 const mb = (n: number) => `${(n / 1e6).toFixed(n < 1e7 ? 1 : 0)} MB`;
+const interrupted = (file: string, what: string) =>
+  new HubError('interrupted', `The download of ${file} ${what}. Nothing partial was kept; load the model again to retry.`);
 
 /** Reads a Hub model through the store, downloading only what is not cached yet. */
 export async function loadHubFiles(ref: HubRef, opts: HubLoadOptions): Promise<ModelFiles> {
   const endpoint = opts.endpoint || DEFAULT_ENDPOINT;
   const doFetch = opts.fetch ?? globalThis.fetch.bind(globalThis);
   const key = (file: string) => `${ref.id}/${ref.revision}/${file}`;
-  const label = `${ref.id}${ref.revision === 'main' ? '' : '@' + ref.revision}`;
+  const label = hubLabel(ref);
   const decodeJson = (file: string, bytes: Uint8Array): unknown => {
     try {
       return JSON.parse(new TextDecoder().decode(bytes));
@@ -106,39 +94,10 @@ export async function loadHubFiles(ref: HubRef, opts: HubLoadOptions): Promise<M
   };
 
   const streaming = Boolean(opts.onTensor && opts.store.stream && opts.store.putStream);
+  // A manifest marks a model complete in the cache: it says which optional files the model lacks and
+  // which files hold the weights, so a complete model loads with no network request at all.
   const manifestBytes = await opts.store.get(key(MANIFEST));
-  if (manifestBytes) {
-    // Complete in the cache: no network at all.
-    const manifest = decodeJson(MANIFEST, manifestBytes) as Manifest;
-    const read = async (file: string) => {
-      const b = await opts.store.get(key(file));
-      if (!b) throw new HubError('invalid', `${label}: the cache lists ${file} but does not hold it. Remove the cached model and load it again.`);
-      return b;
-    };
-    const files = new Map<string, Uint8Array>();
-    for (const f of manifest.files) files.set(f, await read(f));
-    let done = 0;
-    const total = manifest.weightFiles.reduce((s, f) => s + (manifest.sizes[f] ?? 0), 0);
-    if (streaming) {
-      const streamed = new StreamedWeights();
-      for (const f of manifest.weightFiles) {
-        const cached = await opts.store.stream!(key(f));
-        if (!cached) throw new HubError('invalid', `${label}: the cache lists ${f} but does not hold it. Remove the cached model and load it again.`);
-        const before = done;
-        await streamed.add(`${label}/${f}`, cached.body, cached.size, opts.onTensor!, (n) => {
-          done = before + n;
-          opts.onProgress?.({ file: f, loaded: n, total: cached.size, overallLoaded: done, overallTotal: total, fromCache: true });
-        });
-      }
-      return assemble(label, files, decodeJson, streamed, total);
-    }
-    for (const f of manifest.weightFiles) {
-      files.set(f, await read(f));
-      done += files.get(f)!.length;
-      opts.onProgress?.({ file: f, loaded: files.get(f)!.length, total: files.get(f)!.length, overallLoaded: done, overallTotal: total, fromCache: true });
-    }
-    return assemble(label, files, decodeJson, memoryWeights(manifest.weightFiles.map((f) => ({ name: `${label}/${f}`, bytes: files.get(f)! }))), done);
-  }
+  const manifest = manifestBytes ? (decodeJson(MANIFEST, manifestBytes) as Manifest) : null;
 
   /** GET a file; null for 404 when `optional`. Maps HTTP failures to messages a user can act on. */
   const request = async (file: string, optional: boolean, headers?: Record<string, string>, signal = opts.signal): Promise<Response | null> => {
@@ -164,6 +123,7 @@ export async function loadHubFiles(ref: HubRef, opts: HubLoadOptions): Promise<M
   const cachedOrFetch = async (file: string, optional: boolean): Promise<Uint8Array | null> => {
     const hit = await opts.store.get(key(file));
     if (hit) return hit;
+    if (optional && manifest && !manifest.files.includes(file)) return null; // the model has no such file
     const res = await request(file, optional);
     if (!res) return null;
     const bytes = new Uint8Array(await readBody(res, file, label));
@@ -173,14 +133,13 @@ export async function loadHubFiles(ref: HubRef, opts: HubLoadOptions): Promise<M
 
   // A cache that refuses a file (quota, private browsing) costs a re-download next time, not this load.
   let cacheFailed = false;
+  const cacheRefused = (e: Error) => {
+    cacheFailed = true;
+    opts.onWarning?.(`${label} is loaded but could not be cached (${e.message}); it will be downloaded again next time. Free some storage to keep models offline.`);
+  };
   const save = async (file: string, bytes: Uint8Array) => {
     if (cacheFailed) return;
-    try {
-      await opts.store.put(key(file), bytes);
-    } catch (e) {
-      cacheFailed = true;
-      opts.onWarning?.(`${label} is loaded but could not be cached (${(e as Error).message}); it will be downloaded again next time. Free some storage to keep models offline.`);
-    }
+    await opts.store.put(key(file), bytes).catch(cacheRefused);
   };
 
   const files = new Map<string, Uint8Array>();
@@ -203,10 +162,9 @@ export async function loadHubFiles(ref: HubRef, opts: HubLoadOptions): Promise<M
   if (gen) files.set('generation_config.json', gen);
 
   // Weights: one file, or an index naming shards.
-  let weightFiles = ['model.safetensors'];
-  let index: Uint8Array | null = null;
-  if (!(await opts.store.has(key('model.safetensors')))) {
-    index = await cachedOrFetch('model.safetensors.index.json', true);
+  let weightFiles = manifest?.weightFiles ?? ['model.safetensors'];
+  if (!manifest && !(await opts.store.has(key('model.safetensors')))) {
+    const index = await cachedOrFetch('model.safetensors.index.json', true);
     if (index) {
       const map = (decodeJson('model.safetensors.index.json', index) as { weight_map?: Record<string, string> }).weight_map;
       if (!map || typeof map !== 'object') throw new HubError('invalid', `${label}: model.safetensors.index.json has no weight_map`);
@@ -224,9 +182,9 @@ export async function loadHubFiles(ref: HubRef, opts: HubLoadOptions): Promise<M
     if (h) headers.set(f, h);
   }
   if (headers.size === weightFiles.length) checkSize([...headers.values()].map((h) => h.header), config, label, opts);
-  const sizes: Record<string, number> = {};
+  const sizes: Record<string, number> = { ...manifest?.sizes };
   for (const [f, h] of headers) sizes[f] = h.size;
-  const overallTotal = headers.size === weightFiles.length ? Object.values(sizes).reduce((a, b) => a + b, 0) : null;
+  const overallTotal = weightFiles.every((f) => sizes[f]) ? weightFiles.reduce((a, f) => a + sizes[f], 0) : null;
 
   let overall = 0;
   const streamed = streaming ? new StreamedWeights() : null;
@@ -253,9 +211,7 @@ export async function loadHubFiles(ref: HubRef, opts: HubLoadOptions): Promise<M
       const caching = cacheFailed
         ? toCache.cancel()
         : opts.store.putStream!(key(f), toCache, size).catch((e: Error) => {
-            if (abort.signal.aborted) return;
-            cacheFailed = true;
-            opts.onWarning?.(`${label} is loaded but could not be cached (${e.message}); it will be downloaded again next time. Free some storage to keep models offline.`);
+            if (!abort.signal.aborted) cacheRefused(e);
           });
       try {
         await streamed.add(`${label}/${f}`, toParse, size, opts.onTensor!, progress(false, size));
@@ -263,10 +219,10 @@ export async function loadHubFiles(ref: HubRef, opts: HubLoadOptions): Promise<M
         abort.abort(); // the cache must not keep a file the parser rejected
         await caching;
         if (e instanceof SafetensorsError && /stream ended/.test(e.message)) {
-          throw new HubError('interrupted', `The download of ${label}/${f} ended after ${mb(overall - before)} of ${mb(size)}. Nothing partial was kept; load the model again to retry.`);
+          throw interrupted(`${label}/${f}`, `ended after ${mb(overall - before)} of ${mb(size)}`);
         }
         if (e instanceof SafetensorsError) throw new HubError('invalid', e.message);
-        throw new HubError('interrupted', `The download of ${label}/${f} broke off after ${mb(overall - before)} (${(e as Error).message}). Nothing partial was kept; load the model again to retry.`);
+        throw interrupted(`${label}/${f}`, `broke off after ${mb(overall - before)} (${(e as Error).message})`);
       }
       await caching;
       sizes[f] = size;
@@ -295,9 +251,11 @@ export async function loadHubFiles(ref: HubRef, opts: HubLoadOptions): Promise<M
     files.set(f, bytes);
     sizes[f] = bytes.length;
   }
-  const manifest: Manifest = { files: [...files.keys()].filter((f) => !weightFiles.includes(f)), weightFiles, sizes };
   // Last, and only if every file made it: the mark of a complete cached model.
-  await save(MANIFEST, new TextEncoder().encode(JSON.stringify(manifest)));
+  if (!manifest) {
+    const written: Manifest = { files: [...files.keys()].filter((f) => !weightFiles.includes(f)), weightFiles, sizes };
+    await save(MANIFEST, new TextEncoder().encode(JSON.stringify(written)));
+  }
   const weightBytes = weightFiles.reduce((s, f) => s + sizes[f], 0);
   if (streamed) return assemble(label, files, decodeJson, streamed, weightBytes);
   return assemble(label, files, decodeJson, memoryWeights(weightFiles.map((f) => ({ name: `${label}/${f}`, bytes: files.get(f)! }))), weightBytes);
@@ -378,10 +336,10 @@ async function readBody(res: Response, file: string, label: string, onProgress?:
     }
   } catch (e) {
     if (e instanceof HubError) throw e;
-    throw new HubError('interrupted', `The download of ${label}/${file} broke off after ${mb(loaded)} (${(e as Error).message}). Nothing partial was kept; load the model again to retry.`);
+    throw interrupted(`${label}/${file}`, `broke off after ${mb(loaded)} (${(e as Error).message})`);
   }
   if (total !== null && loaded !== total) {
-    throw new HubError('interrupted', `The download of ${label}/${file} ended after ${loaded} of ${total} bytes. Nothing partial was kept; load the model again to retry.`);
+    throw interrupted(`${label}/${file}`, `ended after ${loaded} of ${total} bytes`);
   }
   return loaded === out.length ? out : out.slice(0, loaded);
 }

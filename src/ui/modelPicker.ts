@@ -3,7 +3,8 @@
 import type { CachedModel, ModelSource } from '../worker/protocol.ts';
 import { clear, h } from './dom.ts';
 import { label, onLangChange, t } from './i18n/index.ts';
-import { DEFAULT_HUB_ENDPOINT, EMBEDDED_ID, PRESETS, presetLabel } from './models.ts';
+import { DEFAULT_ENDPOINT, hubLabel, parseHubRef } from '../engine/hubRef.ts';
+import { EMBEDDED_ID, PRESETS, presetLabel } from './models.ts';
 
 const OTHER = 'other';
 const ENDPOINT_KEY = 'nexttoken.hubEndpoint';
@@ -49,7 +50,7 @@ export class ModelPicker {
     this.customId = label(label(h('input', { type: 'text', hidden: true, spellcheck: 'false', translate: 'no' }), (d) => d.hubModelId, 'aria-label'), (d) => d.hubIdPlaceholder, 'placeholder');
     this.loadBtn = label(h('button', { type: 'button' }), (d) => d.loadModel);
     this.note = h('span', { class: 'hint', id: 'model-note' });
-    this.endpoint = label(h('input', { type: 'url', value: storedEndpoint() ?? DEFAULT_HUB_ENDPOINT, spellcheck: 'false', translate: 'no' }), (d) => d.hubEndpoint, 'aria-label');
+    this.endpoint = label(h('input', { type: 'url', value: storedEndpoint() ?? DEFAULT_ENDPOINT, spellcheck: 'false', translate: 'no' }), (d) => d.hubEndpoint, 'aria-label');
     this.cacheList = label(h('ul', { class: 'cache-list' }), (d) => d.cachedModels, 'aria-label');
     this.removeBtn = label(h('button', { type: 'button' }), (d) => d.removeCached);
     const settings = h(
@@ -112,14 +113,14 @@ export class ModelPicker {
     const choice = this.select.value;
     if (choice === EMBEDDED_ID) return this.actions.load({ kind: 'url', url: this.embeddedUrl }, EMBEDDED_ID);
     const raw = choice === OTHER ? this.customId.value.trim() : choice;
-    const m = /^([A-Za-z0-9][\w.-]*\/[\w.-]+)(?:@([\w./-]+))?$/.exec(raw);
-    if (!m) {
+    const ref = parseHubRef(raw);
+    if (!ref) {
       this.note.textContent = t().notHubId(raw);
       this.note.classList.add('bad');
       return;
     }
     this.note.classList.remove('bad');
-    let endpoint = this.endpoint.value.trim() || DEFAULT_HUB_ENDPOINT;
+    let endpoint = this.endpoint.value.trim() || DEFAULT_ENDPOINT;
     try {
       endpoint = new URL(endpoint).href.replace(/\/+$/, '');
     } catch {
@@ -127,7 +128,7 @@ export class ModelPicker {
       this.note.classList.add('bad');
       return;
     }
-    this.actions.load({ kind: 'hub', id: m[1], revision: m[2] ?? 'main', endpoint }, raw);
+    this.actions.load({ kind: 'hub', ...ref, endpoint }, raw);
   }
 
   async refreshCache(): Promise<void> {
@@ -141,7 +142,7 @@ export class ModelPicker {
     }
     if (!models.length) this.cacheList.append(h('li', {}, t().noCached));
     for (const m of models) {
-      this.cacheList.append(h('li', {}, h('span', { translate: 'no' }, `${m.id}${m.revision === 'main' ? '' : '@' + m.revision}`), ` · ${(m.bytes / 1e6).toFixed(1)} MB${m.complete ? '' : t().incomplete}`));
+      this.cacheList.append(h('li', {}, h('span', { translate: 'no' }, hubLabel(m)), ` · ${(m.bytes / 1e6).toFixed(1)} MB${m.complete ? '' : t().incomplete}`));
     }
     this.removeBtn.disabled = !models.length;
   }

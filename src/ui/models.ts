@@ -1,9 +1,9 @@
 // The models the picker offers, and reading the model choice from the URL.
+import { DEFAULT_ENDPOINT, hubLabel } from '../engine/hubRef.ts';
 import type { LoadProgressMsg, ModelSource } from '../worker/protocol.ts';
 import type { Dict } from './i18n/en.ts';
 
 export const EMBEDDED_ID = 'embedded';
-export const DEFAULT_HUB_ENDPOINT = 'https://huggingface.co';
 
 export interface Preset {
   id: string; // a Hub id, or EMBEDDED_ID
@@ -33,11 +33,11 @@ export function sourceFromUrl(search: string, embeddedUrl: string, storedEndpoin
   const model = q.get('model');
   if (!model || model === EMBEDDED_ID) return { kind: 'url', url: embeddedUrl };
   const [id, revision] = model.split('@');
-  return { kind: 'hub', id, revision: revision || 'main', endpoint: q.get('hubEndpoint') || storedEndpoint || DEFAULT_HUB_ENDPOINT };
+  return { kind: 'hub', id, revision: revision || 'main', endpoint: q.get('hubEndpoint') || storedEndpoint || DEFAULT_ENDPOINT };
 }
 
 export function describeSource(s: ModelSource): string {
-  return s.kind === 'url' ? s.url : `${s.id}${s.revision === 'main' ? '' : '@' + s.revision}`;
+  return s.kind === 'url' ? s.url : hubLabel(s);
 }
 
 /** The query string after loading `source` (picked as `choice`), so the link reopens the same model. */

@@ -1,13 +1,12 @@
 // The browser's Hub cache: Cache Storage, one entry per downloaded file. An entry is written only
 // after its file has fully arrived (Cache.put is atomic), so an interrupted download leaves nothing.
 // Works in the worker (no DOM): `caches` is a worker global too.
-import type { FileStore } from '../engine/hub.ts';
+import { MANIFEST, type FileStore } from '../engine/hub.ts';
 import type { CachedModel } from './protocol.ts';
 
 const CACHE = 'nexttoken-hub-v1';
 // Cache Storage is keyed by URL; these URLs are never fetched.
 const PREFIX = 'https://cache.nexttoken.invalid/';
-const MANIFEST = '.nexttoken-manifest.json';
 
 export function cacheStorageStore(): FileStore {
   const open = () => caches.open(CACHE);

@@ -1,6 +1,7 @@
 // Messages between the page and the inference worker. The page never imports TF.js; the worker owns
 // the engine, the tokenizer and the KV cache.
 import type { StepRecord, GenerationSummary } from '../engine/generate.ts';
+import type { HubProgress } from '../engine/hub.ts';
 import type { ChatMessage } from '../engine/tokenizer.ts';
 import type { SamplingSettings } from '../sampling/sampler.ts';
 
@@ -32,14 +33,8 @@ export interface CachedModel {
   complete: boolean;
 }
 
-export interface LoadProgressMsg {
+export interface LoadProgressMsg extends HubProgress {
   type: 'progress';
-  file: string;
-  loaded: number;
-  total: number | null;
-  overallLoaded: number;
-  overallTotal: number | null;
-  fromCache: boolean;
 }
 
 export type Request =

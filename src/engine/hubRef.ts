@@ -1,0 +1,25 @@
+// Naming a model on the Hugging Face Hub: "owner/name[@revision]", its display label and file URLs.
+// Pure: the loader, the CLI and the page's model picker all read ids through these.
+
+export const DEFAULT_ENDPOINT = 'https://huggingface.co';
+
+export interface HubRef {
+  id: string; // "owner/name"
+  revision: string; // "main" unless "owner/name@rev"
+}
+
+/** A Hub id ("owner/name" or "owner/name@revision"), or null if `s` does not look like one. */
+export function parseHubRef(s: string): HubRef | null {
+  const m = /^([A-Za-z0-9][\w.-]*\/[\w.-]+)(?:@([\w./-]+))?$/.exec(s.trim());
+  if (!m || m[1].includes('..')) return null;
+  return { id: m[1], revision: m[2] ?? 'main' };
+}
+
+/** "owner/name", with "@revision" only when it is not main. */
+export function hubLabel(ref: HubRef): string {
+  return `${ref.id}${ref.revision === 'main' ? '' : '@' + ref.revision}`;
+}
+
+export function hubFileUrl(endpoint: string, ref: HubRef, file: string): string {
+  return `${endpoint.replace(/\/+$/, '')}/${ref.id}/resolve/${encodeURIComponent(ref.revision)}/${file}`;
+}
