@@ -23,6 +23,11 @@ export class KVCache {
     }
   }
 
+  /** Forgets positions from n on: the next write goes to position n (what is left stays valid). */
+  truncate(n: number): void {
+    this.ids.length = Math.max(0, Math.min(n, this.ids.length));
+  }
+
   /** Stores keys and values `[nKvHead, T, headDim]` for positions pos..pos+T-1 of `layer`. */
   write(layer: number, kNew: tf.Tensor3D, vNew: tf.Tensor3D, pos: number): void {
     const backend = tf.getBackend();

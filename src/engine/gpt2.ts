@@ -134,7 +134,7 @@ export class GPT2 implements LanguageModel {
   }
 
   truncate(n: number): void {
-    this.cache.ids.length = Math.max(0, Math.min(n, this.cache.ids.length));
+    this.cache.truncate(n);
   }
 
   dispose(): void {

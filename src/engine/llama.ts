@@ -138,7 +138,7 @@ export class Llama implements LanguageModel {
   }
 
   truncate(n: number): void {
-    this.cache.ids.length = Math.max(0, Math.min(n, this.cache.ids.length));
+    this.cache.truncate(n);
   }
 
   dispose(): void {
