@@ -6,7 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { evaluateFacts, factSummary, validationLoss, type Fact } from '../engine/evaluate.ts';
 import { GENERAL_FACTS } from '../engine/generalFacts.ts';
-import { askFact, questionsFromFacts, summarize } from '../engine/lens.ts';
+import { askAll, questionsFromFacts, summarize } from '../engine/lens.ts';
 import { parseArgs, runMain } from './args.ts';
 import { DEFAULT_MODEL, MODEL_FLAGS, startEngine } from './common.ts';
 
@@ -30,10 +30,7 @@ runMain(async () => {
     if (a.details) out.details = results.map((r) => ({ id: r.fact.id, entity: r.fact.entity, seen: r.fact.seen, answer: r.fact.answer, generated: r.generated, correct: r.correct, plausible: r.plausible }));
   }
   if (a.lens) {
-    const questions = facts ? questionsFromFacts(facts) : GENERAL_FACTS;
-    const answers = [...new Set(questions.map((q) => q.answer))];
-    const asked = [];
-    for (const q of questions) asked.push(await askFact(lm, q, answers));
+    const asked = await askAll(lm, facts ? questionsFromFacts(facts) : GENERAL_FACTS);
     out.lens = summarize(asked);
     if (a.details) out.lensDetails = asked.map((r) => ({ question: r.question, truth: r.truth, said: r.said, correct: r.correct, saidProb: r.saidProb, truthProb: r.truthProb, truthRank: r.truthRank }));
   }

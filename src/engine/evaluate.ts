@@ -1,6 +1,6 @@
 // Evaluation with the TypeScript engine: validation loss (bits per byte) and fact recall.
 // The same numbers the trainer reports, computed independently of it.
-import { generate } from './generate.ts';
+import { generate, type StepRecord } from './generate.ts';
 import type { LoadedModel } from './load.ts';
 import { logSoftmaxAt } from '../sampling/step.ts';
 
@@ -65,17 +65,27 @@ export interface FactResult {
   said: string | null;
 }
 
+/**
+ * The model's reply to a prompt, step by step, up to (not including) its end-of-text token: greedy by
+ * default, or sampled at `temperature` with `seed`. Top-k and top-p are off. The eval, the lens and its
+ * repeated asking all read answers through this one loop, so their numbers agree by construction.
+ */
+export async function replyTo(lm: LoadedModel, promptIds: number[], maxTokens: number, temperature = 0, seed = 0): Promise<StepRecord[]> {
+  const steps: StepRecord[] = [];
+  for await (const s of generate(lm, promptIds, { temperature, topK: 0, topP: 1, seed, maxTokens, topN: 1 })) {
+    if (lm.eosIds.includes(s.id)) break;
+    steps.push(s);
+  }
+  return steps;
+}
+
 /** Greedy answers to every fact question (the chat form). */
 export async function evaluateFacts(lm: LoadedModel, facts: Fact[], maxTokens = 12): Promise<FactResult[]> {
   const answers = [...new Set(facts.map((f) => f.answer))];
   const results: FactResult[] = [];
   for (const fact of facts) {
-    const ids: number[] = [];
-    for await (const s of generate(lm, lm.tokenizer.encode(fact.prompts.chat), { temperature: 0, topK: 0, topP: 1, seed: 0, maxTokens })) {
-      if (lm.eosIds.includes(s.id)) break;
-      ids.push(s.id);
-    }
-    const generated = lm.tokenizer.decode(ids, true);
+    const steps = await replyTo(lm, lm.tokenizer.encode(fact.prompts.chat), maxTokens);
+    const generated = lm.tokenizer.decode(steps.map((s) => s.id), true);
     results.push({ fact, generated, ...judgeAnswer(generated, fact.answer, answers) });
   }
   return results;

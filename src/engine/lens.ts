@@ -6,9 +6,10 @@
 //   - the entropy along its answer; and, sampled N times, how often its answers agree.
 //
 // Everything is computed from the model's own logits, on request; nothing is canned.
-import { generate } from './generate.ts';
 import type { LoadedModel } from './load.ts';
-import { judgeAnswer, type Fact } from './evaluate.ts';
+import { judgeAnswer, replyTo, type Fact } from './evaluate.ts';
+import { entropyBits, softmax } from '../sampling/sampler.ts';
+import { logSoftmaxAt } from '../sampling/step.ts';
 
 /** A question with a known answer. `seen`: whether its fact was in the model's training data, if known. */
 export interface LensQuestion {
@@ -23,8 +24,6 @@ export interface LensQuestion {
 export function questionsFromFacts(facts: Fact[]): LensQuestion[] {
   return facts.map((f) => ({ id: f.id, question: f.prompts.question, prompt: f.prompts.chat, answer: f.answer, seen: f.seen }));
 }
-import { entropyBits, softmax } from '../sampling/sampler.ts';
-import { logSoftmaxAt } from '../sampling/step.ts';
 
 export interface ScoredToken {
   id: number;
@@ -77,10 +76,10 @@ export interface LensAnswer {
   meanEntropy: number; // bits, along the answer span
 }
 
-/** The answer span: the reply up to the end of its first sentence or line. */
-function answerSpan(stepsText: string[]): number {
+/** The answer span: how many of the reply's tokens reach the end of its first sentence or line. */
+function answerSpan(lm: LoadedModel, ids: number[]): number {
   let n = 0;
-  for (const t of stepsText) {
+  for (const t of ids.map((id) => lm.tokenizer.decode([id], true))) {
     if (/[.\n!?]/.test(t) && n > 0) break;
     if (/^[.\n]/.test(t)) break;
     n++;
@@ -91,14 +90,10 @@ function answerSpan(stepsText: string[]): number {
 /** Asks one fact question greedily (temperature 0), the way `npm run eval` does, and measures it. */
 export async function askFact(lm: LoadedModel, fact: LensQuestion, allAnswers: string[], maxTokens = 12): Promise<LensAnswer> {
   const promptIds = lm.tokenizer.encode(fact.prompt);
-  const steps: { id: number; rawProb: number; entropy: number; token: string }[] = [];
-  for await (const s of generate(lm, promptIds, { temperature: 0, topK: 0, topP: 1, seed: 0, maxTokens })) {
-    if (lm.eosIds.includes(s.id)) break;
-    steps.push({ id: s.id, rawProb: s.rawProb, entropy: s.entropy, token: lm.tokenizer.decode([s.id], true) });
-  }
+  const steps = await replyTo(lm, promptIds, maxTokens);
   const reply = lm.tokenizer.decode(steps.map((s) => s.id), true);
   const judged = judgeAnswer(reply, fact.answer, allAnswers);
-  const span = steps.slice(0, answerSpan(steps.map((s) => s.token)));
+  const span = steps.slice(0, answerSpan(lm, steps.map((s) => s.id)));
   const truth = await scoreContinuation(lm, promptIds, lm.tokenizer.encode(' ' + fact.answer));
   return {
     factId: fact.id,
@@ -118,19 +113,29 @@ export async function askFact(lm: LoadedModel, fact: LensQuestion, allAnswers: s
   };
 }
 
+/** Every answer the questions know: naming any of them makes a reply plausible (of the right kind). */
+export function knownAnswers(questions: LensQuestion[]): string[] {
+  return [...new Set(questions.map((q) => q.answer))];
+}
+
+/** Asks every question (greedy), in order; what the CLI's `eval --lens` and the app's "Check all" both run. */
+export async function askAll(lm: LoadedModel, questions: LensQuestion[], onAnswer?: (done: number, total: number) => void): Promise<LensAnswer[]> {
+  const answers = knownAnswers(questions);
+  const asked: LensAnswer[] = [];
+  for (const q of questions) {
+    asked.push(await askFact(lm, q, answers));
+    onAnswer?.(asked.length, questions.length);
+  }
+  return asked;
+}
+
 /** Asks the same question `n` times at `temperature` (seeds 1..n) and counts the distinct answers. */
 export async function repeatAsk(lm: LoadedModel, fact: LensQuestion, n: number, temperature: number, maxTokens = 12): Promise<{ answers: { said: string; count: number }[]; agreement: number }> {
   const promptIds = lm.tokenizer.encode(fact.prompt);
   const counts = new Map<string, number>();
   for (let seed = 1; seed <= n; seed++) {
-    const ids: number[] = [];
-    const pieces: string[] = [];
-    for await (const s of generate(lm, promptIds, { temperature, topK: 0, topP: 1, seed, maxTokens })) {
-      if (lm.eosIds.includes(s.id)) break;
-      ids.push(s.id);
-      pieces.push(lm.tokenizer.decode([s.id], true));
-    }
-    const said = lm.tokenizer.decode(ids.slice(0, answerSpan(pieces)), true).trim();
+    const ids = (await replyTo(lm, promptIds, maxTokens, temperature, seed)).map((s) => s.id);
+    const said = lm.tokenizer.decode(ids.slice(0, answerSpan(lm, ids)), true).trim();
     counts.set(said, (counts.get(said) ?? 0) + 1);
   }
   const answers = [...counts.entries()].map(([said, count]) => ({ said, count })).sort((a, b) => b.count - a.count);

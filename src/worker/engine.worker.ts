@@ -7,7 +7,7 @@ import { GENERAL_FACTS } from '../engine/generalFacts.ts';
 import { loadHubFiles } from '../engine/hub.ts';
 import { inspect } from '../engine/inspect.ts';
 import { compareTemperatures, perplexity } from '../engine/compare.ts';
-import { askFact, questionsFromFacts, repeatAsk, summarize, type LensAnswer, type LensQuestion } from '../engine/lens.ts';
+import { askAll, askFact, knownAnswers, questionsFromFacts, repeatAsk, summarize, type LensQuestion } from '../engine/lens.ts';
 import { generate } from '../engine/generate.ts';
 import { buildModel, type LoadedModel } from '../engine/load.ts';
 import { WASM_PATHS } from '../engine/wasmPaths.ts';
@@ -109,18 +109,13 @@ async function handle(req: Request): Promise<void> {
       post({ type: 'result', reqId: req.reqId, value: questions.map((q) => ({ question: q.question, answer: q.answer, seen: q.seen })) });
       return;
     case 'lensAsk':
-      post({ type: 'result', reqId: req.reqId, value: await askFact(need(), lensQuestion(req.index), allAnswers()) });
+      post({ type: 'result', reqId: req.reqId, value: await askFact(need(), lensQuestion(req.index), knownAnswers(questions)) });
       return;
     case 'lensRepeat':
       post({ type: 'result', reqId: req.reqId, value: await repeatAsk(need(), lensQuestion(req.index), req.n, req.temperature) });
       return;
     case 'lensAll': {
-      const m = need();
-      const answers: LensAnswer[] = [];
-      for (const q of questions) {
-        answers.push(await askFact(m, q, allAnswers()));
-        post({ type: 'lensProgress', reqId: req.reqId, done: answers.length, total: questions.length });
-      }
+      const answers = await askAll(need(), questions, (done, total) => post({ type: 'lensProgress', reqId: req.reqId, done, total }));
       post({ type: 'result', reqId: req.reqId, value: { answers, summary: summarize(answers) } });
       return;
     }
@@ -166,11 +161,6 @@ function lensQuestion(index: number): LensQuestion {
   const q = questions[index];
   if (!q) throw new Error(`There is no question ${index + 1}; this model has ${questions.length}.`);
   return q;
-}
-
-/** Every known answer: "plausible" means the model named one of these. */
-function allAnswers(): string[] {
-  return [...new Set(questions.map((q) => q.answer))];
 }
 
 async function fetchJsonOptional(url: string): Promise<unknown> {
