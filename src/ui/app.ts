@@ -20,6 +20,7 @@ import { InsideView } from './insideView.ts';
 import { ExperimentsView } from './experimentsView.ts';
 import { TourView, type Concept, type TrainingLog } from './tourView.ts';
 import { placeOf } from './tourPlaces.ts';
+import type { ToolHost } from './toolHost.ts';
 
 export class App {
   private readonly ui: Layout;
@@ -31,6 +32,7 @@ export class App {
   private readonly experiments: ExperimentsView;
   private readonly tour: TourView;
   private source: ModelSource | null = null;
+  private logFor: { url: string; log: Promise<TrainingLog | null> } | null = null;
   private toolBusy = false;
   private setup: Setup;
   private model: ModelInfo | null = null;
@@ -53,13 +55,13 @@ export class App {
     this.ui.modelSlot.append(this.picker.element);
     this.ui.backend.textContent = tr().starting;
     // What every tool view may ask of the app: whether the engine is free, to hold it, to report an error.
-    const host = {
+    const host: ToolHost = {
       canRun: () => this.ready(),
-      setBusy: (b: boolean) => {
+      setBusy: (b) => {
         this.toolBusy = b;
         this.refreshBusy();
       },
-      error: (m: string) => this.error(m),
+      error: (m) => this.error(m),
     };
     this.lens = new LensView(this.client, { ...host, temperature: () => this.setup.temperature });
     this.inside = new InsideView(this.client, host);
@@ -464,12 +466,22 @@ export class App {
     if (!this.transcript.selected) this.select(run, 0, true);
   }
 
-  private async trainingLog(): Promise<TrainingLog | null> {
+  /** The loaded model's training log (only the embedded model has one): fetched once per model. */
+  private trainingLog(): Promise<TrainingLog | null> {
     const s = this.source;
-    if (!s || s.kind !== 'url') return null;
-    const res = await fetch(s.url.replace(/\/?$/, '/') + 'training_log.json');
-    return res.ok ? ((await res.json()) as TrainingLog) : null;
+    if (!s || s.kind !== 'url') return Promise.resolve(null);
+    if (this.logFor?.url !== s.url) {
+      const log = fetch(s.url.replace(/\/?$/, '/') + 'training_log.json')
+        .then((res) => (res.ok ? (res.json() as Promise<TrainingLog>) : null))
+        .catch(() => {
+          this.logFor = null; // not remembered: the next card asks again
+          return null;
+        });
+      this.logFor = { url: s.url, log };
+    }
+    return this.logFor.log;
   }
+
 
   /** The status line: model, backend (the engine's own words), and the last run's speed. */
   private renderStatus(): void {

@@ -1,6 +1,6 @@
 // The sampling form and the Setup it stands for: writing a Setup into the controls, and reading it back
 // with range checks. An out-of-range value is reported and the last good value kept.
-import { t } from './i18n/index.ts';
+import { bareName, t } from './i18n/index.ts';
 import type { Layout } from './layout.ts';
 import type { Setup } from './urlState.ts';
 
@@ -28,7 +28,7 @@ export function readSetupFromControls(u: Layout, previous: Setup, vocabSize: num
   };
   s.temperature = Number(u.temperature.value);
   s.topP = Number(u.topP.value);
-  s.topK = whole(u.topK, t().topK.replace(/ \(.*|（.*/, ''), 0, vocabSize, s.topK);
+  s.topK = whole(u.topK, bareName(t().topK), 0, vocabSize, s.topK);
   s.seed = whole(u.seed, t().seed, 0, 2 ** 32 - 1, s.seed);
   s.maxTokens = whole(u.maxTokens, t().maxTokens, 1, 1000, s.maxTokens);
   s.randomSeed = u.randomSeed.checked;

@@ -4,11 +4,10 @@ import { clear, h, pct, probText, visibleToken } from './dom.ts';
 import type { TemperatureColumn } from '../engine/compare.ts';
 import type { EngineClient } from './engineClient.ts';
 import { label, onLangChange, t } from './i18n/index.ts';
+import { probBucket } from './tokens.ts';
+import { runTool, type ToolHost } from './toolHost.ts';
 
-export interface ExperimentsHost {
-  canRun(): boolean;
-  setBusy(busy: boolean): void;
-  error(message: string): void;
+export interface ExperimentsHost extends ToolHost {
   /** The current prompt's ids, seed and max tokens (from the main controls). */
   promptSetup(): Promise<{ promptIds: number[]; seed: number; maxTokens: number }>;
 }
@@ -54,20 +53,8 @@ export class ExperimentsView {
       if (this.lastColumns) this.renderColumns(this.lastColumns);
       if (this.lastPerplexity) this.renderPerplexity(this.lastPerplexity);
     });
-    compare.addEventListener('click', () => void this.run(() => this.compare()));
-    measure.addEventListener('click', () => void this.run(() => this.measure()));
-  }
-
-  private async run(action: () => Promise<void>): Promise<void> {
-    if (!this.host.canRun()) return;
-    this.host.setBusy(true);
-    try {
-      await action();
-    } catch (e) {
-      this.host.error((e as Error).message);
-    } finally {
-      this.host.setBusy(false);
-    }
+    compare.addEventListener('click', () => void runTool(this.host, () => this.compare()));
+    measure.addEventListener('click', () => void runTool(this.host, () => this.measure()));
   }
 
   private async compare(): Promise<void> {
@@ -86,7 +73,7 @@ export class ExperimentsView {
     const d = t();
     for (const c of cols) {
       const chips = c.tokens.map((x) =>
-        h('span', { class: `chip tok s${bucket(x.rawProb)}`, translate: 'no', title: d.chipTitle(pct(x.rawProb), pct(x.prob), x.entropy.toFixed(2)), 'data-id': x.id }, visibleToken(x.token)),
+        h('span', { class: `chip tok s${probBucket(x.rawProb)}`, translate: 'no', title: d.chipTitle(pct(x.rawProb), pct(x.prob), x.entropy.toFixed(2)), 'data-id': x.id }, visibleToken(x.token)),
       );
       this.columns.append(
         h('div', { class: 'temp-col', 'data-temperature': c.temperature }, h('h3', {}, d.columnTitle(c.temperature)), h('p', { class: 'hint' }, d.meanEntropy(c.meanEntropy.toFixed(2))), h('div', { class: 'chips' }, ...chips)),
@@ -110,8 +97,4 @@ export class ExperimentsView {
       h('p', { class: 'hint' }, d.surpriseLegend),
     );
   }
-}
-
-function bucket(p: number): number {
-  return p < 0.05 ? 0 : p < 0.2 ? 1 : p < 0.5 ? 2 : p < 0.8 ? 3 : 4;
 }

@@ -6,12 +6,7 @@ import type { Inspection } from '../engine/inspect.ts';
 import { append, clear, h, pct, probText, visibleToken } from './dom.ts';
 import type { EngineClient } from './engineClient.ts';
 import { label, onLangChange, t } from './i18n/index.ts';
-
-export interface InsideHost {
-  canRun(): boolean;
-  setBusy(busy: boolean): void;
-  error(message: string): void;
-}
+import { runTool, type ToolHost } from './toolHost.ts';
 
 export class InsideView {
   readonly element: HTMLElement;
@@ -24,7 +19,7 @@ export class InsideView {
 
   constructor(
     private readonly client: EngineClient,
-    private readonly host: InsideHost,
+    private readonly host: ToolHost,
   ) {
     this.lookBtn = label(h('button', { type: 'button', class: 'primary', disabled: true }), (d) => d.lookInside);
     this.layerSel = label(h('select', {}), (d) => d.layer, 'aria-label');
@@ -69,17 +64,12 @@ export class InsideView {
   }
 
   async look(): Promise<void> {
-    if (!this.context || !this.host.canRun()) return;
+    if (!this.context) return;
     const { ids, record } = this.context;
-    this.host.setBusy(true);
-    try {
+    await runTool(this.host, async () => {
       this.data = await this.client.inspect(ids, Number(this.layerSel.value || 0));
       this.render(record);
-    } catch (e) {
-      this.host.error((e as Error).message);
-    } finally {
-      this.host.setBusy(false);
-    }
+    });
   }
 
   private render(record = this.context?.record): void {

@@ -2,7 +2,7 @@
 // browser tests and teachers' scripts use: keep them stable. Every string comes from the i18n
 // dictionaries and follows the language switch.
 import { h } from './dom.ts';
-import { label, lang, type Lang } from './i18n/index.ts';
+import { bareName, label, lang, type Lang } from './i18n/index.ts';
 import type { Dict } from './i18n/en.ts';
 
 type Text = (d: Dict) => string;
@@ -40,8 +40,8 @@ export function buildLayout(root: HTMLElement) {
   const field = (text: Text, input: HTMLElement, out?: HTMLElement) => h('label', { class: 'field' }, el('span', {}, text), input, out);
   const temperature = named(h('input', { type: 'range', min: 0, max: 2, step: 0.05 }), (d) => d.temperature);
   const temperatureOut = h('output', {});
-  const topK = named(h('input', { type: 'number', min: 0, step: 1 }), (d) => d.topK.replace(/ \(.*|（.*/, ''));
-  const topP = named(h('input', { type: 'range', min: 0.01, max: 1, step: 0.01 }), (d) => d.topP.replace(/ \(.*|（.*/, ''));
+  const topK = named(h('input', { type: 'number', min: 0, step: 1 }), (d) => bareName(d.topK));
+  const topP = named(h('input', { type: 'range', min: 0.01, max: 1, step: 0.01 }), (d) => bareName(d.topP));
   const topPOut = h('output', {});
   const seed = named(h('input', { type: 'number', min: 0, step: 1 }), (d) => d.seed);
   const randomSeed = named(h('input', { type: 'checkbox' }), (d) => d.randomSeed);

@@ -4,15 +4,12 @@ import type { LensAnswer, LensSummaryRow, ScoredToken } from '../engine/lens.ts'
 import { clear, h, pct, probText, visibleToken } from './dom.ts';
 import type { EngineClient, LensQuestionView, RepeatResult } from './engineClient.ts';
 import { label, onLangChange, t } from './i18n/index.ts';
+import { runTool, type ToolHost } from './toolHost.ts';
 
 const REPEATS = 10;
 
-export interface LensHost {
-  /** May the lens use the engine now (no generation or load running)? Reports why not. */
-  canRun(): boolean;
-  setBusy(busy: boolean): void;
+export interface LensHost extends ToolHost {
   temperature(): number;
-  error(message: string): void;
 }
 
 export class LensView {
@@ -44,14 +41,14 @@ export class LensView {
     this.summary = label(h('div', { class: 'lens-summary', role: 'region' }), (d) => d.lensSummary, 'aria-label');
     this.element = label(
       h(
-      'section',
-      { class: 'panel lens' },
-      label(h('h2', {}), (d) => d.lens),
-      label(h('p', { class: 'hint' }), (d) => d.lensIntro),
-      h('div', { class: 'buttons' }, this.select, ask, askMany, all, this.progress),
-      this.result,
-      this.repeat,
-      this.summary,
+        'section',
+        { class: 'panel lens' },
+        label(h('h2', {}), (d) => d.lens),
+        label(h('p', { class: 'hint' }), (d) => d.lensIntro),
+        h('div', { class: 'buttons' }, this.select, ask, askMany, all, this.progress),
+        this.result,
+        this.repeat,
+        this.summary,
       ),
       (d) => d.lens,
       'aria-label',
@@ -95,18 +92,15 @@ export class LensView {
     if (keep) this.select.value = keep;
   }
 
-  private async run(action: () => Promise<void>): Promise<void> {
-    if (!this.host.canRun()) return;
-    this.host.setBusy(true);
-    this.buttons.forEach((b) => (b.disabled = true));
-    try {
-      await action();
-    } catch (e) {
-      this.host.error((e as Error).message);
-    } finally {
-      this.buttons.forEach((b) => (b.disabled = false));
-      this.host.setBusy(false);
-    }
+  private run(action: () => Promise<void>): Promise<void> {
+    return runTool(this.host, async () => {
+      this.buttons.forEach((b) => (b.disabled = true));
+      try {
+        await action();
+      } finally {
+        this.buttons.forEach((b) => (b.disabled = false));
+      }
+    });
   }
 
   private get index(): number {

@@ -7,9 +7,14 @@ import { t } from './i18n/index.ts';
 
 export const LOW_CONFIDENCE_BITS = 3; // raw entropy above this marks a token as "unsure"
 
+/** The colour bucket of a probability, as the legend reads: < 5%, 5–20%, 20–50%, 50–80%, ≥ 80%. */
+export function probBucket(p: number): number {
+  return p < 0.05 ? 0 : p < 0.2 ? 1 : p < 0.5 ? 2 : p < 0.8 ? 3 : 4;
+}
+
 /** A generated token: colour bucket by its raw probability, dotted when the step's entropy was high. */
 export function tokenButton(s: StepRecord, selected: boolean, onSelect: () => void, onKey: (e: KeyboardEvent) => void): HTMLButtonElement {
-  const bucket = s.rawProb < 0.05 ? 0 : s.rawProb < 0.2 ? 1 : s.rawProb < 0.5 ? 2 : s.rawProb < 0.8 ? 3 : 4;
+  const bucket = probBucket(s.rawProb);
   const unsure = s.entropy > LOW_CONFIDENCE_BITS;
   return h(
     'button',

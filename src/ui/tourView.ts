@@ -32,6 +32,7 @@ export class TourView {
   private index = 0;
   private focused: HTMLElement | null = null;
   private chart: Chart | null = null;
+  private drawn = 0; // how many times the card has been drawn: a late training log only fills the card it was asked for
 
   constructor(private readonly host: TourHost) {
     this.openButton = label(h('button', { type: 'button', class: 'tour-open' }), (d) => d.tourOpen);
@@ -57,6 +58,7 @@ export class TourView {
     const d = t();
     const concept = CONCEPTS[this.index];
     const [title, text] = d.tourCards[concept];
+    this.drawn++;
     clear(this.card);
     this.chart?.destroy();
     this.chart = null;
@@ -91,7 +93,9 @@ export class TourView {
 
   /** Training vs inference: the loss curve of the embedded model's own training. Parameters: its size and data. */
   private async addTrainingFacts(concept: Concept, d: Dict): Promise<void> {
+    const drawn = this.drawn;
     const log = await this.host.trainingLog().catch(() => null);
+    if (drawn !== this.drawn || this.element.hidden) return; // the card was drawn again (or closed) while the log loaded
     const box = h('div', { class: 'tour-extra' });
     this.card.insertBefore(box, this.card.lastElementChild);
     if (!log) return void box.append(h('p', { class: 'hint' }, d.notEmbedded));

@@ -53,6 +53,11 @@ export function setLang(l: Lang, persist = true): void {
   for (const f of listeners) f();
 }
 
+/** A control's name without the hint in brackets: "Top-k (0 = off)" → "Top-k" (also for full-width brackets). */
+export function bareName(text: string): string {
+  return text.replace(/ \(.*|（.*/, '');
+}
+
 /** Sets an element's text (or an attribute) now and again on every language switch. */
 export function label<E extends Element>(el: E, text: (d: Dict) => string, attr?: string): E {
   const apply = () => (attr ? el.setAttribute(attr, text(t())) : (el.textContent = text(t())));
