@@ -10,7 +10,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { selectBackend } from '../src/engine/backend.ts';
 import { HubError, loadHubFiles, parseHubRef } from '../src/engine/hub.ts';
-import { buildModel } from '../src/engine/load.ts';
+import { buildModel, type LoadedModel } from '../src/engine/load.ts';
 import { diskStore } from '../src/node/diskStore.ts';
 import { loadModelDir } from '../src/node/loadDir.ts';
 import { startHubServer, type HubServer } from '../tools/hubServer.ts';
@@ -28,6 +28,16 @@ async function generateCli(args: string[], env: Record<string, string>): Promise
     const err = e as { stdout: string; stderr: string; code: number };
     return { stdout: err.stdout, stderr: err.stderr, code: err.code };
   }
+}
+/** Two loads of the same weights give identical logits for `text`; both models are released. */
+async function expectSameLogits(a: LoadedModel, b: LoadedModel, text: string): Promise<void> {
+  const ids = b.tokenizer.encode(text);
+  const [x, y] = [a.model.forward(ids), b.model.forward(ids)];
+  expect(Array.from(await x.data())).toEqual(Array.from(await y.data()));
+  x.dispose();
+  y.dispose();
+  a.model.dispose();
+  b.model.dispose();
 }
 const tokens = (stdout: string) => stdout.trim().split('\n').map((l) => JSON.parse(l)).filter((o) => !o.summary).map((o) => o.id as number);
 
@@ -128,15 +138,7 @@ describe('Hub loader against a local Hub-layout server', () => {
 
     const files = await loadHubFiles(ref, { endpoint: hub.url, store: diskStore(cache) });
     expect(files.weightBytes).toBe(readFileSync(join(FIX, 'tiny-gpt2', 'model.safetensors')).length);
-    const lm = buildModel(files);
-    const ref2 = loadModelDir(join(FIX, 'tiny-gpt2'));
-    const ids = lm.tokenizer.encode('The cat sat');
-    const [a, b] = [lm.model.forward(ids), ref2.model.forward(ids)];
-    expect(Array.from(await a.data())).toEqual(Array.from(await b.data()));
-    a.dispose();
-    b.dispose();
-    lm.model.dispose();
-    ref2.model.dispose();
+    await expectSameLogits(buildModel(files), loadModelDir(join(FIX, 'tiny-gpt2')), 'The cat sat');
   });
 
   it('loads a sharded checkpoint (model.safetensors.index.json + shards) with the same logits as the single file', async () => {
@@ -146,13 +148,7 @@ describe('Hub loader against a local Hub-layout server', () => {
     expect(got).toContain('GET /test/sharded-llama/resolve/main/model.safetensors.index.json');
     expect(got).toContain('GET /test/sharded-llama/resolve/main/model-00001-of-00002.safetensors');
     expect(got).toContain('GET /test/sharded-llama/resolve/main/model-00002-of-00002.safetensors');
-    const lm = buildModel(files);
-    const single = loadModelDir(join(FIX, 'tiny-llama'));
-    const ids = single.tokenizer.encode('Hello world');
-    const [a, b] = [lm.model.forward(ids), single.model.forward(ids)];
-    expect(Array.from(await a.data())).toEqual(Array.from(await b.data()));
-    a.dispose();
-    b.dispose();
+    await expectSameLogits(buildModel(files), loadModelDir(join(FIX, 'tiny-llama')), 'Hello world');
   });
 
   it('refuses a model too large for the device before downloading its weights, from the safetensors header', async () => {

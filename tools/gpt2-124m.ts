@@ -5,6 +5,7 @@
 import { mkdirSync, readFileSync, writeFileSync, openSync, writeSync, closeSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { safetensorsHead } from './safetensorsFile.ts';
 
 const require = createRequire(import.meta.url);
 
@@ -36,21 +37,11 @@ export function writeGpt2Random(out: string, seed = 1): number {
     tensors.push([p + 'mlp.c_fc.weight', [D, 4 * D]], [p + 'mlp.c_fc.bias', [4 * D]], [p + 'mlp.c_proj.weight', [4 * D, D]], [p + 'mlp.c_proj.bias', [D]]);
   }
   tensors.push(['ln_f.weight', [D]], ['ln_f.bias', [D]]);
-  const header: Record<string, unknown> = { __metadata__: { format: 'pt' } };
-  let off = 0;
-  for (const [name, shape] of tensors) {
-    const bytes = shape.reduce((a, b) => a * b, 1) * 4;
-    header[name] = { dtype: 'F32', shape, data_offsets: [off, off + bytes] };
-    off += bytes;
-  }
-  let json = JSON.stringify(header);
-  json += ' '.repeat((8 - (json.length % 8)) % 8);
+  const { head } = safetensorsHead(tensors);
   mkdirSync(out, { recursive: true });
+  // Written tensor by tensor: the whole 548 MB is never held at once.
   const fd = openSync(join(out, 'model.safetensors'), 'w');
-  const len = Buffer.alloc(8);
-  len.writeBigUInt64LE(BigInt(json.length));
-  writeSync(fd, len);
-  writeSync(fd, Buffer.from(json));
+  writeSync(fd, head);
   let state = seed >>> 0;
   let params = 0;
   for (const [name, shape] of tensors) {

@@ -3,7 +3,7 @@
 // serves files from folders on disk, with Range support, CORS (the app fetches it cross-origin) and
 // a log of every request. It can be told to cut a file's download short, once, to test recovery.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { createReadStream, existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
 export interface HubServer {
@@ -39,22 +39,24 @@ export async function startHubServer(repos: Record<string, string>, gated: strin
     if (!full || file.includes('..') || !existsSync(full) || !statSync(full).isFile()) {
       return void res.writeHead(404, { ...cors, 'X-Error-Code': 'EntryNotFound' }).end('Entry not found');
     }
-    const body = readFileSync(full);
+    // Streamed from disk: a header peek of a 548 MB file reads a few bytes, not the file.
+    const size = statSync(full).size;
     const range = /^bytes=(\d+)-(\d*)$/.exec(req.headers.range ?? '');
     if (range) {
       const start = Number(range[1]);
-      const end = Math.min(range[2] ? Number(range[2]) : body.length - 1, body.length - 1);
-      res.writeHead(206, { ...cors, 'Content-Length': end - start + 1, 'Content-Range': `bytes ${start}-${end}/${body.length}`, 'Accept-Ranges': 'bytes' });
-      return void res.end(body.subarray(start, end + 1));
+      const end = Math.min(range[2] ? Number(range[2]) : size - 1, size - 1);
+      res.writeHead(206, { ...cors, 'Content-Length': end - start + 1, 'Content-Range': `bytes ${start}-${end}/${size}`, 'Accept-Ranges': 'bytes' });
+      return void createReadStream(full, { start, end }).pipe(res);
     }
-    res.writeHead(200, { ...cors, 'Content-Length': body.length, 'Content-Type': 'application/octet-stream', 'Accept-Ranges': 'bytes' });
+    res.writeHead(200, { ...cors, 'Content-Length': size, 'Content-Type': 'application/octet-stream', 'Accept-Ranges': 'bytes' });
     const key = `${id}/${file}`;
     if (drops.has(key)) {
       drops.delete(key);
-      res.write(body.subarray(0, body.length >> 1), () => setTimeout(() => res.destroy(), 20));
-      return;
+      const half = createReadStream(full, { start: 0, end: (size >> 1) - 1 });
+      half.on('end', () => setTimeout(() => res.destroy(), 20));
+      return void half.pipe(res, { end: false });
     }
-    res.end(body);
+    createReadStream(full).pipe(res);
   };
   const server: Server = createServer(handler);
   await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));

@@ -1,23 +1,13 @@
 // The learning UI, end to end: production build, real Chromium, the embedded model, on WebGPU
 // (software adapter) and on WASM. The CLI is the independent witness for tokens and percentages.
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ECHO_TEXT } from '../fixtures/make-html-echo.ts';
-import { cliSteps, launch, openApp, outputTokens, runAndWait, screenshot, startApp, stopApp, type OpenPage } from './harness.ts';
+import { cliSteps, type OpenPage, outputTokens, runAndWait, screenshot, useApp } from './harness.ts';
 
+const app = useApp();
 const MODEL = 'models/nexttoken-3m';
 const PROMPT = 'The capital of France is';
-let base = '';
-let browser: Browser;
-
-beforeAll(async () => {
-  base = await startApp();
-  browser = await launch();
-});
-afterAll(async () => {
-  await browser?.close();
-  await stopApp();
-});
 
 const percent = (s: string) => Number(/([\d.]+)%/.exec(s)?.[1]);
 
@@ -43,7 +33,7 @@ for (const backend of ['wasm', 'webgpu'] as const) {
   describe(`app on ${backend}`, () => {
     let o: OpenPage;
     beforeAll(async () => {
-      o = await openApp(browser, base, `?backend=${backend}&prompt=${encodeURIComponent(PROMPT)}&t=0&max=12&seed=42`);
+      o = await app.open(`?backend=${backend}&prompt=${encodeURIComponent(PROMPT)}&t=0&max=12&seed=42`);
     });
     beforeEach(async () => {
       // A failed test must not leave a generation running into the next one.
@@ -202,7 +192,7 @@ for (const backend of ['wasm', 'webgpu'] as const) {
 
 describe('model output is text', () => {
   it('shows output containing <img src=x onerror=alert(1)> as text, never as HTML', async () => {
-    const o = await openApp(browser, base, `?backend=wasm&modelUrl=/test-models/html-echo/&prompt=${encodeURIComponent('Say:')}&t=0&max=40`);
+    const o = await app.open(`?backend=wasm&modelUrl=/test-models/html-echo/&prompt=${encodeURIComponent('Say:')}&t=0&max=40`);
     await runAndWait(o.page, 'Generate');
     const output = o.page.getByRole('region', { name: 'Output' });
     const text = await output.locator('.output-text').textContent();

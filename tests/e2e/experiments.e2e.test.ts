@@ -1,26 +1,20 @@
 // Temperature side by side and perplexity in the app (WASM), against the CLI and the Node engine.
 import { join } from 'node:path';
-import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { selectBackend } from '../../src/engine/backend.ts';
 import { perplexity } from '../../src/engine/compare.ts';
 import { loadModelDir } from '../../src/node/loadDir.ts';
-import { cliSteps, launch, openApp, ROOT, startApp, stopApp, type OpenPage } from './harness.ts';
+import { cliSteps, type OpenPage, ROOT, useApp } from './harness.ts';
 
+const app = useApp();
 const PROMPT = 'Once upon a time';
-let base = '';
-let browser: Browser;
 let o: OpenPage;
 
 beforeAll(async () => {
-  base = await startApp();
-  browser = await launch();
-  o = await openApp(browser, base, `?backend=wasm&prompt=${encodeURIComponent(PROMPT)}&seed=5&max=8`);
+  o = await app.open(`?backend=wasm&prompt=${encodeURIComponent(PROMPT)}&seed=5&max=8`);
 });
 afterAll(async () => {
   expect(o.consoleErrors).toEqual([]);
-  await browser?.close();
-  await stopApp();
 });
 
 it('continues the prompt at each temperature with the same seed; each column matches the CLI', async () => {

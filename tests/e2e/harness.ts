@@ -4,9 +4,10 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { Browser, Page } from 'playwright-core';
-import { ROOT } from '../../tools/browser.ts';
+import { afterAll, beforeAll } from 'vitest';
+import { launch, ROOT, startApp, stopApp } from '../../tools/browser.ts';
 
-export { launch, startApp, stopApp, ROOT } from '../../tools/browser.ts';
+export { ROOT };
 
 export const ARTEFACTS = join(ROOT, 'test-results');
 const run = promisify(execFile);
@@ -16,6 +17,43 @@ export interface OpenPage {
   consoleErrors: string[];
   externalRequests: string[];
   dialogs: string[];
+}
+
+export interface AppUnderTest {
+  /** The preview server's address, once started. */
+  readonly base: string;
+  readonly browser: Browser;
+  /** Opens the app at `query` (see openApp). */
+  open(query: string, width?: number): Promise<OpenPage>;
+}
+
+/**
+ * For one test file: builds and serves the app and launches Chromium before its tests, and closes both
+ * after them (after the file's own afterAll hooks, which run first).
+ */
+export function useApp(): AppUnderTest {
+  let base = '';
+  let browser: Browser | undefined;
+  beforeAll(async () => {
+    base = await startApp();
+    browser = await launch();
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await stopApp();
+  });
+  return {
+    get base() {
+      return base;
+    },
+    get browser() {
+      if (!browser) throw new Error('useApp: the browser starts in beforeAll; use it inside a test or hook');
+      return browser;
+    },
+    open(query, width) {
+      return openApp(this.browser, base, query, width);
+    },
+  };
 }
 
 /** Opens the app; test models are served from tests/fixtures at /test-models/<name>/; anything off this machine is blocked and recorded. */

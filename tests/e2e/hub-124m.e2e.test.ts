@@ -7,15 +7,13 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { writeGpt2Random } from '../../tools/gpt2-124m.ts';
 import { startHubServer, type HubServer } from '../../tools/hubServer.ts';
-import { ARTEFACTS, engineWorkerHeap, launch, openApp, outputTokens, runAndWait, startApp, stopApp } from './harness.ts';
+import { ARTEFACTS, engineWorkerHeap, outputTokens, runAndWait, useApp } from './harness.ts';
 
+const app = useApp();
 let dir = '';
-let base = '';
-let browser: Browser;
 let hub: HubServer;
 let params = 0;
 
@@ -23,12 +21,8 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'nexttoken-124m-'));
   params = writeGpt2Random(dir);
   hub = await startHubServer({ 'test/gpt2-124m-random': dir });
-  base = await startApp();
-  browser = await launch();
 });
 afterAll(async () => {
-  await browser?.close();
-  await stopApp();
   await hub?.close();
   rmSync(dir, { recursive: true, force: true });
 });
@@ -43,10 +37,10 @@ function rssBytes(pid: number): number {
 }
 
 it('loads a 124M-parameter GPT-2-shaped model through the Hub path on WASM and generates with GPT-2 tokens', async () => {
-  const cdp = await browser.newBrowserCDPSession();
+  const cdp = await app.browser.newBrowserCDPSession();
   const renderers = async () =>
     ((await cdp.send('SystemInfo.getProcessInfo')) as { processInfo: { type: string; id: number }[] }).processInfo.filter((p) => p.type === 'renderer').map((p) => p.id);
-  const workerHeap = await engineWorkerHeap(browser);
+  const workerHeap = await engineWorkerHeap(app.browser);
   let peak = 0;
   let peakWorkerHeap = 0;
   let peakWorkerBuffers = 0;
@@ -65,7 +59,7 @@ it('loads a 124M-parameter GPT-2-shaped model through the Hub path on WASM and g
     }
   })();
   const t0 = Date.now();
-  const o = await openApp(browser, base, `?backend=wasm&t=0&max=3&prompt=Hello%20world&model=test/gpt2-124m-random&hubEndpoint=${encodeURIComponent(hub.url)}`);
+  const o = await app.open(`?backend=wasm&t=0&max=3&prompt=Hello%20world&model=test/gpt2-124m-random&hubEndpoint=${encodeURIComponent(hub.url)}`);
   const loadMs = Date.now() - t0;
   sampling = false;
   await sampler;

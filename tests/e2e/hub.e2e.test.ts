@@ -2,15 +2,13 @@
 // Hub's URL layout (no internet). Loads a Llama-layout model through the Hub path and chats with its
 // ChatML template, reloads from Cache Storage with zero requests, survives a gated id and a dropped
 // connection without losing the current model or the prompt, and removes the cache.
-import type { Browser } from 'playwright-core';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHubServer, type HubServer } from '../../tools/hubServer.ts';
-import { cliSteps, launch, openApp, outputTokens, runAndWait, startApp, stopApp, ROOT, type OpenPage } from './harness.ts';
+import { cliSteps, type OpenPage, outputTokens, ROOT, runAndWait, useApp } from './harness.ts';
 
+const app = useApp();
 const FIX = join(ROOT, 'tests', 'fixtures');
-let base = '';
-let browser: Browser;
 let hub: HubServer;
 
 beforeAll(async () => {
@@ -18,12 +16,8 @@ beforeAll(async () => {
     { 'test/tiny-llama': join(FIX, 'tiny-llama'), 'test/tiny-gpt2': join(FIX, 'tiny-gpt2'), 'test/flaky': join(FIX, 'tiny-llama-tied') },
     ['test/private'],
   );
-  base = await startApp();
-  browser = await launch();
 });
 afterAll(async () => {
-  await browser?.close();
-  await stopApp();
   await hub?.close();
 });
 
@@ -39,7 +33,7 @@ describe('Hub models in the app (WASM)', () => {
 
   it('loads a Llama-layout model through the Hub path and chats with its chat template, tokens as the CLI', async () => {
     const mark = hub.requests.length;
-    o = await openApp(browser, base, `?backend=wasm&mode=chat&t=0&max=10&model=test/tiny-llama&hubEndpoint=${encodeURIComponent(hub.url)}`);
+    o = await app.open(`?backend=wasm&mode=chat&t=0&max=10&model=test/tiny-llama&hubEndpoint=${encodeURIComponent(hub.url)}`);
     const got = served(mark);
     expect(got).toContain('GET /test/tiny-llama/resolve/main/config.json');
     expect(got).toContain('GET /test/tiny-llama/resolve/main/model.safetensors');

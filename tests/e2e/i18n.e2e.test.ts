@@ -1,22 +1,17 @@
 // English and 简体中文: switching changes every visible UI string and back, with every view open and
 // filled, and nothing the learner typed or generated is lost. Model output is never translated.
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { launch, openApp, outputTokens, runAndWait, screenshot, startApp, stopApp, type OpenPage } from './harness.ts';
+import { type OpenPage, outputTokens, runAndWait, screenshot, useApp } from './harness.ts';
 
-let base = '';
-let browser: Browser;
+const app = useApp();
 let o: OpenPage;
 
 beforeAll(async () => {
-  base = await startApp();
-  browser = await launch();
-  o = await openApp(browser, base, '?backend=wasm&t=0&max=6&prompt=The%20capital%20of%20France%20is');
+  o = await app.open('?backend=wasm&t=0&max=6&prompt=The%20capital%20of%20France%20is');
 });
 afterAll(async () => {
   expect(o.consoleErrors).toEqual([]);
-  await browser?.close();
-  await stopApp();
 });
 
 // Names and units that stay as they are in Chinese text (model names, formats, technical terms).

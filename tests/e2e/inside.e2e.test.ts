@@ -1,35 +1,27 @@
 // Inside the model, in the production build in Chromium on both backends. The witness is the engine
 // run directly in Node (WASM) on the same tokens.
 import { join } from 'node:path';
-import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { selectBackend } from '../../src/engine/backend.ts';
 import { inspect } from '../../src/engine/inspect.ts';
 import type { LoadedModel } from '../../src/engine/load.ts';
 import { loadModelDir } from '../../src/node/loadDir.ts';
-import { launch, openApp, outputTokens, ROOT, runAndWait, startApp, stopApp, type OpenPage } from './harness.ts';
+import { type OpenPage, outputTokens, ROOT, runAndWait, useApp } from './harness.ts';
 
+const app = useApp();
 const PROMPT = 'The capital of France is';
-let base = '';
-let browser: Browser;
 let lm: LoadedModel;
 
 beforeAll(async () => {
-  base = await startApp();
-  browser = await launch();
   await selectBackend({ order: ['wasm'] });
   lm = loadModelDir(join(ROOT, 'models', 'nexttoken-3m'));
-});
-afterAll(async () => {
-  await browser?.close();
-  await stopApp();
 });
 
 for (const backend of ['wasm', 'webgpu'] as const) {
   describe(`inside the model on ${backend}`, () => {
     let o: OpenPage;
     beforeAll(async () => {
-      o = await openApp(browser, base, `?backend=${backend}&prompt=${encodeURIComponent(PROMPT)}&t=0&max=4`);
+      o = await app.open(`?backend=${backend}&prompt=${encodeURIComponent(PROMPT)}&t=0&max=4`);
     });
     afterAll(async () => {
       expect(o.consoleErrors).toEqual([]);

@@ -5,24 +5,13 @@ import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Fact } from '../../src/engine/evaluate.ts';
-import { cliSteps, launch, openApp, ROOT, startApp, stopApp, type OpenPage } from './harness.ts';
+import { cliSteps, type OpenPage, ROOT, useApp } from './harness.ts';
 
+const app = useApp();
 const run = promisify(execFile);
 const facts = (JSON.parse(readFileSync(join(ROOT, 'models', 'nexttoken-3m', 'facts.json'), 'utf8')) as { facts: Fact[] }).facts;
-let base = '';
-let browser: Browser;
-
-beforeAll(async () => {
-  base = await startApp();
-  browser = await launch();
-});
-afterAll(async () => {
-  await browser?.close();
-  await stopApp();
-});
 
 async function ask(o: OpenPage, question: string) {
   const lens = o.page.getByRole('region', { name: 'Hallucination lens' });
@@ -42,7 +31,7 @@ for (const backend of ['wasm', 'webgpu'] as const) {
   describe(`hallucination lens on ${backend}`, () => {
     let o: OpenPage;
     beforeAll(async () => {
-      o = await openApp(browser, base, `?backend=${backend}`);
+      o = await app.open(`?backend=${backend}`);
     });
     afterAll(async () => {
       expect(o.consoleErrors).toEqual([]);

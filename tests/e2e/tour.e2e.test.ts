@@ -1,22 +1,16 @@
 // The guided tour opens each concept's live view on the running model (WASM).
-import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { CONCEPTS } from '../../src/ui/tourView.ts';
-import { launch, openApp, startApp, stopApp, type OpenPage } from './harness.ts';
+import { type OpenPage, useApp } from './harness.ts';
 
-let base = '';
-let browser: Browser;
+const app = useApp();
 let o: OpenPage;
 
 beforeAll(async () => {
-  base = await startApp();
-  browser = await launch();
-  o = await openApp(browser, base, '?backend=wasm&t=0&max=5');
+  o = await app.open('?backend=wasm&t=0&max=5');
 });
 afterAll(async () => {
   expect(o.consoleErrors).toEqual([]);
-  await browser?.close();
-  await stopApp();
 });
 
 it('each card’s “Show me” opens and highlights that concept’s live view', async () => {
