@@ -1,18 +1,20 @@
-// npm run -s generate -- [--model <dir or Hub id>] [--cache-dir <dir>] --prompt "<text>" [--max-tokens N] [--temperature T]
-//                        [--top-k K] [--top-p P] [--seed S] [--chat] [--json]
+// npm run -s generate -- [--model <dir or Hub id>] [--cache-dir <dir>] --prompt "<text>" | --prompt-ids 1,2,3 [--max-tokens N]
+//                        [--temperature T] [--top-k K] [--top-p P] [--seed S] [--chat] [--json]
 import { generate, type StepRecord } from '../engine/generate.ts';
 import { parseArgs, runMain, UsageError } from './args.ts';
 import { MODEL_FLAGS, startEngine } from './common.ts';
 
-const USAGE = 'usage: npm run -s generate -- [--model <dir or Hub id>] [--cache-dir <dir>] --prompt "<text>" [--max-tokens N] [--temperature T] [--top-k K] [--top-p P] [--seed S] [--chat] [--json]';
+const USAGE = 'usage: npm run -s generate -- [--model <dir or Hub id>] [--cache-dir <dir>] --prompt "<text>" | --prompt-ids 1,2,3 [--max-tokens N] [--temperature T] [--top-k K] [--top-p P] [--seed S] [--chat] [--json]';
 
 runMain(async () => {
   const a = parseArgs(process.argv.slice(2), {
-    ...MODEL_FLAGS, prompt: 'string', 'max-tokens': 'int', temperature: 'number', 'top-k': 'int', 'top-p': 'number', seed: 'int',
+    ...MODEL_FLAGS, prompt: 'string', 'prompt-ids': 'string', 'max-tokens': 'int', temperature: 'number', 'top-k': 'int', 'top-p': 'number', seed: 'int',
     json: 'boolean', chat: 'boolean', help: 'boolean',
   });
   if (a.help) return void console.log(USAGE);
-  if (typeof a.prompt !== 'string') throw new UsageError(`--prompt is required.\n${USAGE}`);
+  const givenIds = typeof a['prompt-ids'] === 'string' ? parseIds(a['prompt-ids']) : null;
+  if (typeof a.prompt !== 'string' && !givenIds) throw new UsageError(`--prompt (or --prompt-ids) is required.\n${USAGE}`);
+  if (givenIds && (typeof a.prompt === 'string' || a.chat)) throw new UsageError('--prompt-ids replaces --prompt and cannot be used with --chat.');
   const temperature = (a.temperature as number | undefined) ?? 1;
   const topK = (a['top-k'] as number | undefined) ?? 0;
   const topP = (a['top-p'] as number | undefined) ?? 1;
@@ -29,9 +31,13 @@ runMain(async () => {
     backend: a.backend as string | undefined,
     onProgress: (line) => process.stderr.write(line + '\n'),
   });
-  const text = a.chat ? lm.tokenizer.applyChatTemplate([{ role: 'user', content: a.prompt }]) : a.prompt;
-  const promptIds = lm.tokenizer.encode(text);
-  const gen = generate(lm, promptIds, { temperature, topK, topP, maxTokens, seed });
+  const prompt = String(a.prompt ?? '');
+  const text = a.chat ? lm.tokenizer.applyChatTemplate([{ role: 'user', content: prompt }]) : prompt;
+  const promptIds = givenIds ?? lm.tokenizer.encode(text);
+  const bad = promptIds.find((id) => id >= lm.config.vocabSize);
+  if (bad !== undefined) throw new UsageError(`--prompt-ids: ${bad} is not a token id of this model (0 to ${lm.config.vocabSize - 1}).`);
+  // In chat the reply ends with the assistant's turn, as in the app.
+  const gen = generate(lm, promptIds, { temperature, topK, topP, maxTokens, seed, turnEnd: a.chat ? lm.tokenizer.turnEnd() : undefined });
   const ids: number[] = [];
   let printed = '';
   for (;;) {
@@ -39,7 +45,7 @@ runMain(async () => {
     if (r.done) {
       if (a.json) {
         const s = r.value;
-        console.log(JSON.stringify({ summary: { promptIds, generatedTokens: s.generatedTokens, stopReason: s.stopReason, backend: status.backend, prefillMs: round(s.prefillMs), msPerToken: round(s.msPerToken) } }));
+        console.log(JSON.stringify({ summary: { promptIds, generatedTokens: s.generatedTokens, stopReason: s.stopReason, ...(s.cutText !== undefined ? { cutText: s.cutText } : {}), backend: status.backend, prefillMs: round(s.prefillMs), msPerToken: round(s.msPerToken) } }));
       } else process.stdout.write('\n');
       break;
     }
@@ -60,6 +66,12 @@ runMain(async () => {
     }
   }
 });
+
+function parseIds(list: string): number[] {
+  const ids = list.split(',').map((x) => x.trim());
+  if (!ids.length || ids.some((x) => !/^\d+$/.test(x))) throw new UsageError(`--prompt-ids takes token ids separated by commas, e.g. 464,3139; got "${list}".`);
+  return ids.map(Number);
+}
 
 function round(x: number): number {
   return Math.round(x * 1000) / 1000;

@@ -5,6 +5,7 @@ import type { LoadedModel } from './load.ts';
 import { createRng } from '../sampling/prng.ts';
 import type { SamplingSettings } from '../sampling/sampler.ts';
 import { sampleNext, type Candidate, type SampleResult } from '../sampling/step.ts';
+import type { TurnEnd } from './tokenizer.ts';
 
 export interface GenerateOptions extends SamplingSettings {
   maxTokens: number;
@@ -18,6 +19,9 @@ export interface GenerateOptions extends SamplingSettings {
   rngSkip?: number;
   /** Called before each step; lets the UI change settings mid-generation ("from the next token"). */
   settingsForStep?: (step: number) => SamplingSettings;
+  /** A chat reply: stop where the assistant's turn ends (see Tokenizer.turnEnd). Text from an end
+   *  string on is never yielded: tokens that might begin one are held back until they cannot. */
+  turnEnd?: TurnEnd;
 }
 
 export interface StepRecord extends SampleResult {
@@ -29,7 +33,7 @@ export interface StepRecord extends SampleResult {
   logits?: Float32Array;
 }
 
-export type StopReason = 'eos' | 'maxTokens' | 'aborted' | 'contextFull';
+export type StopReason = 'eos' | 'endOfTurn' | 'maxTokens' | 'aborted' | 'contextFull';
 
 export interface GenerationSummary {
   promptIds: number[];
@@ -38,6 +42,8 @@ export interface GenerationSummary {
   stopReason: StopReason;
   prefillMs: number;
   msPerToken: number; // mean decode time per token after the first
+  /** With stopReason 'endOfTurn' from an end string: the text from it on, computed but not part of the reply. */
+  cutText?: string;
 }
 
 /** Tokens a model can still take after `ids`; a prompt that does not fit is refused, never cut. */
@@ -59,7 +65,9 @@ export async function* generate(lm: LoadedModel, promptIds: number[], opts: Gene
   let logits = await lastLogits(lm.model.forward(feedFrom(lm, ids), true));
   const prefillMs = now() - t0;
   const generated: number[] = [];
+  const held = new HeldBack(lm, opts.turnEnd?.strings ?? []);
   let stopReason: StopReason = 'maxTokens';
+  let cutText: string | undefined;
   let tDecode = now();
   for (let step = 0; step < opts.maxTokens; step++) {
     if (opts.signal?.aborted) {
@@ -80,9 +88,20 @@ export async function* generate(lm: LoadedModel, promptIds: number[], opts: Gene
     ids.push(s.id);
     generated.push(s.id);
     if (step === 0) tDecode = now();
-    yield record;
+    const released = held.add(record);
+    yield* released.ready;
+    if (released.cut !== null) {
+      stopReason = 'endOfTurn';
+      cutText = released.cut;
+      generated.length = released.kept;
+      break;
+    }
     if (lm.eosIds.includes(s.id)) {
       stopReason = 'eos';
+      break;
+    }
+    if (opts.turnEnd?.ids.includes(s.id)) {
+      stopReason = 'endOfTurn';
       break;
     }
     if (step + 1 >= opts.maxTokens) break;
@@ -96,6 +115,7 @@ export async function* generate(lm: LoadedModel, promptIds: number[], opts: Gene
     }
     logits = await lastLogits(lm.model.forward([s.id], true));
   }
+  if (cutText === undefined) yield* held.flush(); // tokens held back that turned out not to end the turn
   const decoded = Math.max(0, generated.length - 1);
   return {
     promptIds,
@@ -104,7 +124,69 @@ export async function* generate(lm: LoadedModel, promptIds: number[], opts: Gene
     stopReason,
     prefillMs,
     msPerToken: decoded > 0 ? (now() - tDecode) / decoded : 0,
+    ...(cutText !== undefined ? { cutText } : {}),
   };
+}
+
+/**
+ * Holds back the records whose text might be the start of a turn-ending string, and finds the
+ * string when it is complete. The reply's text is decoded whole each time (a byte token can change
+ * how the text before it decodes), and each record's end offset in it is remembered.
+ */
+class HeldBack {
+  private readonly generated: number[] = [];
+  private readonly ends: number[] = [];
+  private readonly pending: StepRecord[] = [];
+  private released = 0;
+
+  constructor(
+    private readonly lm: LoadedModel,
+    private readonly strings: string[],
+  ) {}
+
+  add(record: StepRecord): { ready: StepRecord[]; cut: string | null; kept: number } {
+    if (!this.strings.length) return { ready: [record], cut: null, kept: 0 };
+    this.generated.push(record.id);
+    const text = this.lm.tokenizer.decode(this.generated, true);
+    this.ends.push(text.length);
+    this.pending.push(record);
+    let cutAt = -1;
+    for (const s of this.strings) {
+      const i = text.indexOf(s);
+      if (i >= 0 && (cutAt < 0 || i < cutAt)) cutAt = i;
+    }
+    if (cutAt >= 0) {
+      const ready = this.releaseUpTo(cutAt);
+      this.pending.length = 0;
+      return { ready, cut: text.slice(cutAt), kept: this.released };
+    }
+    // The earliest offset from which the text could still grow into an end string.
+    let safe = text.length;
+    for (const s of this.strings) {
+      for (let n = Math.min(s.length - 1, text.length); n > 0; n--) {
+        if (text.endsWith(s.slice(0, n))) {
+          safe = Math.min(safe, text.length - n);
+          break;
+        }
+      }
+    }
+    return { ready: this.releaseUpTo(safe), cut: null, kept: this.released };
+  }
+
+  /** Releases pending records whose text ends at or before `offset`. */
+  private releaseUpTo(offset: number): StepRecord[] {
+    const out: StepRecord[] = [];
+    while (this.pending.length && this.ends[this.released] <= offset) {
+      out.push(this.pending.shift()!);
+      this.released++;
+    }
+    return out;
+  }
+
+  flush(): StepRecord[] {
+    this.released += this.pending.length;
+    return this.pending.splice(0);
+  }
 }
 
 /** Truncates the cache to the longest cached prefix of `ids` and returns the tokens still to run. */

@@ -6,6 +6,7 @@
 //   - the entropy along its answer; and, sampled N times, how often its answers agree.
 //
 // Everything is computed from the model's own logits, on request; nothing is canned.
+import { CancelledError } from './cancelled.ts';
 import type { LoadedModel } from './load.ts';
 import { judgeAnswer, replyTo, type Fact } from './evaluate.ts';
 import { entropyBits, softmax } from '../sampling/sampler.ts';
@@ -119,10 +120,13 @@ export function knownAnswers(questions: LensQuestion[]): string[] {
 }
 
 /** Asks every question (greedy), in order; what the CLI's `eval --lens` and the app's "Check all" both run. */
-export async function askAll(lm: LoadedModel, questions: LensQuestion[], onAnswer?: (done: number, total: number) => void): Promise<LensAnswer[]> {
+export { CancelledError };
+
+export async function askAll(lm: LoadedModel, questions: LensQuestion[], onAnswer?: (done: number, total: number) => void, signal?: AbortSignal): Promise<LensAnswer[]> {
   const answers = knownAnswers(questions);
   const asked: LensAnswer[] = [];
   for (const q of questions) {
+    if (signal?.aborted) throw new CancelledError(asked.length, questions.length);
     asked.push(await askFact(lm, q, answers));
     onAnswer?.(asked.length, questions.length);
   }

@@ -135,6 +135,21 @@ export class Tokenizer {
     return this.hf.model.vocab[id] ?? `<id ${id}>`;
   }
 
+  /**
+   * Where an assistant's turn ends: the template's end-of-turn tokens (ChatML's <|im_end|>, Llama 3's
+   * <|eot_id|>, Gemma's <end_of_turn>) or, for the plain User:/Assistant: transcript, a new speaker line.
+   */
+  turnEnd(): TurnEnd {
+    const ids: number[] = [];
+    for (const name of END_OF_TURN_TOKENS) {
+      const id = this.hf.model.tokens_to_ids.get(name);
+      if (id !== undefined) ids.push(id);
+    }
+    // A template (the embedded model's included) may itself write the plain transcript format.
+    const plain = this.applyChatTemplate([{ role: 'user', content: 'x' }]).startsWith('User: x');
+    return { ids, strings: plain ? PLAIN_SPEAKER_LINES : [] };
+  }
+
   /** Renders a conversation with the model's own chat template (or a plain User:/Assistant: format). */
   applyChatTemplate(messages: ChatMessage[]): string {
     if (this.hasChatTemplate) {
@@ -148,6 +163,15 @@ export class Tokenizer {
     );
   }
 }
+
+export interface TurnEnd {
+  ids: number[]; // tokens that end a turn
+  strings: string[]; // text that ends a turn where it appears (not part of the reply)
+}
+
+const END_OF_TURN_TOKENS = ['<|im_end|>', '<|eot_id|>', '<end_of_turn>', '<|end|>'];
+/** In the plain transcript format a reply ends where the model starts the next speaker's line. */
+const PLAIN_SPEAKER_LINES = ['\nUser:', '\nAssistant:', '\nSystem:'];
 
 function tokenText(t: unknown): string | null {
   if (typeof t === 'string') return t;

@@ -1,30 +1,36 @@
-// The app: state, actions and rendering. Talks to the engine only through the worker client.
+// The app: owns the one AppState, turns learners' actions into named state changes and engine jobs,
+// and renders everything from the state through one path (render). Talks to the engine only through
+// the worker client; knows nothing of TF.js.
 import type { GenerationSummary, StepRecord } from '../engine/generate.ts';
+import type { ChatMessage } from '../engine/tokenizer.ts';
 import { randomSeed as newRandomSeed } from '../sampling/prng.ts';
 import type { SamplingSettings } from '../sampling/sampler.ts';
 import { describeChoice } from '../sampling/step.ts';
-import { clear, download } from './dom.ts';
+import type { LoadProgressMsg, ModelSource } from '../worker/protocol.ts';
+import { wireControls } from './controls.ts';
+import { download } from './dom.ts';
 import { EngineClient } from './engineClient.ts';
-import { readSetupFromControls, showSetup } from './controls.ts';
-import { buildLayout, type Layout } from './layout.ts';
-import { promptChips } from './tokens.ts';
-import { Transcript, type ChatTurn, type Run } from './transcript.ts';
-import { StepPanel } from './stepPanel.ts';
-import { readSetup, writeSetup, type Setup } from './urlState.ts';
-import type { LoadProgressMsg, ModelInfo, ModelSource, TokenView } from '../worker/protocol.ts';
-import { describeSource, modelQuery, progressLine } from './models.ts';
-import { onLangChange, setLang, t as tr, type Lang } from './i18n/index.ts';
-import { ModelPicker } from './modelPicker.ts';
-import { LensView } from './lensView.ts';
-import { InsideView } from './insideView.ts';
 import { ExperimentsView } from './experimentsView.ts';
-import { TourView, type Concept, type TrainingLog } from './tourView.ts';
-import { placeOf } from './tourPlaces.ts';
+import { onLangChange, setLang, t as tr, type Lang } from './i18n/index.ts';
+import { InsideView } from './insideView.ts';
+import { buildLayout, type Layout } from './layout.ts';
+import { LensView } from './lensView.ts';
+import { ModelPicker } from './modelPicker.ts';
+import { describeSource, EMBEDDED_ID, modelQuery, progressLine } from './models.ts';
+import { OutputView } from './outputView.ts';
+import { renderChrome } from './render.ts';
+import { allIds, busy, contextIds, conversationOf, ended, initialState, reduce, runById, shownRun, type Action, type AppState, type Run, type Turn } from './state.ts';
+import { StepPanel } from './stepPanel.ts';
 import type { ToolHost } from './toolHost.ts';
+import { placeOf } from './tourPlaces.ts';
+import { TourView, type Concept, type TrainingLog } from './tourView.ts';
+import { readSetup, writeSetup } from './urlState.ts';
 
 export class App {
+  private state: AppState;
   private readonly ui: Layout;
   private readonly client = new EngineClient();
+  private readonly output: OutputView;
   private readonly panel: StepPanel;
   private readonly picker: ModelPicker;
   private readonly lens: LensView;
@@ -33,59 +39,72 @@ export class App {
   private readonly tour: TourView;
   private source: ModelSource | null = null;
   private logFor: { url: string; log: Promise<TrainingLog | null> } | null = null;
-  private toolBusy = false;
-  private setup: Setup;
-  private model: ModelInfo | null = null;
-  private backendName = '';
-  private readonly transcript: Transcript;
-  private running: Run | null = null;
-  private lastPerf: { tokensPerSec: number | null; ttftMs: number; stop: GenerationSummary['stopReason'] } | null = null;
-  private loading = false;
-  private runStart = 0;
-  private firstTokenAt = 0;
+  private renderQueued = false;
+  private idleWaiters: (() => void)[] = [];
+  private runClock = { start: 0, first: 0, scrolled: true };
 
-  constructor(root: HTMLElement, embeddedUrl: string) {
+  constructor(
+    root: HTMLElement,
+    private readonly embeddedUrl: string,
+  ) {
+    const { setup, corrections } = readSetup(location.search);
+    this.state = initialState(setup);
     this.ui = buildLayout(root);
-    this.transcript = new Transcript(this.ui, (run, step) => this.select(run, step, true));
+    if (corrections.length) {
+      const d = tr();
+      this.dispatch({ type: 'noticeAdded', text: d.corrected(corrections.map((c) => d.correctedItem(c.key, c.given, c.used, d.urlRules[c.key] ?? '')).join('; ')) });
+    }
+    this.output = new OutputView(this.ui, { select: (runId, step) => this.dispatch({ type: 'stepSelected', runId, step }), showRun: (runId) => this.dispatch({ type: 'runShown', runId }) });
+    this.panel = new StepPanel(this.ui.stepPanel, { onPick: (id) => this.dispatch({ type: 'candidatePicked', id }), needLabels: (ids) => void this.learnLabels(ids) });
     this.picker = new ModelPicker(embeddedUrl, {
       load: (source, choice) => void this.loadModel(source, choice),
       listCache: () => this.client.cachedModels(),
       removeCache: () => this.client.removeCachedModels(),
     });
     this.ui.modelSlot.append(this.picker.element);
-    this.ui.backend.textContent = tr().starting;
     // What every tool view may ask of the app: whether the engine is free, to hold it, to report an error.
     const host: ToolHost = {
-      canRun: () => this.ready(),
-      setBusy: (b) => {
-        this.toolBusy = b;
-        this.refreshBusy();
-      },
-      error: (m) => this.error(m),
+      canRun: () => !busy(this.state) && this.state.model !== null,
+      setBusy: (b) => this.dispatch(b ? { type: 'jobStarted', job: { kind: 'tool', name: 'tool' } } : { type: 'jobEnded' }),
+      error: (m) => this.showError(m),
     };
-    this.lens = new LensView(this.client, { ...host, temperature: () => this.setup.temperature });
+    this.lens = new LensView(this.client, { ...host, temperature: () => this.state.setup.temperature });
     this.inside = new InsideView(this.client, host);
-    const experiments = new ExperimentsView(this.client, {
+    this.experiments = new ExperimentsView(this.client, {
       ...host,
       promptSetup: async () => {
-        this.readControls();
-        if (!this.setup.prompt.trim()) throw new Error(tr().promptEmptyAbove);
-        const promptIds = (await this.client.tokenize(this.setup.prompt)).map((t) => t.id);
-        return { promptIds, seed: this.setup.seed, maxTokens: this.setup.maxTokens };
+        const { prompt, seed, maxTokens } = this.state.setup;
+        if (!prompt.trim()) throw new Error(tr().promptEmptyAbove);
+        return { promptIds: (await this.client.tokenize(prompt)).map((x) => x.id), seed, maxTokens, prompt };
       },
     });
-    root.append(this.inside.element, experiments.element, this.lens.element);
-    this.experiments = experiments;
-    this.tour = new TourView({ show: (c) => this.tourShow(c), trainingLog: () => this.trainingLog(), error: (m) => this.error(m) });
+    root.append(this.inside.element, this.experiments.element, this.lens.element);
+    this.tour = new TourView({ show: (c) => this.tourShow(c), trainingLog: () => this.trainingLog(), error: (m) => this.showError(m) });
     this.ui.language.before(this.tour.openButton);
     root.append(this.tour.element);
     this.ui.language.addEventListener('change', () => setLang(this.ui.language.value as Lang));
-    onLangChange(() => this.relabel());
-    this.panel = new StepPanel(this.ui.stepPanel, { onPick: (id) => (this.ui.continueBtn.disabled = id === null || this.client.busy) });
-    this.setup = readSetup(location.search);
-    this.showSetup();
-    this.wire();
-    this.renderAll();
+    onLangChange(() => {
+      this.output.invalidate();
+      this.dispatch({ type: 'messageShown', message: null }); // a message in the old language would be the one line left in it
+    });
+    wireControls(this.ui, {
+      state: () => this.state,
+      dispatch: (a) => this.dispatch(a),
+      error: (m) => this.showError(m),
+      generate: (single) => void this.generate(single),
+      send: () => void this.send(),
+      stop: () => this.stop(),
+      setMode: (mode) => this.setMode(mode),
+      continueFromHere: () => void this.continueFromHere(),
+      exportRun: () => this.exportRun(),
+      exportChart: () => {
+        const png = this.panel.image();
+        if (png) download('nexttoken-step.png', png);
+        else this.showError(tr().noChart);
+      },
+      promptTyped: () => void this.showPromptTokens(),
+    });
+    this.render();
   }
 
   start(source: ModelSource): Promise<void> {
@@ -93,377 +112,341 @@ export class App {
     return this.loadModel(source, null);
   }
 
-  /**
-   * Loads a model in the worker. While it loads, the current model (if any) keeps working in the
-   * worker but generation is paused; if loading fails, the current model, prompt, conversation and
-   * settings all stay as they were.
-   */
-  private async loadModel(source: ModelSource, choice: string | null): Promise<void> {
-    if (this.client.busy) this.client.stop();
-    this.clearError();
-    this.client.onProgress = (p) => this.showProgress(p);
-    let warning = '';
-    this.client.onWarning = (message) => (warning = message);
-    this.ui.loadBox.hidden = false;
-    this.ui.progress.value = 0;
-    this.ui.progressText.textContent = tr().loadingSource(describeSource(source));
-    this.picker.setBusy(true);
-    this.loading = true;
-    this.refreshBusy();
-    const backends = new URLSearchParams(location.search).get('backend')?.split(',');
-    try {
-      const r = await this.client.load(source, backends);
-      const switched = this.model !== null;
-      this.source = source;
-      this.model = r.model;
-      this.backendName = r.backend.backend;
-      this.ui.backend.textContent = r.backend.description;
-      this.renderStatus();
-      this.ui.loadBox.hidden = true;
-      if (switched) {
-        // Token ids belong to one tokenizer: the previous model's runs cannot be continued by this one.
-        this.transcript.reset();
-        this.renderAll();
-      }
-      if (choice !== null) history.replaceState(null, '', modelQuery(location.search, source, choice));
-      await this.lens.refresh();
-      this.inside.setModel(r.model.nLayer, r.model.nHead);
-      document.body.dataset.ready = 'true';
-      document.body.dataset.model = r.model.name;
-      if (warning) this.error(warning);
-      void this.showPromptTokens();
-    } catch (e) {
-      this.ui.progressText.textContent = this.model ? tr().stillUsing(this.model.name) : tr().couldNotLoad;
-      this.error(tr().loadFailed(describeSource(source), (e as Error).message));
-    } finally {
-      this.loading = false;
-      this.picker.setBusy(false);
-      this.refreshBusy();
+  // ---------- the one way state changes, and the one render path ----------
+
+  private dispatch(a: Action): void {
+    const before = this.state;
+    this.state = reduce(before, a);
+    if (a.type === 'setupChanged' || a.type === 'modeSet') history.replaceState(null, '', writeSetup(this.state.setup, new URLSearchParams(location.search)));
+    if (a.type === 'setupChanged' && this.state.job.kind === 'generate') this.client.updateSettings(this.settings, this.state.setup.delayMs); // from the next token
+    if (before.job.kind !== 'idle' && this.state.job.kind === 'idle') for (const w of this.idleWaiters.splice(0)) w();
+    // Batched: several actions in one handler render once, before the browser paints.
+    if (!this.renderQueued) {
+      this.renderQueued = true;
+      queueMicrotask(() => {
+        this.renderQueued = false;
+        this.render();
+      });
     }
   }
 
-  private showProgress(p: LoadProgressMsg): void {
-    const total = p.overallTotal ?? p.total;
-    if (total) this.ui.progress.value = (p.overallTotal ? p.overallLoaded : p.loaded) / total;
-    this.ui.progressText.textContent = progressLine(p, tr());
+  private render(): void {
+    const s = this.state;
+    renderChrome(this.ui, s, this.source);
+    this.output.render(s, s.model?.eosIds ?? []);
+    const sel = s.selected;
+    const run = runById(s, sel?.runId);
+    const record = run && sel ? (run.steps[sel.step] ?? null) : null;
+    this.inside.setStep(run && record ? contextIds(run, sel!.step) : null, record);
+    const wide = window.matchMedia?.('(min-width: 900px)').matches ?? true;
+    this.panel.render(record ? { record, settings: this.settings, picked: s.picked, labels: s.labels, topN: wide ? 15 : 10 } : null);
+    const reason = this.busyReason();
+    this.lens.setBlocked(reason);
+    this.inside.setBlocked(reason);
+    this.experiments.setBlocked(reason);
+    this.picker.setBusy(s.job.kind !== 'idle');
+    this.afterRender();
+  }
+
+  /** Effects of a render: bring a new run's first token into view (on a phone the output is below the controls). */
+  private afterRender(): void {
+    if (this.runClock.scrolled) return;
+    const first = this.output.firstLiveToken();
+    if (!first) return;
+    this.runClock.scrolled = true;
+    const r = first.getBoundingClientRect();
+    if (r.top < 0 || r.bottom > window.innerHeight) first.scrollIntoView({ block: 'center', behavior: 'instant' as ScrollBehavior });
+  }
+
+  private busyReason(): string | null {
+    const j = this.state.job;
+    if (!this.state.model) return tr().stillLoading;
+    return j.kind === 'idle' ? null : tr().busyReason[j.kind];
   }
 
   private get settings(): SamplingSettings {
-    return { temperature: this.setup.temperature, topK: this.setup.topK, topP: this.setup.topP };
+    const s = this.state.setup;
+    return { temperature: s.temperature, topK: s.topK, topP: s.topP };
   }
 
-  // ---------- controls ----------
-  private showSetup(): void {
-    showSetup(this.ui, this.setup);
-    this.setMode(this.setup.mode);
+  private showError(text: string): void {
+    this.dispatch({ type: 'messageShown', message: { kind: 'error', text } });
   }
 
-  private readControls(): void {
-    this.setup = readSetupFromControls(this.ui, this.setup, this.model?.vocabSize ?? 1e6, (m) => this.error(m));
-    history.replaceState(null, '', writeSetup(this.setup, new URLSearchParams(location.search)));
-    if (this.client.busy) this.client.updateSettings(this.settings, this.setup.delayMs); // takes effect from the next token
-    this.renderPanel();
+  private whenIdle(): Promise<void> {
+    return busy(this.state) ? new Promise((r) => this.idleWaiters.push(r)) : Promise.resolve();
   }
 
-  private setMode(mode: Setup['mode']): void {
-    this.setup.mode = mode;
-    this.ui.completeBtn.setAttribute('aria-pressed', String(mode === 'complete'));
-    this.ui.chatBtn.setAttribute('aria-pressed', String(mode === 'chat'));
-    this.ui.completeBox.hidden = mode !== 'complete';
-    this.ui.chatBox.hidden = mode !== 'chat';
-    this.transcript.selected = null;
-    history.replaceState(null, '', writeSetup(this.setup, new URLSearchParams(location.search)));
-    this.renderAll();
-  }
+  // ---------- models ----------
 
-  private wire(): void {
-    const u = this.ui;
-    for (const el of [u.temperature, u.topK, u.topP, u.seed, u.randomSeed, u.maxTokens, u.pace]) el.addEventListener('input', () => this.readControls());
-    let debounce = 0;
-    u.prompt.addEventListener('input', () => {
-      this.readControls();
-      clearTimeout(debounce);
-      debounce = window.setTimeout(() => void this.showPromptTokens(), 150);
-    });
-    u.completeBtn.addEventListener('click', () => this.setMode('complete'));
-    u.chatBtn.addEventListener('click', () => this.setMode('chat'));
-    u.generate.addEventListener('click', () => void this.generate(false));
-    u.nextToken.addEventListener('click', () => void this.generate(true));
-    u.send.addEventListener('click', () => void this.send());
-    u.stop.addEventListener('click', () => this.client.stop());
-    u.clearChat.addEventListener('click', () => {
-      this.transcript.chat = [];
-      this.transcript.selected = null;
-      this.renderAll();
-    });
-    u.continueBtn.addEventListener('click', () => void this.continueFromHere());
-    u.branches.addEventListener('change', () => {
-      this.transcript.current = Number(u.branches.value);
-      this.transcript.selected = null;
-      this.renderAll();
-    });
-    const submitOnCtrlEnter = (go: () => void) => (e: KeyboardEvent) => {
-      if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) {
-        e.preventDefault();
-        go();
-      }
+  /**
+   * Loads a model in the worker. A running generation is stopped first. If loading fails, the current
+   * model, runs, prompt, conversation and settings stay; on the very first load the embedded model is
+   * loaded instead, so the app always ends with a working model.
+   */
+  private async loadModel(source: ModelSource, choice: string | null): Promise<void> {
+    if (this.state.job.kind === 'generate') this.stop();
+    await this.whenIdle();
+    const ui = this.ui;
+    this.client.onProgress = (p: LoadProgressMsg) => {
+      const total = p.overallTotal ?? p.total;
+      if (total) ui.progress.value = (p.overallTotal ? p.overallLoaded : p.loaded) / total;
+      ui.progressText.textContent = progressLine(p, tr());
     };
-    u.prompt.addEventListener('keydown', submitOnCtrlEnter(() => void this.generate(false)));
-    u.message.addEventListener('keydown', (e) => {
-      if (e.key === 'Enter' && !e.shiftKey) {
-        e.preventDefault();
-        void this.send();
+    let warning = '';
+    this.client.onWarning = (message) => (warning = message);
+    ui.loadBox.hidden = false;
+    ui.progress.value = 0;
+    ui.progressText.textContent = tr().loadingSource(describeSource(source));
+    this.dispatch({ type: 'jobStarted', job: { kind: 'load', label: describeSource(source) } });
+    const backends = new URLSearchParams(location.search).get('backend')?.split(',');
+    try {
+      const r = await this.client.load(source, backends);
+      const first = this.state.model === null;
+      this.source = source;
+      this.dispatch({ type: 'modelLoaded', model: r.model, backend: r.backend, keepRuns: first });
+      ui.loadBox.hidden = true;
+      if (choice !== null) history.replaceState(null, '', modelQuery(location.search, source, choice));
+      this.picker.show(source);
+      await this.lens.refresh();
+      this.inside.setModel(r.model.nLayer, r.model.nHead);
+      document.body.dataset.model = r.model.name;
+      if (warning) this.showError(warning);
+      this.dispatch({ type: 'jobEnded' });
+      document.body.dataset.ready = 'true';
+      void this.showPromptTokens();
+    } catch (e) {
+      this.dispatch({ type: 'jobEnded' });
+      const why = tr().loadFailed(describeSource(source), (e as Error).message);
+      const embedded: ModelSource = { kind: 'url', url: this.embeddedUrl };
+      if (!this.state.model && !(source.kind === 'url' && source.url === this.embeddedUrl)) {
+        ui.progressText.textContent = why;
+        await this.loadModel(embedded, EMBEDDED_ID);
+        this.showError(why + tr().fellBack((this.state as AppState).model?.name ?? 'nexttoken'));
+        return;
       }
-    });
-    u.copyLink.addEventListener('click', () => void navigator.clipboard?.writeText(location.href).catch(() => this.error(tr().clipboard)));
-    u.exportRun.addEventListener('click', () => this.exportRun());
-    u.exportChart.addEventListener('click', () => {
-      const png = this.panel.image();
-      if (png) download('nexttoken-step.png', png);
-      else this.error(tr().noChart);
-    });
+      ui.progressText.textContent = this.state.model ? tr().stillUsing(this.state.model.name) : tr().couldNotLoad;
+      this.showError(why);
+    }
   }
 
-  // ---------- actions ----------
+  // ---------- generation ----------
+
+  private setMode(mode: AppState['setup']['mode']): void {
+    if (mode === this.state.setup.mode) return;
+    if (this.state.job.kind === 'generate') this.stop(); // a run is never left going where it cannot be seen
+    this.dispatch({ type: 'modeSet', mode });
+  }
+
+  private stop(): void {
+    if (this.state.job.kind !== 'generate') return;
+    this.dispatch({ type: 'stopRequested' });
+    this.client.stop();
+  }
+
   private seedForRun(): number {
-    if (this.setup.randomSeed) {
-      this.setup.seed = newRandomSeed();
-      this.ui.seed.value = String(this.setup.seed);
+    const s = this.state.setup;
+    if (!s.randomSeed) return s.seed;
+    const seed = newRandomSeed();
+    this.dispatch({ type: 'setupChanged', patch: { seed } });
+    return seed;
+  }
+
+  /** Claims the engine for a generation at once (the busy state shows before any await); false if it is taken. */
+  private claim(): boolean {
+    if (!this.state.model) {
+      this.showError(tr().stillLoading);
+      return false;
     }
-    return this.setup.seed;
+    if (busy(this.state)) return false; // a second click or a held key: the first one is being answered
+    this.dispatch({ type: 'jobStarted', job: { kind: 'generate', runId: null, phase: 'preparing', stopping: false } });
+    return true;
+  }
+
+  private release(message?: string): void {
+    this.dispatch({ type: 'jobEnded' });
+    if (message) this.showError(message);
   }
 
   private async generate(single: boolean): Promise<void> {
-    if (!this.ready()) return;
-    this.readControls();
-    const text = this.setup.prompt;
-    if (!text.trim()) return this.error(tr().promptEmpty);
+    const text = this.state.setup.prompt;
+    if (!text.trim()) return this.showError(tr().promptEmpty);
+    if (!this.claim()) return;
     try {
-      const promptIds = (await this.client.tokenize(text)).map((t) => t.id);
-      const cur = this.transcript.currentBranch;
-      const sameRun = single && cur && sameIds(cur.promptIds, promptIds) && cur.summary?.stopReason !== 'eos' && cur.summary?.stopReason !== 'contextFull';
-      const run: Run = sameRun ? cur : { promptIds, steps: [], seed: this.seedForRun(), label: { n: this.transcript.branches.length + 1, from: null } };
-      if (!sameRun) this.transcript.addBranch(run);
-      this.startRun(run, single ? 1 : this.setup.maxTokens);
+      const promptIds = (await this.client.tokenize(text)).map((x) => x.id);
+      const ctx = this.state.model!.contextLength;
+      if (promptIds.length >= ctx) return this.release(tr().promptTooLong(promptIds.length, ctx)); // refused: no run
+      if (this.jobStopped()) return this.release();
+      const cur = shownRun({ ...this.state, setup: { ...this.state.setup, mode: 'complete' } });
+      if (single && cur && sameIds(cur.promptIds, promptIds) && !ended(cur)) return this.startRun(cur, 1);
+      const run = this.createRun({ mode: 'complete', prompt: text, history: [], dropped: [], promptIds, seed: this.seedForRun(), settings: this.settings, parent: null });
+      this.startRun(run, single ? 1 : this.state.setup.maxTokens);
     } catch (e) {
-      this.error((e as Error).message);
+      this.release((e as Error).message);
     }
   }
 
   private async send(): Promise<void> {
-    if (!this.ready()) return;
-    this.readControls();
-    const user = this.ui.message.value;
-    if (!user.trim()) return this.error(tr().messageEmpty);
+    const user = this.state.setup.message;
+    if (!user.trim()) return this.showError(tr().messageEmpty);
+    if (!this.claim()) return;
     try {
-      const messages = this.transcript.chat.flatMap((t) => [
-        { role: 'user' as const, content: t.user },
-        { role: 'assistant' as const, content: t.run.text ?? '' },
-      ]);
-      messages.push({ role: 'user', content: user });
-      const text = await this.client.chatPrompt(messages);
-      const views = await this.client.tokenize(text);
-      const promptIds = views.map((t) => t.id);
-      this.renderPromptTokens(views);
-      if (promptIds.length >= (this.model?.contextLength ?? Infinity)) {
-        return this.error(tr().conversationTooLong(promptIds.length, this.model?.contextLength ?? 0));
+      const prev = shownRun({ ...this.state, setup: { ...this.state.setup, mode: 'chat' } });
+      const history: Turn[] = prev ? conversationOf(prev) : [];
+      const dropped: Turn[] = prev ? [...prev.dropped] : [];
+      const ctx = this.state.model!.contextLength;
+      // Room for the reply; the oldest turns are left out (with a notice) rather than the reply cut short.
+      const room = Math.min(this.state.setup.maxTokens, Math.floor(ctx / 4));
+      let promptIds = await this.chatIds(history, user);
+      let newlyDropped = 0;
+      while (promptIds.length + room > ctx && history.length) {
+        dropped.push(history.shift()!);
+        newlyDropped++;
+        promptIds = await this.chatIds(history, user);
       }
-      const turn: ChatTurn = { user, run: { promptIds, steps: [], seed: this.seedForRun(), label: { n: 0, from: null } } };
-      this.transcript.chat.push(turn);
-      this.ui.message.value = '';
-      this.startRun(turn.run, this.setup.maxTokens, () => {
-        // Nothing is lost: the message goes back into the box, the failed turn is dropped.
-        this.transcript.chat.pop();
-        this.ui.message.value = user;
-      });
+      if (promptIds.length >= ctx) return this.release(tr().conversationTooLong(promptIds.length, ctx));
+      if (this.jobStopped()) return this.release();
+      const run = this.createRun({ mode: 'chat', prompt: user, history, dropped, promptIds, seed: this.seedForRun(), settings: this.settings, parent: null });
+      this.dispatch({ type: 'setupChanged', patch: { message: '' } }); // the message is now part of the conversation
+      if (newlyDropped) this.dispatch({ type: 'messageShown', message: { kind: 'notice', text: tr().turnsDropped(dropped.length, ctx) } });
+      this.startRun(run, this.state.setup.maxTokens, () => this.dispatch({ type: 'setupChanged', patch: { message: user } }));
     } catch (e) {
-      this.error((e as Error).message);
+      this.release((e as Error).message);
     }
   }
 
-  /** Branch: the picked candidate replaces the token at the selected step; generation goes on from there. */
+  /** The token ids of the chat template applied to exactly these turns and the new message. */
+  private async chatIds(history: Turn[], user: string): Promise<number[]> {
+    const messages: ChatMessage[] = history.flatMap((turn) => [
+      { role: 'user' as const, content: turn.user },
+      { role: 'assistant' as const, content: runById(this.state, turn.runId)?.reply ?? '' },
+    ]);
+    messages.push({ role: 'user', content: user });
+    const views = await this.client.tokenize(await this.client.chatPrompt(messages));
+    this.ui.promptTokensView(views);
+    return views.map((v) => v.id);
+  }
+
+  /** Branch: the picked candidate replaces the token at the selected step of the selected run; the new run goes on from there. */
   private async continueFromHere(): Promise<void> {
-    const sel = this.transcript.selected;
-    const id = this.panel.pickedId;
-    if (!sel || id === null || !this.ready()) return;
-    const base = sel.run.steps[sel.step];
-    if (!base.logits) return;
-    const [view] = await this.client.labels([id]);
-    const forced: StepRecord = {
-      ...describeChoice(base.logits, base.settings, id),
-      step: base.step,
-      position: base.position,
-      token: view.label,
-      top: base.top,
-      settings: base.settings,
-      logits: base.logits,
-    };
-    const run: Run = { promptIds: sel.run.promptIds, steps: [...sel.run.steps.slice(0, sel.step), forced], seed: sel.run.seed, label: { n: this.transcript.branches.length + 1, from: sel.step + 1 } };
-    if (this.setup.mode === 'chat') {
-      const turn = this.transcript.chat.find((t) => t.run === sel.run);
-      if (!turn) return;
-      turn.run = run;
-    } else {
-      this.transcript.addBranch(run);
+    const { selected: sel, picked } = this.state;
+    const run = runById(this.state, sel?.runId);
+    const base = run && sel ? run.steps[sel.step] : undefined;
+    if (!run || !sel || !base?.logits || picked === null) return;
+    if (!this.claim()) return;
+    try {
+      const label = base.top.find((c) => c.id === picked)?.token ?? this.state.labels[picked] ?? (await this.client.labels([picked]))[0].label;
+      const forced: StepRecord = { ...describeChoice(base.logits, base.settings, picked), step: sel.step, position: base.position, token: label, top: base.top, settings: base.settings, logits: base.logits };
+      const branch = this.createRun({
+        ...run,
+        settings: this.settings,
+        steps: [...run.steps.slice(0, sel.step), forced],
+        parent: { runId: run.id, step: sel.step, pickedId: picked, pickedToken: label, replacedToken: base.token },
+      });
+      if (this.state.model!.eosIds.includes(picked)) return this.finishRun(branch, null);
+      this.startRun(branch, Math.max(1, this.state.setup.maxTokens - branch.steps.length));
+    } catch (e) {
+      this.release((e as Error).message);
     }
-    this.transcript.selected = { run, step: sel.step };
-    this.startRun(run, Math.max(1, this.setup.maxTokens - run.steps.length));
   }
 
+  private createRun(run: Omit<Run, 'id' | 'steps' | 'summary' | 'reply'> & { steps?: StepRecord[] }): Run {
+    this.dispatch({ type: 'runCreated', run });
+    return this.state.runs[this.state.runs.length - 1];
+  }
+
+  private jobStopped(): boolean {
+    return this.state.job.kind === 'generate' && this.state.job.stopping;
+  }
+
+  /** Runs the engine on the run's own tokens (never the text boxes) and streams its steps into the state. */
   private startRun(run: Run, maxTokens: number, onError?: () => void): void {
-    const ids = [...run.promptIds, ...run.steps.map((s) => s.id)];
     const drawsUsed = run.steps.filter((s) => s.draw !== null).length;
-    const eos = this.model?.eosIds ?? [];
-    if (run.steps.length && eos.includes(run.steps[run.steps.length - 1].id)) return this.error(tr().alreadyEnded);
-    this.running = run;
-    this.runStart = performance.now();
-    this.firstTokenAt = 0;
-    this.clearError();
-    this.refreshBusy();
-    this.renderAll();
-    this.client.generate(ids, this.settings, run.seed, drawsUsed, maxTokens, this.setup.delayMs, {
-      onStep: (r) => {
-        if (!this.firstTokenAt) this.firstTokenAt = performance.now();
-        run.steps.push({ ...r, step: run.steps.length });
-        if (!this.transcript.appendToken(run, run.steps.length - 1)) this.renderOutput();
-        const sel = this.transcript.selected;
-        if (!sel || sel.run !== run || this.panelFollows) this.select(run, run.steps.length - 1, false);
+    this.runClock = { start: performance.now(), first: 0, scrolled: false };
+    this.client.generate(allIds(run), this.settings, run.seed, drawsUsed, maxTokens, this.state.setup.delayMs, run.mode === 'chat', {
+      onStep: (record) => {
+        if (!this.runClock.first) this.runClock.first = performance.now();
+        this.dispatch({ type: 'stepAdded', runId: run.id, record });
       },
-      onDone: (summary) => {
-        run.summary = summary;
-        this.running = null;
-        const ttft = this.firstTokenAt ? this.firstTokenAt - this.runStart : 0;
-        this.lastPerf = { tokensPerSec: summary.msPerToken > 0 ? 1000 / summary.msPerToken : null, ttftMs: ttft, stop: summary.stopReason };
-        this.renderStatus();
-        void this.client.decode(run.steps.map((s) => s.id)).then((t) => (run.text = t.trim()));
-        this.refreshBusy();
-        this.renderAll();
-        document.body.dataset.runs = String(Number(document.body.dataset.runs ?? 0) + 1); // for scripts: a run ended
-      },
+      onDone: (summary) => void this.finishRun(run, summary),
       onError: (message) => {
-        this.running = null;
         onError?.();
-        this.refreshBusy();
-        this.renderAll();
-        this.error(message);
+        this.dispatch({ type: 'runEnded', runId: run.id, summary: null, perf: null });
+        this.release(message);
         document.body.dataset.runs = String(Number(document.body.dataset.runs ?? 0) + 1);
       },
     });
   }
 
-  /** While generating, the panel follows the newest token unless the learner picked an older one. */
-  private get panelFollows(): boolean {
-    const sel = this.transcript.selected;
-    return !!sel && sel.run === this.running && sel.step >= this.running.steps.length - 2;
-  }
-
-  private ready(): boolean {
-    if (!this.model || this.loading) {
-      this.error(tr().stillLoading);
-      return false;
+  private async finishRun(run: Run, summary: GenerationSummary | null): Promise<void> {
+    const c = this.runClock;
+    const perf = summary ? { tokensPerSec: summary.msPerToken > 0 ? 1000 / summary.msPerToken : null, ttftMs: c.first ? c.first - c.start : 0, stop: summary.stopReason } : null;
+    this.dispatch({ type: 'runEnded', runId: run.id, summary, perf });
+    if (run.mode === 'chat') {
+      // The reply as later turns will give it back to the model: decoded, special tokens left out, trimmed.
+      const steps = runById(this.state, run.id)!.steps;
+      const text = await this.client.decode(steps.map((s) => s.id)).catch(() => '');
+      this.dispatch({ type: 'replyDecoded', runId: run.id, text: text.trim() });
     }
-    if (this.client.busy) {
-      this.error(tr().stillGenerating);
-      return false;
-    }
-    if (this.toolBusy) {
-      this.error(tr().busyElsewhere);
-      return false;
-    }
-    return true;
+    this.release();
+    document.body.dataset.runs = String(Number(document.body.dataset.runs ?? 0) + 1); // for scripts: a run ended
   }
 
   private exportRun(): void {
-    const runs = this.transcript.runsToExport(this.setup.mode);
-    if (!runs.length) return this.error(tr().nothingToExport);
+    const s = this.state;
+    const run = shownRun(s);
+    if (!run) return this.showError(tr().nothingToExport);
+    const runs = run.mode === 'chat' ? conversationOf(run).map((turn) => runById(s, turn.runId)!) : [run];
     const data = {
-      model: this.model?.name,
-      backend: this.backendName,
-      setup: this.setup,
-      runs: runs.map((r) => ({ promptIds: r.promptIds, seed: r.seed, summary: r.summary, steps: r.steps.map(({ logits: _omit, ...rest }) => rest) })),
+      model: s.model?.name,
+      backend: s.backend?.backend,
+      setup: s.setup,
+      runs: runs.map((r) => ({ id: r.id, prompt: r.prompt, promptIds: r.promptIds, seed: r.seed, parent: r.parent, summary: r.summary, steps: r.steps.map(({ logits: _omit, ...rest }) => rest) })),
     };
     download('nexttoken-run.json', URL.createObjectURL(new Blob([JSON.stringify(data, null, 1)], { type: 'application/json' })));
   }
 
-  // ---------- rendering ----------
-  private refreshBusy(): void {
-    const busy = this.client.busy || this.loading || this.toolBusy;
-    const u = this.ui;
-    u.stop.disabled = !this.client.busy;
-    u.generate.disabled = busy || !this.model;
-    u.nextToken.disabled = busy || !this.model;
-    u.send.disabled = busy || !this.model;
-    u.continueBtn.disabled = busy || this.panel.pickedId === null;
-    document.body.dataset.busy = String(busy);
-  }
-
-  private select(run: Run, step: number, byUser: boolean): void {
-    this.transcript.selected = { run, step };
-    if (byUser) this.ui.continueBtn.disabled = true;
-    this.transcript.renderSelection(this.setup.mode);
-    this.renderPanel();
-  }
-
-  private renderAll(): void {
-    this.renderBranches();
-    this.renderOutput();
-    this.renderPanel();
-  }
-
-  private renderBranches(): void {
-    this.transcript.renderBranches(this.setup.mode);
-  }
-
-  private renderOutput(): void {
-    this.transcript.renderOutput(this.setup.mode, this.setup.prompt);
-  }
-
-  private renderPanel(): void {
-    const s = this.transcript.selected;
-    const record = s ? (s.run.steps[s.step] ?? null) : null;
-    this.inside.setStep(s && record ? [...s.run.promptIds, ...s.run.steps.slice(0, s.step).map((x) => x.id)] : null, record);
-    const wide = window.matchMedia?.('(min-width: 900px)').matches ?? true;
-    this.panel.render(s ? (s.run.steps[s.step] ?? null) : null, this.settings, wide ? 15 : 10);
-    this.refreshBusy();
+  /** Token labels the panel asked for (e.g. what other settings would draw), fetched once. */
+  private async learnLabels(ids: number[]): Promise<void> {
+    const want = ids.filter((id) => !(id in this.state.labels));
+    if (!want.length || !this.state.model) return;
+    const views = await this.client.labels(want).catch(() => []);
+    this.dispatch({ type: 'labelsLearned', labels: Object.fromEntries(views.map((v) => [v.id, v.label])) });
   }
 
   private async showPromptTokens(): Promise<void> {
-    if (!this.model || this.setup.mode === 'chat') return;
+    if (!this.state.model || this.state.setup.mode === 'chat') return;
     try {
-      this.renderPromptTokens(await this.client.tokenize(this.setup.prompt));
+      this.ui.promptTokensView(await this.client.tokenize(this.state.setup.prompt));
     } catch (e) {
-      this.error((e as Error).message);
+      this.showError((e as Error).message);
     }
   }
 
-  /** The tokens the model reads: the prompt, or in chat the whole templated conversation, special tokens included. */
-  private renderPromptTokens(views: TokenView[]): void {
-    clear(this.ui.promptTokens);
-    this.ui.promptTokens.append(...promptChips(views));
-  }
-
   // ---------- the guided tour's "Show me" ----------
+
   private tourShow(c: Concept): Promise<HTMLElement | null> {
     return placeOf(c, {
       ui: this.ui,
       inside: this.inside,
       lens: this.lens,
       experiments: this.experiments,
-      completeMode: () => this.setup.mode !== 'complete' && this.setMode('complete'),
+      completeMode: () => this.setMode('complete'),
       ensureStep: () => this.ensureStep(),
     });
   }
 
   /** A selected step to show: generates once if nothing has been generated yet. */
   private async ensureStep(): Promise<void> {
-    if (this.setup.mode !== 'complete') this.setMode('complete');
-    if (!this.transcript.currentBranch?.steps.length) {
+    this.setMode('complete');
+    await this.whenIdle();
+    if (!shownRun(this.state)?.steps.length) {
       await this.generate(false);
-      while (this.client.busy) await new Promise((r) => setTimeout(r, 50));
+      await this.whenIdle();
     }
-    const run = this.transcript.currentBranch;
+    const run = shownRun(this.state);
     if (!run?.steps.length) throw new Error(tr().nothingToExport);
-    if (!this.transcript.selected) this.select(run, 0, true);
+    if (!this.state.selected) this.dispatch({ type: 'stepSelected', runId: run.id, step: 0 });
   }
 
   /** The loaded model's training log (only the embedded model has one): fetched once per model. */
@@ -481,38 +464,8 @@ export class App {
     }
     return this.logFor.log;
   }
-
-
-  /** The status line: model, backend (the engine's own words), and the last run's speed. */
-  private renderStatus(): void {
-    const m = this.model;
-    if (m) this.ui.modelInfo.textContent = tr().modelInfo({ name: m.name, params: (m.params / 1e6).toFixed(2), mb: (m.weightBytes / 1e6).toFixed(1), context: m.contextLength });
-    const p = this.lastPerf;
-    if (p) this.ui.perf.textContent = tr().perf(p.tokensPerSec === null ? '–' : tr().tokensPerSec(p.tokensPerSec.toFixed(1)), Math.round(p.ttftMs), describeStop(p.stop));
-  }
-
-  /** After a language switch: everything drawn from state is drawn again, in the new language. */
-  private relabel(): void {
-    if (!this.model) this.ui.backend.textContent = tr().starting;
-    this.renderStatus();
-    showSetup(this.ui, this.setup);
-    this.renderAll();
-    if (this.model) void this.showPromptTokens();
-    this.clearError(); // a message in the old language would be the one English line left on the page
-  }
-
-  private error(message: string): void {
-    this.ui.error.textContent = message;
-  }
-  private clearError(): void {
-    this.ui.error.textContent = '';
-  }
 }
 
 function sameIds(a: number[], b: number[]): boolean {
   return a.length === b.length && a.every((v, i) => v === b[i]);
-}
-
-function describeStop(r: GenerationSummary['stopReason']): string {
-  return tr().stopReasons[r];
 }

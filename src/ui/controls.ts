@@ -1,44 +1,70 @@
-// The sampling form and the Setup it stands for: writing a Setup into the controls, and reading it back
-// with range checks. An out-of-range value is reported and the last good value kept.
+// The input panel's controls: each edit becomes a named state change, checked first. A value out of
+// range is reported and the last good one kept in the state (the box keeps what was typed, so nothing
+// the learner wrote is lost while they fix it). Buttons call the app's actions.
 import { bareName, t } from './i18n/index.ts';
 import type { Layout } from './layout.ts';
+import type { Action, AppState, Mode } from './state.ts';
 import type { Setup } from './urlState.ts';
 
-export function showSetup(u: Layout, s: Setup): void {
-  u.prompt.value = s.prompt;
-  u.temperature.value = String(s.temperature);
-  u.topK.value = String(s.topK);
-  u.topP.value = String(s.topP);
-  u.seed.value = String(s.seed);
-  u.randomSeed.checked = s.randomSeed;
-  u.maxTokens.value = String(s.maxTokens);
-  u.pace.value = String(s.delayMs);
-  showOutputs(u, s);
+export interface ControlActions {
+  state(): AppState;
+  dispatch(a: Action): void;
+  error(message: string): void;
+  generate(single: boolean): void;
+  send(): void;
+  stop(): void;
+  setMode(mode: Mode): void;
+  continueFromHere(): void;
+  exportRun(): void;
+  exportChart(): void;
+  promptTyped(): void;
 }
 
-export function readSetupFromControls(u: Layout, previous: Setup, vocabSize: number, report: (message: string) => void): Setup {
-  const s = { ...previous };
-  const whole = (el: HTMLInputElement, name: string, min: number, max: number, fallback: number) => {
-    const n = Number(el.value);
-    if (el.value.trim() === '' || !Number.isInteger(n) || n < min || n > max) {
-      report(t().wholeNumber(name, min, max, fallback));
-      return fallback;
+export function wireControls(u: Layout, a: ControlActions): void {
+  const set = (patch: Partial<Setup>) => a.dispatch({ type: 'setupChanged', patch });
+  const whole = (el: HTMLInputElement, key: 'topK' | 'seed' | 'maxTokens', name: () => string, min: number, max: () => number) =>
+    el.addEventListener('input', () => {
+      const n = Number(el.value);
+      if (el.value.trim() === '' || !Number.isInteger(n) || n < min || n > max()) return a.error(t().wholeNumber(name(), min, max(), a.state().setup[key]));
+      set({ [key]: n });
+    });
+  whole(u.topK, 'topK', () => bareName(t().topK), 0, () => a.state().model?.vocabSize ?? 1e6);
+  whole(u.seed, 'seed', () => t().seed, 0, () => 2 ** 32 - 1);
+  whole(u.maxTokens, 'maxTokens', () => t().maxTokens, 1, () => 1000);
+  u.temperature.addEventListener('input', () => set({ temperature: Number(u.temperature.value) }));
+  u.topP.addEventListener('input', () => set({ topP: Number(u.topP.value) }));
+  u.randomSeed.addEventListener('input', () => set({ randomSeed: u.randomSeed.checked }));
+  u.pace.addEventListener('input', () => set({ delayMs: Number(u.pace.value) }));
+  let debounce = 0;
+  u.prompt.addEventListener('input', () => {
+    set({ prompt: u.prompt.value });
+    clearTimeout(debounce);
+    debounce = window.setTimeout(a.promptTyped, 150);
+  });
+  u.message.addEventListener('input', () => set({ message: u.message.value }));
+
+  u.completeBtn.addEventListener('click', () => a.setMode('complete'));
+  u.chatBtn.addEventListener('click', () => a.setMode('chat'));
+  u.generate.addEventListener('click', () => a.generate(false));
+  u.nextToken.addEventListener('click', () => a.generate(true));
+  u.send.addEventListener('click', () => a.send());
+  u.stop.addEventListener('click', () => a.stop());
+  u.clearChat.addEventListener('click', () => a.dispatch({ type: 'chatCleared' }));
+  u.continueBtn.addEventListener('click', () => a.continueFromHere());
+  // Keyboard submits; a held key repeats, but only its first press counts.
+  u.prompt.addEventListener('keydown', (e) => {
+    if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) {
+      e.preventDefault();
+      if (!e.repeat) a.generate(false);
     }
-    return n;
-  };
-  s.temperature = Number(u.temperature.value);
-  s.topP = Number(u.topP.value);
-  s.topK = whole(u.topK, bareName(t().topK), 0, vocabSize, s.topK);
-  s.seed = whole(u.seed, t().seed, 0, 2 ** 32 - 1, s.seed);
-  s.maxTokens = whole(u.maxTokens, t().maxTokens, 1, 1000, s.maxTokens);
-  s.randomSeed = u.randomSeed.checked;
-  s.delayMs = Number(u.pace.value);
-  s.prompt = u.prompt.value;
-  showOutputs(u, s);
-  return s;
-}
-
-function showOutputs(u: Layout, s: Setup): void {
-  u.temperatureOut.textContent = s.temperature === 0 ? `0${t().greedySuffix}` : String(s.temperature);
-  u.topPOut.textContent = String(s.topP);
+  });
+  u.message.addEventListener('keydown', (e) => {
+    if (e.key === 'Enter' && !e.shiftKey) {
+      e.preventDefault();
+      if (!e.repeat) a.send();
+    }
+  });
+  u.copyLink.addEventListener('click', () => void navigator.clipboard?.writeText(location.href).catch(() => a.error(t().clipboard)));
+  u.exportRun.addEventListener('click', a.exportRun);
+  u.exportChart.addEventListener('click', a.exportChart);
 }

@@ -2,6 +2,7 @@
 import type { GenerationSummary, StepRecord } from '../engine/generate.ts';
 import type { Surprise, TemperatureColumn } from '../engine/compare.ts';
 import type { Inspection } from '../engine/inspect.ts';
+import { CancelledError } from '../engine/cancelled.ts';
 import type { LensAnswer, LensSummaryRow } from '../engine/lens.ts';
 import type { ChatMessage } from '../engine/tokenizer.ts';
 import type { SamplingSettings } from '../sampling/sampler.ts';
@@ -27,6 +28,7 @@ export class EngineClient {
   private readonly worker: Worker;
   private nextId = 1;
   private pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  private lensCancel: (() => void) | null = null;
   private generation: { genId: number; cb: GenerateCallbacks } | null = null;
   private loading: { resolve: (v: { model: ModelInfo; backend: BackendInfo; loadMs: number }) => void; reject: (e: Error) => void } | null = null;
   onProgress: (p: LoadProgressMsg) => void = () => {};
@@ -83,7 +85,7 @@ export class EngineClient {
         break;
       case 'error':
         if (msg.reqId !== undefined) {
-          this.pending.get(msg.reqId)?.reject(new Error(msg.message));
+          this.pending.get(msg.reqId)?.reject(msg.cancelled ? new CancelledError(msg.cancelled.done, msg.cancelled.total) : new Error(msg.message));
           this.pending.delete(msg.reqId);
         } else if (msg.genId !== undefined && this.generation?.genId === msg.genId) {
           const cb = this.generation.cb;
@@ -131,6 +133,7 @@ export class EngineClient {
   async lensAll(onProgress: (done: number, total: number) => void): Promise<{ answers: LensAnswer[]; summary: LensSummaryRow[] }> {
     const reqId = this.nextId++;
     this.lensProgress.set(reqId, onProgress);
+    this.lensCancel = () => this.send({ type: 'cancel', reqId });
     try {
       return await new Promise((resolve, reject) => {
         this.pending.set(reqId, { resolve: resolve as (v: unknown) => void, reject });
@@ -138,7 +141,13 @@ export class EngineClient {
       });
     } finally {
       this.lensProgress.delete(reqId);
+      this.lensCancel = null;
     }
+  }
+
+  /** Cancels a running "Check all questions"; its promise rejects with a CancelledError. */
+  cancelLensAll(): void {
+    this.lensCancel?.();
   }
 
   inspect(ids: number[], layer: number): Promise<Inspection> {
@@ -165,10 +174,10 @@ export class EngineClient {
     return this.generation !== null;
   }
 
-  generate(promptIds: number[], settings: SamplingSettings, seed: number, rngSkip: number, maxTokens: number, delayMs: number, cb: GenerateCallbacks): void {
+  generate(promptIds: number[], settings: SamplingSettings, seed: number, rngSkip: number, maxTokens: number, delayMs: number, chat: boolean, cb: GenerateCallbacks): void {
     const genId = this.nextId++;
     this.generation = { genId, cb };
-    this.send({ type: 'generate', genId, promptIds, settings, seed, rngSkip, maxTokens, delayMs });
+    this.send({ type: 'generate', genId, promptIds, settings, seed, rngSkip, maxTokens, delayMs, chat });
   }
 
   updateSettings(settings: SamplingSettings, delayMs: number): void {

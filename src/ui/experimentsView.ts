@@ -5,11 +5,11 @@ import type { TemperatureColumn } from '../engine/compare.ts';
 import type { EngineClient } from './engineClient.ts';
 import { label, onLangChange, t } from './i18n/index.ts';
 import { probBucket } from './tokens.ts';
-import { runTool, type ToolHost } from './toolHost.ts';
+import { Availability, runTool, type ToolHost } from './toolHost.ts';
 
 export interface ExperimentsHost extends ToolHost {
   /** The current prompt's ids, seed and max tokens (from the main controls). */
-  promptSetup(): Promise<{ promptIds: number[]; seed: number; maxTokens: number }>;
+  promptSetup(): Promise<{ promptIds: number[]; seed: number; maxTokens: number; prompt: string }>;
 }
 
 export class ExperimentsView {
@@ -18,7 +18,8 @@ export class ExperimentsView {
   private readonly columns: HTMLElement;
   private readonly text: HTMLTextAreaElement;
   private readonly surprise: HTMLElement;
-  private lastColumns: TemperatureColumn[] | null = null;
+  private lastColumns: { cols: TemperatureColumn[]; prompt: string } | null = null;
+  private readonly availability: Availability;
   private lastPerplexity: Awaited<ReturnType<EngineClient['perplexity']>> | null = null;
 
   constructor(
@@ -31,6 +32,7 @@ export class ExperimentsView {
     // Sample input for an English-trained model: the user's text, not a UI string.
     this.text = label(h('textarea', { rows: 3, translate: 'no' }, 'In the beginning God created the heavens and the earth.'), (d) => d.textToMeasure, 'aria-label');
     const measure = label(h('button', { type: 'button', class: 'primary' }), (d) => d.measure);
+    this.availability = new Availability([compare, measure]);
     this.surprise = label(h('div', { class: 'surprise', role: 'region' }), (d) => d.tokenSurprise, 'aria-label');
     this.element = label(
       h(
@@ -38,6 +40,7 @@ export class ExperimentsView {
         { class: 'panel experiments' },
         label(h('h2', {}), (d) => d.sideBySide),
         label(h('p', { class: 'hint' }), (d) => d.sideHint),
+        this.availability.note,
         h('div', { class: 'buttons' }, h('label', { class: 'inline' }, label(h('span', {}), (d) => d.temperatures), ' ', this.temps), compare),
         this.columns,
         label(h('h2', {}), (d) => d.perplexityTitle),
@@ -50,11 +53,27 @@ export class ExperimentsView {
       'aria-label',
     );
     onLangChange(() => {
-      if (this.lastColumns) this.renderColumns(this.lastColumns);
+      if (this.lastColumns) this.renderColumns(this.lastColumns.cols, this.lastColumns.prompt);
       if (this.lastPerplexity) this.renderPerplexity(this.lastPerplexity);
     });
-    compare.addEventListener('click', () => void runTool(this.host, () => this.compare()));
-    measure.addEventListener('click', () => void runTool(this.host, () => this.measure()));
+    compare.addEventListener('click', () => void this.run(() => this.compare()));
+    measure.addEventListener('click', () => void this.run(() => this.measure()));
+  }
+
+  /** Why the engine cannot be used now (null: it can). */
+  setBlocked(reason: string | null): void {
+    this.availability.set(reason);
+  }
+
+  private run(action: () => Promise<void>): Promise<void> {
+    return runTool(this.host, async () => {
+      this.availability.hold(true);
+      try {
+        await action();
+      } finally {
+        this.availability.hold(false);
+      }
+    });
   }
 
   private async compare(): Promise<void> {
@@ -62,15 +81,19 @@ export class ExperimentsView {
     if (!temperatures.length || temperatures.length > 6 || temperatures.some((t) => !Number.isFinite(t) || t < 0 || t > 5)) {
       throw new Error(t().tempsInvalid(this.temps.value));
     }
-    const { promptIds, seed, maxTokens } = await this.host.promptSetup();
+    const { promptIds, seed, maxTokens, prompt } = await this.host.promptSetup();
     clear(this.columns);
     this.lastColumns = null;
-    this.renderColumns((this.lastColumns = await this.client.compareTemperatures(promptIds, temperatures, seed, Math.min(maxTokens, 60))));
+    const cols = await this.client.compareTemperatures(promptIds, temperatures, seed, Math.min(maxTokens, 60));
+    this.lastColumns = { cols, prompt };
+    this.renderColumns(cols, prompt);
   }
 
-  private renderColumns(cols: TemperatureColumn[]): void {
+  /** The columns, labelled with the prompt they continue (the prompt box may have changed since). */
+  private renderColumns(cols: TemperatureColumn[], prompt: string): void {
     clear(this.columns);
     const d = t();
+    this.columns.append(h('p', { class: 'hint computed-for', translate: 'no', style: 'grid-column: 1 / -1' }, d.computedForPrompt(prompt)));
     for (const c of cols) {
       const chips = c.tokens.map((x) =>
         h('span', { class: `chip tok s${probBucket(x.rawProb)}`, translate: 'no', title: d.chipTitle(pct(x.rawProb), pct(x.prob), x.entropy.toFixed(2)), 'data-id': x.id }, visibleToken(x.token)),

@@ -6,7 +6,7 @@ import type { Inspection } from '../engine/inspect.ts';
 import { append, clear, h, pct, probText, visibleToken } from './dom.ts';
 import type { EngineClient } from './engineClient.ts';
 import { label, onLangChange, t } from './i18n/index.ts';
-import { runTool, type ToolHost } from './toolHost.ts';
+import { Availability, runTool, type ToolHost } from './toolHost.ts';
 
 export class InsideView {
   readonly element: HTMLElement;
@@ -16,6 +16,8 @@ export class InsideView {
   private readonly body: HTMLElement;
   private context: { ids: number[]; record: StepRecord } | null = null;
   private data: Inspection | null = null;
+  private dataFor: StepRecord | null = null; // the step the shown inspection was computed for
+  private readonly availability: Availability;
 
   constructor(
     private readonly client: EngineClient,
@@ -24,6 +26,7 @@ export class InsideView {
     this.lookBtn = label(h('button', { type: 'button', class: 'primary', disabled: true }), (d) => d.lookInside);
     this.layerSel = label(h('select', {}), (d) => d.layer, 'aria-label');
     this.headSel = label(h('select', {}), (d) => d.head, 'aria-label');
+    this.availability = new Availability([this.lookBtn]);
     this.body = h('div', { class: 'inside-body' }, label(h('p', { class: 'hint' }), (d) => d.insideHint));
     this.element = label(
       h(
@@ -31,6 +34,7 @@ export class InsideView {
         { class: 'panel inside' },
         label(h('h2', {}), (d) => d.inside),
         h('div', { class: 'buttons' }, this.lookBtn, h('label', { class: 'inline' }, label(h('span', {}), (d) => d.layer), ' ', this.layerSel), h('label', { class: 'inline' }, label(h('span', {}), (d) => d.head), ' ', this.headSel)),
+        this.availability.note,
         this.body,
       ),
       (d) => d.inside,
@@ -55,7 +59,15 @@ export class InsideView {
   /** The step the learner selected: `ids` are the tokens the model read to produce `record`. */
   setStep(ids: number[] | null, record: StepRecord | null): void {
     this.context = ids && record ? { ids, record } : null;
-    this.lookBtn.disabled = !this.context;
+    this.lookBtn.disabled = !this.context || this.blocked;
+  }
+
+  private blocked = false;
+  /** Why the engine cannot be used now (null: it can). */
+  setBlocked(reason: string | null): void {
+    this.blocked = reason !== null;
+    this.availability.set(reason);
+    if (!this.context) this.lookBtn.disabled = true;
   }
 
   /** The section to point at for a concept, once something has been looked at. */
@@ -67,19 +79,28 @@ export class InsideView {
     if (!this.context) return;
     const { ids, record } = this.context;
     await runTool(this.host, async () => {
-      this.data = await this.client.inspect(ids, Number(this.layerSel.value || 0));
-      this.render(record);
+      this.availability.hold(true);
+      try {
+        this.data = await this.client.inspect(ids, Number(this.layerSel.value || 0));
+        this.dataFor = record;
+        this.render();
+      } finally {
+        this.availability.hold(false);
+      }
     });
   }
 
-  private render(record = this.context?.record): void {
+  /** Draws the inspection with the step it was computed for (never mixed with a step selected since). */
+  private render(): void {
     const d = this.data;
+    const record = this.dataFor;
     if (!d) return;
     clear(this.body);
     const head = Number(this.headSel.value || 0);
     const s = t();
     append(
       this.body,
+      record ? h('p', { class: 'computed-for', 'data-step': record.step, translate: 'no' }, s.computedForStep(record.step + 1, visibleToken(record.token))) : null,
       h('h3', {}, s.insideTokens(d.ids.length)),
       h('div', { class: 'chips', translate: 'no' }, ...d.tokens.map((tok, i) => h('span', { class: 'chip tok' }, visibleToken(tok), h('sub', {}, String(d.ids[i]))))),
       h('h3', {}, s.insideEmbeddings),
@@ -89,7 +110,7 @@ export class InsideView {
       h('p', { class: 'hint' }, s.allHeads),
       h('div', { class: 'heads' }, ...d.attention.map((_, k) => h('figure', {}, miniMap(d.attention[k]), h('figcaption', {}, s.headN(k + 1))))),
       h('h3', {}, s.insideLens),
-      lensTable(d),
+      h('div', { class: 'scroll-x' }, lensTable(d)),
       record ? h('h3', {}, s.insideChain) : null,
       record ? chainLine(record) : null,
     );

@@ -1,7 +1,9 @@
 // The page's static structure. Accessible names here are what learners' screen readers, the
 // browser tests and teachers' scripts use: keep them stable. Every string comes from the i18n
 // dictionaries and follows the language switch.
-import { h } from './dom.ts';
+import type { TokenView } from '../worker/protocol.ts';
+import { clear, h } from './dom.ts';
+import { promptChips } from './tokens.ts';
 import { bareName, label, lang, type Lang } from './i18n/index.ts';
 import type { Dict } from './i18n/en.ts';
 
@@ -81,15 +83,24 @@ export function buildLayout(root: HTMLElement) {
     ),
     (d) => d.colourLegend,
   );
-  const branches = named(h('select', { id: 'branches' }), (d) => d.branch);
-  const branchBox = h('label', { class: 'field branch', hidden: true }, el('span', {}, (d) => d.branch), branches);
-  const outputRegion = named(h('section', { class: 'panel output' }, el('h2', {}, (d) => d.output), legend, branchBox, output), (d) => d.output);
+  // The run tree: every run of this mode, branches under the run they branched from.
+  const runTree = h('div', { class: 'run-tree' });
+  const runBox = named(h('nav', { class: 'runs', hidden: true }, el('h3', {}, (d) => d.runs), runTree), (d) => d.runs);
+  const contextGauge = named(h('meter', { id: 'context-gauge', min: 0, max: 1, value: 0 }), (d) => d.contextLabel);
+  const contextText = h('span', { class: 'hint' });
+  const contextBox = h('div', { class: 'context-box', hidden: true }, contextGauge, contextText);
+  const outputRegion = named(h('section', { class: 'panel output', 'aria-busy': 'false' }, el('h2', {}, (d) => d.output), legend, contextBox, output, runBox), (d) => d.output);
 
   const stepPanel = h('div', { id: 'step-panel' });
   const continueBtn = el('button', { type: 'button', disabled: true, class: 'primary' }, (d) => d.continueHere);
   const distRegion = named(h('section', { class: 'panel dist' }, el('h2', {}, (d) => d.distribution), stepPanel, h('div', { class: 'buttons' }, continueBtn)), (d) => d.distribution);
 
+  let inputPanel: HTMLElement;
   const error = h('div', { role: 'alert', class: 'error', id: 'error' });
+  // Lasting notes (corrected link values, dropped chat turns): polite, not alarming.
+  const notice = h('div', { role: 'status', class: 'notice', id: 'notice', 'aria-live': 'polite' });
+  // What the loaded model is, in plain words, with its card one click away.
+  const modelAbout = h('p', { class: 'model-about', id: 'model-about' });
 
   root.append(
     h(
@@ -99,16 +110,18 @@ export function buildLayout(root: HTMLElement) {
       el('p', { class: 'tagline' }, (d) => d.tagline),
       h('div', { class: 'status' }, modelInfo, ' · ', backend, ' · ', perf),
       modelSlot,
+      modelAbout,
       loadBox,
     ),
     error,
+    notice,
     h(
       'main',
       {},
-      named(
+      (inputPanel = named(
         h('section', { class: 'panel input' }, named(h('div', { class: 'modes', role: 'group' }, completeBtn, chatBtn), (d) => d.modeGroup), completeBox, chatBox, h('div', { class: 'buttons' }, stop), controls, promptTokensBox, share),
         (d) => d.input,
-      ),
+      )),
       outputRegion,
       distRegion,
     ),
@@ -116,7 +129,11 @@ export function buildLayout(root: HTMLElement) {
   return {
     backend, perf, modelInfo, modelSlot, progress, progressText, loadBox, language, completeBtn, chatBtn, prompt, message, generate, nextToken, send, stop, clearChat,
     completeBox, chatBox, pace, temperature, temperatureOut, topK, topP, topPOut, seed, randomSeed, maxTokens, promptTokens, copyLink, exportRun,
-    exportChart, output, branches, branchBox, stepPanel, continueBtn, error,
+    promptTokensView: (views: TokenView[]) => {
+      clear(promptTokens);
+      promptTokens.append(...promptChips(views));
+    },
+    exportChart, output, runTree, runBox, contextBox, contextGauge, contextText, outputRegion, stepPanel, continueBtn, error, notice, modelAbout, inputPanel,
   };
 }
 

@@ -4,7 +4,8 @@ import type { LensAnswer, LensSummaryRow, ScoredToken } from '../engine/lens.ts'
 import { clear, h, pct, probText, visibleToken } from './dom.ts';
 import type { EngineClient, LensQuestionView, RepeatResult } from './engineClient.ts';
 import { label, onLangChange, t } from './i18n/index.ts';
-import { runTool, type ToolHost } from './toolHost.ts';
+import { CancelledError } from '../engine/cancelled.ts';
+import { Availability, runTool, type ToolHost } from './toolHost.ts';
 
 const REPEATS = 10;
 
@@ -19,11 +20,12 @@ export class LensView {
   private readonly repeat: HTMLElement;
   private readonly summary: HTMLElement;
   private readonly progress: HTMLElement;
-  private readonly buttons: HTMLButtonElement[];
+  private readonly availability: Availability;
+  private readonly cancelBtn: HTMLButtonElement;
   private questions: LensQuestionView[] = [];
   // The last results, so a language switch can draw them again.
   private lastAnswer: LensAnswer | null = null;
-  private lastRepeat: { r: RepeatResult; t: number } | null = null;
+  private lastRepeat: { r: RepeatResult; t: number; question: string } | null = null;
   private lastSummary: LensSummaryRow[] | null = null;
 
   constructor(
@@ -34,7 +36,9 @@ export class LensView {
     const ask = label(h('button', { type: 'button', class: 'primary' }), (d) => d.ask);
     const askMany = label(h('button', { type: 'button' }), (d) => d.askTimes(REPEATS));
     const all = label(h('button', { type: 'button' }), (d) => d.checkAll);
-    this.buttons = [ask, askMany, all];
+    this.availability = new Availability([ask, askMany, all]);
+    this.cancelBtn = label(h('button', { type: 'button', hidden: true }), (d) => d.cancel);
+    this.cancelBtn.addEventListener('click', () => this.client.cancelLensAll());
     this.result = label(h('div', { class: 'lens-result', role: 'region', 'aria-live': 'polite' }), (d) => d.lensResult, 'aria-label');
     this.repeat = label(h('div', { class: 'lens-repeat', role: 'region' }), (d) => d.repeatedAnswers, 'aria-label');
     this.progress = h('span', { class: 'hint' });
@@ -45,7 +49,8 @@ export class LensView {
         { class: 'panel lens' },
         label(h('h2', {}), (d) => d.lens),
         label(h('p', { class: 'hint' }), (d) => d.lensIntro),
-        h('div', { class: 'buttons' }, this.select, ask, askMany, all, this.progress),
+        h('div', { class: 'buttons' }, this.select, ask, askMany, all, this.cancelBtn, this.progress),
+        this.availability.note,
         this.result,
         this.repeat,
         this.summary,
@@ -56,8 +61,14 @@ export class LensView {
     onLangChange(() => {
       this.renderGroups();
       if (this.lastAnswer) this.renderAnswer(this.lastAnswer);
-      if (this.lastRepeat) this.renderRepeat(this.lastRepeat.r, this.lastRepeat.t);
+      if (this.lastRepeat) this.renderRepeat(this.lastRepeat.r, this.lastRepeat.t, this.lastRepeat.question);
       if (this.lastSummary) this.renderSummary(this.lastSummary);
+    });
+    // A result belongs to its question: choosing another question clears the old one.
+    this.select.addEventListener('change', () => {
+      clear(this.result);
+      clear(this.repeat);
+      this.lastAnswer = this.lastRepeat = null;
     });
     ask.addEventListener('click', () => void this.run(() => this.ask()));
     askMany.addEventListener('click', () => void this.run(() => this.askMany()));
@@ -92,13 +103,18 @@ export class LensView {
     if (keep) this.select.value = keep;
   }
 
+  /** Why the lens cannot ask now (null: it can). */
+  setBlocked(reason: string | null): void {
+    this.availability.set(reason);
+  }
+
   private run(action: () => Promise<void>): Promise<void> {
     return runTool(this.host, async () => {
-      this.buttons.forEach((b) => (b.disabled = true));
+      this.availability.hold(true);
       try {
         await action();
       } finally {
-        this.buttons.forEach((b) => (b.disabled = false));
+        this.availability.hold(false);
       }
     });
   }
@@ -143,14 +159,17 @@ export class LensView {
     const temp = this.host.temperature() || 1;
     clear(this.repeat);
     this.lastRepeat = null;
+    const question = this.questions[this.index]?.question ?? '';
     const r = await this.client.lensRepeat(this.index, REPEATS, temp);
-    this.lastRepeat = { r, t: temp };
-    this.renderRepeat(r, temp);
+    this.lastRepeat = { r, t: temp, question };
+    this.renderRepeat(r, temp, question);
   }
 
-  private renderRepeat(r: RepeatResult, temp: number): void {
+  private renderRepeat(r: RepeatResult, temp: number, question: string): void {
     clear(this.repeat);
+    this.repeat.dataset.question = question;
     this.repeat.append(
+      h('p', { class: 'for-question', translate: 'no' }, t().forQuestion(question)),
       h('p', {}, t().askedTimes(REPEATS, temp, pct(r.agreement, 0))),
       h('ul', {}, ...r.answers.map((x) => h('li', {}, h('q', { translate: 'no' }, x.said), ` × ${x.count}`))),
     );
@@ -160,9 +179,18 @@ export class LensView {
   private async checkAll(): Promise<void> {
     clear(this.summary);
     this.lastSummary = null;
-    const r = await this.client.lensAll((done, total) => (this.progress.textContent = `${done} / ${total}`));
+    this.cancelBtn.hidden = false;
     this.progress.textContent = '';
-    this.renderSummary((this.lastSummary = r.summary));
+    try {
+      const r = await this.client.lensAll((done, total) => (this.progress.textContent = `${done} / ${total}`));
+      this.progress.textContent = '';
+      this.renderSummary((this.lastSummary = r.summary));
+    } catch (e) {
+      if (!(e instanceof CancelledError)) throw e;
+      this.progress.textContent = t().lensCancelled(e.done, e.total);
+    } finally {
+      this.cancelBtn.hidden = true;
+    }
   }
 
   private renderSummary(summary: LensSummaryRow[]): void {

@@ -1,11 +1,13 @@
 // The step panel: for one generated token, the three views of its next-token distribution (raw,
 // after temperature, after top-k/top-p), the chosen token, and the random draw against the
 // cumulative distribution. Everything is recomputed from the step's stored logits, so moving a
-// control shows "what these settings would have done here".
+// control shows "what these settings would have done here". The chosen token is always listed (with its
+// rank), one entry holds all other tokens, and every segment of the cumulative bar is labelled.
 import { BarController, BarElement, CategoryScale, Chart, Legend, LinearScale, Tooltip } from 'chart.js';
 import type { StepRecord } from '../engine/generate.ts';
-import { distributions, drawFrom, type SamplingSettings } from '../sampling/sampler.ts';
-import { clear, h, pct, visibleToken } from './dom.ts';
+import type { SamplingSettings } from '../sampling/sampler.ts';
+import { segmentAt, stepView, type CdfSegment, type StepView } from '../sampling/stepView.ts';
+import { clear, h, pct, probText, visibleToken } from './dom.ts';
 import { label, t } from './i18n/index.ts';
 
 Chart.register(BarController, BarElement, CategoryScale, LinearScale, Legend, Tooltip);
@@ -13,13 +15,23 @@ Chart.register(BarController, BarElement, CategoryScale, LinearScale, Legend, To
 export interface StepPanelHandlers {
   /** The learner picked a candidate to branch on (or cleared the pick with null). */
   onPick(id: number | null): void;
+  /** Token ids the panel has no label for (e.g. what the current settings would draw): fetch and render again. */
+  needLabels(ids: number[]): void;
+}
+
+/** What the panel shows: one step, seen under the current settings. */
+export interface StepPanelInput {
+  record: StepRecord;
+  settings: SamplingSettings;
+  picked: number | null;
+  labels: Record<number, string>;
+  topN: number;
 }
 
 const sameSettings = (a: SamplingSettings, b: SamplingSettings) => a.temperature === b.temperature && a.topK === b.topK && a.topP === b.topP;
 
 export class StepPanel {
   private chart: Chart | null = null;
-  private picked: number | null = null;
   readonly canvas = label(h('canvas', { role: 'img' }), (d) => d.chartLabel, 'aria-label');
 
   constructor(
@@ -27,93 +39,107 @@ export class StepPanel {
     private readonly handlers: StepPanelHandlers,
   ) {}
 
-  get pickedId(): number | null {
-    return this.picked;
-  }
-
-  render(record: StepRecord | null, settings: SamplingSettings, topN: number): void {
+  render(input: StepPanelInput | null): void {
     clear(this.root);
-    if (!record?.logits) {
+    if (!input?.record.logits) {
       this.chart?.destroy();
       this.chart = null;
       this.root.append(h('p', { class: 'hint' }, t().selectToken));
       return;
     }
-    const d = distributions(record.logits, settings);
-    const candidates = record.top.slice(0, topN);
+    const { record, settings, picked, topN } = input;
+    const view = stepView(record.logits!, settings, record.id, record.draw, topN);
+    const name = (id: number) => tokenLabel(record, input.labels, id);
+    const missing = [...view.rows.map((r) => r.id), view.wouldPick].filter((id) => name(id) === null);
+    if (missing.length) this.handlers.needLabels(missing);
+    const shown = (id: number) => visibleToken(name(id) ?? '…');
     const asGenerated = sameSettings(settings, record.settings);
-    const wouldPick = record.draw === null ? d.order[0] : drawFrom(d.final, d.order, record.draw);
+    const d = t();
 
     const summary = h(
       'p',
       { class: 'step-summary' },
-      t().stepSummary({ step: record.step + 1, position: record.position }),
+      d.stepSummary({ step: record.step + 1, position: record.position }),
       h('strong', { class: 'tok', translate: 'no' }, visibleToken(record.token)),
-      t().withProbability(pct(record.prob), pct(record.rawProb), record.entropy.toFixed(2)),
-      record.draw === null ? t().greedyNoDraw : t().randomDraw(record.draw.toFixed(4)),
+      d.withProbability(probText(record.prob), probText(record.rawProb), record.entropy.toFixed(2)),
+      d.rankOf(view.chosen.rank, view.vocab),
+      record.draw === null ? d.greedyNoDraw : d.randomDraw(record.draw.toFixed(4)),
     );
     const settingsNote = asGenerated
-      ? h('p', { class: 'hint' }, t().shownAsGenerated(record.settings.temperature, record.settings.topK, record.settings.topP))
+      ? h('p', { class: 'hint' }, d.shownAsGenerated(record.settings.temperature, record.settings.topK, record.settings.topP))
       : h(
           'p',
           { class: 'whatif', role: 'note' },
-          t().whatIf(describeSettings(settings), describeSettings(record.settings)),
-          wouldPick === record.id ? t().samePick : t().otherPick(visibleToken(labelOf(record, wouldPick))),
+          d.whatIf(describeSettings(settings), describeSettings(record.settings)),
+          view.wouldPick === record.id ? d.samePick : d.otherPick(shown(view.wouldPick)),
         );
 
-    const list = h('ol', { class: 'candidates', 'aria-label': t().candidates });
-    for (const c of candidates) {
-      const chosen = c.id === record.id;
-      const li = h(
-        'li',
-        { 'aria-current': chosen ? 'true' : undefined, class: [chosen ? 'chosen' : '', c.id === this.picked ? 'picked' : ''].join(' ').trim(), 'data-id': c.id },
-        h('span', { class: 'tok', translate: 'no' }, visibleToken(c.token)),
-        h('span', { class: 'p raw', title: t().rawTitle }, pct(d.raw[c.id])),
-        h('span', { class: 'p tempered', title: t().temperedTitle }, pct(d.tempered[c.id])),
-        h('span', { class: 'p final', title: t().finalTitle }, pct(d.final[c.id])),
+    const list = h('ol', { class: 'candidates', 'aria-label': d.candidates });
+    for (const r of view.rows) {
+      const chosen = r.id === record.id;
+      const tok = name(r.id) ?? '';
+      list.append(
         h(
-          'button',
-          {
-            class: 'pick',
-            'aria-pressed': c.id === this.picked ? 'true' : 'false',
-            'aria-label': t().pickLabel(c.token),
-            'data-token': c.token, // model text inside a UI label
-            onclick: () => {
-              this.picked = this.picked === c.id ? null : c.id;
-              this.handlers.onPick(this.picked);
-              this.render(record, settings, topN);
+          'li',
+          { 'aria-current': chosen ? 'true' : undefined, class: [chosen ? 'chosen' : '', r.id === picked ? 'picked' : '', r.rank > topN ? 'below' : ''].join(' ').trim(), 'data-id': r.id, 'data-rank': r.rank },
+          h('span', { class: 'rank' }, `#${r.rank}`),
+          h('span', { class: 'tok', translate: 'no' }, shown(r.id)),
+          h('span', { class: 'p raw', title: d.rawTitle }, pct(r.raw)),
+          h('span', { class: 'p tempered', title: d.temperedTitle }, pct(r.tempered)),
+          h('span', { class: 'p final', title: d.finalTitle }, pct(r.final)),
+          h(
+            'button',
+            {
+              class: 'pick',
+              type: 'button',
+              'aria-pressed': r.id === picked ? 'true' : 'false',
+              'aria-label': d.pickLabel(tok),
+              'data-token': tok, // model text inside a UI label
+              onclick: () => this.handlers.onPick(picked === r.id ? null : r.id),
             },
-          },
-          chosen ? t().chosen : t().pick,
+            chosen ? d.chosen : d.pick,
+          ),
         ),
       );
-      list.append(li);
     }
-    const header = h('div', { class: 'cand-head', 'aria-hidden': 'true' }, h('span', {}, t().colToken), h('span', {}, t().colRaw), h('span', {}, t().colTemp), h('span', {}, t().colFinal), h('span', {}, ''));
+    const o = view.other;
+    list.append(
+      h(
+        'li',
+        { class: 'other', 'data-other': 'true' },
+        h('span', { class: 'rank' }, ''),
+        h('span', {}, d.otherTokens(o.count)),
+        h('span', { class: 'p raw' }, pct(o.raw)),
+        h('span', { class: 'p tempered' }, pct(o.tempered)),
+        h('span', { class: 'p final' }, pct(o.final)),
+        h('span', {}, ''),
+      ),
+    );
+    const header = h('div', { class: 'cand-head', 'aria-hidden': 'true' }, h('span', {}, '#'), h('span', {}, d.colToken), h('span', {}, d.colRaw), h('span', {}, d.colTemp), h('span', {}, d.colFinal), h('span', {}, ''));
 
-    this.root.append(summary, settingsNote, h('div', { class: 'chart-box' }, this.canvas), this.cdf(record, d, wouldPick), header, list);
-    this.root.append(h('p', { class: 'hint' }, t().keptNote(d.kept, record.logits.length)));
-    this.drawChart(candidates.map((c) => visibleToken(c.token)), candidates.map((c) => d.raw[c.id]), candidates.map((c) => d.tempered[c.id]), candidates.map((c) => d.final[c.id]));
+    this.root.append(summary, settingsNote, h('div', { class: 'chart-box' }, this.canvas), this.cdf(record.draw, view, shown), h('div', { class: 'cand-box' }, header, list));
+    this.root.append(h('p', { class: 'hint' }, d.keptNote(view.kept, view.vocab)));
+    const chartLabels = [...view.rows.map((r) => `${shown(r.id)}${r.rank > topN ? ` (#${r.rank})` : ''}`), d.otherShort(o.count)];
+    this.drawChart(chartLabels, [...view.rows.map((r) => r.raw), o.raw], [...view.rows.map((r) => r.tempered), o.tempered], [...view.rows.map((r) => r.final), o.final]);
   }
 
-  /** The kept tokens as segments of [0, 1), in draw order, with the draw marked. */
-  private cdf(record: StepRecord, d: ReturnType<typeof distributions>, wouldPick: number): HTMLElement {
-    const bar = h('div', { class: 'cdf', role: 'img', 'aria-label': record.draw === null ? t().cdfGreedy : t().cdfDraw(record.draw.toFixed(4)) });
-    let shown = 0;
-    for (let r = 0; r < d.order.length && shown < 40; r++) {
-      const id = d.order[r];
-      if (d.final[id] <= 0) continue;
-      shown++;
-      const seg = h('span', { class: id === wouldPick ? 'seg hit' : 'seg', title: `${labelOf(record, id)}: ${pct(d.final[id])}` });
-      seg.style.width = `${d.final[id] * 100}%`;
+  /** The kept tokens as segments of [0, 1), in draw order, every one labelled, with the draw marked. */
+  private cdf(draw: number | null, view: StepView, shown: (id: number) => string): HTMLElement {
+    const d = t();
+    const labelOf = (s: CdfSegment) => (s.id === null ? d.segmentGroup(s.count, s.fromRank, s.toRank) : `#${s.fromRank} ${shown(s.id)}`);
+    const hit = draw === null ? view.segments.find((s) => s.id === view.wouldPick) ?? view.segments[0] : segmentAt(view.segments, draw);
+    const bar = h('div', { class: 'cdf', role: 'img', 'aria-label': draw === null ? d.cdfGreedy : d.cdfDraw(draw.toFixed(4), labelOf(hit)) });
+    for (const s of view.segments) {
+      const seg = h('span', { class: ['seg', s === hit ? 'hit' : '', s.id === null ? 'group' : ''].join(' ').trim(), title: `${labelOf(s)}: ${pct(s.width)}`, 'data-label': labelOf(s) });
+      seg.style.width = `${s.width * 100}%`;
       bar.append(seg);
     }
-    if (record.draw !== null) {
+    if (draw !== null) {
       const mark = h('span', { class: 'draw' });
-      mark.style.left = `${record.draw * 100}%`;
+      mark.style.left = `${draw * 100}%`;
       bar.append(mark);
     }
-    return h('div', { class: 'cdf-box' }, h('span', { class: 'hint' }, t().cdfTitle), bar);
+    return h('div', { class: 'cdf-box' }, h('span', { class: 'hint' }, d.cdfTitle), bar, h('p', { class: 'cdf-hit', 'data-label': labelOf(hit) }, draw === null ? d.cdfGreedy : d.drawLands(draw.toFixed(4), labelOf(hit))));
   }
 
   private drawChart(labels: string[], raw: number[], tempered: number[], final: number[]): void {
@@ -127,8 +153,13 @@ export class StepPanel {
         { label: t().seriesFinal, data: final, backgroundColor: color('--c-final') },
       ],
     };
+    // The scale follows the named tokens (at T = 2 they may all be small); the "other tokens" bar may run off the top,
+    // its value is in its label and in the list.
+    const top = Math.max(...raw.slice(0, -1), ...tempered.slice(0, -1), ...final.slice(0, -1), 1e-6);
+    const scaleMax = niceMax(top);
     if (this.chart) {
       this.chart.data = data;
+      this.chart.options.scales!.y!.max = scaleMax;
       this.chart.update('none');
       return;
     }
@@ -140,7 +171,7 @@ export class StepPanel {
         responsive: true,
         maintainAspectRatio: false,
         scales: {
-          y: { min: 0, max: 1, ticks: { callback: (v) => `${Math.round(Number(v) * 100)}%`, color: color('--fg-muted') }, grid: { color: color('--grid') } },
+          y: { min: 0, max: scaleMax, ticks: { callback: (v) => `${Math.round(Number(v) * 100)}%`, color: color('--fg-muted') }, grid: { color: color('--grid') } },
           x: { ticks: { color: color('--fg-muted'), maxRotation: 60, autoSkip: false }, grid: { display: false } },
         },
         plugins: {
@@ -157,8 +188,16 @@ export class StepPanel {
   }
 }
 
-function labelOf(record: StepRecord, id: number): string {
-  return record.top.find((c) => c.id === id)?.token ?? `#${id}`;
+/** A token's label: from the step's stored top list, the chosen token, or labels fetched since; null if unknown yet. */
+function tokenLabel(record: StepRecord, labels: Record<number, string>, id: number): string | null {
+  if (id === record.id) return record.token;
+  return record.top.find((c) => c.id === id)?.token ?? labels[id] ?? null;
+}
+
+/** A round upper bound for the chart: 1%, 2%, 5%, 10%, 20%, 50%, 100%. */
+function niceMax(x: number): number {
+  for (const m of [0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1]) if (x * 1.08 <= m) return m;
+  return 1;
 }
 
 function describeSettings(s: SamplingSettings): string {

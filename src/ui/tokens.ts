@@ -13,7 +13,7 @@ export function probBucket(p: number): number {
 }
 
 /** A generated token: colour bucket by its raw probability, dotted when the step's entropy was high. */
-export function tokenButton(s: StepRecord, selected: boolean, onSelect: () => void, onKey: (e: KeyboardEvent) => void): HTMLButtonElement {
+export function tokenButton(s: StepRecord, selected: boolean, onSelect: () => void): HTMLButtonElement {
   const bucket = probBucket(s.rawProb);
   const unsure = s.entropy > LOW_CONFIDENCE_BITS;
   return h(
@@ -27,7 +27,6 @@ export function tokenButton(s: StepRecord, selected: boolean, onSelect: () => vo
       'aria-pressed': selected ? 'true' : 'false',
       title: t().tokenTitle(pct(s.rawProb), s.entropy.toFixed(2)),
       onclick: onSelect,
-      onkeydown: (e: Event) => onKey(e as KeyboardEvent),
     },
     // Control characters other than newline and tab are shown as their byte.
     s.token.replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, (c) => `<0x${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}>`),

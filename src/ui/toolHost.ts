@@ -20,3 +20,35 @@ export async function runTool(host: ToolHost, action: () => Promise<void>): Prom
     host.setBusy(false);
   }
 }
+
+/**
+ * A tool view's action buttons and the line that says why they are unavailable: while the model
+ * generates or loads they are disabled, with the reason in words (and as the buttons' description).
+ */
+export class Availability {
+  readonly note: HTMLElement;
+  private running = false; // this view's own job: its buttons stay disabled until it ends
+
+  constructor(private readonly buttons: HTMLButtonElement[]) {
+    this.note = document.createElement('p');
+    this.note.className = 'hint blocked';
+    this.note.hidden = true;
+  }
+
+  /** reason: why the engine is not free (null = free). */
+  set(reason: string | null): void {
+    this.note.hidden = reason === null || this.running;
+    this.note.textContent = reason ?? '';
+    for (const b of this.buttons) {
+      b.disabled = reason !== null || this.running;
+      if (reason && !this.running) b.setAttribute('aria-description', reason);
+      else b.removeAttribute('aria-description');
+    }
+  }
+
+  /** While this view's own job runs. */
+  hold(running: boolean): void {
+    this.running = running;
+    for (const b of this.buttons) b.disabled = running;
+  }
+}

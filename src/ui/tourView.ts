@@ -33,25 +33,71 @@ export class TourView {
   private focused: HTMLElement | null = null;
   private chart: Chart | null = null;
   private drawn = 0; // how many times the card has been drawn: a late training log only fills the card it was asked for
+  private opener: HTMLElement | null = null; // where focus returns when the tour closes
 
   constructor(private readonly host: TourHost) {
     this.openButton = label(h('button', { type: 'button', class: 'tour-open' }), (d) => d.tourOpen);
     this.card = h('div', { class: 'tour-card' });
-    this.element = label(h('aside', { class: 'tour', hidden: true, role: 'region' }, this.card), (d) => d.tour, 'aria-label');
+    this.element = label(h('aside', { class: 'tour', hidden: true, role: 'dialog', 'aria-modal': 'false' }, this.card), (d) => d.tour, 'aria-label');
     this.openButton.addEventListener('click', () => this.open(0));
+    // Keyboard: Esc closes and returns focus; Tab stays inside the card while it is open.
+    this.element.addEventListener('keydown', (e) => {
+      if (e.key === 'Escape') {
+        e.preventDefault();
+        this.close();
+      } else if (e.key === 'Tab') {
+        const items = [...this.card.querySelectorAll<HTMLElement>('button:not([disabled]), [href], [tabindex="0"]')];
+        if (!items.length) return;
+        const first = items[0];
+        const last = items[items.length - 1];
+        if (e.shiftKey && document.activeElement === first) {
+          e.preventDefault();
+          last.focus();
+        } else if (!e.shiftKey && document.activeElement === last) {
+          e.preventDefault();
+          first.focus();
+        } else if (!this.card.contains(document.activeElement)) {
+          e.preventDefault();
+          first.focus();
+        }
+      }
+    });
     onLangChange(() => !this.element.hidden && this.render());
   }
 
   open(i: number): void {
+    if (this.element.hidden) this.opener = document.activeElement as HTMLElement | null;
     this.index = Math.max(0, Math.min(CONCEPTS.length - 1, i));
     this.element.hidden = false;
     this.render();
+    this.card.querySelector<HTMLElement>('h2')?.focus();
   }
 
   private close(): void {
     this.element.hidden = true;
+    this.element.classList.remove('tour-top');
     this.focused?.classList.remove('tour-focus');
     this.focused = null;
+    (this.opener && document.contains(this.opener) ? this.opener : this.openButton).focus();
+  }
+
+  /** Keeps the card off the element it explains: to the other end of the screen, or the element scrolled clear of it. */
+  private keepClear(target: HTMLElement): void {
+    const overlaps = () => {
+      const a = target.getBoundingClientRect();
+      const b = this.element.getBoundingClientRect();
+      return a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
+    };
+    this.element.classList.remove('tour-top');
+    if (!overlaps()) return;
+    this.element.classList.add('tour-top');
+    if (!overlaps()) return;
+    // Neither end is clear (a phone): card at the bottom, target scrolled to the top, card shortened to the space left.
+    this.element.classList.remove('tour-top');
+    target.scrollIntoView({ block: 'start', behavior: 'instant' as ScrollBehavior });
+    const top = target.getBoundingClientRect();
+    const room = window.innerHeight - Math.max(0, Math.min(top.bottom, window.innerHeight * 0.6)) - 24;
+    this.element.style.maxHeight = `${Math.max(120, room)}px`;
   }
 
   private render(): void {
@@ -68,7 +114,7 @@ export class TourView {
     const close = h('button', { type: 'button', class: 'close', 'aria-label': d.tourClose, onclick: () => this.close() }, '×');
     this.card.append(
       h('div', { class: 'tour-head' }, h('span', { class: 'hint' }, d.tourStep(this.index + 1, CONCEPTS.length)), close),
-      h('h2', {}, title),
+      h('h2', { tabindex: -1 }, title),
       h('p', {}, text),
     );
     if (concept === 'training' || concept === 'parameters') void this.addTrainingFacts(concept, d);
@@ -85,6 +131,8 @@ export class TourView {
         target.classList.add('tour-focus');
         target.dataset.tourTarget = concept;
         target.scrollIntoView({ block: 'center', behavior: 'instant' as ScrollBehavior });
+        this.element.style.maxHeight = '';
+        this.keepClear(target);
       }
     } catch (e) {
       this.host.error((e as Error).message);

@@ -10,6 +10,7 @@ export interface Setup extends SamplingSettings {
   randomSeed: boolean;
   maxTokens: number;
   delayMs: number; // slow motion
+  message: string; // the chat message being written (not part of the link)
 }
 
 export const DEFAULT_SETUP: Setup = {
@@ -22,29 +23,47 @@ export const DEFAULT_SETUP: Setup = {
   randomSeed: false,
   maxTokens: 40,
   delayMs: 0,
+  message: '',
 };
 
-function num(q: URLSearchParams, key: string, fallback: number, ok: (n: number) => boolean): number {
-  const raw = q.get(key);
-  if (raw === null) return fallback;
-  const n = Number(raw);
-  return raw.trim() !== '' && Number.isFinite(n) && ok(n) ? n : fallback;
+/** A URL value that could not be used as given: which key, what it said, what is used instead and why. */
+export interface Correction {
+  key: string;
+  given: string;
+  used: string;
+  rule: string; // the allowed values, e.g. "0 to 2"
 }
 
-/** Reads a setup from a query string; anything missing or out of range keeps its default. */
-export function readSetup(search: string): Setup {
+/** Reads a setup from a query string; anything missing keeps its default, anything invalid is corrected and reported. */
+export function readSetup(search: string): { setup: Setup; corrections: Correction[] } {
   const q = new URLSearchParams(search);
   const d = DEFAULT_SETUP;
+  const corrections: Correction[] = [];
+  const num = (key: string, fallback: number, rule: string, ok: (n: number) => boolean): number => {
+    const raw = q.get(key);
+    if (raw === null) return fallback;
+    const n = Number(raw);
+    if (raw.trim() !== '' && Number.isFinite(n) && ok(n)) return n;
+    corrections.push({ key, given: raw, used: String(fallback), rule });
+    return fallback;
+  };
+  const mode = q.get('mode');
+  if (mode !== null && mode !== 'chat' && mode !== 'complete') corrections.push({ key: 'mode', given: mode, used: 'complete', rule: 'complete or chat' });
+  const seedRaw = q.get('seed');
   return {
-    mode: q.get('mode') === 'chat' ? 'chat' : 'complete',
-    prompt: q.get('prompt') ?? d.prompt,
-    temperature: num(q, 't', d.temperature, (n) => n >= 0 && n <= 2),
-    topK: num(q, 'k', d.topK, (n) => Number.isInteger(n) && n >= 0),
-    topP: num(q, 'p', d.topP, (n) => n > 0 && n <= 1),
-    seed: num(q, 'seed', d.seed, (n) => Number.isInteger(n) && n >= 0 && n < 2 ** 32),
-    randomSeed: q.get('seed') === 'random',
-    maxTokens: num(q, 'max', d.maxTokens, (n) => Number.isInteger(n) && n >= 1 && n <= 1000),
-    delayMs: num(q, 'delay', d.delayMs, (n) => [0, 250, 1000].includes(n)),
+    setup: {
+      mode: mode === 'chat' ? 'chat' : 'complete',
+      prompt: q.get('prompt') ?? d.prompt,
+      temperature: num('t', d.temperature, '0 to 2', (n) => n >= 0 && n <= 2),
+      topK: num('k', d.topK, 'a whole number ≥ 0', (n) => Number.isInteger(n) && n >= 0),
+      topP: num('p', d.topP, 'above 0, up to 1', (n) => n > 0 && n <= 1),
+      seed: seedRaw === 'random' ? d.seed : num('seed', d.seed, 'a whole number from 0 to 4294967295, or random', (n) => Number.isInteger(n) && n >= 0 && n < 2 ** 32),
+      randomSeed: seedRaw === 'random',
+      maxTokens: num('max', d.maxTokens, 'a whole number from 1 to 1000', (n) => Number.isInteger(n) && n >= 1 && n <= 1000),
+      delayMs: num('delay', d.delayMs, '0, 250 or 1000', (n) => [0, 250, 1000].includes(n)),
+      message: '',
+    },
+    corrections,
   };
 }
 

@@ -7,7 +7,7 @@ import { GENERAL_FACTS } from '../engine/generalFacts.ts';
 import { loadHubFiles } from '../engine/hub.ts';
 import { inspect } from '../engine/inspect.ts';
 import { compareTemperatures, perplexity } from '../engine/compare.ts';
-import { askAll, askFact, knownAnswers, questionsFromFacts, repeatAsk, summarize, type LensQuestion } from '../engine/lens.ts';
+import { askAll, askFact, CancelledError, knownAnswers, questionsFromFacts, repeatAsk, summarize, type LensQuestion } from '../engine/lens.ts';
 import { generate } from '../engine/generate.ts';
 import { buildModel, type LoadedModel } from '../engine/load.ts';
 import { WASM_PATHS } from '../engine/wasmPaths.ts';
@@ -19,6 +19,7 @@ import type { ModelSource, Request, Response, TokenView } from './protocol.ts';
 let lm: LoadedModel | null = null;
 let questions: LensQuestion[] = []; // the hallucination lens's questions for the loaded model
 let abort: AbortController | null = null;
+const cancellable = new Map<number, AbortController>(); // long tool jobs, by request id
 let liveSettings: SamplingSettings | null = null;
 let delayMs = 0; // slow motion: a pause after each token so learners can follow
 
@@ -88,6 +89,7 @@ async function handle(req: Request): Promise<void> {
           signal: abort.signal,
           keepLogits: true,
           settingsForStep: () => liveSettings ?? req.settings,
+          turnEnd: req.chat ? m.tokenizer.turnEnd() : undefined,
         });
         for (;;) {
           const r = await gen.next();
@@ -115,10 +117,19 @@ async function handle(req: Request): Promise<void> {
       post({ type: 'result', reqId: req.reqId, value: await repeatAsk(need(), lensQuestion(req.index), req.n, req.temperature) });
       return;
     case 'lensAll': {
-      const answers = await askAll(need(), questions, (done, total) => post({ type: 'lensProgress', reqId: req.reqId, done, total }));
-      post({ type: 'result', reqId: req.reqId, value: { answers, summary: summarize(answers) } });
+      const ctl = new AbortController();
+      cancellable.set(req.reqId, ctl);
+      try {
+        const answers = await askAll(need(), questions, (done, total) => post({ type: 'lensProgress', reqId: req.reqId, done, total }), ctl.signal);
+        post({ type: 'result', reqId: req.reqId, value: { answers, summary: summarize(answers) } });
+      } finally {
+        cancellable.delete(req.reqId);
+      }
       return;
     }
+    case 'cancel':
+      cancellable.get(req.reqId)?.abort();
+      return;
     case 'inspect':
       post({ type: 'result', reqId: req.reqId, value: await inspect(need(), req.ids, req.layer) });
       return;
@@ -208,6 +219,7 @@ self.onmessage = (e: MessageEvent<Request>) => {
       message: err.message,
       genId: req.type === 'generate' ? req.genId : undefined,
       reqId: 'reqId' in req ? req.reqId : undefined,
+      cancelled: err instanceof CancelledError ? { done: err.done, total: err.total } : undefined,
     });
   });
 };

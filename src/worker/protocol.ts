@@ -48,7 +48,8 @@ export type Request =
   | { type: 'compareTemperatures'; reqId: number; promptIds: number[]; temperatures: number[]; seed: number; maxTokens: number }
   | { type: 'perplexity'; reqId: number; text: string }
   | { type: 'cacheRemove'; reqId: number }
-  | { type: 'generate'; genId: number; promptIds: number[]; settings: SamplingSettings; seed: number; rngSkip: number; maxTokens: number; delayMs: number }
+  | { type: 'generate'; genId: number; promptIds: number[]; settings: SamplingSettings; seed: number; rngSkip: number; maxTokens: number; delayMs: number; chat: boolean }
+  | { type: 'cancel'; reqId: number }
   | { type: 'settings'; settings: SamplingSettings; delayMs: number }
   | { type: 'stop' }
   | { type: 'tokenize'; reqId: number; text: string }
@@ -69,5 +70,5 @@ export type Response =
   | { type: 'ready'; model: ModelInfo; backend: BackendInfo; loadMs: number }
   | { type: 'step'; genId: number; record: StepRecord }
   | { type: 'done'; genId: number; summary: GenerationSummary }
-  | { type: 'error'; genId?: number; reqId?: number; message: string }
+  | { type: 'error'; genId?: number; reqId?: number; message: string; cancelled?: { done: number; total: number } }
   | { type: 'result'; reqId: number; value: unknown };

@@ -131,8 +131,10 @@ for (const backend of ['wasm', 'webgpu'] as const) {
       expect(branched[0].id).toBe(afterNext[0].id);
       expect(branched[1].id).toBe(altId);
       expect(branched.length).toBeGreaterThan(2);
-      // The earlier branch stays reachable.
-      expect(await o.page.getByLabel('Branch', { exact: true }).locator('option').count()).toBeGreaterThanOrEqual(2);
+      // The earlier run stays reachable in the run tree, and the branch says where it came from.
+      const tree = o.page.getByRole('navigation', { name: 'Runs' });
+      expect(await tree.getByRole('button').count()).toBeGreaterThanOrEqual(2);
+      expect(await tree.locator('button[aria-current="true"]').textContent()).toMatch(/from step 2 of run \d+: picked/);
     });
 
     it('Stop ends a long generation within one token, and the page stays responsive mid-generation', async () => {

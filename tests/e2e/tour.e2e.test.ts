@@ -16,7 +16,7 @@ afterAll(async () => {
 it('each card’s “Show me” opens and highlights that concept’s live view', async () => {
   const page = o.page;
   await page.getByRole('button', { name: 'Guided tour' }).click();
-  const tour = page.getByRole('region', { name: 'Guided tour' });
+  const tour = page.getByRole('dialog', { name: 'Guided tour' });
   // What each concept must point at: the live view where it can be seen.
   const expected: Record<string, string> = {
     tokens: 'details.prompt-tokens',

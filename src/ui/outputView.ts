@@ -1,0 +1,184 @@
+// The output pane and the run tree, drawn from the app state. The pane shows the shown run's own
+// prompt (or conversation) and its tokens as buttons; the tokens are one Tab stop (roving tabindex:
+// arrow keys move, Enter or Space selects). While a run streams, new tokens are appended rather than
+// the pane redrawn, so focus and scroll stay where the learner left them.
+import type { StepRecord } from '../engine/generate.ts';
+import { clear, h, visibleToken } from './dom.ts';
+import { t } from './i18n/index.ts';
+import { conversationOf, runById, shownRun, type AppState, type Run } from './state.ts';
+import { tokenButton } from './tokens.ts';
+
+export interface OutputHandlers {
+  select(runId: number, step: number): void;
+  showRun(runId: number): void;
+}
+
+interface Panes {
+  output: HTMLElement;
+  runTree: HTMLElement;
+  runBox: HTMLElement;
+}
+
+export class OutputView {
+  private drawnKey = '';
+  private drawnSteps = 0;
+  private live: HTMLElement | null = null; // where the shown run's tokens go
+  private treeKey = '';
+  private shownId: number | null = null;
+
+  constructor(
+    private readonly panes: Panes,
+    private readonly handlers: OutputHandlers,
+  ) {
+    panes.output.addEventListener('keydown', (e) => this.keys(e));
+  }
+
+  /** Forces a full redraw on the next render (e.g. after a language switch). */
+  invalidate(): void {
+    this.drawnKey = '';
+    this.treeKey = '';
+  }
+
+  render(s: AppState, eosIds: number[]): void {
+    const run = shownRun(s);
+    this.shownId = run?.id ?? null;
+    const key = structureKey(s, run);
+    if (key === this.drawnKey && run && this.live && run.steps.length >= this.drawnSteps) {
+      for (let i = this.drawnSteps; i < run.steps.length; i++) this.live.append(this.button(run, i, eosIds));
+    } else {
+      this.redraw(s, run, eosIds);
+      this.drawnKey = key;
+    }
+    this.drawnSteps = run?.steps.length ?? 0;
+    this.markSelection(s);
+    this.renderTree(s);
+  }
+
+  private redraw(s: AppState, run: Run | null, eosIds: number[]): void {
+    const out = this.panes.output;
+    clear(out);
+    this.live = null;
+    const tokensOf = (r: Run) => {
+      const span = h('span', { class: 'gen', 'data-run': r.id });
+      r.steps.forEach((_, i) => span.append(this.button(r, i, eosIds)));
+      return span;
+    };
+    if (s.setup.mode === 'complete') {
+      if (!run) return void out.append(h('p', { class: 'hint' }, t().hintGenerate));
+      this.live = tokensOf(run);
+      out.append(h('span', { class: 'prompt-text', translate: 'no' }, run.prompt), this.live);
+      return;
+    }
+    if (!run) return void out.append(h('p', { class: 'hint' }, t().hintChat));
+    if (run.dropped.length) {
+      out.append(
+        h(
+          'details',
+          { class: 'dropped' },
+          h('summary', {}, t().droppedSummary(run.dropped.length)),
+          ...run.dropped.map((turn) => h('p', { class: 'turn dropped-turn', translate: 'no' }, `${t().you}${turn.user} — ${t().modelSays}${runById(s, turn.runId)?.reply ?? ''}`)),
+        ),
+      );
+    }
+    for (const turn of conversationOf(run)) {
+      const r = runById(s, turn.runId)!;
+      const tokens = tokensOf(r);
+      if (r === run) this.live = tokens;
+      const reply = h('div', { class: 'turn assistant', 'data-run': r.id }, h('strong', {}, t().modelSays), tokens);
+      out.append(h('div', { class: 'turn user' }, h('strong', {}, t().you), h('span', { translate: 'no' }, turn.user)), reply);
+      if (r.summary?.cutText) reply.append(h('p', { class: 'hint turn-end', translate: 'no' }, t().turnCut(visibleToken(r.summary.cutText.trimEnd()))));
+    }
+  }
+
+  private button(run: Run, i: number, eosIds: number[]): HTMLButtonElement {
+    const record: StepRecord = run.steps[i];
+    const b = tokenButton(record, false, () => this.handlers.select(run.id, i));
+    b.dataset.run = String(run.id);
+    b.dataset.step = String(i);
+    b.dataset.active = String(run.id === this.shownId); // the shown run's own tokens (not earlier chat turns)
+    if (eosIds.includes(record.id) || record.token.startsWith('<|')) b.dataset.special = 'true';
+    b.tabIndex = -1;
+    return b;
+  }
+
+  /** aria-pressed on the selected token; the one Tab stop is the selected token, else the last one. */
+  private markSelection(s: AppState): void {
+    const buttons = this.tokenButtons();
+    const sel = s.selected;
+    let stop: HTMLButtonElement | null = null;
+    for (const b of buttons) {
+      const on = sel !== null && Number(b.dataset.run) === sel.runId && Number(b.dataset.step) === sel.step;
+      b.setAttribute('aria-pressed', on ? 'true' : 'false');
+      if (on) stop = b;
+      b.tabIndex = -1;
+    }
+    stop ??= buttons[buttons.length - 1] ?? null;
+    if (stop) stop.tabIndex = 0;
+  }
+
+  private tokenButtons(): HTMLButtonElement[] {
+    return [...this.panes.output.querySelectorAll<HTMLButtonElement>('button.token')];
+  }
+
+  /** The shown run's buttons (the live ones), for scripts and scrolling. */
+  firstLiveToken(): HTMLElement | null {
+    return this.live?.querySelector('button.token') ?? null;
+  }
+
+  private keys(e: KeyboardEvent): void {
+    const buttons = this.tokenButtons();
+    const i = buttons.indexOf(e.target as HTMLButtonElement);
+    if (i < 0) return;
+    const to = e.key === 'ArrowRight' || e.key === 'ArrowDown' ? i + 1 : e.key === 'ArrowLeft' || e.key === 'ArrowUp' ? i - 1 : e.key === 'Home' ? 0 : e.key === 'End' ? buttons.length - 1 : -1;
+    if (to < 0 || to >= buttons.length) return;
+    e.preventDefault();
+    buttons[i].tabIndex = -1;
+    buttons[to].tabIndex = 0;
+    buttons[to].focus();
+  }
+
+  /** The runs of the current mode as a tree: branches under the run they branched from, chat turns under the turn before. */
+  private renderTree(s: AppState): void {
+    const mode = s.setup.mode;
+    const runs = s.runs.filter((r) => r.mode === mode);
+    const key = `${mode}|${s.shown[mode]}|${runs.map((r) => `${r.id}:${r.steps.length}:${r.summary ? 1 : 0}`).join(',')}`;
+    if (key === this.treeKey) return;
+    this.treeKey = key;
+    const { runTree, runBox } = this.panes;
+    clear(runTree);
+    runBox.hidden = runs.length < 2;
+    const parentOf = (r: Run) => r.parent?.runId ?? r.history[r.history.length - 1]?.runId ?? null;
+    const item = (r: Run): HTMLElement => {
+      const kids = runs.filter((c) => parentOf(c) === r.id);
+      const li = h(
+        'li',
+        {},
+        h(
+          'button',
+          { type: 'button', class: 'run', 'aria-current': s.shown[mode] === r.id ? 'true' : undefined, 'data-run': r.id, onclick: () => this.handlers.showRun(r.id) },
+          h('strong', {}, t().runN(r.id)),
+          ' ',
+          h('span', { translate: 'no' }, describeRun(r)),
+          h('span', { class: 'hint' }, t().runTokens(r.steps.length)),
+        ),
+      );
+      if (kids.length) li.append(h('ul', {}, ...kids.map(item)));
+      return li;
+    };
+    runTree.append(h('ul', {}, ...runs.filter((r) => parentOf(r) === null).map(item)));
+  }
+}
+
+/** What makes a run: its branch point, its chat turn, or its prompt. */
+function describeRun(r: Run): string {
+  if (r.parent) return t().branchFrom(r.parent.step + 1, r.parent.runId, visibleToken(r.parent.pickedToken), visibleToken(r.parent.replacedToken));
+  const text = r.prompt.length > 40 ? `${r.prompt.slice(0, 40)}…` : r.prompt;
+  return r.mode === 'chat' ? t().turnOf(r.history.length + 1, text) : `“${text}”`;
+}
+
+/** Everything but a growing step count of the shown run: when only that changed, tokens are appended. */
+function structureKey(s: AppState, run: Run | null): string {
+  if (!run) return `${s.setup.mode}|none`;
+  const turns = s.setup.mode === 'chat' ? conversationOf(run).map((turn) => `${turn.runId}:${runById(s, turn.runId)?.steps.length}:${runById(s, turn.runId)?.summary?.cutText ?? ''}`) : [];
+  return `${s.setup.mode}|${run.id}|${turns.slice(0, -1).join(',')}|${run.summary?.cutText ?? ''}|${run.dropped.length}`;
+}

@@ -1,0 +1,90 @@
+// Drawing the page's fixed parts from the state: the controls, which buttons are available, the busy
+// marks, the status line, messages, the chat's context gauge and what the model knows. Values are
+// written into a control only when they differ (and never into the box the learner is typing in).
+import type { ModelSource } from '../worker/protocol.ts';
+import { t } from './i18n/index.ts';
+import type { Layout } from './layout.ts';
+import { EMBEDDED_ID } from './models.ts';
+import { allIds, busy, ended, shownRun, type AppState } from './state.ts';
+
+export function renderChrome(u: Layout, s: AppState, source: ModelSource | null): void {
+  const d = t();
+  const st = s.setup;
+  writeValue(u.prompt, st.prompt);
+  writeValue(u.message, st.message);
+  writeValue(u.temperature, String(st.temperature));
+  writeValue(u.topP, String(st.topP));
+  writeValue(u.topK, String(st.topK));
+  writeValue(u.seed, String(st.seed));
+  writeValue(u.maxTokens, String(st.maxTokens));
+  writeValue(u.pace, String(st.delayMs));
+  u.randomSeed.checked = st.randomSeed;
+  u.temperatureOut.textContent = st.temperature === 0 ? `0${d.greedySuffix}` : String(st.temperature);
+  u.topPOut.textContent = String(st.topP);
+
+  const chat = st.mode === 'chat';
+  u.completeBtn.setAttribute('aria-pressed', String(!chat));
+  u.chatBtn.setAttribute('aria-pressed', String(chat));
+  u.completeBox.hidden = chat;
+  u.chatBox.hidden = !chat;
+
+  // Busy: the moment a generation is asked for, Stop is offered and the start buttons are not.
+  const generating = s.job.kind === 'generate';
+  const isBusy = busy(s) || !s.model;
+  u.stop.disabled = s.job.kind !== 'generate' || s.job.stopping;
+  for (const b of [u.generate, u.nextToken, u.send]) b.disabled = isBusy;
+  const sel = s.selected;
+  u.continueBtn.disabled = isBusy || s.picked === null || !sel;
+  u.outputRegion.setAttribute('aria-busy', String(generating));
+  document.body.dataset.busy = String(busy(s));
+  document.body.dataset.runCount = String(s.runs.length); // for scripts: runs created
+  document.body.dataset.job = s.job.kind === 'generate' ? `generate:${s.job.phase}` : s.job.kind;
+
+  // Status line.
+  const m = s.model;
+  u.backend.textContent = s.backend?.description ?? d.starting;
+  u.modelInfo.textContent = m ? d.modelInfo({ name: m.name, params: (m.params / 1e6).toFixed(2), mb: (m.weightBytes / 1e6).toFixed(1), context: m.contextLength }) : '';
+  const p = s.perf;
+  u.perf.textContent = s.job.kind === 'generate' && s.job.phase === 'preparing' ? d.preparing : p ? d.perf(p.tokensPerSec === null ? '–' : d.tokensPerSec(p.tokensPerSec.toFixed(1)), Math.round(p.ttftMs), d.stopReasons[p.stop]) : '';
+
+  // Messages: an error (what went wrong and what to do), a notice, and lasting notes.
+  u.error.textContent = s.message?.kind === 'error' ? s.message.text : '';
+  u.notice.textContent = [...s.notices, s.message?.kind === 'notice' ? s.message.text : ''].filter(Boolean).join(' ');
+
+  // The chat's context gauge: how much of what the model can read this conversation uses.
+  const run = shownRun(s);
+  u.contextBox.hidden = !chat || !m;
+  if (chat && m) {
+    const used = run ? allIds(run).length : 0;
+    u.contextGauge.value = used / m.contextLength;
+    u.contextText.textContent = ` ${d.contextGauge(used, m.contextLength)}`;
+  }
+  u.nextToken.title = run && ended(run) ? d.alreadyEnded : '';
+
+  renderModelAbout(u, s, source);
+}
+
+/** What the loaded model is, in plain words, and a link to its card. */
+function renderModelAbout(u: Layout, s: AppState, source: ModelSource | null): void {
+  const box = u.modelAbout;
+  const key = `${s.model?.name}|${t().lang}`;
+  if (!s.model || !source || box.dataset.key === key) return;
+  box.dataset.key = key;
+  box.replaceChildren();
+  const embedded = source.kind === 'url';
+  const card = embedded ? `${source.url.replace(/\/?$/, '/')}MODEL_CARD.md` : `${source.endpoint}/${source.id}`;
+  const link = document.createElement('a');
+  link.href = card;
+  link.target = '_blank';
+  link.rel = 'noopener';
+  link.textContent = t().aboutModel;
+  box.append(embedded ? t().knows.embedded : t().knows.hub(s.model.name), ' ', link);
+  box.dataset.model = embedded ? EMBEDDED_ID : s.model.name;
+}
+
+function writeValue(el: HTMLInputElement | HTMLTextAreaElement | HTMLSelectElement, value: string): void {
+  if (el.value === value) return;
+  // The box being typed in keeps what the learner typed (an invalid number stays visible until fixed).
+  if (document.activeElement === el && el.tagName !== 'SELECT' && el.type !== 'range') return;
+  el.value = value;
+}

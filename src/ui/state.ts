@@ -1,0 +1,204 @@
+// The app's state: one plain, typed object, changed only by the named actions below and rendered by
+// one path (app.ts → render). Views never keep their own copy of runs, selection or settings, and the
+// DOM is never read back as state.
+//
+// Runs form a tree. A run owns what it was generated from (its prompt, or in chat the conversation
+// before its reply), its settings and seed, and — for a branch — the run and step it branched from
+// and the token picked there. Nothing a run shows depends on the text boxes.
+import type { GenerationSummary, StepRecord } from '../engine/generate.ts';
+import type { SamplingSettings } from '../sampling/sampler.ts';
+import type { BackendInfo, ModelInfo } from '../worker/protocol.ts';
+import type { Mode, Setup } from './urlState.ts';
+
+export type { Mode };
+
+/** A finished chat turn, as the next turn's template sees it. */
+export interface Turn {
+  user: string;
+  runId: number; // the run whose tokens are the reply
+}
+
+export interface Branching {
+  runId: number;
+  step: number; // 0-based index of the replaced step in the parent
+  pickedId: number;
+  pickedToken: string;
+  replacedToken: string;
+}
+
+export interface Run {
+  id: number; // 1-based, in creation order: "run 3"
+  mode: Mode;
+  prompt: string; // complete: the prompt as typed; chat: the user's message of this turn
+  history: Turn[]; // chat: the earlier turns in the model's context (empty in complete mode)
+  dropped: Turn[]; // chat: the oldest turns, left out so the conversation fits the context
+  promptIds: number[];
+  seed: number;
+  settings: SamplingSettings; // as the run started (a step records its own, if changed mid-run)
+  steps: StepRecord[];
+  parent: Branching | null;
+  summary: GenerationSummary | null;
+  reply: string | null; // chat: the decoded reply once the run has ended (what later turns are given)
+}
+
+export type Job =
+  | { kind: 'idle' }
+  | { kind: 'generate'; runId: number | null; phase: 'preparing' | 'running'; stopping: boolean }
+  | { kind: 'load'; label: string }
+  | { kind: 'tool'; name: string };
+
+export interface Message {
+  kind: 'error' | 'notice';
+  text: string;
+}
+
+export interface Perf {
+  tokensPerSec: number | null;
+  ttftMs: number;
+  stop: GenerationSummary['stopReason'];
+}
+
+export interface AppState {
+  setup: Setup; // the controls and text boxes: what the next run will use
+  runs: Run[]; // the run tree, every mode, in creation order
+  shown: Record<Mode, number | null>; // the run each mode shows
+  selected: { runId: number; step: number } | null;
+  picked: number | null; // the candidate picked to branch on, at the selected step
+  followNewest: boolean; // while generating, the panel follows the newest token
+  model: ModelInfo | null;
+  backend: BackendInfo | null;
+  job: Job;
+  message: Message | null;
+  notices: string[]; // lasting notes for this page (e.g. corrected URL values)
+  perf: Perf | null;
+  labels: Record<number, string>; // token labels learned on demand (ids outside a step's stored top list)
+}
+
+export type Action =
+  | { type: 'setupChanged'; patch: Partial<Setup> }
+  | { type: 'modeSet'; mode: Mode }
+  | { type: 'jobStarted'; job: Exclude<Job, { kind: 'idle' }> }
+  | { type: 'jobEnded' }
+  | { type: 'stopRequested' }
+  | { type: 'runCreated'; run: Omit<Run, 'id' | 'steps' | 'summary' | 'reply'> & { steps?: StepRecord[] } }
+  | { type: 'stepAdded'; runId: number; record: StepRecord }
+  | { type: 'runEnded'; runId: number; summary: GenerationSummary | null; perf: Perf | null }
+  | { type: 'replyDecoded'; runId: number; text: string }
+  | { type: 'runShown'; runId: number }
+  | { type: 'stepSelected'; runId: number; step: number }
+  | { type: 'candidatePicked'; id: number | null }
+  | { type: 'chatCleared' }
+  | { type: 'modelLoaded'; model: ModelInfo; backend: BackendInfo; keepRuns: boolean }
+  | { type: 'messageShown'; message: Message | null }
+  | { type: 'noticeAdded'; text: string }
+  | { type: 'labelsLearned'; labels: Record<number, string> };
+
+export function initialState(setup: Setup): AppState {
+  return {
+    setup,
+    runs: [],
+    shown: { complete: null, chat: null },
+    selected: null,
+    picked: null,
+    followNewest: true,
+    model: null,
+    backend: null,
+    job: { kind: 'idle' },
+    message: null,
+    notices: [],
+    perf: null,
+    labels: {},
+  };
+}
+
+export function reduce(s: AppState, a: Action): AppState {
+  switch (a.type) {
+    case 'setupChanged':
+      return { ...s, setup: { ...s.setup, ...a.patch } };
+    case 'modeSet':
+      return { ...s, setup: { ...s.setup, mode: a.mode }, selected: null, picked: null };
+    case 'jobStarted':
+      return { ...s, job: a.job, message: s.message?.kind === 'error' ? null : s.message };
+    case 'jobEnded':
+      return { ...s, job: { kind: 'idle' } };
+    case 'stopRequested':
+      return s.job.kind === 'generate' ? { ...s, job: { ...s.job, stopping: true } } : s;
+    case 'runCreated': {
+      const run: Run = { ...a.run, id: s.runs.length + 1, steps: a.run.steps ?? [], summary: null, reply: null };
+      const job = s.job.kind === 'generate' ? { ...s.job, runId: run.id, phase: 'running' as const } : s.job;
+      const selected = run.steps.length ? { runId: run.id, step: run.steps.length - 1 } : s.selected;
+      return { ...s, runs: [...s.runs, run], shown: { ...s.shown, [run.mode]: run.id }, job, selected, picked: null, followNewest: true };
+    }
+    case 'stepAdded': {
+      const runs = s.runs.map((r) => (r.id === a.runId ? { ...r, steps: [...r.steps, { ...a.record, step: r.steps.length }] } : r));
+      const run = runs[a.runId - 1];
+      const follow = s.followNewest || !s.selected || s.selected.runId !== a.runId;
+      const job = s.job.kind === 'generate' ? { ...s.job, runId: a.runId, phase: 'running' as const } : s.job;
+      return follow ? { ...s, runs, job, selected: { runId: a.runId, step: run.steps.length - 1 }, picked: null, followNewest: true } : { ...s, runs, job };
+    }
+    case 'runEnded':
+      return { ...s, runs: s.runs.map((r) => (r.id === a.runId ? { ...r, summary: a.summary } : r)), perf: a.perf ?? s.perf };
+    case 'replyDecoded':
+      return { ...s, runs: s.runs.map((r) => (r.id === a.runId ? { ...r, reply: a.text } : r)) };
+    case 'runShown': {
+      const run = s.runs[a.runId - 1];
+      if (!run) return s;
+      return { ...s, shown: { ...s.shown, [run.mode]: run.id }, selected: null, picked: null };
+    }
+    case 'stepSelected': {
+      const running = s.job.kind === 'generate' && s.job.runId === a.runId;
+      const last = (s.runs[a.runId - 1]?.steps.length ?? 0) - 1;
+      return { ...s, selected: { runId: a.runId, step: a.step }, picked: null, followNewest: running && a.step >= last };
+    }
+    case 'candidatePicked':
+      return { ...s, picked: a.id };
+    case 'chatCleared':
+      return { ...s, shown: { ...s.shown, chat: null }, selected: s.setup.mode === 'chat' ? null : s.selected, picked: null };
+    case 'modelLoaded':
+      // Token ids belong to one tokenizer: another model's runs cannot be shown or continued.
+      return a.keepRuns
+        ? { ...s, model: a.model, backend: a.backend }
+        : { ...s, model: a.model, backend: a.backend, runs: [], shown: { complete: null, chat: null }, selected: null, picked: null, labels: {} };
+    case 'messageShown':
+      return { ...s, message: a.message };
+    case 'noticeAdded':
+      return { ...s, notices: [...s.notices, a.text] };
+    case 'labelsLearned':
+      return { ...s, labels: { ...s.labels, ...a.labels } };
+  }
+}
+
+// ---------- reading the state ----------
+
+export function runById(s: AppState, id: number | null | undefined): Run | null {
+  return id ? (s.runs[id - 1] ?? null) : null;
+}
+
+export function shownRun(s: AppState): Run | null {
+  return runById(s, s.shown[s.setup.mode]);
+}
+
+export function busy(s: AppState): boolean {
+  return s.job.kind !== 'idle';
+}
+
+/** The tokens the model had read when it produced step `step` of `run`. */
+export function contextIds(run: Run, step: number): number[] {
+  return [...run.promptIds, ...run.steps.slice(0, step).map((x) => x.id)];
+}
+
+/** Every token of a run: prompt, then generated. */
+export function allIds(run: Run): number[] {
+  return contextIds(run, run.steps.length);
+}
+
+/** A chat run's conversation as shown: its earlier turns, then its own. */
+export function conversationOf(run: Run): Turn[] {
+  return [...run.history, { user: run.prompt, runId: run.id }];
+}
+
+/** Has this run ended in a way that another token cannot follow (end of text or of the turn, or a full context)? */
+export function ended(run: Run): boolean {
+  const r = run.summary?.stopReason;
+  return r === 'eos' || r === 'endOfTurn' || r === 'contextFull';
+}

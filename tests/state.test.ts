@@ -1,0 +1,69 @@
+// The app state's named actions: the run tree, selection following the newest token, and what a
+// branch records. Pure: no DOM, no engine.
+import { describe, expect, it } from 'vitest';
+import type { StepRecord } from '../src/engine/generate.ts';
+import { allIds, conversationOf, contextIds, initialState, reduce, shownRun, type AppState } from '../src/ui/state.ts';
+import { DEFAULT_SETUP, readSetup } from '../src/ui/urlState.ts';
+
+const step = (id: number, token = `t${id}`): StepRecord =>
+  ({ id, token, step: 0, position: 0, prob: 1, rawProb: 1, logprob: 0, entropy: 0, draw: null, kept: 1, top: [], settings: { temperature: 0, topK: 0, topP: 1 } }) as StepRecord;
+const settings = { temperature: 0, topK: 0, topP: 1 };
+
+function withRun(s: AppState, prompt: string, promptIds: number[], ids: number[]): AppState {
+  s = reduce(s, { type: 'jobStarted', job: { kind: 'generate', runId: null, phase: 'preparing', stopping: false } });
+  s = reduce(s, { type: 'runCreated', run: { mode: 'complete', prompt, history: [], dropped: [], promptIds, seed: 1, settings, parent: null } });
+  const id = s.runs.length;
+  for (const x of ids) s = reduce(s, { type: 'stepAdded', runId: id, record: step(x) });
+  return reduce(s, { type: 'jobEnded' });
+}
+
+describe('app state', () => {
+  it('each run keeps its own prompt; showing a run shows that prompt, whatever the box says', () => {
+    let s = initialState({ ...DEFAULT_SETUP });
+    s = withRun(s, 'The capital of France is', [1, 2, 3], [10, 11, 12]);
+    s = withRun(s, 'In the beginning', [4, 5], [20, 21]);
+    s = reduce(s, { type: 'setupChanged', patch: { prompt: 'something else' } });
+    expect(shownRun(s)!.prompt).toBe('In the beginning');
+    s = reduce(s, { type: 'runShown', runId: 1 });
+    expect(shownRun(s)!.prompt).toBe('The capital of France is');
+    expect(allIds(shownRun(s)!)).toEqual([1, 2, 3, 10, 11, 12]);
+    expect(contextIds(shownRun(s)!, 2)).toEqual([1, 2, 3, 10, 11]);
+  });
+
+  it('the selection follows the newest token while generating, unless the learner selected an older one', () => {
+    let s = initialState({ ...DEFAULT_SETUP });
+    s = reduce(s, { type: 'jobStarted', job: { kind: 'generate', runId: null, phase: 'preparing', stopping: false } });
+    s = reduce(s, { type: 'runCreated', run: { mode: 'complete', prompt: 'a', history: [], dropped: [], promptIds: [1], seed: 1, settings, parent: null } });
+    s = reduce(s, { type: 'stepAdded', runId: 1, record: step(5) });
+    s = reduce(s, { type: 'stepAdded', runId: 1, record: step(6) });
+    expect(s.selected).toEqual({ runId: 1, step: 1 });
+    s = reduce(s, { type: 'stepSelected', runId: 1, step: 0 });
+    s = reduce(s, { type: 'stepAdded', runId: 1, record: step(7) });
+    expect(s.selected).toEqual({ runId: 1, step: 0 });
+    expect(s.runs[0].steps.map((x) => x.step)).toEqual([0, 1, 2]);
+  });
+
+  it('a branch records its parent run, step and both tokens; a chat turn carries the conversation before it', () => {
+    let s = withRun(initialState({ ...DEFAULT_SETUP }), 'p', [1], [10, 11, 12]);
+    s = reduce(s, { type: 'runCreated', run: { ...s.runs[0], steps: [step(10), step(99, ' rate')], parent: { runId: 1, step: 1, pickedId: 99, pickedToken: ' rate', replacedToken: 't11' } } });
+    expect(s.runs[1].parent).toEqual({ runId: 1, step: 1, pickedId: 99, pickedToken: ' rate', replacedToken: 't11' });
+    expect(s.runs[1].prompt).toBe('p');
+    s = reduce(s, { type: 'modeSet', mode: 'chat' });
+    s = reduce(s, { type: 'runCreated', run: { mode: 'chat', prompt: 'hi', history: [], dropped: [], promptIds: [7], seed: 1, settings, parent: null } });
+    s = reduce(s, { type: 'runCreated', run: { mode: 'chat', prompt: 'again', history: conversationOf(s.runs[2]), dropped: [], promptIds: [7, 8], seed: 1, settings, parent: null } });
+    expect(conversationOf(shownRun(s)!).map((t) => t.user)).toEqual(['hi', 'again']);
+    expect(s.shown).toEqual({ complete: 2, chat: 4 });
+  });
+
+  it('a link with invalid values is corrected, and each correction says what was given and what is used', () => {
+    const { setup, corrections } = readSetup('?t=-5&k=abc&max=0&p=0.5');
+    expect(setup.temperature).toBe(DEFAULT_SETUP.temperature);
+    expect(setup.topK).toBe(0);
+    expect(setup.topP).toBe(0.5);
+    expect(corrections).toEqual([
+      { key: 't', given: '-5', used: String(DEFAULT_SETUP.temperature), rule: '0 to 2' },
+      { key: 'k', given: 'abc', used: '0', rule: 'a whole number ≥ 0' },
+      { key: 'max', given: '0', used: String(DEFAULT_SETUP.maxTokens), rule: 'a whole number from 1 to 1000' },
+    ]);
+  });
+});
