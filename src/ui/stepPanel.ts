@@ -40,6 +40,13 @@ export class StepPanel {
   ) {}
 
   render(input: StepPanelInput | null): void {
+    // Redrawn on every change: a focused pick button is found again afterwards, so the keyboard keeps its place.
+    const focusedId = this.root.contains(document.activeElement) ? (document.activeElement?.closest('li')?.getAttribute('data-id') ?? null) : null;
+    this.draw(input);
+    if (focusedId !== null) this.root.querySelector<HTMLElement>(`li[data-id="${focusedId}"] button.pick`)?.focus();
+  }
+
+  private draw(input: StepPanelInput | null): void {
     clear(this.root);
     if (!input?.record.logits) {
       this.chart?.destroy();
@@ -157,6 +164,7 @@ export class StepPanel {
     // its value is in its label and in the list.
     const top = Math.max(...raw.slice(0, -1), ...tempered.slice(0, -1), ...final.slice(0, -1), 1e-6);
     const scaleMax = niceMax(top);
+    this.canvas.dataset.yMax = String(scaleMax);
     if (this.chart) {
       this.chart.data = data;
       this.chart.options.scales!.y!.max = scaleMax;
