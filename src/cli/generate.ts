@@ -13,7 +13,7 @@ runMain(async () => {
   });
   if (a.help) return void console.log(USAGE);
   const givenIds = typeof a['prompt-ids'] === 'string' ? parseIds(a['prompt-ids']) : null;
-  if (typeof a.prompt !== 'string' && !givenIds) throw new UsageError(`--prompt (or --prompt-ids) is required.\n${USAGE}`);
+  if (typeof a.prompt !== 'string' && !givenIds) throw new UsageError(`--prompt is required (or --prompt-ids with token ids).\n${USAGE}`);
   if (givenIds && (typeof a.prompt === 'string' || a.chat)) throw new UsageError('--prompt-ids replaces --prompt and cannot be used with --chat.');
   const temperature = (a.temperature as number | undefined) ?? 1;
   const topK = (a['top-k'] as number | undefined) ?? 0;

@@ -78,9 +78,18 @@ function renderModelAbout(u: Layout, s: AppState, source: ModelSource | null): v
   link.target = '_blank';
   link.rel = 'noopener';
   link.textContent = t().aboutModel;
-  box.append(embedded ? t().knows.embedded : t().knows.hub(s.model.name), ' ', link);
+  // The transcript format is shown as the model sees it, in any language.
+  const text = embedded ? t().knows.embedded : t().knows.hub(s.model.name);
+  const [before, ...after] = text.split(TRANSCRIPT);
+  const code = document.createElement('code');
+  code.translate = false;
+  code.setAttribute('translate', 'no');
+  code.textContent = TRANSCRIPT;
+  box.append(before, ...(after.length ? [code, after.join(TRANSCRIPT)] : []), ' ', link);
   box.dataset.model = embedded ? EMBEDDED_ID : s.model.name;
 }
+
+const TRANSCRIPT = 'User:/Assistant:';
 
 function writeValue(el: HTMLInputElement | HTMLTextAreaElement | HTMLSelectElement, value: string): void {
   if (el.value === value) return;

@@ -14,7 +14,8 @@ const percent = (s: string) => Number(/([\d.]+)%/.exec(s)?.[1]);
 /** The distribution list of the selected step: token text and its raw / tempered / final percentages. */
 async function distributionList(page: Page) {
   const region = page.getByRole('region', { name: 'Next-token distribution' });
-  return region.locator('ol.candidates li').evaluateAll((lis) =>
+  // The ranked rows of the top list (not the chosen token's own row when it ranks lower, nor "all other tokens").
+  return region.locator('ol.candidates li[data-id]:not(.below)').evaluateAll((lis) =>
     lis.map((li) => ({
       token: li.querySelector('.tok')?.textContent ?? '',
       raw: li.querySelector('.raw')?.textContent ?? '',
