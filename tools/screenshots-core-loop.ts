@@ -1,5 +1,6 @@
 // Screenshots of the core loop (npx tsx tools/screenshots-core-loop.ts after): a step whose chosen token ranks
 // far below 15th (seed 42, "Once upon a time", T = 1, step 3) and a run tree with a branch, at 1280 and 390 px.
+import { launch, startApp, stopApp } from './browser.ts';
 const tag = process.argv[2] ?? 'before';
 const base = await startApp();
 const browser = await launch();
