@@ -5,7 +5,7 @@ import type { TemperatureColumn } from '../engine/compare.ts';
 import type { EngineClient } from './engineClient.ts';
 import { label, onLangChange, t } from './i18n/index.ts';
 import { probBucket } from './tokens.ts';
-import { Availability, runTool, type ToolHost } from './toolHost.ts';
+import { Availability, type ToolHost } from './toolHost.ts';
 
 export interface ExperimentsHost extends ToolHost {
   /** The current prompt's ids, seed and max tokens (from the main controls). */
@@ -66,14 +66,7 @@ export class ExperimentsView {
   }
 
   private run(action: () => Promise<void>): Promise<void> {
-    return runTool(this.host, async () => {
-      this.availability.hold(true);
-      try {
-        await action();
-      } finally {
-        this.availability.hold(false);
-      }
-    });
+    return this.availability.run(this.host, action);
   }
 
   private async compare(): Promise<void> {

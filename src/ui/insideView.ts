@@ -6,7 +6,7 @@ import type { Inspection } from '../engine/inspect.ts';
 import { append, clear, h, pct, probText, visibleToken } from './dom.ts';
 import type { EngineClient } from './engineClient.ts';
 import { label, onLangChange, t } from './i18n/index.ts';
-import { Availability, runTool, type ToolHost } from './toolHost.ts';
+import { Availability, type ToolHost } from './toolHost.ts';
 
 export class InsideView {
   readonly element: HTMLElement;
@@ -78,15 +78,10 @@ export class InsideView {
   async look(): Promise<void> {
     if (!this.context) return;
     const { ids, record } = this.context;
-    await runTool(this.host, async () => {
-      this.availability.hold(true);
-      try {
-        this.data = await this.client.inspect(ids, Number(this.layerSel.value || 0));
-        this.dataFor = record;
-        this.render();
-      } finally {
-        this.availability.hold(false);
-      }
+    await this.availability.run(this.host, async () => {
+      this.data = await this.client.inspect(ids, Number(this.layerSel.value || 0));
+      this.dataFor = record;
+      this.render();
     });
   }
 

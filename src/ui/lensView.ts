@@ -5,7 +5,7 @@ import { clear, h, pct, probText, visibleToken } from './dom.ts';
 import type { EngineClient, LensQuestionView, RepeatResult } from './engineClient.ts';
 import { label, onLangChange, t } from './i18n/index.ts';
 import { CancelledError } from '../engine/cancelled.ts';
-import { Availability, runTool, type ToolHost } from './toolHost.ts';
+import { Availability, type ToolHost } from './toolHost.ts';
 
 const REPEATS = 10;
 
@@ -109,14 +109,7 @@ export class LensView {
   }
 
   private run(action: () => Promise<void>): Promise<void> {
-    return runTool(this.host, async () => {
-      this.availability.hold(true);
-      try {
-        await action();
-      } finally {
-        this.availability.hold(false);
-      }
-    });
+    return this.availability.run(this.host, action);
   }
 
   private get index(): number {

@@ -51,4 +51,16 @@ export class Availability {
     this.running = running;
     for (const b of this.buttons) b.disabled = running;
   }
+
+  /** Runs a view's action holding the engine (runTool), its buttons held meanwhile. */
+  run(host: ToolHost, action: () => Promise<void>): Promise<void> {
+    return runTool(host, async () => {
+      this.hold(true);
+      try {
+        await action();
+      } finally {
+        this.hold(false);
+      }
+    });
+  }
 }
