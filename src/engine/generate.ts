@@ -88,7 +88,7 @@ export async function* generate(lm: LoadedModel, promptIds: number[], opts: Gene
     ids.push(s.id);
     generated.push(s.id);
     if (step === 0) tDecode = now();
-    const released = held.add(record);
+    const released = held.add(record, generated);
     yield* released.ready;
     if (released.cut !== null) {
       stopReason = 'endOfTurn';
@@ -134,7 +134,6 @@ export async function* generate(lm: LoadedModel, promptIds: number[], opts: Gene
  * how the text before it decodes), and each record's end offset in it is remembered.
  */
 class HeldBack {
-  private readonly generated: number[] = [];
   private readonly ends: number[] = [];
   private readonly pending: StepRecord[] = [];
   private released = 0;
@@ -144,10 +143,10 @@ class HeldBack {
     private readonly strings: string[],
   ) {}
 
-  add(record: StepRecord): { ready: StepRecord[]; cut: string | null; kept: number } {
-    if (!this.strings.length) return { ready: [record], cut: null, kept: 0 };
-    this.generated.push(record.id);
-    const text = this.lm.tokenizer.decode(this.generated, true);
+  /** `generated`: every id generated so far, `record`'s last. */
+  add(record: StepRecord, generated: number[]): { ready: StepRecord[]; cut: string | null; kept: number } {
+    if (!this.strings.length) return { ready: [record], cut: null, kept: generated.length };
+    const text = this.lm.tokenizer.decode(generated, true);
     this.ends.push(text.length);
     this.pending.push(record);
     let cutAt = -1;

@@ -120,8 +120,6 @@ export function knownAnswers(questions: LensQuestion[]): string[] {
 }
 
 /** Asks every question (greedy), in order; what the CLI's `eval --lens` and the app's "Check all" both run. */
-export { CancelledError };
-
 export async function askAll(lm: LoadedModel, questions: LensQuestion[], onAnswer?: (done: number, total: number) => void, signal?: AbortSignal): Promise<LensAnswer[]> {
   const answers = knownAnswers(questions);
   const asked: LensAnswer[] = [];

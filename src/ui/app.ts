@@ -41,6 +41,7 @@ export class App {
   private logFor: { url: string; log: Promise<TrainingLog | null> } | null = null;
   private renderQueued = false;
   private idleWaiters: (() => void)[] = [];
+  private readonly labelsAsked = new Set<number>();
   private runClock = { start: 0, first: 0, scrolled: true };
 
   constructor(
@@ -65,7 +66,7 @@ export class App {
     // What every tool view may ask of the app: whether the engine is free, to hold it, to report an error.
     const host: ToolHost = {
       canRun: () => !busy(this.state) && this.state.model !== null,
-      setBusy: (b) => this.dispatch(b ? { type: 'jobStarted', job: { kind: 'tool', name: 'tool' } } : { type: 'jobEnded' }),
+      setBusy: (b) => this.dispatch(b ? { type: 'jobStarted', job: { kind: 'tool' } } : { type: 'jobEnded' }),
       error: (m) => this.showError(m),
     };
     this.lens = new LensView(this.client, { ...host, temperature: () => this.state.setup.temperature });
@@ -198,13 +199,14 @@ export class App {
     ui.loadBox.hidden = false;
     ui.progress.value = 0;
     ui.progressText.textContent = tr().loadingSource(describeSource(source));
-    this.dispatch({ type: 'jobStarted', job: { kind: 'load', label: describeSource(source) } });
+    this.dispatch({ type: 'jobStarted', job: { kind: 'load' } });
     const backends = new URLSearchParams(location.search).get('backend')?.split(',');
     try {
       const r = await this.client.load(source, backends);
       const first = this.state.model === null;
       this.source = source;
       this.dispatch({ type: 'modelLoaded', model: r.model, backend: r.backend, keepRuns: first });
+      this.labelsAsked.clear();
       ui.loadBox.hidden = true;
       if (choice !== null) history.replaceState(null, '', modelQuery(location.search, source, choice));
       this.picker.show(source);
@@ -277,7 +279,7 @@ export class App {
       const ctx = this.state.model!.contextLength;
       if (promptIds.length >= ctx) return this.release(tr().promptTooLong(promptIds.length, ctx)); // refused: no run
       if (this.jobStopped()) return this.release();
-      const cur = shownRun({ ...this.state, setup: { ...this.state.setup, mode: 'complete' } });
+      const cur = runById(this.state, this.state.shown.complete);
       if (single && cur && sameIds(cur.promptIds, promptIds) && !ended(cur)) return this.startRun(cur, 1);
       const run = this.createRun({ mode: 'complete', prompt: text, history: [], dropped: [], promptIds, seed: this.seedForRun(), settings: this.settings, parent: null });
       this.startRun(run, single ? 1 : this.state.setup.maxTokens);
@@ -291,7 +293,7 @@ export class App {
     if (!user.trim()) return this.showError(tr().messageEmpty);
     if (!this.claim()) return;
     try {
-      const prev = shownRun({ ...this.state, setup: { ...this.state.setup, mode: 'chat' } });
+      const prev = runById(this.state, this.state.shown.chat);
       const history: Turn[] = prev ? conversationOf(prev) : [];
       const dropped: Turn[] = prev ? [...prev.dropped] : [];
       const ctx = this.state.model!.contextLength;
@@ -408,10 +410,12 @@ export class App {
 
   /** Token labels the panel asked for (e.g. what other settings would draw), fetched once. */
   private async learnLabels(ids: number[]): Promise<void> {
-    const want = ids.filter((id) => !(id in this.state.labels));
+    // Asked once per id: the panel redraws while an answer is on its way, and a failed look-up must not loop.
+    const want = ids.filter((id) => !(id in this.state.labels) && !this.labelsAsked.has(id));
     if (!want.length || !this.state.model) return;
+    for (const id of want) this.labelsAsked.add(id);
     const views = await this.client.labels(want).catch(() => []);
-    this.dispatch({ type: 'labelsLearned', labels: Object.fromEntries(views.map((v) => [v.id, v.label])) });
+    if (views.length) this.dispatch({ type: 'labelsLearned', labels: Object.fromEntries(views.map((v) => [v.id, v.label])) });
   }
 
   private async showPromptTokens(): Promise<void> {

@@ -95,7 +95,6 @@ export function buildLayout(root: HTMLElement) {
   const continueBtn = el('button', { type: 'button', disabled: true, class: 'primary' }, (d) => d.continueHere);
   const distRegion = named(h('section', { class: 'panel dist' }, el('h2', {}, (d) => d.distribution), stepPanel, h('div', { class: 'buttons' }, continueBtn)), (d) => d.distribution);
 
-  let inputPanel: HTMLElement;
   const error = h('div', { role: 'alert', class: 'error', id: 'error' });
   // Lasting notes (corrected link values, dropped chat turns): polite, not alarming.
   const notice = h('div', { role: 'status', class: 'notice', id: 'notice', 'aria-live': 'polite' });
@@ -118,10 +117,10 @@ export function buildLayout(root: HTMLElement) {
     h(
       'main',
       {},
-      (inputPanel = named(
+      named(
         h('section', { class: 'panel input' }, named(h('div', { class: 'modes', role: 'group' }, completeBtn, chatBtn), (d) => d.modeGroup), completeBox, chatBox, h('div', { class: 'buttons' }, stop), controls, promptTokensBox, share),
         (d) => d.input,
-      )),
+      ),
       outputRegion,
       distRegion,
     ),
@@ -133,7 +132,7 @@ export function buildLayout(root: HTMLElement) {
       clear(promptTokens);
       promptTokens.append(...promptChips(views));
     },
-    exportChart, output, runTree, runBox, contextBox, contextGauge, contextText, outputRegion, stepPanel, continueBtn, error, notice, modelAbout, inputPanel,
+    exportChart, output, runTree, runBox, contextBox, contextGauge, contextText, outputRegion, stepPanel, continueBtn, error, notice, modelAbout,
   };
 }
 

@@ -92,7 +92,7 @@ export class OutputView {
 
   private button(run: Run, i: number, eosIds: number[]): HTMLButtonElement {
     const record: StepRecord = run.steps[i];
-    const b = tokenButton(record, false, () => this.handlers.select(run.id, i));
+    const b = tokenButton(record, () => this.handlers.select(run.id, i));
     b.dataset.run = String(run.id);
     b.dataset.step = String(i);
     b.dataset.active = String(run.id === this.shownId); // the shown run's own tokens (not earlier chat turns)

@@ -5,7 +5,7 @@ import type { ModelSource } from '../worker/protocol.ts';
 import { t } from './i18n/index.ts';
 import type { Layout } from './layout.ts';
 import { EMBEDDED_ID } from './models.ts';
-import { allIds, busy, ended, shownRun, type AppState } from './state.ts';
+import { allIds, busy, shownRun, type AppState } from './state.ts';
 
 export function renderChrome(u: Layout, s: AppState, source: ModelSource | null): void {
   const d = t();
@@ -59,7 +59,6 @@ export function renderChrome(u: Layout, s: AppState, source: ModelSource | null)
     u.contextGauge.value = used / m.contextLength;
     u.contextText.textContent = ` ${d.contextGauge(used, m.contextLength)}`;
   }
-  u.nextToken.title = run && ended(run) ? d.alreadyEnded : '';
 
   renderModelAbout(u, s, source);
 }

@@ -44,8 +44,8 @@ export interface Run {
 export type Job =
   | { kind: 'idle' }
   | { kind: 'generate'; runId: number | null; phase: 'preparing' | 'running'; stopping: boolean }
-  | { kind: 'load'; label: string }
-  | { kind: 'tool'; name: string };
+  | { kind: 'load' }
+  | { kind: 'tool' };
 
 export interface Message {
   kind: 'error' | 'notice';

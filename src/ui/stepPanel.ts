@@ -32,6 +32,7 @@ const sameSettings = (a: SamplingSettings, b: SamplingSettings) => a.temperature
 
 export class StepPanel {
   private chart: Chart | null = null;
+  private drawn: (StepPanelInput & { lang: string }) | null | undefined = undefined;
   readonly canvas = label(h('canvas', { role: 'img' }), (d) => d.chartLabel, 'aria-label');
 
   constructor(
@@ -40,6 +41,10 @@ export class StepPanel {
   ) {}
 
   render(input: StepPanelInput | null): void {
+    // The app renders on every state change (a keystroke in the prompt, too): redraw only when what is shown changed.
+    const key = input && { ...input, settings: { ...input.settings }, lang: t().lang };
+    if (sameInput(key, this.drawn)) return;
+    this.drawn = key;
     // Redrawn on every change: a focused pick button is found again afterwards, so the keyboard keeps its place.
     const focusedId = this.root.contains(document.activeElement) ? (document.activeElement?.closest('li')?.getAttribute('data-id') ?? null) : null;
     this.draw(input);
@@ -200,6 +205,11 @@ export class StepPanel {
 function tokenLabel(record: StepRecord, labels: Record<number, string>, id: number): string | null {
   if (id === record.id) return record.token;
   return record.top.find((c) => c.id === id)?.token ?? labels[id] ?? null;
+}
+
+function sameInput(a: (StepPanelInput & { lang: string }) | null, b: (StepPanelInput & { lang: string }) | null | undefined): boolean {
+  if (a === null || b === null || b === undefined) return a === b;
+  return a.record === b.record && sameSettings(a.settings, b.settings) && a.picked === b.picked && a.labels === b.labels && a.topN === b.topN && a.lang === b.lang;
 }
 
 /** A round upper bound for the chart: 1%, 2%, 5%, 10%, 20%, 50%, 100%. */

@@ -13,7 +13,7 @@ export function probBucket(p: number): number {
 }
 
 /** A generated token: colour bucket by its raw probability, dotted when the step's entropy was high. */
-export function tokenButton(s: StepRecord, selected: boolean, onSelect: () => void): HTMLButtonElement {
+export function tokenButton(s: StepRecord, onSelect: () => void): HTMLButtonElement {
   const bucket = probBucket(s.rawProb);
   const unsure = s.entropy > LOW_CONFIDENCE_BITS;
   return h(
@@ -24,7 +24,7 @@ export function tokenButton(s: StepRecord, selected: boolean, onSelect: () => vo
       'data-id': s.id,
       'aria-label': `${s.token} ${pct(s.rawProb)}${unsure ? t().unsure : ''}`,
       translate: 'no',
-      'aria-pressed': selected ? 'true' : 'false',
+      'aria-pressed': 'false', // the output view marks the selected one
       title: t().tokenTitle(pct(s.rawProb), s.entropy.toFixed(2)),
       onclick: onSelect,
     },

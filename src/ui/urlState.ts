@@ -26,6 +26,17 @@ export const DEFAULT_SETUP: Setup = {
   message: '',
 };
 
+/** What each link value may be, as the page tells the learner (in English; zh.ts has its own words). */
+export const URL_RULES: Record<string, string> = {
+  mode: 'complete or chat',
+  t: '0 to 2',
+  k: 'a whole number ≥ 0',
+  p: 'above 0, up to 1',
+  seed: 'a whole number from 0 to 4294967295, or random',
+  max: 'a whole number from 1 to 1000',
+  delay: '0, 250 or 1000',
+};
+
 /** A URL value that could not be used as given: which key, what it said, what is used instead and why. */
 export interface Correction {
   key: string;
@@ -39,28 +50,28 @@ export function readSetup(search: string): { setup: Setup; corrections: Correcti
   const q = new URLSearchParams(search);
   const d = DEFAULT_SETUP;
   const corrections: Correction[] = [];
-  const num = (key: string, fallback: number, rule: string, ok: (n: number) => boolean): number => {
+  const num = (key: string, fallback: number, ok: (n: number) => boolean): number => {
     const raw = q.get(key);
     if (raw === null) return fallback;
     const n = Number(raw);
     if (raw.trim() !== '' && Number.isFinite(n) && ok(n)) return n;
-    corrections.push({ key, given: raw, used: String(fallback), rule });
+    corrections.push({ key, given: raw, used: String(fallback), rule: URL_RULES[key] });
     return fallback;
   };
   const mode = q.get('mode');
-  if (mode !== null && mode !== 'chat' && mode !== 'complete') corrections.push({ key: 'mode', given: mode, used: 'complete', rule: 'complete or chat' });
+  if (mode !== null && mode !== 'chat' && mode !== 'complete') corrections.push({ key: 'mode', given: mode, used: 'complete', rule: URL_RULES.mode });
   const seedRaw = q.get('seed');
   return {
     setup: {
       mode: mode === 'chat' ? 'chat' : 'complete',
       prompt: q.get('prompt') ?? d.prompt,
-      temperature: num('t', d.temperature, '0 to 2', (n) => n >= 0 && n <= 2),
-      topK: num('k', d.topK, 'a whole number ≥ 0', (n) => Number.isInteger(n) && n >= 0),
-      topP: num('p', d.topP, 'above 0, up to 1', (n) => n > 0 && n <= 1),
-      seed: seedRaw === 'random' ? d.seed : num('seed', d.seed, 'a whole number from 0 to 4294967295, or random', (n) => Number.isInteger(n) && n >= 0 && n < 2 ** 32),
+      temperature: num('t', d.temperature, (n) => n >= 0 && n <= 2),
+      topK: num('k', d.topK, (n) => Number.isInteger(n) && n >= 0),
+      topP: num('p', d.topP, (n) => n > 0 && n <= 1),
+      seed: seedRaw === 'random' ? d.seed : num('seed', d.seed, (n) => Number.isInteger(n) && n >= 0 && n < 2 ** 32),
       randomSeed: seedRaw === 'random',
-      maxTokens: num('max', d.maxTokens, 'a whole number from 1 to 1000', (n) => Number.isInteger(n) && n >= 1 && n <= 1000),
-      delayMs: num('delay', d.delayMs, '0, 250 or 1000', (n) => [0, 250, 1000].includes(n)),
+      maxTokens: num('max', d.maxTokens, (n) => Number.isInteger(n) && n >= 1 && n <= 1000),
+      delayMs: num('delay', d.delayMs, (n) => [0, 250, 1000].includes(n)),
       message: '',
     },
     corrections,

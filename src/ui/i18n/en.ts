@@ -1,5 +1,7 @@
 // Every English string of the UI, in one place. zh.ts has the same keys (the type checker enforces it).
 // Model output, token text and the engine's technical diagnostics are not UI strings.
+import { URL_RULES } from '../urlState.ts';
+
 export const en = {
   lang: 'en',
   language: 'Language',
@@ -116,13 +118,12 @@ export const en = {
   promptEmptyAbove: 'The prompt is empty: type the start of a text above.',
   messageEmpty: 'The message is empty: type a question for the model.',
   conversationTooLong: (n: number, ctx: number) => `The conversation is ${n} tokens, more than this model reads (${ctx}). Start a new chat; your message is still in the box.`,
-  alreadyEnded: 'This text already ended (end-of-text token). Edit the prompt or branch from an earlier token.',
   stillLoading: 'The model is still loading.',
   promptTooLong: (n: number, ctx: number) => `The prompt is ${n} tokens; this model reads at most ${ctx - 1} before it predicts. Shorten it: your text is still in the box.`,
   fellBack: (name: string) => ` The embedded model (${name}) is loaded instead.`,
   corrected: (items: string) => `Some values in the link could not be used and were corrected: ${items}.`,
   correctedItem: (key: string, given: string, used: string, rule: string) => `${key}=${given} → ${used} (allowed: ${rule})`,
-  urlRules: { mode: 'complete or chat', t: '0 to 2', k: 'a whole number ≥ 0', p: 'above 0, up to 1', seed: 'a whole number from 0 to 4294967295, or random', max: 'a whole number from 1 to 1000', delay: '0, 250 or 1000' } as Record<string, string>,
+  urlRules: URL_RULES,
   busyReason: {
     generate: 'Unavailable while the model generates: press Stop first.',
     load: 'Unavailable while a model loads.',
@@ -138,8 +139,6 @@ export const en = {
     embedded: 'What it knows: a 3-million-parameter base model trained by this project on public-domain English (the World English Bible, Moby-Dick, State of the Union addresses, WordNet) and country facts, some held out. It continues text; in Chat it imitates a User:/Assistant: transcript. It is not an assistant and knows nothing else.',
     hub: (name: string) => `What it knows: ${name} was trained elsewhere; what it knows comes from its own training data, described in its model card.`,
   },
-  stillGenerating: 'The model is still generating: press Stop first.',
-  busyElsewhere: 'The model is busy with another view (lens, inside, experiments); wait for it to finish.',
   nothingToExport: 'Nothing to export yet: generate some text first.',
   noChart: 'Select a token first: there is no chart to export yet.',
   clipboard: 'Copying needs clipboard permission; the link is the page address.',
