@@ -1,11 +1,7 @@
 // The app: owns the one AppState, turns learners' actions into named state changes and engine jobs,
 // and renders everything from the state through one path (render). Talks to the engine only through
 // the worker client; knows nothing of TF.js.
-import type { GenerationSummary, StepRecord } from '../engine/generate.ts';
-import type { ChatMessage } from '../engine/tokenizer.ts';
-import { randomSeed as newRandomSeed } from '../sampling/prng.ts';
 import type { SamplingSettings } from '../sampling/sampler.ts';
-import { describeChoice } from '../sampling/step.ts';
 import type { LoadProgressMsg, ModelSource } from '../worker/protocol.ts';
 import { wireControls } from './controls.ts';
 import { download } from './dom.ts';
@@ -19,7 +15,8 @@ import { ModelPicker } from './modelPicker.ts';
 import { describeSource, EMBEDDED_ID, modelQuery, progressLine } from './models.ts';
 import { OutputView } from './outputView.ts';
 import { renderChrome } from './render.ts';
-import { allIds, busy, contextIds, conversationOf, ended, initialState, reduce, runById, shownRun, type Action, type AppState, type Run, type Turn } from './state.ts';
+import { Runs } from './runs.ts';
+import { busy, contextIds, conversationOf, initialState, reduce, runById, shownRun, type Action, type AppState } from './state.ts';
 import { StepPanel } from './stepPanel.ts';
 import type { ToolHost } from './toolHost.ts';
 import { placeOf } from './tourPlaces.ts';
@@ -42,7 +39,7 @@ export class App {
   private renderQueued = false;
   private idleWaiters: (() => void)[] = [];
   private readonly labelsAsked = new Set<number>();
-  private runClock = { start: 0, first: 0, scrolled: true };
+  private readonly runs: Runs;
 
   constructor(
     root: HTMLElement,
@@ -88,15 +85,23 @@ export class App {
       this.output.invalidate();
       this.dispatch({ type: 'messageShown', message: null }); // a message in the old language would be the one line left in it
     });
+    this.runs = new Runs({
+      state: () => this.state,
+      dispatch: (a) => this.dispatch(a),
+      client: this.client,
+      settings: () => this.settings,
+      showError: (m) => this.showError(m),
+      showPromptTokens: (views) => this.ui.promptTokensView(views),
+    });
     wireControls(this.ui, {
       state: () => this.state,
       dispatch: (a) => this.dispatch(a),
       error: (m) => this.showError(m),
-      generate: (single) => void this.generate(single),
-      send: () => void this.send(),
-      stop: () => this.stop(),
+      generate: (single) => void this.runs.generate(single),
+      send: () => void this.runs.send(),
+      stop: () => this.runs.stop(),
       setMode: (mode) => this.setMode(mode),
-      continueFromHere: () => void this.continueFromHere(),
+      continueFromHere: () => void this.runs.continueFromHere(),
       exportRun: () => this.exportRun(),
       exportChart: () => {
         const png = this.panel.image();
@@ -151,10 +156,10 @@ export class App {
 
   /** Effects of a render: bring a new run's first token into view (on a phone the output is below the controls). */
   private afterRender(): void {
-    if (this.runClock.scrolled) return;
+    if (!this.runs.wantsScroll) return;
     const first = this.output.firstLiveToken();
     if (!first) return;
-    this.runClock.scrolled = true;
+    this.runs.wantsScroll = false;
     const r = first.getBoundingClientRect();
     if (r.top < 0 || r.bottom > window.innerHeight) first.scrollIntoView({ block: 'center', behavior: 'instant' as ScrollBehavior });
   }
@@ -186,7 +191,7 @@ export class App {
    * loaded instead, so the app always ends with a working model.
    */
   private async loadModel(source: ModelSource, choice: string | null): Promise<void> {
-    if (this.state.job.kind === 'generate') this.stop();
+    if (this.state.job.kind === 'generate') this.runs.stop();
     await this.whenIdle();
     const ui = this.ui;
     this.client.onProgress = (p: LoadProgressMsg) => {
@@ -236,162 +241,8 @@ export class App {
 
   private setMode(mode: AppState['setup']['mode']): void {
     if (mode === this.state.setup.mode) return;
-    if (this.state.job.kind === 'generate') this.stop(); // a run is never left going where it cannot be seen
+    if (this.state.job.kind === 'generate') this.runs.stop(); // a run is never left going where it cannot be seen
     this.dispatch({ type: 'modeSet', mode });
-  }
-
-  private stop(): void {
-    if (this.state.job.kind !== 'generate') return;
-    this.dispatch({ type: 'stopRequested' });
-    this.client.stop();
-  }
-
-  private seedForRun(): number {
-    const s = this.state.setup;
-    if (!s.randomSeed) return s.seed;
-    const seed = newRandomSeed();
-    this.dispatch({ type: 'setupChanged', patch: { seed } });
-    return seed;
-  }
-
-  /** Claims the engine for a generation at once (the busy state shows before any await); false if it is taken. */
-  private claim(): boolean {
-    if (!this.state.model) {
-      this.showError(tr().stillLoading);
-      return false;
-    }
-    if (busy(this.state)) return false; // a second click or a held key: the first one is being answered
-    this.dispatch({ type: 'jobStarted', job: { kind: 'generate', runId: null, phase: 'preparing', stopping: false } });
-    return true;
-  }
-
-  private release(message?: string): void {
-    this.dispatch({ type: 'jobEnded' });
-    if (message) this.showError(message);
-  }
-
-  private async generate(single: boolean): Promise<void> {
-    const text = this.state.setup.prompt;
-    if (!text.trim()) return this.showError(tr().promptEmpty);
-    if (!this.claim()) return;
-    try {
-      const promptIds = (await this.client.tokenize(text)).map((x) => x.id);
-      const ctx = this.state.model!.contextLength;
-      if (promptIds.length >= ctx) return this.release(tr().promptTooLong(promptIds.length, ctx)); // refused: no run
-      if (this.jobStopped()) return this.release();
-      const cur = runById(this.state, this.state.shown.complete);
-      if (single && cur && sameIds(cur.promptIds, promptIds) && !ended(cur)) return this.startRun(cur, 1);
-      const run = this.createRun({ mode: 'complete', prompt: text, history: [], dropped: [], promptIds, seed: this.seedForRun(), settings: this.settings, parent: null });
-      this.startRun(run, single ? 1 : this.state.setup.maxTokens);
-    } catch (e) {
-      this.release((e as Error).message);
-    }
-  }
-
-  private async send(): Promise<void> {
-    const user = this.state.setup.message;
-    if (!user.trim()) return this.showError(tr().messageEmpty);
-    if (!this.claim()) return;
-    try {
-      const prev = runById(this.state, this.state.shown.chat);
-      const history: Turn[] = prev ? conversationOf(prev) : [];
-      const dropped: Turn[] = prev ? [...prev.dropped] : [];
-      const ctx = this.state.model!.contextLength;
-      // Room for the reply; the oldest turns are left out (with a notice) rather than the reply cut short.
-      const room = Math.min(this.state.setup.maxTokens, Math.floor(ctx / 4));
-      let promptIds = await this.chatIds(history, user);
-      let newlyDropped = 0;
-      while (promptIds.length + room > ctx && history.length) {
-        dropped.push(history.shift()!);
-        newlyDropped++;
-        promptIds = await this.chatIds(history, user);
-      }
-      if (promptIds.length >= ctx) return this.release(tr().conversationTooLong(promptIds.length, ctx));
-      if (this.jobStopped()) return this.release();
-      const run = this.createRun({ mode: 'chat', prompt: user, history, dropped, promptIds, seed: this.seedForRun(), settings: this.settings, parent: null });
-      this.dispatch({ type: 'setupChanged', patch: { message: '' } }); // the message is now part of the conversation
-      if (newlyDropped) this.dispatch({ type: 'messageShown', message: { kind: 'notice', text: tr().turnsDropped(dropped.length, ctx) } });
-      this.startRun(run, this.state.setup.maxTokens, () => this.dispatch({ type: 'setupChanged', patch: { message: user } }));
-    } catch (e) {
-      this.release((e as Error).message);
-    }
-  }
-
-  /** The token ids of the chat template applied to exactly these turns and the new message. */
-  private async chatIds(history: Turn[], user: string): Promise<number[]> {
-    const messages: ChatMessage[] = history.flatMap((turn) => [
-      { role: 'user' as const, content: turn.user },
-      { role: 'assistant' as const, content: runById(this.state, turn.runId)?.reply ?? '' },
-    ]);
-    messages.push({ role: 'user', content: user });
-    const views = await this.client.tokenize(await this.client.chatPrompt(messages));
-    this.ui.promptTokensView(views);
-    return views.map((v) => v.id);
-  }
-
-  /** Branch: the picked candidate replaces the token at the selected step of the selected run; the new run goes on from there. */
-  private async continueFromHere(): Promise<void> {
-    const { selected: sel, picked } = this.state;
-    const run = runById(this.state, sel?.runId);
-    const base = run && sel ? run.steps[sel.step] : undefined;
-    if (!run || !sel || !base?.logits || picked === null) return;
-    if (!this.claim()) return;
-    try {
-      const label = base.top.find((c) => c.id === picked)?.token ?? this.state.labels[picked] ?? (await this.client.labels([picked]))[0].label;
-      const forced: StepRecord = { ...describeChoice(base.logits, base.settings, picked), step: sel.step, position: base.position, token: label, top: base.top, settings: base.settings, logits: base.logits };
-      const branch = this.createRun({
-        ...run,
-        settings: this.settings,
-        steps: [...run.steps.slice(0, sel.step), forced],
-        parent: { runId: run.id, step: sel.step, pickedId: picked, pickedToken: label, replacedToken: base.token },
-      });
-      if (this.state.model!.eosIds.includes(picked)) return this.finishRun(branch, null);
-      this.startRun(branch, Math.max(1, this.state.setup.maxTokens - branch.steps.length));
-    } catch (e) {
-      this.release((e as Error).message);
-    }
-  }
-
-  private createRun(run: Omit<Run, 'id' | 'steps' | 'summary' | 'reply'> & { steps?: StepRecord[] }): Run {
-    this.dispatch({ type: 'runCreated', run });
-    return this.state.runs[this.state.runs.length - 1];
-  }
-
-  private jobStopped(): boolean {
-    return this.state.job.kind === 'generate' && this.state.job.stopping;
-  }
-
-  /** Runs the engine on the run's own tokens (never the text boxes) and streams its steps into the state. */
-  private startRun(run: Run, maxTokens: number, onError?: () => void): void {
-    const drawsUsed = run.steps.filter((s) => s.draw !== null).length;
-    this.runClock = { start: performance.now(), first: 0, scrolled: false };
-    this.client.generate(allIds(run), this.settings, run.seed, drawsUsed, maxTokens, this.state.setup.delayMs, run.mode === 'chat', {
-      onStep: (record) => {
-        if (!this.runClock.first) this.runClock.first = performance.now();
-        this.dispatch({ type: 'stepAdded', runId: run.id, record });
-      },
-      onDone: (summary) => void this.finishRun(run, summary),
-      onError: (message) => {
-        onError?.();
-        this.dispatch({ type: 'runEnded', runId: run.id, summary: null, perf: null });
-        this.release(message);
-        document.body.dataset.runs = String(Number(document.body.dataset.runs ?? 0) + 1);
-      },
-    });
-  }
-
-  private async finishRun(run: Run, summary: GenerationSummary | null): Promise<void> {
-    const c = this.runClock;
-    const perf = summary ? { tokensPerSec: summary.msPerToken > 0 ? 1000 / summary.msPerToken : null, ttftMs: c.first ? c.first - c.start : 0, stop: summary.stopReason } : null;
-    this.dispatch({ type: 'runEnded', runId: run.id, summary, perf });
-    if (run.mode === 'chat') {
-      // The reply as later turns will give it back to the model: decoded, special tokens left out, trimmed.
-      const steps = runById(this.state, run.id)!.steps;
-      const text = await this.client.decode(steps.map((s) => s.id)).catch(() => '');
-      this.dispatch({ type: 'replyDecoded', runId: run.id, text: text.trim() });
-    }
-    this.release();
-    document.body.dataset.runs = String(Number(document.body.dataset.runs ?? 0) + 1); // for scripts: a run ended
   }
 
   private exportRun(): void {
@@ -445,7 +296,7 @@ export class App {
     this.setMode('complete');
     await this.whenIdle();
     if (!shownRun(this.state)?.steps.length) {
-      await this.generate(false);
+      await this.runs.generate(false);
       await this.whenIdle();
     }
     const run = shownRun(this.state);
@@ -468,8 +319,4 @@ export class App {
     }
     return this.logFor.log;
   }
-}
-
-function sameIds(a: number[], b: number[]): boolean {
-  return a.length === b.length && a.every((v, i) => v === b[i]);
 }

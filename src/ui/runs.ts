@@ -1,0 +1,198 @@
+// Runs: starting, continuing, branching and ending generations. Each one claims the engine at once (the
+// busy state shows before any await), builds its run from the run's own tokens (never the text boxes),
+// and streams its steps into the app state as named actions.
+import type { GenerationSummary, StepRecord } from '../engine/generate.ts';
+import type { ChatMessage } from '../engine/tokenizer.ts';
+import { randomSeed as newRandomSeed } from '../sampling/prng.ts';
+import type { SamplingSettings } from '../sampling/sampler.ts';
+import { describeChoice } from '../sampling/step.ts';
+import type { TokenView } from '../worker/protocol.ts';
+import type { EngineClient } from './engineClient.ts';
+import { t as tr } from './i18n/index.ts';
+import { allIds, busy, conversationOf, ended, runById, type Action, type AppState, type Run, type Turn } from './state.ts';
+
+export interface RunHost {
+  state(): AppState;
+  dispatch(a: Action): void;
+  readonly client: EngineClient;
+  settings(): SamplingSettings;
+  showError(message: string): void;
+  showPromptTokens(views: TokenView[]): void;
+}
+
+export class Runs {
+  /** A run has started and its first token should be brought into view once it is drawn. */
+  wantsScroll = false;
+  private clock = { start: 0, first: 0 };
+
+  constructor(private readonly host: RunHost) {}
+
+  private get state(): AppState {
+    return this.host.state();
+  }
+
+  stop(): void {
+    if (this.state.job.kind !== 'generate') return;
+    this.host.dispatch({ type: 'stopRequested' });
+    this.host.client.stop();
+  }
+
+  private seedForRun(): number {
+    const s = this.state.setup;
+    if (!s.randomSeed) return s.seed;
+    const seed = newRandomSeed();
+    this.host.dispatch({ type: 'setupChanged', patch: { seed } });
+    return seed;
+  }
+
+  /** Claims the engine for a generation at once (the busy state shows before any await); false if it is taken. */
+  private claim(): boolean {
+    if (!this.state.model) {
+      this.host.showError(tr().stillLoading);
+      return false;
+    }
+    if (busy(this.state)) return false; // a second click or a held key: the first one is being answered
+    this.host.dispatch({ type: 'jobStarted', job: { kind: 'generate', runId: null, phase: 'preparing', stopping: false } });
+    return true;
+  }
+
+  private release(message?: string): void {
+    this.host.dispatch({ type: 'jobEnded' });
+    if (message) this.host.showError(message);
+  }
+
+  async generate(single: boolean): Promise<void> {
+    const text = this.state.setup.prompt;
+    if (!text.trim()) return this.host.showError(tr().promptEmpty);
+    if (!this.claim()) return;
+    try {
+      const promptIds = (await this.host.client.tokenize(text)).map((x) => x.id);
+      const ctx = this.state.model!.contextLength;
+      if (promptIds.length >= ctx) return this.release(tr().promptTooLong(promptIds.length, ctx)); // refused: no run
+      if (this.jobStopped()) return this.release();
+      const cur = runById(this.state, this.state.shown.complete);
+      if (single && cur && sameIds(cur.promptIds, promptIds) && !ended(cur)) return this.startRun(cur, 1);
+      const run = this.createRun({ mode: 'complete', prompt: text, history: [], dropped: [], promptIds, seed: this.seedForRun(), settings: this.host.settings(), parent: null });
+      this.startRun(run, single ? 1 : this.state.setup.maxTokens);
+    } catch (e) {
+      this.release((e as Error).message);
+    }
+  }
+
+  async send(): Promise<void> {
+    const user = this.state.setup.message;
+    if (!user.trim()) return this.host.showError(tr().messageEmpty);
+    if (!this.claim()) return;
+    try {
+      const prev = runById(this.state, this.state.shown.chat);
+      const history: Turn[] = prev ? conversationOf(prev) : [];
+      const dropped: Turn[] = prev ? [...prev.dropped] : [];
+      const ctx = this.state.model!.contextLength;
+      // Room for the reply; the oldest turns are left out (with a notice) rather than the reply cut short.
+      const room = Math.min(this.state.setup.maxTokens, Math.floor(ctx / 4));
+      let promptIds = await this.chatIds(history, user);
+      let newlyDropped = 0;
+      while (promptIds.length + room > ctx && history.length) {
+        dropped.push(history.shift()!);
+        newlyDropped++;
+        promptIds = await this.chatIds(history, user);
+      }
+      if (promptIds.length >= ctx) return this.release(tr().conversationTooLong(promptIds.length, ctx));
+      if (this.jobStopped()) return this.release();
+      const run = this.createRun({ mode: 'chat', prompt: user, history, dropped, promptIds, seed: this.seedForRun(), settings: this.host.settings(), parent: null });
+      this.host.dispatch({ type: 'setupChanged', patch: { message: '' } }); // the message is now part of the conversation
+      if (newlyDropped) this.host.dispatch({ type: 'messageShown', message: { kind: 'notice', text: tr().turnsDropped(dropped.length, ctx) } });
+      this.startRun(run, this.state.setup.maxTokens, () => this.host.dispatch({ type: 'setupChanged', patch: { message: user } }));
+    } catch (e) {
+      this.release((e as Error).message);
+    }
+  }
+
+  /** The token ids of the chat template applied to exactly these turns and the new message. */
+  private async chatIds(history: Turn[], user: string): Promise<number[]> {
+    const messages: ChatMessage[] = history.flatMap((turn) => [
+      { role: 'user' as const, content: turn.user },
+      { role: 'assistant' as const, content: runById(this.state, turn.runId)?.reply ?? '' },
+    ]);
+    messages.push({ role: 'user', content: user });
+    const views = await this.host.client.tokenize(await this.host.client.chatPrompt(messages));
+    this.host.showPromptTokens(views);
+    return views.map((v) => v.id);
+  }
+
+  /** Branch: the picked candidate replaces the token at the selected step of the selected run; the new run goes on from there. */
+  async continueFromHere(): Promise<void> {
+    const { selected: sel, picked } = this.state;
+    const run = runById(this.state, sel?.runId);
+    const base = run && sel ? run.steps[sel.step] : undefined;
+    if (!run || !sel || !base?.logits || picked === null) return;
+    if (!this.claim()) return;
+    try {
+      const label = base.top.find((c) => c.id === picked)?.token ?? this.state.labels[picked] ?? (await this.host.client.labels([picked]))[0].label;
+      const forced: StepRecord = { ...describeChoice(base.logits, base.settings, picked), step: sel.step, position: base.position, token: label, top: base.top, settings: base.settings, logits: base.logits };
+      const branch = this.createRun({
+        ...run,
+        settings: this.host.settings(),
+        steps: [...run.steps.slice(0, sel.step), forced],
+        parent: { runId: run.id, step: sel.step, pickedId: picked, pickedToken: label, replacedToken: base.token },
+      });
+      if (this.state.model!.eosIds.includes(picked)) return this.finishRun(branch, null);
+      this.startRun(branch, Math.max(1, this.state.setup.maxTokens - branch.steps.length));
+    } catch (e) {
+      this.release((e as Error).message);
+    }
+  }
+
+  private createRun(run: Omit<Run, 'id' | 'steps' | 'summary' | 'reply'> & { steps?: StepRecord[] }): Run {
+    this.host.dispatch({ type: 'runCreated', run });
+    return this.state.runs[this.state.runs.length - 1];
+  }
+
+  private jobStopped(): boolean {
+    const job = this.state.job;
+    return job.kind === 'generate' && job.stopping;
+  }
+
+  /** Runs the engine on the run's own tokens (never the text boxes) and streams its steps into the state. */
+  private startRun(run: Run, maxTokens: number, onError?: () => void): void {
+    const drawsUsed = run.steps.filter((s) => s.draw !== null).length;
+    this.clock = { start: performance.now(), first: 0 };
+    this.wantsScroll = true;
+    this.host.client.generate(allIds(run), this.host.settings(), run.seed, drawsUsed, maxTokens, this.state.setup.delayMs, run.mode === 'chat', {
+      onStep: (record) => {
+        if (!this.clock.first) this.clock.first = performance.now();
+        this.host.dispatch({ type: 'stepAdded', runId: run.id, record });
+      },
+      onDone: (summary) => void this.finishRun(run, summary),
+      onError: (message) => {
+        onError?.();
+        this.host.dispatch({ type: 'runEnded', runId: run.id, summary: null, perf: null });
+        this.release(message);
+        countEnded();
+      },
+    });
+  }
+
+  private async finishRun(run: Run, summary: GenerationSummary | null): Promise<void> {
+    const c = this.clock;
+    const perf = summary ? { tokensPerSec: summary.msPerToken > 0 ? 1000 / summary.msPerToken : null, ttftMs: c.first ? c.first - c.start : 0, stop: summary.stopReason } : null;
+    this.host.dispatch({ type: 'runEnded', runId: run.id, summary, perf });
+    if (run.mode === 'chat') {
+      // The reply as later turns will give it back to the model: decoded, special tokens left out, trimmed.
+      const steps = runById(this.state, run.id)!.steps;
+      const text = await this.host.client.decode(steps.map((s) => s.id)).catch(() => '');
+      this.host.dispatch({ type: 'replyDecoded', runId: run.id, text: text.trim() });
+    }
+    this.release();
+    countEnded();
+  }
+}
+
+/** For scripts and tests: how many runs have ended on this page (data-runs). */
+function countEnded(): void {
+  document.body.dataset.runs = String(Number(document.body.dataset.runs ?? 0) + 1);
+}
+
+function sameIds(a: number[], b: number[]): boolean {
+  return a.length === b.length && a.every((v, i) => v === b[i]);
+}
