@@ -2,11 +2,11 @@
 // and the validation-loss code they must agree with.
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { selectBackend } from '../src/engine/backend.ts';
-import { compareTemperatures, perplexity } from '../src/engine/compare.ts';
-import { validationLoss } from '../src/engine/evaluate.ts';
-import { generate } from '../src/engine/generate.ts';
-import type { LoadedModel } from '../src/engine/load.ts';
+import { selectBackend } from '../src/engine/load/backend.ts';
+import { compareTemperatures, perplexity } from '../src/engine/tools/compare.ts';
+import { validationLoss } from '../src/engine/tools/evaluate.ts';
+import { generate } from '../src/engine/generate/generate.ts';
+import type { LoadedModel } from '../src/engine/load/load.ts';
 import { loadModelDir } from '../src/node/loadDir.ts';
 
 describe('compare and perplexity', () => {

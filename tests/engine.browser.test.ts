@@ -3,11 +3,11 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { commands } from 'vitest/browser';
-import { selectBackend, type BackendName } from '../src/engine/backend.ts';
-import { fetchModelFiles } from '../src/engine/fetchModel.ts';
-import { generate } from '../src/engine/generate.ts';
-import { buildModel, type LoadedModel } from '../src/engine/load.ts';
-import { WASM_PATHS } from '../src/engine/wasmPaths.ts';
+import { selectBackend, type BackendName } from '../src/engine/load/backend.ts';
+import { fetchModelFiles } from '../src/engine/load/fetchModel.ts';
+import { generate } from '../src/engine/generate/generate.ts';
+import { buildModel, type LoadedModel } from '../src/engine/load/load.ts';
+import { WASM_PATHS } from '../src/engine/load/wasmPaths.ts';
 import { compareWithReference } from './shared/checks.ts';
 
 declare module 'vitest/browser' {

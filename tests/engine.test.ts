@@ -3,11 +3,11 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { selectBackend } from '../src/engine/backend.ts';
-import { generate } from '../src/engine/generate.ts';
-import type { GPT2 } from '../src/engine/gpt2.ts';
-import type { LoadedModel } from '../src/engine/load.ts';
-import { ContextFullError } from '../src/engine/model.ts';
+import { selectBackend } from '../src/engine/load/backend.ts';
+import { generate } from '../src/engine/generate/generate.ts';
+import type { GPT2 } from '../src/engine/model/gpt2.ts';
+import type { LoadedModel } from '../src/engine/load/load.ts';
+import { ContextFullError } from '../src/engine/model/model.ts';
 import { loadModelDir } from '../src/node/loadDir.ts';
 import { compareWithReference } from './shared/checks.ts';
 

@@ -2,9 +2,9 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { selectBackend } from '../src/engine/backend.ts';
-import { buildModel } from '../src/engine/load.ts';
-import { memoryWeights, parseHeader, readTensor, SafetensorsError } from '../src/engine/safetensors.ts';
+import { selectBackend } from '../src/engine/load/backend.ts';
+import { buildModel } from '../src/engine/load/load.ts';
+import { memoryWeights, parseHeader, readTensor, SafetensorsError } from '../src/engine/load/safetensors.ts';
 import { readModelDir } from '../src/node/loadDir.ts';
 
 /** Builds a safetensors file from a header object and raw data bytes. */

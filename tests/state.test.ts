@@ -1,7 +1,7 @@
 // The app state's named actions: the run tree, selection following the newest token, and what a
 // branch records. Pure: no DOM, no engine.
 import { describe, expect, it } from 'vitest';
-import type { StepRecord } from '../src/engine/generate.ts';
+import type { StepRecord } from '../src/engine/generate/generate.ts';
 import { allIds, conversationOf, contextIds, initialState, reduce, shownRun, type AppState } from '../src/ui/state.ts';
 import { DEFAULT_SETUP, readSetup } from '../src/ui/urlState.ts';
 

@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { bytesToLabel, Tokenizer } from '../src/engine/tokenizer.ts';
+import { bytesToLabel, Tokenizer } from '../src/engine/load/tokenizer.ts';
 
 const dir = join(import.meta.dirname, 'fixtures', 'tiny-gpt2');
 const json = (f: string) => JSON.parse(readFileSync(join(dir, f), 'utf8'));

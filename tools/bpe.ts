@@ -1,6 +1,6 @@
 // Byte-level BPE trainer (the GPT-2 scheme) that writes a Hugging Face `tokenizer.json`.
 // A build tool: the app never trains tokenizers, it loads the files this writes.
-import { bytesToUnicode } from '../src/engine/tokenizer.ts';
+import { bytesToUnicode } from '../src/engine/load/tokenizer.ts';
 
 /** The GPT-2 pre-tokenizer pattern; the same one transformers.js uses for a ByteLevel pre-tokenizer. */
 export const GPT2_PATTERN = /'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+/gu;

@@ -1,9 +1,9 @@
 // The engine benchmark in a page (used by `npm run -s bench:browser`): ?backend=&model=&promptTokens=&tokens=
-import { selectBackend, type BackendName } from '../engine/backend.ts';
-import { runBenchmark } from '../engine/bench.ts';
-import { fetchModelFiles } from '../engine/fetchModel.ts';
-import { buildModel } from '../engine/load.ts';
-import { WASM_PATHS } from '../engine/wasmPaths.ts';
+import { selectBackend, type BackendName } from '../engine/load/backend.ts';
+import { runBenchmark } from '../engine/tools/bench.ts';
+import { fetchModelFiles } from '../engine/load/fetchModel.ts';
+import { buildModel } from '../engine/load/load.ts';
+import { WASM_PATHS } from '../engine/load/wasmPaths.ts';
 
 const q = new URLSearchParams(location.search);
 const out = document.getElementById('out')!;

@@ -4,9 +4,9 @@
 // A Hub model has no validation split or facts of its own: --lens then asks the bundled general facts.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { evaluateFacts, factSummary, validationLoss, type Fact } from '../engine/evaluate.ts';
-import { GENERAL_FACTS } from '../engine/generalFacts.ts';
-import { askAll, questionsFromFacts, summarize } from '../engine/lens.ts';
+import { evaluateFacts, factSummary, validationLoss, type Fact } from '../engine/tools/evaluate.ts';
+import { GENERAL_FACTS } from '../engine/tools/generalFacts.ts';
+import { askAll, questionsFromFacts, summarize } from '../engine/tools/lens.ts';
 import { parseArgs, runMain } from './args.ts';
 import { DEFAULT_MODEL, MODEL_FLAGS, startEngine } from './common.ts';
 

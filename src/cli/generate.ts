@@ -1,6 +1,6 @@
 // npm run -s generate -- [--model <dir or Hub id>] [--cache-dir <dir>] --prompt "<text>" | --prompt-ids 1,2,3 [--max-tokens N]
 //                        [--temperature T] [--top-k K] [--top-p P] [--seed S] [--chat] [--json]
-import { generate, type StepRecord } from '../engine/generate.ts';
+import { generate, type StepRecord } from '../engine/generate/generate.ts';
 import { parseArgs, runMain, UsageError } from './args.ts';
 import { MODEL_FLAGS, startEngine } from './common.ts';
 

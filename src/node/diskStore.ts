@@ -3,7 +3,7 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
-import type { FileStore } from '../engine/hub.ts';
+import type { FileStore } from '../engine/load/hub.ts';
 
 export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string {
   return env.NEXTTOKEN_CACHE || join(homedir(), '.cache', 'nexttoken', 'hub');

@@ -1,8 +1,8 @@
 // Reads a Hugging Face model folder from disk (the CLI and tests). Node only.
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { buildModel, type LoadedModel, type ModelFiles } from '../engine/load.ts';
-import { memoryWeights } from '../engine/safetensors.ts';
+import { buildModel, type LoadedModel, type ModelFiles } from '../engine/load/load.ts';
+import { memoryWeights } from '../engine/load/safetensors.ts';
 
 function readJson(dir: string, file: string): unknown {
   const path = join(dir, file);

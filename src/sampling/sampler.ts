@@ -16,7 +16,6 @@ export interface SamplingSettings {
   topP: number; // 1 = off
 }
 
-export const DEFAULT_SETTINGS: SamplingSettings = { temperature: 1, topK: 0, topP: 1 };
 
 /** Softmax with the max subtracted first (stable); sums in float64. */
 export function softmax(logits: Float32Array, temperature = 1): Float32Array {

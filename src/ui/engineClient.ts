@@ -1,10 +1,10 @@
 // The page's handle on the inference worker: requests become promises, streamed steps become callbacks.
-import type { GenerationSummary, StepRecord } from '../engine/generate.ts';
-import type { Surprise, TemperatureColumn } from '../engine/compare.ts';
-import type { Inspection } from '../engine/inspect.ts';
-import { CancelledError } from '../engine/cancelled.ts';
-import type { LensAnswer, LensSummaryRow } from '../engine/lens.ts';
-import type { ChatMessage } from '../engine/tokenizer.ts';
+import type { GenerationSummary, StepRecord } from '../engine/generate/generate.ts';
+import type { Surprise, TemperatureColumn } from '../engine/tools/compare.ts';
+import type { Inspection } from '../engine/tools/inspect.ts';
+import { CancelledError } from '../engine/generate/cancelled.ts';
+import type { LensAnswer, LensSummaryRow } from '../engine/tools/lens.ts';
+import type { ChatMessage } from '../engine/load/tokenizer.ts';
 import type { SamplingSettings } from '../sampling/sampler.ts';
 import type { BackendInfo, CachedModel, LoadProgressMsg, ModelInfo, ModelSource, Request, Response, TokenView } from '../worker/protocol.ts';
 

@@ -1,7 +1,7 @@
 // Two experiments: the prompt continued at several temperatures side by side (same seed), and the
 // perplexity of a pasted text with each token coloured by how surprising the model found it.
 import { clear, h, pct, probText, visibleToken } from './dom.ts';
-import type { TemperatureColumn } from '../engine/compare.ts';
+import type { TemperatureColumn } from '../engine/tools/compare.ts';
 import type { EngineClient } from './engineClient.ts';
 import { label, onLangChange, t } from './i18n/index.ts';
 import { probBucket } from './tokens.ts';

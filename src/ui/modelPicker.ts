@@ -3,7 +3,7 @@
 import type { CachedModel, ModelSource } from '../worker/protocol.ts';
 import { clear, h } from './dom.ts';
 import { label, onLangChange, t } from './i18n/index.ts';
-import { DEFAULT_ENDPOINT, hubLabel, parseHubRef } from '../engine/hubRef.ts';
+import { DEFAULT_ENDPOINT, hubLabel, parseHubRef } from '../engine/load/hubRef.ts';
 import { EMBEDDED_ID, PRESETS, presetLabel } from './models.ts';
 
 const OTHER = 'other';

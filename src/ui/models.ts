@@ -1,5 +1,5 @@
 // The models the picker offers, and reading the model choice from the URL.
-import { DEFAULT_ENDPOINT, hubLabel } from '../engine/hubRef.ts';
+import { DEFAULT_ENDPOINT, hubLabel } from '../engine/load/hubRef.ts';
 import type { LoadProgressMsg, ModelSource } from '../worker/protocol.ts';
 import type { Dict } from './i18n/en.ts';
 

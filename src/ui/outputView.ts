@@ -2,7 +2,7 @@
 // prompt (or conversation) and its tokens as buttons; the tokens are one Tab stop (roving tabindex:
 // arrow keys move, Enter or Space selects). While a run streams, new tokens are appended rather than
 // the pane redrawn, so focus and scroll stay where the learner left them.
-import type { StepRecord } from '../engine/generate.ts';
+import type { StepRecord } from '../engine/generate/generate.ts';
 import { clear, h, visibleToken } from './dom.ts';
 import { t } from './i18n/index.ts';
 import { conversationOf, runById, shownRun, type AppState, type Run } from './state.ts';

@@ -1,8 +1,8 @@
 // Runs: starting, continuing, branching and ending generations. Each one claims the engine at once (the
 // busy state shows before any await), builds its run from the run's own tokens (never the text boxes),
 // and streams its steps into the app state as named actions.
-import type { GenerationSummary, StepRecord } from '../engine/generate.ts';
-import type { ChatMessage } from '../engine/tokenizer.ts';
+import type { GenerationSummary, StepRecord } from '../engine/generate/generate.ts';
+import type { ChatMessage } from '../engine/load/tokenizer.ts';
 import { randomSeed as newRandomSeed } from '../sampling/prng.ts';
 import type { SamplingSettings } from '../sampling/sampler.ts';
 import { describeChoice } from '../sampling/step.ts';

@@ -5,7 +5,7 @@
 // Runs form a tree. A run owns what it was generated from (its prompt, or in chat the conversation
 // before its reply), its settings and seed, and — for a branch — the run and step it branched from
 // and the token picked there. Nothing a run shows depends on the text boxes.
-import type { GenerationSummary, StepRecord } from '../engine/generate.ts';
+import type { GenerationSummary, StepRecord } from '../engine/generate/generate.ts';
 import type { SamplingSettings } from '../sampling/sampler.ts';
 import type { BackendInfo, ModelInfo } from '../worker/protocol.ts';
 import type { Mode, Setup } from './urlState.ts';

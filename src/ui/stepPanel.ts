@@ -4,7 +4,7 @@
 // control shows "what these settings would have done here". The chosen token is always listed (with its
 // rank), one entry holds all other tokens, and every segment of the cumulative bar is labelled.
 import { BarController, BarElement, CategoryScale, Chart, Legend, LinearScale, Tooltip } from 'chart.js';
-import type { StepRecord } from '../engine/generate.ts';
+import type { StepRecord } from '../engine/generate/generate.ts';
 import type { SamplingSettings } from '../sampling/sampler.ts';
 import { segmentAt, stepView, type CdfSegment, type StepView } from '../sampling/stepView.ts';
 import { clear, h, pct, probText, visibleToken } from './dom.ts';

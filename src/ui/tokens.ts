@@ -1,6 +1,6 @@
 // Token chips: generated tokens as buttons coloured by probability, and prompt tokens with their ids.
 // Text only, never HTML.
-import type { StepRecord } from '../engine/generate.ts';
+import type { StepRecord } from '../engine/generate/generate.ts';
 import type { TokenView } from '../worker/protocol.ts';
 import { h, pct, visibleToken } from './dom.ts';
 import { t } from './i18n/index.ts';

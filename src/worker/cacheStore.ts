@@ -1,7 +1,7 @@
 // The browser's Hub cache: Cache Storage, one entry per downloaded file. An entry is written only
 // after its file has fully arrived (Cache.put is atomic), so an interrupted download leaves nothing.
 // Works in the worker (no DOM): `caches` is a worker global too.
-import { MANIFEST, type FileStore } from '../engine/hub.ts';
+import { MANIFEST, type FileStore } from '../engine/load/hub.ts';
 import type { CachedModel } from './protocol.ts';
 
 const CACHE = 'nexttoken-hub-v1';

@@ -1,17 +1,17 @@
 // The inference worker: loads the model and runs generation off the main thread, so the page
 // stays responsive while tokens are computed.
-import { describeBackend, selectBackend, uploadNow, type BackendName } from '../engine/backend.ts';
-import { fetchModelFiles } from '../engine/fetchModel.ts';
-import type { Fact } from '../engine/evaluate.ts';
-import { GENERAL_FACTS } from '../engine/generalFacts.ts';
-import { loadHubFiles } from '../engine/hub.ts';
-import { inspect } from '../engine/inspect.ts';
-import { compareTemperatures, perplexity } from '../engine/compare.ts';
-import { CancelledError } from '../engine/cancelled.ts';
-import { askAll, askFact, knownAnswers, questionsFromFacts, repeatAsk, summarize, type LensQuestion } from '../engine/lens.ts';
-import { generate } from '../engine/generate.ts';
-import { buildModel, type LoadedModel } from '../engine/load.ts';
-import { WASM_PATHS } from '../engine/wasmPaths.ts';
+import { describeBackend, selectBackend, uploadNow, type BackendName } from '../engine/load/backend.ts';
+import { fetchModelFiles } from '../engine/load/fetchModel.ts';
+import type { Fact } from '../engine/tools/evaluate.ts';
+import { GENERAL_FACTS } from '../engine/tools/generalFacts.ts';
+import { loadHubFiles } from '../engine/load/hub.ts';
+import { inspect } from '../engine/tools/inspect.ts';
+import { compareTemperatures, perplexity } from '../engine/tools/compare.ts';
+import { CancelledError } from '../engine/generate/cancelled.ts';
+import { askAll, askFact, knownAnswers, questionsFromFacts, repeatAsk, summarize, type LensQuestion } from '../engine/tools/lens.ts';
+import { generate } from '../engine/generate/generate.ts';
+import { buildModel, type LoadedModel } from '../engine/load/load.ts';
+import { WASM_PATHS } from '../engine/load/wasmPaths.ts';
 import type { SamplingSettings } from '../sampling/sampler.ts';
 import * as tf from '@tensorflow/tfjs';
 import { cacheStorageStore, listCachedModels, removeCachedModels } from './cacheStore.ts';

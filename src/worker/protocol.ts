@@ -1,8 +1,8 @@
 // Messages between the page and the inference worker. The page never imports TF.js; the worker owns
 // the engine, the tokenizer and the KV cache.
-import type { StepRecord, GenerationSummary } from '../engine/generate.ts';
-import type { HubProgress } from '../engine/hub.ts';
-import type { ChatMessage } from '../engine/tokenizer.ts';
+import type { StepRecord, GenerationSummary } from '../engine/generate/generate.ts';
+import type { HubProgress } from '../engine/load/hub.ts';
+import type { ChatMessage } from '../engine/load/tokenizer.ts';
 import type { SamplingSettings } from '../sampling/sampler.ts';
 
 export interface ModelInfo {

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Tokenizer } from '../../src/engine/tokenizer.ts';
+import { Tokenizer } from '../../src/engine/load/tokenizer.ts';
 import { cliSteps, outputTokens, ROOT, runAndWait, screenshot, useApp, type OpenPage } from './harness.ts';
 
 const app = useApp();

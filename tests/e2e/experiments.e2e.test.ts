@@ -1,8 +1,8 @@
 // Temperature side by side and perplexity in the app (WASM), against the CLI and the Node engine.
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { selectBackend } from '../../src/engine/backend.ts';
-import { perplexity } from '../../src/engine/compare.ts';
+import { selectBackend } from '../../src/engine/load/backend.ts';
+import { perplexity } from '../../src/engine/tools/compare.ts';
 import { loadModelDir } from '../../src/node/loadDir.ts';
 import { cliSteps, type OpenPage, ROOT, useApp } from './harness.ts';
 

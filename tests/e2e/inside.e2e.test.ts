@@ -2,9 +2,9 @@
 // run directly in Node (WASM) on the same tokens.
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { selectBackend } from '../../src/engine/backend.ts';
-import { inspect } from '../../src/engine/inspect.ts';
-import type { LoadedModel } from '../../src/engine/load.ts';
+import { selectBackend } from '../../src/engine/load/backend.ts';
+import { inspect } from '../../src/engine/tools/inspect.ts';
+import type { LoadedModel } from '../../src/engine/load/load.ts';
 import { loadModelDir } from '../../src/node/loadDir.ts';
 import { type OpenPage, outputTokens, ROOT, runAndWait, useApp } from './harness.ts';
 

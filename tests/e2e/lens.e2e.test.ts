@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Fact } from '../../src/engine/evaluate.ts';
+import type { Fact } from '../../src/engine/tools/evaluate.ts';
 import { cliSteps, type OpenPage, ROOT, useApp } from './harness.ts';
 
 const app = useApp();

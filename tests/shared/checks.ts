@@ -1,5 +1,5 @@
 // Checks shared by the Node tests and the in-browser tests, so both run the very same assertions' inputs.
-import type { LoadedModel } from '../../src/engine/load.ts';
+import type { LoadedModel } from '../../src/engine/load/load.ts';
 import { argmax } from '../../src/sampling/sampler.ts';
 import { referenceLogits, readF32Safetensors } from '../reference/naive-gpt2.ts';
 

@@ -4,7 +4,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { trainBpe, tokenizerJson } from '../bpe.ts';
-import { Tokenizer } from '../../src/engine/tokenizer.ts';
+import { Tokenizer } from '../../src/engine/load/tokenizer.ts';
 
 const work = process.argv[2] ?? '.cache/train-work';
 const VOCAB_SIZE = 4096;

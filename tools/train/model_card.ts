@@ -4,9 +4,9 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { selectBackend } from '../../src/engine/backend.ts';
-import { evaluateFacts, factSummary, validationLoss, type Fact } from '../../src/engine/evaluate.ts';
-import { generate } from '../../src/engine/generate.ts';
+import { selectBackend } from '../../src/engine/load/backend.ts';
+import { evaluateFacts, factSummary, validationLoss, type Fact } from '../../src/engine/tools/evaluate.ts';
+import { generate } from '../../src/engine/generate/generate.ts';
 import { loadModelDir } from '../../src/node/loadDir.ts';
 
 const dir = process.argv[2] ?? 'models/nexttoken-3m';

@@ -2,9 +2,9 @@
 // the next-token distribution, taken from the running engine on request (nothing canned).
 //   token embedding + position embedding → blocks (self-attention, feed-forward) → final norm → logits
 import * as tf from '@tensorflow/tfjs';
-import type { Trace } from './gpt2.ts';
-import type { LoadedModel } from './load.ts';
-import { softmax, sortedIds } from '../sampling/sampler.ts';
+import type { Trace } from '../model/model.ts';
+import type { LoadedModel } from '../load/load.ts';
+import { softmax, sortedIds } from '../../sampling/sampler.ts';
 
 /** Longest context shown: the attention maps grow with its square. */
 export const MAX_INSPECT_TOKENS = 256;

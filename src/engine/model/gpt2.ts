@@ -7,10 +7,10 @@
 // Conv1D weights are stored [in, out], so every projection is a plain x·W + b.
 import * as tf from '@tensorflow/tfjs';
 import { KVCache, causalAttention, causalMask } from './attention.ts';
-import { uploadNow } from './backend.ts';
 import type { GPT2Config } from './config.ts';
-import { ContextFullError, expectShape, type LanguageModel } from './model.ts';
-import type { WeightSource } from './safetensors.ts';
+import { ContextFullError, type LanguageModel, type Trace } from './model.ts';
+import { loadWeights } from './weights.ts';
+import type { WeightSource } from '../load/safetensors.ts';
 
 interface Block {
   ln_1: { g: tf.Tensor1D; b: tf.Tensor1D };
@@ -21,14 +21,6 @@ interface Block {
 interface Linear {
   w: tf.Tensor2D;
   b: tf.Tensor1D;
-}
-
-/** What the forward pass can hand back besides logits, for the "inside the model" views. */
-export interface Trace {
-  attention?: tf.Tensor3D[]; // per layer [H, T, contextLength]
-  residual?: tf.Tensor2D[]; // per layer, the residual stream after the block [T, D]
-  wantEmbeddings?: boolean;
-  embeddings?: { token: tf.Tensor2D; position: tf.Tensor2D | null };
 }
 
 export class GPT2 implements LanguageModel {
@@ -42,6 +34,7 @@ export class GPT2 implements LanguageModel {
     private readonly blocks: Block[],
     private readonly ln_f: { g: tf.Tensor1D; b: tf.Tensor1D },
     params: number,
+    private readonly weights: tf.Tensor[],
   ) {
     this.params = params;
     this.cache = new KVCache(config.nLayer, config.nHead, config.contextLength, config.nEmbd / config.nHead);
@@ -58,40 +51,35 @@ export class GPT2 implements LanguageModel {
   static load(config: GPT2Config, src: WeightSource): GPT2 {
     const { nEmbd: D, nLayer, vocabSize: V, contextLength: N } = config;
     const prefix = src.shape('transformer.wte.weight') ? 'transformer.' : '';
-    let params = 0;
-    const get = (name: string, shape: number[]): tf.Tensor => {
-      const full = prefix + name;
-      expectShape(full, src.shape(full), shape, src.describe(full));
-      params += shape.reduce((a, b) => a * b, 1);
-      return (src.take?.(full) as tf.Tensor | undefined) ?? uploadNow(tf.tensor(src.read(full), shape));
-    };
-    const vec = (name: string, n: number) => get(name, [n]) as tf.Tensor1D;
-    const mat = (name: string, r: number, c: number) => get(name, [r, c]) as tf.Tensor2D;
-    const norm = (p: string) => ({ g: vec(`${p}.weight`, D), b: vec(`${p}.bias`, D) });
-    const linear = (p: string, i: number, o: number): Linear => ({ w: mat(`${p}.weight`, i, o), b: vec(`${p}.bias`, o) });
+    return loadWeights(src, prefix, (r) => {
+      const vec = (name: string, n: number) => r.read(name, [n]) as tf.Tensor1D;
+      const mat = (name: string, rows: number, cols: number) => r.read(name, [rows, cols]) as tf.Tensor2D;
+      const norm = (p: string) => ({ g: vec(`${p}.weight`, D), b: vec(`${p}.bias`, D) });
+      const linear = (p: string, i: number, o: number): Linear => ({ w: mat(`${p}.weight`, i, o), b: vec(`${p}.bias`, o) });
 
-    const wte = mat('wte.weight', V, D);
-    const wteT = tf.keep(tf.transpose(wte)) as tf.Tensor2D;
-    wte.dispose();
-    const wpe = mat('wpe.weight', N, D);
-    const blocks: Block[] = [];
-    for (let i = 0; i < nLayer; i++) {
-      const p = `h.${i}`;
-      // c_attn packs q, k, v side by side; split once here rather than on every token.
-      const cAttn = linear(`${p}.attn.c_attn`, D, 3 * D);
-      const [wq, wk, wv] = tf.split(cAttn.w, 3, 1) as tf.Tensor2D[];
-      const [bq, bk, bv] = tf.split(cAttn.b, 3, 0) as tf.Tensor1D[];
-      cAttn.w.dispose();
-      cAttn.b.dispose();
-      blocks.push({
-        ln_1: norm(`${p}.ln_1`),
-        attn: { wq, wk, wv, bq, bk, bv, c_proj: linear(`${p}.attn.c_proj`, D, D) },
-        ln_2: norm(`${p}.ln_2`),
-        mlp: { c_fc: linear(`${p}.mlp.c_fc`, D, 4 * D), c_proj: linear(`${p}.mlp.c_proj`, 4 * D, D) },
-      });
-    }
-    const ln_f = norm('ln_f');
-    return new GPT2(config, wteT, wpe, blocks, ln_f, params);
+      const wte = mat('wte.weight', V, D);
+      const wteT = r.own(tf.transpose(wte) as tf.Tensor2D);
+      r.release(wte);
+      const wpe = mat('wpe.weight', N, D);
+      const blocks: Block[] = [];
+      for (let i = 0; i < nLayer; i++) {
+        const p = `h.${i}`;
+        // c_attn packs q, k, v side by side; split once here rather than on every token.
+        const cAttn = linear(`${p}.attn.c_attn`, D, 3 * D);
+        const [wq, wk, wv] = (tf.split(cAttn.w, 3, 1) as tf.Tensor2D[]).map((t) => r.own(t));
+        const [bq, bk, bv] = (tf.split(cAttn.b, 3, 0) as tf.Tensor1D[]).map((t) => r.own(t));
+        r.release(cAttn.w);
+        r.release(cAttn.b);
+        blocks.push({
+          ln_1: norm(`${p}.ln_1`),
+          attn: { wq, wk, wv, bq, bk, bv, c_proj: linear(`${p}.attn.c_proj`, D, D) },
+          ln_2: norm(`${p}.ln_2`),
+          mlp: { c_fc: linear(`${p}.mlp.c_fc`, D, 4 * D), c_proj: linear(`${p}.mlp.c_proj`, 4 * D, D) },
+        });
+      }
+      const ln_f = norm('ln_f');
+      return new GPT2(config, wteT, wpe, blocks, ln_f, r.params, r.tensors());
+    });
   }
 
   forward(ids: number[], lastOnly = false, trace?: Trace): tf.Tensor2D {
@@ -139,12 +127,7 @@ export class GPT2 implements LanguageModel {
 
   dispose(): void {
     this.cache.dispose();
-    const all: tf.Tensor[] = [this.wteT, this.wpe, this.ln_f.g, this.ln_f.b];
-    for (const b of this.blocks) {
-      all.push(b.ln_1.g, b.ln_1.b, b.ln_2.g, b.ln_2.b, b.attn.wq, b.attn.wk, b.attn.wv, b.attn.bq, b.attn.bk, b.attn.bv);
-      all.push(b.attn.c_proj.w, b.attn.c_proj.b, b.mlp.c_fc.w, b.mlp.c_fc.b, b.mlp.c_proj.w, b.mlp.c_proj.b);
-    }
-    all.forEach((t) => t.dispose());
+    for (const t of this.weights) t.dispose();
   }
 }
 

@@ -1,9 +1,9 @@
 // The engine benchmark, shared by `npm run bench` (Node) and `npm run bench:browser` (Chromium).
 // It measures; nothing asserts on its numbers.
 import * as tf from '@tensorflow/tfjs';
-import type { LoadedModel } from './load.ts';
-import { lastLogits } from './model.ts';
-import { argmax } from '../sampling/sampler.ts';
+import type { LoadedModel } from '../load/load.ts';
+import { lastLogits } from '../model/model.ts';
+import { argmax } from '../../sampling/sampler.ts';
 
 export interface BenchResult {
   model: string;

@@ -1,11 +1,11 @@
 // The autoregressive loop: logits → sampler → token → append → repeat, one StepRecord per token.
-import { lastLogits } from './model.ts';
-import { ContextFullError } from './model.ts';
-import type { LoadedModel } from './load.ts';
-import { createRng } from '../sampling/prng.ts';
-import type { SamplingSettings } from '../sampling/sampler.ts';
-import { sampleNext, type Candidate, type SampleResult } from '../sampling/step.ts';
-import type { TurnEnd } from './tokenizer.ts';
+import { lastLogits } from '../model/model.ts';
+import { ContextFullError } from '../model/model.ts';
+import type { LoadedModel } from '../load/load.ts';
+import { createRng } from '../../sampling/prng.ts';
+import type { SamplingSettings } from '../../sampling/sampler.ts';
+import { sampleNext, type Candidate, type SampleResult } from '../../sampling/step.ts';
+import type { TurnEnd } from '../load/tokenizer.ts';
 
 export interface GenerateOptions extends SamplingSettings {
   maxTokens: number;

@@ -1,7 +1,7 @@
 // Two measurements a learner asks for by name: one prompt continued at several temperatures side by
 // side (same seed, so only the temperature differs), and the surprise of each token of a given text.
-import { generate } from './generate.ts';
-import type { LoadedModel } from './load.ts';
+import { generate } from '../generate/generate.ts';
+import type { LoadedModel } from '../load/load.ts';
 import { scoreContinuation } from './lens.ts';
 
 export interface ColumnToken {

@@ -6,11 +6,11 @@
 //   - the entropy along its answer; and, sampled N times, how often its answers agree.
 //
 // Everything is computed from the model's own logits, on request; nothing is canned.
-import { CancelledError } from './cancelled.ts';
-import type { LoadedModel } from './load.ts';
+import { CancelledError } from '../generate/cancelled.ts';
+import type { LoadedModel } from '../load/load.ts';
 import { judgeAnswer, replyTo, type Fact } from './evaluate.ts';
-import { entropyBits, softmax } from '../sampling/sampler.ts';
-import { logSoftmaxAt } from '../sampling/step.ts';
+import { entropyBits, softmax } from '../../sampling/sampler.ts';
+import { logSoftmaxAt } from '../../sampling/step.ts';
 
 /** A question with a known answer. `seen`: whether its fact was in the model's training data, if known. */
 export interface LensQuestion {

@@ -11,11 +11,10 @@
 // The KV cache and the attention itself are shared with GPT-2 (attention.ts).
 import * as tf from '@tensorflow/tfjs';
 import { KVCache, causalAttention, causalMask } from './attention.ts';
-import { uploadNow } from './backend.ts';
 import type { LlamaConfig } from './config.ts';
-import type { Trace } from './gpt2.ts';
-import { ContextFullError, expectShape, type LanguageModel } from './model.ts';
-import type { WeightSource } from './safetensors.ts';
+import { ContextFullError, type LanguageModel, type Trace } from './model.ts';
+import { loadWeights } from './weights.ts';
+import type { WeightSource } from '../load/safetensors.ts';
 
 interface Linear {
   w: tf.Tensor2D; // [in, out]
@@ -39,6 +38,7 @@ export class Llama implements LanguageModel {
     private readonly norm: tf.Tensor1D,
     private readonly rope: { cos: tf.Tensor2D; sin: tf.Tensor2D }, // [contextLength, headDim]
     readonly params: number,
+    private readonly weights: tf.Tensor[],
   ) {
     this.cache = new KVCache(config.nLayer, config.nKvHead, config.contextLength, config.headDim);
   }
@@ -52,49 +52,48 @@ export class Llama implements LanguageModel {
 
   static load(config: LlamaConfig, src: WeightSource): Llama {
     const { nEmbd: D, nLayer, vocabSize: V, nHead: H, nKvHead: KV, headDim: hd, intermediateSize: I } = config;
-    let params = 0;
-    const read = (name: string, shape: number[]): tf.Tensor => {
-      expectShape(name, src.shape(name), shape, src.describe(name));
-      params += shape.reduce((a, b) => a * b, 1);
-      return (src.take?.(name) as tf.Tensor | undefined) ?? uploadNow(tf.tensor(src.read(name), shape));
-    };
-    // [out, in] on disk; transposed to [in, out] once, the float copy released right away.
-    const transposed = (name: string, out: number, inp: number): tf.Tensor2D => {
-      const w = read(name, [out, inp]);
-      const t = tf.keep(tf.transpose(w)) as tf.Tensor2D;
-      w.dispose();
-      return t;
-    };
-    const linear = (p: string, inp: number, out: number, bias: boolean): Linear => ({
-      w: transposed(`${p}.weight`, out, inp),
-      ...(bias ? { b: read(`${p}.bias`, [out]) as tf.Tensor1D } : {}),
-    });
-
-    const embedT = transposed('model.embed_tokens.weight', V, D);
-    const headT = config.tieWordEmbeddings ? embedT : transposed('lm_head.weight', V, D);
-    const layers: Layer[] = [];
-    for (let i = 0; i < nLayer; i++) {
-      const p = `model.layers.${i}`;
-      const ab = config.attentionBias;
-      const mb = config.mlpBias;
-      layers.push({
-        input_layernorm: read(`${p}.input_layernorm.weight`, [D]) as tf.Tensor1D,
-        self_attn: {
-          q_proj: linear(`${p}.self_attn.q_proj`, D, H * hd, ab),
-          k_proj: linear(`${p}.self_attn.k_proj`, D, KV * hd, ab),
-          v_proj: linear(`${p}.self_attn.v_proj`, D, KV * hd, ab),
-          o_proj: linear(`${p}.self_attn.o_proj`, H * hd, D, ab),
-        },
-        post_attention_layernorm: read(`${p}.post_attention_layernorm.weight`, [D]) as tf.Tensor1D,
-        mlp: {
-          gate_proj: linear(`${p}.mlp.gate_proj`, D, I, mb),
-          up_proj: linear(`${p}.mlp.up_proj`, D, I, mb),
-          down_proj: linear(`${p}.mlp.down_proj`, I, D, mb),
-        },
+    return loadWeights(src, '', (r) => {
+      // [out, in] on disk; transposed to [in, out] once, the float copy released right away.
+      const transposed = (name: string, out: number, inp: number): tf.Tensor2D => {
+        const w = r.read(name, [out, inp]);
+        const t = r.own(tf.transpose(w) as tf.Tensor2D);
+        r.release(w);
+        return t;
+      };
+      const linear = (p: string, inp: number, out: number, bias: boolean): Linear => ({
+        w: transposed(`${p}.weight`, out, inp),
+        ...(bias ? { b: r.read(`${p}.bias`, [out]) as tf.Tensor1D } : {}),
       });
-    }
-    const norm = read('model.norm.weight', [D]) as tf.Tensor1D;
-    return new Llama(config, embedT, headT, layers, norm, ropeTables(config), params);
+
+      const embedT = transposed('model.embed_tokens.weight', V, D);
+      const headT = config.tieWordEmbeddings ? embedT : transposed('lm_head.weight', V, D);
+      const layers: Layer[] = [];
+      for (let i = 0; i < nLayer; i++) {
+        const p = `model.layers.${i}`;
+        const ab = config.attentionBias;
+        const mb = config.mlpBias;
+        layers.push({
+          input_layernorm: r.read(`${p}.input_layernorm.weight`, [D]) as tf.Tensor1D,
+          self_attn: {
+            q_proj: linear(`${p}.self_attn.q_proj`, D, H * hd, ab),
+            k_proj: linear(`${p}.self_attn.k_proj`, D, KV * hd, ab),
+            v_proj: linear(`${p}.self_attn.v_proj`, D, KV * hd, ab),
+            o_proj: linear(`${p}.self_attn.o_proj`, H * hd, D, ab),
+          },
+          post_attention_layernorm: r.read(`${p}.post_attention_layernorm.weight`, [D]) as tf.Tensor1D,
+          mlp: {
+            gate_proj: linear(`${p}.mlp.gate_proj`, D, I, mb),
+            up_proj: linear(`${p}.mlp.up_proj`, D, I, mb),
+            down_proj: linear(`${p}.mlp.down_proj`, I, D, mb),
+          },
+        });
+      }
+      const norm = r.read('model.norm.weight', [D]) as tf.Tensor1D;
+      const rope = ropeTables(config);
+      r.own(rope.cos);
+      r.own(rope.sin);
+      return new Llama(config, embedT, headT, layers, norm, rope, r.params, r.tensors());
+    });
   }
 
   forward(ids: number[], lastOnly = false, trace?: Trace): tf.Tensor2D {
@@ -143,15 +142,7 @@ export class Llama implements LanguageModel {
 
   dispose(): void {
     this.cache.dispose();
-    const all = new Set<tf.Tensor>([this.embedT, this.headT, this.norm, this.rope.cos, this.rope.sin]);
-    for (const l of this.layers) {
-      all.add(l.input_layernorm).add(l.post_attention_layernorm);
-      for (const p of [...Object.values(l.self_attn), ...Object.values(l.mlp)]) {
-        all.add(p.w);
-        if (p.b) all.add(p.b);
-      }
-    }
-    all.forEach((t) => t.dispose());
+    for (const t of this.weights) t.dispose();
   }
 }
 
@@ -188,7 +179,7 @@ function ropeTables(config: LlamaConfig): { cos: tf.Tensor2D; sin: tf.Tensor2D }
       sin[p * hd + j] = sin[p * hd + j + half] = Math.sin(angle);
     }
   }
-  return { cos: tf.keep(tf.tensor2d(cos, [N, hd])), sin: tf.keep(tf.tensor2d(sin, [N, hd])) };
+  return { cos: tf.tensor2d(cos, [N, hd]), sin: tf.tensor2d(sin, [N, hd]) };
 }
 
 /** x·cos + rotate_half(x)·sin for x [heads, T, hd], with rotate_half(x) = [−x₂, x₁]. */

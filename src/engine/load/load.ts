@@ -1,9 +1,9 @@
 // Builds a runnable model (weights + tokenizer) from the files of a Hugging Face model folder,
 // wherever they came from: the disk (CLI), the app's bundled models, or the Hub cache.
-import { parseConfig, type ModelConfig } from './config.ts';
-import { GPT2 } from './gpt2.ts';
-import { Llama } from './llama.ts';
-import type { LanguageModel } from './model.ts';
+import { parseConfig, type ModelConfig } from '../model/config.ts';
+import { GPT2 } from '../model/gpt2.ts';
+import { Llama } from '../model/llama.ts';
+import type { LanguageModel } from '../model/model.ts';
 import type { WeightSource } from './safetensors.ts';
 import { Tokenizer } from './tokenizer.ts';
 

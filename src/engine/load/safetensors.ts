@@ -124,7 +124,6 @@ export interface WeightSource {
   describe(name: string): string; // "model.safetensors" — for error messages
   shape(name: string): number[] | undefined;
   read(name: string): Float32Array;
-  names(): string[];
   /** A streaming loader's already-uploaded tensor for `name` (the model then owns it), if there is one. */
   take?(name: string): unknown;
   /** Handles nobody took (tensors the model does not use), for the loader to release. */
@@ -146,7 +145,6 @@ export function memoryWeights(files: { name: string; bytes: Uint8Array }[]): Wei
       if (!w) throw new SafetensorsError(files.map((f) => f.name).join(', '), `tensor "${name}" is missing`);
       return readTensor(w.bytes, w.header, name);
     },
-    names: () => [...where.keys()],
   };
 }
 

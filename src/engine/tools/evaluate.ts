@@ -1,8 +1,8 @@
 // Evaluation with the TypeScript engine: validation loss (bits per byte) and fact recall.
 // The same numbers the trainer reports, computed independently of it.
-import { generate, type StepRecord } from './generate.ts';
-import type { LoadedModel } from './load.ts';
-import { logSoftmaxAt } from '../sampling/step.ts';
+import { generate, type StepRecord } from '../generate/generate.ts';
+import type { LoadedModel } from '../load/load.ts';
+import { logSoftmaxAt } from '../../sampling/step.ts';
 
 export interface Fact {
   id: string;

@@ -1,7 +1,14 @@
 // What every architecture offers the generation loop, the CLI and the UI.
 import type * as tf from '@tensorflow/tfjs';
 import type { ModelConfig } from './config.ts';
-import type { Trace } from './gpt2.ts';
+
+/** What the forward pass can hand back besides logits, for the "inside the model" views. */
+export interface Trace {
+  attention?: tf.Tensor3D[]; // per layer [H, T, contextLength]
+  residual?: tf.Tensor2D[]; // per layer, the residual stream after the block [T, D]
+  wantEmbeddings?: boolean;
+  embeddings?: { token: tf.Tensor2D; position: tf.Tensor2D | null };
+}
 
 export interface LanguageModel {
   readonly config: ModelConfig;

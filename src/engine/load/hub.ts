@@ -7,7 +7,7 @@
 // it has fully arrived and checked out, and a manifest is written last: a model with a manifest is
 // complete and loads with no network request at all; an interrupted download resumes file by file.
 // Platform-neutral: the cache (Cache Storage in the browser, a folder in Node) is passed in.
-import { ConfigError, parseConfig, SUPPORTED_MODEL_TYPES, type ModelConfig } from './config.ts';
+import { ConfigError, parseConfig, SUPPORTED_MODEL_TYPES, type ModelConfig } from '../model/config.ts';
 import type { ModelFiles } from './load.ts';
 import { DEFAULT_ENDPOINT, hubFileUrl, hubLabel, type HubRef } from './hubRef.ts';
 import { memoryWeights, parseHeader, SafetensorsError, streamTensors, type SafetensorsHeader, type WeightSource } from './safetensors.ts';
@@ -376,9 +376,6 @@ class StreamedWeights implements WeightSource {
   }
   read(name: string): Float32Array {
     throw new Error(`${this.describe(name)}: tensor "${name}" was streamed to the backend and can be taken only once`);
-  }
-  names(): string[] {
-    return [...this.entries.keys()];
   }
   take(name: string): unknown {
     const h = this.handles.get(name);
