@@ -9,7 +9,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { selectBackend } from '../src/engine/load/backend.ts';
-import { HubError, loadHubFiles, parseHubRef } from '../src/engine/load/hub.ts';
+import { endpointKey, HubError, loadHubFiles, parseHubRef } from '../src/engine/load/hub.ts';
 import { buildModel, type LoadedModel } from '../src/engine/load/load.ts';
 import { diskStore } from '../src/node/diskStore.ts';
 import { loadModelDir } from '../src/node/loadDir.ts';
@@ -132,7 +132,7 @@ describe('Hub loader against a local Hub-layout server', () => {
     expect(err.kind).toBe('interrupted');
     expect(err.message).toMatch(/broke off|ended after/);
     expect(err.message).toMatch(/load the model again/);
-    const held = readdirSync(join(cache, 'test--flaky', 'main'));
+    const held = readdirSync(join(cache, endpointKey(hub.url), 'test--flaky', 'main'));
     expect(held).not.toContain('model.safetensors');
     expect(held.some((f) => f.includes('partial') || f.includes('manifest'))).toBe(false);
 
@@ -178,12 +178,12 @@ describe('Hub loader against a local Hub-layout server', () => {
     expect([bert.kind, bert.message]).toEqual(['unsupported', expect.stringMatching(/"bert" model\. NextToken runs .*: gpt2, llama/)]);
     const closed = await load('test/tiny-gpt2', 'http://127.0.0.1:9');
     expect([closed.kind, closed.message]).toEqual(['network', expect.stringMatching(/Could not reach http:\/\/127\.0\.0\.1:9 .*Check the network connection/)]);
-    expect(existsSync(join(work, 'cache-errors', 'test--bert', 'main', 'model.safetensors'))).toBe(false);
+    expect(existsSync(join(work, 'cache-errors', endpointKey(hub.url), 'test--bert', 'main', 'model.safetensors'))).toBe(false);
   });
 
   it('a cache that refuses files (quota, private browsing) costs a warning, not the load', async () => {
     const warnings: string[] = [];
-    const full = { has: async () => false, get: async () => null, put: async () => Promise.reject(new Error('QuotaExceededError')) };
+    const full = { has: async () => false, get: async () => null, delete: async () => {}, put: async () => Promise.reject(new Error('QuotaExceededError')) };
     const files = await loadHubFiles(parseHubRef('test/tiny-gpt2')!, { endpoint: hub.url, store: full, onWarning: (w) => warnings.push(w) });
     expect(buildModel(files).config.modelType).toBe('gpt2');
     expect(warnings).toEqual([expect.stringMatching(/test\/tiny-gpt2 is loaded but could not be cached \(QuotaExceededError\)/)]);

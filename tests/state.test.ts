@@ -14,7 +14,7 @@ function withRun(s: AppState, prompt: string, promptIds: number[], ids: number[]
   s = reduce(s, { type: 'runCreated', run: { mode: 'complete', prompt, history: [], dropped: [], promptIds, seed: 1, settings, parent: null } });
   const id = s.runs.length;
   for (const x of ids) s = reduce(s, { type: 'stepAdded', runId: id, record: step(x) });
-  return reduce(s, { type: 'jobEnded' });
+  return reduce(s, { type: 'jobEnded', kind: 'generate' });
 }
 
 describe('app state', () => {

@@ -1,6 +1,7 @@
 // npm run -s generate -- [--model <dir or Hub id>] [--cache-dir <dir>] --prompt "<text>" | --prompt-ids 1,2,3 [--max-tokens N]
 //                        [--temperature T] [--top-k K] [--top-p P] [--seed S] [--chat] [--json]
 import { generate, type StepRecord } from '../engine/generate/generate.ts';
+import { checkSetting, type SettingKey } from '../sampling/limits.ts';
 import { parseArgs, runMain, UsageError } from './args.ts';
 import { MODEL_FLAGS, startEngine } from './common.ts';
 
@@ -15,15 +16,19 @@ runMain(async () => {
   const givenIds = typeof a['prompt-ids'] === 'string' ? parseIds(a['prompt-ids']) : null;
   if (typeof a.prompt !== 'string' && !givenIds) throw new UsageError(`--prompt is required (or --prompt-ids with token ids).\n${USAGE}`);
   if (givenIds && (typeof a.prompt === 'string' || a.chat)) throw new UsageError('--prompt-ids replaces --prompt and cannot be used with --chat.');
-  const temperature = (a.temperature as number | undefined) ?? 1;
-  const topK = (a['top-k'] as number | undefined) ?? 0;
-  const topP = (a['top-p'] as number | undefined) ?? 1;
-  const maxTokens = (a['max-tokens'] as number | undefined) ?? 50;
-  if (temperature < 0 || temperature > 100) throw new UsageError('--temperature must be between 0 (greedy) and 100.');
-  if (topK < 0) throw new UsageError('--top-k must be 0 (off) or a positive whole number.');
-  if (!(topP > 0 && topP <= 1)) throw new UsageError('--top-p must be in (0, 1]; 1 turns it off.');
-  if (maxTokens < 1) throw new UsageError('--max-tokens must be at least 1.');
-  const seed = (a.seed as number | undefined) ?? 0;
+  // The same ranges as the app's controls and links (sampling/limits.ts).
+  const setting = (key: SettingKey, flag: string, fallback: number): number => {
+    try {
+      return checkSetting(key, (a[flag] as number | undefined) ?? fallback, `--${flag}`);
+    } catch (e) {
+      throw new UsageError((e as Error).message);
+    }
+  };
+  const temperature = setting('temperature', 'temperature', 1);
+  const topK = setting('topK', 'top-k', 0);
+  const topP = setting('topP', 'top-p', 1);
+  const maxTokens = setting('maxTokens', 'max-tokens', 50);
+  const seed = setting('seed', 'seed', 0);
 
   const { lm, status } = await startEngine({
     model: a.model as string | undefined,

@@ -1,6 +1,6 @@
-// The CLI's Hub cache: a folder of plain files, `<cache>/<owner>--<name>/<revision>/<file>`.
+// The CLI's Hub cache: a folder of plain files, `<cache>/<endpoint>/<owner>--<name>/<revision>/<file>`.
 // Default `$NEXTTOKEN_CACHE`, else `~/.cache/nexttoken/hub`; `--cache-dir` overrides both. Node only.
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { FileStore } from '../engine/load/hub.ts';
@@ -10,13 +10,14 @@ export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string {
 }
 
 export function diskStore(root: string): FileStore {
-  // "owner/name/revision/file" → "owner--name/revision/file": one folder per model, as the Hub's own cache does.
+  // "endpoint/owner/name/revision/file" → "endpoint/owner--name/revision/file": one folder per model, as the Hub's own cache does.
   const path = (key: string) => {
-    const [owner, name, ...rest] = key.split('/');
-    return join(root, `${owner}--${name}`, ...rest);
+    const [endpoint, owner, name, ...rest] = key.split('/');
+    return join(root, endpoint, `${owner}--${name}`, ...rest);
   };
   return {
     has: async (key) => existsSync(path(key)),
+    delete: async (key) => rmSync(path(key), { force: true }),
     get: async (key) => (existsSync(path(key)) ? new Uint8Array(readFileSync(path(key))) : null),
     put: async (key, bytes) => {
       const p = path(key);

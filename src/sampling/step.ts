@@ -20,8 +20,40 @@ export interface SampleResult {
   top: Candidate[]; // the topN most probable tokens by raw probability
 }
 
+/**
+ * Logits that are NaN or infinite: softmax of them is NaN, and a draw over NaN would return an
+ * arbitrary token dressed up as a normal step. Nothing is ever sampled from them.
+ */
+export class NonFiniteLogitsError extends Error {
+  constructor(
+    readonly bad: number,
+    readonly total: number,
+    readonly step?: number,
+    readonly backend?: string,
+  ) {
+    super(
+      `${step === undefined ? 'This step' : `Step ${step + 1}`} was not sampled: ${bad} of ${total} logits are NaN or infinite, so there is no probability distribution to draw from. ` +
+        `Likely causes: damaged weights (load the model again, or re-download it) or a backend that miscomputed${backend ? ` (${backend}: try ?backend=wasm)` : ''}. Nothing was drawn; the text so far is kept.`,
+    );
+    this.name = 'NonFiniteLogitsError';
+  }
+}
+
+/** How many logits are NaN or ±Infinity. */
+export function countNonFinite(logits: Float32Array): number {
+  let n = 0;
+  for (let i = 0; i < logits.length; i++) if (!Number.isFinite(logits[i])) n++;
+  return n;
+}
+
+function checkFinite(logits: Float32Array): void {
+  const bad = countNonFinite(logits);
+  if (bad) throw new NonFiniteLogitsError(bad, logits.length);
+}
+
 /** Chooses the next token from full-vocabulary logits. Pure apart from advancing `rng`. */
 export function sampleNext(logits: Float32Array, settings: SamplingSettings, rng: Rng, topN = 20): SampleResult {
+  checkFinite(logits);
   const d = distributions(logits, settings);
   const draw = settings.temperature === 0 ? null : rng();
   const id = draw === null ? d.order[0] : drawFrom(d.final, d.order, draw);
@@ -30,6 +62,7 @@ export function sampleNext(logits: Float32Array, settings: SamplingSettings, rng
 
 /** The same record for a token the learner chose by hand (a branch): no draw was made. */
 export function describeChoice(logits: Float32Array, settings: SamplingSettings, id: number, topN = 20): SampleResult {
+  checkFinite(logits);
   return describe(logits, distributions(logits, settings), id, null, topN);
 }
 

@@ -2,7 +2,8 @@
 // and renders everything from the state through one path (render). Talks to the engine only through
 // the worker client; knows nothing of TF.js.
 import type { SamplingSettings } from '../sampling/sampler.ts';
-import type { LoadProgressMsg, ModelSource } from '../worker/protocol.ts';
+import type { HubProgress } from '../engine/load/hub.ts';
+import type { FaultHook, ModelSource } from '../worker/protocol.ts';
 import { wireControls } from './controls.ts';
 import { download } from './dom.ts';
 import { EngineClient } from './engineClient.ts';
@@ -26,7 +27,7 @@ import { readSetup, writeSetup } from './urlState.ts';
 export class App {
   private state: AppState;
   private readonly ui: Layout;
-  private readonly client = new EngineClient();
+  private readonly client: EngineClient;
   private readonly output: OutputView;
   private readonly panel: StepPanel;
   private readonly picker: ModelPicker;
@@ -45,8 +46,18 @@ export class App {
     root: HTMLElement,
     private readonly embeddedUrl: string,
   ) {
+    const params = new URLSearchParams(location.search);
+    // ?testHooks: tests may shorten the engine's timeouts and make the worker fail on purpose.
+    const testHooks = params.has('testHooks');
+    this.client = new EngineClient(testHooks ? Number(params.get('timeoutScale') ?? 1) : 1);
+    if (testHooks) (window as Window & { nexttokenFault?: (h: FaultHook) => void }).nexttokenFault = (h) => this.client.fault(h);
+    this.client.onBackendChanged = (backend, why) => {
+      this.dispatch({ type: 'backendChanged', backend });
+      this.dispatch({ type: 'noticeAdded', text: why });
+    };
+    this.client.onRestarted = (why) => void this.recover(why);
     const { setup, corrections } = readSetup(location.search);
-    this.state = initialState(setup);
+    this.state = initialState(setup, testHooks && params.has('logitsBudget') ? Number(params.get('logitsBudget')) : undefined);
     this.ui = buildLayout(root);
     if (corrections.length) {
       const d = tr();
@@ -63,7 +74,7 @@ export class App {
     // What every tool view may ask of the app: whether the engine is free, to hold it, to report an error.
     const host: ToolHost = {
       canRun: () => !busy(this.state) && this.state.model !== null,
-      setBusy: (b) => this.dispatch(b ? { type: 'jobStarted', job: { kind: 'tool' } } : { type: 'jobEnded' }),
+      setBusy: (b) => this.dispatch(b ? { type: 'jobStarted', job: { kind: 'tool' } } : { type: 'jobEnded', kind: 'tool' }),
       error: (m) => this.showError(m),
     };
     this.lens = new LensView(this.client, { ...host, temperature: () => this.state.setup.temperature });
@@ -92,6 +103,7 @@ export class App {
       settings: () => this.settings,
       showError: (m) => this.showError(m),
       showPromptTokens: (views) => this.ui.promptTokensView(views),
+      recomputeLogits: (runId, step) => this.recomputeLogits(runId, step),
     });
     wireControls(this.ui, {
       state: () => this.state,
@@ -146,11 +158,12 @@ export class App {
     this.inside.setStep(run && record ? contextIds(run, sel!.step) : null, record);
     const wide = window.matchMedia?.('(min-width: 900px)').matches ?? true;
     this.panel.render(record ? { record, settings: this.settings, picked: s.picked, labels: s.labels, topN: wide ? 15 : 10 } : null);
+    if (run && record && !record.logits) void this.recomputeLogits(run.id, sel!.step);
     const reason = this.busyReason();
     this.lens.setBlocked(reason);
     this.inside.setBlocked(reason);
     this.experiments.setBlocked(reason);
-    this.picker.setBusy(s.job.kind !== 'idle');
+    this.picker.setBusy(s.job.kind === 'load'); // a load may start during a tool job: the worker cancels it and says so
     this.afterRender();
   }
 
@@ -191,23 +204,26 @@ export class App {
    * loaded instead, so the app always ends with a working model.
    */
   private async loadModel(source: ModelSource, choice: string | null): Promise<void> {
-    if (this.state.job.kind === 'generate') this.runs.stop();
-    await this.whenIdle();
+    if (this.state.job.kind === 'generate') {
+      this.runs.stop();
+      await this.whenIdle();
+    }
     const ui = this.ui;
-    this.client.onProgress = (p: LoadProgressMsg) => {
+    const onProgress = (p: HubProgress) => {
       const total = p.overallTotal ?? p.total;
       if (total) ui.progress.value = (p.overallTotal ? p.overallLoaded : p.loaded) / total;
       ui.progressText.textContent = progressLine(p, tr());
     };
     let warning = '';
     this.client.onWarning = (message) => (warning = message);
+    const toolWasRunning = this.state.job.kind === 'tool';
     ui.loadBox.hidden = false;
     ui.progress.value = 0;
     ui.progressText.textContent = tr().loadingSource(describeSource(source));
     this.dispatch({ type: 'jobStarted', job: { kind: 'load' } });
     const backends = new URLSearchParams(location.search).get('backend')?.split(',');
     try {
-      const r = await this.client.load(source, backends);
+      const r = await this.client.load(source, backends, onProgress);
       const first = this.state.model === null;
       this.source = source;
       this.dispatch({ type: 'modelLoaded', model: r.model, backend: r.backend, keepRuns: first });
@@ -219,11 +235,12 @@ export class App {
       this.inside.setModel(r.model.nLayer, r.model.nHead);
       document.body.dataset.model = r.model.name;
       if (warning) this.showError(warning);
-      this.dispatch({ type: 'jobEnded' });
+      if (r.cancelled.length || toolWasRunning) this.dispatch({ type: 'noticeAdded', text: tr().loadCancelled(r.model.name, r.cancelled) });
+      this.dispatch({ type: 'jobEnded', kind: 'load' });
       document.body.dataset.ready = 'true';
       void this.showPromptTokens();
     } catch (e) {
-      this.dispatch({ type: 'jobEnded' });
+      this.dispatch({ type: 'jobEnded', kind: 'load' });
       const why = tr().loadFailed(describeSource(source), (e as Error).message);
       const embedded: ModelSource = { kind: 'url', url: this.embeddedUrl };
       if (!this.state.model && !(source.kind === 'url' && source.url === this.embeddedUrl)) {
@@ -235,6 +252,13 @@ export class App {
       ui.progressText.textContent = this.state.model ? tr().stillUsing(this.state.model.name) : tr().couldNotLoad;
       this.showError(why);
     }
+  }
+
+  /** The worker was replaced: load the model again. Runs, prompt and settings live here and are kept. */
+  private async recover(why: string): Promise<void> {
+    this.dispatch({ type: 'noticeAdded', text: tr().engineRestarted(why) });
+    if (this.state.job.kind !== 'idle') this.dispatch({ type: 'jobEnded', kind: this.state.job.kind });
+    await this.loadModel(this.source ?? { kind: 'url', url: this.embeddedUrl }, null);
   }
 
   // ---------- generation ----------
@@ -258,6 +282,28 @@ export class App {
     };
     download('nexttoken-run.json', URL.createObjectURL(new Blob([JSON.stringify(data, null, 1)], { type: 'application/json' })));
   }
+
+  /**
+   * A past step whose logits the page let go (see AppState.logitsHeld): the engine recomputes them from
+   * the run's ids. The same model and ids give the same distribution the step was sampled from.
+   */
+  async recomputeLogits(runId: number, step: number): Promise<Float32Array | null> {
+    const key = `${runId}:${step}`;
+    const run = runById(this.state, runId);
+    if (!run || this.recomputing.has(key)) return null;
+    this.recomputing.add(key);
+    try {
+      const logits = await this.client.stepLogits(contextIds(run, step));
+      this.dispatch({ type: 'logitsRecomputed', runId, step, logits });
+      return logits;
+    } catch (e) {
+      this.showError((e as Error).message);
+      return null;
+    } finally {
+      this.recomputing.delete(key);
+    }
+  }
+  private readonly recomputing = new Set<string>();
 
   /** Token labels the panel asked for (e.g. what other settings would draw), fetched once. */
   private async learnLabels(ids: number[]): Promise<void> {

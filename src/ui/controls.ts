@@ -1,6 +1,7 @@
 // The input panel's controls: each edit becomes a named state change, checked first. A value out of
 // range is reported and the last good one kept in the state (the box keeps what was typed, so nothing
 // the learner wrote is lost while they fix it). Buttons call the app's actions.
+import { LIMITS, parseSetting } from '../sampling/limits.ts';
 import { bareName, t } from './i18n/index.ts';
 import type { Layout } from './layout.ts';
 import type { Action, AppState, Mode } from './state.ts';
@@ -22,15 +23,16 @@ export interface ControlActions {
 
 export function wireControls(u: Layout, a: ControlActions): void {
   const set = (patch: Partial<Setup>) => a.dispatch({ type: 'setupChanged', patch });
-  const whole = (el: HTMLInputElement, key: 'topK' | 'seed' | 'maxTokens', name: () => string, min: number, max: () => number) =>
+  // Checked by the same rule as the link, the CLI and the engine (sampling/limits.ts).
+  const whole = (el: HTMLInputElement, key: 'topK' | 'seed' | 'maxTokens', name: () => string) =>
     el.addEventListener('input', () => {
-      const n = Number(el.value);
-      if (el.value.trim() === '' || !Number.isInteger(n) || n < min || n > max()) return a.error(t().wholeNumber(name(), min, max(), a.state().setup[key]));
+      const n = parseSetting(key, el.value);
+      if (n === null) return a.error(t().wholeNumber(name(), LIMITS[key].min, LIMITS[key].max, a.state().setup[key]));
       set({ [key]: n });
     });
-  whole(u.topK, 'topK', () => bareName(t().topK), 0, () => a.state().model?.vocabSize ?? 1e6);
-  whole(u.seed, 'seed', () => t().seed, 0, () => 2 ** 32 - 1);
-  whole(u.maxTokens, 'maxTokens', () => t().maxTokens, 1, () => 1000);
+  whole(u.topK, 'topK', () => bareName(t().topK));
+  whole(u.seed, 'seed', () => t().seed);
+  whole(u.maxTokens, 'maxTokens', () => t().maxTokens);
   u.temperature.addEventListener('input', () => set({ temperature: Number(u.temperature.value) }));
   u.topP.addEventListener('input', () => set({ topP: Number(u.topP.value) }));
   u.randomSeed.addEventListener('input', () => set({ randomSeed: u.randomSeed.checked }));

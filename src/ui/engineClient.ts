@@ -1,22 +1,14 @@
-// The page's handle on the inference worker: requests become promises, streamed steps become callbacks.
+// The page's handle on the inference worker: every request is a promise with a timeout, streamed
+// steps and progress are callbacks, and a worker that crashes or stops answering is replaced (the app
+// then reloads the model; its runs live in the page and are kept).
 import type { GenerationSummary, StepRecord } from '../engine/generate/generate.ts';
-import type { Surprise, TemperatureColumn } from '../engine/tools/compare.ts';
-import type { Inspection } from '../engine/tools/inspect.ts';
 import { CancelledError } from '../engine/generate/cancelled.ts';
-import type { LensAnswer, LensSummaryRow } from '../engine/tools/lens.ts';
 import type { ChatMessage } from '../engine/load/tokenizer.ts';
+import type { HubProgress } from '../engine/load/hub.ts';
 import type { SamplingSettings } from '../sampling/sampler.ts';
-import type { BackendInfo, CachedModel, LoadProgressMsg, ModelInfo, ModelSource, Request, Response, TokenView } from '../worker/protocol.ts';
+import type { BackendInfo, FaultHook, JobName, JobRequest, Jobs, ModelSource, Request, Response } from '../worker/protocol.ts';
 
-export interface LensQuestionView {
-  question: string;
-  answer: string;
-  seen: boolean | null;
-}
-export interface RepeatResult {
-  answers: { said: string; count: number }[];
-  agreement: number;
-}
+export type { LensQuestionView, RepeatResult } from '../worker/protocol.ts';
 
 export interface GenerateCallbacks {
   onStep(record: StepRecord): void;
@@ -24,160 +16,256 @@ export interface GenerateCallbacks {
   onError(message: string): void;
 }
 
-export class EngineClient {
-  private readonly worker: Worker;
-  private nextId = 1;
-  private pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
-  private lensCancel: (() => void) | null = null;
-  private generation: { genId: number; cb: GenerateCallbacks } | null = null;
-  private loading: { resolve: (v: { model: ModelInfo; backend: BackendInfo; loadMs: number }) => void; reject: (e: Error) => void } | null = null;
-  onProgress: (p: LoadProgressMsg) => void = () => {};
-  onWarning: (message: string) => void = () => {};
-  private lensProgress = new Map<number, (done: number, total: number) => void>();
+interface CallOptions {
+  onStep?: (record: StepRecord) => void;
+  onProgress?: (p: HubProgress) => void;
+  onLensProgress?: (done: number, total: number) => void;
+}
 
-  constructor() {
-    this.worker = new Worker(new URL('../worker/engine.worker.ts', import.meta.url), { type: 'module' });
-    this.worker.onmessage = (e: MessageEvent<Response>) => this.receive(e.data);
-    this.worker.onerror = (e) => this.fail(`The inference worker crashed: ${e.message}`);
+interface Pending {
+  job: JobName;
+  resolve: (v: never) => void;
+  reject: (e: Error) => void;
+  opts: CallOptions;
+  timer: ReturnType<typeof setTimeout> | null;
+}
+
+/**
+ * How long a request may stay silent (no answer, step or progress) before it is given up, in seconds.
+ * Silence, not total time: a long generation or download that keeps reporting never times out.
+ */
+export const SILENCE_TIMEOUT_S: Record<JobName, number> = {
+  load: 120,
+  generate: 120,
+  lensAsk: 120,
+  lensRepeat: 300,
+  lensAll: 120,
+  inspect: 120,
+  compareTemperatures: 300,
+  perplexity: 120,
+  stepLogits: 120,
+  cacheRemove: 30,
+  lensQuestions: 20,
+  cacheList: 30,
+  tokenize: 20,
+  chatPrompt: 20,
+  labels: 20,
+  decode: 20,
+};
+
+export class EngineClient {
+  private worker: Worker;
+  private nextId = 1;
+  private readonly pending = new Map<number, Pending>();
+  private generationId: number | null = null;
+  private lensAllId: number | null = null;
+  onWarning: (message: string) => void = () => {};
+  /** The engine moved to another backend by itself (a lost GPU device), and why. */
+  onBackendChanged: (backend: BackendInfo, why: string) => void = () => {};
+  /** The worker was replaced after a crash or silence; the model must be loaded again. */
+  onRestarted: (why: string) => void = () => {};
+
+  constructor(private readonly timeoutScale = 1) {
+    this.worker = this.start();
+  }
+
+  private start(): Worker {
+    const w = new Worker(new URL('../worker/engine.worker.ts', import.meta.url), { type: 'module' });
+    w.onmessage = (e: MessageEvent<Response>) => this.receive(e.data);
+    w.onerror = (e) => {
+      e.preventDefault();
+      this.restart(`the inference worker crashed: ${e.message || 'an uncaught error'}`);
+    };
+    return w;
+  }
+
+  /** Replaces the worker; every pending request fails with a message that says so. */
+  private restart(why: string): void {
+    this.worker.terminate();
+    this.worker = this.start();
+    const message = `The engine stopped (${why}). It was restarted and the model is loading again; your runs are kept. Try again in a moment.`;
+    for (const [reqId, p] of this.pending) {
+      if (p.timer) clearTimeout(p.timer);
+      this.pending.delete(reqId);
+      p.reject(new Error(message));
+    }
+    this.generationId = null;
+    this.onRestarted(why);
   }
 
   private send(req: Request): void {
     this.worker.postMessage(req);
   }
 
-  private fail(message: string): void {
-    this.loading?.reject(new Error(message));
-    this.loading = null;
-    this.generation?.cb.onError(message);
-    this.generation = null;
-    for (const p of this.pending.values()) p.reject(new Error(message));
-    this.pending.clear();
-  }
-
   private receive(msg: Response): void {
     switch (msg.type) {
-      case 'progress':
-        this.onProgress(msg);
-        break;
       case 'warning':
         this.onWarning(msg.message);
-        break;
+        return;
+      case 'backendChanged':
+        this.onBackendChanged(msg.backend, msg.why);
+        return;
+      case 'pong':
+        this.pongs.get(msg.reqId)?.();
+        return;
+    }
+    const p = this.pending.get(msg.reqId);
+    if (!p) return;
+    this.arm(msg.reqId, p); // any word from the job resets its silence timer
+    switch (msg.type) {
+      case 'started':
+        return;
+      case 'progress':
+        p.opts.onProgress?.(msg);
+        return;
       case 'lensProgress':
-        this.lensProgress.get(msg.reqId)?.(msg.done, msg.total);
-        break;
-      case 'ready':
-        this.loading?.resolve(msg);
-        this.loading = null;
-        break;
+        p.opts.onLensProgress?.(msg.done, msg.total);
+        return;
       case 'step':
-        if (this.generation?.genId === msg.genId) this.generation.cb.onStep(msg.record);
-        break;
-      case 'done':
-        if (this.generation?.genId === msg.genId) {
-          const cb = this.generation.cb;
-          this.generation = null;
-          cb.onDone(msg.summary);
-        }
-        break;
+        p.opts.onStep?.(msg.record);
+        return;
       case 'result':
-        this.pending.get(msg.reqId)?.resolve(msg.value);
-        this.pending.delete(msg.reqId);
-        break;
+        this.settle(msg.reqId);
+        p.resolve(msg.value as never);
+        return;
       case 'error':
-        if (msg.reqId !== undefined) {
-          this.pending.get(msg.reqId)?.reject(msg.cancelled ? new CancelledError(msg.cancelled.done, msg.cancelled.total) : new Error(msg.message));
-          this.pending.delete(msg.reqId);
-        } else if (msg.genId !== undefined && this.generation?.genId === msg.genId) {
-          const cb = this.generation.cb;
-          this.generation = null;
-          cb.onError(msg.message);
-        } else if (this.loading) {
-          this.loading.reject(new Error(msg.message));
-          this.loading = null;
-        }
-        break;
+        this.settle(msg.reqId);
+        p.reject(msg.cancelled ? new CancelledError(msg.cancelled.done, msg.cancelled.total) : new Error(msg.message));
+        return;
     }
   }
 
-  private request<T>(make: (reqId: number) => Request): Promise<T> {
+  private settle(reqId: number): void {
+    const p = this.pending.get(reqId);
+    if (p?.timer) clearTimeout(p.timer);
+    this.pending.delete(reqId);
+    if (this.generationId === reqId) this.generationId = null;
+  }
+
+  private arm(reqId: number, p: Pending): void {
+    if (p.timer) clearTimeout(p.timer);
+    const s = SILENCE_TIMEOUT_S[p.job] * this.timeoutScale;
+    p.timer = setTimeout(() => void this.timedOut(reqId, p, s), s * 1000);
+  }
+
+  /** A request went silent: it fails with a message; if the worker no longer answers at all, it is replaced. */
+  private async timedOut(reqId: number, p: Pending, seconds: number): Promise<void> {
+    if (!this.pending.has(reqId)) return;
+    this.settle(reqId);
+    p.reject(new Error(`${p.job} got no answer from the engine within ${Math.round(seconds)} s, so it was given up. Your text and settings are kept; try again.`));
+    this.send({ type: 'cancel', reqId });
+    if (!(await this.alive(5000))) this.restart(`it stopped answering (${p.job} waited ${Math.round(seconds)} s)`);
+  }
+
+  private readonly pongs = new Map<number, () => void>();
+  /** Does the worker answer a ping within `ms`? (A worker busy in one long kernel answers late, not never.) */
+  alive(ms: number): Promise<boolean> {
     const reqId = this.nextId++;
-    return new Promise<T>((resolve, reject) => {
-      this.pending.set(reqId, { resolve: resolve as (v: unknown) => void, reject });
-      this.send(make(reqId));
-    });
-  }
-
-  load(source: ModelSource, backends?: string[]): Promise<{ model: ModelInfo; backend: BackendInfo; loadMs: number }> {
-    return new Promise((resolve, reject) => {
-      this.loading = { resolve, reject };
-      this.send({ type: 'load', source, backends });
-    });
-  }
-
-  get loadingModel(): boolean {
-    return this.loading !== null;
-  }
-
-  lensQuestions(): Promise<LensQuestionView[]> {
-    return this.request((reqId) => ({ type: 'lensQuestions', reqId }));
-  }
-
-  lensAsk(index: number): Promise<LensAnswer> {
-    return this.request((reqId) => ({ type: 'lensAsk', reqId, index }));
-  }
-
-  lensRepeat(index: number, n: number, temperature: number): Promise<RepeatResult> {
-    return this.request((reqId) => ({ type: 'lensRepeat', reqId, index, n, temperature }));
-  }
-
-  async lensAll(onProgress: (done: number, total: number) => void): Promise<{ answers: LensAnswer[]; summary: LensSummaryRow[] }> {
-    const reqId = this.nextId++;
-    this.lensProgress.set(reqId, onProgress);
-    this.lensCancel = () => this.send({ type: 'cancel', reqId });
-    try {
-      return await new Promise((resolve, reject) => {
-        this.pending.set(reqId, { resolve: resolve as (v: unknown) => void, reject });
-        this.send({ type: 'lensAll', reqId });
+    return new Promise((resolve) => {
+      const t = setTimeout(() => {
+        this.pongs.delete(reqId);
+        resolve(false);
+      }, ms);
+      this.pongs.set(reqId, () => {
+        clearTimeout(t);
+        this.pongs.delete(reqId);
+        resolve(true);
       });
-    } finally {
-      this.lensProgress.delete(reqId);
-      this.lensCancel = null;
-    }
+      this.send({ type: 'ping', reqId });
+    });
   }
 
+  /** One request of the table in protocol.ts. */
+  call<K extends JobName>(job: K, args: Jobs[K]['args'], opts: CallOptions = {}): { reqId: number; result: Promise<Jobs[K]['result']> } {
+    const reqId = this.nextId++;
+    const result = new Promise<Jobs[K]['result']>((resolve, reject) => {
+      const p: Pending = { job, resolve: resolve as (v: never) => void, reject, opts, timer: null };
+      this.pending.set(reqId, p);
+      this.arm(reqId, p);
+      this.send({ type: 'job', reqId, job, args } as JobRequest);
+    });
+    return { reqId, result };
+  }
+
+  private ask<K extends JobName>(job: K, args: Jobs[K]['args'], opts: CallOptions = {}): Promise<Jobs[K]['result']> {
+    return this.call(job, args, opts).result;
+  }
+
+  // ---------- the app's vocabulary ----------
+
+  load(source: ModelSource, backends: string[] | undefined, onProgress: (p: HubProgress) => void): Promise<Jobs['load']['result']> {
+    return this.ask('load', { source, backends }, { onProgress });
+  }
+
+  /** Is a request of this kind waiting for the engine? */
+  waiting(job: JobName): boolean {
+    return [...this.pending.values()].some((p) => p.job === job);
+  }
+
+  lensQuestions() {
+    return this.ask('lensQuestions', {});
+  }
+  lensAsk(index: number) {
+    return this.ask('lensAsk', { index });
+  }
+  lensRepeat(index: number, n: number, temperature: number) {
+    return this.ask('lensRepeat', { index, n, temperature });
+  }
+  async lensAll(onLensProgress: (done: number, total: number) => void): Promise<Jobs['lensAll']['result']> {
+    const { reqId, result } = this.call('lensAll', {}, { onLensProgress });
+    this.lensAllId = reqId;
+    try {
+      return await result;
+    } finally {
+      this.lensAllId = null;
+    }
+  }
   /** Cancels a running "Check all questions"; its promise rejects with a CancelledError. */
   cancelLensAll(): void {
-    this.lensCancel?.();
+    if (this.lensAllId !== null) this.send({ type: 'cancel', reqId: this.lensAllId });
   }
-
-  inspect(ids: number[], layer: number): Promise<Inspection> {
-    return this.request((reqId) => ({ type: 'inspect', reqId, ids, layer }));
+  inspect(ids: number[], layer: number) {
+    return this.ask('inspect', { ids, layer });
   }
-
-  compareTemperatures(promptIds: number[], temperatures: number[], seed: number, maxTokens: number): Promise<TemperatureColumn[]> {
-    return this.request((reqId) => ({ type: 'compareTemperatures', reqId, promptIds, temperatures, seed, maxTokens }));
+  compareTemperatures(promptIds: number[], temperatures: number[], seed: number, maxTokens: number) {
+    return this.ask('compareTemperatures', { promptIds, temperatures, seed, maxTokens });
   }
-
-  perplexity(text: string): Promise<{ tokens: Surprise[]; perplexity: number; bitsPerToken: number }> {
-    return this.request((reqId) => ({ type: 'perplexity', reqId, text }));
+  perplexity(text: string) {
+    return this.ask('perplexity', { text });
   }
-
-  cachedModels(): Promise<CachedModel[]> {
-    return this.request((reqId) => ({ type: 'cacheList', reqId }));
+  stepLogits(ids: number[]) {
+    return this.ask('stepLogits', { ids });
   }
-
+  cachedModels() {
+    return this.ask('cacheList', {});
+  }
   removeCachedModels(): Promise<void> {
-    return this.request((reqId) => ({ type: 'cacheRemove', reqId }));
+    return this.ask('cacheRemove', {}).then(() => undefined);
+  }
+  tokenize(text: string) {
+    return this.ask('tokenize', { text });
+  }
+  chatPrompt(messages: ChatMessage[]) {
+    return this.ask('chatPrompt', { messages });
+  }
+  labels(ids: number[]) {
+    return this.ask('labels', { ids });
+  }
+  decode(ids: number[]) {
+    return this.ask('decode', { ids });
   }
 
   get busy(): boolean {
-    return this.generation !== null;
+    return this.generationId !== null;
   }
 
   generate(promptIds: number[], settings: SamplingSettings, seed: number, rngSkip: number, maxTokens: number, delayMs: number, chat: boolean, cb: GenerateCallbacks): void {
-    const genId = this.nextId++;
-    this.generation = { genId, cb };
-    this.send({ type: 'generate', genId, promptIds, settings, seed, rngSkip, maxTokens, delayMs, chat });
+    const { reqId, result } = this.call('generate', { promptIds, settings, seed, rngSkip, maxTokens, delayMs, chat }, { onStep: (r) => cb.onStep(r) });
+    this.generationId = reqId;
+    result.then(
+      (summary) => cb.onDone(summary),
+      (e: Error) => cb.onError(e.message),
+    );
   }
 
   updateSettings(settings: SamplingSettings, delayMs: number): void {
@@ -188,19 +276,8 @@ export class EngineClient {
     this.send({ type: 'stop' });
   }
 
-  tokenize(text: string): Promise<TokenView[]> {
-    return this.request((reqId) => ({ type: 'tokenize', reqId, text }));
-  }
-
-  chatPrompt(messages: ChatMessage[]): Promise<string> {
-    return this.request((reqId) => ({ type: 'chatPrompt', reqId, messages }));
-  }
-
-  labels(ids: number[]): Promise<TokenView[]> {
-    return this.request((reqId) => ({ type: 'labels', reqId, ids }));
-  }
-
-  decode(ids: number[]): Promise<string> {
-    return this.request((reqId) => ({ type: 'decode', reqId, ids }));
+  /** Tests only (the page opened with ?testHooks): makes the worker fail on purpose. */
+  fault(hook: FaultHook): void {
+    this.send({ type: 'fault', hook });
   }
 }

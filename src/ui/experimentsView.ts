@@ -1,5 +1,6 @@
 // Two experiments: the prompt continued at several temperatures side by side (same seed), and the
 // perplexity of a pasted text with each token coloured by how surprising the model found it.
+import { parseSetting } from '../sampling/limits.ts';
 import { clear, h, pct, probText, visibleToken } from './dom.ts';
 import type { TemperatureColumn } from '../engine/tools/compare.ts';
 import type { EngineClient } from './engineClient.ts';
@@ -71,7 +72,7 @@ export class ExperimentsView {
 
   private async compare(): Promise<void> {
     const temperatures = this.temps.value.split(/[,，\s]+/).filter(Boolean).map(Number);
-    if (!temperatures.length || temperatures.length > 6 || temperatures.some((t) => !Number.isFinite(t) || t < 0 || t > 5)) {
+    if (!temperatures.length || temperatures.length > 6 || temperatures.some((x) => parseSetting('temperature', x) === null)) {
       throw new Error(t().tempsInvalid(this.temps.value));
     }
     const { promptIds, seed, maxTokens, prompt } = await this.host.promptSetup();

@@ -1,6 +1,7 @@
 // The models the picker offers, and reading the model choice from the URL.
 import { DEFAULT_ENDPOINT, hubLabel } from '../engine/load/hubRef.ts';
-import type { LoadProgressMsg, ModelSource } from '../worker/protocol.ts';
+import type { HubProgress } from '../engine/load/hub.ts';
+import type { ModelSource } from '../worker/protocol.ts';
 import type { Dict } from './i18n/en.ts';
 
 export const EMBEDDED_ID = 'embedded';
@@ -50,7 +51,7 @@ export function modelQuery(search: string, source: ModelSource, choice: string):
   return `?${q}`;
 }
 
-export function progressLine(p: LoadProgressMsg, d: Dict): string {
+export function progressLine(p: HubProgress, d: Dict): string {
   const mb = (n: number) => (n / 1e6).toFixed(1);
   const file = `${p.file} ${mb(p.loaded)}${p.total ? ` / ${mb(p.total)}` : ''} MB`;
   const all = p.overallTotal ? ` · ${d.allWeights} ${mb(p.overallLoaded)} / ${mb(p.overallTotal)} MB` : '';

@@ -18,6 +18,8 @@ export interface RunHost {
   settings(): SamplingSettings;
   showError(message: string): void;
   showPromptTokens(views: TokenView[]): void;
+  /** A past step's logits, recomputed by the engine when the page no longer holds them. */
+  recomputeLogits(runId: number, step: number): Promise<Float32Array | null>;
 }
 
 export class Runs {
@@ -57,7 +59,7 @@ export class Runs {
   }
 
   private release(message?: string): void {
-    this.host.dispatch({ type: 'jobEnded' });
+    this.host.dispatch({ type: 'jobEnded', kind: 'generate' });
     if (message) this.host.showError(message);
   }
 
@@ -125,11 +127,12 @@ export class Runs {
     const { selected: sel, picked } = this.state;
     const run = runById(this.state, sel?.runId);
     const base = run && sel ? run.steps[sel.step] : undefined;
-    if (!run || !sel || !base?.logits || picked === null) return;
-    if (!this.claim()) return;
+    if (!run || !sel || !base || picked === null) return;
+    const logits = base.logits ?? (await this.host.recomputeLogits(run.id, sel.step));
+    if (!logits || !this.claim()) return;
     try {
       const label = base.top.find((c) => c.id === picked)?.token ?? this.state.labels[picked] ?? (await this.host.client.labels([picked]))[0].label;
-      const forced: StepRecord = { ...describeChoice(base.logits, base.settings, picked), step: sel.step, position: base.position, token: label, top: base.top, settings: base.settings, logits: base.logits };
+      const forced: StepRecord = { ...describeChoice(logits, base.settings, picked), step: sel.step, position: base.position, token: label, top: base.top, settings: base.settings, logits };
       const branch = this.createRun({
         ...run,
         settings: this.host.settings(),

@@ -72,13 +72,24 @@ export interface AppState {
   notices: string[]; // lasting notes for this page (e.g. corrected URL values)
   perf: Perf | null;
   labels: Record<number, string>; // token labels learned on demand (ids outside a step's stored top list)
+  /**
+   * Steps whose full-vocabulary logits are held, oldest first. Logits cost 4 bytes per vocabulary
+   * entry per step (200 KB for GPT-2), so only the newest fit in `logitsBudget` bytes; an older step's
+   * are recomputed from its run's ids when it is selected again.
+   */
+  logitsHeld: { runId: number; step: number; bytes: number }[];
+  logitsBudget: number;
 }
+
+/** Full logits the page keeps at most (the newest steps'); see AppState.logitsHeld. */
+export const LOGITS_BUDGET_BYTES = 64 * 2 ** 20;
 
 export type Action =
   | { type: 'setupChanged'; patch: Partial<Setup> }
   | { type: 'modeSet'; mode: Mode }
   | { type: 'jobStarted'; job: Exclude<Job, { kind: 'idle' }> }
-  | { type: 'jobEnded' }
+  | { type: 'jobEnded'; kind: Exclude<Job, { kind: 'idle' }>['kind'] } // ends that job only: a load may have replaced a tool job
+  | { type: 'backendChanged'; backend: BackendInfo }
   | { type: 'stopRequested' }
   | { type: 'runCreated'; run: Omit<Run, 'id' | 'steps' | 'summary' | 'reply'> & { steps?: StepRecord[] } }
   | { type: 'stepAdded'; runId: number; record: StepRecord }
@@ -91,9 +102,10 @@ export type Action =
   | { type: 'modelLoaded'; model: ModelInfo; backend: BackendInfo; keepRuns: boolean }
   | { type: 'messageShown'; message: Message | null }
   | { type: 'noticeAdded'; text: string }
-  | { type: 'labelsLearned'; labels: Record<number, string> };
+  | { type: 'labelsLearned'; labels: Record<number, string> }
+  | { type: 'logitsRecomputed'; runId: number; step: number; logits: Float32Array };
 
-export function initialState(setup: Setup): AppState {
+export function initialState(setup: Setup, logitsBudget = LOGITS_BUDGET_BYTES): AppState {
   return {
     setup,
     runs: [],
@@ -108,10 +120,46 @@ export function initialState(setup: Setup): AppState {
     notices: [],
     perf: null,
     labels: {},
+    logitsHeld: [],
+    logitsBudget,
   };
 }
 
 export function reduce(s: AppState, a: Action): AppState {
+  const next = apply(s, a);
+  return next === s ? s : holdLogits(next, a);
+}
+
+/** Records which steps now hold logits, and drops the oldest beyond the budget. */
+function holdLogits(s: AppState, a: Action): AppState {
+  const added: { runId: number; step: number }[] = [];
+  if (a.type === 'stepAdded') added.push({ runId: a.runId, step: s.runs[a.runId - 1].steps.length - 1 });
+  else if (a.type === 'runCreated') {
+    const run = s.runs[s.runs.length - 1];
+    run.steps.forEach((x, step) => x.logits && added.push({ runId: run.id, step }));
+  } else if (a.type === 'logitsRecomputed') added.push({ runId: a.runId, step: a.step });
+  else return s;
+  let held = s.logitsHeld.filter((h) => !added.some((x) => x.runId === h.runId && x.step === h.step));
+  for (const x of added) {
+    const bytes = s.runs[x.runId - 1]?.steps[x.step]?.logits?.byteLength ?? 0;
+    if (bytes) held.push({ ...x, bytes });
+  }
+  let total = held.reduce((n, h) => n + h.bytes, 0);
+  let drop = 0;
+  while (total > s.logitsBudget && drop < held.length - 1) total -= held[drop++].bytes; // the newest always stays
+  if (!drop) return { ...s, logitsHeld: held };
+  const dropped = held.slice(0, drop);
+  held = held.slice(drop);
+  const byRun = new Map<number, Set<number>>();
+  for (const d of dropped) byRun.set(d.runId, (byRun.get(d.runId) ?? new Set()).add(d.step));
+  const runs = s.runs.map((r) => {
+    const steps = byRun.get(r.id);
+    return steps ? { ...r, steps: r.steps.map((x, i) => (steps.has(i) ? { ...x, logits: undefined } : x)) } : r;
+  });
+  return { ...s, runs, logitsHeld: held };
+}
+
+function apply(s: AppState, a: Action): AppState {
   switch (a.type) {
     case 'setupChanged':
       return { ...s, setup: { ...s.setup, ...a.patch } };
@@ -120,7 +168,9 @@ export function reduce(s: AppState, a: Action): AppState {
     case 'jobStarted':
       return { ...s, job: a.job, message: s.message?.kind === 'error' ? null : s.message };
     case 'jobEnded':
-      return { ...s, job: { kind: 'idle' } };
+      return s.job.kind === a.kind ? { ...s, job: { kind: 'idle' } } : s;
+    case 'backendChanged':
+      return { ...s, backend: a.backend };
     case 'stopRequested':
       return s.job.kind === 'generate' ? { ...s, job: { ...s.job, stopping: true } } : s;
     case 'runCreated': {
@@ -158,13 +208,19 @@ export function reduce(s: AppState, a: Action): AppState {
       // Token ids belong to one tokenizer: another model's runs cannot be shown or continued.
       return a.keepRuns
         ? { ...s, model: a.model, backend: a.backend }
-        : { ...s, model: a.model, backend: a.backend, runs: [], shown: { complete: null, chat: null }, selected: null, picked: null, labels: {} };
+        : { ...s, model: a.model, backend: a.backend, runs: [], shown: { complete: null, chat: null }, selected: null, picked: null, labels: {}, logitsHeld: [] };
     case 'messageShown':
       return { ...s, message: a.message };
     case 'noticeAdded':
       return { ...s, notices: [...s.notices, a.text] };
     case 'labelsLearned':
       return { ...s, labels: { ...s.labels, ...a.labels } };
+    case 'logitsRecomputed': {
+      const run = s.runs[a.runId - 1];
+      if (!run?.steps[a.step] || run.steps[a.step].logits) return s;
+      const steps = run.steps.map((x, i) => (i === a.step ? { ...x, logits: a.logits } : x));
+      return { ...s, runs: s.runs.map((r) => (r.id === a.runId ? { ...r, steps } : r)) };
+    }
   }
 }
 

@@ -56,7 +56,8 @@ export class StepPanel {
     if (!input?.record.logits) {
       this.chart?.destroy();
       this.chart = null;
-      this.root.append(h('p', { class: 'hint' }, t().selectToken));
+      // A selected step whose logits are being recomputed (the page keeps only the newest steps').
+      this.root.append(h('p', { class: 'hint', 'data-recomputing': input ? 'true' : undefined }, input ? t().recomputing : t().selectToken));
       return;
     }
     const { record, settings, picked, topN } = input;

@@ -1,4 +1,5 @@
 // The shareable part of the app's state, kept in the URL: open the link, get the same setup.
+import { LIMITS, parseSetting, type SettingKey } from '../sampling/limits.ts';
 import type { SamplingSettings } from '../sampling/sampler.ts';
 
 export type Mode = 'complete' | 'chat';
@@ -29,13 +30,16 @@ export const DEFAULT_SETUP: Setup = {
 /** What each link value may be, as the page tells the learner (in English; zh.ts has its own words). */
 export const URL_RULES: Record<string, string> = {
   mode: 'complete or chat',
-  t: '0 to 2',
-  k: 'a whole number ≥ 0',
-  p: 'above 0, up to 1',
-  seed: 'a whole number from 0 to 4294967295, or random',
-  max: 'a whole number from 1 to 1000',
+  t: LIMITS.temperature.rule,
+  k: LIMITS.topK.rule,
+  p: LIMITS.topP.rule,
+  seed: `${LIMITS.seed.rule}, or random`,
+  max: LIMITS.maxTokens.rule,
   delay: '0, 250 or 1000',
 };
+
+/** Link keys of the sampling settings. */
+const KEY_OF: Record<string, SettingKey> = { t: 'temperature', k: 'topK', p: 'topP', seed: 'seed', max: 'maxTokens' };
 
 /** A URL value that could not be used as given: which key, what it said, what is used instead and why. */
 export interface Correction {
@@ -50,11 +54,11 @@ export function readSetup(search: string): { setup: Setup; corrections: Correcti
   const q = new URLSearchParams(search);
   const d = DEFAULT_SETUP;
   const corrections: Correction[] = [];
-  const num = (key: string, fallback: number, ok: (n: number) => boolean): number => {
+  const num = (key: string, fallback: number, ok: (n: number) => boolean = () => true): number => {
     const raw = q.get(key);
     if (raw === null) return fallback;
-    const n = Number(raw);
-    if (raw.trim() !== '' && Number.isFinite(n) && ok(n)) return n;
+    const n = KEY_OF[key] ? parseSetting(KEY_OF[key], raw) : raw.trim() === '' ? null : Number(raw);
+    if (n !== null && Number.isFinite(n) && ok(n)) return n;
     corrections.push({ key, given: raw, used: String(fallback), rule: URL_RULES[key] });
     return fallback;
   };
@@ -65,12 +69,12 @@ export function readSetup(search: string): { setup: Setup; corrections: Correcti
     setup: {
       mode: mode === 'chat' ? 'chat' : 'complete',
       prompt: q.get('prompt') ?? d.prompt,
-      temperature: num('t', d.temperature, (n) => n >= 0 && n <= 2),
-      topK: num('k', d.topK, (n) => Number.isInteger(n) && n >= 0),
-      topP: num('p', d.topP, (n) => n > 0 && n <= 1),
-      seed: seedRaw === 'random' ? d.seed : num('seed', d.seed, (n) => Number.isInteger(n) && n >= 0 && n < 2 ** 32),
+      temperature: num('t', d.temperature),
+      topK: num('k', d.topK),
+      topP: num('p', d.topP),
+      seed: seedRaw === 'random' ? d.seed : num('seed', d.seed),
       randomSeed: seedRaw === 'random',
-      maxTokens: num('max', d.maxTokens, (n) => Number.isInteger(n) && n >= 1 && n <= 1000),
+      maxTokens: num('max', d.maxTokens),
       delayMs: num('delay', d.delayMs, (n) => [0, 250, 1000].includes(n)),
       message: '',
     },

@@ -4,13 +4,19 @@
 import { MANIFEST, type FileStore } from '../engine/load/hub.ts';
 import type { CachedModel } from './protocol.ts';
 
-const CACHE = 'nexttoken-hub-v1';
+// v2: keys begin with the endpoint. v1 entries (keyed without it) cannot be told apart and are dropped.
+const CACHE = 'nexttoken-hub-v2';
+const OLD_CACHES = ['nexttoken-hub-v1'];
 // Cache Storage is keyed by URL; these URLs are never fetched.
 const PREFIX = 'https://cache.nexttoken.invalid/';
 
 export function cacheStorageStore(): FileStore {
-  const open = () => caches.open(CACHE);
+  const open = async () => {
+    for (const old of OLD_CACHES) await caches.delete(old);
+    return caches.open(CACHE);
+  };
   return {
+    delete: async (key) => void (await (await open()).delete(PREFIX + key)),
     has: async (key) => (await (await open()).match(PREFIX + key)) !== undefined,
     get: async (key) => {
       const res = await (await open()).match(PREFIX + key);
@@ -39,9 +45,9 @@ export async function listCachedModels(): Promise<CachedModel[]> {
   const cache = await caches.open(CACHE);
   const models = new Map<string, CachedModel>();
   for (const req of await cache.keys()) {
-    const [owner, name, revision, ...file] = req.url.slice(PREFIX.length).split('/');
-    const key = `${owner}/${name}@${revision}`;
-    const m = models.get(key) ?? { id: `${owner}/${name}`, revision, bytes: 0, complete: false };
+    const [endpoint, owner, name, revision, ...file] = req.url.slice(PREFIX.length).split('/');
+    const key = `${endpoint}/${owner}/${name}@${revision}`;
+    const m = models.get(key) ?? { id: `${owner}/${name}`, revision, endpoint, bytes: 0, complete: false };
     const res = await cache.match(req);
     m.bytes += Number(res?.headers.get('Content-Length') ?? 0);
     if (file.join('/') === MANIFEST) m.complete = true;
@@ -51,5 +57,5 @@ export async function listCachedModels(): Promise<CachedModel[]> {
 }
 
 export async function removeCachedModels(): Promise<void> {
-  await caches.delete(CACHE);
+  for (const c of [CACHE, ...OLD_CACHES]) await caches.delete(c);
 }

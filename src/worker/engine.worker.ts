@@ -1,30 +1,45 @@
-// The inference worker: loads the model and runs generation off the main thread, so the page
-// stays responsive while tokens are computed.
-import { describeBackend, selectBackend, uploadNow, type BackendName } from '../engine/load/backend.ts';
-import { fetchModelFiles } from '../engine/load/fetchModel.ts';
-import type { Fact } from '../engine/tools/evaluate.ts';
-import { GENERAL_FACTS } from '../engine/tools/generalFacts.ts';
-import { loadHubFiles } from '../engine/load/hub.ts';
+// The inference worker: owns the engine and runs its jobs one at a time, off the main thread.
+//
+// Engine jobs (see protocol.ts) wait in one queue. A tool's forward passes hand the KV cache back as
+// they found it (withCacheKept). A model load cancels what is running and queued, and its answer says
+// what it cancelled. A lost GPU device moves the engine to WASM: the weights are loaded again from the
+// same source and a running generation carries on from its last step.
+import { deviceLostReason, DeviceLostError, describeBackend, forgetLostDevice, selectBackend, watchDevice, type BackendName, type BackendStatus } from '../engine/load/backend.ts';
+import { CancelledError } from '../engine/generate/cancelled.ts';
+import { generate, logitsAfter, type GenerationSummary, type StepRecord } from '../engine/generate/generate.ts';
+import { WASM_PATHS } from '../engine/load/wasmPaths.ts';
+import { withCacheKept } from '../engine/model/model.ts';
+import type { LoadedModel } from '../engine/load/load.ts';
 import { inspect } from '../engine/tools/inspect.ts';
 import { compareTemperatures, perplexity } from '../engine/tools/compare.ts';
-import { CancelledError } from '../engine/generate/cancelled.ts';
-import { askAll, askFact, knownAnswers, questionsFromFacts, repeatAsk, summarize, type LensQuestion } from '../engine/tools/lens.ts';
-import { generate } from '../engine/generate/generate.ts';
-import { buildModel, type LoadedModel } from '../engine/load/load.ts';
-import { WASM_PATHS } from '../engine/load/wasmPaths.ts';
+import { askAll, askFact, knownAnswers, repeatAsk, summarize, type LensQuestion } from '../engine/tools/lens.ts';
 import type { SamplingSettings } from '../sampling/sampler.ts';
 import * as tf from '@tensorflow/tfjs';
-import { cacheStorageStore, listCachedModels, removeCachedModels } from './cacheStore.ts';
-import type { ModelSource, Request, Response, TokenView } from './protocol.ts';
+import { listCachedModels, removeCachedModels } from './cacheStore.ts';
+import { loadSource } from './loadSource.ts';
+import { IMMEDIATE_JOBS, type BackendInfo, type FaultHook, type GenerateArgs, type JobName, type JobRequest, type Jobs, type ModelSource, type Ready, type Request, type Response, type TokenView } from './protocol.ts';
 
 let lm: LoadedModel | null = null;
+let loaded: { source: ModelSource; backends?: string[] } | null = null;
 let questions: LensQuestion[] = []; // the hallucination lens's questions for the loaded model
-let abort: AbortController | null = null;
-const cancellable = new Map<number, AbortController>(); // long tool jobs, by request id
-let liveSettings: SamplingSettings | null = null;
-let delayMs = 0; // slow motion: a pause after each token so learners can follow
+const faults: FaultHook[] = []; // armed by tests (?testHooks)
+
+interface Running {
+  req: JobRequest;
+  ctl: AbortController;
+  /** How far the job got, in words, for the message of a load that cancels it. */
+  progress: () => string;
+  /** The running generation's live controls. */
+  live?: { settings: SamplingSettings; delayMs: number; stop: AbortController };
+}
+let running: Running | null = null;
+const queue: JobRequest[] = [];
 
 const post = (msg: Response, transfer: Transferable[] = []) => (self as unknown as Worker).postMessage(msg, transfer);
+
+function answer<K extends JobName>(reqId: number, job: K, value: Jobs[K]['result'], transfer: Transferable[] = []): void {
+  post({ type: 'result', reqId, job, value } as Response, transfer);
+}
 
 function need(): LoadedModel {
   if (!lm) throw new Error('The model is not loaded yet.');
@@ -36,137 +51,132 @@ function views(ids: number[]): TokenView[] {
   return ids.map((id) => ({ id, label: m.tokenizer.tokenLabel(id), special: m.tokenizer.isSpecial(id) }));
 }
 
-async function handle(req: Request): Promise<void> {
-  switch (req.type) {
-    case 'load': {
-      const t0 = performance.now();
-      const status = await selectBackend({ order: req.backends as BackendName[] | undefined, wasmPaths: WASM_PATHS });
-      const streamed: tf.Tensor[] = [];
-      let next: LoadedModel;
+// ---------- the queue ----------
+
+function enqueue(req: JobRequest): void {
+  if (req.job === 'load') {
+    // A new model replaces everything: queued jobs are answered now, the running one is cancelled.
+    for (const q of queue.splice(0)) post({ type: 'error', reqId: q.reqId, message: `Cancelled: a new model is loading (${JOB_NAMES[q.job]} did not start).` });
+    running?.ctl.abort();
+    running?.live?.stop.abort();
+  }
+  queue.push(req);
+  void pump();
+}
+
+let pumping = false;
+async function pump(): Promise<void> {
+  if (pumping) return;
+  pumping = true;
+  try {
+    while (!running && queue.length) {
+      const req = queue.shift()!;
+      running = { req, ctl: new AbortController(), progress: () => '' };
+      post({ type: 'started', reqId: req.reqId });
       try {
-        const files = await fetchFiles(req.source, status.backend, streamed);
-        // Build the new model before letting go of the old one: if this fails, the old one still works.
-        next = buildModel(files);
-        for (const t of files.weights.leftovers?.() ?? []) (t as tf.Tensor).dispose(); // e.g. GPT-2's attn.bias masks
+        await runJob(req, running);
       } catch (e) {
-        for (const t of streamed) if (!t.isDisposed) t.dispose();
-        throw e;
-      }
-      lm?.model.dispose();
-      lm = next;
-      // The embedded model ships its own facts (seen and held out); other models get general facts.
-      const facts = req.source.kind === 'url' ? await fetchJsonOptional(req.source.url.replace(/\/?$/, '/') + 'facts.json') : null;
-      questions = facts ? questionsFromFacts((facts as { facts: Fact[] }).facts) : GENERAL_FACTS;
-      post({
-        type: 'ready',
-        loadMs: performance.now() - t0,
-        backend: { backend: status.backend, description: describeBackend(status), softwareAdapter: Boolean(status.adapter?.isFallbackAdapter) },
-        model: {
-          name: lm.name,
-          params: lm.model.params,
-          weightBytes: lm.weightBytes,
-          contextLength: lm.model.contextLength,
-          vocabSize: lm.config.vocabSize,
-          nLayer: lm.config.nLayer,
-          nHead: lm.config.nHead,
-          hasChatTemplate: lm.tokenizer.hasChatTemplate,
-          eosIds: lm.eosIds,
-        },
-      });
-      return;
-    }
-    case 'generate': {
-      const m = need();
-      if (abort) throw new Error('A generation is already running; press Stop first.');
-      abort = new AbortController();
-      liveSettings = req.settings;
-      delayMs = req.delayMs;
-      try {
-        const gen = generate(m, req.promptIds, {
-          ...req.settings,
-          seed: req.seed,
-          rngSkip: req.rngSkip,
-          maxTokens: req.maxTokens,
-          signal: abort.signal,
-          keepLogits: true,
-          settingsForStep: () => liveSettings ?? req.settings,
-          turnEnd: req.chat ? m.tokenizer.turnEnd() : undefined,
-        });
-        for (;;) {
-          const r = await gen.next();
-          if (r.done) {
-            post({ type: 'done', genId: req.genId, summary: r.value });
-            break;
-          }
-          const logits = r.value.logits!;
-          post({ type: 'step', genId: req.genId, record: r.value }, [logits.buffer]);
-          // Let 'stop' and 'settings' messages in between tokens (and pause in slow motion).
-          await new Promise((res) => setTimeout(res, delayMs));
-        }
+        post({ type: 'error', reqId: req.reqId, message: (e as Error).message, cancelled: e instanceof CancelledError ? { done: e.done, total: e.total } : undefined });
       } finally {
-        abort = null;
+        running = null;
       }
-      return;
     }
-    case 'lensQuestions':
-      post({ type: 'result', reqId: req.reqId, value: questions.map((q) => ({ question: q.question, answer: q.answer, seen: q.seen })) });
-      return;
+  } finally {
+    pumping = false;
+  }
+}
+
+const JOB_NAMES: Record<JobName, string> = {
+  load: 'loading a model',
+  generate: 'the generation',
+  lensAsk: 'Ask the model',
+  lensRepeat: 'Ask 10 times',
+  lensAll: 'Check all questions',
+  inspect: 'Look inside',
+  compareTemperatures: 'Compare temperatures',
+  perplexity: 'Perplexity',
+  stepLogits: 'recomputing a step',
+  cacheRemove: 'removing cached models',
+  lensQuestions: 'the lens questions',
+  cacheList: 'listing cached models',
+  tokenize: 'tokenizing',
+  chatPrompt: 'the chat prompt',
+  labels: 'token labels',
+  decode: 'decoding',
+};
+
+async function runJob(req: JobRequest, job: Running): Promise<void> {
+  const { signal } = job.ctl;
+  // A device lost while nothing ran: move to WASM before the next job uses the model.
+  if (req.job !== 'load' && deviceLostReason() && lm) await recoverFromDeviceLoss();
+  switch (req.job) {
+    case 'load':
+      return answer(req.reqId, 'load', await load(req.args.source, req.args.backends, req.reqId, signal));
+    case 'generate':
+      return answer(req.reqId, 'generate', await runGeneration(req.reqId, req.args, job));
     case 'lensAsk':
-      post({ type: 'result', reqId: req.reqId, value: await askFact(need(), lensQuestion(req.index), knownAnswers(questions)) });
-      return;
+      return answer(req.reqId, 'lensAsk', await tool(() => askFact(need(), lensQuestion(req.args.index), knownAnswers(questions))));
     case 'lensRepeat':
-      post({ type: 'result', reqId: req.reqId, value: await repeatAsk(need(), lensQuestion(req.index), req.n, req.temperature) });
-      return;
+      return answer(req.reqId, 'lensRepeat', await tool(() => repeatAsk(need(), lensQuestion(req.args.index), req.args.n, req.args.temperature)));
     case 'lensAll': {
-      const ctl = new AbortController();
-      cancellable.set(req.reqId, ctl);
-      try {
-        const answers = await askAll(need(), questions, (done, total) => post({ type: 'lensProgress', reqId: req.reqId, done, total }), ctl.signal);
-        post({ type: 'result', reqId: req.reqId, value: { answers, summary: summarize(answers) } });
-      } finally {
-        cancellable.delete(req.reqId);
-      }
-      return;
+      let done = 0;
+      job.progress = () => ` (${done} of ${questions.length} done)`;
+      const answers = await tool(() =>
+        askAll(
+          need(),
+          questions,
+          (d, total) => {
+            done = d;
+            post({ type: 'lensProgress', reqId: req.reqId, done: d, total });
+          },
+          signal,
+        ),
+      );
+      return answer(req.reqId, 'lensAll', { answers, summary: summarize(answers) });
     }
-    case 'cancel':
-      cancellable.get(req.reqId)?.abort();
-      return;
     case 'inspect':
-      post({ type: 'result', reqId: req.reqId, value: await inspect(need(), req.ids, req.layer) });
-      return;
-    case 'compareTemperatures':
-      post({ type: 'result', reqId: req.reqId, value: await compareTemperatures(need(), req.promptIds, req.temperatures, req.seed, req.maxTokens) });
-      return;
+      return answer(req.reqId, 'inspect', await tool(() => inspect(need(), req.args.ids, req.args.layer)));
+    case 'compareTemperatures': {
+      const a = req.args;
+      return answer(req.reqId, 'compareTemperatures', await tool(() => compareTemperatures(need(), a.promptIds, a.temperatures, a.seed, a.maxTokens)));
+    }
     case 'perplexity':
-      post({ type: 'result', reqId: req.reqId, value: await perplexity(need(), req.text) });
-      return;
-    case 'cacheList':
-      post({ type: 'result', reqId: req.reqId, value: await listCachedModels() });
-      return;
+      return answer(req.reqId, 'perplexity', await tool(() => perplexity(need(), req.args.text)));
+    case 'stepLogits': {
+      const logits = await tool(() => logitsAfter(need(), req.args.ids));
+      return answer(req.reqId, 'stepLogits', logits, [logits.buffer]);
+    }
     case 'cacheRemove':
       await removeCachedModels();
-      post({ type: 'result', reqId: req.reqId, value: null });
-      return;
-    case 'settings':
-      liveSettings = req.settings;
-      delayMs = req.delayMs;
-      return;
-    case 'stop':
-      abort?.abort();
-      return;
-    case 'tokenize':
-      post({ type: 'result', reqId: req.reqId, value: views(need().tokenizer.encode(req.text)) });
-      return;
-    case 'chatPrompt':
-      post({ type: 'result', reqId: req.reqId, value: need().tokenizer.applyChatTemplate(req.messages) });
-      return;
-    case 'labels':
-      post({ type: 'result', reqId: req.reqId, value: views(req.ids) });
-      return;
-    case 'decode':
-      post({ type: 'result', reqId: req.reqId, value: need().tokenizer.decode(req.ids, true) });
-      return;
+      return answer(req.reqId, 'cacheRemove', null);
+    default:
+      return immediate(req);
   }
+}
+
+/** Jobs answered at once: no model run, so they need not wait for the queue. */
+async function immediate(req: JobRequest): Promise<void> {
+  switch (req.job) {
+    case 'lensQuestions':
+      return answer(req.reqId, 'lensQuestions', questions.map((q) => ({ question: q.question, answer: q.answer, seen: q.seen })));
+    case 'cacheList':
+      return answer(req.reqId, 'cacheList', await listCachedModels());
+    case 'tokenize':
+      return answer(req.reqId, 'tokenize', views(need().tokenizer.encode(req.args.text)));
+    case 'chatPrompt':
+      return answer(req.reqId, 'chatPrompt', need().tokenizer.applyChatTemplate(req.args.messages));
+    case 'labels':
+      return answer(req.reqId, 'labels', views(req.args.ids));
+    case 'decode':
+      return answer(req.reqId, 'decode', need().tokenizer.decode(req.args.ids, true));
+    default:
+      throw new Error(`${req.job} is an engine job, not an immediate one`);
+  }
+}
+
+/** A tool's forward passes leave the generation's KV cache exactly as they found it. */
+function tool<T>(fn: () => Promise<T>): Promise<T> {
+  return withCacheKept(need().model, fn);
 }
 
 function lensQuestion(index: number): LensQuestion {
@@ -175,52 +185,165 @@ function lensQuestion(index: number): LensQuestion {
   return q;
 }
 
-async function fetchJsonOptional(url: string): Promise<unknown> {
-  try {
-    const res = await fetch(url);
-    return res.ok ? await res.json() : null;
-  } catch {
-    return null;
+// ---------- loading ----------
+
+async function load(source: ModelSource, backends: string[] | undefined, reqId: number, signal: AbortSignal): Promise<Ready> {
+  const cancelled = lastCancelled.splice(0);
+  const t0 = performance.now();
+  const status = await selectBackend({ order: backends as BackendName[] | undefined, wasmPaths: WASM_PATHS });
+  watchDevice();
+  const next = await loadSource(source, status.backend, {
+    signal,
+    onProgress: (p) => post({ type: 'progress', reqId, ...p }),
+    onWarning: (message) => post({ type: 'warning', message }),
+  });
+  // The new model is built before the old one is let go: if the load fails, the old one still works.
+  lm?.model.dispose();
+  lm = next.lm;
+  questions = next.questions;
+  loaded = { source, backends };
+  return { model: modelInfo(lm), backend: backendInfo(status), loadMs: performance.now() - t0, cancelled };
+}
+
+// What a load cancelled, filled in when it is queued (see onmessage), reported in its answer.
+const lastCancelled: string[] = [];
+
+function modelInfo(m: LoadedModel): Ready['model'] {
+  return {
+    name: m.name,
+    params: m.model.params,
+    weightBytes: m.weightBytes,
+    contextLength: m.model.contextLength,
+    vocabSize: m.config.vocabSize,
+    nLayer: m.config.nLayer,
+    nHead: m.config.nHead,
+    hasChatTemplate: m.tokenizer.hasChatTemplate,
+    eosIds: m.eosIds,
+  };
+}
+
+function backendInfo(status: BackendStatus): BackendInfo {
+  return { backend: status.backend, description: describeBackend(status), softwareAdapter: Boolean(status.adapter?.isFallbackAdapter) };
+}
+
+let recovering: Promise<void> | null = null;
+/** The GPU is gone: WASM (then WebGL, CPU) takes over, and the same model is loaded onto it. */
+function recoverFromDeviceLoss(): Promise<void> {
+  recovering ??= (async () => {
+    const why = deviceLostReason() ?? 'unknown reason';
+    const source = loaded!.source;
+    lm = null; // its tensors lived on the lost device: nothing to free
+    forgetLostDevice();
+    const status = await selectBackend({ order: ['wasm', 'webgl', 'cpu'], wasmPaths: WASM_PATHS });
+    const next = await loadSource(source, status.backend, { onWarning: (message) => post({ type: 'warning', message }) });
+    lm = next.lm;
+    questions = next.questions;
+    loaded = { source, backends: [status.backend] };
+    post({ type: 'backendChanged', backend: backendInfo(status), why: `The GPU device was lost (${why}). The engine moved to ${status.backend} and reloaded ${lm.name}; nothing was lost.` });
+  })().finally(() => (recovering = null));
+  return recovering;
+}
+
+// ---------- generation ----------
+
+/**
+ * Streams a generation. If the GPU device is lost on the way, the model moves to WASM and the run
+ * carries on from its last posted step: the same ids, the same random stream, the same step numbers.
+ */
+async function runGeneration(reqId: number, a: GenerateArgs, job: Running): Promise<GenerationSummary> {
+  const live = { settings: a.settings, delayMs: a.delayMs, stop: new AbortController() };
+  job.live = live;
+  job.ctl.signal.addEventListener('abort', () => live.stop.abort());
+  const posted: StepRecord[] = [];
+  job.progress = () => ` (stopped after ${posted.length} tokens)`;
+  let first: GenerationSummary | null = null;
+  for (let attempt = 0; ; attempt++) {
+    const from = posted.length;
+    const draws = posted.filter((r) => r.draw !== null).length;
+    try {
+      const m = need();
+      const gen = generate(m, [...a.promptIds, ...posted.map((r) => r.id)], {
+        ...a.settings,
+        seed: a.seed,
+        rngSkip: a.rngSkip + draws,
+        maxTokens: a.maxTokens - from,
+        signal: live.stop.signal,
+        keepLogits: true,
+        settingsForStep: () => live.settings,
+        turnEnd: a.chat ? m.tokenizer.turnEnd() : undefined,
+        corrupt: (step) => fault('nanLogits', from + step) !== null,
+      });
+      for (;;) {
+        const r = await gen.next();
+        if (r.done) {
+          first ??= r.value;
+          const generatedIds = [...posted.slice(0, from).map((x) => x.id), ...r.value.generatedIds];
+          return { ...r.value, promptIds: a.promptIds, generatedIds, generatedTokens: generatedIds.length, prefillMs: first.prefillMs };
+        }
+        const record = { ...r.value, step: from + r.value.step };
+        post({ type: 'step', reqId, record }, [record.logits!.buffer]);
+        posted.push({ ...record, logits: undefined });
+        if (fault('loseDevice', record.step)) loseDevice();
+        // Let 'stop' and 'settings' in between tokens (and pause in slow motion).
+        await new Promise((res) => setTimeout(res, live.delayMs));
+      }
+    } catch (e) {
+      const lost = e instanceof DeviceLostError || deviceLostReason() !== null;
+      if (!lost || attempt > 0) throw e;
+      await recoverFromDeviceLoss();
+    }
   }
 }
 
-function fetchFiles(source: ModelSource, backend: string, streamed: tf.Tensor[]) {
-  if (source.kind === 'url') {
-    return fetchModelFiles(source.url, (p) => post({ type: 'progress', ...p, overallLoaded: p.loaded, overallTotal: p.total, fromCache: false }));
-  }
-  // What this device can hold: WASM memory ends at 4 GiB; a WebGPU tensor must fit one buffer.
-  const gib = 2 ** 30;
-  const deviceMemory = (navigator as Navigator & { deviceMemory?: number }).deviceMemory;
-  const maxWeightBytes = Math.min(backend === 'wasm' ? 3.5 * gib : Infinity, deviceMemory ? (deviceMemory * gib) / 2 : Infinity);
-  const limits = backend === 'webgpu' ? (tf.backend() as unknown as { device?: GPUDevice }).device?.limits : undefined;
-  return loadHubFiles(
-    { id: source.id, revision: source.revision },
-    {
-      endpoint: source.endpoint,
-      store: cacheStorageStore(),
-      maxWeightBytes: Number.isFinite(maxWeightBytes) ? maxWeightBytes : undefined,
-      maxTensorBytes: limits ? Math.min(limits.maxStorageBufferBindingSize, limits.maxBufferSize) : undefined,
-      onProgress: (p) => post({ type: 'progress', ...p }),
-      onWarning: (message) => post({ type: 'warning', message }),
-      // Each tensor goes to the backend the moment it has arrived; the file is never held whole.
-      onTensor: (_name, shape, data) => {
-        const t = uploadNow(tf.tensor(data, shape));
-        streamed.push(t);
-        return t;
-      },
-    },
-  );
+// ---------- faults a test can cause ----------
+
+function fault<K extends FaultHook['kind']>(kind: K, step: number): FaultHook | null {
+  const i = faults.findIndex((f) => f.kind === kind && 'atStep' in f && f.atStep === step);
+  return i < 0 ? null : faults.splice(i, 1)[0];
+}
+
+/** Destroys the WebGPU device, as a driver reset would: device.lost resolves and pending reads fail. */
+function loseDevice(): void {
+  if (tf.getBackend() === 'webgpu') (tf.backend() as unknown as { device: GPUDevice }).device.destroy();
 }
 
 self.onmessage = (e: MessageEvent<Request>) => {
   const req = e.data;
-  handle(req).catch((err: Error) => {
-    post({
-      type: 'error',
-      message: err.message,
-      genId: req.type === 'generate' ? req.genId : undefined,
-      reqId: 'reqId' in req ? req.reqId : undefined,
-      cancelled: err instanceof CancelledError ? { done: err.done, total: err.total } : undefined,
-    });
-  });
+  switch (req.type) {
+    case 'job':
+      if (req.job === 'load' && running) lastCancelled.push(`${JOB_NAMES[running.req.job]}${running.progress()}`);
+      if (IMMEDIATE_JOBS.has(req.job)) {
+        immediate(req).catch((err: Error) => post({ type: 'error', reqId: req.reqId, message: err.message }));
+      } else enqueue(req);
+      return;
+    case 'cancel': {
+      if (running?.req.reqId === req.reqId) running.ctl.abort();
+      const i = queue.findIndex((q) => q.reqId === req.reqId);
+      if (i >= 0) {
+        queue.splice(i, 1);
+        post({ type: 'error', reqId: req.reqId, message: 'Cancelled before it started.', cancelled: { done: 0, total: 0 } });
+      }
+      return;
+    }
+    case 'stop':
+      running?.live?.stop.abort();
+      return;
+    case 'settings':
+      if (running?.live) {
+        running.live.settings = req.settings;
+        running.live.delayMs = req.delayMs;
+      }
+      return;
+    case 'ping':
+      post({ type: 'pong', reqId: req.reqId });
+      return;
+    case 'fault':
+      if (req.hook.kind === 'throw') {
+        setTimeout(() => {
+          throw new Error('test hook: the worker threw');
+        });
+      } else if (req.hook.kind === 'exit') self.close();
+      else faults.push(req.hook);
+      return;
+  }
 };

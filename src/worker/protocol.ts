@@ -1,8 +1,16 @@
 // Messages between the page and the inference worker. The page never imports TF.js; the worker owns
 // the engine, the tokenizer and the KV cache.
+//
+// One table, `Jobs`, says what every request carries and what it answers. Engine jobs (anything that
+// runs the model) wait in one queue and run one at a time; tokenizer look-ups and the cache listing
+// are answered at once, between engine steps. Control messages (stop, cancel, live settings) act on
+// the job that is running.
 import type { StepRecord, GenerationSummary } from '../engine/generate/generate.ts';
 import type { HubProgress } from '../engine/load/hub.ts';
 import type { ChatMessage } from '../engine/load/tokenizer.ts';
+import type { Inspection } from '../engine/tools/inspect.ts';
+import type { LensAnswer, LensSummaryRow } from '../engine/tools/lens.ts';
+import type { Surprise, TemperatureColumn } from '../engine/tools/compare.ts';
 import type { SamplingSettings } from '../sampling/sampler.ts';
 
 export interface ModelInfo {
@@ -29,33 +37,10 @@ export type ModelSource = { kind: 'url'; url: string } | { kind: 'hub'; id: stri
 export interface CachedModel {
   id: string;
   revision: string;
+  endpoint: string;
   bytes: number;
   complete: boolean;
 }
-
-export interface LoadProgressMsg extends HubProgress {
-  type: 'progress';
-}
-
-export type Request =
-  | { type: 'load'; source: ModelSource; backends?: string[] }
-  | { type: 'cacheList'; reqId: number }
-  | { type: 'lensQuestions'; reqId: number }
-  | { type: 'lensAsk'; reqId: number; index: number }
-  | { type: 'lensRepeat'; reqId: number; index: number; n: number; temperature: number }
-  | { type: 'lensAll'; reqId: number }
-  | { type: 'inspect'; reqId: number; ids: number[]; layer: number }
-  | { type: 'compareTemperatures'; reqId: number; promptIds: number[]; temperatures: number[]; seed: number; maxTokens: number }
-  | { type: 'perplexity'; reqId: number; text: string }
-  | { type: 'cacheRemove'; reqId: number }
-  | { type: 'generate'; genId: number; promptIds: number[]; settings: SamplingSettings; seed: number; rngSkip: number; maxTokens: number; delayMs: number; chat: boolean }
-  | { type: 'cancel'; reqId: number }
-  | { type: 'settings'; settings: SamplingSettings; delayMs: number }
-  | { type: 'stop' }
-  | { type: 'tokenize'; reqId: number; text: string }
-  | { type: 'chatPrompt'; reqId: number; messages: ChatMessage[] }
-  | { type: 'labels'; reqId: number; ids: number[] }
-  | { type: 'decode'; reqId: number; ids: number[] };
 
 export interface TokenView {
   id: number;
@@ -63,12 +48,84 @@ export interface TokenView {
   special: boolean;
 }
 
+export interface LensQuestionView {
+  question: string;
+  answer: string;
+  seen: boolean | null;
+}
+
+export interface RepeatResult {
+  answers: { said: string; count: number }[];
+  agreement: number;
+}
+
+export interface Ready {
+  model: ModelInfo;
+  backend: BackendInfo;
+  loadMs: number;
+  /** What the load stopped to make room, in words (e.g. "Check all questions (12 of 40 done)"), if anything. */
+  cancelled: string[];
+}
+
+export interface GenerateArgs {
+  promptIds: number[];
+  settings: SamplingSettings;
+  seed: number;
+  rngSkip: number;
+  maxTokens: number;
+  delayMs: number;
+  chat: boolean;
+}
+
+/** Every request the page can make: its arguments and its answer. */
+export interface Jobs {
+  load: { args: { source: ModelSource; backends?: string[] }; result: Ready };
+  generate: { args: GenerateArgs; result: GenerationSummary };
+  lensAsk: { args: { index: number }; result: LensAnswer };
+  lensRepeat: { args: { index: number; n: number; temperature: number }; result: RepeatResult };
+  lensAll: { args: Record<string, never>; result: { answers: LensAnswer[]; summary: LensSummaryRow[] } };
+  inspect: { args: { ids: number[]; layer: number }; result: Inspection };
+  compareTemperatures: { args: { promptIds: number[]; temperatures: number[]; seed: number; maxTokens: number }; result: TemperatureColumn[] };
+  perplexity: { args: { text: string }; result: { tokens: Surprise[]; perplexity: number; bitsPerToken: number } };
+  /** The logits after `ids` (a past step's, recomputed when the page no longer holds them). */
+  stepLogits: { args: { ids: number[] }; result: Float32Array };
+  cacheRemove: { args: Record<string, never>; result: null };
+  // Answered at once (no model run):
+  lensQuestions: { args: Record<string, never>; result: LensQuestionView[] };
+  cacheList: { args: Record<string, never>; result: CachedModel[] };
+  tokenize: { args: { text: string }; result: TokenView[] };
+  chatPrompt: { args: { messages: ChatMessage[] }; result: string };
+  labels: { args: { ids: number[] }; result: TokenView[] };
+  decode: { args: { ids: number[] }; result: string };
+}
+export type JobName = keyof Jobs;
+
+/** Jobs that never run the model: answered between engine steps instead of waiting in the queue. */
+export const IMMEDIATE_JOBS: ReadonlySet<JobName> = new Set<JobName>(['lensQuestions', 'cacheList', 'tokenize', 'chatPrompt', 'labels', 'decode']);
+
+/** Faults a test can cause on purpose (only when the page was opened with ?testHooks). */
+export type FaultHook = { kind: 'loseDevice'; atStep: number } | { kind: 'throw' } | { kind: 'exit' } | { kind: 'nanLogits'; atStep: number };
+
+export type JobRequest = { [K in JobName]: { type: 'job'; reqId: number; job: K; args: Jobs[K]['args'] } }[JobName];
+
+export type Request =
+  | JobRequest
+  | { type: 'cancel'; reqId: number } // a queued or running job; it answers with an error
+  | { type: 'stop' } // the running generation ends after its current token, as a normal 'aborted' end
+  | { type: 'settings'; settings: SamplingSettings; delayMs: number } // the running generation, from its next token
+  | { type: 'ping'; reqId: number }
+  | { type: 'fault'; hook: FaultHook };
+
+export type JobResult = { [K in JobName]: { type: 'result'; reqId: number; job: K; value: Jobs[K]['result'] } }[JobName];
+
 export type Response =
-  | LoadProgressMsg
-  | { type: 'warning'; message: string }
+  | JobResult
+  | { type: 'error'; reqId: number; message: string; cancelled?: { done: number; total: number } }
+  | { type: 'started'; reqId: number } // a queued job began
+  | ({ type: 'progress'; reqId: number } & HubProgress)
   | { type: 'lensProgress'; reqId: number; done: number; total: number }
-  | { type: 'ready'; model: ModelInfo; backend: BackendInfo; loadMs: number }
-  | { type: 'step'; genId: number; record: StepRecord }
-  | { type: 'done'; genId: number; summary: GenerationSummary }
-  | { type: 'error'; genId?: number; reqId?: number; message: string; cancelled?: { done: number; total: number } }
-  | { type: 'result'; reqId: number; value: unknown };
+  | { type: 'step'; reqId: number; record: StepRecord }
+  | { type: 'warning'; message: string }
+  /** The engine changed backend by itself (a lost GPU device); `why` says what happened. */
+  | { type: 'backendChanged'; backend: BackendInfo; why: string }
+  | { type: 'pong'; reqId: number };

@@ -3,8 +3,10 @@ import { lastLogits } from '../model/model.ts';
 import { ContextFullError } from '../model/model.ts';
 import type { LoadedModel } from '../load/load.ts';
 import { createRng } from '../../sampling/prng.ts';
+import { checkSamplingSettings } from '../../sampling/limits.ts';
 import type { SamplingSettings } from '../../sampling/sampler.ts';
-import { sampleNext, type Candidate, type SampleResult } from '../../sampling/step.ts';
+import { countNonFinite, NonFiniteLogitsError, sampleNext, type Candidate, type SampleResult } from '../../sampling/step.ts';
+import * as tf from '@tensorflow/tfjs';
 import type { TurnEnd } from '../load/tokenizer.ts';
 
 export interface GenerateOptions extends SamplingSettings {
@@ -22,6 +24,8 @@ export interface GenerateOptions extends SamplingSettings {
   /** A chat reply: stop where the assistant's turn ends (see Tokenizer.turnEnd). Text from an end
    *  string on is never yielded: tokens that might begin one are held back until they cannot. */
   turnEnd?: TurnEnd;
+  /** Tests only: replaces step n's logits with NaN, as a damaged weight or a faulty backend would. */
+  corrupt?: (step: number) => boolean;
 }
 
 export interface StepRecord extends SampleResult {
@@ -57,6 +61,8 @@ export function checkPromptFits(lm: LoadedModel, promptIds: number[]): void {
  * (a chat's earlier turns, or a branch from a past step), so only new tokens are computed.
  */
 export async function* generate(lm: LoadedModel, promptIds: number[], opts: GenerateOptions): AsyncGenerator<StepRecord, GenerationSummary> {
+  checkSamplingSettings(opts);
+  if (!Number.isInteger(opts.maxTokens) || opts.maxTokens < 0) throw new RangeError(`maxTokens must be a whole number ≥ 0, got ${opts.maxTokens}`);
   checkPromptFits(lm, promptIds);
   const rng = createRng(opts.seed);
   for (let i = 0; i < (opts.rngSkip ?? 0); i++) rng();
@@ -75,6 +81,9 @@ export async function* generate(lm: LoadedModel, promptIds: number[], opts: Gene
       break;
     }
     const settings = opts.settingsForStep?.(step) ?? opts;
+    if (opts.corrupt?.(step)) logits = logits.map(() => NaN); // a test hook: what damaged weights produce
+    const bad = countNonFinite(logits);
+    if (bad) throw new NonFiniteLogitsError(bad, logits.length, step, tf.getBackend());
     const s = sampleNext(logits, settings, rng, opts.topN ?? 20);
     const record: StepRecord = {
       ...s,
@@ -186,6 +195,12 @@ class HeldBack {
     this.released += this.pending.length;
     return this.pending.splice(0);
   }
+}
+
+/** The logits after `ids` (what the step at position ids.length sampled from), reusing the cached prefix. */
+export async function logitsAfter(lm: LoadedModel, ids: number[]): Promise<Float32Array> {
+  checkPromptFits(lm, ids);
+  return lastLogits(lm.model.forward(feedFrom(lm, ids), true));
 }
 
 /** Truncates the cache to the longest cached prefix of `ids` and returns the tokens still to run. */

@@ -111,3 +111,50 @@ export function uploadNow<T extends tf.Tensor>(t: T): T {
   if (tf.getBackend() === 'webgpu') (tf.backend() as unknown as { uploadToGPU(dataId: object): void }).uploadToGPU(t.dataId);
   return t;
 }
+
+/** The GPU device went away (driver reset, another tab took the GPU, or a test destroyed it). */
+export class DeviceLostError extends Error {
+  constructor(readonly reason: string) {
+    super(`The GPU device was lost (${reason}).`);
+    this.name = 'DeviceLostError';
+  }
+}
+
+let deviceLost: { promise: Promise<never>; info: string | null } | null = null;
+
+/**
+ * Watches the WebGPU device TF.js uses: returns a promise that rejects with DeviceLostError when it is
+ * lost (it never settles otherwise), so a read that would wait forever on a dead device can race it.
+ */
+export function watchDevice(): Promise<never> | null {
+  if (tf.getBackend() !== 'webgpu') return null;
+  const device = (tf.backend() as unknown as { device?: GPUDevice }).device;
+  if (!device) return null;
+  if (!deviceLost) {
+    const state: { promise: Promise<never>; info: string | null } = { promise: null!, info: null };
+    state.promise = device.lost.then((info) => {
+      state.info = `${info.reason}${info.message ? `: ${info.message}` : ''}`;
+      throw new DeviceLostError(state.info);
+    });
+    state.promise.catch(() => {}); // observed by whoever races it; never an unhandled rejection
+    deviceLost = state;
+  }
+  return deviceLost.promise;
+}
+
+/** Why the device was lost, once it has been; null while it works (or off WebGPU). */
+export function deviceLostReason(): string | null {
+  return deviceLost?.info ?? null;
+}
+
+/** After moving off a lost device: the next WebGPU backend gets a fresh watch. */
+export function forgetLostDevice(): void {
+  deviceLost = null;
+}
+
+/** A tensor's data, or DeviceLostError if the GPU device is lost while waiting for it. */
+export function readData(t: tf.Tensor): Promise<Float32Array> {
+  const data = t.data() as Promise<Float32Array>;
+  const lost = watchDevice();
+  return lost ? Promise.race([data, lost]) : data;
+}

@@ -8,19 +8,20 @@ export interface LoadProgress {
   total: number | null;
 }
 
-async function fetchOk(url: string): Promise<Response> {
+async function fetchOk(url: string, signal?: AbortSignal): Promise<Response> {
   let res: Response;
   try {
-    res = await fetch(url);
+    res = await fetch(url, { signal });
   } catch (e) {
+    if (signal?.aborted) throw new Error(`The download of ${url} was cancelled.`);
     throw new Error(`Could not fetch ${url}: ${(e as Error).message}. Check the connection or the model address.`);
   }
   if (!res.ok) throw new Error(`Could not fetch ${url}: HTTP ${res.status} ${res.statusText}`);
   return res;
 }
 
-async function fetchJson(url: string): Promise<unknown> {
-  const res = await fetchOk(url);
+async function fetchJson(url: string, signal?: AbortSignal): Promise<unknown> {
+  const res = await fetchOk(url, signal);
   try {
     return await res.json();
   } catch (e) {
@@ -29,8 +30,8 @@ async function fetchJson(url: string): Promise<unknown> {
 }
 
 /** Downloads a file, reporting bytes as they arrive. */
-export async function fetchBytes(url: string, onProgress?: (p: LoadProgress) => void): Promise<Uint8Array> {
-  const res = await fetchOk(url);
+export async function fetchBytes(url: string, onProgress?: (p: LoadProgress) => void, signal?: AbortSignal): Promise<Uint8Array> {
+  const res = await fetchOk(url, signal);
   const total = Number(res.headers.get('content-length')) || null;
   const file = url.split('/').pop() ?? url;
   if (!res.body) return new Uint8Array(await res.arrayBuffer());
@@ -38,12 +39,19 @@ export async function fetchBytes(url: string, onProgress?: (p: LoadProgress) => 
   let loaded = 0;
   const reader = res.body.getReader();
   for (;;) {
-    const { done, value } = await reader.read();
+    let r: ReadableStreamReadResult<Uint8Array>;
+    try {
+      r = await reader.read();
+    } catch (e) {
+      throw new Error(`The download of ${url} broke off after ${loaded} bytes (${signal?.aborted ? 'cancelled' : (e as Error).message}); nothing partial was kept.`);
+    }
+    const { done, value } = r;
     if (done) break;
     chunks.push(value);
     loaded += value.length;
     onProgress?.({ file, loaded, total });
   }
+  if (total !== null && loaded !== total) throw new Error(`The download of ${url} ended after ${loaded} of ${total} bytes; nothing partial was kept. Load the model again.`);
   const out = new Uint8Array(loaded);
   let o = 0;
   for (const c of chunks) {
@@ -53,15 +61,15 @@ export async function fetchBytes(url: string, onProgress?: (p: LoadProgress) => 
   return out;
 }
 
-export async function fetchModelFiles(baseUrl: string, onProgress?: (p: LoadProgress) => void): Promise<ModelFiles> {
+export async function fetchModelFiles(baseUrl: string, onProgress?: (p: LoadProgress) => void, signal?: AbortSignal): Promise<ModelFiles> {
   const base = baseUrl.replace(/\/?$/, '/');
   const [config, tokenizer, tokenizerConfig, generationConfig] = await Promise.all([
-    fetchJson(base + 'config.json'),
-    fetchJson(base + 'tokenizer.json'),
-    fetchJson(base + 'tokenizer_config.json'),
-    fetchJson(base + 'generation_config.json').catch(() => undefined),
+    fetchJson(base + 'config.json', signal),
+    fetchJson(base + 'tokenizer.json', signal),
+    fetchJson(base + 'tokenizer_config.json', signal),
+    fetchJson(base + 'generation_config.json', signal).catch(() => undefined),
   ]);
-  const bytes = await fetchBytes(base + 'model.safetensors', onProgress);
+  const bytes = await fetchBytes(base + 'model.safetensors', onProgress, signal);
   return {
     name: base.replace(/\/$/, '').split('/').pop() ?? base,
     config,

@@ -9,13 +9,15 @@
 // Platform-neutral: the cache (Cache Storage in the browser, a folder in Node) is passed in.
 import { ConfigError, parseConfig, SUPPORTED_MODEL_TYPES, type ModelConfig } from '../model/config.ts';
 import type { ModelFiles } from './load.ts';
-import { DEFAULT_ENDPOINT, hubFileUrl, hubLabel, type HubRef } from './hubRef.ts';
+import { DEFAULT_ENDPOINT, endpointKey, hubFileUrl, hubLabel, type HubRef } from './hubRef.ts';
 import { memoryWeights, parseHeader, SafetensorsError, streamTensors, type SafetensorsHeader, type WeightSource } from './safetensors.ts';
 
-export { DEFAULT_ENDPOINT, hubFileUrl, hubLabel, parseHubRef, type HubRef } from './hubRef.ts';
+export { DEFAULT_ENDPOINT, endpointKey, hubFileUrl, hubLabel, parseHubRef, type HubRef } from './hubRef.ts';
 
-/** Where downloaded files are kept. Keys look like "owner/name/main/config.json". */
+/** Where downloaded files are kept. Keys look like "huggingface.co/owner/name/main/config.json". */
 export interface FileStore {
+  /** Removes one file (a damaged one, found when it is read back). */
+  delete(key: string): Promise<void>;
   has(key: string): Promise<boolean>;
   get(key: string): Promise<Uint8Array | null>;
   /** Stores a complete file atomically: a reader never sees part of it. */
@@ -65,6 +67,18 @@ export interface HubLoadOptions {
    * model takes. Weight files are then never held whole in memory.
    */
   onTensor?: (name: string, shape: number[], data: Float32Array) => unknown;
+  /** Releases a handle onTensor made, when the load that made it fails (e.g. disposes the tensor). */
+  discard?: (handle: unknown) => void;
+}
+
+/** A file read back from the cache failed its checks: it is evicted and downloaded again. */
+class DamagedInCache extends Error {
+  constructor(
+    readonly file: string,
+    readonly why: string,
+  ) {
+    super(`${file} in the cache is damaged (${why})`);
+  }
 }
 
 interface Manifest {
@@ -79,11 +93,32 @@ const mb = (n: number) => `${(n / 1e6).toFixed(n < 1e7 ? 1 : 0)} MB`;
 const interrupted = (file: string, what: string) =>
   new HubError('interrupted', `The download of ${file} ${what}. Nothing partial was kept; load the model again to retry.`);
 
-/** Reads a Hub model through the store, downloading only what is not cached yet. */
+/** The key of one file of a model in the store: endpoint, id, revision, file. */
+export function cacheKey(endpoint: string, ref: HubRef, file: string): string {
+  return `${endpointKey(endpoint)}/${ref.id}/${ref.revision}/${file}`;
+}
+
+/**
+ * Reads a Hub model through the store, downloading only what is not cached yet. A cached file that
+ * fails its checks is removed (with the manifest, so the model counts as incomplete) and fetched again.
+ */
 export async function loadHubFiles(ref: HubRef, opts: HubLoadOptions): Promise<ModelFiles> {
+  try {
+    return await loadOnce(ref, opts);
+  } catch (e) {
+    if (!(e instanceof DamagedInCache)) throw e;
+    const endpoint = opts.endpoint || DEFAULT_ENDPOINT;
+    await opts.store.delete(cacheKey(endpoint, ref, e.file));
+    await opts.store.delete(cacheKey(endpoint, ref, MANIFEST));
+    opts.onWarning?.(`${hubLabel(ref)}: the cached ${e.file} was damaged (${e.why}); it was removed from the cache and downloaded again.`);
+    return loadOnce(ref, opts);
+  }
+}
+
+async function loadOnce(ref: HubRef, opts: HubLoadOptions): Promise<ModelFiles> {
   const endpoint = opts.endpoint || DEFAULT_ENDPOINT;
   const doFetch = opts.fetch ?? globalThis.fetch.bind(globalThis);
-  const key = (file: string) => `${ref.id}/${ref.revision}/${file}`;
+  const key = (file: string) => cacheKey(endpoint, ref, file);
   const label = hubLabel(ref);
   const decodeJson = (file: string, bytes: Uint8Array): unknown => {
     try {
@@ -96,8 +131,15 @@ export async function loadHubFiles(ref: HubRef, opts: HubLoadOptions): Promise<M
   const streaming = Boolean(opts.onTensor && opts.store.stream && opts.store.putStream);
   // A manifest marks a model complete in the cache: it says which optional files the model lacks and
   // which files hold the weights, so a complete model loads with no network request at all.
+  const decodeCached = (file: string, bytes: Uint8Array): unknown => {
+    try {
+      return JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
+    } catch (e) {
+      throw new DamagedInCache(file, (e as Error).message);
+    }
+  };
   const manifestBytes = await opts.store.get(key(MANIFEST));
-  const manifest = manifestBytes ? (decodeJson(MANIFEST, manifestBytes) as Manifest) : null;
+  const manifest = manifestBytes ? (decodeCached(MANIFEST, manifestBytes) as Manifest) : null;
 
   /** GET a file; null for 404 when `optional`. Maps HTTP failures to messages a user can act on. */
   const request = async (file: string, optional: boolean, headers?: Record<string, string>, signal = opts.signal): Promise<Response | null> => {
@@ -122,7 +164,10 @@ export async function loadHubFiles(ref: HubRef, opts: HubLoadOptions): Promise<M
 
   const cachedOrFetch = async (file: string, optional: boolean): Promise<Uint8Array | null> => {
     const hit = await opts.store.get(key(file));
-    if (hit) return hit;
+    if (hit) {
+      if (file.endsWith('.json')) decodeCached(file, hit);
+      return hit;
+    }
     if (optional && manifest && !manifest.files.includes(file)) return null; // the model has no such file
     const res = await request(file, optional);
     if (!res) return null;
@@ -197,7 +242,14 @@ export async function loadHubFiles(ref: HubRef, opts: HubLoadOptions): Promise<M
         opts.onProgress?.({ file: f, loaded: n, total: size, overallLoaded: overall, overallTotal, fromCache });
       };
       if (cached) {
-        await streamed.add(`${label}/${f}`, cached.body, cached.size, opts.onTensor!, progress(true, cached.size));
+        try {
+          if (manifest?.sizes[f] && manifest.sizes[f] !== cached.size) throw new SafetensorsError(f, `${cached.size} bytes, the manifest says ${manifest.sizes[f]}`);
+          await streamed.add(`${label}/${f}`, cached.body, cached.size, opts.onTensor!, progress(true, cached.size));
+        } catch (e) {
+          streamed.discardAll(opts.discard);
+          if (e instanceof SafetensorsError) throw new DamagedInCache(f, e.message);
+          throw e;
+        }
         sizes[f] = cached.size;
         continue;
       }
@@ -218,6 +270,8 @@ export async function loadHubFiles(ref: HubRef, opts: HubLoadOptions): Promise<M
       } catch (e) {
         abort.abort(); // the cache must not keep a file the parser rejected
         await caching;
+        await opts.store.delete(key(f)); // a store that wrote before the error surfaced keeps nothing either
+        streamed.discardAll(opts.discard);
         if (e instanceof SafetensorsError && /stream ended/.test(e.message)) {
           throw interrupted(`${label}/${f}`, `ended after ${mb(overall - before)} of ${mb(size)}`);
         }
@@ -230,6 +284,12 @@ export async function loadHubFiles(ref: HubRef, opts: HubLoadOptions): Promise<M
     }
     const hit = await opts.store.get(key(f));
     if (hit) {
+      try {
+        parseHeader(hit, hit.length, `${label}/${f}`);
+        if (manifest?.sizes[f] && manifest.sizes[f] !== hit.length) throw new SafetensorsError(f, `${hit.length} bytes, the manifest says ${manifest.sizes[f]}`);
+      } catch (e) {
+        throw new DamagedInCache(f, (e as Error).message);
+      }
       files.set(f, hit);
       sizes[f] = hit.length;
       overall += hit.length;
@@ -381,6 +441,11 @@ class StreamedWeights implements WeightSource {
     const h = this.handles.get(name);
     this.handles.delete(name);
     return h;
+  }
+  /** The load failed: every handle made so far is released. */
+  discardAll(discard?: (handle: unknown) => void): void {
+    for (const h of this.handles.values()) discard?.(h);
+    this.handles.clear();
   }
   leftovers(): unknown[] {
     const rest = [...this.handles.values()];

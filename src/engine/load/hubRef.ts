@@ -23,3 +23,18 @@ export function hubLabel(ref: HubRef): string {
 export function hubFileUrl(endpoint: string, ref: HubRef, file: string): string {
   return `${endpoint.replace(/\/+$/, '')}/${ref.id}/resolve/${encodeURIComponent(ref.revision)}/${file}`;
 }
+
+/**
+ * The first part of every cache key: which server the files came from ("huggingface.co",
+ * "127.0.0.1_8123"), so a mirror or a test server never fills the entries the real Hub's model uses.
+ */
+export function endpointKey(endpoint: string): string {
+  let host = endpoint;
+  try {
+    const u = new URL(endpoint);
+    host = u.host + u.pathname.replace(/\/+$/, '');
+  } catch {
+    // not a URL: the text itself, made safe below
+  }
+  return host.replace(/[^A-Za-z0-9.-]+/g, '_') || '_';
+}

@@ -43,11 +43,35 @@ export class KVCache {
     }
   }
 
+  /**
+   * A copy of the filled positions, so a tool (the inside view, the lens, perplexity) can use the
+   * cache and hand it back exactly as it was: restoring writes the same floats back, bit for bit.
+   */
+  snapshot(): CacheSnapshot {
+    const n = this.ids.length;
+    const rows = (t: tf.Tensor3D) => tf.keep(tf.slice(t, [0, 0, 0], [this.nKvHead, n, this.headDim]));
+    return { ids: this.ids.slice(), k: n ? this.k.map(rows) : [], v: n ? this.v.map(rows) : [] };
+  }
+
+  /** Puts a snapshot back (and frees it). */
+  restore(s: CacheSnapshot): void {
+    for (let l = 0; l < s.k.length; l++) this.write(l, s.k[l], s.v[l], 0);
+    for (const t of [...s.k, ...s.v]) t.dispose();
+    this.ids.length = 0;
+    this.ids.push(...s.ids);
+  }
+
   dispose(): void {
     for (const t of [...this.k, ...this.v]) t.dispose();
     this.k.length = 0;
     this.v.length = 0;
   }
+}
+
+export interface CacheSnapshot {
+  ids: number[];
+  k: tf.Tensor3D[];
+  v: tf.Tensor3D[];
 }
 
 // Portable path: a new tensor of the same fixed shape, with rows pos..pos+T-1 replaced.

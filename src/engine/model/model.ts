@@ -1,5 +1,7 @@
 // What every architecture offers the generation loop, the CLI and the UI.
 import type * as tf from '@tensorflow/tfjs';
+import { readData } from '../load/backend.ts';
+import type { KVCache } from './attention.ts';
 import type { ModelConfig } from './config.ts';
 
 /** What the forward pass can hand back besides logits, for the "inside the model" views. */
@@ -23,6 +25,8 @@ export interface LanguageModel {
   forward(ids: number[], lastOnly?: boolean, trace?: Trace): tf.Tensor2D;
   /** Final norm and LM head on residual-stream rows [T, D] → logits [T, vocab] (the logit lens). */
   unembed(x: tf.Tensor2D): tf.Tensor2D;
+  /** The KV cache itself: tools snapshot and restore it so a paused generation finds it unchanged. */
+  readonly cache: KVCache;
   /** Forgets positions >= n (they are masked and overwritten later): branching from step n is free. */
   truncate(n: number): void;
   dispose(): void;
@@ -58,7 +62,33 @@ export function expectShape(name: string, actual: number[] | undefined, expected
 /** Reads logits back: the last row as a Float32Array, disposing the tensor. */
 export async function lastLogits(logits: tf.Tensor2D): Promise<Float32Array> {
   const [t, v] = logits.shape;
-  const data = (await logits.data()) as Float32Array;
-  logits.dispose();
+  let data: Float32Array;
+  try {
+    data = await readData(logits);
+  } finally {
+    logits.dispose();
+  }
   return t === 1 ? data : data.slice((t - 1) * v);
+}
+
+/**
+ * Runs a tool (the inside view, the lens, perplexity) on the model and hands the KV cache back exactly
+ * as it was, so a paused or step-by-step generation continues at the right position. A snapshot copies
+ * only the filled positions and writes them back bit for bit (cheaper than running them again: see
+ * the README's measurements).
+ */
+export async function withCacheKept<T>(model: LanguageModel, fn: () => Promise<T>): Promise<T> {
+  const saved = model.cache.snapshot();
+  let ok = false;
+  try {
+    const out = await fn();
+    ok = true;
+    return out;
+  } finally {
+    try {
+      model.cache.restore(saved);
+    } catch (e) {
+      if (ok) throw e; // a lost device fails the restore too; the tool's own error says more
+    }
+  }
 }

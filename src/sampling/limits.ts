@@ -1,0 +1,60 @@
+// The allowed range of every sampling setting, in one place. The URL, the CLI, the controls, the
+// experiments view and the engine itself all validate through `checkSetting`, so a value one of
+// them accepts is never refused (or silently clamped) by another.
+import type { SamplingSettings } from './sampler.ts';
+
+export type SettingKey = 'temperature' | 'topK' | 'topP' | 'seed' | 'maxTokens';
+
+export interface Limit {
+  min: number;
+  /** false: the minimum itself is not allowed (top-p must be above 0). */
+  minIncluded: boolean;
+  max: number;
+  integer: boolean;
+  /** The allowed values in words (English; the UI's zh strings say the same with these numbers). */
+  rule: string;
+}
+
+export const LIMITS: Record<SettingKey, Limit> = {
+  temperature: { min: 0, minIncluded: true, max: 2, integer: false, rule: '0 to 2 (0 = always the most probable token)' },
+  topK: { min: 0, minIncluded: true, max: 1_000_000, integer: true, rule: 'a whole number from 0 to 1000000 (0 = off)' },
+  topP: { min: 0, minIncluded: false, max: 1, integer: false, rule: 'above 0, up to 1 (1 = off)' },
+  seed: { min: 0, minIncluded: true, max: 2 ** 32 - 1, integer: true, rule: 'a whole number from 0 to 4294967295' },
+  maxTokens: { min: 1, minIncluded: true, max: 1000, integer: true, rule: 'a whole number from 1 to 1000' },
+};
+
+/** A setting outside its range: `name` is how the surface calls it (`--temperature`, `t`, "Temperature"). */
+export class SettingError extends Error {
+  constructor(
+    readonly key: SettingKey,
+    readonly given: string,
+    name: string,
+  ) {
+    super(`${name} must be ${LIMITS[key].rule}; got ${given === '' ? 'nothing' : `"${given}"`}.`);
+    this.name = 'SettingError';
+  }
+}
+
+/** The value as a number if it is allowed, else null. Strings are read as numbers ("" is not 0). */
+export function parseSetting(key: SettingKey, raw: string | number): number | null {
+  const n = typeof raw === 'number' ? raw : raw.trim() === '' ? NaN : Number(raw);
+  const l = LIMITS[key];
+  if (!Number.isFinite(n)) return null;
+  if (l.integer && !Number.isInteger(n)) return null;
+  if (n < l.min || (n === l.min && !l.minIncluded) || n > l.max) return null;
+  return n;
+}
+
+/** The value, or a SettingError that names the range. */
+export function checkSetting(key: SettingKey, raw: string | number, name: string = key): number {
+  const n = parseSetting(key, raw);
+  if (n === null) throw new SettingError(key, String(raw), name);
+  return n;
+}
+
+/** All three sampling settings at once (the engine checks what it is given, whoever sent it). */
+export function checkSamplingSettings(s: SamplingSettings): void {
+  checkSetting('temperature', s.temperature, 'temperature');
+  checkSetting('topK', s.topK, 'top-k');
+  checkSetting('topP', s.topP, 'top-p');
+}

@@ -1,0 +1,73 @@
+// Turns a model source (the embedded folder over HTTP, or a Hub repository through Cache Storage) into
+// a runnable model on the current backend. A load that fails frees every tensor it uploaded.
+import * as tf from '@tensorflow/tfjs';
+import { uploadNow } from '../engine/load/backend.ts';
+import { fetchModelFiles } from '../engine/load/fetchModel.ts';
+import { loadHubFiles, type HubProgress } from '../engine/load/hub.ts';
+import { buildModel, type LoadedModel, type ModelFiles } from '../engine/load/load.ts';
+import type { Fact } from '../engine/tools/evaluate.ts';
+import { GENERAL_FACTS } from '../engine/tools/generalFacts.ts';
+import { questionsFromFacts, type LensQuestion } from '../engine/tools/lens.ts';
+import { cacheStorageStore } from './cacheStore.ts';
+import type { ModelSource } from './protocol.ts';
+
+export interface LoadCallbacks {
+  signal?: AbortSignal;
+  onProgress?: (p: HubProgress) => void;
+  onWarning?: (message: string) => void;
+}
+
+export async function loadSource(source: ModelSource, backend: string, cb: LoadCallbacks): Promise<{ lm: LoadedModel; questions: LensQuestion[] }> {
+  const uploaded: tf.Tensor[] = [];
+  let lm: LoadedModel;
+  try {
+    const files = await fetchFiles(source, backend, uploaded, cb);
+    lm = buildModel(files);
+    for (const t of files.weights.leftovers?.() ?? []) (t as tf.Tensor).dispose(); // e.g. GPT-2's attn.bias masks
+  } catch (e) {
+    for (const t of uploaded) if (!t.isDisposed) t.dispose();
+    throw e;
+  }
+  // The embedded model ships its own facts (seen and held out); other models get general facts.
+  const facts = source.kind === 'url' ? await fetchJsonOptional(source.url.replace(/\/?$/, '/') + 'facts.json') : null;
+  return { lm, questions: facts ? questionsFromFacts((facts as { facts: Fact[] }).facts) : GENERAL_FACTS };
+}
+
+async function fetchJsonOptional(url: string): Promise<unknown> {
+  try {
+    const res = await fetch(url);
+    return res.ok ? await res.json() : null;
+  } catch {
+    return null;
+  }
+}
+
+function fetchFiles(source: ModelSource, backend: string, uploaded: tf.Tensor[], cb: LoadCallbacks): Promise<ModelFiles> {
+  if (source.kind === 'url') {
+    return fetchModelFiles(source.url, (p) => cb.onProgress?.({ ...p, overallLoaded: p.loaded, overallTotal: p.total, fromCache: false }), cb.signal);
+  }
+  // What this device can hold: WASM memory ends at 4 GiB; a WebGPU tensor must fit one buffer.
+  const gib = 2 ** 30;
+  const deviceMemory = (navigator as Navigator & { deviceMemory?: number }).deviceMemory;
+  const maxWeightBytes = Math.min(backend === 'wasm' ? 3.5 * gib : Infinity, deviceMemory ? (deviceMemory * gib) / 2 : Infinity);
+  const limits = backend === 'webgpu' ? (tf.backend() as unknown as { device?: GPUDevice }).device?.limits : undefined;
+  return loadHubFiles(
+    { id: source.id, revision: source.revision },
+    {
+      endpoint: source.endpoint,
+      store: cacheStorageStore(),
+      signal: cb.signal,
+      maxWeightBytes: Number.isFinite(maxWeightBytes) ? maxWeightBytes : undefined,
+      maxTensorBytes: limits ? Math.min(limits.maxStorageBufferBindingSize, limits.maxBufferSize) : undefined,
+      onProgress: cb.onProgress,
+      onWarning: cb.onWarning,
+      // Each tensor goes to the backend the moment it has arrived; the file is never held whole.
+      onTensor: (_name, shape, data) => {
+        const t = uploadNow(tf.tensor(data, shape));
+        uploaded.push(t);
+        return t;
+      },
+      discard: (handle) => (handle as tf.Tensor).dispose(),
+    },
+  );
+}
