@@ -1,23 +1,17 @@
 // The Node CLI, run as a user runs it (a child process through tsx).
-import { execFile } from 'node:child_process';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Tokenizer } from '../src/engine/load/tokenizer.ts';
+import { GENERAL_FACTS } from '../src/engine/tools/generalFacts.ts';
+import { cli } from './shared/cli.ts';
 
-const run = promisify(execFile);
-const ROOT = join(import.meta.dirname, '..');
 const FIXTURE = 'tests/fixtures/tiny-gpt2';
-const TSX = join(ROOT, 'node_modules', '.bin', 'tsx');
 
-export async function cli(script: 'generate' | 'bench' | 'eval', args: string[]): Promise<{ stdout: string; stderr: string; code: number }> {
-  try {
-    const r = await run(TSX, [`src/cli/${script}.ts`, ...args], { cwd: ROOT, maxBuffer: 64 << 20 });
-    return { ...r, code: 0 };
-  } catch (e) {
-    const err = e as { stdout: string; stderr: string; code: number };
-    return { stdout: err.stdout, stderr: err.stderr, code: err.code };
-  }
-}
+const tokenizer = () => {
+  const j = (f: string) => JSON.parse(readFileSync(join(FIXTURE, f), 'utf8'));
+  return Tokenizer.fromJSON(j('tokenizer.json'), j('tokenizer_config.json'));
+};
 const lines = (s: string) => s.trim().split('\n').map((l) => JSON.parse(l));
 
 describe('generate CLI', () => {
@@ -52,16 +46,19 @@ describe('generate CLI', () => {
     expect(ids(s1.stdout)).toEqual(ids(s1again.stdout));
   });
 
-  it('plain mode streams the decoded text', async () => {
-    const r = await cli('generate', ['--model', FIXTURE, '--prompt', 'The cat', '--max-tokens', '5', '--temperature', '0']);
-    expect(r.code).toBe(0);
-    expect(r.stdout.length).toBeGreaterThan(1);
+  it('plain mode prints the decoded text of the very tokens --json reports', async () => {
+    const args = ['--model', FIXTURE, '--prompt', 'The cat', '--max-tokens', '5', '--temperature', '0'];
+    const [plain, json] = await Promise.all([cli('generate', args), cli('generate', [...args, '--json'])]);
+    expect(plain.code).toBe(0);
+    const ids = lines(json.stdout).filter((o) => !o.summary).map((o) => o.id as number);
+    expect(ids).toHaveLength(5);
+    expect(plain.stdout).toBe(tokenizer().decode(ids) + '\n');
   });
 
   const bad: [string[], RegExp][] = [
     [['--model', FIXTURE], /--prompt is required/],
     [['--model', FIXTURE, '--prompt', 'x', '--temperature', 'hot'], /--temperature must be a number, got "hot"/],
-    [['--model', FIXTURE, '--prompt', 'x', '--top-p', '1.5'], /--top-p must be in \(0, 1\]/],
+    [['--model', FIXTURE, '--prompt', 'x', '--top-p', '1.5'], /--top-p must be above 0, up to 1 \(1 = off\); got "1.5"/],
     [['--model', FIXTURE, '--prompt', 'x', '--max-tokens', '2.5'], /--max-tokens must be a whole number/],
     [['--model', FIXTURE, '--prompt', 'x', '--colour', 'red'], /Unknown flag --colour/],
     [['--model', 'no/such/dir', '--prompt', 'x'], /Model folder "no\/such\/dir" does not exist/],
@@ -81,8 +78,11 @@ describe('eval CLI', () => {
     expect(r.code).toBe(0);
     const out = JSON.parse(r.stdout);
     expect(out.lens).toHaveLength(1);
-    expect(out.lens[0]).toEqual(expect.objectContaining({ group: 'all', questions: 22 }));
-    expect(out.lens[0].accuracy).toBeGreaterThanOrEqual(0);
+    expect(out.lens[0]).toEqual(expect.objectContaining({ group: 'all', questions: GENERAL_FACTS.length }));
+    // The summary agrees with the per-question answers it was made from.
+    const details = JSON.parse((await cli('eval', ['--model', FIXTURE, '--json', '--skip-loss', '--lens', '--details'])).stdout).lensDetails as { correct: boolean }[];
+    expect(details).toHaveLength(GENERAL_FACTS.length);
+    expect(out.lens[0].accuracy).toBe(details.filter((d) => d.correct).length / details.length);
     expect(out).not.toHaveProperty('factsSeenTop1'); // a fixture has no facts of its own
   });
 });
@@ -93,7 +93,11 @@ describe('bench CLI', () => {
     expect(r.code).toBe(0);
     const b = JSON.parse(r.stdout);
     for (const k of ['model', 'params', 'backend', 'promptTokens', 'prefillMs', 'decodeTokensPerSec', 'msPerToken', 'tensorsBefore', 'tensorsAfter']) expect(b).toHaveProperty(k);
-    expect(b.params).toBe(44192);
+    // Parameters: every tensor in the file except GPT-2's attn.bias mask buffers, counted from the header.
+    const bytes = readFileSync(join(FIXTURE, 'model.safetensors'));
+    const header = JSON.parse(bytes.subarray(8, 8 + Number(bytes.readBigUInt64LE(0))).toString('utf8')) as Record<string, { shape?: number[] }>;
+    const params = Object.entries(header).filter(([k, t]) => t.shape && !/\.attn\.bias$/.test(k)).reduce((n, [, t]) => n + t.shape!.reduce((a, d) => a * d, 1), 0);
+    expect(b.params).toBe(params);
     expect(b.decodedTokens).toBeGreaterThanOrEqual(64);
     expect(b.tensorsAfter).toBe(b.tensorsBefore);
   });

@@ -4,12 +4,13 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { selectBackend } from '../src/engine/load/backend.ts';
-import { generate } from '../src/engine/generate/generate.ts';
+import { generate, logitsAfter } from '../src/engine/generate/generate.ts';
 import type { GPT2 } from '../src/engine/model/gpt2.ts';
 import type { LoadedModel } from '../src/engine/load/load.ts';
 import { ContextFullError } from '../src/engine/model/model.ts';
 import { loadModelDir } from '../src/node/loadDir.ts';
 import { compareWithReference } from './shared/checks.ts';
+import { readF32Safetensors, referenceLogits } from './reference/naive-gpt2.ts';
 
 const FIXTURE = join(import.meta.dirname, 'fixtures', 'tiny-gpt2');
 const configJson = JSON.parse(readFileSync(join(FIXTURE, 'config.json'), 'utf8'));
@@ -44,18 +45,22 @@ for (const backend of ['wasm', 'cpu'] as const) {
       });
     }
 
-    it('reuses the cache for a shared prefix and gives the same logits as a fresh run', async () => {
+    it('a branch reuses the cached prefix (feedFrom) and gives the logits of a fresh run and of the float64 reference', async () => {
+      const V = configJson.vocab_size;
       const prompt = lm.tokenizer.encode('The dog ran to the park');
-      const fresh = await compareWithReference(lm, configJson, weights, prompt, 4);
-      // Branch: keep the first 3 tokens cached, feed the rest again; logits must equal the fresh run.
-      lm.model.truncate(3);
-      expect(lm.model.cachedIds).toEqual(prompt.slice(0, 3));
-      const out = lm.model.forward(fresh.ids.slice(3), false);
-      const rows = (await out.data()) as Float32Array;
-      out.dispose();
-      const again = await compareWithReference(lm, configJson, weights, fresh.ids, 0);
-      expect(again.prefillMaxAbs).toBeLessThan(1e-4);
-      expect(rows.length).toBe((fresh.ids.length - 3) * configJson.vocab_size);
+      const fresh = await compareWithReference(lm, configJson, weights, prompt, 4); // cache now holds prompt + 3 decoded ids
+      const reference = referenceLogits(configJson, readF32Safetensors(weights), fresh.ids);
+      // A branch from position 3: the engine's own prefix reuse, as generate() does it.
+      const branch = fresh.ids.slice();
+      expect(lm.model.cachedIds.slice(0, 3)).toEqual(branch.slice(0, 3));
+      const reused = await logitsAfter(lm, branch.slice(0, 5)); // keeps positions 0..3 cached, runs position 4
+      expect(lm.model.cachedIds).toEqual(branch.slice(0, 5));
+      lm.model.truncate(0);
+      const cold = await logitsAfter(lm, branch.slice(0, 5)); // nothing cached: all five run
+      const maxAbs = (a: Float32Array, b: ArrayLike<number>) => a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i])), 0);
+      expect(maxAbs(reused, cold)).toBeLessThan(1e-5);
+      expect(maxAbs(reused, reference[4])).toBeLessThan(1e-4);
+      expect(reused.length).toBe(V);
     });
   });
 }
@@ -107,12 +112,15 @@ describe('generation loop (WASM)', () => {
     expect(res.value.stopReason).toBe('aborted');
   });
 
-  it('greedy generation picks the argmax of the raw distribution at every step', async () => {
-    const steps = (await drain(generate(lm, lm.tokenizer.encode('Once upon'), { temperature: 0, topK: 0, topP: 1, seed: 1, maxTokens: 12 }))) as {
-      id: number; prob: number; draw: number | null; top: { id: number; rawProb: number }[];
+  it('greedy generation picks the largest logit at every step (found here by a plain scan, not the sampler)', async () => {
+    const steps = (await drain(generate(lm, lm.tokenizer.encode('Once upon'), { temperature: 0, topK: 0, topP: 1, seed: 1, maxTokens: 12, keepLogits: true }))) as {
+      id: number; prob: number; draw: number | null; logits: Float32Array;
     }[];
+    expect(steps).toHaveLength(12);
     for (const s of steps) {
-      expect(s.id).toBe(s.top[0].id);
+      let best = 0;
+      for (let i = 1; i < s.logits.length; i++) if (s.logits[i] > s.logits[best]) best = i;
+      expect(s.id).toBe(best);
       expect(s.prob).toBe(1);
       expect(s.draw).toBeNull();
     }

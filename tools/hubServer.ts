@@ -12,6 +12,10 @@ export interface HubServer {
   requests: string[];
   /** The next full GET of this path ("owner/name/file") sends half the bytes and then drops the connection. */
   dropOnce(path: string): void;
+  /** The next full GET of this path sends half the bytes and then nothing more, keeping the connection open. */
+  stallOnce(path: string): void;
+  /** The next request for this path ("owner/name/file") answers with this HTTP status (e.g. 503). */
+  statusOnce(path: string, status: number): void;
   close(): Promise<void>;
 }
 
@@ -19,6 +23,8 @@ export interface HubServer {
 export async function startHubServer(repos: Record<string, string>, gated: string[] = [], port = 0): Promise<HubServer> {
   const requests: string[] = [];
   const drops = new Set<string>();
+  const stalls = new Set<string>();
+  const statuses = new Map<string, number>();
   const cors = {
     'Access-Control-Allow-Origin': '*',
     'Access-Control-Allow-Headers': 'Range',
@@ -34,6 +40,11 @@ export async function startHubServer(repos: Record<string, string>, gated: strin
     if (!m) return void res.writeHead(404, cors).end('Not found');
     const [, id, , file] = m;
     if (gated.includes(id)) return void res.writeHead(401, cors).end('Access to this model is restricted');
+    const forced = statuses.get(`${id}/${file}`);
+    if (forced) {
+      statuses.delete(`${id}/${file}`);
+      return void res.writeHead(forced, cors).end(`Status ${forced}`);
+    }
     const dir = repos[id];
     const full = dir && join(dir, file);
     if (!full || file.includes('..') || !existsSync(full) || !statSync(full).isFile()) {
@@ -56,6 +67,10 @@ export async function startHubServer(repos: Record<string, string>, gated: strin
       half.on('end', () => setTimeout(() => res.destroy(), 20));
       return void half.pipe(res, { end: false });
     }
+    if (stalls.has(key)) {
+      stalls.delete(key);
+      return void createReadStream(full, { start: 0, end: (size >> 1) - 1 }).pipe(res, { end: false }); // and then silence
+    }
     createReadStream(full).pipe(res);
   };
   const server: Server = createServer(handler);
@@ -65,6 +80,8 @@ export async function startHubServer(repos: Record<string, string>, gated: strin
     url: `http://127.0.0.1:${bound}`,
     requests,
     dropOnce: (p) => void drops.add(p),
+    stallOnce: (p) => void stalls.add(p),
+    statusOnce: (p, status) => void statuses.set(p, status),
     close: () => new Promise((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
   };
 }

@@ -8,7 +8,7 @@ function readJson(dir: string, file: string): unknown {
   const path = join(dir, file);
   if (!existsSync(path)) throw new Error(`${path} is missing: a model folder needs config.json, tokenizer.json, tokenizer_config.json and model.safetensors`);
   try {
-    return JSON.parse(readFileSync(path, 'utf8'));
+    return JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(readFileSync(path)));
   } catch (e) {
     throw new Error(`${path} is not valid JSON: ${(e as Error).message}`);
   }

@@ -33,7 +33,7 @@ export class NonFiniteLogitsError extends Error {
   ) {
     super(
       `${step === undefined ? 'This step' : `Step ${step + 1}`} was not sampled: ${bad} of ${total} logits are NaN or infinite, so there is no probability distribution to draw from. ` +
-        `Likely causes: damaged weights (load the model again, or re-download it) or a backend that miscomputed${backend ? ` (${backend}: try ?backend=wasm)` : ''}. Nothing was drawn; the text so far is kept.`,
+        `Likely causes: damaged weights (load the model again, or re-download it) or a backend that miscomputed${backend === 'webgpu' || backend === 'webgl' ? ` (${backend}: try ?backend=wasm)` : backend ? ` (${backend})` : ''}. Nothing was drawn; the text so far is kept.`,
     );
     this.name = 'NonFiniteLogitsError';
   }

@@ -224,9 +224,10 @@ export class App {
     const backends = new URLSearchParams(location.search).get('backend')?.split(',');
     try {
       const r = await this.client.load(source, backends, onProgress);
-      const first = this.state.model === null;
+      // The same model again (a reload after a crash, or picked again) reads the same token ids: runs stay.
+      const keepRuns = this.state.model === null || sameSource(source, this.source);
       this.source = source;
-      this.dispatch({ type: 'modelLoaded', model: r.model, backend: r.backend, keepRuns: first });
+      this.dispatch({ type: 'modelLoaded', model: r.model, backend: r.backend, keepRuns });
       this.labelsAsked.clear();
       ui.loadBox.hidden = true;
       if (choice !== null) history.replaceState(null, '', modelQuery(location.search, source, choice));
@@ -365,4 +366,9 @@ export class App {
     }
     return this.logFor.log;
   }
+}
+
+function sameSource(a: ModelSource, b: ModelSource | null): boolean {
+  if (!b || a.kind !== b.kind) return false;
+  return a.kind === 'url' ? a.url === (b as typeof a).url : a.id === (b as typeof a).id && a.revision === (b as typeof a).revision && a.endpoint === (b as typeof a).endpoint;
 }

@@ -41,7 +41,7 @@ export class LensView {
     this.cancelBtn.addEventListener('click', () => this.client.cancelLensAll());
     this.result = label(h('div', { class: 'lens-result', role: 'region', 'aria-live': 'polite' }), (d) => d.lensResult, 'aria-label');
     this.repeat = label(h('div', { class: 'lens-repeat', role: 'region' }), (d) => d.repeatedAnswers, 'aria-label');
-    this.progress = h('span', { class: 'hint' });
+    this.progress = h('span', { class: 'hint lens-progress', role: 'status' });
     this.summary = label(h('div', { class: 'lens-summary', role: 'region' }), (d) => d.lensSummary, 'aria-label');
     this.element = label(
       h(

@@ -82,7 +82,7 @@ export interface AppState {
 }
 
 /** Full logits the page keeps at most (the newest steps'); see AppState.logitsHeld. */
-export const LOGITS_BUDGET_BYTES = 64 * 2 ** 20;
+export const LOGITS_BUDGET_BYTES = 32 * 2 ** 20; // 2,048 steps at a 4,096-token vocabulary, 166 at GPT-2's 50,257
 
 export type Action =
   | { type: 'setupChanged'; patch: Partial<Setup> }

@@ -52,7 +52,8 @@ for (const backend of ['wasm', 'webgpu'] as const) {
     it('loads the embedded model offline and names the backend in the Backend status', async () => {
       const status = await o.page.getByRole('status', { name: 'Backend' }).textContent();
       expect(status).toMatch(new RegExp(`^${backend}`));
-      if (backend === 'webgpu') expect(status).toContain('software adapter');
+      // The adapter is named (a software one here, a real GPU elsewhere): the test passes on both.
+      if (backend === 'webgpu') expect(status).toMatch(/^webgpu \(.+\)/);
       expect(await o.page.locator('#model-info').textContent()).toContain('nexttoken-3m');
     });
 

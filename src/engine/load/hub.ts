@@ -59,6 +59,8 @@ export interface HubLoadOptions {
   maxTensorBytes?: number;
   fetch?: typeof fetch;
   signal?: AbortSignal;
+  /** A download that sends nothing for this long is given up (default 60 s): a stalled connection never hangs a load. */
+  stallMs?: number;
   /** Something went wrong that does not stop the load (the cache refused a file). */
   onWarning?: (message: string) => void;
   /**
@@ -89,7 +91,7 @@ interface Manifest {
 
 /** Written last into a model's cache folder: its presence means the model is complete there. */
 export const MANIFEST = '.nexttoken-manifest.json';
-const mb = (n: number) => `${(n / 1e6).toFixed(n < 1e7 ? 1 : 0)} MB`;
+const mb = (n: number) => (n < 1e5 ? `${Math.max(1, Math.round(n / 1e3))} KB` : `${(n / 1e6).toFixed(n < 1e7 ? 1 : 0)} MB`);
 const interrupted = (file: string, what: string) =>
   new HubError('interrupted', `The download of ${file} ${what}. Nothing partial was kept; load the model again to retry.`);
 
@@ -118,11 +120,12 @@ export async function loadHubFiles(ref: HubRef, opts: HubLoadOptions): Promise<M
 async function loadOnce(ref: HubRef, opts: HubLoadOptions): Promise<ModelFiles> {
   const endpoint = opts.endpoint || DEFAULT_ENDPOINT;
   const doFetch = opts.fetch ?? globalThis.fetch.bind(globalThis);
+  const stallMs = opts.stallMs ?? 60_000;
   const key = (file: string) => cacheKey(endpoint, ref, file);
   const label = hubLabel(ref);
   const decodeJson = (file: string, bytes: Uint8Array): unknown => {
     try {
-      return JSON.parse(new TextDecoder().decode(bytes));
+      return JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
     } catch (e) {
       throw new HubError('invalid', `${label}: ${file} is not valid JSON (${(e as Error).message})`);
     }
@@ -145,13 +148,27 @@ async function loadOnce(ref: HubRef, opts: HubLoadOptions): Promise<ModelFiles> 
   const request = async (file: string, optional: boolean, headers?: Record<string, string>, signal = opts.signal): Promise<Response | null> => {
     const url = hubFileUrl(endpoint, ref, file);
     let res: Response;
+    const stall = new AbortController();
+    const onAbort = () => stall.abort();
+    signal?.addEventListener('abort', onAbort);
+    const timer = setTimeout(() => stall.abort(), stallMs);
     try {
-      res = await doFetch(url, { headers, signal, redirect: 'follow' });
+      res = await doFetch(url, { headers, signal: stall.signal, redirect: 'follow' });
     } catch (e) {
-      if (opts.signal?.aborted) throw e;
-      throw new HubError('network', `Could not reach ${endpoint} for ${label} (${(e as Error).message}). Check the network connection, or pick the embedded model, which works offline.`);
+      if (opts.signal?.aborted) throw new HubError('interrupted', `Loading ${label} was cancelled.`);
+      if (signal?.aborted) throw e;
+      const why = stall.signal.aborted ? `no answer within ${stallMs / 1000} s` : (e as Error).message;
+      throw new HubError('network', `Could not reach ${endpoint} for ${label} (${why}). Check the network connection, or pick the embedded model, which works offline.`);
+    } finally {
+      clearTimeout(timer);
     }
-    if (res.ok) return res;
+    if (res.ok) {
+      if (!res.body) return res;
+      // The body, guarded: no bytes for stallMs (or a cancel) ends the download with an error.
+      const body = stallGuard(res.body, stallMs, () => stall.abort(), () => signal?.removeEventListener('abort', onAbort));
+      return new Response(body, { status: res.status, statusText: res.statusText, headers: res.headers });
+    }
+    signal?.removeEventListener('abort', onAbort);
     if (res.status === 404 && optional) return null;
     if (res.status === 401 || res.status === 403) {
       throw new HubError('gated', `${label} is gated or private (HTTP ${res.status}): NextToken only loads public models. Pick another model.`);
@@ -171,7 +188,7 @@ async function loadOnce(ref: HubRef, opts: HubLoadOptions): Promise<ModelFiles> 
     if (optional && manifest && !manifest.files.includes(file)) return null; // the model has no such file
     const res = await request(file, optional);
     if (!res) return null;
-    const bytes = new Uint8Array(await readBody(res, file, label));
+    const bytes = new Uint8Array(await readBody(res, file, label, undefined, opts.signal));
     await save(file, bytes);
     return bytes;
   };
@@ -272,6 +289,7 @@ async function loadOnce(ref: HubRef, opts: HubLoadOptions): Promise<ModelFiles> 
         await caching;
         await opts.store.delete(key(f)); // a store that wrote before the error surfaced keeps nothing either
         streamed.discardAll(opts.discard);
+        if (opts.signal?.aborted) throw new HubError('interrupted', `Loading ${label} was cancelled; nothing partial was kept.`);
         if (e instanceof SafetensorsError && /stream ended/.test(e.message)) {
           throw interrupted(`${label}/${f}`, `ended after ${mb(overall - before)} of ${mb(size)}`);
         }
@@ -301,7 +319,7 @@ async function loadOnce(ref: HubRef, opts: HubLoadOptions): Promise<ModelFiles> 
     const bytes = await readBody(res, f, label, (loaded, total) => {
       overall = before + loaded;
       opts.onProgress?.({ file: f, loaded, total, overallLoaded: overall, overallTotal, fromCache: false });
-    });
+    }, opts.signal);
     try {
       parseHeader(bytes, bytes.length, `${label}/${f}`);
     } catch (e) {
@@ -367,8 +385,43 @@ function checkSize(headers: SafetensorsHeader[], config: ModelConfig, label: str
   }
 }
 
+/**
+ * Passes a body through, failing it when no chunk arrives for `ms` (a stalled connection) or when it
+ * is cancelled. `abort` cancels the underlying fetch; `done` runs once the body has ended either way.
+ */
+function stallGuard(body: ReadableStream<Uint8Array>, ms: number, abort: () => void, done: () => void): ReadableStream<Uint8Array> {
+  const reader = body.getReader();
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const stalled = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`no data for ${ms / 1000} s`)), ms);
+      });
+      try {
+        const { done: ended, value } = await Promise.race([reader.read(), stalled]);
+        if (ended) {
+          done();
+          controller.close();
+        } else controller.enqueue(value);
+      } catch (e) {
+        abort();
+        done();
+        void reader.cancel().catch(() => {});
+        controller.error(e);
+      } finally {
+        clearTimeout(timer);
+      }
+    },
+    cancel(reason) {
+      abort();
+      done();
+      return reader.cancel(reason);
+    },
+  });
+}
+
 /** Reads a response body with progress; a connection that ends early is an error, never a short file. */
-async function readBody(res: Response, file: string, label: string, onProgress?: (loaded: number, total: number | null) => void): Promise<Uint8Array> {
+async function readBody(res: Response, file: string, label: string, onProgress?: (loaded: number, total: number | null) => void, signal?: AbortSignal): Promise<Uint8Array> {
   const total = Number(res.headers.get('content-length')) || null;
   // With a known length, bytes go straight into one buffer: no list of chunks and second copy at the end.
   let out = new Uint8Array(total ?? 0);
@@ -396,6 +449,7 @@ async function readBody(res: Response, file: string, label: string, onProgress?:
     }
   } catch (e) {
     if (e instanceof HubError) throw e;
+    if (signal?.aborted) throw new HubError('interrupted', `Loading ${label} was cancelled; nothing partial was kept.`);
     throw interrupted(`${label}/${file}`, `broke off after ${mb(loaded)} (${(e as Error).message})`);
   }
   if (total !== null && loaded !== total) {

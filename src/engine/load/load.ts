@@ -1,6 +1,6 @@
 // Builds a runnable model (weights + tokenizer) from the files of a Hugging Face model folder,
 // wherever they came from: the disk (CLI), the app's bundled models, or the Hub cache.
-import { parseConfig, type ModelConfig } from '../model/config.ts';
+import { ConfigError, parseConfig, type ModelConfig } from '../model/config.ts';
 import { GPT2 } from '../model/gpt2.ts';
 import { Llama } from '../model/llama.ts';
 import type { LanguageModel } from '../model/model.ts';
@@ -30,6 +30,12 @@ export interface LoadedModel {
 export function buildModel(files: ModelFiles): LoadedModel {
   const config = parseConfig(files.config);
   const tokenizer = Tokenizer.fromJSON(files.tokenizer, files.tokenizerConfig);
+  // A tokenizer may have fewer tokens than the embedding table (padded vocabularies), never more.
+  if (tokenizer.vocabSize > config.vocabSize) {
+    throw new ConfigError(
+      `${files.name}: tokenizer.json has ${tokenizer.vocabSize} tokens but config.json says vocab_size ${config.vocabSize}, so token ids ${config.vocabSize} to ${tokenizer.vocabSize - 1} have no embedding. The tokenizer and the weights come from different models.`,
+    );
+  }
   const model = config.modelType === 'llama' ? Llama.load(config, files.weights) : GPT2.load(config, files.weights);
   const eos = new Set<number>();
   for (const v of [config.eosTokenId, files.generationConfig?.eos_token_id, tokenizer.eosId].flat()) {

@@ -79,7 +79,7 @@ export function parseHeader(head: Uint8Array, fileSize: number, file: string): S
       throw new SafetensorsError(file, `tensor "${name}" spans bytes ${begin}..${end} (${end - begin} bytes), but shape [${shape}] of ${dtype} needs ${expected} bytes`);
     }
     if (end > dataSize) {
-      throw new SafetensorsError(file, `tensor "${name}" ends at byte ${end} of the data block, which is only ${dataSize} bytes: the file is truncated or damaged`);
+      throw new SafetensorsError(file, `tensor "${name}" ends at byte ${end} of the data block, which is only ${dataSize} bytes: the file is truncated or damaged. Download it again.`);
     }
     tensors.set(name, { name, dtype, shape, begin, end });
   }

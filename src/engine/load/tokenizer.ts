@@ -153,7 +153,11 @@ export class Tokenizer {
   /** Renders a conversation with the model's own chat template (or a plain User:/Assistant: format). */
   applyChatTemplate(messages: ChatMessage[]): string {
     if (this.hasChatTemplate) {
-      return this.hf.apply_chat_template(messages, { tokenize: false, add_generation_prompt: true });
+      try {
+        return this.hf.apply_chat_template(messages, { tokenize: false, add_generation_prompt: true });
+      } catch (e) {
+        throw new Error(`This model's chat template (chat_template in tokenizer_config.json) does not work: ${(e as Error).message.replace(/\.+$/, '')}. Use Complete mode with this model, or pick another model for chat.`);
+      }
     }
     const eos = this.eosId !== null ? (this.hf.model.vocab[this.eosId] ?? '') : '';
     return (

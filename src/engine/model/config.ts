@@ -49,6 +49,7 @@ export class ConfigError extends Error {
 
 function positiveInt(json: Record<string, unknown>, key: string, file: string): number {
   const v = json[key];
+  if (v === undefined) throw new ConfigError(`${file}: "${key}" is missing; this model type needs it (a positive whole number)`);
   if (!Number.isInteger(v) || (v as number) <= 0) {
     throw new ConfigError(`${file}: "${key}" must be a positive whole number, got ${JSON.stringify(v)}`);
   }

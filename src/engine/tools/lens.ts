@@ -124,6 +124,9 @@ export async function askAll(lm: LoadedModel, questions: LensQuestion[], onAnswe
   const answers = knownAnswers(questions);
   const asked: LensAnswer[] = [];
   for (const q of questions) {
+    // A macrotask between questions: on WASM a forward pass resolves in microtasks only, so without
+    // this pause a worker would not see a cancel (or a model load) until every question was asked.
+    if (signal) await new Promise((r) => setTimeout(r, 0));
     if (signal?.aborted) throw new CancelledError(asked.length, questions.length);
     asked.push(await askFact(lm, q, answers));
     onAnswer?.(asked.length, questions.length);

@@ -1,0 +1,194 @@
+// The engine as a service, on the production build: a lost GPU device, a crashed or silent worker,
+// a model load in the middle of a tool's job, tools used between the steps of a paused run, NaN
+// logits, past steps recomputed, and the UI rows of the README's bad-input table. Faults are caused
+// through ?testHooks (window.nexttokenFault). Independent witness: the Node CLI on WASM.
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { FaultHook } from '../../src/worker/protocol.ts';
+import { expectRow, normalise, readmeRows } from '../shared/badInputTable.ts';
+import { cliSteps, outputTokens, runAndWait, useApp, type OpenPage } from './harness.ts';
+
+const app = useApp();
+const MODEL = 'models/nexttoken-3m';
+const PROMPT = 'Once upon a time';
+const rows = readmeRows();
+
+const fault = (page: Page, hook: FaultHook) => page.evaluate((h) => (window as unknown as { nexttokenFault(h: FaultHook): void }).nexttokenFault(h), hook);
+const notice = (page: Page) => page.locator('#notice');
+const errorText = async (page: Page) => ((await page.locator('#error').textContent()) ?? '').trim();
+const idle = (page: Page) => page.waitForFunction(() => document.body.dataset.job === 'idle', null, { timeout: 240_000 });
+const open = (query: string) => app.open(`?prompt=${encodeURIComponent(PROMPT)}&${query}`);
+
+describe('a lost GPU device mid-generation (WebGPU, software adapter)', () => {
+  let o: OpenPage;
+  beforeAll(async () => {
+    o = await open('backend=webgpu&testHooks&t=0&max=20');
+  });
+  afterAll(() => o.page.close());
+
+  it('the run completes on WASM: transcript intact, the same greedy ids as a run on WASM throughout, and the status says what happened', async () => {
+    expect(await o.page.locator('#backend').textContent()).toMatch(/^webgpu/);
+    await fault(o.page, { kind: 'loseDevice', atStep: 5 }); // destroys the device once step 6 is shown
+    await runAndWait(o.page, 'Generate');
+    const ids = (await outputTokens(o.page)).map((t) => t.id);
+    const wasm = (await cliSteps(['--model', MODEL, '--prompt', PROMPT, '--temperature', '0', '--max-tokens', '20'])).map((s) => s.id);
+    expect(ids).toEqual(wasm);
+    expect(await notice(o.page).textContent()).toMatch(/The GPU device was lost \(destroyed.*\)\. The engine moved to wasm and reloaded nexttoken-3m; nothing was lost\./);
+    expect(await o.page.locator('#backend').textContent()).toMatch(/^wasm/);
+    expect(await errorText(o.page)).toBe('');
+    expect(await o.page.getByLabel('Prompt', { exact: true }).inputValue()).toBe(PROMPT);
+    // And the engine goes on working on WASM.
+    await runAndWait(o.page, 'Generate');
+    expect((await outputTokens(o.page)).map((t) => t.id)).toEqual(wasm);
+  });
+});
+
+describe('a crashed or silent worker', () => {
+  let o: OpenPage;
+  beforeAll(async () => {
+    o = await open('backend=wasm&testHooks&timeoutScale=0.25&t=0&max=10');
+  });
+  afterAll(() => o.page.close());
+
+  it('an uncaught error in the worker: the worker is replaced, the model reloaded, every run kept', async () => {
+    await runAndWait(o.page, 'Generate');
+    const before = await outputTokens(o.page);
+    await fault(o.page, { kind: 'throw' });
+    await expect.poll(() => notice(o.page).textContent(), { timeout: 120_000 }).toMatch(/The engine stopped \(the inference worker crashed: .*test hook: the worker threw.*\) and was restarted/);
+    await idle(o.page);
+    expect(await outputTokens(o.page)).toEqual(before);
+    expect(await o.page.evaluate(() => document.body.dataset.runs)).toBe('1');
+    await runAndWait(o.page, 'Generate'); // the new worker generates
+    expect((await outputTokens(o.page)).map((t) => t.id)).toEqual(before.map((t) => t.id));
+  });
+
+  it('a worker that stops answering: the pending request fails with a message within its timeout, then the worker is replaced', async () => {
+    await fault(o.page, { kind: 'exit' });
+    await o.page.getByLabel('Prompt', { exact: true }).fill('Once upon a time there'); // asks the worker to tokenize
+    await expect.poll(() => errorText(o.page), { timeout: 60_000 }).toMatch(/^tokenize got no answer from the engine within 5 s, so it was given up\. Your text and settings are kept; try again\.$/);
+    await expect.poll(() => notice(o.page).textContent(), { timeout: 120_000 }).toMatch(/The engine stopped \(it stopped answering \(tokenize waited 5 s\)\) and was restarted/);
+    await idle(o.page);
+    expect(await o.page.getByLabel('Prompt', { exact: true }).inputValue()).toBe('Once upon a time there');
+    expect(await o.page.evaluate(() => document.body.dataset.runs)).toBe('2');
+  });
+});
+
+describe('jobs one at a time', () => {
+  let o: OpenPage;
+  beforeAll(async () => {
+    o = await open('backend=wasm&testHooks&t=1&seed=42&max=20');
+  });
+  afterAll(async () => {
+    expect(o.consoleErrors).toEqual([]);
+    await o.page.close();
+  });
+
+  it('a model load during "Check all questions": no error, the lens says it was cancelled, the new model is ready', async () => {
+    const lens = o.page.getByRole('region', { name: 'Hallucination lens' });
+    await lens.getByRole('button', { name: 'Check all questions' }).click();
+    await expect.poll(() => lens.locator('.lens-progress').textContent(), { timeout: 60_000 }).toMatch(/^[1-9]\d* \/ \d+$/);
+    await o.page.getByRole('button', { name: 'Load model', exact: true }).click();
+    await expect.poll(() => lens.textContent(), { timeout: 120_000 }).toMatch(/Check all questions was cancelled after \d+ of \d+ questions\./);
+    await expect.poll(() => notice(o.page).textContent(), { timeout: 120_000 }).toMatch(/nexttoken-3m is loaded\. To load it, the engine cancelled: Check all questions \(\d+ of \d+ done\)\./);
+    await idle(o.page);
+    expect(await errorText(o.page)).toBe('');
+    await runAndWait(o.page, 'Generate'); // the new model works
+    expect((await outputTokens(o.page)).length).toBe(20);
+  });
+
+  it('a paused step-by-step run, then Look inside, the lens and perplexity, then Next token: the next token is the CLI\'s', async () => {
+    const prompt = 'The cat sat on the'; // a new prompt: Next token starts a new run rather than continuing the last one
+    const cli = (await cliSteps(['--model', MODEL, '--prompt', prompt, '--temperature', '1', '--seed', '42', '--max-tokens', '4'])).map((s) => s.id);
+    await o.page.getByLabel('Prompt', { exact: true }).fill(prompt);
+    for (let i = 0; i < 3; i++) await runAndWait(o.page, 'Next token');
+    expect((await outputTokens(o.page)).map((t) => t.id)).toEqual(cli.slice(0, 3));
+    // Tools between the steps: each runs its own forward passes on the engine.
+    await o.page.getByRole('region', { name: 'Output' }).locator('button.token[data-active="true"]').nth(2).click();
+    const inside = o.page.getByRole('region', { name: 'Inside the model' });
+    await inside.getByRole('button', { name: 'Look inside this step' }).click();
+    await inside.locator('canvas.heat').waitFor();
+    const lens = o.page.getByRole('region', { name: 'Hallucination lens' });
+    await lens.getByRole('button', { name: 'Ask', exact: true }).click();
+    await lens.getByRole('region', { name: 'Lens result' }).locator('dl').waitFor();
+    const ex = o.page.getByRole('region', { name: 'Experiments' });
+    await ex.getByRole('button', { name: 'Measure perplexity' }).click();
+    await ex.getByRole('region', { name: 'Token surprise' }).locator('strong').waitFor();
+    await idle(o.page);
+    await runAndWait(o.page, 'Next token');
+    expect((await outputTokens(o.page)).map((t) => t.id)).toEqual(cli);
+  });
+
+  it('NaN logits: the step is refused with its number and the likely cause; the run keeps its tokens', async () => {
+    await o.page.getByLabel('Prompt', { exact: true }).fill(PROMPT);
+    await fault(o.page, { kind: 'nanLogits', atStep: 3 });
+    await runAndWait(o.page, 'Generate');
+    expect(await errorText(o.page)).toMatch(/^Step 4 was not sampled: 4096 of 4096 logits are NaN or infinite, .* damaged weights .* or a backend that miscomputed \(wasm\)\. Nothing was drawn; the text so far is kept\.$/);
+    expect((await outputTokens(o.page)).length).toBe(3);
+    expect(await o.page.getByLabel('Prompt', { exact: true }).inputValue()).toBe(PROMPT);
+  });
+});
+
+describe('bounded memory: the page keeps the newest steps\' logits, older ones are recomputed', () => {
+  let o: OpenPage;
+  beforeAll(async () => {
+    o = await open('backend=wasm&testHooks&logitsBudget=1&t=1&seed=42&max=12'); // a budget of one step
+  });
+  afterAll(async () => {
+    expect(o.consoleErrors).toEqual([]);
+    await o.page.close();
+  });
+
+  it('a past step, selected again, shows the distribution it was sampled from (CLI witness)', async () => {
+    await runAndWait(o.page, 'Generate');
+    const cli = await cliSteps(['--model', MODEL, '--prompt', PROMPT, '--temperature', '1', '--seed', '42', '--max-tokens', '12']);
+    const panel = o.page.getByRole('region', { name: 'Next-token distribution' });
+    for (const i of [0, 4]) {
+      await o.page.getByRole('region', { name: 'Output' }).locator('button.token[data-active="true"]').nth(i).click();
+      await expect.poll(() => panel.locator('.step-summary').textContent(), { timeout: 60_000 }).toContain(`Step ${i + 1} `);
+      const rows = await panel.locator('ol.candidates li:not([data-other="true"])').evaluateAll((lis) =>
+        lis.map((li) => ({ id: Number(li.getAttribute('data-id')), raw: Number(/([\d.e+-]+)%/.exec(li.querySelector('.raw')?.textContent ?? '')?.[1]) })),
+      );
+      for (const [k, c] of cli[i].top.slice(0, 10).entries()) {
+        expect(rows[k].id).toBe(c.id);
+        expect(Math.abs(rows[k].raw - c.rawProb * 100)).toBeLessThanOrEqual(0.1);
+      }
+    }
+  });
+});
+
+describe('bad input in the UI: a message that says what to do, and nothing typed is lost', () => {
+  let o: OpenPage;
+  beforeAll(async () => {
+    o = await open('backend=wasm&t=0&max=10');
+  });
+  afterAll(() => o.page.close());
+
+  it("B37 a 1 MB paste into the prompt: refused before any run, the text kept", async () => {
+    const big = 'and then '.repeat(116_509).slice(0, 1_048_576);
+    const prompt = o.page.getByLabel('Prompt', { exact: true });
+    await prompt.fill(big);
+    await o.page.getByRole('button', { name: 'Generate', exact: true }).click();
+    await expect.poll(() => errorText(o.page), { timeout: 120_000 }).toMatch(/^The prompt is/);
+    expect(await o.page.evaluate(() => document.body.dataset.runs ?? '0')).toBe('0');
+    expect((await prompt.inputValue()).length).toBe(big.length);
+    expectRow(rows, 'B37', 'UI', 'a 1 MB paste into the prompt, then Generate', normalise(await errorText(o.page)));
+    await prompt.fill(PROMPT);
+  });
+
+  it('B38 Max tokens 0', async () => {
+    await o.page.getByLabel('Max tokens', { exact: true }).fill('0');
+    await expect.poll(() => errorText(o.page)).toMatch(/Max tokens/);
+    expectRow(rows, 'B38', 'UI', 'Max tokens field set to 0', normalise(await errorText(o.page)));
+    await runAndWait(o.page, 'Generate'); // the last valid value (10) is still in force
+    expect((await outputTokens(o.page)).length).toBe(10);
+  });
+
+  it('B39 temperatures "0, 9" in Compare temperatures', async () => {
+    const ex = o.page.getByRole('region', { name: 'Experiments' });
+    await ex.getByLabel('Temperatures').fill('0, 9');
+    await ex.getByRole('button', { name: 'Compare temperatures' }).click();
+    await expect.poll(() => errorText(o.page)).toMatch(/^Temperatures/);
+    expectRow(rows, 'B39', 'UI', 'Compare temperatures with "0, 9"', normalise(await errorText(o.page)));
+    expect(await ex.getByLabel('Temperatures').inputValue()).toBe('0, 9');
+  });
+});

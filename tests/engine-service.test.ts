@@ -1,0 +1,151 @@
+// What the worker's job queue relies on, checked on the real engine in Node (WASM): a tool hands the
+// KV cache back bit for bit, so a paused generation goes on exactly as if nothing had run in between;
+// a past step's logits recomputed from its run's ids are the ones it was sampled from; NaN logits are
+// never sampled; the Hub cache keeps one server's files apart from another's.
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generate, logitsAfter, type StepRecord } from '../src/engine/generate/generate.ts';
+import { selectBackend } from '../src/engine/load/backend.ts';
+import { endpointKey, loadHubFiles, parseHubRef } from '../src/engine/load/hub.ts';
+import { buildModel, type LoadedModel } from '../src/engine/load/load.ts';
+import { withCacheKept } from '../src/engine/model/model.ts';
+import { inspect } from '../src/engine/tools/inspect.ts';
+import { perplexity } from '../src/engine/tools/compare.ts';
+import { diskStore } from '../src/node/diskStore.ts';
+import { loadModelDir } from '../src/node/loadDir.ts';
+import { createRng } from '../src/sampling/prng.ts';
+import { NonFiniteLogitsError, sampleNext } from '../src/sampling/step.ts';
+import { softmax } from '../src/sampling/sampler.ts';
+import { startHubServer, type HubServer } from '../tools/hubServer.ts';
+
+const ROOT = join(import.meta.dirname, '..');
+const EMBEDDED = join(ROOT, 'models', 'nexttoken-3m');
+const settings = { temperature: 1, topK: 0, topP: 1 };
+let lm: LoadedModel;
+
+beforeAll(async () => {
+  await selectBackend({ order: ['wasm'] });
+  lm = loadModelDir(EMBEDDED);
+});
+afterAll(() => lm?.model.dispose());
+
+/** The filled part of the KV cache, every layer, as plain numbers. */
+async function cacheContents(m: LoadedModel): Promise<{ ids: number[]; data: number[][] }> {
+  const c = m.model.cache;
+  const n = c.ids.length;
+  const data: number[][] = [];
+  for (const t of [...c.k, ...c.v]) {
+    const rows = tf.slice(t, [0, 0, 0], [c.nKvHead, n, c.headDim]);
+    data.push(Array.from(await rows.data()));
+    rows.dispose();
+  }
+  return { ids: c.ids.slice(), data };
+}
+
+/** Steps of one generation with full logits; `between` runs after step `pauseAt` (a paused run). */
+async function steps(prompt: string, n: number, pauseAt: number, between: () => Promise<void>): Promise<StepRecord[]> {
+  lm.model.truncate(0);
+  const out: StepRecord[] = [];
+  for await (const s of generate(lm, lm.tokenizer.encode(prompt), { ...settings, seed: 7, maxTokens: n, keepLogits: true })) {
+    out.push(s);
+    if (s.step === pauseAt) await between();
+  }
+  return out;
+}
+
+describe('tools between the steps of a paused generation', () => {
+  it('withCacheKept: after Look inside and perplexity the KV cache holds the same ids and the same floats, bit for bit', async () => {
+    lm.model.truncate(0);
+    const ids = lm.tokenizer.encode('The capital of France is');
+    (await logitsAfter(lm, ids)).fill(0);
+    const before = await cacheContents(lm);
+    await withCacheKept(lm.model, () => inspect(lm, lm.tokenizer.encode('Once upon a time there was'), 1));
+    await withCacheKept(lm.model, () => perplexity(lm, 'A completely different text about cats.'));
+    expect(await cacheContents(lm)).toEqual(before);
+  });
+
+  it('a generation paused for tools continues with exactly the logits of one that never paused', async () => {
+    const tools = async () => {
+      await withCacheKept(lm.model, () => inspect(lm, lm.tokenizer.encode('Something else'), 0));
+      await withCacheKept(lm.model, () => perplexity(lm, 'Another text entirely.'));
+    };
+    const straight = await steps('Once upon a time', 12, -1, async () => {});
+    const paused = await steps('Once upon a time', 12, 4, tools);
+    expect(paused.map((s) => s.id)).toEqual(straight.map((s) => s.id));
+    for (let i = 0; i < straight.length; i++) expect(Array.from(paused[i].logits!)).toEqual(Array.from(straight[i].logits!));
+  });
+
+  it('the same tools without withCacheKept would move the generation: the guard is what keeps it right', async () => {
+    const straight = await steps('Once upon a time', 8, -1, async () => {});
+    const unguarded = await steps('Once upon a time', 8, 3, async () => void (await inspect(lm, lm.tokenizer.encode('Something else'), 0)));
+    const maxDiff = Math.max(...unguarded[4].logits!.map((v, i) => Math.abs(v - straight[4].logits![i])));
+    expect(maxDiff).toBeGreaterThan(1e-3);
+  });
+});
+
+describe("a past step's logits, recomputed from its run's ids", () => {
+  it('are the logits the step was sampled from: the same top 20 in the same order, probabilities within 1e-6', async () => {
+    const live = await steps('The cat sat on the', 30, -1, async () => {});
+    const prompt = lm.tokenizer.encode('The cat sat on the');
+    let worst = 0;
+    for (const s of live) {
+      const ids = [...prompt, ...live.slice(0, s.step).map((x) => x.id)];
+      const again = await withCacheKept(lm.model, () => logitsAfter(lm, ids));
+      const [p, q] = [softmax(s.logits!), softmax(again)];
+      for (let i = 0; i < p.length; i++) worst = Math.max(worst, Math.abs(p[i] - q[i]));
+      const top = (x: Float32Array) => Array.from(x.keys()).sort((a, b) => x[b] - x[a] || a - b).slice(0, 20);
+      expect(top(q)).toEqual(top(p));
+      expect(sampleNext(again, settings, createRng(1)).top.map((c) => c.id)).toEqual(s.top.map((c) => c.id));
+    }
+    expect(worst).toBeLessThan(1e-6);
+  });
+});
+
+describe('non-finite logits', () => {
+  it('are refused by the sampler, whatever the settings; nothing is drawn', () => {
+    const rng = createRng(3);
+    for (const bad of [NaN, Infinity, -Infinity]) {
+      const logits = Float32Array.from({ length: 50 }, (_, i) => Math.sin(i));
+      logits[17] = bad;
+      for (const s of [settings, { temperature: 0, topK: 0, topP: 1 }, { temperature: 0.7, topK: 5, topP: 0.9 }]) {
+        expect(() => sampleNext(logits, s, rng)).toThrow(NonFiniteLogitsError);
+      }
+    }
+    expect(rng()).toBe(createRng(3)()); // no draw was taken from the stream
+  });
+});
+
+describe('the Hub cache is keyed by endpoint', () => {
+  let a: HubServer;
+  let b: HubServer;
+  let cache: string;
+  beforeAll(async () => {
+    cache = mkdtempSync(join(tmpdir(), 'nexttoken-endpoint-'));
+    // Two servers, one id, different models: a mirror must never fill (or be served from) another's entries.
+    a = await startHubServer({ 'test/model': join(ROOT, 'tests', 'fixtures', 'tiny-gpt2') });
+    b = await startHubServer({ 'test/model': join(ROOT, 'tests', 'fixtures', 'tiny-llama') });
+  });
+  afterAll(async () => {
+    await a?.close();
+    await b?.close();
+    rmSync(cache, { recursive: true, force: true });
+  });
+
+  it('the same id from two servers gives two models, cached apart; a second load of each asks its server nothing', async () => {
+    const load = (hub: HubServer) => loadHubFiles(parseHubRef('test/model')!, { endpoint: hub.url, store: diskStore(cache) });
+    const types = [];
+    for (const hub of [a, b]) {
+      const m = buildModel(await load(hub));
+      types.push(m.config.modelType);
+      m.model.dispose();
+    }
+    expect(types).toEqual(['gpt2', 'llama']);
+    expect(readdirSync(cache).sort()).toEqual([endpointKey(a.url), endpointKey(b.url)].sort());
+    const asked = [a.requests.length, b.requests.length];
+    for (const hub of [a, b]) buildModel(await load(hub)).model.dispose();
+    expect([a.requests.length, b.requests.length]).toEqual(asked);
+  });
+});
