@@ -30,6 +30,7 @@ interface Sample {
   tokens: number;
   tensors: number;
   engineMB: number; // tf.memory().numBytes: weights, KV cache and anything leaked
+  wasmMB: number; // the WASM backend's linear memory (it grows, never shrinks: a leak or fragmentation shows here)
   heapMB: number; // JS heap (records, state)
   arrayBuffersMB: number; // typed arrays outside the heap (logits)
   rssMB: number;
@@ -43,6 +44,7 @@ function sample(tokens: number, s: AppState): Sample {
     tokens,
     tensors: tf.memory().numTensors,
     engineMB: round(tf.memory().numBytes / MB),
+    wasmMB: round(((tf.backend() as unknown as { wasm?: { HEAPU8: Uint8Array } }).wasm?.HEAPU8.length ?? 0) / MB),
     heapMB: round(m.heapUsed / MB),
     arrayBuffersMB: round(m.arrayBuffers / MB),
     rssMB: round(m.rss / MB),
@@ -110,7 +112,7 @@ async function session(lm: LoadedModel, total: number, runLength: number): Promi
     tensorsAfter: tf.memory().numTensors,
     logitsBudgetMB: round(state.logitsBudget / MB),
     /** From the sample at which the logits budget was full, to the end. */
-    growthPer1000Tokens: Object.fromEntries((['tensors', 'engineMB', 'heapMB', 'arrayBuffersMB', 'rssMB', 'logitsHeldMB'] as const).map((k) => [k, growth(samples, k, state.logitsBudget / MB)])),
+    growthPer1000Tokens: Object.fromEntries((['tensors', 'engineMB', 'wasmMB', 'heapMB', 'arrayBuffersMB', 'rssMB', 'logitsHeldMB'] as const).map((k) => [k, growth(samples, k, state.logitsBudget / MB)])),
     budgetFullAtTokens: samples.find((s) => s.logitsHeldMB >= (state.logitsBudget / MB) * 0.99)?.tokens ?? null,
     samples,
   };

@@ -1,6 +1,8 @@
-// Inside the model, in the production build in Chromium on both backends. The witness is the engine
-// run directly in Node (WASM) on the same tokens.
+// Inside the model, in the production build in Chromium on both backends. Witnesses: the float64
+// reference on the same weights, and (plumbing) the engine run directly in Node (WASM) on the same tokens.
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { readF32Safetensors, referenceLogits } from '../reference/naive-gpt2.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { selectBackend } from '../../src/engine/load/backend.ts';
 import { inspect } from '../../src/engine/tools/inspect.ts';
@@ -28,7 +30,7 @@ for (const backend of ['wasm', 'webgpu'] as const) {
       await o.page.close();
     });
 
-    it('the layer-1 head-1 heat map holds the engine’s attention weights: causal rows that sum to 1', async () => {
+    it('the layer-1 head-1 heat map holds the float64 reference’s attention weights (and the engine’s: plumbing), causal rows that sum to 1', async () => {
       const page = o.page;
       await runAndWait(page, 'Generate');
       const generated = await outputTokens(page);
@@ -43,11 +45,20 @@ for (const backend of ['wasm', 'webgpu'] as const) {
       const ids = [...lm.tokenizer.encode(PROMPT), ...generated.slice(0, 2).map((t) => t.id)];
       expect(ui).toHaveLength(ids.length);
       const engine = (await inspect(lm, ids, 0)).attention[0];
+      // Independent witness: plain float64 loops on the same weights, layer 1, head 1.
+      const reference: number[][] = [];
+      const dir = join(ROOT, 'models', 'nexttoken-3m');
+      referenceLogits(JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')), readF32Safetensors(new Uint8Array(readFileSync(join(dir, 'model.safetensors')))), ids, (layer, head, q, w) => {
+        if (layer === 0 && head === 0) reference[q] = w;
+      });
       ui.forEach((row, q) => {
         expect(row.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 5);
         row.forEach((w, k) => {
           if (k > q) expect(w).toBe(0);
-          else expect(Math.abs(w - engine[q][k])).toBeLessThan(1e-4);
+          else {
+            expect(Math.abs(w - reference[q][k])).toBeLessThan(1e-4);
+            expect(Math.abs(w - engine[q][k])).toBeLessThan(1e-4);
+          }
         });
       });
       // Every head of the layer is drawn.

@@ -1,5 +1,5 @@
 // An independent GPT-2 forward pass for tests: float64, plain loops, no TF.js, no KV cache
-// (every position recomputed from scratch), its own tiny safetensors reader (F32 only).
+// (every position recomputed from scratch), its own tiny safetensors reader (F32 and F16).
 // Written separately from src/engine so that a shared mistake is unlikely.
 
 type Weights = Map<string, { shape: number[]; data: Float64Array }>;
@@ -11,10 +11,11 @@ export function readF32Safetensors(bytes: Uint8Array): Weights {
   const w: Weights = new Map();
   for (const [name, t] of Object.entries(header)) {
     if (name === '__metadata__') continue;
-    if (t.dtype !== 'F32') throw new Error('reference reads F32 only');
+    if (t.dtype !== 'F32' && t.dtype !== 'F16') throw new Error(`reference reads F32 and F16 only, not ${t.dtype}`);
     const [b, e] = t.data_offsets;
-    const data = new Float64Array((e - b) / 4);
-    for (let i = 0; i < data.length; i++) data[i] = dv.getFloat32(8 + n + b + 4 * i, true);
+    const size = t.dtype === 'F32' ? 4 : 2;
+    const data = new Float64Array((e - b) / size);
+    for (let i = 0; i < data.length; i++) data[i] = size === 4 ? dv.getFloat32(8 + n + b + 4 * i, true) : half(dv.getUint16(8 + n + b + 2 * i, true));
     w.set(name.replace(/^transformer\./, ''), { shape: t.shape, data });
   }
   return w;
@@ -26,6 +27,16 @@ interface Cfg {
   n_layer: number;
   vocab_size: number;
   layer_norm_epsilon?: number;
+}
+
+/** IEEE 754 half precision → number: sign, 5-bit exponent, 10-bit fraction (subnormals included). */
+function half(h: number): number {
+  const sign = h & 0x8000 ? -1 : 1;
+  const exp = (h >> 10) & 0x1f;
+  const frac = h & 0x3ff;
+  if (exp === 0) return sign * 2 ** -14 * (frac / 1024);
+  if (exp === 31) return frac ? NaN : sign * Infinity;
+  return sign * 2 ** (exp - 15) * (1 + frac / 1024);
 }
 
 /** Logits for every position of `ids`: number[T][V], in float64. */

@@ -8,7 +8,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { KVCache, causalAttention, causalMask } from './attention.ts';
 import type { GPT2Config } from './config.ts';
-import { ContextFullError, type LanguageModel, type Trace } from './model.ts';
+import { KVModel } from './kvModel.ts';
+import type { Trace } from './model.ts';
 import { loadWeights } from './weights.ts';
 import type { WeightSource } from '../load/safetensors.ts';
 
@@ -23,28 +24,17 @@ interface Linear {
   b: tf.Tensor1D;
 }
 
-export class GPT2 implements LanguageModel {
-  readonly cache: KVCache;
-  readonly params: number;
-
+export class GPT2 extends KVModel {
   private constructor(
     readonly config: GPT2Config,
     private readonly wteT: tf.Tensor2D, // [D, V]: the LM head as a plain matMul, and the embedding by column
     private readonly wpe: tf.Tensor2D,
     private readonly blocks: Block[],
     private readonly ln_f: { g: tf.Tensor1D; b: tf.Tensor1D },
-    params: number,
-    private readonly weights: tf.Tensor[],
+    readonly params: number,
+    weights: tf.Tensor[],
   ) {
-    this.params = params;
-    this.cache = new KVCache(config.nLayer, config.nHead, config.contextLength, config.nEmbd / config.nHead);
-  }
-
-  get contextLength(): number {
-    return this.config.contextLength;
-  }
-  get cachedIds(): readonly number[] {
-    return this.cache.ids;
+    super(new KVCache(config.nLayer, config.nHead, config.contextLength, config.nEmbd / config.nHead), weights);
   }
 
   /** Reads and checks every tensor, uploading one at a time so only one float32 copy is held in JS. */
@@ -84,12 +74,8 @@ export class GPT2 implements LanguageModel {
 
   forward(ids: number[], lastOnly = false, trace?: Trace): tf.Tensor2D {
     const { nEmbd: D, nHead: H, contextLength: N, layerNormEpsilon: eps } = this.config;
-    const T = ids.length;
-    const pos = this.cache.ids.length;
-    if (T === 0) throw new Error('forward needs at least one token');
-    if (pos + T > N) throw new ContextFullError(pos + T, N);
     const hd = D / H;
-    const logits = tf.tidy(() => {
+    return this.run(ids, lastOnly, (pos, T) => {
       const tokEmb = tf.transpose(tf.gather(this.wteT, tf.tensor1d(ids, 'int32'), 1)) as tf.Tensor2D; // [T, D]
       const posEmb = tf.slice(this.wpe, [pos, 0], [T, D]);
       if (trace?.wantEmbeddings) trace.embeddings = { token: tf.keep(tokEmb), position: tf.keep(posEmb) };
@@ -109,25 +95,15 @@ export class GPT2 implements LanguageModel {
         x = tf.add(x, dense(m, blk.mlp.c_proj));
         if (trace?.residual) trace.residual.push(tf.keep(x));
       });
-      const last = lastOnly && T > 1 ? tf.slice(x, [T - 1, 0], [1, D]) : x;
-      return tf.matMul(layerNorm(last, this.ln_f, eps), this.wteT) as tf.Tensor2D;
+      return x;
     });
-    this.cache.ids.push(...ids);
-    return logits;
   }
 
-  /** Final layer norm and LM head on any residual-stream rows (the logit lens). */
-  unembed(x: tf.Tensor2D): tf.Tensor2D {
-    return tf.tidy(() => tf.matMul(layerNorm(x, this.ln_f, this.config.layerNormEpsilon), this.wteT));
+  protected finalNorm(x: tf.Tensor2D): tf.Tensor2D {
+    return layerNorm(x, this.ln_f, this.config.layerNormEpsilon);
   }
-
-  truncate(n: number): void {
-    this.cache.truncate(n);
-  }
-
-  dispose(): void {
-    this.cache.dispose();
-    for (const t of this.weights) t.dispose();
+  protected get head(): tf.Tensor2D {
+    return this.wteT;
   }
 }
 

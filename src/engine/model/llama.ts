@@ -12,7 +12,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { KVCache, causalAttention, causalMask } from './attention.ts';
 import type { LlamaConfig } from './config.ts';
-import { ContextFullError, type LanguageModel, type Trace } from './model.ts';
+import { KVModel } from './kvModel.ts';
+import type { Trace } from './model.ts';
 import { loadWeights } from './weights.ts';
 import type { WeightSource } from '../load/safetensors.ts';
 
@@ -27,9 +28,7 @@ interface Layer {
   mlp: { gate_proj: Linear; up_proj: Linear; down_proj: Linear };
 }
 
-export class Llama implements LanguageModel {
-  readonly cache: KVCache;
-
+export class Llama extends KVModel {
   private constructor(
     readonly config: LlamaConfig,
     private readonly embedT: tf.Tensor2D, // [D, V]: embed_tokens, looked up by column
@@ -38,16 +37,9 @@ export class Llama implements LanguageModel {
     private readonly norm: tf.Tensor1D,
     private readonly rope: { cos: tf.Tensor2D; sin: tf.Tensor2D }, // [contextLength, headDim]
     readonly params: number,
-    private readonly weights: tf.Tensor[],
+    weights: tf.Tensor[],
   ) {
-    this.cache = new KVCache(config.nLayer, config.nKvHead, config.contextLength, config.headDim);
-  }
-
-  get contextLength(): number {
-    return this.config.contextLength;
-  }
-  get cachedIds(): readonly number[] {
-    return this.cache.ids;
+    super(new KVCache(config.nLayer, config.nKvHead, config.contextLength, config.headDim), weights);
   }
 
   static load(config: LlamaConfig, src: WeightSource): Llama {
@@ -97,12 +89,8 @@ export class Llama implements LanguageModel {
   }
 
   forward(ids: number[], lastOnly = false, trace?: Trace): tf.Tensor2D {
-    const { nEmbd: D, nHead: H, nKvHead: KV, headDim: hd, contextLength: N, rmsNormEps: eps } = this.config;
-    const T = ids.length;
-    const pos = this.cache.ids.length;
-    if (T === 0) throw new Error('forward needs at least one token');
-    if (pos + T > N) throw new ContextFullError(pos + T, N);
-    const logits = tf.tidy(() => {
+    const { nHead: H, nKvHead: KV, headDim: hd, contextLength: N, rmsNormEps: eps } = this.config;
+    return this.run(ids, lastOnly, (pos, T) => {
       let x = tf.transpose(tf.gather(this.embedT, tf.tensor1d(ids, 'int32'), 1)) as tf.Tensor2D; // [T, D]
       if (trace?.wantEmbeddings) trace.embeddings = { token: tf.keep(x), position: null }; // positions enter through rotary embeddings, not a table
       const mask = causalMask(pos, T, N);
@@ -124,25 +112,15 @@ export class Llama implements LanguageModel {
         x = tf.add(x, dense(gated, layer.mlp.down_proj));
         if (trace?.residual) trace.residual.push(tf.keep(x));
       });
-      const last = lastOnly && T > 1 ? tf.slice(x, [T - 1, 0], [1, D]) : x;
-      return tf.matMul(rmsNorm(last, this.norm, eps), this.headT) as tf.Tensor2D;
+      return x;
     });
-    this.cache.ids.push(...ids);
-    return logits;
   }
 
-  /** Final norm and LM head on any residual-stream rows (the logit lens). */
-  unembed(x: tf.Tensor2D): tf.Tensor2D {
-    return tf.tidy(() => tf.matMul(rmsNorm(x, this.norm, this.config.rmsNormEps), this.headT));
+  protected finalNorm(x: tf.Tensor2D): tf.Tensor2D {
+    return rmsNorm(x, this.norm, this.config.rmsNormEps);
   }
-
-  truncate(n: number): void {
-    this.cache.truncate(n);
-  }
-
-  dispose(): void {
-    this.cache.dispose();
-    for (const t of this.weights) t.dispose();
+  protected get head(): tf.Tensor2D {
+    return this.headT;
   }
 }
 
