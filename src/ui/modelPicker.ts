@@ -3,7 +3,7 @@
 import type { CachedModel, ModelSource } from '../worker/protocol.ts';
 import { clear, h } from './dom.ts';
 import { label, onLangChange, t } from './i18n/index.ts';
-import { DEFAULT_ENDPOINT, hubLabel, parseHubRef } from '../engine/load/hubRef.ts';
+import { DEFAULT_ENDPOINT, endpointKey, hubLabel, parseHubRef } from '../engine/load/hubRef.ts';
 import { EMBEDDED_ID, PRESETS, presetLabel } from './models.ts';
 
 const OTHER = 'other';
@@ -142,7 +142,9 @@ export class ModelPicker {
     }
     if (!models.length) this.cacheList.append(h('li', {}, t().noCached));
     for (const m of models) {
-      this.cacheList.append(h('li', {}, h('span', { translate: 'no' }, hubLabel(m)), ` · ${(m.bytes / 1e6).toFixed(1)} MB${m.complete ? '' : t().incomplete}`));
+      // The server is named unless it is the Hub itself: the same id from a mirror is another entry.
+      const from = m.endpoint === endpointKey(DEFAULT_ENDPOINT) ? '' : ` (${m.endpoint})`;
+      this.cacheList.append(h('li', {}, h('span', { translate: 'no' }, hubLabel(m) + from), ` · ${(m.bytes / 1e6).toFixed(1)} MB${m.complete ? '' : t().incomplete}`));
     }
     this.removeBtn.disabled = !models.length;
   }

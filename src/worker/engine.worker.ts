@@ -76,7 +76,13 @@ async function pump(): Promise<void> {
       try {
         await runJob(req, running);
       } catch (e) {
-        post({ type: 'error', reqId: req.reqId, message: (e as Error).message, cancelled: e instanceof CancelledError ? { done: e.done, total: e.total } : undefined });
+        let message = (e as Error).message;
+        if ((e instanceof DeviceLostError || deviceLostReason()) && loaded) {
+          // A tool's pass died with the device: move to WASM now, so that trying again works.
+          await recoverFromDeviceLoss().catch(() => {});
+          message += ' The engine moved to WASM and loaded the model again: try again.';
+        }
+        post({ type: 'error', reqId: req.reqId, message, cancelled: e instanceof CancelledError ? { done: e.done, total: e.total } : undefined });
       } finally {
         running = null;
       }
@@ -108,7 +114,8 @@ const JOB_NAMES: Record<JobName, string> = {
 async function runJob(req: JobRequest, job: Running): Promise<void> {
   const { signal } = job.ctl;
   // A device lost while nothing ran: move to WASM before the next job uses the model.
-  if (req.job !== 'load' && deviceLostReason() && lm) await recoverFromDeviceLoss();
+  if (recovering) await recovering;
+  else if (req.job !== 'load' && deviceLostReason() && lm) await recoverFromDeviceLoss();
   switch (req.job) {
     case 'load':
       return answer(req.reqId, 'load', await load(req.args.source, req.args.backends, req.reqId, signal));
@@ -191,7 +198,10 @@ async function load(source: ModelSource, backends: string[] | undefined, reqId: 
   const cancelled = lastCancelled.splice(0);
   const t0 = performance.now();
   const status = await selectBackend({ order: backends as BackendName[] | undefined, wasmPaths: WASM_PATHS });
-  watchDevice();
+  // A device lost while the engine is idle: move to WASM at once, so the status line tells the truth.
+  watchDevice()?.catch(() => {
+    if (!running && lm) void recoverFromDeviceLoss().catch((err: Error) => post({ type: 'warning', message: `The GPU device was lost and moving to WASM failed: ${err.message}. Reload the page.` }));
+  });
   const next = await loadSource(source, status.backend, {
     signal,
     onProgress: (p) => post({ type: 'progress', reqId, ...p }),

@@ -63,6 +63,28 @@ describe('Hub models in the app (WASM)', () => {
     expect(served(mark)).toEqual([]);
   });
 
+  it('a weights file damaged in Cache Storage is evicted and downloaded again, and the page says so', async () => {
+    const damaged = await o.page.evaluate(async () => {
+      const cache = await caches.open('nexttoken-hub-v2');
+      const key = (await cache.keys()).find((r) => r.url.endsWith('/test/tiny-llama/main/model.safetensors'));
+      if (!key) return null;
+      await cache.put(key, new Response(new Uint8Array(100), { headers: { 'Content-Length': '100' } }));
+      return key.url;
+    });
+    expect(damaged).toContain(`/127.0.0.1_${new URL(hub.url).port}/test/tiny-llama/main/`); // the key names the endpoint
+    const mark = hub.requests.length;
+    await o.page.reload();
+    await o.page.waitForSelector('body[data-ready="true"]');
+    expect(await o.page.locator('#model-info').textContent()).toMatch(/test\/tiny-llama/);
+    await expect.poll(() => o.page.getByRole('alert').textContent()).toMatch(/test\/tiny-llama: the cached model\.safetensors was damaged \(.*100 bytes.*\); it was removed from the cache and downloaded again\./);
+    expect(served(mark)).toContain('GET /test/tiny-llama/resolve/main/model.safetensors');
+    // Whole again: the next reload asks the Hub nothing.
+    const again = hub.requests.length;
+    await o.page.reload();
+    await o.page.waitForSelector('body[data-ready="true"]');
+    expect(served(again)).toEqual([]);
+  });
+
   it('a gated id and a dropped download leave the current model, prompt and settings in place; a retry succeeds', async () => {
     const page = o.page;
     await page.getByRole('button', { name: 'Complete', exact: true }).click();
@@ -97,8 +119,9 @@ describe('Hub models in the app (WASM)', () => {
     const page = o.page;
     await page.getByText('Hub settings and cache').click();
     const list = page.getByRole('list', { name: 'Cached models' });
-    await expect.poll(() => list.textContent()).toMatch(/test\/tiny-llama · 0\.2 MB/);
-    expect(await list.textContent()).toMatch(/test\/flaky · 0\.\d MB/);
+    // Each entry names the server it came from (this test's local one, not the Hub).
+    await expect.poll(() => list.textContent()).toMatch(/test\/tiny-llama \(127\.0\.0\.1_\d+\) · 0\.2 MB/);
+    expect(await list.textContent()).toMatch(/test\/flaky \(127\.0\.0\.1_\d+\) · 0\.\d MB/);
     await page.getByRole('button', { name: 'Remove cached models' }).click();
     await expect.poll(() => list.textContent()).toBe('No models cached yet.');
   });
