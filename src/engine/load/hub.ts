@@ -10,7 +10,11 @@
 import { ConfigError, parseConfig, SUPPORTED_MODEL_TYPES, type ModelConfig } from '../model/config.ts';
 import type { ModelFiles } from './load.ts';
 import { DEFAULT_ENDPOINT, endpointKey, hubFileUrl, hubLabel, type HubRef } from './hubRef.ts';
-import { memoryWeights, parseHeader, SafetensorsError, streamTensors, type SafetensorsHeader, type WeightSource } from './safetensors.ts';
+import { HubError, interrupted, mb, readBody, stallGuard } from './download.ts';
+import { memoryWeights, parseHeader, SafetensorsError, type SafetensorsHeader, type WeightSource } from './safetensors.ts';
+import { StreamedWeights } from './streamedWeights.ts';
+
+export { HubError, type HubErrorKind } from './download.ts';
 
 export { DEFAULT_ENDPOINT, endpointKey, hubFileUrl, hubLabel, parseHubRef, type HubRef } from './hubRef.ts';
 
@@ -25,18 +29,6 @@ export interface FileStore {
   /** Streaming variants (the browser's Cache Storage): a stream that errors stores nothing. */
   stream?(key: string): Promise<{ body: ReadableStream<Uint8Array>; size: number } | null>;
   putStream?(key: string, body: ReadableStream<Uint8Array>, size: number): Promise<void>;
-}
-
-export type HubErrorKind = 'not-found' | 'gated' | 'network' | 'http' | 'interrupted' | 'too-large' | 'unsupported' | 'invalid';
-
-export class HubError extends Error {
-  constructor(
-    readonly kind: HubErrorKind,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'HubError';
-  }
 }
 
 export interface HubProgress {
@@ -91,9 +83,6 @@ interface Manifest {
 
 /** Written last into a model's cache folder: its presence means the model is complete there. */
 export const MANIFEST = '.nexttoken-manifest.json';
-const mb = (n: number) => (n < 1e5 ? `${Math.max(1, Math.round(n / 1e3))} KB` : `${(n / 1e6).toFixed(n < 1e7 ? 1 : 0)} MB`);
-const interrupted = (file: string, what: string) =>
-  new HubError('interrupted', `The download of ${file} ${what}. Nothing partial was kept; load the model again to retry.`);
 
 /** The key of one file of a model in the store: endpoint, id, revision, file. */
 export function cacheKey(endpoint: string, ref: HubRef, file: string): string {
@@ -385,79 +374,6 @@ function checkSize(headers: SafetensorsHeader[], config: ModelConfig, label: str
   }
 }
 
-/**
- * Passes a body through, failing it when no chunk arrives for `ms` (a stalled connection) or when it
- * is cancelled. `abort` cancels the underlying fetch; `done` runs once the body has ended either way.
- */
-function stallGuard(body: ReadableStream<Uint8Array>, ms: number, abort: () => void, done: () => void): ReadableStream<Uint8Array> {
-  const reader = body.getReader();
-  return new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const stalled = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`no data for ${ms / 1000} s`)), ms);
-      });
-      try {
-        const { done: ended, value } = await Promise.race([reader.read(), stalled]);
-        if (ended) {
-          done();
-          controller.close();
-        } else controller.enqueue(value);
-      } catch (e) {
-        abort();
-        done();
-        void reader.cancel().catch(() => {});
-        controller.error(e);
-      } finally {
-        clearTimeout(timer);
-      }
-    },
-    cancel(reason) {
-      abort();
-      done();
-      return reader.cancel(reason);
-    },
-  });
-}
-
-/** Reads a response body with progress; a connection that ends early is an error, never a short file. */
-async function readBody(res: Response, file: string, label: string, onProgress?: (loaded: number, total: number | null) => void, signal?: AbortSignal): Promise<Uint8Array> {
-  const total = Number(res.headers.get('content-length')) || null;
-  // With a known length, bytes go straight into one buffer: no list of chunks and second copy at the end.
-  let out = new Uint8Array(total ?? 0);
-  let loaded = 0;
-  const add = (chunk: Uint8Array) => {
-    if (loaded + chunk.length > out.length) {
-      if (total !== null) throw new HubError('invalid', `${label}/${file} is longer than the ${total} bytes the server announced`);
-      const grown = new Uint8Array(Math.max(out.length * 2, loaded + chunk.length));
-      grown.set(out.subarray(0, loaded));
-      out = grown;
-    }
-    out.set(chunk, loaded);
-    loaded += chunk.length;
-  };
-  try {
-    if (!res.body) add(new Uint8Array(await res.arrayBuffer()));
-    else {
-      const reader = res.body.getReader();
-      for (;;) {
-        const { done, value } = await reader.read();
-        if (done) break;
-        add(value);
-        onProgress?.(loaded, total);
-      }
-    }
-  } catch (e) {
-    if (e instanceof HubError) throw e;
-    if (signal?.aborted) throw new HubError('interrupted', `Loading ${label} was cancelled; nothing partial was kept.`);
-    throw interrupted(`${label}/${file}`, `broke off after ${mb(loaded)} (${(e as Error).message})`);
-  }
-  if (total !== null && loaded !== total) {
-    throw interrupted(`${label}/${file}`, `ended after ${loaded} of ${total} bytes`);
-  }
-  return loaded === out.length ? out : out.slice(0, loaded);
-}
-
 function assemble(label: string, files: Map<string, Uint8Array>, decodeJson: (f: string, b: Uint8Array) => unknown, weights: WeightSource, weightBytes: number): ModelFiles {
   const json = (f: string) => decodeJson(f, files.get(f)!);
   return {
@@ -469,41 +385,4 @@ function assemble(label: string, files: Map<string, Uint8Array>, decodeJson: (f:
     weights,
     weightBytes,
   };
-}
-
-/** A WeightSource over tensors handed over while streaming: shapes from the headers, data already uploaded. */
-class StreamedWeights implements WeightSource {
-  private readonly entries = new Map<string, { file: string; shape: number[] }>();
-  private readonly handles = new Map<string, unknown>();
-
-  async add(file: string, body: ReadableStream<Uint8Array>, size: number, onTensor: NonNullable<HubLoadOptions['onTensor']>, onBytes: (n: number) => void): Promise<void> {
-    await streamTensors(body, size, file, (entry, data) => {
-      this.entries.set(entry.name, { file, shape: entry.shape });
-      this.handles.set(entry.name, onTensor(entry.name, entry.shape, data));
-    }, onBytes);
-  }
-  describe(name: string): string {
-    return this.entries.get(name)?.file ?? [...new Set([...this.entries.values()].map((e) => e.file))].join(', ');
-  }
-  shape(name: string): number[] | undefined {
-    return this.entries.get(name)?.shape;
-  }
-  read(name: string): Float32Array {
-    throw new Error(`${this.describe(name)}: tensor "${name}" was streamed to the backend and can be taken only once`);
-  }
-  take(name: string): unknown {
-    const h = this.handles.get(name);
-    this.handles.delete(name);
-    return h;
-  }
-  /** The load failed: every handle made so far is released. */
-  discardAll(discard?: (handle: unknown) => void): void {
-    for (const h of this.handles.values()) discard?.(h);
-    this.handles.clear();
-  }
-  leftovers(): unknown[] {
-    const rest = [...this.handles.values()];
-    this.handles.clear();
-    return rest;
-  }
 }

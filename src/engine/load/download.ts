@@ -1,0 +1,91 @@
+// Downloading one file over HTTP for the Hub loader: a body that fails when it stalls, read with
+// progress into one buffer, and the errors a user can act on. Platform-neutral (fetch streams).
+
+export type HubErrorKind = 'not-found' | 'gated' | 'network' | 'http' | 'interrupted' | 'too-large' | 'unsupported' | 'invalid';
+
+export class HubError extends Error {
+  constructor(
+    readonly kind: HubErrorKind,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'HubError';
+  }
+}
+
+export const mb = (n: number) => (n < 1e5 ? `${Math.max(1, Math.round(n / 1e3))} KB` : `${(n / 1e6).toFixed(n < 1e7 ? 1 : 0)} MB`);
+export const interrupted = (file: string, what: string) =>
+  new HubError('interrupted', `The download of ${file} ${what}. Nothing partial was kept; load the model again to retry.`);
+
+/**
+ * Passes a body through, failing it when no chunk arrives for `ms` (a stalled connection) or when it
+ * is cancelled. `abort` cancels the underlying fetch; `done` runs once the body has ended either way.
+ */
+export function stallGuard(body: ReadableStream<Uint8Array>, ms: number, abort: () => void, done: () => void): ReadableStream<Uint8Array> {
+  const reader = body.getReader();
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const stalled = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`no data for ${ms / 1000} s`)), ms);
+      });
+      try {
+        const { done: ended, value } = await Promise.race([reader.read(), stalled]);
+        if (ended) {
+          done();
+          controller.close();
+        } else controller.enqueue(value);
+      } catch (e) {
+        abort();
+        done();
+        void reader.cancel().catch(() => {});
+        controller.error(e);
+      } finally {
+        clearTimeout(timer);
+      }
+    },
+    cancel(reason) {
+      abort();
+      done();
+      return reader.cancel(reason);
+    },
+  });
+}
+
+/** Reads a response body with progress; a connection that ends early is an error, never a short file. */
+export async function readBody(res: Response, file: string, label: string, onProgress?: (loaded: number, total: number | null) => void, signal?: AbortSignal): Promise<Uint8Array> {
+  const total = Number(res.headers.get('content-length')) || null;
+  // With a known length, bytes go straight into one buffer: no list of chunks and second copy at the end.
+  let out = new Uint8Array(total ?? 0);
+  let loaded = 0;
+  const add = (chunk: Uint8Array) => {
+    if (loaded + chunk.length > out.length) {
+      if (total !== null) throw new HubError('invalid', `${label}/${file} is longer than the ${total} bytes the server announced`);
+      const grown = new Uint8Array(Math.max(out.length * 2, loaded + chunk.length));
+      grown.set(out.subarray(0, loaded));
+      out = grown;
+    }
+    out.set(chunk, loaded);
+    loaded += chunk.length;
+  };
+  try {
+    if (!res.body) add(new Uint8Array(await res.arrayBuffer()));
+    else {
+      const reader = res.body.getReader();
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        add(value);
+        onProgress?.(loaded, total);
+      }
+    }
+  } catch (e) {
+    if (e instanceof HubError) throw e;
+    if (signal?.aborted) throw new HubError('interrupted', `Loading ${label} was cancelled; nothing partial was kept.`);
+    throw interrupted(`${label}/${file}`, `broke off after ${mb(loaded)} (${(e as Error).message})`);
+  }
+  if (total !== null && loaded !== total) {
+    throw interrupted(`${label}/${file}`, `ended after ${loaded} of ${total} bytes`);
+  }
+  return loaded === out.length ? out : out.slice(0, loaded);
+}
