@@ -236,7 +236,8 @@ export class App {
       this.inside.setModel(r.model.nLayer, r.model.nHead);
       document.body.dataset.model = r.model.name;
       if (warning) this.showError(warning);
-      if (r.cancelled.length || toolWasRunning) this.dispatch({ type: 'noticeAdded', text: tr().loadCancelled(r.model.name, r.cancelled) });
+      const named = (list: typeof r.cancelled) => list.map((j) => tr().jobProgress(tr().jobNames[j.job], j.done, j.total));
+      if (r.cancelled.length || r.waited.length || toolWasRunning) this.dispatch({ type: 'noticeAdded', text: tr().loadCancelled(r.model.name, named(r.cancelled), named(r.waited)) });
       this.dispatch({ type: 'jobEnded', kind: 'load' });
       document.body.dataset.ready = 'true';
       void this.showPromptTokens();

@@ -17,7 +17,7 @@ import type { SamplingSettings } from '../sampling/sampler.ts';
 import * as tf from '@tensorflow/tfjs';
 import { listCachedModels, removeCachedModels } from './cacheStore.ts';
 import { loadSource } from './loadSource.ts';
-import { IMMEDIATE_JOBS, type BackendInfo, type FaultHook, type GenerateArgs, type JobName, type JobRequest, type Jobs, type ModelSource, type Ready, type Request, type Response, type TokenView } from './protocol.ts';
+import { IMMEDIATE_JOBS, type BackendInfo, type FaultHook, type GenerateArgs, type JobName, type JobProgress, type JobRequest, type Jobs, type ModelSource, type Ready, type Request, type Response, type TokenView } from './protocol.ts';
 
 let lm: LoadedModel | null = null;
 let loaded: { source: ModelSource; backends?: string[] } | null = null;
@@ -27,8 +27,10 @@ const faults: FaultHook[] = []; // armed by tests (?testHooks)
 interface Running {
   req: JobRequest;
   ctl: AbortController;
-  /** How far the job got, in words, for the message of a load that cancels it. */
-  progress: () => string;
+  /** How far the job got, for the message of a load that cancels it. */
+  progress: () => { done: number; total: number } | null;
+  /** Does the job stop when its signal is aborted (or does a load have to wait for it)? */
+  cancellable: boolean;
   /** The running generation's live controls. */
   live?: { settings: SamplingSettings; delayMs: number; stop: AbortController };
 }
@@ -56,7 +58,7 @@ function views(ids: number[]): TokenView[] {
 function enqueue(req: JobRequest): void {
   if (req.job === 'load') {
     // A new model replaces everything: queued jobs are answered now, the running one is cancelled.
-    for (const q of queue.splice(0)) post({ type: 'error', reqId: q.reqId, message: `Cancelled: a new model is loading (${JOB_NAMES[q.job]} did not start).` });
+    for (const q of queue.splice(0)) post({ type: 'error', reqId: q.reqId, message: 'Cancelled before it started: a new model is loading.' });
     running?.ctl.abort();
     running?.live?.stop.abort();
   }
@@ -71,7 +73,7 @@ async function pump(): Promise<void> {
   try {
     while (!running && queue.length) {
       const req = queue.shift()!;
-      running = { req, ctl: new AbortController(), progress: () => '' };
+      running = { req, ctl: new AbortController(), progress: () => null, cancellable: req.job === 'generate' || req.job === 'lensAll' || req.job === 'load' };
       post({ type: 'started', reqId: req.reqId });
       try {
         await runJob(req, running);
@@ -92,24 +94,6 @@ async function pump(): Promise<void> {
   }
 }
 
-const JOB_NAMES: Record<JobName, string> = {
-  load: 'loading a model',
-  generate: 'the generation',
-  lensAsk: 'Ask the model',
-  lensRepeat: 'Ask 10 times',
-  lensAll: 'Check all questions',
-  inspect: 'Look inside',
-  compareTemperatures: 'Compare temperatures',
-  perplexity: 'Perplexity',
-  stepLogits: 'recomputing a step',
-  cacheRemove: 'removing cached models',
-  lensQuestions: 'the lens questions',
-  cacheList: 'listing cached models',
-  tokenize: 'tokenizing',
-  chatPrompt: 'the chat prompt',
-  labels: 'token labels',
-  decode: 'decoding',
-};
 
 async function runJob(req: JobRequest, job: Running): Promise<void> {
   const { signal } = job.ctl;
@@ -127,7 +111,7 @@ async function runJob(req: JobRequest, job: Running): Promise<void> {
       return answer(req.reqId, 'lensRepeat', await tool(() => repeatAsk(need(), lensQuestion(req.args.index), req.args.n, req.args.temperature)));
     case 'lensAll': {
       let done = 0;
-      job.progress = () => ` (${done} of ${questions.length} done)`;
+      job.progress = () => ({ done, total: questions.length });
       const answers = await tool(() =>
         askAll(
           need(),
@@ -196,6 +180,7 @@ function lensQuestion(index: number): LensQuestion {
 
 async function load(source: ModelSource, backends: string[] | undefined, reqId: number, signal: AbortSignal): Promise<Ready> {
   const cancelled = lastCancelled.splice(0);
+  const waited = lastWaited.splice(0);
   const t0 = performance.now();
   const status = await selectBackend({ order: backends as BackendName[] | undefined, wasmPaths: WASM_PATHS });
   // A device lost while the engine is idle: move to WASM at once, so the status line tells the truth.
@@ -212,11 +197,12 @@ async function load(source: ModelSource, backends: string[] | undefined, reqId: 
   lm = next.lm;
   questions = next.questions;
   loaded = { source, backends };
-  return { model: modelInfo(lm), backend: backendInfo(status), loadMs: performance.now() - t0, cancelled };
+  return { model: modelInfo(lm), backend: backendInfo(status), loadMs: performance.now() - t0, cancelled, waited };
 }
 
-// What a load cancelled, filled in when it is queued (see onmessage), reported in its answer.
-const lastCancelled: string[] = [];
+// What a load cancelled or waited for, filled in when it is queued (see onmessage), reported in its answer.
+const lastCancelled: JobProgress[] = [];
+const lastWaited: JobProgress[] = [];
 
 function modelInfo(m: LoadedModel): Ready['model'] {
   return {
@@ -265,7 +251,7 @@ async function runGeneration(reqId: number, a: GenerateArgs, job: Running): Prom
   job.live = live;
   job.ctl.signal.addEventListener('abort', () => live.stop.abort());
   const posted: StepRecord[] = [];
-  job.progress = () => ` (stopped after ${posted.length} tokens)`;
+  job.progress = () => ({ done: posted.length, total: a.maxTokens });
   let first: GenerationSummary | null = null;
   for (let attempt = 0; ; attempt++) {
     const from = posted.length;
@@ -321,7 +307,7 @@ self.onmessage = (e: MessageEvent<Request>) => {
   const req = e.data;
   switch (req.type) {
     case 'job':
-      if (req.job === 'load' && running) lastCancelled.push(`${JOB_NAMES[running.req.job]}${running.progress()}`);
+      if (req.job === 'load' && running) (running.cancellable ? lastCancelled : lastWaited).push({ job: running.req.job, done: running.progress()?.done ?? null, total: running.progress()?.total ?? null });
       if (IMMEDIATE_JOBS.has(req.job)) {
         immediate(req).catch((err: Error) => post({ type: 'error', reqId: req.reqId, message: err.message }));
       } else enqueue(req);

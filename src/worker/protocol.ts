@@ -63,8 +63,16 @@ export interface Ready {
   model: ModelInfo;
   backend: BackendInfo;
   loadMs: number;
-  /** What the load stopped to make room, in words (e.g. "Check all questions (12 of 40 done)"), if anything. */
-  cancelled: string[];
+  /** The jobs the load stopped to make room (with how far each got), if any. */
+  cancelled: JobProgress[];
+  /** The jobs the load waited for instead (short ones that cannot stop half-way, e.g. Look inside). */
+  waited: JobProgress[];
+}
+
+export interface JobProgress {
+  job: JobName;
+  done: number | null; // questions asked, tokens generated
+  total: number | null;
 }
 
 export interface GenerateArgs {

@@ -1,5 +1,6 @@
 // Every English string of the UI, in one place. zh.ts has the same keys (the type checker enforces it).
 // Model output, token text and the engine's technical diagnostics are not UI strings.
+import type { JobName } from '../../worker/protocol.ts';
 import { URL_RULES } from '../urlState.ts';
 
 export const en = {
@@ -15,7 +16,27 @@ export const en = {
   loadingSource: (s: string) => `Loading ${s}…`,
   stillUsing: (name: string) => `Still using ${name}.`,
   couldNotLoad: 'The model could not be loaded.',
-  loadCancelled: (name: string, what: string[]) => `${name} is loaded. To load it, the engine cancelled: ${what.length ? what.join('; ') : 'the tool that was running'}.`,
+  jobNames: {
+    load: 'loading a model',
+    generate: 'the generation',
+    lensAsk: 'Ask',
+    lensRepeat: 'Ask 10 times',
+    lensAll: 'Check all questions',
+    inspect: 'Look inside',
+    compareTemperatures: 'Compare temperatures',
+    perplexity: 'Measure perplexity',
+    stepLogits: 'recomputing a step',
+    cacheRemove: 'removing cached models',
+    lensQuestions: 'the lens questions',
+    cacheList: 'listing cached models',
+    tokenize: 'tokenizing',
+    chatPrompt: 'the chat prompt',
+    labels: 'token labels',
+    decode: 'decoding',
+  } as Record<JobName, string>,
+  jobProgress: (name: string, done: number | null, total: number | null) => (done === null ? name : `${name} (${done} of ${total} done)`),
+  loadCancelled: (name: string, cancelled: string[], waited: string[]) =>
+    `${name} is loaded.${cancelled.length ? ` To load it, the engine cancelled: ${cancelled.join('; ')}.` : ''}${waited.length ? ` It waited for ${waited.join('; ')} to finish first.` : ''}${cancelled.length + waited.length ? '' : ' The tool that was running had finished.'}`,
   engineRestarted: (why: string) => `The engine stopped (${why}) and was restarted; the model is loaded again. Your runs, prompt and settings are kept.`,
   recomputing: 'Recomputing this step’s probabilities from its tokens (only the newest steps keep them in memory)…',
   loadFailed: (s: string, why: string) => `Loading ${s} failed: ${why}`,
