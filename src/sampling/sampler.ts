@@ -19,6 +19,11 @@ export interface SamplingSettings {
 
 /** Softmax with the max subtracted first (stable); sums in float64. */
 export function softmax(logits: Float32Array, temperature = 1): Float32Array {
+  return softmaxWithSum(logits, temperature).probs;
+}
+
+/** softmax, and the max and the float64 sum of exp((x − max)/T) it divided by (log-sum-exp = max + log(sum) at T = 1). */
+export function softmaxWithSum(logits: Float32Array, temperature = 1): { probs: Float32Array; max: number; sum: number } {
   const n = logits.length;
   const out = new Float32Array(n);
   let max = -Infinity;
@@ -30,7 +35,7 @@ export function softmax(logits: Float32Array, temperature = 1): Float32Array {
     sum += e;
   }
   for (let i = 0; i < n; i++) out[i] /= sum;
-  return out;
+  return { probs: out, max, sum };
 }
 
 /** Index of the largest value; the lowest index wins a tie. */

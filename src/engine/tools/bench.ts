@@ -4,6 +4,9 @@ import * as tf from '@tensorflow/tfjs';
 import type { LoadedModel } from '../load/load.ts';
 import { lastLogits } from '../model/model.ts';
 import { argmax } from '../../sampling/sampler.ts';
+import { createRng } from '../../sampling/prng.ts';
+import { sampleNext, sampleNextBySort } from '../../sampling/step.ts';
+import { generate } from '../generate/generate.ts';
 
 export interface BenchResult {
   model: string;
@@ -16,6 +19,10 @@ export interface BenchResult {
   msPerToken: number;
   tensorsBefore: number;
   tensorsAfter: number;
+  /** Sampling one token from this model's logits (full distribution, entropy, top 20, draw), mean ms. */
+  sampleMs: { greedy: number; t1: number; t08p095: number; bySortT1: number };
+  /** generate()'s time per token beyond the forward pass (sampling, records, the loop), ms. */
+  generateOverheadMs: number;
 }
 
 export async function runBenchmark(lm: LoadedModel, promptTokens = 32, tokens = 64): Promise<BenchResult> {
@@ -37,6 +44,31 @@ export async function runBenchmark(lm: LoadedModel, promptTokens = 32, tokens = 
   const tensorsBefore = tf.memory().numTensors;
   const r = await run(tokens);
   const tensorsAfter = tf.memory().numTensors;
+  // Sampling alone, on real logits of this model.
+  lm.model.truncate(0);
+  const logits = await lastLogits(lm.model.forward(prompt, true));
+  const time = (f: () => unknown, reps = 30) => {
+    const t = performance.now();
+    for (let i = 0; i < reps; i++) f();
+    return (performance.now() - t) / reps;
+  };
+  const rng = createRng(1);
+  const sampleMs = {
+    greedy: time(() => sampleNext(logits, { temperature: 0, topK: 0, topP: 1 }, rng)),
+    t1: time(() => sampleNext(logits, { temperature: 1, topK: 0, topP: 1 }, rng)),
+    t08p095: time(() => sampleNext(logits, { temperature: 0.8, topK: 0, topP: 0.95 }, rng)),
+    bySortT1: time(() => sampleNextBySort(logits, { temperature: 1, topK: 0, topP: 1 }, rng), 10),
+  };
+  // The whole loop as the app and the CLI run it, against the bare forward passes above.
+  lm.model.truncate(0);
+  const t2 = performance.now();
+  let decoded = -1;
+  let tFirst = t2;
+  for await (const s of generate(lm, prompt, { temperature: 1, topK: 0, topP: 1, seed: 1, maxTokens: tokens + 1 })) {
+    if (s.step === 0) tFirst = performance.now();
+    decoded++;
+  }
+  const generateMsPerToken = decoded > 0 ? (performance.now() - tFirst) / decoded : 0;
   lm.model.truncate(0);
   const round = (x: number) => Math.round(x * 1000) / 1000;
   return {
@@ -50,5 +82,7 @@ export async function runBenchmark(lm: LoadedModel, promptTokens = 32, tokens = 
     msPerToken: round(r.decodeMs / tokens),
     tensorsBefore,
     tensorsAfter,
+    sampleMs: { greedy: round(sampleMs.greedy), t1: round(sampleMs.t1), t08p095: round(sampleMs.t08p095), bySortT1: round(sampleMs.bySortT1) },
+    generateOverheadMs: round(generateMsPerToken - r.decodeMs / tokens),
   };
 }
