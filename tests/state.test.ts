@@ -61,8 +61,8 @@ describe('app state', () => {
     expect(setup.topK).toBe(0);
     expect(setup.topP).toBe(0.5);
     expect(corrections).toEqual([
-      { key: 't', given: '-5', used: String(DEFAULT_SETUP.temperature), rule: '0 to 2' },
-      { key: 'k', given: 'abc', used: '0', rule: 'a whole number ≥ 0' },
+      { key: 't', given: '-5', used: String(DEFAULT_SETUP.temperature), rule: '0 to 2 (0 = always the most probable token)' },
+      { key: 'k', given: 'abc', used: '0', rule: 'a whole number from 0 to 1000000 (0 = off)' },
       { key: 'max', given: '0', used: String(DEFAULT_SETUP.maxTokens), rule: 'a whole number from 1 to 1000' },
     ]);
   });

@@ -232,8 +232,8 @@ describe('no stale, no stranded (WASM)', () => {
   it('?t=-5&k=abc: the values are corrected and the page says which, and to what', async () => {
     const o = await app.open('?backend=wasm&t=-5&k=abc');
     const notice = await o.page.locator('#notice').textContent();
-    expect(notice).toContain('t=-5 → 0.8 (allowed: 0 to 2)');
-    expect(notice).toContain('k=abc → 0 (allowed: a whole number ≥ 0)');
+    expect(notice).toContain('t=-5 → 0.8 (allowed: 0 to 2 (0 = always the most probable token))');
+    expect(notice).toContain('k=abc → 0 (allowed: a whole number from 0 to 1000000 (0 = off))');
     expect(await o.page.getByLabel('Temperature', { exact: true }).inputValue()).toBe('0.8');
     await o.page.close();
   });

@@ -1,11 +1,15 @@
-// Causal self-attention over a KV cache that is allocated once, at the full context length.
-// Shared by every architecture: keys and values are written at their positions and never
-// concatenated, so a decode step has the same tensor shapes at step 10 and at step 200.
+// Causal self-attention over a KV cache that grows in buckets (64, 128, 256, … positions, up to the
+// context length). Shared by every architecture: keys and values are written at their positions and
+// never concatenated, so decode steps within a bucket have the same tensor shapes, and attention reads
+// at most twice the filled positions instead of the whole context (a 20-token chat on GPT-2 reads 64
+// positions per head, not 1,024).
 import * as tf from '@tensorflow/tfjs';
 
 export class KVCache {
-  readonly k: tf.Tensor3D[] = []; // per layer: [nKvHead, contextLength, headDim]
+  readonly k: tf.Tensor3D[] = []; // per layer: [nKvHead, capacity, headDim]
   readonly v: tf.Tensor3D[] = [];
+  /** Positions the tensors hold now; grows (doubling) as positions are written, never shrinks. */
+  capacity: number;
   /** The ids at positions [0, ids.length): those hold valid keys and values; anything after is masked out. */
   readonly ids: number[] = [];
   /** Writes in place on WASM and WebGPU (a copy of T·headDim floats per head); set false to force the portable path. */
@@ -17,10 +21,34 @@ export class KVCache {
     readonly contextLength: number,
     readonly headDim: number,
   ) {
+    this.capacity = Math.min(contextLength, FIRST_BUCKET);
     for (let l = 0; l < nLayer; l++) {
-      this.k.push(tf.keep(tf.zeros([nKvHead, contextLength, headDim])));
-      this.v.push(tf.keep(tf.zeros([nKvHead, contextLength, headDim])));
+      this.k.push(tf.keep(tf.zeros([nKvHead, this.capacity, headDim])));
+      this.v.push(tf.keep(tf.zeros([nKvHead, this.capacity, headDim])));
     }
+  }
+
+  /** Makes room for positions [0, n): the next bucket that fits, the filled positions copied over. */
+  reserve(n: number): void {
+    if (n <= this.capacity) return;
+    let cap = this.capacity;
+    while (cap < n) cap *= 2;
+    cap = Math.min(cap, this.contextLength);
+    const filled = this.ids.length;
+    for (let l = 0; l < this.nLayer; l++) {
+      for (const side of [this.k, this.v]) {
+        const old = side[l];
+        const grown = tf.keep(tf.zeros([this.nKvHead, cap, this.headDim])) as tf.Tensor3D;
+        if (filled) {
+          const rows = tf.slice(old, [0, 0, 0], [this.nKvHead, filled, this.headDim]);
+          side[l] = grown;
+          this.writeRows(side, l, rows, 0, cap);
+          rows.dispose();
+        } else side[l] = grown;
+        old.dispose();
+      }
+    }
+    this.capacity = cap;
   }
 
   /** Forgets positions from n on: the next write goes to position n (what is left stays valid). */
@@ -28,19 +56,18 @@ export class KVCache {
     this.ids.length = Math.max(0, Math.min(n, this.ids.length));
   }
 
-  /** Stores keys and values `[nKvHead, T, headDim]` for positions pos..pos+T-1 of `layer`. */
+  /** Stores keys and values `[nKvHead, T, headDim]` for positions pos..pos+T-1 of `layer` (room reserved first). */
   write(layer: number, kNew: tf.Tensor3D, vNew: tf.Tensor3D, pos: number): void {
+    if (pos + kNew.shape[1] > this.capacity) throw new Error(`KV cache: positions up to ${pos + kNew.shape[1]} written, but room is reserved for ${this.capacity}`);
+    this.writeRows(this.k, layer, kNew, pos, this.capacity);
+    this.writeRows(this.v, layer, vNew, pos, this.capacity);
+  }
+
+  private writeRows(side: tf.Tensor3D[], layer: number, rows: tf.Tensor3D, pos: number, n: number): void {
     const backend = tf.getBackend();
-    if (this.inPlace && backend === 'wasm') {
-      copyWasm(kNew, this.k[layer], pos, this.contextLength);
-      copyWasm(vNew, this.v[layer], pos, this.contextLength);
-    } else if (this.inPlace && backend === 'webgpu') {
-      copyWebGPU(kNew, this.k[layer], pos, this.contextLength);
-      copyWebGPU(vNew, this.v[layer], pos, this.contextLength);
-    } else {
-      this.k[layer] = replaceRows(this.k[layer], kNew, pos);
-      this.v[layer] = replaceRows(this.v[layer], vNew, pos);
-    }
+    if (this.inPlace && backend === 'wasm') copyWasm(rows, side[layer], pos, n);
+    else if (this.inPlace && backend === 'webgpu') copyWebGPU(rows, side[layer], pos, n);
+    else side[layer] = replaceRows(side[layer], rows, pos);
   }
 
   /**
@@ -55,6 +82,7 @@ export class KVCache {
 
   /** Puts a snapshot back (and frees it). */
   restore(s: CacheSnapshot): void {
+    this.reserve(s.ids.length);
     for (let l = 0; l < s.k.length; l++) this.write(l, s.k[l], s.v[l], 0);
     for (const t of [...s.k, ...s.v]) t.dispose();
     this.ids.length = 0;
@@ -67,6 +95,9 @@ export class KVCache {
     this.v.length = 0;
   }
 }
+
+/** The first bucket: small enough that a short prompt reads little, large enough that few prompts regrow it. */
+const FIRST_BUCKET = 64;
 
 export interface CacheSnapshot {
   ids: number[];
@@ -122,7 +153,7 @@ function copyWebGPU(src: tf.Tensor3D, dst: tf.Tensor3D, pos: number, n: number):
   for (let i = 0; i < h; i++) b.commandEncoder.copyBufferToBuffer(from, i * t * d * 4, to, (i * n + pos) * d * 4, t * d * 4);
 }
 
-/** Additive causal mask [T, contextLength] for T queries at positions pos..pos+T-1. */
+/** Additive causal mask [T, capacity] for T queries at positions pos..pos+T-1. */
 export function causalMask(pos: number, t: number, contextLength: number): tf.Tensor2D {
   const m = new Float32Array(t * contextLength);
   for (let i = 0; i < t; i++) for (let j = pos + i + 1; j < contextLength; j++) m[i * contextLength + j] = -1e9;
@@ -130,9 +161,9 @@ export function causalMask(pos: number, t: number, contextLength: number): tf.Te
 }
 
 /**
- * softmax(q·kᵀ/√d + mask)·v for q [H, T, d] against the whole cache [KV, contextLength, d].
+ * softmax(q·kᵀ/√d + mask)·v for q [H, T, d] against the whole cache [KV, capacity, d].
  * With grouped-query attention (KV < H), query head h reads kv head floor(h / (H/KV)).
- * Returns [T, H·d] and, when asked, the attention weights [H, T, contextLength].
+ * Returns [T, H·d] and, when asked, the attention weights [H, T, capacity].
  */
 export function causalAttention(
   q: tf.Tensor3D,

@@ -73,14 +73,15 @@ export class GPT2 extends KVModel {
   }
 
   forward(ids: number[], lastOnly = false, trace?: Trace): tf.Tensor2D {
-    const { nEmbd: D, nHead: H, contextLength: N, layerNormEpsilon: eps } = this.config;
+    const { nEmbd: D, nHead: H, layerNormEpsilon: eps } = this.config;
     const hd = D / H;
     return this.run(ids, lastOnly, (pos, T) => {
       const tokEmb = tf.transpose(tf.gather(this.wteT, tf.tensor1d(ids, 'int32'), 1)) as tf.Tensor2D; // [T, D]
-      const posEmb = tf.slice(this.wpe, [pos, 0], [T, D]);
+      // The rows of these positions, gathered (a slice would copy the whole table on WASM).
+      const posEmb = tf.gather(this.wpe, tf.tensor1d(Array.from({ length: T }, (_, i) => pos + i), 'int32')) as tf.Tensor2D;
       if (trace?.wantEmbeddings) trace.embeddings = { token: tf.keep(tokEmb), position: tf.keep(posEmb) };
       let x: tf.Tensor2D = tf.add(tokEmb, posEmb);
-      const mask = causalMask(pos, T, N);
+      const mask = causalMask(pos, T, this.cache.capacity);
       const heads = (t: tf.Tensor2D) => tf.transpose(tf.reshape(t, [T, H, hd]), [1, 0, 2]) as tf.Tensor3D; // [H, T, hd]
       this.blocks.forEach((blk, l) => {
         const h = layerNorm(x, blk.ln_1, eps);

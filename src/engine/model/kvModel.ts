@@ -36,6 +36,7 @@ export abstract class KVModel implements LanguageModel {
     const pos = this.cache.ids.length;
     if (T === 0) throw new Error('forward needs at least one token');
     if (pos + T > this.contextLength) throw new ContextFullError(pos + T, this.contextLength);
+    this.cache.reserve(pos + T);
     const logits = tf.tidy(() => {
       const x = body(pos, T);
       const last = lastOnly && T > 1 ? tf.slice(x, [T - 1, 0], [1, x.shape[1]]) : x;

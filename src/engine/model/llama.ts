@@ -89,13 +89,14 @@ export class Llama extends KVModel {
   }
 
   forward(ids: number[], lastOnly = false, trace?: Trace): tf.Tensor2D {
-    const { nHead: H, nKvHead: KV, headDim: hd, contextLength: N, rmsNormEps: eps } = this.config;
+    const { nHead: H, nKvHead: KV, headDim: hd, rmsNormEps: eps } = this.config;
     return this.run(ids, lastOnly, (pos, T) => {
       let x = tf.transpose(tf.gather(this.embedT, tf.tensor1d(ids, 'int32'), 1)) as tf.Tensor2D; // [T, D]
       if (trace?.wantEmbeddings) trace.embeddings = { token: tf.keep(x), position: null }; // positions enter through rotary embeddings, not a table
-      const mask = causalMask(pos, T, N);
-      const cos = tf.slice(this.rope.cos, [pos, 0], [T, hd]);
-      const sin = tf.slice(this.rope.sin, [pos, 0], [T, hd]);
+      const mask = causalMask(pos, T, this.cache.capacity);
+      const positions = tf.tensor1d(Array.from({ length: T }, (_, i) => pos + i), 'int32'); // gathered: a slice copies the table on WASM
+      const cos = tf.gather(this.rope.cos, positions) as tf.Tensor2D;
+      const sin = tf.gather(this.rope.sin, positions) as tf.Tensor2D;
       const heads = (t: tf.Tensor2D, n: number) => tf.transpose(tf.reshape(t, [T, n, hd]), [1, 0, 2]) as tf.Tensor3D; // [n, T, hd]
       this.layers.forEach((layer, l) => {
         const a = layer.self_attn;

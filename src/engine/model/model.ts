@@ -6,7 +6,7 @@ import type { ModelConfig } from './config.ts';
 
 /** What the forward pass can hand back besides logits, for the "inside the model" views. */
 export interface Trace {
-  attention?: tf.Tensor3D[]; // per layer [H, T, contextLength]
+  attention?: tf.Tensor3D[]; // per layer [H, T, cache capacity] (positions past T are masked: weight 0)
   residual?: tf.Tensor2D[]; // per layer, the residual stream after the block [T, D]
   wantEmbeddings?: boolean;
   embeddings?: { token: tf.Tensor2D; position: tf.Tensor2D | null };

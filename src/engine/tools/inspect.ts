@@ -54,7 +54,7 @@ export async function inspect(lm: LoadedModel, ids: number[], layer: number, top
     const final = topOf(lm, (await logits.data()) as Float32Array, topN);
     const tokenEmb = (await trace.embeddings!.token.array()) as number[][];
     const posEmb = trace.embeddings!.position ? ((await trace.embeddings!.position.array()) as number[][]) : null;
-    // [H, T, contextLength] → keep keys 0..T-1 (the rest are masked positions with zero weight).
+    // [H, T, capacity] → keep keys 0..T-1 (the rest are masked positions with zero weight).
     const att = tf.tidy(() => tf.slice(trace.attention![layer], [0, 0, 0], [nHead, T, T]));
     const attData = (await att.data()) as Float32Array;
     att.dispose();

@@ -141,7 +141,7 @@ export const zh: Dict = {
   fellBack: (name) => ` 已改为加载内置模型（${name}）。`,
   corrected: (items) => `链接中有些值不能用，已更正：${items}。`,
   correctedItem: (key, given, used, rule) => `${key}=${given} → ${used}（允许：${rule}）`,
-  urlRules: { mode: 'complete 或 chat', t: '0 到 2', k: '≥ 0 的整数', p: '大于 0，最多 1', seed: '0 到 4294967295 的整数，或 random', max: '1 到 1000 的整数', delay: '0、250 或 1000' },
+  urlRules: { mode: 'complete 或 chat', t: '0 到 2（0 = 总是取最可能的词元）', k: '0 到 1000000 的整数（0 = 关闭）', p: '大于 0，最多 1（1 = 关闭）', seed: '0 到 4294967295 的整数，或 random', max: '1 到 1000 的整数', delay: '0、250 或 1000' },
   busyReason: {
     generate: '模型正在生成，暂不可用：请先点“停止”。',
     load: '正在加载模型，暂不可用。',
