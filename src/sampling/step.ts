@@ -65,45 +65,69 @@ export function sampleNext(logits: Float32Array, settings: SamplingSettings, rng
   const V = logits.length;
   const { probs: raw, max, sum: rawSum } = softmaxWithSum(logits);
   const order = new RankedIds(raw);
-  const tempered = applyTemperature(logits, settings.temperature);
+  // At T = 1 the tempered distribution is the raw one, computed the same way: not computed twice.
+  const tempered = settings.temperature === 1 ? raw : applyTemperature(logits, settings.temperature);
   if (!Number.isInteger(settings.topK) || settings.topK < 0) throw new RangeError(`top-k must be a whole number ≥ 0, got ${settings.topK}`);
   if (!(settings.topP > 0 && settings.topP <= 1)) throw new RangeError(`top-p must be in (0, 1], got ${settings.topP}`);
 
-  // The kept tokens in rank order (null: every token, as with top-k and top-p both off).
+  // The kept tokens (null: every token, as with top-k and top-p both off).
   let kept: number[] | null = null;
+  let keptRanked = true; // false: `kept` is in id order
   if (settings.topK > 0 && settings.topK < V) {
     kept = [];
     for (let r = 0; r < settings.topK; r++) kept.push(order.at(r)!);
   }
   if (settings.topP < 1) {
-    const base = kept;
-    const total = base ? sumInIdOrder(base, tempered) : sumAll(tempered);
-    const nucleus: number[] = [];
-    let cum = 0;
-    for (let r = 0; ; r++) {
-      const id = base ? base[r] : order.at(r);
-      if (id === undefined || tempered[id] === 0) break;
-      nucleus.push(id);
-      cum += tempered[id] / total;
-      if (cum >= settings.topP - 1e-7) break; // the same tolerance as applyTopP
+    let edge: number | null = null;
+    if (!kept && !hasZero(tempered)) {
+      // The nucleus without ordering the vocabulary: the rank at which the mass reaches p, by partitioning.
+      const total = sumAll(tempered);
+      edge = crossing(allIds(V), raw, (id) => tempered[id] / total, settings.topP - 1e-7, false);
     }
-    kept = nucleus;
+    if (edge !== null) {
+      const last = edge;
+      kept = [];
+      for (let i = 0; i < V; i++) if (i === last || rankedBefore(raw, i, last)) kept.push(i);
+      keptRanked = false;
+    } else {
+      // Walk in rank order, as applyTopP does (top-k's short list, a tie within rounding, or zeros).
+      const base = kept;
+      const total = base ? sumInIdOrder(base, tempered) : sumAll(tempered);
+      const nucleus: number[] = [];
+      let cum = 0;
+      for (let r = 0; ; r++) {
+        const id = base ? base[r] : order.at(r);
+        if (id === undefined || tempered[id] === 0) break;
+        nucleus.push(id);
+        cum += tempered[id] / total;
+        if (cum >= settings.topP - 1e-7) break; // the same tolerance as applyTopP
+      }
+      kept = nucleus;
+    }
   }
   // Renormalise what is kept (summed in id order, as normalize() does over the whole array).
-  const keptSum = kept ? sumInIdOrder(kept, tempered) : sumAll(tempered);
-  const inKept = kept ? new Set(kept) : null;
-  const final = (id: number) => (inKept && !inKept.has(id) ? 0 : Math.fround(tempered[id] / keptSum));
+  const keptSum = kept ? sumInIdOrder(kept, tempered, !keptRanked) : sumAll(tempered);
+  let inKept: Uint8Array | null = null;
+  if (kept) {
+    inKept = new Uint8Array(V);
+    for (const id of kept) inKept[id] = 1;
+  }
+  const final = (id: number) => (inKept && !inKept[id] ? 0 : Math.fround(tempered[id] / keptSum));
   let keptCount = 0;
   if (kept) for (const id of kept) keptCount += final(id) > 0 ? 1 : 0;
   else for (let i = 0; i < V; i++) keptCount += final(i) > 0 ? 1 : 0;
 
   const draw = settings.temperature === 0 ? null : rng();
   let id = order.at(0)!;
-  if (draw !== null) {
-    // Walk the kept tokens from most to least probable until the cumulative probability passes the draw.
+  // The token whose cumulative probability (most probable first) passes the draw: by partitioning
+  // when that is unambiguous, else by walking the kept tokens in rank order, as drawFrom does.
+  const found = draw === null ? null : crossing(kept ? Int32Array.from(kept) : allIds(V), raw, final, draw, true);
+  if (found !== null) id = found;
+  else if (draw !== null) {
+    const ranked = kept && !keptRanked ? inRankOrder(kept, raw) : kept;
     let cum = 0;
     for (let r = 0; ; r++) {
-      const c = kept ? kept[r] : order.at(r);
+      const c = ranked ? ranked[r] : order.at(r);
       if (c === undefined) break; // u within float rounding of 1: the last kept token
       const f = final(c);
       if (f === 0) continue;
@@ -129,6 +153,76 @@ export function sampleNextBySort(logits: Float32Array, settings: SamplingSetting
   return describe(logits, d, id, draw, topN);
 }
 
+/** Is a ranked before b (more probable, or as probable with a lower id)? */
+function rankedBefore(p: Float32Array, a: number, b: number): boolean {
+  return p[a] > p[b] || (p[a] === p[b] && a < b);
+}
+
+function inRankOrder(ids: number[], p: Float32Array): number[] {
+  return ids.slice().sort((a, b) => p[b] - p[a] || a - b);
+}
+
+function allIds(n: number): Int32Array {
+  const a = new Int32Array(n);
+  for (let i = 0; i < n; i++) a[i] = i;
+  return a;
+}
+
+function hasZero(x: Float32Array): boolean {
+  for (let i = 0; i < x.length; i++) if (x[i] === 0) return true;
+  return false;
+}
+
+/**
+ * The first id, in rank order, at which the running sum of w passes `target` (> when `strict`, else
+ * ≥), found by partitioning around pivots (expected linear time) rather than sorting. Sums added in
+ * another order than rank order can differ in the last bits (by under 1e-11 for 50,257 terms), so an
+ * answer within 1e-9 of the target is not trusted: null, and the caller walks in rank order instead.
+ */
+function crossing(ids: Int32Array, p: Float32Array, w: (id: number) => number, target: number, strict: boolean): number | null {
+  const passes = (s: number) => (strict ? s > target : s >= target);
+  const safe = (before: number, after: number) => target - before > 1e-9 && after - target > 1e-9;
+  let lo = 0;
+  let hi = ids.length;
+  let acc = 0; // the mass of every id ranked before ids[lo..hi)
+  while (hi - lo > 48) {
+    const [x, y, z] = [ids[lo], ids[(lo + hi) >> 1], ids[hi - 1]];
+    const pivot = rankedBefore(p, x, y) ? (rankedBefore(p, y, z) ? y : rankedBefore(p, x, z) ? z : x) : rankedBefore(p, x, z) ? x : rankedBefore(p, y, z) ? z : y;
+    let i = lo;
+    let before = 0;
+    for (let j = lo; j < hi; j++) {
+      const id = ids[j];
+      if (rankedBefore(p, id, pivot)) {
+        ids[j] = ids[i];
+        ids[i++] = id;
+        before += w(id);
+      }
+    }
+    if (passes(acc + before)) {
+      hi = i;
+      continue;
+    }
+    const withPivot = acc + before + w(pivot);
+    if (passes(withPivot)) return safe(acc + before, withPivot) ? pivot : null;
+    acc = withPivot;
+    for (let j = i; j < hi; j++) {
+      if (ids[j] === pivot) {
+        ids[j] = ids[i];
+        ids[i] = pivot;
+        break;
+      }
+    }
+    lo = i + 1;
+  }
+  const rest = Array.from(ids.subarray(lo, hi)).sort((a, b) => p[b] - p[a] || a - b);
+  for (const id of rest) {
+    const before = acc;
+    acc += w(id);
+    if (passes(acc)) return safe(before, acc) ? id : null;
+  }
+  return null;
+}
+
 function sumAll(x: Float32Array): number {
   let s = 0;
   for (let i = 0; i < x.length; i++) s += x[i];
@@ -136,8 +230,8 @@ function sumAll(x: Float32Array): number {
 }
 
 /** The float64 sum of x over `ids`, added in id order (the order a full pass would add them in). */
-function sumInIdOrder(ids: number[], x: Float32Array): number {
-  const sorted = Int32Array.from(ids).sort();
+function sumInIdOrder(ids: number[], x: Float32Array, alreadyInIdOrder = false): number {
+  const sorted = alreadyInIdOrder ? ids : Int32Array.from(ids).sort();
   let s = 0;
   for (const id of sorted) s += x[id];
   return s;
