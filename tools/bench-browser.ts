@@ -4,6 +4,7 @@ import { existsSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { parseArgs, runMain, UsageError } from '../src/cli/args.ts';
 import { launch, ROOT, startApp, stopApp } from './browser.ts';
+import { startHubServer } from './hubServer.ts';
 
 runMain(async () => {
   const a = parseArgs(process.argv.slice(2), { model: 'string', 'prompt-tokens': 'int', tokens: 'int', backends: 'string', json: 'boolean' });
@@ -13,15 +14,13 @@ runMain(async () => {
   if (tokens < 64) throw new UsageError('--tokens must be at least 64.');
   const base = await startApp();
   const browser = await launch();
+  // The model folder is served over HTTP, streamed from disk (handing a 548 MB file to the page through
+  // the browser driver would make it one string, too long for V8). The page fetches it like any model.
+  const server = await startHubServer({ [`bench/${basename(dir)}`]: dir });
   try {
     for (const backend of ((a.backends as string | undefined) ?? 'wasm,webgpu').split(',')) {
       const page = await browser.newPage();
-      // The model folder is served from disk at /bench-model/<folder name>/ (the engine names a model after its folder).
-      await page.route('**/bench-model/**', (route) => {
-        const path = join(dir, new URL(route.request().url()).pathname.split('/').pop()!);
-        return existsSync(path) ? route.fulfill({ path }) : route.fulfill({ status: 404, body: 'not found' });
-      });
-      const q = new URLSearchParams({ backend, model: `/bench-model/${basename(dir)}/`, promptTokens: String((a['prompt-tokens'] as number | undefined) ?? 32), tokens: String(tokens) });
+      const q = new URLSearchParams({ backend, name: basename(dir), model: `${server.url}/bench/${basename(dir)}/resolve/main/`, promptTokens: String((a['prompt-tokens'] as number | undefined) ?? 32), tokens: String(tokens) });
       await page.goto(`${base}bench.html?${q}`);
       await page.waitForFunction(() => document.title === 'done', null, { timeout: 600_000 });
       const r = await page.evaluate(() => (window as unknown as { __bench: unknown }).__bench);
@@ -29,6 +28,7 @@ runMain(async () => {
       await page.close();
     }
   } finally {
+    await server.close();
     await browser.close();
     await stopApp();
   }

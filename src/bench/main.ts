@@ -10,7 +10,8 @@ const out = document.getElementById('out')!;
 const w = window as unknown as { __bench?: unknown };
 try {
   const status = await selectBackend({ order: [(q.get('backend') ?? 'wasm') as BackendName], wasmPaths: WASM_PATHS });
-  const lm = buildModel(await fetchModelFiles(q.get('model') ?? `${import.meta.env.BASE_URL}models/nexttoken-3m/`));
+  const files = await fetchModelFiles(q.get('model') ?? `${import.meta.env.BASE_URL}models/nexttoken-3m/`);
+  const lm = buildModel({ ...files, name: q.get('name') ?? files.name });
   const r = await runBenchmark(lm, Number(q.get('promptTokens') ?? 32), Number(q.get('tokens') ?? 64));
   const adapter = status.adapter ? `${status.adapter.vendor} ${status.adapter.architecture}${status.adapter.isFallbackAdapter ? ' (software adapter: timings say nothing about real GPUs)' : ''}`.trim() : null;
   w.__bench = { ...r, adapter, wasm: status.wasm ?? null, crossOriginIsolated: self.crossOriginIsolated };

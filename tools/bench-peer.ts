@@ -1,0 +1,135 @@
+// npm run -s bench:peer -- [--models embedded,124m] [--threads 1,2] [--runs 7] [--warmups 3] [--json]
+//
+// NextToken against llama.cpp compiled to WebAssembly (@wllama/wllama, pinned in package.json) on the
+// same weights (converted to F32 GGUF by tools/gguf.ts), in one headless Chromium page, interleaved run
+// by run (the order alternating), warm-ups discarded, medians reported. Before timing it checks that
+// both engines read the prompt as the same number of tokens and produce the same greedy ids.
+// One JSON line per model × thread count. It measures; nothing asserts on its numbers.
+//
+// Threads: tfjs-backend-wasm sizes its pool as min(requested, navigator.hardwareConcurrency / 2), so on
+// a 2-vCPU machine it would never use 2; for the 2-thread runs the page is told it has 4 (both engines
+// are then asked for exactly 2 threads).
+import { existsSync, mkdirSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs, runMain, UsageError } from '../src/cli/args.ts';
+import { launch, ROOT, startApp, stopApp } from './browser.ts';
+import { writeGpt2Random } from './gpt2-124m.ts';
+import { writeGguf } from './gguf.ts';
+import { startHubServer } from './hubServer.ts';
+
+interface RunResult {
+  ids: number[];
+  promptTokens: number;
+  ttftMs: number;
+  decodeTokPerSec: number;
+}
+
+const MODELS: Record<string, { dir: string; prompt: string; tokens: number; make?: (dir: string) => void }> = {
+  embedded: {
+    dir: join(ROOT, 'models', 'nexttoken-3m'),
+    prompt: 'Once upon a time, there was a little girl named Lily. She liked to play in the park with her',
+    tokens: 128,
+  },
+  '124m': {
+    dir: join(ROOT, '.cache', 'gpt2-124m-random'),
+    prompt: 'The history of the city begins in the early years of the nineteenth century, when a small group of settlers arrived from the coast and built a market, a school and a church near the river, which soon became the centre of trade for',
+    tokens: 64,
+    make: (dir) => writeGpt2Random(dir),
+  },
+};
+
+const median = (xs: number[]) => {
+  const s = xs.slice().sort((a, b) => a - b);
+  return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+const round = (x: number, d = 2) => Math.round(x * 10 ** d) / 10 ** d;
+
+runMain(async () => {
+  const a = parseArgs(process.argv.slice(2), { models: 'string', threads: 'string', runs: 'int', warmups: 'int', json: 'boolean' });
+  const models = ((a.models as string | undefined) ?? 'embedded,124m').split(',');
+  for (const m of models) if (!MODELS[m]) throw new UsageError(`--models: unknown model "${m}" (known: ${Object.keys(MODELS).join(', ')})`);
+  const threadCounts = ((a.threads as string | undefined) ?? '1,2').split(',').map(Number);
+  const runs = (a.runs as number | undefined) ?? 7;
+  const warmups = (a.warmups as number | undefined) ?? 3;
+
+  // The same weights for both: the project's folder, and its GGUF conversion (made once).
+  const repos: Record<string, string> = {};
+  for (const m of models) {
+    const spec = MODELS[m];
+    if (!existsSync(join(spec.dir, 'model.safetensors'))) {
+      if (!spec.make) throw new Error(`${spec.dir} has no model.safetensors`);
+      process.stderr.write(`writing ${spec.dir} (once)…\n`);
+      spec.make(spec.dir);
+    }
+    const ggufDir = join(ROOT, '.cache', 'peer', m);
+    if (!existsSync(join(ggufDir, 'model.gguf'))) {
+      mkdirSync(ggufDir, { recursive: true });
+      process.stderr.write(`converting ${spec.dir} to GGUF (once)…\n`);
+      writeGguf(spec.dir, join(ggufDir, 'model.gguf'));
+    }
+    repos[`bench/${m}`] = spec.dir;
+    repos[`gguf/${m}`] = ggufDir;
+  }
+  const files = await startHubServer(repos);
+  const base = await startApp();
+  const browser = await launch();
+  try {
+    for (const m of models) {
+      const spec = MODELS[m];
+      for (const threads of threadCounts) {
+        const context = await browser.newContext();
+        if (threads > 1) await context.addInitScript((n) => Object.defineProperty(navigator, 'hardwareConcurrency', { get: () => n }), threads * 2);
+        const page = await context.newPage();
+        const q = new URLSearchParams({ model: `${files.url}/bench/${m}/resolve/main/`, gguf: `${files.url}/gguf/${m}/resolve/main/model.gguf`, threads: String(threads) });
+        await page.goto(`${base}bench-peer.html?${q}`);
+        await page.waitForFunction(() => document.title === 'ready', null, { timeout: 600_000 });
+        const error = await page.evaluate(() => (window as unknown as { __peerError?: string }).__peerError);
+        if (error) throw new Error(`${m}, ${threads} thread(s): ${error}`);
+        const info = await page.evaluate(() => (window as unknown as { __peer: { info: unknown } }).__peer.info);
+        const call = (engine: 'project' | 'llamaCpp', n = spec.tokens) =>
+          page.evaluate(([e, p, k]) => (window as unknown as { __peer: Record<string, (p: string, n: number) => Promise<RunResult>> }).__peer[e](p, k), [engine, spec.prompt, n] as const);
+
+        // Same computation first: the same prompt length and the same greedy ids.
+        const [mine, theirs] = [await call('project', 32), await call('llamaCpp', 32)];
+        const agree = mine.promptTokens === theirs.promptTokens && mine.ids.length === theirs.ids.length && mine.ids.every((id, i) => id === theirs.ids[i]);
+        const project: RunResult[] = [];
+        const peer: RunResult[] = [];
+        for (let r = 0; r < warmups + runs; r++) {
+          // Interleaved, the order alternating, so drift (heat, other load) falls on both alike.
+          const order: ('project' | 'llamaCpp')[] = r % 2 ? ['llamaCpp', 'project'] : ['project', 'llamaCpp'];
+          for (const e of order) {
+            const res = await call(e);
+            if (r >= warmups) (e === 'project' ? project : peer).push(res);
+          }
+        }
+        const p = { tok: median(project.map((x) => x.decodeTokPerSec)), ttft: median(project.map((x) => x.ttftMs)) };
+        const l = { tok: median(peer.map((x) => x.decodeTokPerSec)), ttft: median(peer.map((x) => x.ttftMs)) };
+        const line = {
+          model: m,
+          threads,
+          projectTokPerSec: round(p.tok),
+          peerTokPerSec: round(l.tok),
+          ratio: round(p.tok / l.tok, 3),
+          projectTtftMs: round(p.ttft),
+          peerTtftMs: round(l.ttft),
+          ttftRatio: round(p.ttft / l.ttft, 3),
+          promptTokens: mine.promptTokens,
+          peerPromptTokens: theirs.promptTokens,
+          generatedTokens: spec.tokens,
+          greedyIdsAgree: agree,
+          runs,
+          warmups,
+          loadAverage: round(loadavg()[0]),
+          info,
+        };
+        console.log(a.json ? JSON.stringify(line) : JSON.stringify(line, null, 2));
+        await context.close();
+      }
+    }
+  } finally {
+    await browser.close();
+    await stopApp();
+    await files.close();
+  }
+});
