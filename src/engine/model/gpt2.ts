@@ -15,7 +15,7 @@ import type { WeightSource } from '../load/safetensors.ts';
 
 interface Block {
   ln_1: { g: tf.Tensor1D; b: tf.Tensor1D };
-  attn: { wq: tf.Tensor2D; wk: tf.Tensor2D; wv: tf.Tensor2D; bq: tf.Tensor1D; bk: tf.Tensor1D; bv: tf.Tensor1D; c_proj: Linear };
+  attn: { c_attn: Linear; c_proj: Linear }; // c_attn: q, k and v side by side, one matMul for all three
   ln_2: { g: tf.Tensor1D; b: tf.Tensor1D };
   mlp: { c_fc: Linear; c_proj: Linear };
 }
@@ -54,15 +54,9 @@ export class GPT2 extends KVModel {
       const blocks: Block[] = [];
       for (let i = 0; i < nLayer; i++) {
         const p = `h.${i}`;
-        // c_attn packs q, k, v side by side; split once here rather than on every token.
-        const cAttn = linear(`${p}.attn.c_attn`, D, 3 * D);
-        const [wq, wk, wv] = (tf.split(cAttn.w, 3, 1) as tf.Tensor2D[]).map((t) => r.own(t));
-        const [bq, bk, bv] = (tf.split(cAttn.b, 3, 0) as tf.Tensor1D[]).map((t) => r.own(t));
-        r.release(cAttn.w);
-        r.release(cAttn.b);
         blocks.push({
           ln_1: norm(`${p}.ln_1`),
-          attn: { wq, wk, wv, bq, bk, bv, c_proj: linear(`${p}.attn.c_proj`, D, D) },
+          attn: { c_attn: linear(`${p}.attn.c_attn`, D, 3 * D), c_proj: linear(`${p}.attn.c_proj`, D, D) },
           ln_2: norm(`${p}.ln_2`),
           mlp: { c_fc: linear(`${p}.mlp.c_fc`, D, 4 * D), c_proj: linear(`${p}.mlp.c_proj`, 4 * D, D) },
         });
@@ -82,12 +76,14 @@ export class GPT2 extends KVModel {
       if (trace?.wantEmbeddings) trace.embeddings = { token: tf.keep(tokEmb), position: tf.keep(posEmb) };
       let x: tf.Tensor2D = tf.add(tokEmb, posEmb);
       const mask = causalMask(pos, T, this.cache.capacity);
-      const heads = (t: tf.Tensor2D) => tf.transpose(tf.reshape(t, [T, H, hd]), [1, 0, 2]) as tf.Tensor3D; // [H, T, hd]
+      // [T, 3D] → q, k, v as [H, T, hd] each. One token's row is already in that order: no transpose.
+      const splitHeads = (qkv: tf.Tensor2D) => {
+        const parts = T === 1 ? tf.reshape(qkv, [3, H, 1, hd]) : tf.transpose(tf.reshape(qkv, [T, 3, H, hd]), [1, 2, 0, 3]);
+        return tf.split(parts, 3, 0).map((t) => tf.reshape(t, [H, T, hd]) as tf.Tensor3D);
+      };
       this.blocks.forEach((blk, l) => {
         const h = layerNorm(x, blk.ln_1, eps);
-        const q = heads(tf.add(tf.matMul(h, blk.attn.wq), blk.attn.bq));
-        const k = heads(tf.add(tf.matMul(h, blk.attn.wk), blk.attn.bk));
-        const v = heads(tf.add(tf.matMul(h, blk.attn.wv), blk.attn.bv));
+        const [q, k, v] = splitHeads(dense(h, blk.attn.c_attn));
         this.cache.write(l, k, v, pos);
         const att = causalAttention(q, this.cache.k[l], this.cache.v[l], mask, !!trace?.attention);
         if (trace?.attention && att.weights) trace.attention.push(tf.keep(att.weights));
@@ -108,8 +104,9 @@ export class GPT2 extends KVModel {
   }
 }
 
+/** x·W + b as one fused kernel (the bias added inside the matMul: one dispatch, not two). */
 function dense(x: tf.Tensor2D, p: Linear): tf.Tensor2D {
-  return tf.add(tf.matMul(x, p.w), p.b);
+  return tf.fused.matMul({ a: x, b: p.w, bias: p.b }) as tf.Tensor2D;
 }
 
 function layerNorm(x: tf.Tensor2D, p: { g: tf.Tensor1D; b: tf.Tensor1D }, eps: number): tf.Tensor2D {

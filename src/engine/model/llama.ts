@@ -125,9 +125,9 @@ export class Llama extends KVModel {
   }
 }
 
+/** x·W (+ b): the bias, when there is one, added inside the matMul kernel. */
 function dense(x: tf.Tensor2D, p: Linear): tf.Tensor2D {
-  const y = tf.matMul(x, p.w) as tf.Tensor2D;
-  return p.b ? (tf.add(y, p.b) as tf.Tensor2D) : y;
+  return tf.fused.matMul({ a: x, b: p.w, bias: p.b }) as tf.Tensor2D;
 }
 
 /** x · rsqrt(mean(x²) + eps) · weight: no mean subtraction and no bias, unlike LayerNorm. */
