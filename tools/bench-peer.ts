@@ -79,8 +79,9 @@ runMain(async () => {
       const spec = MODELS[m];
       for (const threads of threadCounts) {
         const context = await browser.newContext();
-        if (threads > 1) await context.addInitScript((n) => Object.defineProperty(navigator, 'hardwareConcurrency', { get: () => n }), threads * 2);
         const page = await context.newPage();
+        // Chromium's own override (DevTools protocol), seen by the page and its workers alike.
+        if (threads > 1) await (await context.newCDPSession(page)).send('Emulation.setHardwareConcurrencyOverride', { hardwareConcurrency: threads * 2 });
         const q = new URLSearchParams({ model: `${files.url}/bench/${m}/resolve/main/`, gguf: `${files.url}/gguf/${m}/resolve/main/model.gguf`, threads: String(threads) });
         await page.goto(`${base}bench-peer.html?${q}`);
         await page.waitForFunction(() => document.title === 'ready', null, { timeout: 600_000 });

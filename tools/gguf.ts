@@ -27,26 +27,15 @@ class Bytes {
     this.parts.push(b);
     this.length += b.length;
   }
-  u32(n: number): void {
-    const b = Buffer.alloc(4);
-    b.writeUInt32LE(n);
+  private fixed(size: number, write: (b: Buffer) => void): void {
+    const b = Buffer.alloc(size);
+    write(b);
     this.push(b);
   }
-  i32(n: number): void {
-    const b = Buffer.alloc(4);
-    b.writeInt32LE(n);
-    this.push(b);
-  }
-  u64(n: number): void {
-    const b = Buffer.alloc(8);
-    b.writeBigUInt64LE(BigInt(n));
-    this.push(b);
-  }
-  f32(n: number): void {
-    const b = Buffer.alloc(4);
-    b.writeFloatLE(n);
-    this.push(b);
-  }
+  u32 = (n: number) => this.fixed(4, (b) => b.writeUInt32LE(n));
+  i32 = (n: number) => this.fixed(4, (b) => b.writeInt32LE(n));
+  u64 = (n: number) => this.fixed(8, (b) => b.writeBigUInt64LE(BigInt(n)));
+  f32 = (n: number) => this.fixed(4, (b) => b.writeFloatLE(n));
   str(s: string): void {
     const b = Buffer.from(s, 'utf8');
     this.u64(b.length);
@@ -144,23 +133,19 @@ export function writeGguf(modelDir: string, outPath: string): { tensors: number;
     { name: 'token_embd.weight', ne: [D, V], data: () => read('wte.weight') },
     { name: 'position_embd.weight', ne: [D, N], data: () => read('wpe.weight') },
   ];
+  // llama.cpp's name ← Hugging Face's, per block; norms are vectors, the rest Conv1D matrices (each with a bias).
+  const BLOCK: [gguf: string, hf: string, conv1d: boolean][] = [
+    ['attn_norm', 'ln_1', false],
+    ['attn_qkv', 'attn.c_attn', true],
+    ['attn_output', 'attn.c_proj', true],
+    ['ffn_norm', 'ln_2', false],
+    ['ffn_up', 'mlp.c_fc', true],
+    ['ffn_down', 'mlp.c_proj', true],
+  ];
   for (let l = 0; l < L; l++) {
-    const h = `h.${l}.`;
-    const b = `blk.${l}.`;
-    tensors.push(
-      vec(b + 'attn_norm.weight', h + 'ln_1.weight'),
-      vec(b + 'attn_norm.bias', h + 'ln_1.bias'),
-      conv(b + 'attn_qkv.weight', h + 'attn.c_attn.weight'),
-      vec(b + 'attn_qkv.bias', h + 'attn.c_attn.bias'),
-      conv(b + 'attn_output.weight', h + 'attn.c_proj.weight'),
-      vec(b + 'attn_output.bias', h + 'attn.c_proj.bias'),
-      vec(b + 'ffn_norm.weight', h + 'ln_2.weight'),
-      vec(b + 'ffn_norm.bias', h + 'ln_2.bias'),
-      conv(b + 'ffn_up.weight', h + 'mlp.c_fc.weight'),
-      vec(b + 'ffn_up.bias', h + 'mlp.c_fc.bias'),
-      conv(b + 'ffn_down.weight', h + 'mlp.c_proj.weight'),
-      vec(b + 'ffn_down.bias', h + 'mlp.c_proj.bias'),
-    );
+    for (const [g, h, isConv] of BLOCK) {
+      tensors.push((isConv ? conv : vec)(`blk.${l}.${g}.weight`, `h.${l}.${h}.weight`), vec(`blk.${l}.${g}.bias`, `h.${l}.${h}.bias`));
+    }
   }
   tensors.push(vec('output_norm.weight', 'ln_f.weight'), vec('output_norm.bias', 'ln_f.bias')); // no output.weight: tied to token_embd
 

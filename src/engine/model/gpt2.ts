@@ -6,9 +6,9 @@
 //
 // Conv1D weights are stored [in, out], so every projection is a plain x·W + b.
 import * as tf from '@tensorflow/tfjs';
-import { KVCache, causalAttention, causalMask } from './attention.ts';
+import { KVCache, causalMask } from './attention.ts';
 import type { GPT2Config } from './config.ts';
-import { KVModel } from './kvModel.ts';
+import { dense, KVModel, type Linear as BaseLinear } from './kvModel.ts';
 import type { Trace } from './model.ts';
 import { loadWeights } from './weights.ts';
 import type { WeightSource } from '../load/safetensors.ts';
@@ -19,10 +19,7 @@ interface Block {
   ln_2: { g: tf.Tensor1D; b: tf.Tensor1D };
   mlp: { c_fc: Linear; c_proj: Linear };
 }
-interface Linear {
-  w: tf.Tensor2D;
-  b: tf.Tensor1D;
-}
+type Linear = Required<BaseLinear>; // GPT-2 has a bias on every projection
 
 export class GPT2 extends KVModel {
   private constructor(
@@ -30,11 +27,11 @@ export class GPT2 extends KVModel {
     private readonly wteT: tf.Tensor2D, // [D, V]: the LM head as a plain matMul, and the embedding by column
     private readonly wpe: tf.Tensor2D,
     private readonly blocks: Block[],
-    private readonly ln_f: { g: tf.Tensor1D; b: tf.Tensor1D },
+    ln_f: { g: tf.Tensor1D; b: tf.Tensor1D },
     readonly params: number,
     weights: tf.Tensor[],
   ) {
-    super(new KVCache(config.nLayer, config.nHead, config.contextLength, config.nEmbd / config.nHead), weights);
+    super(new KVCache(config.nLayer, config.nHead, config.contextLength, config.nEmbd / config.nHead), weights, wteT, (x) => layerNorm(x, ln_f, config.layerNormEpsilon));
   }
 
   /** Reads and checks every tensor, uploading one at a time so only one float32 copy is held in JS. */
@@ -84,29 +81,13 @@ export class GPT2 extends KVModel {
       this.blocks.forEach((blk, l) => {
         const h = layerNorm(x, blk.ln_1, eps);
         const [q, k, v] = splitHeads(dense(h, blk.attn.c_attn));
-        this.cache.write(l, k, v, pos);
-        const att = causalAttention(q, this.cache.k[l], this.cache.v[l], mask, !!trace?.attention);
-        if (trace?.attention && att.weights) trace.attention.push(tf.keep(att.weights));
-        x = tf.add(x, dense(att.out, blk.attn.c_proj));
+        x = tf.add(x, dense(this.attend(l, q, k, v, pos, mask, trace), blk.attn.c_proj));
         const m = gelu(dense(layerNorm(x, blk.ln_2, eps), blk.mlp.c_fc));
-        x = tf.add(x, dense(m, blk.mlp.c_proj));
-        if (trace?.residual) trace.residual.push(tf.keep(x));
+        x = this.traced(tf.add(x, dense(m, blk.mlp.c_proj)), trace);
       });
       return x;
     });
   }
-
-  protected finalNorm(x: tf.Tensor2D): tf.Tensor2D {
-    return layerNorm(x, this.ln_f, this.config.layerNormEpsilon);
-  }
-  protected get head(): tf.Tensor2D {
-    return this.wteT;
-  }
-}
-
-/** x·W + b as one fused kernel (the bias added inside the matMul: one dispatch, not two). */
-function dense(x: tf.Tensor2D, p: Linear): tf.Tensor2D {
-  return tf.fused.matMul({ a: x, b: p.w, bias: p.b }) as tf.Tensor2D;
 }
 
 function layerNorm(x: tf.Tensor2D, p: { g: tf.Tensor1D; b: tf.Tensor1D }, eps: number): tf.Tensor2D {

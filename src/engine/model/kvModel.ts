@@ -1,7 +1,7 @@
 // What GPT-2 and Llama share around their forward passes: the KV cache and its positions, the weights
 // they free together, and the last step from the residual stream to logits (final norm, LM head).
 import * as tf from '@tensorflow/tfjs';
-import type { KVCache } from './attention.ts';
+import { causalAttention, type KVCache } from './attention.ts';
 import type { ModelConfig } from './config.ts';
 import { ContextFullError, type LanguageModel, type Trace } from './model.ts';
 
@@ -12,6 +12,10 @@ export abstract class KVModel implements LanguageModel {
   constructor(
     readonly cache: KVCache,
     private readonly weights: tf.Tensor[],
+    /** The LM head, [D, V]. */
+    private readonly head: tf.Tensor2D,
+    /** The final norm of this architecture (LayerNorm for GPT-2, RMSNorm for Llama). */
+    private readonly finalNorm: (x: tf.Tensor2D) => tf.Tensor2D,
   ) {}
 
   get contextLength(): number {
@@ -22,10 +26,6 @@ export abstract class KVModel implements LanguageModel {
   }
 
   abstract forward(ids: number[], lastOnly?: boolean, trace?: Trace): tf.Tensor2D;
-  /** The final norm of this architecture (LayerNorm for GPT-2, RMSNorm for Llama). */
-  protected abstract finalNorm(x: tf.Tensor2D): tf.Tensor2D;
-  /** The LM head, [D, V]. */
-  protected abstract get head(): tf.Tensor2D;
 
   /**
    * Runs `body` for `ids` at positions pos.. (the cache's length) inside one tidy, then records the ids
@@ -46,6 +46,20 @@ export abstract class KVModel implements LanguageModel {
     return logits;
   }
 
+  /** Writes this layer's keys and values at `pos`, then attends over the cache; records the weights if traced. */
+  protected attend(layer: number, q: tf.Tensor3D, k: tf.Tensor3D, v: tf.Tensor3D, pos: number, mask: tf.Tensor2D, trace?: Trace): tf.Tensor2D {
+    this.cache.write(layer, k, v, pos);
+    const att = causalAttention(q, this.cache.k[layer], this.cache.v[layer], mask, !!trace?.attention);
+    if (trace?.attention && att.weights) trace.attention.push(tf.keep(att.weights));
+    return att.out;
+  }
+
+  /** The residual stream after a block, kept for the logit lens when traced. */
+  protected traced(x: tf.Tensor2D, trace?: Trace): tf.Tensor2D {
+    if (trace?.residual) trace.residual.push(tf.keep(x));
+    return x;
+  }
+
   /** Final norm and LM head on any residual-stream rows [T, D] → logits [T, V] (the logit lens uses it too). */
   unembed(x: tf.Tensor2D): tf.Tensor2D {
     return tf.tidy(() => tf.matMul(this.finalNorm(x), this.head));
@@ -60,4 +74,15 @@ export abstract class KVModel implements LanguageModel {
     this.cache.dispose();
     for (const t of this.weights) t.dispose();
   }
+}
+
+/** A projection: weight [in, out] and an optional bias. */
+export interface Linear {
+  w: tf.Tensor2D;
+  b?: tf.Tensor1D;
+}
+
+/** x·W (+ b), the bias added inside the matMul kernel (one dispatch, not two). */
+export function dense(x: tf.Tensor2D, p: Linear): tf.Tensor2D {
+  return tf.fused.matMul({ a: x, b: p.w, bias: p.b }) as tf.Tensor2D;
 }

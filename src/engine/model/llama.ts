@@ -10,17 +10,13 @@
 // stored [out, in] (transposed once here so that every projection is x·W).
 // The KV cache and the attention itself are shared with GPT-2 (attention.ts).
 import * as tf from '@tensorflow/tfjs';
-import { KVCache, causalAttention, causalMask } from './attention.ts';
+import { KVCache, causalMask } from './attention.ts';
 import type { LlamaConfig } from './config.ts';
-import { KVModel } from './kvModel.ts';
+import { dense, KVModel, type Linear } from './kvModel.ts';
 import type { Trace } from './model.ts';
 import { loadWeights } from './weights.ts';
 import type { WeightSource } from '../load/safetensors.ts';
 
-interface Linear {
-  w: tf.Tensor2D; // [in, out]
-  b?: tf.Tensor1D;
-}
 interface Layer {
   input_layernorm: tf.Tensor1D;
   self_attn: { q_proj: Linear; k_proj: Linear; v_proj: Linear; o_proj: Linear };
@@ -32,14 +28,14 @@ export class Llama extends KVModel {
   private constructor(
     readonly config: LlamaConfig,
     private readonly embedT: tf.Tensor2D, // [D, V]: embed_tokens, looked up by column
-    private readonly headT: tf.Tensor2D, // [D, V]: the LM head (the same tensor as embedT when tied)
+    headT: tf.Tensor2D, // [D, V]: the LM head (the same tensor as embedT when tied)
     private readonly layers: Layer[],
-    private readonly norm: tf.Tensor1D,
+    norm: tf.Tensor1D,
     private readonly rope: { cos: tf.Tensor2D; sin: tf.Tensor2D }, // [contextLength, headDim]
     readonly params: number,
     weights: tf.Tensor[],
   ) {
-    super(new KVCache(config.nLayer, config.nKvHead, config.contextLength, config.headDim), weights);
+    super(new KVCache(config.nLayer, config.nKvHead, config.contextLength, config.headDim), weights, headT, (x) => rmsNorm(x, norm, config.rmsNormEps));
   }
 
   static load(config: LlamaConfig, src: WeightSource): Llama {
@@ -104,30 +100,14 @@ export class Llama extends KVModel {
         const q = applyRope(heads(dense(h, a.q_proj), H), cos, sin);
         const k = applyRope(heads(dense(h, a.k_proj), KV), cos, sin);
         const v = heads(dense(h, a.v_proj), KV);
-        this.cache.write(l, k, v, pos);
-        const att = causalAttention(q, this.cache.k[l], this.cache.v[l], mask, !!trace?.attention);
-        if (trace?.attention && att.weights) trace.attention.push(tf.keep(att.weights));
-        x = tf.add(x, dense(att.out, a.o_proj));
+        x = tf.add(x, dense(this.attend(l, q, k, v, pos, mask, trace), a.o_proj));
         const m = rmsNorm(x, layer.post_attention_layernorm, eps);
         const gated = tf.mul(silu(dense(m, layer.mlp.gate_proj)), dense(m, layer.mlp.up_proj)) as tf.Tensor2D;
-        x = tf.add(x, dense(gated, layer.mlp.down_proj));
-        if (trace?.residual) trace.residual.push(tf.keep(x));
+        x = this.traced(tf.add(x, dense(gated, layer.mlp.down_proj)), trace);
       });
       return x;
     });
   }
-
-  protected finalNorm(x: tf.Tensor2D): tf.Tensor2D {
-    return rmsNorm(x, this.norm, this.config.rmsNormEps);
-  }
-  protected get head(): tf.Tensor2D {
-    return this.headT;
-  }
-}
-
-/** x·W (+ b): the bias, when there is one, added inside the matMul kernel. */
-function dense(x: tf.Tensor2D, p: Linear): tf.Tensor2D {
-  return tf.fused.matMul({ a: x, b: p.w, bias: p.b }) as tf.Tensor2D;
 }
 
 /** x · rsqrt(mean(x²) + eps) · weight: no mean subtraction and no bias, unlike LayerNorm. */
