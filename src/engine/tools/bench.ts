@@ -23,6 +23,23 @@ export interface BenchResult {
   sampleMs: { greedy: number; t1: number; t08p095: number; bySortT1: number };
   /** generate()'s time per token beyond the forward pass (sampling, records, the loop), ms. */
   generateOverheadMs: number;
+  /** TF.js kernels run by one decode step (tf.profile), on any backend. */
+  kernelsPerToken: number;
+  /** WebGPU only: compute passes dispatched per decoded token (null on other backends). */
+  dispatchesPerToken: number | null;
+}
+
+/** Counts WebGPU compute dispatches (TF.js records each one through recordAndSubmit); null off WebGPU. */
+function countDispatches(): { read(): number; stop(): void } | null {
+  if (tf.getBackend() !== 'webgpu') return null;
+  const b = tf.backend() as unknown as { recordAndSubmit: (...a: unknown[]) => unknown };
+  const original = b.recordAndSubmit;
+  let n = 0;
+  b.recordAndSubmit = function (this: unknown, ...a: unknown[]) {
+    n++;
+    return original.apply(this, a);
+  };
+  return { read: () => n, stop: () => void (b.recordAndSubmit = original) };
 }
 
 export async function runBenchmark(lm: LoadedModel, promptTokens = 32, tokens = 64): Promise<BenchResult> {
@@ -44,6 +61,17 @@ export async function runBenchmark(lm: LoadedModel, promptTokens = 32, tokens = 
   const tensorsBefore = tf.memory().numTensors;
   const r = await run(tokens);
   const tensorsAfter = tf.memory().numTensors;
+  // What one decode step runs: kernels (any backend) and GPU dispatches (WebGPU).
+  lm.model.truncate(0);
+  await lastLogits(lm.model.forward(prompt, true));
+  const profile = await tf.profile(async () => {
+    await lastLogits(lm.model.forward([prompt[0]], true));
+  });
+  const dispatches = countDispatches();
+  const before = dispatches?.read() ?? 0;
+  for (let i = 0; i < 8; i++) await lastLogits(lm.model.forward([prompt[i % prompt.length]], true));
+  const dispatchesPerToken = dispatches ? (dispatches.read() - before) / 8 : null;
+  dispatches?.stop();
   // Sampling alone, on real logits of this model.
   lm.model.truncate(0);
   const logits = await lastLogits(lm.model.forward(prompt, true));
@@ -84,5 +112,7 @@ export async function runBenchmark(lm: LoadedModel, promptTokens = 32, tokens = 
     tensorsAfter,
     sampleMs: { greedy: round(sampleMs.greedy), t1: round(sampleMs.t1), t08p095: round(sampleMs.t08p095), bySortT1: round(sampleMs.bySortT1) },
     generateOverheadMs: round(generateMsPerToken - r.decodeMs / tokens),
+    kernelsPerToken: profile.kernels.length,
+    dispatchesPerToken,
   };
 }
