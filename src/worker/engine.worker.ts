@@ -16,7 +16,9 @@ import { askAll, askFact, knownAnswers, repeatAsk, summarize, type LensQuestion 
 import type { SamplingSettings } from '../sampling/sampler.ts';
 import * as tf from '@tensorflow/tfjs';
 import { listCachedModels, removeCachedModels } from './cacheStore.ts';
-import { loadSource } from './loadSource.ts';
+import { loadSource, type LoadCallbacks } from './loadSource.ts';
+import { decodeMsPerToken } from '../engine/tools/bench.ts';
+import type { HubProgress } from '../engine/load/hub.ts';
 import { IMMEDIATE_JOBS, type BackendInfo, type FaultHook, type GenerateArgs, type JobName, type JobProgress, type JobRequest, type Jobs, type ModelSource, type Ready, type Request, type Response, type TokenView } from './protocol.ts';
 
 let lm: LoadedModel | null = null;
@@ -182,22 +184,52 @@ async function load(source: ModelSource, backends: string[] | undefined, reqId: 
   const cancelled = lastCancelled.splice(0);
   const waited = lastWaited.splice(0);
   const t0 = performance.now();
-  const status = await selectBackend({ order: backends as BackendName[] | undefined, wasmPaths: WASM_PATHS });
+  const callbacks = { signal, onProgress: (p: HubProgress) => post({ type: 'progress', reqId, ...p }), onWarning: (message: string) => post({ type: 'warning', message }) };
+  const chosen = backends?.[0] === 'auto' ? await loadFastest(source, callbacks) : await loadOn(backends as BackendName[] | undefined, source, callbacks);
   // A device lost while the engine is idle: move to WASM at once, so the status line tells the truth.
   watchDevice()?.catch(() => {
     if (!running && lm) void recoverFromDeviceLoss().catch((err: Error) => post({ type: 'warning', message: `The GPU device was lost and moving to WASM failed: ${err.message}. Reload the page.` }));
   });
-  const next = await loadSource(source, status.backend, {
-    signal,
-    onProgress: (p) => post({ type: 'progress', reqId, ...p }),
-    onWarning: (message) => post({ type: 'warning', message }),
-  });
   // The new model is built before the old one is let go: if the load fails, the old one still works.
   lm?.model.dispose();
-  lm = next.lm;
-  questions = next.questions;
+  lm = chosen.next.lm;
+  questions = chosen.next.questions;
   loaded = { source, backends };
-  return { model: modelInfo(lm), backend: backendInfo(status), loadMs: performance.now() - t0, cancelled, waited };
+  return { model: modelInfo(lm), backend: chosen.info, loadMs: performance.now() - t0, cancelled, waited };
+}
+
+type Loaded = Awaited<ReturnType<typeof loadSource>>;
+
+async function loadOn(order: BackendName[] | undefined, source: ModelSource, cb: LoadCallbacks): Promise<{ next: Loaded; info: BackendInfo }> {
+  const status = await selectBackend({ order, wasmPaths: WASM_PATHS });
+  return { next: await loadSource(source, status.backend, cb), info: backendInfo(status) };
+}
+
+/**
+ * ?backend=auto: the model is loaded on WebGPU and on WASM, a few decode steps are timed on each, and
+ * the faster is kept (a 3M model can be faster on WASM than on a GPU). The status line shows both.
+ */
+async function loadFastest(source: ModelSource, cb: LoadCallbacks): Promise<{ next: Loaded; info: BackendInfo }> {
+  const tried: { status: BackendStatus; next: Loaded; msPerToken: number }[] = [];
+  const skipped: string[] = [];
+  for (const name of ['webgpu', 'wasm'] as BackendName[]) {
+    let status: BackendStatus;
+    try {
+      status = await selectBackend({ order: [name], wasmPaths: WASM_PATHS });
+    } catch (e) {
+      skipped.push(`${name}: ${(e as Error).message}`);
+      continue;
+    }
+    const next = await loadSource(source, status.backend, cb);
+    tried.push({ status, next, msPerToken: await decodeMsPerToken(next.lm) });
+  }
+  if (!tried.length) throw new Error(`No backend could start: ${skipped.join('; ')}`);
+  const best = tried.reduce((a, b) => (b.msPerToken < a.msPerToken ? b : a));
+  for (const t of tried) if (t !== best) t.next.lm.model.dispose(); // each tensor is freed by its own backend
+  if (tf.getBackend() !== best.status.backend) await tf.setBackend(best.status.backend);
+  const figures = tried.map((t) => `${t.status.backend} ${t.msPerToken.toFixed(1)} ms/token`).join(', ');
+  const info = backendInfo(best.status);
+  return { next: best.next, info: { ...info, description: `auto → ${info.description} (measured at load: ${figures}${skipped.length ? `; not available: ${skipped.join('; ')}` : ''})` } };
 }
 
 // What a load cancelled or waited for, filled in when it is queued (see onmessage), reported in its answer.

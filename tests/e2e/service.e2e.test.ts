@@ -43,6 +43,29 @@ describe('a lost GPU device mid-generation (WebGPU, software adapter)', () => {
   });
 });
 
+describe('?backend=auto', () => {
+  let o: OpenPage;
+  beforeAll(async () => {
+    o = await open('backend=auto&t=0&max=12');
+  });
+  afterAll(async () => {
+    expect(o.consoleErrors).toEqual([]);
+    await o.page.close();
+  });
+
+  it('times a few decode steps on WebGPU and on WASM at load, keeps the faster, and shows both figures', async () => {
+    const status = (await o.page.locator('#backend').textContent()) ?? '';
+    const m = /^auto → (webgpu|wasm)\b.*\(measured at load: webgpu ([\d.]+) ms\/token, wasm ([\d.]+) ms\/token\)$/.exec(status);
+    expect(m, status).not.toBeNull();
+    const [, chosen, gpu, wasm] = m!;
+    expect(chosen).toBe(Number(gpu) < Number(wasm) ? 'webgpu' : 'wasm');
+    // And the engine it kept generates the CLI's greedy tokens.
+    await runAndWait(o.page, 'Generate');
+    const cli = (await cliSteps(['--model', MODEL, '--prompt', PROMPT, '--temperature', '0', '--max-tokens', '12'])).map((s) => s.id);
+    expect((await outputTokens(o.page)).map((t) => t.id)).toEqual(cli);
+  });
+});
+
 describe('a crashed or silent worker', () => {
   let o: OpenPage;
   beforeAll(async () => {
