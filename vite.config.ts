@@ -33,6 +33,6 @@ export default defineConfig({
   build: {
     target: 'es2022',
     chunkSizeWarningLimit: 4096,
-    rolldownOptions: { input: { main: resolve(import.meta.dirname, 'index.html'), bench: resolve(import.meta.dirname, 'bench.html'), benchPeer: resolve(import.meta.dirname, 'bench-peer.html') }, output: { minify: safeMinify } },
+    rolldownOptions: { input: { main: resolve(import.meta.dirname, 'index.html'), bench: resolve(import.meta.dirname, 'bench.html') }, output: { minify: safeMinify } },
   },
 });

@@ -1,7 +1,7 @@
 // npm run -s bench:peer -- [--models embedded,124m] [--threads 1,2] [--runs 7] [--warmups 3] [--json]
 //
 // NextToken against llama.cpp compiled to WebAssembly (@wllama/wllama, pinned in package.json) on the
-// same weights (converted to F32 GGUF by tools/gguf.ts), in one headless Chromium page, interleaved run
+// same weights (converted to F32 GGUF by tools/gguf.ts), in one headless Chromium page (bench.html?peer), interleaved run
 // by run (the order alternating), warm-ups discarded, medians reported. Before timing it checks that
 // both engines read the prompt as the same number of tokens and produce the same greedy ids.
 // One JSON line per model × thread count. It measures; nothing asserts on its numbers.
@@ -83,7 +83,7 @@ runMain(async () => {
         // Chromium's own override (DevTools protocol), seen by the page and its workers alike.
         if (threads > 1) await (await context.newCDPSession(page)).send('Emulation.setHardwareConcurrencyOverride', { hardwareConcurrency: threads * 2 });
         const q = new URLSearchParams({ model: `${files.url}/bench/${m}/resolve/main/`, gguf: `${files.url}/gguf/${m}/resolve/main/model.gguf`, threads: String(threads) });
-        await page.goto(`${base}bench-peer.html?${q}`);
+        await page.goto(`${base}bench.html?peer&${q}`);
         await page.waitForFunction(() => document.title === 'ready', null, { timeout: 600_000 });
         const error = await page.evaluate(() => (window as unknown as { __peerError?: string }).__peerError);
         if (error) throw new Error(`${m}, ${threads} thread(s): ${error}`);

@@ -1,7 +1,7 @@
 // Both engines in one page, for `npm run -s bench:peer`: NextToken (TF.js, WASM backend) and llama.cpp
 // compiled to WebAssembly (@wllama/wllama, pinned), on the same weights (tools/gguf.ts converts them).
 // The driver (tools/bench-peer.ts) calls window.__peer's functions run by run, interleaved.
-// ?model=<model folder URL>&gguf=<GGUF URL>&threads=<n>
+// bench.html?peer&model=<model folder URL>&gguf=<GGUF URL>&threads=<n>
 import { setThreadsCount } from '@tensorflow/tfjs-backend-wasm';
 // wllama 3.x has no package exports: its ESM build is imported by path.
 import { Wllama } from '@wllama/wllama/esm/index.js';

@@ -19,12 +19,34 @@ const errorText = async (page: Page) => ((await page.locator('#error').textConte
 const idle = (page: Page) => page.waitForFunction(() => document.body.dataset.job === 'idle', null, { timeout: 240_000 });
 const open = (query: string) => app.open(`?prompt=${encodeURIComponent(PROMPT)}&${query}`);
 
-describe('a lost GPU device mid-generation (WebGPU, software adapter)', () => {
-  let o: OpenPage;
+/** A page for one describe block: opened before its tests, closed after them (with no console errors, if asked). */
+function usePage(query: string, noConsoleErrors: boolean): OpenPage {
+  let o: OpenPage | null = null;
   beforeAll(async () => {
-    o = await open('backend=webgpu&testHooks&t=0&max=20');
+    o = await open(query);
   });
-  afterAll(() => o.page.close());
+  afterAll(async () => {
+    if (noConsoleErrors) expect(o!.consoleErrors).toEqual([]);
+    await o!.page.close();
+  });
+  return {
+    get page() {
+      return o!.page;
+    },
+    get consoleErrors() {
+      return o!.consoleErrors;
+    },
+    get externalRequests() {
+      return o!.externalRequests;
+    },
+    get dialogs() {
+      return o!.dialogs;
+    },
+  };
+}
+
+describe('a lost GPU device mid-generation (WebGPU, software adapter)', () => {
+  const o = usePage('backend=webgpu&testHooks&t=0&max=20', false);
 
   it('the run completes on WASM: transcript intact, the same greedy ids as a run on WASM throughout, and the status says what happened', async () => {
     expect(await o.page.locator('#backend').textContent()).toMatch(/^webgpu/);
@@ -44,14 +66,7 @@ describe('a lost GPU device mid-generation (WebGPU, software adapter)', () => {
 });
 
 describe('?backend=auto', () => {
-  let o: OpenPage;
-  beforeAll(async () => {
-    o = await open('backend=auto&t=0&max=12');
-  });
-  afterAll(async () => {
-    expect(o.consoleErrors).toEqual([]);
-    await o.page.close();
-  });
+  const o = usePage('backend=auto&t=0&max=12', true);
 
   it('times a few decode steps on WebGPU and on WASM at load, keeps the faster, and shows both figures', async () => {
     const status = (await o.page.locator('#backend').textContent()) ?? '';
@@ -67,11 +82,7 @@ describe('?backend=auto', () => {
 });
 
 describe('a crashed or silent worker', () => {
-  let o: OpenPage;
-  beforeAll(async () => {
-    o = await open('backend=wasm&testHooks&timeoutScale=0.25&t=0&max=10');
-  });
-  afterAll(() => o.page.close());
+  const o = usePage('backend=wasm&testHooks&timeoutScale=0.25&t=0&max=10', false);
 
   it('an uncaught error in the worker: the worker is replaced, the model reloaded, every run kept', async () => {
     await runAndWait(o.page, 'Generate');
@@ -97,14 +108,7 @@ describe('a crashed or silent worker', () => {
 });
 
 describe('jobs one at a time', () => {
-  let o: OpenPage;
-  beforeAll(async () => {
-    o = await open('backend=wasm&testHooks&t=1&seed=42&max=20');
-  });
-  afterAll(async () => {
-    expect(o.consoleErrors).toEqual([]);
-    await o.page.close();
-  });
+  const o = usePage('backend=wasm&testHooks&t=1&seed=42&max=20', true);
 
   it('a model load during "Check all questions": no error, the lens says it was cancelled, the new model is ready', async () => {
     const lens = o.page.getByRole('region', { name: 'Hallucination lens' });
@@ -152,14 +156,7 @@ describe('jobs one at a time', () => {
 });
 
 describe('bounded memory: the page keeps the newest steps\' logits, older ones are recomputed', () => {
-  let o: OpenPage;
-  beforeAll(async () => {
-    o = await open('backend=wasm&testHooks&logitsBudget=1&t=1&seed=42&max=12'); // a budget of one step
-  });
-  afterAll(async () => {
-    expect(o.consoleErrors).toEqual([]);
-    await o.page.close();
-  });
+  const o = usePage('backend=wasm&testHooks&logitsBudget=1&t=1&seed=42&max=12', true); // a budget of one step
 
   it('a past step, selected again, shows the distribution it was sampled from (CLI witness)', async () => {
     await runAndWait(o.page, 'Generate');
@@ -180,11 +177,7 @@ describe('bounded memory: the page keeps the newest steps\' logits, older ones a
 });
 
 describe('bad input in the UI: a message that says what to do, and nothing typed is lost', () => {
-  let o: OpenPage;
-  beforeAll(async () => {
-    o = await open('backend=wasm&t=0&max=10');
-  });
-  afterAll(() => o.page.close());
+  const o = usePage('backend=wasm&t=0&max=10', false);
 
   it("B37 a 1 MB paste into the prompt: refused before any run, the text kept", async () => {
     const big = 'and then '.repeat(116_509).slice(0, 1_048_576);
