@@ -6,6 +6,14 @@
 // time), and falls back to sorting the rest once that would be cheaper. The order is exactly the
 // full sort's (sortedIds in sampler.ts), so a draw walks the same ids in the same order.
 
+/** Is a ranked before b: more probable, or as probable with a lower id (the order sortedIds gives)? */
+export function rankedBefore(p: Float32Array, a: number, b: number): boolean {
+  return p[a] > p[b] || (p[a] === p[b] && a < b);
+}
+
+/** A sort comparator for that order. */
+export const byRank = (p: Float32Array) => (a: number, b: number) => p[b] - p[a] || a - b;
+
 export class RankedIds {
   private readonly ranked: number[] = [];
   private done = false;
@@ -18,10 +26,8 @@ export class RankedIds {
     return this.ranked[r];
   }
 
-  /** Is a ranked before b? */
   private better(a: number, b: number): boolean {
-    const p = this.probs;
-    return p[a] > p[b] || (p[a] === p[b] && a < b);
+    return rankedBefore(this.probs, a, b);
   }
 
   private extend(): void {
@@ -35,7 +41,7 @@ export class RankedIds {
       // Most of the vocabulary is wanted: sort what is left, once.
       const rest: number[] = [];
       for (let i = 0; i < V; i++) if (after(i)) rest.push(i);
-      rest.sort((a, b) => p[b] - p[a] || a - b);
+      rest.sort(byRank(p));
       for (const id of rest) this.ranked.push(id);
       this.done = true;
       return;
@@ -76,7 +82,7 @@ export class RankedIds {
         siftDown(0);
       }
     }
-    const best = Array.from(heap.subarray(0, size)).sort((a, b) => p[b] - p[a] || a - b);
+    const best = Array.from(heap.subarray(0, size)).sort(byRank(p));
     for (const id of best) this.ranked.push(id);
     if (this.ranked.length >= V) this.done = true;
   }

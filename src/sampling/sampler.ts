@@ -10,6 +10,8 @@
 //               (ties: lower id first) and pick the first whose cumulative probability exceeds u.
 // Every probability is over the whole vocabulary; nothing is renormalised over a display slice.
 
+import { byRank } from './ranked.ts';
+
 export interface SamplingSettings {
   temperature: number; // 0 = greedy
   topK: number; // 0 = off
@@ -49,7 +51,7 @@ export function argmax(values: ArrayLike<number>): number {
 export function sortedIds(probs: Float32Array): Uint32Array {
   const ids = new Uint32Array(probs.length);
   for (let i = 0; i < ids.length; i++) ids[i] = i;
-  return ids.sort((a, b) => probs[b] - probs[a] || a - b);
+  return ids.sort(byRank(probs));
 }
 
 /** Temperature: a one-hot on the argmax when temperature is 0, else softmax(logits / T). */

@@ -1,6 +1,6 @@
 // One generation step's sampling, and the record a learner is shown for it.
 import { applyTemperature, distributions, drawFrom, entropyBits, softmaxWithSum, type Distributions, type SamplingSettings } from './sampler.ts';
-import { RankedIds } from './ranked.ts';
+import { byRank, RankedIds, rankedBefore } from './ranked.ts';
 import type { Rng } from './prng.ts';
 
 export interface Candidate {
@@ -41,7 +41,7 @@ export class NonFiniteLogitsError extends Error {
 }
 
 /** How many logits are NaN or ±Infinity. */
-export function countNonFinite(logits: Float32Array): number {
+function countNonFinite(logits: Float32Array): number {
   let n = 0;
   for (let i = 0; i < logits.length; i++) if (!Number.isFinite(logits[i])) n++;
   return n;
@@ -153,13 +153,8 @@ export function sampleNextBySort(logits: Float32Array, settings: SamplingSetting
   return describe(logits, d, id, draw, topN);
 }
 
-/** Is a ranked before b (more probable, or as probable with a lower id)? */
-function rankedBefore(p: Float32Array, a: number, b: number): boolean {
-  return p[a] > p[b] || (p[a] === p[b] && a < b);
-}
-
 function inRankOrder(ids: number[], p: Float32Array): number[] {
-  return ids.slice().sort((a, b) => p[b] - p[a] || a - b);
+  return ids.slice().sort(byRank(p));
 }
 
 function allIds(n: number): Int32Array {
@@ -214,7 +209,7 @@ function crossing(ids: Int32Array, p: Float32Array, w: (id: number) => number, t
     }
     lo = i + 1;
   }
-  const rest = Array.from(ids.subarray(lo, hi)).sort((a, b) => p[b] - p[a] || a - b);
+  const rest = Array.from(ids.subarray(lo, hi)).sort(byRank(p));
   for (const id of rest) {
     const before = acc;
     acc += w(id);

@@ -197,11 +197,6 @@ export class EngineClient {
     return this.ask('load', { source, backends }, { onProgress });
   }
 
-  /** Is a request of this kind waiting for the engine? */
-  waiting(job: JobName): boolean {
-    return [...this.pending.values()].some((p) => p.job === job);
-  }
-
   lensQuestions() {
     return this.ask('lensQuestions', {});
   }

@@ -5,7 +5,7 @@ import type { LoadedModel } from '../load/load.ts';
 import { createRng } from '../../sampling/prng.ts';
 import { checkSamplingSettings } from '../../sampling/limits.ts';
 import type { SamplingSettings } from '../../sampling/sampler.ts';
-import { countNonFinite, NonFiniteLogitsError, sampleNext, type Candidate, type SampleResult } from '../../sampling/step.ts';
+import { NonFiniteLogitsError, sampleNext, type Candidate, type SampleResult } from '../../sampling/step.ts';
 import * as tf from '@tensorflow/tfjs';
 import type { TurnEnd } from '../load/tokenizer.ts';
 
@@ -82,9 +82,14 @@ export async function* generate(lm: LoadedModel, promptIds: number[], opts: Gene
     }
     const settings = opts.settingsForStep?.(step) ?? opts;
     if (opts.corrupt?.(step)) logits = logits.map(() => NaN); // a test hook: what damaged weights produce
-    const bad = countNonFinite(logits);
-    if (bad) throw new NonFiniteLogitsError(bad, logits.length, step, tf.getBackend());
-    const s = sampleNext(logits, settings, rng, opts.topN ?? 20);
+    let s: SampleResult;
+    try {
+      s = sampleNext(logits, settings, rng, opts.topN ?? 20); // refuses non-finite logits itself
+    } catch (e) {
+      // The sampler does not know which step this is, or on what backend: say both.
+      if (e instanceof NonFiniteLogitsError) throw new NonFiniteLogitsError(e.bad, e.total, step, tf.getBackend());
+      throw e;
+    }
     const record: StepRecord = {
       ...s,
       step,
