@@ -65,9 +65,17 @@ export function applyTemperature(logits: Float32Array, temperature: number): Flo
   return softmax(logits, temperature);
 }
 
+export function checkTopK(k: number): void {
+  if (!Number.isInteger(k) || k < 0) throw new RangeError(`top-k must be a whole number ≥ 0, got ${k}`);
+}
+
+export function checkTopP(p: number): void {
+  if (!(p > 0 && p <= 1)) throw new RangeError(`top-p must be in (0, 1], got ${p}`);
+}
+
 /** Top-k: zero all but the k most probable tokens (k = 0 or k ≥ vocab keeps everything). Not renormalised. */
 export function applyTopK(probs: Float32Array, k: number, order = sortedIds(probs)): Float32Array {
-  if (!Number.isInteger(k) || k < 0) throw new RangeError(`top-k must be a whole number ≥ 0, got ${k}`);
+  checkTopK(k);
   if (k === 0 || k >= probs.length) return probs.slice();
   const out = new Float32Array(probs.length);
   for (let r = 0; r < k; r++) out[order[r]] = probs[order[r]];
@@ -79,7 +87,7 @@ export function applyTopK(probs: Float32Array, k: number, order = sortedIds(prob
  * probable tokens whose mass reaches p. The token that crosses p is kept. Not renormalised.
  */
 export function applyTopP(probs: Float32Array, p: number, order = sortedIds(probs)): Float32Array {
-  if (!(p > 0 && p <= 1)) throw new RangeError(`top-p must be in (0, 1], got ${p}`);
+  checkTopP(p);
   if (p === 1) return probs.slice();
   let total = 0;
   for (let i = 0; i < probs.length; i++) total += probs[i];

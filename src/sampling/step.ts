@@ -1,5 +1,5 @@
 // One generation step's sampling, and the record a learner is shown for it.
-import { applyTemperature, distributions, drawFrom, entropyBits, softmaxWithSum, type Distributions, type SamplingSettings } from './sampler.ts';
+import { applyTemperature, checkTopK, checkTopP, distributions, drawFrom, entropyBits, softmaxWithSum, type Distributions, type SamplingSettings } from './sampler.ts';
 import { byRank, RankedIds, rankedBefore } from './ranked.ts';
 import type { Rng } from './prng.ts';
 
@@ -67,8 +67,8 @@ export function sampleNext(logits: Float32Array, settings: SamplingSettings, rng
   const order = new RankedIds(raw);
   // At T = 1 the tempered distribution is the raw one, computed the same way: not computed twice.
   const tempered = settings.temperature === 1 ? raw : applyTemperature(logits, settings.temperature);
-  if (!Number.isInteger(settings.topK) || settings.topK < 0) throw new RangeError(`top-k must be a whole number ≥ 0, got ${settings.topK}`);
-  if (!(settings.topP > 0 && settings.topP <= 1)) throw new RangeError(`top-p must be in (0, 1], got ${settings.topP}`);
+  checkTopK(settings.topK);
+  checkTopP(settings.topP);
 
   // The kept tokens (null: every token, as with top-k and top-p both off).
   let kept: number[] | null = null;
