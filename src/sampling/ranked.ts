@@ -20,6 +20,11 @@ export class RankedIds {
 
   constructor(private readonly probs: Float32Array) {}
 
+  /** How many ranks are known without more work. */
+  get known(): number {
+    return this.ranked.length;
+  }
+
   /** The id at rank r (0 = most probable), or undefined past the vocabulary. */
   at(r: number): number | undefined {
     while (this.ranked.length <= r && !this.done) this.extend();

@@ -24,20 +24,26 @@ export function softmax(logits: Float32Array, temperature = 1): Float32Array {
   return softmaxWithSum(logits, temperature).probs;
 }
 
-/** softmax, and the max and the float64 sum of exp((x − max)/T) it divided by (log-sum-exp = max + log(sum) at T = 1). */
-export function softmaxWithSum(logits: Float32Array, temperature = 1): { probs: Float32Array; max: number; sum: number } {
+/**
+ * softmax, and the max and the float64 sum of exp((x − max)/T) it divided by (log-sum-exp = max + log(sum)
+ * at T = 1), and the distribution's entropy in bits. The entropy comes from the same pass, without a log
+ * per token: with z = (x − max)/T and e = exp(z), −Σ p·ln p = ln(sum) − Σ e·z / sum.
+ */
+export function softmaxWithSum(logits: Float32Array, temperature = 1, out = new Float32Array(logits.length)): { probs: Float32Array; max: number; sum: number; entropy: number } {
   const n = logits.length;
-  const out = new Float32Array(n);
   let max = -Infinity;
   for (let i = 0; i < n; i++) if (logits[i] > max) max = logits[i];
   let sum = 0;
+  let ez = 0;
   for (let i = 0; i < n; i++) {
-    const e = Math.exp((logits[i] - max) / temperature);
+    const z = (logits[i] - max) / temperature;
+    const e = Math.exp(z);
     out[i] = e;
     sum += e;
+    if (e > 0) ez += e * z;
   }
   for (let i = 0; i < n; i++) out[i] /= sum;
-  return { probs: out, max, sum };
+  return { probs: out, max, sum, entropy: Math.max(0, Math.log(sum) - ez / sum) / Math.LN2 };
 }
 
 /** Index of the largest value; the lowest index wins a tie. */
@@ -54,15 +60,15 @@ export function sortedIds(probs: Float32Array): Uint32Array {
   return ids.sort(byRank(probs));
 }
 
-/** Temperature: a one-hot on the argmax when temperature is 0, else softmax(logits / T). */
-export function applyTemperature(logits: Float32Array, temperature: number): Float32Array {
+/** Temperature: a one-hot on the argmax when temperature is 0, else softmax(logits / T). `out` may be a reused array. */
+export function applyTemperature(logits: Float32Array, temperature: number, out = new Float32Array(logits.length)): Float32Array {
   if (!(temperature >= 0) || !Number.isFinite(temperature)) throw new RangeError(`temperature must be a number ≥ 0, got ${temperature}`);
   if (temperature === 0) {
-    const out = new Float32Array(logits.length);
+    out.fill(0);
     out[argmax(logits)] = 1;
     return out;
   }
-  return softmax(logits, temperature);
+  return softmaxWithSum(logits, temperature, out).probs;
 }
 
 export function checkTopK(k: number): void {

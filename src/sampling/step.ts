@@ -59,77 +59,79 @@ function checkFinite(logits: Float32Array): void {
  * vocabulary (softmax at T = 1 and at T, entropy, the kept set) and the rank order only as far as it
  * is needed (RankedIds) instead of a full sort. Every number and every id is the sorting version's,
  * bit for bit (tests/sampling-fast.test.ts checks 1,000 steps at GPT-2's vocabulary size).
+ *
+ * What top-k and top-p keep is always a prefix of the rank order (the m most probable tokens), so
+ * "is it kept" is "is its rank < m", and the kept ids need no marking array.
  */
 export function sampleNext(logits: Float32Array, settings: SamplingSettings, rng: Rng, topN = 20): SampleResult {
   checkFinite(logits);
   const V = logits.length;
-  const { probs: raw, max, sum: rawSum } = softmaxWithSum(logits);
+  const { probs: raw, max, sum: rawSum, entropy } = softmaxWithSum(logits, 1, scratch.f32(0, V));
   const order = new RankedIds(raw);
   // At T = 1 the tempered distribution is the raw one, computed the same way: not computed twice.
-  const tempered = settings.temperature === 1 ? raw : applyTemperature(logits, settings.temperature);
+  const tempered = settings.temperature === 1 ? raw : applyTemperature(logits, settings.temperature, scratch.f32(1, V));
   checkTopK(settings.topK);
   checkTopP(settings.topP);
 
-  // The kept tokens (null: every token, as with top-k and top-p both off).
-  let kept: number[] | null = null;
-  let keptRanked = true; // false: `kept` is in id order
+  // The kept tokens: the first `m` in rank order; `keptIds` lists them (in id order when `inIdOrder`),
+  // or is null when every token is kept (top-k and top-p both off).
+  let keptIds: Int32Array | null = null;
+  let inIdOrder = false;
   if (settings.topK > 0 && settings.topK < V) {
-    kept = [];
-    for (let r = 0; r < settings.topK; r++) kept.push(order.at(r)!);
+    keptIds = new Int32Array(settings.topK);
+    for (let r = 0; r < settings.topK; r++) keptIds[r] = order.at(r)!;
   }
   if (settings.topP < 1) {
     let edge: number | null = null;
-    if (!kept && !hasZero(tempered)) {
+    const nucleus = keptIds ? null : nucleusAmongRanked(order, tempered, settings.topP);
+    if (nucleus) keptIds = nucleus;
+    else if (!keptIds && !hasZero(tempered)) {
       // The nucleus without ordering the vocabulary: the rank at which the mass reaches p, by partitioning.
-      const total = sumAll(tempered);
-      edge = crossing(allIds(V), raw, (id) => tempered[id] / total, settings.topP - 1e-7, false);
+      edge = crossing(allIds(V), raw, tempered, sumAll(tempered), false, settings.topP - 1e-7, false);
     }
-    if (edge !== null) {
-      const last = edge;
-      kept = [];
-      for (let i = 0; i < V; i++) if (i === last || rankedBefore(raw, i, last)) kept.push(i);
-      keptRanked = false;
+    if (nucleus) {
+      // Found among the tokens already ranked, summed in rank order exactly as the walk below sums them.
+    } else if (edge !== null) {
+      const ids = scratch.i32(1, V);
+      let n = 0;
+      for (let i = 0; i < V; i++) if (i === edge || rankedBefore(raw, i, edge)) ids[n++] = i;
+      keptIds = ids.subarray(0, n);
+      inIdOrder = true;
     } else {
       // Walk in rank order, as applyTopP does (top-k's short list, a tie within rounding, or zeros).
-      const base = kept;
+      const base = keptIds;
       const total = base ? sumInIdOrder(base, tempered) : sumAll(tempered);
-      const nucleus: number[] = [];
+      const walked: number[] = [];
       let cum = 0;
       for (let r = 0; ; r++) {
         const id = base ? base[r] : order.at(r);
         if (id === undefined || tempered[id] === 0) break;
-        nucleus.push(id);
+        walked.push(id);
         cum += tempered[id] / total;
         if (cum >= settings.topP - 1e-7) break; // the same tolerance as applyTopP
       }
-      kept = nucleus;
+      keptIds = Int32Array.from(walked);
     }
   }
+  const m = keptIds ? keptIds.length : V;
   // Renormalise what is kept (summed in id order, as normalize() does over the whole array).
-  const keptSum = kept ? sumInIdOrder(kept, tempered, !keptRanked) : sumAll(tempered);
-  let inKept: Uint8Array | null = null;
-  if (kept) {
-    inKept = new Uint8Array(V);
-    for (const id of kept) inKept[id] = 1;
-  }
-  const final = (id: number) => (inKept && !inKept[id] ? 0 : Math.fround(tempered[id] / keptSum));
+  const keptSum = keptIds ? sumInIdOrder(keptIds, tempered, inIdOrder) : sumAll(tempered);
+  const kept = (id: number) => Math.fround(tempered[id] / keptSum); // the final probability of a kept token
   let keptCount = 0;
-  if (kept) for (const id of kept) keptCount += final(id) > 0 ? 1 : 0;
-  else for (let i = 0; i < V; i++) keptCount += final(i) > 0 ? 1 : 0;
+  if (keptIds) for (let j = 0; j < keptIds.length; j++) keptCount += Math.fround(tempered[keptIds[j]] / keptSum) > 0 ? 1 : 0;
+  else for (let i = 0; i < V; i++) keptCount += Math.fround(tempered[i] / keptSum) > 0 ? 1 : 0;
 
   const draw = settings.temperature === 0 ? null : rng();
   let id = order.at(0)!;
   // The token whose cumulative probability (most probable first) passes the draw: by partitioning
   // when that is unambiguous, else by walking the kept tokens in rank order, as drawFrom does.
-  const found = draw === null ? null : crossing(kept ? Int32Array.from(kept) : allIds(V), raw, final, draw, true);
+  const found = draw === null ? null : (drawAmongRanked(order, m, kept, draw) ?? crossing(keptIds ? (inIdOrder ? keptIds : keptIds.slice()) : allIds(V), raw, tempered, keptSum, true, draw, true));
   if (found !== null) id = found;
   else if (draw !== null) {
-    const ranked = kept && !keptRanked ? inRankOrder(kept, raw) : kept;
     let cum = 0;
-    for (let r = 0; ; r++) {
-      const c = ranked ? ranked[r] : order.at(r);
-      if (c === undefined) break; // u within float rounding of 1: the last kept token
-      const f = final(c);
+    for (let r = 0; r < m; r++) {
+      const c = order.at(r)!;
+      const f = kept(c);
       if (f === 0) continue;
       cum += f;
       id = c;
@@ -139,10 +141,64 @@ export function sampleNext(logits: Float32Array, settings: SamplingSettings, rng
   const top: Candidate[] = [];
   for (let r = 0; r < Math.min(topN, V); r++) {
     const c = order.at(r)!;
-    top.push({ id: c, rawProb: raw[c], temperedProb: tempered[c], prob: final(c) });
+    top.push({ id: c, rawProb: raw[c], temperedProb: tempered[c], prob: r < m ? kept(c) : 0 });
   }
-  return { id, prob: final(id), rawProb: raw[id], logprob: logits[id] - max - Math.log(rawSum), entropy: entropyBits(raw), draw, kept: keptCount, top };
+  return { id, prob: kept(id), rawProb: raw[id], logprob: logits[id] - max - Math.log(rawSum), entropy, draw, kept: keptCount, top };
 }
+
+/**
+ * The walk of applyTopP over the tokens RankedIds has already ranked (the top 32 at least): the nucleus
+ * if its mass reaches p among them, else null. The same sums in the same order: the same answer.
+ */
+function nucleusAmongRanked(order: RankedIds, tempered: Float32Array, p: number): Int32Array | null {
+  const total = sumAll(tempered);
+  let cum = 0;
+  for (let r = 0; r < order.known; r++) {
+    const id = order.at(r)!;
+    if (tempered[id] === 0) return Int32Array.from({ length: r }, (_, i) => order.at(i)!);
+    cum += tempered[id] / total;
+    if (cum >= p - 1e-7) return Int32Array.from({ length: r + 1 }, (_, i) => order.at(i)!);
+  }
+  return null;
+}
+
+/**
+ * drawFrom's walk over the kept tokens (the first m ranks) as far as they are already ranked: the drawn
+ * id when the cumulative probability passes u there (or when every kept token is ranked), else null.
+ * For a peaked distribution the draw almost always lands in the first few tokens.
+ */
+function drawAmongRanked(order: RankedIds, m: number, final: (id: number) => number, u: number): number | null {
+  const n = Math.min(m, order.known);
+  let cum = 0;
+  let last: number | null = null;
+  for (let r = 0; r < n; r++) {
+    const id = order.at(r)!;
+    const f = final(id);
+    if (f === 0) continue;
+    cum += f;
+    last = id;
+    if (u < cum) return id;
+  }
+  return n === m ? last : null;
+}
+
+/**
+ * Arrays the size of the vocabulary, reused from call to call: allocating one (zeroed, outside the JS
+ * heap) costs about as much as the pass that fills it (~0.4 ms at 50,257 tokens). Nothing a call
+ * returns refers to them, and a call never yields, so reuse is invisible to callers.
+ */
+const scratch = {
+  floats: [] as Float32Array<ArrayBuffer>[],
+  ints: [] as Int32Array<ArrayBuffer>[],
+  f32(slot: number, n: number): Float32Array<ArrayBuffer> {
+    if (!(this.floats[slot]?.length >= n)) this.floats[slot] = new Float32Array(n);
+    return this.floats[slot].subarray(0, n);
+  },
+  i32(slot: number, n: number): Int32Array<ArrayBuffer> {
+    if (!(this.ints[slot]?.length >= n)) this.ints[slot] = new Int32Array(n);
+    return this.ints[slot].subarray(0, n);
+  },
+};
 
 /** The sorting version of sampleNext: distributions() then drawFrom(). Kept as the readable reference. */
 export function sampleNextBySort(logits: Float32Array, settings: SamplingSettings, rng: Rng, topN = 20): SampleResult {
@@ -153,12 +209,9 @@ export function sampleNextBySort(logits: Float32Array, settings: SamplingSetting
   return describe(logits, d, id, draw, topN);
 }
 
-function inRankOrder(ids: number[], p: Float32Array): number[] {
-  return ids.slice().sort(byRank(p));
-}
-
+/** 0, 1, …, n−1 in a reused array (crossing() permutes it). */
 function allIds(n: number): Int32Array {
-  const a = new Int32Array(n);
+  const a = scratch.i32(0, n);
   for (let i = 0; i < n; i++) a[i] = i;
   return a;
 }
@@ -169,28 +222,32 @@ function hasZero(x: Float32Array): boolean {
 }
 
 /**
- * The first id, in rank order, at which the running sum of w passes `target` (> when `strict`, else
- * ≥), found by partitioning around pivots (expected linear time) rather than sorting. Sums added in
- * another order than rank order can differ in the last bits (by under 1e-11 for 50,257 terms), so an
- * answer within 1e-9 of the target is not trusted: null, and the caller walks in rank order instead.
+ * The first id, in rank order, at which the running sum of w(id) = x[id] / div (rounded to float32
+ * when `round`) passes `target` (> when `strict`, else ≥), found by partitioning around pivots
+ * (expected linear time) rather than sorting. Sums added in another order than rank order can differ
+ * in the last bits (by under 1e-11 for 50,257 terms), so an answer within 1e-9 of the target is not
+ * trusted: null, and the caller walks in rank order instead. Permutes `ids`.
  */
-function crossing(ids: Int32Array, p: Float32Array, w: (id: number) => number, target: number, strict: boolean): number | null {
+function crossing(ids: Int32Array, p: Float32Array, x: Float32Array, div: number, round: boolean, target: number, strict: boolean): number | null {
+  const w = (id: number) => (round ? Math.fround(x[id] / div) : x[id] / div);
   const passes = (s: number) => (strict ? s > target : s >= target);
   const safe = (before: number, after: number) => target - before > 1e-9 && after - target > 1e-9;
   let lo = 0;
   let hi = ids.length;
   let acc = 0; // the mass of every id ranked before ids[lo..hi)
   while (hi - lo > 48) {
-    const [x, y, z] = [ids[lo], ids[(lo + hi) >> 1], ids[hi - 1]];
-    const pivot = rankedBefore(p, x, y) ? (rankedBefore(p, y, z) ? y : rankedBefore(p, x, z) ? z : x) : rankedBefore(p, x, z) ? x : rankedBefore(p, y, z) ? z : y;
+    const [a, b, c] = [ids[lo], ids[(lo + hi) >> 1], ids[hi - 1]];
+    const pivot = rankedBefore(p, a, b) ? (rankedBefore(p, b, c) ? b : rankedBefore(p, a, c) ? c : a) : rankedBefore(p, a, c) ? a : rankedBefore(p, b, c) ? c : b;
+    const pp = p[pivot];
     let i = lo;
     let before = 0;
     for (let j = lo; j < hi; j++) {
       const id = ids[j];
-      if (rankedBefore(p, id, pivot)) {
+      const q = p[id];
+      if (q > pp || (q === pp && id < pivot)) {
         ids[j] = ids[i];
         ids[i++] = id;
-        before += w(id);
+        before += round ? Math.fround(x[id] / div) : x[id] / div;
       }
     }
     if (passes(acc + before)) {
@@ -225,8 +282,8 @@ function sumAll(x: Float32Array): number {
 }
 
 /** The float64 sum of x over `ids`, added in id order (the order a full pass would add them in). */
-function sumInIdOrder(ids: number[], x: Float32Array, alreadyInIdOrder = false): number {
-  const sorted = alreadyInIdOrder ? ids : Int32Array.from(ids).sort();
+function sumInIdOrder(ids: Int32Array, x: Float32Array, alreadyInIdOrder = false): number {
+  const sorted = alreadyInIdOrder ? ids : ids.slice().sort();
   let s = 0;
   for (const id of sorted) s += x[id];
   return s;
