@@ -8,6 +8,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { KVCache, causalMask } from './attention.ts';
 import type { GPT2Config } from './config.ts';
+import { decodeAttention, gelu, layerNorm } from './fused.ts';
 import { dense, KVModel, type Linear as BaseLinear } from './kvModel.ts';
 import type { Trace } from './model.ts';
 import { loadWeights } from './weights.ts';
@@ -72,31 +73,24 @@ export class GPT2 extends KVModel {
       const posEmb = tf.gather(this.wpe, tf.tensor1d(Array.from({ length: T }, (_, i) => pos + i), 'int32')) as tf.Tensor2D;
       if (trace?.wantEmbeddings) trace.embeddings = { token: tf.keep(tokEmb), position: tf.keep(posEmb) };
       let x: tf.Tensor2D = tf.add(tokEmb, posEmb);
-      const mask = causalMask(pos, T, this.cache.capacity);
+      let causal: tf.Tensor2D | undefined;
+      const mask = () => (causal ??= causalMask(pos, T, this.cache.capacity));
       // [T, 3D] → q, k, v as [H, T, hd] each. One token's row is already in that order: no transpose.
       const splitHeads = (qkv: tf.Tensor2D) => {
         const parts = T === 1 ? tf.reshape(qkv, [3, H, 1, hd]) : tf.transpose(tf.reshape(qkv, [T, 3, H, hd]), [1, 2, 0, 3]);
-        return tf.split(parts, 3, 0).map((t) => tf.reshape(t, [H, T, hd]) as tf.Tensor3D);
+        const [q, k, v] = tf.split(parts, 3, 0).map((t) => tf.reshape(t, [H, T, hd]) as tf.Tensor3D);
+        return [q, k, v] as const;
       };
       this.blocks.forEach((blk, l) => {
-        const h = layerNorm(x, blk.ln_1, eps);
-        const [q, k, v] = splitHeads(dense(h, blk.attn.c_attn));
-        x = tf.add(x, dense(this.attend(l, q, k, v, pos, mask, trace), blk.attn.c_proj));
+        const qkv = dense(layerNorm(x, blk.ln_1, eps), blk.attn.c_attn);
+        // A decode step on WASM: one fused kernel writes the cache and attends (the portable path records weights).
+        const fused = T === 1 && this.cache.inPlace && !trace?.attention ? decodeAttention(qkv, this.cache.k[l], this.cache.v[l], pos) : null;
+        const att = fused ?? this.attend(l, ...splitHeads(qkv), pos, mask(), trace);
+        x = tf.add(x, dense(att, blk.attn.c_proj));
         const m = gelu(dense(layerNorm(x, blk.ln_2, eps), blk.mlp.c_fc));
         x = this.traced(tf.add(x, dense(m, blk.mlp.c_proj)), trace);
       });
       return x;
     });
   }
-}
-
-function layerNorm(x: tf.Tensor2D, p: { g: tf.Tensor1D; b: tf.Tensor1D }, eps: number): tf.Tensor2D {
-  const { mean, variance } = tf.moments(x, -1, true);
-  return tf.add(tf.mul(tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, eps))), p.g), p.b);
-}
-
-/** GELU, tanh approximation, as x·sigmoid(2·√(2/π)·(x + 0.044715x³)): the same function, and faster on WASM than tanh. */
-function gelu(x: tf.Tensor2D): tf.Tensor2D {
-  const inner = tf.mul(tf.add(x, tf.mul(tf.mul(tf.mul(x, x), x), 0.044715)), 2 * Math.sqrt(2 / Math.PI));
-  return tf.mul(x, tf.sigmoid(inner));
 }

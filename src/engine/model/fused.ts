@@ -1,0 +1,161 @@
+// Fused kernels: one kernel where TF.js's own ops need many.
+//
+// On WASM every TF.js op costs a dispatch (JavaScript, a call into WebAssembly, a fresh tensor) whatever
+// its size; a decode step of GPT-2 ran ~60 of them per layer, most of them on vectors of a few hundred
+// floats, where the dispatch costs more than the arithmetic. These kernels are registered with TF.js
+// (`tf.registerKernel`, the backend's own extension point) and compute in JavaScript directly on the
+// WASM heap, in float64, storing float32: a layer norm is one kernel instead of nine, GELU one instead
+// of six, and a decode step's attention (write this position's keys and values into the cache, attend
+// over the filled positions only, every head) one instead of about fifteen.
+//
+// Other backends (WebGPU, WebGL, CPU) and anything that needs gradients get the composite TF.js ops,
+// the readable definition of the same functions (and what the tests compare the fused kernels with).
+import * as tf from '@tensorflow/tfjs';
+
+const LAYER_NORM = 'NextTokenLayerNorm';
+const GELU = 'NextTokenGelu';
+const DECODE_ATTENTION = 'NextTokenDecodeAttention';
+
+/** Set false to run the composite ops everywhere (tests compare the two; gradients need the composite ones). */
+export const fusedKernels = { enabled: true };
+
+interface WasmBackend {
+  makeOutput(shape: number[], dtype: 'float32'): tf.TensorInfo;
+  typedArrayFromHeap(t: tf.TensorInfo): Float32Array;
+}
+
+function onWasm(): boolean {
+  if (!fusedKernels.enabled || tf.getBackend() !== 'wasm') return false;
+  registerWasmKernels();
+  return true;
+}
+
+/** LayerNorm over the last axis: (x − mean) / √(var + eps) · g + b. */
+export function layerNorm(x: tf.Tensor2D, p: { g: tf.Tensor1D; b: tf.Tensor1D }, eps: number): tf.Tensor2D {
+  if (onWasm()) return tf.engine().runKernel(LAYER_NORM, { x, g: p.g, b: p.b }, { eps }) as tf.Tensor2D;
+  return tf.tidy(() => {
+    const { mean, variance } = tf.moments(x, -1, true);
+    return tf.add(tf.mul(tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, eps))), p.g), p.b);
+  });
+}
+
+const GELU_K = 2 * Math.sqrt(2 / Math.PI);
+
+/** GELU, tanh approximation ("gelu_new"), as x·sigmoid(2·√(2/π)·(x + 0.044715x³)): the same function. */
+export function gelu(x: tf.Tensor2D): tf.Tensor2D {
+  if (onWasm()) return tf.engine().runKernel(GELU, { x }, {}) as tf.Tensor2D;
+  return tf.tidy(() => {
+    const inner = tf.mul(tf.add(x, tf.mul(tf.mul(tf.mul(x, x), x), 0.044715)), GELU_K);
+    return tf.mul(x, tf.sigmoid(inner));
+  });
+}
+
+/**
+ * One decode step's attention on WASM, or null where the fused kernel does not apply (use the composite path).
+ *
+ * `qkv` is the step's projected row [1, 3·H·hd] (queries, keys, values side by side, heads in order, as
+ * GPT-2's c_attn lays them out). The keys and values are written into the caches [H, capacity, hd] at
+ * `pos`, then each head attends over positions 0..pos: softmax(q·kᵀ/√hd)·v. Returns [1, H·hd].
+ */
+export function decodeAttention(qkv: tf.Tensor2D, k: tf.Tensor3D, v: tf.Tensor3D, pos: number): tf.Tensor2D | null {
+  if (!onWasm() || qkv.shape[0] !== 1 || k.shape[0] * k.shape[2] * 3 !== qkv.shape[1]) return null;
+  return tf.engine().runKernel(DECODE_ATTENTION, { qkv, k, v }, { pos }) as tf.Tensor2D;
+}
+
+let registered = false;
+function registerWasmKernels(): void {
+  if (registered) return;
+  registered = true;
+  const heapOf = (backend: unknown) => backend as WasmBackend;
+
+  tf.registerKernel({
+    kernelName: LAYER_NORM,
+    backendName: 'wasm',
+    kernelFunc: ({ inputs, backend, attrs }) => {
+      const b = heapOf(backend);
+      const { x, g, b: beta } = inputs as { x: tf.TensorInfo; g: tf.TensorInfo; b: tf.TensorInfo };
+      const eps = (attrs as { eps: number }).eps;
+      const out = b.makeOutput(x.shape, 'float32'); // first: allocating may grow the heap and detach older views
+      const [xs, gs, bs, os] = [x, g, beta, out].map((t) => b.typedArrayFromHeap(t));
+      const D = x.shape[x.shape.length - 1];
+      for (let row = 0; row < xs.length; row += D) {
+        let mean = 0;
+        for (let i = 0; i < D; i++) mean += xs[row + i];
+        mean /= D;
+        let variance = 0;
+        for (let i = 0; i < D; i++) {
+          const d = xs[row + i] - mean;
+          variance += d * d;
+        }
+        const scale = 1 / Math.sqrt(variance / D + eps);
+        for (let i = 0; i < D; i++) os[row + i] = (xs[row + i] - mean) * scale * gs[i] + bs[i];
+      }
+      return out;
+    },
+  });
+
+  tf.registerKernel({
+    kernelName: GELU,
+    backendName: 'wasm',
+    kernelFunc: ({ inputs, backend }) => {
+      const b = heapOf(backend);
+      const { x } = inputs as { x: tf.TensorInfo };
+      const out = b.makeOutput(x.shape, 'float32');
+      const xs = b.typedArrayFromHeap(x);
+      const os = b.typedArrayFromHeap(out);
+      for (let i = 0; i < xs.length; i++) {
+        const v = xs[i];
+        os[i] = v / (1 + Math.exp(-GELU_K * (v + 0.044715 * v * v * v)));
+      }
+      return out;
+    },
+  });
+
+  tf.registerKernel({
+    kernelName: DECODE_ATTENTION,
+    backendName: 'wasm',
+    kernelFunc: ({ inputs, backend, attrs }) => {
+      const b = heapOf(backend);
+      const { qkv, k, v } = inputs as { qkv: tf.TensorInfo; k: tf.TensorInfo; v: tf.TensorInfo };
+      const pos = (attrs as { pos: number }).pos;
+      const [H, cap, hd] = k.shape;
+      const D = H * hd;
+      const out = b.makeOutput([1, D], 'float32');
+      const [row, ks, vs, os] = [qkv, k, v, out].map((t) => b.typedArrayFromHeap(t));
+      const n = pos + 1; // positions attended: everything cached, and this one
+      const scores = new Float64Array(n);
+      const acc = new Float64Array(hd);
+      const scale = 1 / Math.sqrt(hd);
+      for (let h = 0; h < H; h++) {
+        const base = h * cap * hd;
+        // This position's key and value rows, written in place (the cache tensors are kept, never shared).
+        ks.set(row.subarray(D + h * hd, D + (h + 1) * hd), base + pos * hd);
+        vs.set(row.subarray(2 * D + h * hd, 2 * D + (h + 1) * hd), base + pos * hd);
+        const q = h * hd;
+        let max = -Infinity;
+        for (let j = 0; j < n; j++) {
+          let s = 0;
+          const kj = base + j * hd;
+          for (let i = 0; i < hd; i++) s += row[q + i] * ks[kj + i];
+          s *= scale;
+          scores[j] = s;
+          if (s > max) max = s;
+        }
+        let sum = 0;
+        for (let j = 0; j < n; j++) {
+          const e = Math.exp(scores[j] - max);
+          scores[j] = e;
+          sum += e;
+        }
+        acc.fill(0);
+        for (let j = 0; j < n; j++) {
+          const w = scores[j];
+          const vj = base + j * hd;
+          for (let i = 0; i < hd; i++) acc[i] += w * vs[vj + i];
+        }
+        for (let i = 0; i < hd; i++) os[q + i] = acc[i] / sum;
+      }
+      return out;
+    },
+  });
+}

@@ -1,0 +1,107 @@
+// The fused WASM kernels (src/engine/model/fused.ts) against float64 computations written out here, and
+// against the composite TF.js ops they replace. The whole model with them is checked against the
+// float64 GPT-2 reference in engine.test.ts.
+import * as tf from '@tensorflow/tfjs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { selectBackend } from '../src/engine/load/backend.ts';
+import { causalAttention, causalMask, KVCache } from '../src/engine/model/attention.ts';
+import { decodeAttention, fusedKernels, gelu, layerNorm } from '../src/engine/model/fused.ts';
+import { createRng } from '../src/sampling/prng.ts';
+
+const rng = createRng(3);
+const randn = (n: number, scale = 1) => Float32Array.from({ length: n }, () => (rng() * 2 - 1) * scale);
+const maxAbsDiff = (a: ArrayLike<number>, b: ArrayLike<number>) => {
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
+  return m;
+};
+/** Runs f with the composite TF.js ops instead of the fused kernels. */
+function composite<T>(f: () => T): T {
+  fusedKernels.enabled = false;
+  try {
+    return f();
+  } finally {
+    fusedKernels.enabled = true;
+  }
+}
+
+describe('fused kernels on WASM', () => {
+  beforeAll(async () => {
+    expect((await selectBackend({ order: ['wasm'] })).backend).toBe('wasm');
+  });
+
+  it('layer norm: float64 by hand, and the composite ops, agree with the kernel on 3 rows of 768', () => {
+    const [T, D] = [3, 768];
+    const x = randn(T * D, 4);
+    const g = randn(D);
+    const b = randn(D);
+    const p = { g: tf.tensor1d(g), b: tf.tensor1d(b) };
+    const xt = tf.tensor2d(x, [T, D]);
+    const fused = layerNorm(xt, p, 1e-5).dataSync();
+    const viaOps = composite(() => layerNorm(xt, p, 1e-5).dataSync());
+    const expected = new Float64Array(T * D);
+    for (let r = 0; r < T; r++) {
+      const row = Array.from(x.subarray(r * D, (r + 1) * D));
+      const mean = row.reduce((s, v) => s + v, 0) / D;
+      const variance = row.reduce((s, v) => s + (v - mean) ** 2, 0) / D;
+      row.forEach((v, i) => (expected[r * D + i] = ((v - mean) / Math.sqrt(variance + 1e-5)) * g[i] + b[i]));
+    }
+    expect(maxAbsDiff(fused, expected)).toBeLessThan(1e-5);
+    expect(maxAbsDiff(viaOps, expected)).toBeLessThan(1e-4);
+  });
+
+  it('GELU (tanh form, as Hugging Face gelu_new): float64 by hand and the composite ops agree with the kernel', () => {
+    const x = randn(3072, 6);
+    const xt = tf.tensor2d(x, [1, 3072]);
+    const fused = gelu(xt).dataSync();
+    const viaOps = composite(() => gelu(xt).dataSync());
+    const expected = Array.from(x, (v) => 0.5 * v * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (v + 0.044715 * v ** 3))));
+    expect(maxAbsDiff(fused, expected)).toBeLessThan(1e-6);
+    expect(maxAbsDiff(viaOps, expected)).toBeLessThan(1e-5);
+  });
+
+  it('decode attention writes this position into the cache and attends over the filled positions only, as the masked composite path does', () => {
+    const [H, hd, pos] = [4, 16, 37];
+    const D = H * hd;
+    const cache = new KVCache(1, H, 128, hd);
+    cache.reserve(pos + 1);
+    // Earlier positions, written the portable way; garbage beyond them must not be read.
+    const past = (seed: number) => tf.tensor3d(randn(H * pos * hd, seed), [H, pos, hd]);
+    cache.write(0, past(1), past(1), 0);
+    const after = tf.fill([H, cache.capacity - pos - 1, hd], 1e3) as tf.Tensor3D;
+    cache.write(0, after, after, pos + 1);
+    const row = randn(3 * D, 2);
+    const qkv = tf.tensor2d(row, [1, 3 * D]);
+    const out = decodeAttention(qkv, cache.k[0], cache.v[0], pos)!.dataSync();
+
+    const k = cache.k[0].arraySync();
+    const v = cache.v[0].arraySync();
+    for (let h = 0; h < H; h++) {
+      expect(Array.from(k[h][pos])).toEqual(Array.from(row.subarray(D + h * hd, D + (h + 1) * hd)));
+      expect(Array.from(v[h][pos])).toEqual(Array.from(row.subarray(2 * D + h * hd, 2 * D + (h + 1) * hd)));
+    }
+    // float64 by hand, over positions 0..pos.
+    const expected = new Float64Array(D);
+    for (let h = 0; h < H; h++) {
+      const q = row.subarray(h * hd, (h + 1) * hd);
+      const s = k[h].slice(0, pos + 1).map((kj) => kj.reduce((acc, x, i) => acc + x * q[i], 0) / Math.sqrt(hd));
+      const m = Math.max(...s);
+      const e = s.map((x) => Math.exp(x - m));
+      const z = e.reduce((a, b) => a + b, 0);
+      for (let i = 0; i < hd; i++) expected[h * hd + i] = e.reduce((acc, w, j) => acc + (w / z) * v[h][j][i], 0);
+    }
+    expect(maxAbsDiff(out, expected)).toBeLessThan(1e-5);
+    // The composite path: the same query against the whole (written) cache with the causal mask.
+    const q3 = tf.reshape(tf.slice(qkv, [0, 0], [1, D]), [H, 1, hd]) as tf.Tensor3D;
+    const viaOps = causalAttention(q3, cache.k[0], cache.v[0], causalMask(pos, 1, cache.capacity)).out.dataSync();
+    expect(maxAbsDiff(out, viaOps)).toBeLessThan(1e-5);
+    cache.dispose();
+  });
+
+  it('is not used where it does not apply: other backends, or more than one row', async () => {
+    const qkv = tf.zeros([2, 3 * 8]) as tf.Tensor2D;
+    const kv = tf.zeros([2, 8, 4]) as tf.Tensor3D;
+    expect(decodeAttention(qkv, kv, kv, 0)).toBeNull();
+    expect(composite(() => decodeAttention(tf.zeros([1, 24]) as tf.Tensor2D, kv, kv, 0))).toBeNull();
+  });
+});
