@@ -8,6 +8,8 @@ import { fetchModelFiles } from '../src/engine/load/fetchModel.ts';
 import { generate } from '../src/engine/generate/generate.ts';
 import { buildModel, type LoadedModel } from '../src/engine/load/load.ts';
 import { WASM_PATHS } from '../src/engine/load/wasmPaths.ts';
+import { lastLogits } from '../src/engine/model/model.ts';
+import { countDispatches } from '../src/engine/tools/bench.ts';
 import { compareWithReference } from './shared/checks.ts';
 
 declare module 'vitest/browser' {
@@ -54,6 +56,20 @@ for (const backend of ['webgpu', 'wasm'] as BackendName[]) {
         const expected = await nodeIds(prompt, temperature, seed, 24);
         expect(ids.length).toBeGreaterThan(0);
         expect(ids).toEqual(expected);
+      });
+    }
+
+    if (backend === 'webgpu') {
+      it('runs a decode step in 4 compute dispatches per block + 2 (embedding; final norm and LM head), counted where TF.js submits them', async () => {
+        const prompt = lm.tokenizer.encode('Hello world. The cat sat');
+        lm.model.truncate(0);
+        await lastLogits(lm.model.forward(prompt, true));
+        const dispatches = countDispatches()!;
+        for (let i = 0; i < 4; i++) await lastLogits(lm.model.forward([prompt[i]], true));
+        const perToken = dispatches.read() / 4;
+        dispatches.stop();
+        lm.model.truncate(0);
+        expect(perToken).toBe(4 * configJson.n_layer + 2);
       });
     }
 

@@ -9,6 +9,7 @@ import * as tf from '@tensorflow/tfjs';
 import { KVCache, causalMask } from './attention.ts';
 import type { GPT2Config } from './config.ts';
 import { decodeAttention, gelu, layerNorm } from './fused.ts';
+import { attnProj, embed, lnMatVec, webgpuDecodeStep, writeCacheRow } from './fusedWebGPU.ts';
 import { dense, KVModel, type Linear as BaseLinear } from './kvModel.ts';
 import type { Trace } from './model.ts';
 import { loadWeights } from './weights.ts';
@@ -28,7 +29,7 @@ export class GPT2 extends KVModel {
     private readonly wteT: tf.Tensor2D, // [D, V]: the LM head as a plain matMul, and the embedding by column
     private readonly wpe: tf.Tensor2D,
     private readonly blocks: Block[],
-    ln_f: { g: tf.Tensor1D; b: tf.Tensor1D },
+    private readonly ln_f: { g: tf.Tensor1D; b: tf.Tensor1D },
     readonly params: number,
     weights: tf.Tensor[],
   ) {
@@ -67,6 +68,7 @@ export class GPT2 extends KVModel {
   forward(ids: number[], lastOnly = false, trace?: Trace): tf.Tensor2D {
     const { nEmbd: D, nHead: H, layerNormEpsilon: eps } = this.config;
     const hd = D / H;
+    if (ids.length === 1 && !trace && webgpuDecodeStep()) return this.run(ids, lastOnly, (pos) => this.decodeStepWebGPU(ids[0], pos), true);
     return this.run(ids, lastOnly, (pos, T) => {
       const tokEmb = tf.transpose(tf.gather(this.wteT, tf.tensor1d(ids, 'int32'), 1)) as tf.Tensor2D; // [T, D]
       // The rows of these positions, gathered (a slice would copy the whole table on WASM).
@@ -92,5 +94,19 @@ export class GPT2 extends KVModel {
       });
       return x;
     });
+  }
+
+  /** One token's step on WebGPU in 4 dispatches per block (fusedWebGPU.ts): the same function as above. */
+  private decodeStepWebGPU(id: number, pos: number): tf.Tensor2D {
+    const eps = this.config.layerNormEpsilon;
+    let x = embed(this.wteT, this.wpe, id, pos);
+    this.blocks.forEach((blk, l) => {
+      const qkv = lnMatVec(x, blk.attn.c_attn.w, { bias: blk.attn.c_attn.b, norm: blk.ln_1, eps });
+      writeCacheRow(qkv, this.cache.k[l], this.cache.v[l], pos);
+      x = attnProj(qkv, this.cache.k[l], this.cache.v[l], blk.attn.c_proj.w, blk.attn.c_proj.b, x, pos);
+      const m = lnMatVec(x, blk.mlp.c_fc.w, { bias: blk.mlp.c_fc.b, norm: blk.ln_2, eps, gelu: true });
+      x = lnMatVec(m, blk.mlp.c_proj.w, { bias: blk.mlp.c_proj.b, residual: x });
+    });
+    return lnMatVec(x, this.wteT, { norm: this.ln_f, eps });
   }
 }

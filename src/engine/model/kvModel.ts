@@ -29,9 +29,10 @@ export abstract class KVModel implements LanguageModel {
 
   /**
    * Runs `body` for `ids` at positions pos.. (the cache's length) inside one tidy, then records the ids
-   * as cached. `body` returns the residual stream [T, D]; the logits of its last row (or every row) come back.
+   * as cached. `body` returns the residual stream [T, D]; the logits of its last row (or every row) come back
+   * (or, with `bodyGivesLogits`, `body` has computed them itself).
    */
-  protected run(ids: number[], lastOnly: boolean, body: (pos: number, T: number) => tf.Tensor2D): tf.Tensor2D {
+  protected run(ids: number[], lastOnly: boolean, body: (pos: number, T: number) => tf.Tensor2D, bodyGivesLogits = false): tf.Tensor2D {
     const T = ids.length;
     const pos = this.cache.ids.length;
     if (T === 0) throw new Error('forward needs at least one token');
@@ -39,6 +40,7 @@ export abstract class KVModel implements LanguageModel {
     this.cache.reserve(pos + T);
     const logits = tf.tidy(() => {
       const x = body(pos, T);
+      if (bodyGivesLogits) return x;
       const last = lastOnly && T > 1 ? tf.slice(x, [T - 1, 0], [1, x.shape[1]]) : x;
       return this.unembed(last);
     });

@@ -30,7 +30,7 @@ export interface BenchResult {
 }
 
 /** Counts WebGPU compute dispatches (TF.js records each one through recordAndSubmit); null off WebGPU. */
-function countDispatches(): { read(): number; stop(): void } | null {
+export function countDispatches(): { read(): number; stop(): void } | null {
   if (tf.getBackend() !== 'webgpu') return null;
   const b = tf.backend() as unknown as { recordAndSubmit: (...a: unknown[]) => unknown };
   const original = b.recordAndSubmit;

@@ -1,0 +1,261 @@
+// A GPT-2 decode step on WebGPU in 4 compute dispatches per block (plus one for the embedding and one
+// for the final norm and LM head), instead of ~45 with TF.js's own kernels.
+//
+// Each dispatch has a fixed cost (a bind group, a uniform buffer, a pass on the queue) however small its
+// work, and one token's step is mostly small work. So each kernel does what would otherwise need a
+// round trip through memory and a dispatch of its own:
+//
+//   embed        x = wte[id] + wpe[pos]
+//   per block    qkv = ln_1(x)·W_attn + b                         (lnMatVec: the norm computed by every workgroup)
+//                (keys and values copied into the cache: buffer copies, not dispatches)
+//                x = x + attention(q, cache)·W_proj + b            (attnProj: every workgroup attends, then projects)
+//                m = gelu(ln_2(x)·W_fc + b)                       (lnMatVec)
+//                x = x + m·W_proj + b                              (lnMatVec)
+//   head         logits = ln_f(x)·wteᵀ                             (lnMatVec)
+//
+// The kernels are TF.js programs run through the backend's own runWebGPUProgram (its pipeline cache, its
+// command encoder, its buffers), registered as kernels with tf.registerKernel, so tensors, tidy and
+// dispose work as for any op. Arithmetic is float32 in another order than TF.js's: the float64 reference
+// tests hold it to the same 1e-4 as before.
+import * as tf from '@tensorflow/tfjs';
+import { fusedKernels } from './fused.ts';
+
+const LN_MATVEC = 'NextTokenLnMatVec';
+const ATTN_PROJ = 'NextTokenAttnProj';
+const EMBED = 'NextTokenEmbed';
+const WG = 64; // threads per workgroup: one output column each
+
+interface Program {
+  variableNames: string[];
+  outputShape: number[];
+  shaderKey: string;
+  dispatchLayout: { x: number[] };
+  dispatch: [number, number, number];
+  workgroupSize: [number, number, number];
+  uniforms: string;
+  getUserCode(): string;
+}
+type Uniform = { type: 'int32' | 'float32'; data: number[] };
+interface WebGPUBackend {
+  runWebGPUProgram(p: Program, inputs: tf.TensorInfo[], dtype: 'float32', uniforms: Uniform[]): tf.TensorInfo;
+  tensorMap: { get(id: object): { resource?: GPUBuffer } };
+  uploadToGPU(id: object): void;
+  ensureCommandEncoderReady(): void;
+  endComputePassEncoder(): void;
+  commandEncoder: GPUCommandEncoder;
+}
+
+/** Whether the fused decode step runs now (WebGPU, fused kernels on). */
+export function webgpuDecodeStep(): boolean {
+  if (!fusedKernels.enabled || tf.getBackend() !== 'webgpu') return false;
+  register();
+  return true;
+}
+
+export interface Norm {
+  g: tf.Tensor1D;
+  b: tf.Tensor1D;
+}
+
+/** act(norm(x)·W + bias) + residual for one row x [1, K], W [K, N]: one dispatch. */
+export function lnMatVec(x: tf.Tensor2D, w: tf.Tensor2D, o: { bias?: tf.Tensor1D; norm?: Norm; eps?: number; gelu?: boolean; residual?: tf.Tensor2D }): tf.Tensor2D {
+  const inputs: Record<string, tf.Tensor> = { x, w };
+  if (o.bias) inputs.bias = o.bias;
+  if (o.norm) Object.assign(inputs, { g: o.norm.g, b: o.norm.b });
+  if (o.residual) inputs.res = o.residual;
+  return tf.engine().runKernel(LN_MATVEC, inputs, { eps: o.eps ?? 1e-5, gelu: !!o.gelu }) as tf.Tensor2D;
+}
+
+/** x + (softmax(q·kᵀ/√hd)·v over positions 0..pos, every head)·W + bias, for qkv [1, 3D] and caches [H, capacity, hd]. */
+export function attnProj(qkv: tf.Tensor2D, k: tf.Tensor3D, v: tf.Tensor3D, w: tf.Tensor2D, bias: tf.Tensor1D, residual: tf.Tensor2D, pos: number): tf.Tensor2D {
+  return tf.engine().runKernel(ATTN_PROJ, { qkv, k, v, w, bias, res: residual }, { pos }) as tf.Tensor2D;
+}
+
+/** wteT[:, id] + wpe[pos] as [1, D], for the LM head stored transposed, wteT [D, V]. */
+export function embed(wteT: tf.Tensor2D, wpe: tf.Tensor2D, id: number, pos: number): tf.Tensor2D {
+  return tf.engine().runKernel(EMBED, { wteT, wpe }, { id, pos }) as tf.Tensor2D;
+}
+
+/** Copies this step's keys and values (qkv [1, 3·H·hd]) into the caches [H, capacity, hd] at `pos`: 2·H buffer copies, in order with the kernels. */
+export function writeCacheRow(qkv: tf.Tensor2D, k: tf.Tensor3D, v: tf.Tensor3D, pos: number): void {
+  const b = tf.backend() as unknown as WebGPUBackend;
+  const [H, cap, hd] = k.shape;
+  const D = H * hd;
+  for (const t of [qkv, k, v]) b.uploadToGPU(t.dataId);
+  const src = b.tensorMap.get(qkv.dataId).resource;
+  const kb = b.tensorMap.get(k.dataId).resource;
+  const vb = b.tensorMap.get(v.dataId).resource;
+  if (!src || !kb || !vb) throw new Error('KV cache: tensor has no GPU buffer');
+  b.ensureCommandEncoderReady();
+  b.endComputePassEncoder();
+  for (let h = 0; h < H; h++) {
+    b.commandEncoder.copyBufferToBuffer(src, (D + h * hd) * 4, kb, (h * cap + pos) * hd * 4, hd * 4);
+    b.commandEncoder.copyBufferToBuffer(src, (2 * D + h * hd) * 4, vb, (h * cap + pos) * hd * 4, hd * 4);
+  }
+}
+
+const GELU_K = 2 * Math.sqrt(2 / Math.PI);
+
+/** WGSL: sum (or max) of `red` across the workgroup into red[0]; every thread calls it (barriers in uniform control flow). */
+const reduceSnippet = (op: 'sum' | 'max') => `
+  workgroupBarrier();
+  for (var s = ${WG / 2}; s > 0; s = s >> 1) {
+    if (tid < s) { red[tid] = ${op === 'sum' ? 'red[tid] + red[tid + s]' : 'max(red[tid], red[tid + s])'}; }
+    workgroupBarrier();
+  }`;
+
+function lnMatVecProgram(K: number, N: number, has: { bias: boolean; norm: boolean; gelu: boolean; res: boolean }): Program {
+  const variableNames = ['x', 'w', ...(has.bias ? ['bias'] : []), ...(has.norm ? ['g', 'b'] : []), ...(has.res ? ['res'] : [])];
+  return {
+    variableNames,
+    outputShape: [1, N],
+    shaderKey: `nt_lnmatvec_${K}_${N}_${has.bias}_${has.norm}_${has.gelu}_${has.res}`,
+    dispatchLayout: { x: [0, 1] },
+    dispatch: [Math.ceil(N / WG), 1, 1],
+    workgroupSize: [WG, 1, 1],
+    uniforms: 'eps : f32,',
+    getUserCode: () => `
+      var<workgroup> red: array<f32, ${WG}>;
+      fn main(index : i32) {
+        let tid = i32(localId.x);
+        var mean = 0.0;
+        var rstd = 1.0;
+        ${has.norm ? `
+        var part = 0.0;
+        for (var i = tid; i < ${K}; i += ${WG}) { part += x[i]; }
+        red[tid] = part;
+        ${reduceSnippet('sum')}
+        mean = red[0] / ${K}.0;
+        workgroupBarrier();
+        part = 0.0;
+        for (var i = tid; i < ${K}; i += ${WG}) { let d = x[i] - mean; part += d * d; }
+        red[tid] = part;
+        ${reduceSnippet('sum')}
+        rstd = inverseSqrt(red[0] / ${K}.0 + uniforms.eps);` : ''}
+        let c = index;
+        // Read from the uniforms in every variant: a binding the shader never uses is left out of its
+        // layout, and TF.js binds all of them (the dispatch would fail validation and write nothing).
+        if (c < uniforms.outShape[1] && uniforms.eps >= 0.0) {
+          var acc = 0.0;
+          for (var i = 0; i < ${K}; i++) {
+            ${has.norm ? 'let xi = (x[i] - mean) * rstd * g[i] + b[i];' : 'let xi = x[i];'}
+            acc += xi * w[i * ${N} + c];
+          }
+          ${has.bias ? 'acc += bias[c];' : ''}
+          ${has.gelu ? `acc = acc / (1.0 + exp(-${GELU_K} * (acc + 0.044715 * acc * acc * acc)));` : ''}
+          ${has.res ? 'acc += res[c];' : ''}
+          result[c] = acc;
+        }
+      }`,
+  };
+}
+
+function attnProjProgram(H: number, hd: number, cap: number): Program {
+  const D = H * hd;
+  return {
+    variableNames: ['qkv', 'kc', 'vc', 'w', 'bias', 'res'],
+    outputShape: [1, D],
+    shaderKey: `nt_attnproj_${H}_${hd}_${cap}`,
+    dispatchLayout: { x: [0, 1] },
+    dispatch: [Math.ceil(D / WG), 1, 1],
+    workgroupSize: [WG, 1, 1],
+    uniforms: 'pos : i32,',
+    getUserCode: () => `
+      var<workgroup> red: array<f32, ${WG}>;
+      var<workgroup> scores: array<f32, ${cap}>;
+      var<workgroup> att: array<f32, ${D}>;
+      fn main(index : i32) {
+        let tid = i32(localId.x);
+        let n = uniforms.pos + 1;
+        let scale = inverseSqrt(${hd}.0);
+        for (var h = 0; h < ${H}; h++) {
+          let q = h * ${hd};
+          let base = h * ${cap * hd};
+          var m = -3.402823e+38;
+          for (var j = tid; j < n; j += ${WG}) {
+            var s = 0.0;
+            for (var i = 0; i < ${hd}; i++) { s += qkv[q + i] * kc[base + j * ${hd} + i]; }
+            s = s * scale;
+            scores[j] = s;
+            m = max(m, s);
+          }
+          red[tid] = m;
+          ${reduceSnippet('max')}
+          m = red[0];
+          workgroupBarrier();
+          var part = 0.0;
+          for (var j = tid; j < n; j += ${WG}) { let e = exp(scores[j] - m); scores[j] = e; part += e; }
+          red[tid] = part;
+          ${reduceSnippet('sum')}
+          let z = red[0];
+          for (var i = tid; i < ${hd}; i += ${WG}) {
+            var acc = 0.0;
+            for (var j = 0; j < n; j++) { acc += scores[j] * vc[base + j * ${hd} + i]; }
+            att[q + i] = acc / z;
+          }
+          workgroupBarrier();
+        }
+        let c = index;
+        if (c < ${D}) {
+          var acc = 0.0;
+          for (var i = 0; i < ${D}; i++) { acc += att[i] * w[i * ${D} + c]; }
+          result[c] = acc + bias[c] + res[c];
+        }
+      }`,
+  };
+}
+
+function embedProgram(D: number, V: number): Program {
+  return {
+    variableNames: ['wteT', 'wpe'],
+    outputShape: [1, D],
+    shaderKey: `nt_embed_${D}_${V}`,
+    dispatchLayout: { x: [0, 1] },
+    dispatch: [Math.ceil(D / WG), 1, 1],
+    workgroupSize: [WG, 1, 1],
+    uniforms: 'id : i32, pos : i32,',
+    getUserCode: () => `
+      fn main(index : i32) {
+        if (index < ${D}) { result[index] = wteT[index * ${V} + uniforms.id] + wpe[uniforms.pos * ${D} + index]; }
+      }`,
+  };
+}
+
+let registered = false;
+function register(): void {
+  if (registered) return;
+  registered = true;
+  const gpu = (backend: unknown) => backend as WebGPUBackend;
+  tf.registerKernel({
+    kernelName: LN_MATVEC,
+    backendName: 'webgpu',
+    kernelFunc: ({ inputs, backend, attrs }) => {
+      const { x, w, bias, g, b, res } = inputs as Record<string, tf.TensorInfo | undefined>;
+      const { eps, gelu } = attrs as unknown as { eps: number; gelu: boolean };
+      const [K, N] = w!.shape;
+      const program = lnMatVecProgram(K, N, { bias: !!bias, norm: !!g, gelu, res: !!res });
+      const list = [x, w, bias, g, b, res].filter((t): t is tf.TensorInfo => !!t);
+      return gpu(backend).runWebGPUProgram(program, list, 'float32', [{ type: 'float32', data: [eps] }]);
+    },
+  });
+  tf.registerKernel({
+    kernelName: ATTN_PROJ,
+    backendName: 'webgpu',
+    kernelFunc: ({ inputs, backend, attrs }) => {
+      const { qkv, k, v, w, bias, res } = inputs as Record<string, tf.TensorInfo>;
+      const [H, cap, hd] = k.shape;
+      const program = attnProjProgram(H, hd, cap);
+      return gpu(backend).runWebGPUProgram(program, [qkv, k, v, w, bias, res], 'float32', [{ type: 'int32', data: [(attrs as { pos: number }).pos] }]);
+    },
+  });
+  tf.registerKernel({
+    kernelName: EMBED,
+    backendName: 'webgpu',
+    kernelFunc: ({ inputs, backend, attrs }) => {
+      const { wteT, wpe } = inputs as Record<string, tf.TensorInfo>;
+      const { id, pos } = attrs as { id: number; pos: number };
+      const program = embedProgram(wteT.shape[0], wteT.shape[1]);
+      return gpu(backend).runWebGPUProgram(program, [wteT, wpe], 'float32', [{ type: 'int32', data: [id] }, { type: 'int32', data: [pos] }]);
+    },
+  });
+}
