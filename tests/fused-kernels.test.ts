@@ -5,7 +5,7 @@ import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { selectBackend } from '../src/engine/load/backend.ts';
 import { causalAttention, causalMask, KVCache } from '../src/engine/model/attention.ts';
-import { decodeAttention, fusedKernels, gelu, layerNorm } from '../src/engine/model/fused.ts';
+import { cachedAttention, embedTokens, fusedKernels, gelu, layerNorm } from '../src/engine/model/fused.ts';
 import { createRng } from '../src/sampling/prng.ts';
 
 const rng = createRng(3);
@@ -72,7 +72,7 @@ describe('fused kernels on WASM', () => {
     cache.write(0, after, after, pos + 1);
     const row = randn(3 * D, 2);
     const qkv = tf.tensor2d(row, [1, 3 * D]);
-    const out = decodeAttention(qkv, cache.k[0], cache.v[0], pos)!.dataSync();
+    const out = cachedAttention(qkv, cache.k[0], cache.v[0], pos)!.dataSync();
 
     const k = cache.k[0].arraySync();
     const v = cache.v[0].arraySync();
@@ -98,10 +98,37 @@ describe('fused kernels on WASM', () => {
     cache.dispose();
   });
 
-  it('is not used where it does not apply: other backends, or more than one row', async () => {
-    const qkv = tf.zeros([2, 3 * 8]) as tf.Tensor2D;
+  it('attention for several new rows (a prompt) is causal: row t reads positions 0..pos+t, as the masked composite path', () => {
+    const [H, hd, pos, T] = [3, 8, 5, 4];
+    const D = H * hd;
+    const fused = new KVCache(1, H, 64, hd);
+    const portable = new KVCache(1, H, 64, hd);
+    portable.inPlace = false;
+    const past = tf.tensor3d(randn(H * pos * hd, 1), [H, pos, hd]);
+    for (const c of [fused, portable]) c.write(0, past, past, 0);
+    const qkv = tf.tensor2d(randn(T * 3 * D, 2), [T, 3 * D]);
+    const out = cachedAttention(qkv, fused.k[0], fused.v[0], pos)!.dataSync();
+    const heads = tf.transpose(tf.reshape(qkv, [T, 3, H, hd]), [1, 2, 0, 3]);
+    const [q, k, v] = tf.split(heads, 3, 0).map((t) => tf.reshape(t, [H, T, hd]) as tf.Tensor3D);
+    portable.write(0, k, v, pos);
+    const viaOps = causalAttention(q, portable.k[0], portable.v[0], causalMask(pos, T, portable.capacity)).out.dataSync();
+    expect(maxAbsDiff(out, viaOps)).toBeLessThan(1e-5);
+    expect(maxAbsDiff(fused.k[0].dataSync(), portable.k[0].dataSync())).toBe(0);
+    expect(maxAbsDiff(fused.v[0].dataSync(), portable.v[0].dataSync())).toBe(0);
+  });
+
+  it('embedding: a column of the transposed token table plus the position rows, for several tokens', () => {
+    const [D, V, N] = [10, 7, 9];
+    const wteT = randn(D * V);
+    const wpe = randn(N * D);
+    const out = embedTokens(tf.tensor2d(wteT, [D, V]), tf.tensor2d(wpe, [N, D]), [3, 0, 6], 4)!.dataSync();
+    const expected = [3, 0, 6].flatMap((id, t) => Array.from({ length: D }, (_, i) => wteT[i * V + id] + wpe[(4 + t) * D + i]));
+    expect(Array.from(out)).toEqual(expected.map(Math.fround));
+  });
+
+  it('is not used where it does not apply (fused kernels off: the composite ops)', () => {
     const kv = tf.zeros([2, 8, 4]) as tf.Tensor3D;
-    expect(decodeAttention(qkv, kv, kv, 0)).toBeNull();
-    expect(composite(() => decodeAttention(tf.zeros([1, 24]) as tf.Tensor2D, kv, kv, 0))).toBeNull();
+    expect(composite(() => cachedAttention(tf.zeros([1, 24]) as tf.Tensor2D, kv, kv, 0))).toBeNull();
+    expect(composite(() => embedTokens(tf.zeros([4, 3]) as tf.Tensor2D, tf.zeros([2, 4]) as tf.Tensor2D, [0], 0))).toBeNull();
   });
 });

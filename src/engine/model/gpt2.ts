@@ -8,7 +8,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { KVCache, causalMask } from './attention.ts';
 import type { GPT2Config } from './config.ts';
-import { decodeAttention, gelu, layerNorm } from './fused.ts';
+import { cachedAttention, embedTokens, gelu, layerNorm } from './fused.ts';
 import { attnProj, embed, lnMatVec, webgpuDecodeStep, writeCacheRow } from './fusedWebGPU.ts';
 import { dense, KVModel, type Linear as BaseLinear } from './kvModel.ts';
 import type { Trace } from './model.ts';
@@ -70,11 +70,16 @@ export class GPT2 extends KVModel {
     const hd = D / H;
     if (ids.length === 1 && !trace && webgpuDecodeStep()) return this.run(ids, lastOnly, (pos) => this.decodeStepWebGPU(ids[0], pos), true);
     return this.run(ids, lastOnly, (pos, T) => {
-      const tokEmb = tf.transpose(tf.gather(this.wteT, tf.tensor1d(ids, 'int32'), 1)) as tf.Tensor2D; // [T, D]
-      // The rows of these positions, gathered (a slice would copy the whole table on WASM).
-      const posEmb = tf.gather(this.wpe, tf.tensor1d(Array.from({ length: T }, (_, i) => pos + i), 'int32')) as tf.Tensor2D;
-      if (trace?.wantEmbeddings) trace.embeddings = { token: tf.keep(tokEmb), position: tf.keep(posEmb) };
-      let x: tf.Tensor2D = tf.add(tokEmb, posEmb);
+      const embedded = trace?.wantEmbeddings ? null : embedTokens(this.wteT, this.wpe, ids, pos);
+      let x: tf.Tensor2D;
+      if (embedded) x = embedded;
+      else {
+        const tokEmb = tf.transpose(tf.gather(this.wteT, tf.tensor1d(ids, 'int32'), 1)) as tf.Tensor2D; // [T, D]
+        // The rows of these positions, gathered (a slice would copy the whole table on WASM).
+        const posEmb = tf.gather(this.wpe, tf.tensor1d(Array.from({ length: T }, (_, i) => pos + i), 'int32')) as tf.Tensor2D;
+        if (trace?.wantEmbeddings) trace.embeddings = { token: tf.keep(tokEmb), position: tf.keep(posEmb) };
+        x = tf.add(tokEmb, posEmb);
+      }
       let causal: tf.Tensor2D | undefined;
       const mask = () => (causal ??= causalMask(pos, T, this.cache.capacity));
       // [T, 3D] → q, k, v as [H, T, hd] each. One token's row is already in that order: no transpose.
@@ -85,8 +90,8 @@ export class GPT2 extends KVModel {
       };
       this.blocks.forEach((blk, l) => {
         const qkv = dense(layerNorm(x, blk.ln_1, eps), blk.attn.c_attn);
-        // A decode step on WASM: one fused kernel writes the cache and attends (the portable path records weights).
-        const fused = T === 1 && this.cache.inPlace && !trace?.attention ? decodeAttention(qkv, this.cache.k[l], this.cache.v[l], pos) : null;
+        // On WASM one fused kernel writes the cache and attends (the portable path records the weights).
+        const fused = this.cache.inPlace && !trace?.attention ? cachedAttention(qkv, this.cache.k[l], this.cache.v[l], pos) : null;
         const att = fused ?? this.attend(l, ...splitHeads(qkv), pos, mask(), trace);
         x = tf.add(x, dense(att, blk.attn.c_proj));
         const m = gelu(dense(layerNorm(x, blk.ln_2, eps), blk.mlp.c_fc));
