@@ -5,7 +5,7 @@ import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { selectBackend } from '../src/engine/load/backend.ts';
 import { causalAttention, causalMask, KVCache } from '../src/engine/model/attention.ts';
-import { cachedAttention, embedTokens, fusedKernels, gelu, layerNorm } from '../src/engine/model/fused.ts';
+import { cachedAttention, denseWasm, embedTokens, fusedKernels, gelu, layerNorm } from '../src/engine/model/fused.ts';
 import { createRng } from '../src/sampling/prng.ts';
 
 const rng = createRng(3);
@@ -126,9 +126,31 @@ describe('fused kernels on WASM', () => {
     expect(Array.from(out)).toEqual(expected.map(Math.fround));
   });
 
+  it('dense: x·W + b through XNNPACK as one kernel, as float64 by hand, with and without a bias', () => {
+    const [T, K, N] = [3, 50, 70];
+    const x = randn(T * K);
+    const w = randn(K * N);
+    const bias = randn(N);
+    const withBias = denseWasm(tf.tensor2d(x, [T, K]), tf.tensor2d(w, [K, N]), tf.tensor1d(bias))!;
+    const without = denseWasm(tf.tensor2d(x, [T, K]), tf.tensor2d(w, [K, N]))!;
+    expect(withBias.shape).toEqual([T, N]);
+    const expected = (b: boolean) =>
+      Array.from({ length: T * N }, (_, o) => {
+        const [t, c] = [Math.floor(o / N), o % N];
+        let a = b ? bias[c] : 0;
+        for (let i = 0; i < K; i++) a += x[t * K + i] * w[i * N + c];
+        return a;
+      });
+    expect(maxAbsDiff(withBias.dataSync(), expected(true))).toBeLessThan(1e-5);
+    expect(maxAbsDiff(without.dataSync(), expected(false))).toBeLessThan(1e-5);
+    // The output is an ordinary 2-D tensor for the ops after it.
+    expect(tf.add(withBias, 1).shape).toEqual([T, N]);
+  });
+
   it('is not used where it does not apply (fused kernels off: the composite ops)', () => {
     const kv = tf.zeros([2, 8, 4]) as tf.Tensor3D;
     expect(composite(() => cachedAttention(tf.zeros([1, 24]) as tf.Tensor2D, kv, kv, 0))).toBeNull();
     expect(composite(() => embedTokens(tf.zeros([4, 3]) as tf.Tensor2D, tf.zeros([2, 4]) as tf.Tensor2D, [0], 0))).toBeNull();
+    expect(composite(() => denseWasm(tf.zeros([1, 3]) as tf.Tensor2D, tf.zeros([3, 2]) as tf.Tensor2D))).toBeNull();
   });
 });

@@ -6,7 +6,8 @@
 // (`tf.registerKernel`, the backend's own extension point) and compute in JavaScript directly on the
 // WASM heap, in float64, storing float32: a layer norm is one kernel instead of nine, GELU one instead
 // of six, attention (write the new positions' keys and values into the cache, attend over the filled
-// positions only, every head) one instead of about fifteen, and the embedding one instead of six.
+// positions only, every head) one instead of about fifteen, the embedding one instead of six, and each
+// matrix product one instead of four.
 //
 // Other backends (WebGPU, WebGL, CPU) and anything that needs gradients get the composite TF.js ops,
 // the readable definition of the same functions (and what the tests compare the fused kernels with).
@@ -16,6 +17,7 @@ const LAYER_NORM = 'NextTokenLayerNorm';
 const GELU = 'NextTokenGelu';
 const CACHED_ATTENTION = 'NextTokenCachedAttention';
 const EMBED = 'NextTokenEmbedTokens';
+const DENSE = 'NextTokenDense';
 
 /** Set false to run the composite ops everywhere (tests compare the two; gradients need the composite ones). */
 export const fusedKernels = { enabled: true };
@@ -72,6 +74,17 @@ export function embedTokens(wteT: tf.Tensor2D, wpe: tf.Tensor2D, ids: number[], 
   if (!onWasm()) return null;
   return tf.engine().runKernel(EMBED, { wteT, wpe }, { ids, pos }) as tf.Tensor2D;
 }
+
+/**
+ * x·W (+ bias) on WASM as one kernel: TF.js's own fused matMul (XNNPACK) called with the 3-D views it
+ * wants, instead of the op that reshapes to 3-D and back around it (three more kernels per product); null elsewhere.
+ */
+export function denseWasm(x: tf.Tensor2D, w: tf.Tensor2D, bias?: tf.Tensor1D): tf.Tensor2D | null {
+  if (!onWasm()) return null;
+  return tf.engine().runKernel(DENSE, bias ? { x, w, bias } : { x, w }, {}) as tf.Tensor2D;
+}
+
+const view = (t: tf.TensorInfo): tf.TensorInfo => ({ dataId: t.dataId, shape: t.shape, dtype: t.dtype });
 
 let registered = false;
 function registerWasmKernels(): void {
@@ -176,6 +189,22 @@ function registerWasmKernels(): void {
         }
       }
       return out;
+    },
+  });
+
+  tf.registerKernel({
+    kernelName: DENSE,
+    backendName: 'wasm',
+    kernelFunc: ({ inputs, backend }) => {
+      const { x, w, bias } = inputs as { x: tf.TensorInfo; w: tf.TensorInfo; bias?: tf.TensorInfo };
+      const matMul = tf.getKernel('_FusedMatMul', 'wasm')!.kernelFunc;
+      // A reshape on WASM is this: the same data, another shape (nothing is copied).
+      const out = matMul({
+        inputs: { a: { ...view(x), shape: [1, ...x.shape] }, b: { ...view(w), shape: [1, ...w.shape] }, ...(bias ? { bias } : {}) },
+        backend,
+        attrs: { transposeA: false, transposeB: false, activation: 'linear', leakyreluAlpha: 0 },
+      }) as tf.TensorInfo;
+      return { ...out, shape: [x.shape[0], w.shape[1]] };
     },
   });
 

@@ -2,6 +2,7 @@
 // they free together, and the last step from the residual stream to logits (final norm, LM head).
 import * as tf from '@tensorflow/tfjs';
 import { causalAttention, type KVCache } from './attention.ts';
+import { denseWasm } from './fused.ts';
 import type { ModelConfig } from './config.ts';
 import { ContextFullError, type LanguageModel, type Trace } from './model.ts';
 
@@ -64,7 +65,7 @@ export abstract class KVModel implements LanguageModel {
 
   /** Final norm and LM head on any residual-stream rows [T, D] → logits [T, V] (the logit lens uses it too). */
   unembed(x: tf.Tensor2D): tf.Tensor2D {
-    return tf.tidy(() => tf.matMul(this.finalNorm(x), this.head));
+    return tf.tidy(() => dense(this.finalNorm(x), { w: this.head }));
   }
 
   /** Forgets positions >= n (they are masked and overwritten later): branching from step n is free. */
@@ -86,5 +87,5 @@ export interface Linear {
 
 /** x·W (+ b), the bias added inside the matMul kernel (one dispatch, not two). */
 export function dense(x: tf.Tensor2D, p: Linear): tf.Tensor2D {
-  return tf.fused.matMul({ a: x, b: p.w, bias: p.b }) as tf.Tensor2D;
+  return denseWasm(x, p.w, p.b) ?? (tf.fused.matMul({ a: x, b: p.w, bias: p.b }) as tf.Tensor2D);
 }
