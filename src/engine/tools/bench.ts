@@ -25,6 +25,12 @@ export interface BenchResult {
   generateOverheadMs: number;
   /** TF.js kernels run by one decode step (tf.profile), on any backend. */
   kernelsPerToken: number;
+  /**
+   * With --profile: one decode step's kernels by type (count, ms), their total, and the rest of the step
+   * (JavaScript between kernels: the engine's bookkeeping, the model code). On WebGPU kernel times are
+   * those of recording, not of the GPU.
+   */
+  profile?: { msByKernel: Record<string, { count: number; ms: number }>; kernelMs: number; betweenKernelsMs: number };
   /** WebGPU only: compute passes dispatched per decoded token (null on other backends). */
   dispatchesPerToken: number | null;
 }
@@ -42,7 +48,7 @@ export function countDispatches(): { read(): number; stop(): void } | null {
   return { read: () => n, stop: () => void (b.recordAndSubmit = original) };
 }
 
-export async function runBenchmark(lm: LoadedModel, promptTokens = 32, tokens = 64): Promise<BenchResult> {
+export async function runBenchmark(lm: LoadedModel, promptTokens = 32, tokens = 64, withProfile = false): Promise<BenchResult> {
   const n = lm.model.contextLength;
   if (promptTokens < 1 || tokens < 1) throw new Error('prompt tokens and decode tokens must be at least 1');
   if (promptTokens + tokens > n) throw new Error(`prompt tokens + decoded tokens (${promptTokens + tokens}) exceed the context (${n})`);
@@ -67,6 +73,14 @@ export async function runBenchmark(lm: LoadedModel, promptTokens = 32, tokens = 
   const profile = await tf.profile(async () => {
     await lastLogits(lm.model.forward([prompt[0]], true));
   });
+  const msByKernel: Record<string, { count: number; ms: number }> = {};
+  for (const k of profile.kernels) {
+    if (k.name.endsWith('__op')) continue; // an op's scope around its kernel, not a kernel
+    const e = (msByKernel[k.name] ??= { count: 0, ms: 0 });
+    e.count++;
+    e.ms += typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : 0;
+  }
+  const kernelMs = Object.values(msByKernel).reduce((a, e) => a + e.ms, 0);
   const dispatches = countDispatches();
   const before = dispatches?.read() ?? 0;
   for (let i = 0; i < 8; i++) await lastLogits(lm.model.forward([prompt[i % prompt.length]], true));
@@ -118,7 +132,16 @@ export async function runBenchmark(lm: LoadedModel, promptTokens = 32, tokens = 
     tensorsAfter,
     sampleMs: { greedy: round(sampleMs.greedy), t1: round(sampleMs.t1), t08p095: round(sampleMs.t08p095), bySortT1: round(sampleMs.bySortT1) },
     generateOverheadMs: round(generateMsPerToken - r.decodeMs / tokens),
-    kernelsPerToken: profile.kernels.length,
+    kernelsPerToken: Object.values(msByKernel).reduce((a, e) => a + e.count, 0),
+    ...(withProfile
+      ? {
+          profile: {
+            msByKernel: Object.fromEntries(Object.entries(msByKernel).map(([k, e]) => [k, { count: e.count, ms: round(e.ms) }])),
+            kernelMs: round(kernelMs),
+            betweenKernelsMs: round(Math.max(0, r.decodeMs / tokens - kernelMs)),
+          },
+        }
+      : {}),
     dispatchesPerToken,
   };
 }
