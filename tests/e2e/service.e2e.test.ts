@@ -81,6 +81,27 @@ describe('?backend=auto', () => {
   });
 });
 
+describe('no backend asked for: auto, remembered per model and device', () => {
+  const o = usePage('t=0&max=6', true);
+
+  it('the first load measures WebGPU and WASM and keeps the faster; a reload on the same device loads once, on the remembered choice, and says so', async () => {
+    const status = async () => (await o.page.locator('#backend').textContent()) ?? '';
+    const first = /^auto → (webgpu|wasm)\b.*\(measured at load: webgpu ([\d.]+) ms\/token, wasm ([\d.]+) ms\/token\)$/.exec(await status());
+    expect(first, await status()).not.toBeNull();
+    const [, chosen, gpu, wasm] = first!;
+    expect(chosen).toBe(Number(gpu) < Number(wasm) ? 'webgpu' : 'wasm');
+    await o.page.reload();
+    await o.page.waitForSelector('body[data-ready="true"]', { timeout: 180_000 });
+    const again = /^auto → (webgpu|wasm)\b.*\(measured on this device before: webgpu ([\d.]+) ms\/token, wasm ([\d.]+) ms\/token; \?backend=auto measures again\)$/.exec(await status());
+    expect(again, await status()).not.toBeNull();
+    expect(again!.slice(1)).toEqual([chosen, gpu, wasm]);
+    // The remembered engine generates the CLI's greedy tokens.
+    await runAndWait(o.page, 'Generate');
+    const cli = (await cliSteps(['--model', MODEL, '--prompt', PROMPT, '--temperature', '0', '--max-tokens', '6'])).map((s) => s.id);
+    expect((await outputTokens(o.page)).map((t) => t.id)).toEqual(cli);
+  });
+});
+
 describe('a crashed or silent worker', () => {
   const o = usePage('backend=wasm&testHooks&timeoutScale=0.25&t=0&max=10', false);
 
