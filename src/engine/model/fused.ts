@@ -157,18 +157,32 @@ function registerWasmKernels(): void {
       }
       const scores = new Float64Array(pos + T);
       const acc = new Float64Array(hd);
+      const qv = new Float64Array(hd);
       const scale = 1 / Math.sqrt(hd);
+      const hd4 = hd - (hd % 4);
       for (let t = 0; t < T; t++) {
         const n = pos + t + 1; // positions this row attends to
         for (let h = 0; h < H; h++) {
           const base = h * cap * hd;
           const q = t * 3 * D + h * hd;
+          for (let i = 0; i < hd; i++) qv[i] = rows[q + i];
           let max = -Infinity;
           for (let j = 0; j < n; j++) {
-            let s = 0;
+            // Four partial sums: independent additions the CPU can overlap (the loop is most of the kernel).
+            let s0 = 0;
+            let s1 = 0;
+            let s2 = 0;
+            let s3 = 0;
             const kj = base + j * hd;
-            for (let i = 0; i < hd; i++) s += rows[q + i] * ks[kj + i];
-            s *= scale;
+            let i = 0;
+            for (; i < hd4; i += 4) {
+              s0 += qv[i] * ks[kj + i];
+              s1 += qv[i + 1] * ks[kj + i + 1];
+              s2 += qv[i + 2] * ks[kj + i + 2];
+              s3 += qv[i + 3] * ks[kj + i + 3];
+            }
+            for (; i < hd; i++) s0 += qv[i] * ks[kj + i];
+            const s = (s0 + s1 + s2 + s3) * scale;
             scores[j] = s;
             if (s > max) max = s;
           }
