@@ -5,7 +5,7 @@ import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { selectBackend } from '../src/engine/load/backend.ts';
 import { causalAttention, causalMask, KVCache } from '../src/engine/model/attention.ts';
-import { cachedAttention, denseWasm, embedTokens, fusedKernels, gelu, layerNorm } from '../src/engine/model/fused.ts';
+import { addLayerNorm, cachedAttention, denseWasm, embedTokens, fusedKernels, gelu, layerNorm } from '../src/engine/model/fused.ts';
 import { createRng } from '../src/sampling/prng.ts';
 
 const rng = createRng(3);
@@ -48,6 +48,25 @@ describe('fused kernels on WASM', () => {
     }
     expect(maxAbsDiff(fused, expected)).toBeLessThan(1e-5);
     expect(maxAbsDiff(viaOps, expected)).toBeLessThan(1e-4);
+  });
+
+  it('add + layer norm: the residual sum exactly as tf.add, and its norm as float64 by hand', () => {
+    const [T, D] = [2, 64];
+    const x = randn(T * D, 3);
+    const y = randn(T * D, 3);
+    const g = randn(D);
+    const b = randn(D);
+    const [sum, normed] = addLayerNorm(tf.tensor2d(x, [T, D]), tf.tensor2d(y, [T, D]), { g: tf.tensor1d(g), b: tf.tensor1d(b) }, 1e-5);
+    expect(Array.from(sum.dataSync())).toEqual(Array.from(x, (v, i) => Math.fround(v + y[i])));
+    const s = sum.dataSync();
+    const expected = new Float64Array(T * D);
+    for (let r = 0; r < T; r++) {
+      const row = Array.from(s.subarray(r * D, (r + 1) * D));
+      const mean = row.reduce((a, v) => a + v, 0) / D;
+      const variance = row.reduce((a, v) => a + (v - mean) ** 2, 0) / D;
+      row.forEach((v, i) => (expected[r * D + i] = ((v - mean) / Math.sqrt(variance + 1e-5)) * g[i] + b[i]));
+    }
+    expect(maxAbsDiff(normed.dataSync(), expected)).toBeLessThan(1e-5);
   });
 
   it('GELU (tanh form, as Hugging Face gelu_new): float64 by hand and the composite ops agree with the kernel', () => {

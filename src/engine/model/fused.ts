@@ -18,6 +18,7 @@ const GELU = 'NextTokenGelu';
 const CACHED_ATTENTION = 'NextTokenCachedAttention';
 const EMBED = 'NextTokenEmbedTokens';
 const DENSE = 'NextTokenDense';
+const ADD_LAYER_NORM = 'NextTokenAddLayerNorm';
 
 /** Set false to run the composite ops everywhere (tests compare the two; gradients need the composite ones). */
 export const fusedKernels = { enabled: true };
@@ -40,6 +41,29 @@ export function layerNorm(x: tf.Tensor2D, p: { g: tf.Tensor1D; b: tf.Tensor1D },
     const { mean, variance } = tf.moments(x, -1, true);
     return tf.add(tf.mul(tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, eps))), p.g), p.b);
   });
+}
+
+/** The residual sum x + y and its layer norm, as one kernel on WASM (two outputs): a block's add and the next norm. */
+export function addLayerNorm(x: tf.Tensor2D, y: tf.Tensor2D, p: { g: tf.Tensor1D; b: tf.Tensor1D }, eps: number): [tf.Tensor2D, tf.Tensor2D] {
+  if (onWasm()) return tf.engine().runKernel(ADD_LAYER_NORM, { x, y, g: p.g, b: p.b }, { eps }) as unknown as [tf.Tensor2D, tf.Tensor2D];
+  const sum = tf.add(x, y) as tf.Tensor2D;
+  return [sum, layerNorm(sum, p, eps)];
+}
+
+/** (x − mean) / √(var + eps) · g + b for each row of length D, float64 inside. */
+function normRows(xs: Float32Array, gs: Float32Array, bs: Float32Array, os: Float32Array, D: number, eps: number): void {
+  for (let row = 0; row < xs.length; row += D) {
+    let mean = 0;
+    for (let i = 0; i < D; i++) mean += xs[row + i];
+    mean /= D;
+    let variance = 0;
+    for (let i = 0; i < D; i++) {
+      const d = xs[row + i] - mean;
+      variance += d * d;
+    }
+    const scale = 1 / Math.sqrt(variance / D + eps);
+    for (let i = 0; i < D; i++) os[row + i] = (xs[row + i] - mean) * scale * gs[i] + bs[i];
+  }
 }
 
 const GELU_K = 2 * Math.sqrt(2 / Math.PI);
@@ -101,20 +125,23 @@ function registerWasmKernels(): void {
       const eps = (attrs as { eps: number }).eps;
       const out = b.makeOutput(x.shape, 'float32'); // first: allocating may grow the heap and detach older views
       const [xs, gs, bs, os] = [x, g, beta, out].map((t) => b.typedArrayFromHeap(t));
-      const D = x.shape[x.shape.length - 1];
-      for (let row = 0; row < xs.length; row += D) {
-        let mean = 0;
-        for (let i = 0; i < D; i++) mean += xs[row + i];
-        mean /= D;
-        let variance = 0;
-        for (let i = 0; i < D; i++) {
-          const d = xs[row + i] - mean;
-          variance += d * d;
-        }
-        const scale = 1 / Math.sqrt(variance / D + eps);
-        for (let i = 0; i < D; i++) os[row + i] = (xs[row + i] - mean) * scale * gs[i] + bs[i];
-      }
+      normRows(xs, gs, bs, os, x.shape[x.shape.length - 1], eps);
       return out;
+    },
+  });
+
+  tf.registerKernel({
+    kernelName: ADD_LAYER_NORM,
+    backendName: 'wasm',
+    kernelFunc: ({ inputs, backend, attrs }) => {
+      const b = heapOf(backend);
+      const { x, y, g, b: beta } = inputs as { x: tf.TensorInfo; y: tf.TensorInfo; g: tf.TensorInfo; b: tf.TensorInfo };
+      const sum = b.makeOutput(x.shape, 'float32');
+      const normed = b.makeOutput(x.shape, 'float32');
+      const [xs, ys, gs, bs, ss, ns] = [x, y, g, beta, sum, normed].map((t) => b.typedArrayFromHeap(t));
+      for (let i = 0; i < xs.length; i++) ss[i] = xs[i] + ys[i]; // float32, as tf.add
+      normRows(ss, gs, bs, ns, x.shape[x.shape.length - 1], (attrs as { eps: number }).eps);
+      return [sum, normed];
     },
   });
 

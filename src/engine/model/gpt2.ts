@@ -8,7 +8,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { KVCache, causalMask } from './attention.ts';
 import type { GPT2Config } from './config.ts';
-import { cachedAttention, embedTokens, gelu, layerNorm } from './fused.ts';
+import { addLayerNorm, cachedAttention, embedTokens, gelu, layerNorm } from './fused.ts';
 import { attnProj, embed, lnMatVec, webgpuDecodeStep, writeCacheRow } from './fusedWebGPU.ts';
 import { dense, KVModel, type Linear as BaseLinear } from './kvModel.ts';
 import type { Trace } from './model.ts';
@@ -88,14 +88,19 @@ export class GPT2 extends KVModel {
         const [q, k, v] = tf.split(parts, 3, 0).map((t) => tf.reshape(t, [H, T, hd]) as tf.Tensor3D);
         return [q, k, v] as const;
       };
+      // Each residual add is done together with the norm that reads its sum (one kernel on WASM).
+      let h = layerNorm(x, this.blocks[0].ln_1, eps);
       this.blocks.forEach((blk, l) => {
-        const qkv = dense(layerNorm(x, blk.ln_1, eps), blk.attn.c_attn);
+        const qkv = dense(h, blk.attn.c_attn);
         // On WASM one fused kernel writes the cache and attends (the portable path records the weights).
         const fused = this.cache.inPlace && !trace?.attention ? cachedAttention(qkv, this.cache.k[l], this.cache.v[l], pos) : null;
         const att = fused ?? this.attend(l, ...splitHeads(qkv), pos, mask(), trace);
-        x = tf.add(x, dense(att, blk.attn.c_proj));
-        const m = gelu(dense(layerNorm(x, blk.ln_2, eps), blk.mlp.c_fc));
-        x = this.traced(tf.add(x, dense(m, blk.mlp.c_proj)), trace);
+        const [afterAttn, h2] = addLayerNorm(x, dense(att, blk.attn.c_proj), blk.ln_2, eps);
+        const mlp = dense(gelu(dense(h2, blk.mlp.c_fc)), blk.mlp.c_proj);
+        const next = this.blocks[l + 1];
+        if (next) [x, h] = addLayerNorm(afterAttn, mlp, next.ln_1, eps);
+        else x = tf.add(afterAttn, mlp);
+        x = this.traced(x, trace);
       });
       return x;
     });
