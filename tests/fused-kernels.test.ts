@@ -6,15 +6,9 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { selectBackend } from '../src/engine/load/backend.ts';
 import { causalAttention, causalMask, KVCache } from '../src/engine/model/attention.ts';
 import { addLayerNorm, cachedAttention, denseWasm, embedTokens, fusedKernels, gelu, layerNorm } from '../src/engine/model/fused.ts';
-import { createRng } from '../src/sampling/prng.ts';
+import { layerNormF64, maxAbsDiff, randomFloats } from './shared/numeric.ts';
 
-const rng = createRng(3);
-const randn = (n: number, scale = 1) => Float32Array.from({ length: n }, () => (rng() * 2 - 1) * scale);
-const maxAbsDiff = (a: ArrayLike<number>, b: ArrayLike<number>) => {
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
-  return m;
-};
+const randn = randomFloats(3);
 /** Runs f with the composite TF.js ops instead of the fused kernels. */
 function composite<T>(f: () => T): T {
   fusedKernels.enabled = false;
@@ -39,13 +33,7 @@ describe('fused kernels on WASM', () => {
     const xt = tf.tensor2d(x, [T, D]);
     const fused = layerNorm(xt, p, 1e-5).dataSync();
     const viaOps = composite(() => layerNorm(xt, p, 1e-5).dataSync());
-    const expected = new Float64Array(T * D);
-    for (let r = 0; r < T; r++) {
-      const row = Array.from(x.subarray(r * D, (r + 1) * D));
-      const mean = row.reduce((s, v) => s + v, 0) / D;
-      const variance = row.reduce((s, v) => s + (v - mean) ** 2, 0) / D;
-      row.forEach((v, i) => (expected[r * D + i] = ((v - mean) / Math.sqrt(variance + 1e-5)) * g[i] + b[i]));
-    }
+    const expected = layerNormF64(x, g, b, D);
     expect(maxAbsDiff(fused, expected)).toBeLessThan(1e-5);
     expect(maxAbsDiff(viaOps, expected)).toBeLessThan(1e-4);
   });
@@ -58,14 +46,7 @@ describe('fused kernels on WASM', () => {
     const b = randn(D);
     const [sum, normed] = addLayerNorm(tf.tensor2d(x, [T, D]), tf.tensor2d(y, [T, D]), { g: tf.tensor1d(g), b: tf.tensor1d(b) }, 1e-5);
     expect(Array.from(sum.dataSync())).toEqual(Array.from(x, (v, i) => Math.fround(v + y[i])));
-    const s = sum.dataSync();
-    const expected = new Float64Array(T * D);
-    for (let r = 0; r < T; r++) {
-      const row = Array.from(s.subarray(r * D, (r + 1) * D));
-      const mean = row.reduce((a, v) => a + v, 0) / D;
-      const variance = row.reduce((a, v) => a + (v - mean) ** 2, 0) / D;
-      row.forEach((v, i) => (expected[r * D + i] = ((v - mean) / Math.sqrt(variance + 1e-5)) * g[i] + b[i]));
-    }
+    const expected = layerNormF64(sum.dataSync(), g, b, D);
     expect(maxAbsDiff(normed.dataSync(), expected)).toBeLessThan(1e-5);
   });
 

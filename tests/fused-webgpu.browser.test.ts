@@ -5,15 +5,9 @@ import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { selectBackend } from '../src/engine/load/backend.ts';
 import { attnProj, embed, lnMatVec, webgpuDecodeStep, writeCacheRow } from '../src/engine/model/fusedWebGPU.ts';
-import { createRng } from '../src/sampling/prng.ts';
+import { layerNormF64, maxAbsDiff, randomFloats } from './shared/numeric.ts';
 
-const rng = createRng(5);
-const randn = (n: number, scale = 1) => Float32Array.from({ length: n }, () => (rng() * 2 - 1) * scale);
-const maxAbsDiff = (a: ArrayLike<number>, b: ArrayLike<number>) => {
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
-  return m;
-};
+const randn = randomFloats(5);
 
 describe('fused WebGPU decode kernels', () => {
   beforeAll(async () => {
@@ -37,9 +31,7 @@ describe('fused WebGPU decode kernels', () => {
       gelu: true,
       residual: tf.tensor2d(res, [1, N]),
     }).data();
-    const mean = x.reduce((s, v) => s + v, 0) / K;
-    const variance = x.reduce((s, v) => s + (v - mean) ** 2, 0) / K;
-    const h = Array.from(x, (v, i) => ((v - mean) / Math.sqrt(variance + 1e-5)) * g[i] + b[i]);
+    const h = layerNormF64(x, g, b, K);
     const expected = Array.from({ length: N }, (_, c) => {
       let a = bias[c];
       for (let i = 0; i < K; i++) a += h[i] * w[i * N + c];

@@ -128,15 +128,8 @@ export function sampleNext(logits: Float32Array, settings: SamplingSettings, rng
   const found = draw === null ? null : (drawAmongRanked(order, m, kept, draw) ?? crossing(keptIds ? (inIdOrder ? keptIds : keptIds.slice()) : allIds(V), raw, tempered, keptSum, true, draw, true));
   if (found !== null) id = found;
   else if (draw !== null) {
-    let cum = 0;
-    for (let r = 0; r < m; r++) {
-      const c = order.at(r)!;
-      const f = kept(c);
-      if (f === 0) continue;
-      cum += f;
-      id = c;
-      if (draw < cum) break;
-    }
+    order.at(m - 1); // rank every kept token, then walk them all
+    id = drawAmongRanked(order, m, kept, draw) ?? id;
   }
   const top: Candidate[] = [];
   for (let r = 0; r < Math.min(topN, V); r++) {
