@@ -1,0 +1,96 @@
+// Which backend the engine runs on: a given order, or the faster of WebGPU and WASM measured at load
+// (the default), remembered per model and device. Used by the worker's load job.
+import * as tf from '@tensorflow/tfjs';
+import { describeBackend, selectBackend, type BackendName, type BackendStatus } from '../engine/load/backend.ts';
+import { WASM_PATHS } from '../engine/load/wasmPaths.ts';
+import { decodeMsPerToken } from '../engine/tools/bench.ts';
+import { loadSource, type LoadCallbacks } from './loadSource.ts';
+import type { BackendInfo, ModelSource } from './protocol.ts';
+
+type Loaded = Awaited<ReturnType<typeof loadSource>>;
+
+export async function loadOn(order: BackendName[] | undefined, source: ModelSource, cb: LoadCallbacks): Promise<{ next: Loaded; info: BackendInfo }> {
+  const status = await selectBackend({ order, wasmPaths: WASM_PATHS });
+  return { next: await loadSource(source, status.backend, cb), info: backendInfo(status) };
+}
+
+/**
+ * The default (and ?backend=auto): the model is loaded on WebGPU and on WASM, a few decode steps are
+ * timed on each, and the faster is kept (a 3M model can be faster on WASM than on a GPU); the status line
+ * shows both figures. One model is held at a time (the slower is freed before the next loads; the winner is
+ * loaded again if it was not the last). The result is remembered per model and device, so a later load
+ * loads once; `measureAgain` (?backend=auto) ignores what was remembered. Where neither can start, the
+ * usual order goes on (WebGL, then CPU) with the reasons.
+ */
+export async function loadFastest(source: ModelSource, cb: LoadCallbacks, measureAgain: boolean): Promise<{ next: Loaded; info: BackendInfo }> {
+  const candidates: { status: BackendStatus }[] = [];
+  const skipped: string[] = [];
+  for (const name of ['webgpu', 'wasm'] as BackendName[]) {
+    try {
+      candidates.push({ status: await selectBackend({ order: [name], wasmPaths: WASM_PATHS }) });
+    } catch (e) {
+      skipped.push(`${name}: ${(e as Error).message}`);
+    }
+  }
+  const notAvailable = skipped.length ? `; not available: ${skipped.join('; ')}` : '';
+  if (!candidates.length) {
+    const fallback = await loadOn(['webgl', 'cpu'], source, cb);
+    return { next: fallback.next, info: { ...fallback.info, description: `${fallback.info.description} (${skipped.join('; ')})` } };
+  }
+  const key = autoKey(source, candidates.map((c) => c.status));
+  const remembered = candidates.length > 1 && !measureAgain ? await recallChoice(key) : null;
+  const known = remembered && candidates.find((c) => c.status.backend === remembered.backend);
+  if (known) {
+    const next = await loadOn([known.status.backend], source, cb);
+    return { next: next.next, info: { ...next.info, description: `auto → ${next.info.description} (measured on this device before: ${remembered.figures}; ?backend=auto measures again)` } };
+  }
+  const tried: { status: BackendStatus; msPerToken: number }[] = [];
+  let held: { status: BackendStatus; next: Loaded } | null = null;
+  for (const c of candidates) {
+    if (tf.getBackend() !== c.status.backend) await tf.setBackend(c.status.backend);
+    const next = await loadSource(source, c.status.backend, cb);
+    const msPerToken = await decodeMsPerToken(next.lm);
+    const best = tried.every((t) => msPerToken < t.msPerToken);
+    tried.push({ status: c.status, msPerToken });
+    if (best) {
+      held?.next.lm.model.dispose(); // each tensor is freed by its own backend
+      held = { status: c.status, next };
+    } else next.lm.model.dispose();
+  }
+  const winner = tried.reduce((a, b) => (b.msPerToken < a.msPerToken ? b : a));
+  if (tf.getBackend() !== winner.status.backend) await tf.setBackend(winner.status.backend);
+  const figures = tried.map((t) => `${t.status.backend} ${t.msPerToken.toFixed(1)} ms/token`).join(', ');
+  if (tried.length > 1) await rememberChoice(key, { backend: winner.status.backend, figures });
+  const info = backendInfo(winner.status);
+  return { next: held!.next, info: { ...info, description: `auto → ${info.description} (measured at load: ${figures}${notAvailable})` } };
+}
+
+// The auto choice, per model and device, in Cache Storage (which a worker can use; localStorage it cannot).
+const AUTO_CACHE = 'nexttoken-auto-v1';
+type AutoChoice = { backend: BackendName; figures: string };
+
+function autoKey(source: ModelSource, statuses: BackendStatus[]): string {
+  const device = statuses.map((s) => (s.adapter ? `${s.backend}:${s.adapter.vendor}/${s.adapter.architecture}` : s.backend)).join(',');
+  return `https://nexttoken.invalid/auto?${new URLSearchParams({ source: JSON.stringify(source), device, agent: navigator.userAgent })}`;
+}
+
+async function recallChoice(key: string): Promise<AutoChoice | null> {
+  try {
+    const hit = await (await caches.open(AUTO_CACHE)).match(key);
+    return hit ? ((await hit.json()) as AutoChoice) : null;
+  } catch {
+    return null; // no Cache Storage here (an insecure origin): measure each time
+  }
+}
+
+async function rememberChoice(key: string, choice: AutoChoice): Promise<void> {
+  try {
+    await (await caches.open(AUTO_CACHE)).put(key, new Response(JSON.stringify(choice), { headers: { 'Content-Type': 'application/json' } }));
+  } catch {
+    // Not remembered: the next load measures again.
+  }
+}
+
+export function backendInfo(status: BackendStatus): BackendInfo {
+  return { backend: status.backend, description: describeBackend(status), softwareAdapter: Boolean(status.adapter?.isFallbackAdapter) };
+}
