@@ -7,6 +7,7 @@ import { append, clear, h, pct, probText, visibleToken } from './dom.ts';
 import type { EngineClient } from './engineClient.ts';
 import { label, onLangChange, t } from './i18n/index.ts';
 import { Availability, type ToolHost } from './toolHost.ts';
+import { attentionMap, type AttentionChoice } from './attentionMap.ts';
 
 export class InsideView {
   readonly element: HTMLElement;
@@ -18,6 +19,7 @@ export class InsideView {
   private data: Inspection | null = null;
   private dataFor: StepRecord | null = null; // the step the shown inspection was computed for
   private readonly availability: Availability;
+  private readonly attention: AttentionChoice = { query: null, hideSink: false };
 
   constructor(
     private readonly client: EngineClient,
@@ -81,6 +83,7 @@ export class InsideView {
     await this.availability.run(this.host, async () => {
       this.data = await this.client.inspect(ids, Number(this.layerSel.value || 0));
       this.dataFor = record;
+      this.attention.query = null; // a new step: the query row is its last token again
       this.render();
     });
   }
@@ -101,7 +104,7 @@ export class InsideView {
       h('h3', {}, s.insideEmbeddings),
       embeddingRows(d),
       h('h3', {}, s.insideAttention(d.layer + 1, head + 1)),
-      heatMap(d, head),
+      attentionMap(d.attention[head], d.tokens, { layer: d.layer, head }, this.attention),
       h('p', { class: 'hint' }, s.allHeads),
       h('div', { class: 'heads' }, ...d.attention.map((_, k) => h('figure', {}, miniMap(d.attention[k]), h('figcaption', {}, s.headN(k + 1))))),
       h('h3', {}, s.insideLens),
@@ -110,31 +113,6 @@ export class InsideView {
       record ? chainLine(record) : null,
     );
   }
-}
-
-const CELL_MAX = 18;
-
-/** The chosen head's weights as a heat map; the exact numbers ride along for tests and screen readers. */
-function heatMap(d: Inspection, head: number): HTMLElement {
-  const rows = d.attention[head];
-  const T = rows.length;
-  const cell = Math.max(3, Math.min(CELL_MAX, Math.floor(360 / T)));
-  const canvas = h('canvas', { width: T * cell, height: T * cell, class: 'heat', role: 'img', 'aria-label': t().attentionLabel(d.layer + 1, head + 1) });
-  canvas.dataset.layer = String(d.layer);
-  canvas.dataset.head = String(head);
-  canvas.dataset.weights = JSON.stringify(rows.map((r) => Array.from(r)));
-  const ctx = canvas.getContext('2d');
-  if (ctx) {
-    for (let q = 0; q < T; q++) {
-      for (let k = 0; k < T; k++) {
-        const w = rows[q][k];
-        ctx.fillStyle = k > q ? '#f2f2f2' : `rgba(45, 91, 215, ${Math.sqrt(w)})`; // sqrt so small weights still show
-        ctx.fillRect(k * cell, q * cell, cell, cell);
-      }
-    }
-  }
-  canvas.title = t().attentionTitle;
-  return h('div', { class: 'heat-wrap' }, canvas);
 }
 
 function miniMap(rows: Float32Array[]): HTMLCanvasElement {

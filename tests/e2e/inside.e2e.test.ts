@@ -9,6 +9,7 @@ import { inspect } from '../../src/engine/tools/inspect.ts';
 import type { LoadedModel } from '../../src/engine/load/load.ts';
 import { loadModelDir } from '../../src/node/loadDir.ts';
 import { type OpenPage, outputTokens, ROOT, runAndWait, useApp } from './harness.ts';
+import { visibleToken } from '../../src/ui/dom.ts';
 
 const app = useApp();
 const PROMPT = 'The capital of France is';
@@ -22,6 +23,8 @@ beforeAll(async () => {
 for (const backend of ['wasm', 'webgpu'] as const) {
   describe(`inside the model on ${backend}`, () => {
     let o: OpenPage;
+    let ids: number[] = [];
+    const reference: number[][] = []; // layer 1, head 1, from the float64 reference
     beforeAll(async () => {
       o = await app.open(`?backend=${backend}&prompt=${encodeURIComponent(PROMPT)}&t=0&max=4`);
     });
@@ -42,11 +45,10 @@ for (const backend of ['wasm', 'webgpu'] as const) {
       expect([await heat.getAttribute('data-layer'), await heat.getAttribute('data-head')]).toEqual(['0', '0']);
       const ui = JSON.parse((await heat.getAttribute('data-weights'))!) as number[][];
 
-      const ids = [...lm.tokenizer.encode(PROMPT), ...generated.slice(0, 2).map((t) => t.id)];
+      ids = [...lm.tokenizer.encode(PROMPT), ...generated.slice(0, 2).map((t) => t.id)];
       expect(ui).toHaveLength(ids.length);
       const engine = (await inspect(lm, ids, 0)).attention[0];
       // Independent witness: plain float64 loops on the same weights, layer 1, head 1.
-      const reference: number[][] = [];
       const dir = join(ROOT, 'models', 'nexttoken-3m');
       referenceLogits(JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')), readF32Safetensors(new Uint8Array(readFileSync(join(dir, 'model.safetensors')))), ids, (layer, head, q, w) => {
         if (layer === 0 && head === 0) reference[q] = w;
@@ -63,6 +65,57 @@ for (const backend of ['wasm', 'webgpu'] as const) {
       });
       // Every head of the layer is drawn.
       expect(await inside.locator('.heads canvas').count()).toBe(lm.config.nHead);
+    });
+
+    it('readable attention: tokens on both axes, any cell’s value on focus + arrow keys and on hover (float64 reference), the query row, a scale with numbers, and the attention sink hidden with rows renormalised', async () => {
+      const page = o.page;
+      const inside = page.getByRole('region', { name: 'Inside the model' });
+      const heat = inside.locator('canvas.heat');
+      const T = ids.length;
+      const labels = ids.map((id) => visibleToken(lm.tokenizer.tokenLabel(id)));
+      expect(await inside.locator('.attn-col').allTextContents()).toEqual(labels);
+      expect(await inside.locator('.attn-row').allTextContents()).toEqual(labels);
+      expect(await heat.getAttribute('data-query')).toBe(String(T - 1)); // the last token's row, highlighted
+      expect(await inside.locator('.attn-row[aria-current="true"]').textContent()).toBe(labels[T - 1]);
+      expect(await inside.locator('.attn-ticks span').allTextContents()).toEqual(['0', '0.05', '0.2', '0.5', '1']);
+
+      const readout = inside.locator('output.attn-readout');
+      const shownValue = async () => Number(/: ([\d.]+) \(/.exec((await readout.textContent()) ?? '')![1]);
+      const at = async () => [Number(await readout.getAttribute('data-query')), Number(await readout.getAttribute('data-key'))];
+      // Keyboard: focus starts on the query token looking at itself; ← ← then ↑ moves to row T−2, column T−3.
+      await heat.focus();
+      expect(await at()).toEqual([T - 1, T - 1]);
+      expect(Math.abs((await shownValue()) - reference[T - 1][T - 1])).toBeLessThan(2e-4);
+      await page.keyboard.press('ArrowLeft');
+      await page.keyboard.press('ArrowLeft');
+      await page.keyboard.press('ArrowUp');
+      expect(await at()).toEqual([T - 2, T - 3]);
+      expect(Math.abs((await shownValue()) - reference[T - 2][T - 3])).toBeLessThan(2e-4);
+      expect(await readout.textContent()).toContain(`“${labels[T - 2]}” (position ${T - 1}) looks at “${labels[T - 3]}” (position ${T - 2})`);
+      expect(await heat.getAttribute('data-query')).toBe(String(T - 2));
+      // Hover: the cell of row 2, column 1.
+      const box = (await heat.boundingBox())!;
+      await page.mouse.move(box.x + (0.5 / T) * box.width, box.y + (1.5 / T) * box.height);
+      expect(await at()).toEqual([1, 0]);
+      expect(Math.abs((await shownValue()) - reference[1][0])).toBeLessThan(2e-4);
+      // A click on a row label chooses the query row.
+      await inside.locator('.attn-row').nth(2).click();
+      expect(await heat.getAttribute('data-query')).toBe('2');
+
+      // Without the attention sink: positions 2.. only, each row renormalised over them.
+      await inside.locator('input.attn-sink').check();
+      await expect.poll(() => inside.locator('canvas.heat').getAttribute('data-first')).toBe('1');
+      const shown = JSON.parse((await inside.locator('canvas.heat').getAttribute('data-shown'))!) as number[][];
+      expect(shown).toHaveLength(T - 1);
+      shown.forEach((row, i) => {
+        const q = i + 1;
+        const rest = reference[q].slice(1, q + 1);
+        const z = rest.reduce((a, b) => a + b, 0);
+        row.forEach((w, j) => expect(Math.abs(w - rest[j] / z)).toBeLessThan(1e-4));
+      });
+      expect(await inside.locator('.attn-col').count()).toBe(T - 1);
+      await expect.poll(() => inside.locator('.attn-sink-note').textContent()).toMatch(/attention sink/);
+      await inside.locator('input.attn-sink').uncheck();
     });
 
     it('the logit lens after the last layer equals the model output; the sampling chain names the chosen token', async () => {
