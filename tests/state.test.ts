@@ -30,6 +30,23 @@ describe('app state', () => {
     expect(contextIds(shownRun(s)!, 2)).toEqual([1, 2, 3, 10, 11]);
   });
 
+  it('forced text stands for the pick at its step: it sets the pick to its first id, and another pick or another step drops it', () => {
+    let s = initialState({ ...DEFAULT_SETUP });
+    s = withRun(s, 'a', [1], [10, 11, 12]);
+    s = reduce(s, { type: 'stepSelected', runId: 1, step: 1 });
+    const forced = { text: ' the sea', ids: [262, 5417], labels: [' the', ' sea'] };
+    s = reduce(s, { type: 'forcedText', forced });
+    expect([s.forced, s.picked]).toEqual([forced, 262]);
+    s = reduce(s, { type: 'candidatePicked', id: 99 });
+    expect([s.forced, s.picked]).toEqual([null, 99]);
+    s = reduce(s, { type: 'forcedText', forced });
+    s = reduce(s, { type: 'stepSelected', runId: 1, step: 2 });
+    expect([s.forced, s.picked]).toEqual([null, null]);
+    s = reduce(s, { type: 'forcedText', forced });
+    s = reduce(s, { type: 'forcedText', forced: null });
+    expect([s.forced, s.picked]).toEqual([null, null]);
+  });
+
   it('the selection follows the newest token while generating, unless the learner selected an older one', () => {
     let s = initialState({ ...DEFAULT_SETUP });
     s = reduce(s, { type: 'jobStarted', job: { kind: 'generate', runId: null, phase: 'preparing', stopping: false } });

@@ -114,6 +114,7 @@ export class App {
       stop: () => this.runs.stop(),
       setMode: (mode) => this.setMode(mode),
       continueFromHere: () => void this.runs.continueFromHere(),
+      forceText: (text) => void this.forceText(text),
       exportRun: () => this.exportRun(),
       exportChart: () => {
         const png = this.panel.image();
@@ -157,7 +158,7 @@ export class App {
     const record = run && sel ? (run.steps[sel.step] ?? null) : null;
     this.inside.setStep(run && record ? contextIds(run, sel!.step) : null, record);
     const wide = window.matchMedia?.('(min-width: 900px)').matches ?? true;
-    this.panel.render(record ? { record, settings: this.settings, picked: s.picked, labels: s.labels, topN: wide ? 15 : 10 } : null);
+    this.panel.render(record ? { record, settings: this.settings, picked: s.picked, forced: s.forced, labels: s.labels, topN: wide ? 15 : 10 } : null);
     if (run && record && !record.logits) void this.recomputeLogits(run.id, sel!.step);
     const reason = this.busyReason();
     this.lens.setBlocked(reason);
@@ -315,6 +316,19 @@ export class App {
     for (const id of want) this.labelsAsked.add(id);
     const views = await this.client.labels(want).catch(() => []);
     if (views.length) this.dispatch({ type: 'labelsLearned', labels: Object.fromEntries(views.map((v) => [v.id, v.label])) });
+  }
+
+  /** The learner's own text as the next token(s) at the selected step: tokenised, then shown by the panel. */
+  private async forceText(text: string): Promise<void> {
+    if (!this.state.selected || !this.state.model) return;
+    if (text === '') return this.showError(tr().forceEmpty);
+    try {
+      const views = (await this.client.tokenize(text)).filter((v) => !v.special);
+      if (!views.length) return this.showError(tr().forceEmpty);
+      this.dispatch({ type: 'forcedText', forced: { text, ids: views.map((v) => v.id), labels: views.map((v) => v.label) } });
+    } catch (e) {
+      this.showError((e as Error).message);
+    }
   }
 
   private async showPromptTokens(): Promise<void> {

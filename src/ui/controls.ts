@@ -16,6 +16,8 @@ export interface ControlActions {
   stop(): void;
   setMode(mode: Mode): void;
   continueFromHere(): void;
+  /** The learner asked to see their own text as the next token(s) at the selected step. */
+  forceText(text: string): void;
   exportRun(): void;
   exportChart(): void;
   promptTyped(): void;
@@ -53,6 +55,10 @@ export function wireControls(u: Layout, a: ControlActions): void {
   u.stop.addEventListener('click', () => a.stop());
   u.clearChat.addEventListener('click', () => a.dispatch({ type: 'chatCleared' }));
   u.continueBtn.addEventListener('click', () => a.continueFromHere());
+  u.forceForm.addEventListener('submit', (e) => {
+    e.preventDefault();
+    a.forceText(u.forceInput.value);
+  });
   // Keyboard submits; a held key repeats, but only its first press counts.
   u.prompt.addEventListener('keydown', (e) => {
     if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) {

@@ -93,7 +93,11 @@ export function buildLayout(root: HTMLElement) {
 
   const stepPanel = h('div', { id: 'step-panel' });
   const continueBtn = el('button', { type: 'button', disabled: true, class: 'primary' }, (d) => d.continueHere);
-  const distRegion = named(h('section', { class: 'panel dist' }, el('h2', {}, (d) => d.distribution), stepPanel, h('div', { class: 'buttons' }, continueBtn)), (d) => d.distribution);
+  // Force a token: the learner's own text as the next token(s) at the selected step.
+  const forceInput = label(h('input', { type: 'text', class: 'force-text', maxlength: 200, autocomplete: 'off', spellcheck: 'false' }), (d) => d.forceLabel, 'aria-label');
+  const forceBtn = el('button', { type: 'submit', disabled: true }, (d) => d.forceCheck);
+  const forceForm = h('form', { class: 'force', hidden: true }, h('label', { class: 'inline' }, el('span', {}, (d) => d.forceLabel), ' ', forceInput), ' ', forceBtn);
+  const distRegion = named(h('section', { class: 'panel dist' }, el('h2', {}, (d) => d.distribution), stepPanel, forceForm, h('div', { class: 'buttons' }, continueBtn)), (d) => d.distribution);
 
   const error = h('div', { role: 'alert', class: 'error', id: 'error' });
   // Lasting notes (corrected link values, dropped chat turns): polite, not alarming.
@@ -132,7 +136,7 @@ export function buildLayout(root: HTMLElement) {
       clear(promptTokens);
       promptTokens.append(...promptChips(views));
     },
-    exportChart, output, runTree, runBox, contextBox, contextGauge, contextText, outputRegion, stepPanel, continueBtn, error, notice, modelAbout,
+    exportChart, output, runTree, runBox, contextBox, contextGauge, contextText, outputRegion, stepPanel, continueBtn, forceForm, forceInput, forceBtn, error, notice, modelAbout,
   };
 }
 

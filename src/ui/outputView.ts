@@ -171,7 +171,7 @@ export class OutputView {
 
 /** What makes a run: its branch point, its chat turn, or its prompt. */
 function describeRun(r: Run): string {
-  if (r.parent) return t().branchFrom(r.parent.step + 1, r.parent.runId, visibleToken(r.parent.pickedToken), visibleToken(r.parent.replacedToken));
+  if (r.parent) return (r.parent.typed ? t().branchTyped : t().branchFrom)(r.parent.step + 1, r.parent.runId, visibleToken(r.parent.pickedToken), visibleToken(r.parent.replacedToken));
   const text = r.prompt.length > 40 ? `${r.prompt.slice(0, 40)}…` : r.prompt;
   return r.mode === 'chat' ? t().turnOf(r.history.length + 1, text) : `“${text}”`;
 }

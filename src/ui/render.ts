@@ -35,6 +35,8 @@ export function renderChrome(u: Layout, s: AppState, source: ModelSource | null)
   for (const b of [u.generate, u.nextToken, u.send]) b.disabled = isBusy;
   const sel = s.selected;
   u.continueBtn.disabled = isBusy || s.picked === null || !sel;
+  u.forceForm.hidden = !sel;
+  u.forceBtn.disabled = isBusy || !sel;
   u.outputRegion.setAttribute('aria-busy', String(generating));
   document.body.dataset.busy = String(busy(s));
   document.body.dataset.runCount = String(s.runs.length); // for scripts: runs created

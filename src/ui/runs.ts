@@ -9,7 +9,7 @@ import { describeChoice } from '../sampling/step.ts';
 import type { TokenView } from '../worker/protocol.ts';
 import type { EngineClient } from './engineClient.ts';
 import { t as tr } from './i18n/index.ts';
-import { allIds, busy, conversationOf, ended, runById, type Action, type AppState, type Run, type Turn } from './state.ts';
+import { allIds, busy, contextIds, conversationOf, ended, runById, type Action, type AppState, type Run, type Turn } from './state.ts';
 
 export interface RunHost {
   state(): AppState;
@@ -124,22 +124,38 @@ export class Runs {
 
   /** Branch: the picked candidate replaces the token at the selected step of the selected run; the new run goes on from there. */
   async continueFromHere(): Promise<void> {
-    const { selected: sel, picked } = this.state;
+    const { selected: sel, picked, forced: typed } = this.state;
     const run = runById(this.state, sel?.runId);
     const base = run && sel ? run.steps[sel.step] : undefined;
     if (!run || !sel || !base || picked === null) return;
     const logits = base.logits ?? (await this.host.recomputeLogits(run.id, sel.step));
     if (!logits || !this.claim()) return;
     try {
-      const label = base.top.find((c) => c.id === picked)?.token ?? this.state.labels[picked] ?? (await this.host.client.labels([picked]))[0].label;
-      const forced: StepRecord = { ...describeChoice(logits, base.settings, picked), step: sel.step, position: base.position, token: label, top: base.top, settings: base.settings, logits };
+      // The picked candidate, or the learner's typed text: one step per token, each described from the
+      // logits the model gives after the ones before it (the first from this step's own).
+      const ids = typed ? typed.ids : [picked];
+      const labels = typed ? typed.labels : [base.top.find((c) => c.id === picked)?.token ?? this.state.labels[picked] ?? (await this.host.client.labels([picked]))[0].label];
+      const context = contextIds(run, sel.step);
+      const forced: StepRecord[] = [];
+      for (let j = 0; j < ids.length; j++) {
+        const at = j === 0 ? logits : await this.host.client.stepLogits([...context, ...ids.slice(0, j)]);
+        const choice = describeChoice(at, base.settings, ids[j]);
+        let top = base.top;
+        if (j > 0) {
+          const named = await this.host.client.labels(choice.top.map((c) => c.id));
+          top = choice.top.map((c, i) => ({ ...c, token: named[i].label }));
+        }
+        forced.push({ ...choice, step: sel.step + j, position: base.position + j, token: labels[j], top, settings: base.settings, logits: at });
+        if (this.state.model!.eosIds.includes(ids[j])) break;
+      }
+      const pickedToken = typed ? typed.text : labels[0];
       const branch = this.createRun({
         ...run,
         settings: this.host.settings(),
-        steps: [...run.steps.slice(0, sel.step), forced],
-        parent: { runId: run.id, step: sel.step, pickedId: picked, pickedToken: label, replacedToken: base.token },
+        steps: [...run.steps.slice(0, sel.step), ...forced],
+        parent: { runId: run.id, step: sel.step, pickedId: picked, pickedToken, replacedToken: base.token, ...(typed ? { typed: true } : {}) },
       });
-      if (this.state.model!.eosIds.includes(picked)) return this.finishRun(branch, null);
+      if (this.state.model!.eosIds.includes(forced[forced.length - 1].id)) return this.finishRun(branch, null);
       this.startRun(branch, Math.max(1, this.state.setup.maxTokens - branch.steps.length));
     } catch (e) {
       this.release((e as Error).message);

@@ -18,12 +18,20 @@ export interface Turn {
   runId: number; // the run whose tokens are the reply
 }
 
+/** Text typed as the next token(s) at a step, as the model's tokenizer reads it. */
+export interface ForcedText {
+  text: string;
+  ids: number[];
+  labels: string[];
+}
+
 export interface Branching {
   runId: number;
   step: number; // 0-based index of the replaced step in the parent
   pickedId: number;
-  pickedToken: string;
+  pickedToken: string; // the picked token's label, or the text typed (typed: true)
   replacedToken: string;
+  typed?: boolean;
 }
 
 export interface Run {
@@ -64,6 +72,7 @@ export interface AppState {
   shown: Record<Mode, number | null>; // the run each mode shows
   selected: { runId: number; step: number } | null;
   picked: number | null; // the candidate picked to branch on, at the selected step
+  forced: ForcedText | null; // text the learner typed as the next token(s) at the selected step (picked is its first id)
   followNewest: boolean; // while generating, the panel follows the newest token
   model: ModelInfo | null;
   backend: BackendInfo | null;
@@ -98,6 +107,7 @@ export type Action =
   | { type: 'runShown'; runId: number }
   | { type: 'stepSelected'; runId: number; step: number }
   | { type: 'candidatePicked'; id: number | null }
+  | { type: 'forcedText'; forced: ForcedText | null }
   | { type: 'chatCleared' }
   | { type: 'modelLoaded'; model: ModelInfo; backend: BackendInfo; keepRuns: boolean }
   | { type: 'messageShown'; message: Message | null }
@@ -112,6 +122,7 @@ export function initialState(setup: Setup, logitsBudget = LOGITS_BUDGET_BYTES): 
     shown: { complete: null, chat: null },
     selected: null,
     picked: null,
+    forced: null,
     followNewest: true,
     model: null,
     backend: null,
@@ -126,8 +137,11 @@ export function initialState(setup: Setup, logitsBudget = LOGITS_BUDGET_BYTES): 
 }
 
 export function reduce(s: AppState, a: Action): AppState {
-  const next = apply(s, a);
-  return next === s ? s : holdLogits(next, a);
+  let next = apply(s, a);
+  if (next === s) return s;
+  // Forced text belongs to one step and stands for its pick: another step or another pick drops it.
+  if (next.forced && (next.picked !== next.forced.ids[0] || (next.selected !== s.selected && a.type !== 'forcedText'))) next = { ...next, forced: null };
+  return holdLogits(next, a);
 }
 
 /** Records which steps now hold logits, and drops the oldest beyond the budget. */
@@ -200,6 +214,8 @@ function apply(s: AppState, a: Action): AppState {
       const last = (s.runs[a.runId - 1]?.steps.length ?? 0) - 1;
       return { ...s, selected: { runId: a.runId, step: a.step }, picked: null, followNewest: running && a.step >= last };
     }
+    case 'forcedText':
+      return { ...s, forced: a.forced, picked: a.forced ? a.forced.ids[0] : s.forced ? null : s.picked };
     case 'candidatePicked':
       return { ...s, picked: a.id };
     case 'chatCleared':

@@ -5,10 +5,12 @@
 // rank), one entry holds all other tokens, and every segment of the cumulative bar is labelled.
 import { BarController, BarElement, CategoryScale, Chart, Legend, LinearScale, Tooltip } from 'chart.js';
 import type { StepRecord } from '../engine/generate/generate.ts';
-import type { SamplingSettings } from '../sampling/sampler.ts';
+import { softmax, type SamplingSettings } from '../sampling/sampler.ts';
 import { segmentAt, stepView, type CdfSegment, type StepView } from '../sampling/stepView.ts';
 import { clear, h, pct, probText, visibleToken } from './dom.ts';
 import { label, t } from './i18n/index.ts';
+import { describeChoice } from '../sampling/step.ts';
+import type { ForcedText } from './state.ts';
 
 Chart.register(BarController, BarElement, CategoryScale, LinearScale, Legend, Tooltip);
 
@@ -24,6 +26,7 @@ export interface StepPanelInput {
   record: StepRecord;
   settings: SamplingSettings;
   picked: number | null;
+  forced: ForcedText | null;
   labels: Record<number, string>;
   topN: number;
 }
@@ -132,6 +135,7 @@ export class StepPanel {
 
     this.root.append(summary, settingsNote, h('div', { class: 'chart-box' }, this.canvas), this.cdf(record.draw, view, shown), h('div', { class: 'cand-box' }, header, list));
     this.root.append(h('p', { class: 'hint' }, d.keptNote(view.kept, view.vocab)));
+    if (input.forced) this.root.append(forcedView(record, settings, input.forced));
     const chartLabels = [...view.rows.map((r) => `${shown(r.id)}${r.rank > topN ? ` (#${r.rank})` : ''}`), d.otherShort(o.count)];
     this.drawChart(chartLabels, [...view.rows.map((r) => r.raw), o.raw], [...view.rows.map((r) => r.tempered), o.tempered], [...view.rows.map((r) => r.final), o.final]);
   }
@@ -210,7 +214,7 @@ function tokenLabel(record: StepRecord, labels: Record<number, string>, id: numb
 
 function sameInput(a: (StepPanelInput & { lang: string }) | null, b: (StepPanelInput & { lang: string }) | null | undefined): boolean {
   if (a === null || b === null || b === undefined) return a === b;
-  return a.record === b.record && sameSettings(a.settings, b.settings) && a.picked === b.picked && a.labels === b.labels && a.topN === b.topN && a.lang === b.lang;
+  return a.record === b.record && sameSettings(a.settings, b.settings) && a.picked === b.picked && a.forced === b.forced && a.labels === b.labels && a.topN === b.topN && a.lang === b.lang;
 }
 
 /** A round upper bound for the chart: 1%, 2%, 5%, 10%, 20%, 50%, 100%. */
@@ -221,4 +225,28 @@ function niceMax(x: number): number {
 
 function describeSettings(s: SamplingSettings): string {
   return `T = ${s.temperature}, top-k = ${s.topK}, top-p = ${s.topP}`;
+}
+
+/**
+ * Forced text at this step: its tokens, and for the first one its probability and rank before any
+ * setting (raw) and under the current settings, from the step's own logits.
+ */
+function forcedView(record: StepRecord, settings: SamplingSettings, forced: ForcedText): HTMLElement {
+  const d = t();
+  const logits = record.logits!;
+  const id = forced.ids[0];
+  const choice = describeChoice(logits, settings, id, 0);
+  // Rank in the raw distribution, as the candidate list ranks: more probable first, ties by lower id.
+  const raw = softmax(logits);
+  let rank = 1;
+  for (let i = 0; i < raw.length; i++) if (raw[i] > raw[id] || (raw[i] === raw[id] && i < id)) rank++;
+  const chips = forced.ids.map((tid, i) => h('span', { class: 'chip tok', 'data-id': tid, translate: 'no' }, visibleToken(forced.labels[i]), h('sub', {}, String(tid))));
+  return h(
+    'div',
+    { class: 'forced', 'data-id': id, 'data-raw': choice.rawProb, 'data-final': choice.prob, 'data-rank': rank },
+    h('p', {}, d.forcedTokens(forced.ids.length)),
+    h('div', { class: 'chips' }, ...chips),
+    h('p', {}, d.forcedFirst(visibleToken(forced.labels[0]), probText(choice.rawProb), rank, logits.length), choice.prob > 0 ? d.forcedNow(probText(choice.prob)) : d.forcedNotKept),
+    h('p', { class: 'hint' }, d.forcedContinue(forced.ids.length)),
+  );
 }

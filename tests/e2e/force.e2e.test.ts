@@ -1,0 +1,83 @@
+// Force a token: the learner's own text as the next token(s) at a step, in the production build.
+// Witnesses: the float64 reference (the typed token's probability and rank at that step), the Node
+// tokenizer (its tokens) and the Node CLI (the branch's greedy continuation).
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadModelDir } from '../../src/node/loadDir.ts';
+import { selectBackend } from '../../src/engine/load/backend.ts';
+import type { LoadedModel } from '../../src/engine/load/load.ts';
+import { readF32Safetensors, referenceLogits } from '../reference/naive-gpt2.ts';
+import { expectRow, normalise, readmeRows } from '../shared/badInputTable.ts';
+import { cliSteps, outputTokens, ROOT, runAndWait, useApp, type OpenPage } from './harness.ts';
+
+const app = useApp();
+const MODEL = 'models/nexttoken-3m';
+const PROMPT = 'The capital of France is';
+const TYPED = ' the sea';
+let lm: LoadedModel;
+
+beforeAll(async () => {
+  await selectBackend({ order: ['wasm'] });
+  lm = loadModelDir(join(ROOT, MODEL));
+});
+
+describe('force a token', () => {
+  let o: OpenPage;
+  beforeAll(async () => {
+    o = await app.open(`?backend=wasm&prompt=${encodeURIComponent(PROMPT)}&t=0&max=8`);
+  });
+  afterAll(async () => {
+    expect(o.consoleErrors).toEqual([]);
+    await o.page.close();
+  });
+
+  it('shows the typed text as the model’s tokens, the first one’s probability and rank at the step (float64 reference), then continues a branch from all of them (CLI witness)', async () => {
+    const page = o.page;
+    await runAndWait(page, 'Generate');
+    const first = (await outputTokens(page))[0].id;
+    await page.locator('section[aria-label="Output"] button.token[data-active="true"]').nth(1).click(); // step 2
+    const box = page.getByRole('textbox', { name: 'Or force your own next token(s):' });
+    await box.fill(TYPED);
+    await page.getByRole('button', { name: 'Check', exact: true }).click();
+    const forced = page.locator('.forced');
+    await forced.waitFor();
+
+    const ids = lm.tokenizer.encode(TYPED);
+    expect(ids.length).toBeGreaterThan(1);
+    expect((await forced.locator('.chip').evaluateAll((els) => els.map((e) => Number((e as HTMLElement).dataset.id))))).toEqual(ids);
+    // The step's context: the prompt and the first generated token. The reference's distribution there.
+    const context = [...lm.tokenizer.encode(PROMPT), first];
+    const config = JSON.parse(readFileSync(join(ROOT, MODEL, 'config.json'), 'utf8'));
+    const weights = readF32Safetensors(new Uint8Array(readFileSync(join(ROOT, MODEL, 'model.safetensors'))));
+    const logits = referenceLogits(config, weights, context).at(-1)!;
+    const max = Math.max(...logits);
+    const z = logits.reduce((a, x) => a + Math.exp(x - max), 0);
+    const p = (id: number) => Math.exp(logits[id] - max) / z;
+    const rank = 1 + Array.from(logits).filter((_, i) => p(i) > p(ids[0]) || (p(i) === p(ids[0]) && i < ids[0])).length;
+    expect(Math.abs(Number(await forced.getAttribute('data-raw')) - p(ids[0]))).toBeLessThan(1e-5);
+    expect(Number(await forced.getAttribute('data-rank'))).toBe(rank);
+    // Greedy (t=0) keeps only the most probable token: anything else can never be sampled, and the panel says so.
+    if (rank > 1) {
+      expect(Number(await forced.getAttribute('data-final'))).toBe(0);
+      expect(await forced.textContent()).toContain('sampling could never choose it');
+    }
+
+    await runAndWait(page, 'Continue from here');
+    const branch = (await outputTokens(page)).map((t) => t.id);
+    const cont = await cliSteps(['--model', MODEL, '--prompt-ids', [...context, ...ids].join(','), '--temperature', '0', '--max-tokens', String(8 - 1 - ids.length)]);
+    expect(branch).toEqual([first, ...ids, ...cont.map((s) => s.id)]);
+    expect(await page.locator('.run-tree button[aria-current="true"]').textContent()).toMatch(/from step 2 of run 1: typed “␣the␣sea” instead of “.+”/);
+  });
+
+  it('B40 empty text is refused with a message that says what to do (the README row, word for word); the runs stay', async () => {
+    const page = o.page;
+    const runsBefore = await page.evaluate(() => document.body.dataset.runCount);
+    await page.locator('section[aria-label="Output"] button.token[data-active="true"]').nth(1).click();
+    await page.getByRole('textbox', { name: 'Or force your own next token(s):' }).fill('');
+    await page.getByRole('button', { name: 'Check', exact: true }).click();
+    await expect.poll(() => page.locator('#error').textContent()).toContain('Type the text you want as the next token(s)');
+    expectRow(readmeRows(), 'B40', 'UI', 'Check with an empty "force your own next token(s)" box', normalise((await page.locator('#error').textContent()) ?? ''));
+    expect(await page.evaluate(() => document.body.dataset.runCount)).toBe(runsBefore);
+  });
+});
