@@ -5,17 +5,25 @@ import type { TokenView } from '../worker/protocol.ts';
 import { h, pct, visibleToken } from './dom.ts';
 import { t } from './i18n/index.ts';
 
-export const LOW_CONFIDENCE_BITS = 3; // raw entropy above this marks a token as "unsure"
-
 /** The colour bucket of a probability, as the legend reads: < 5%, 5–20%, 20–50%, 50–80%, ≥ 80%. */
 export function probBucket(p: number): number {
   return p < 0.05 ? 0 : p < 0.2 ? 1 : p < 0.5 ? 2 : p < 0.8 ? 3 : 4;
 }
 
-/** A generated token: colour bucket by its raw probability, dotted when the step's entropy was high. */
+/**
+ * A fork: the model's second choice had at least 15% and at least half the first's probability (raw,
+ * T = 1), so the text could as well have gone another way. Marked only then: a rule on entropy (> 3 bits)
+ * marked 59 of 60 tokens of open text, where a flat tail is normal and says nothing about this token.
+ */
+export function isFork(top: readonly { rawProb: number }[]): boolean {
+  const [first, second] = top;
+  return !!first && !!second && second.rawProb >= 0.15 && second.rawProb >= first.rawProb / 2;
+}
+
+/** A generated token: colour bucket by its raw probability, dotted at a fork (isFork). */
 export function tokenButton(s: StepRecord, onSelect: () => void): HTMLButtonElement {
   const bucket = probBucket(s.rawProb);
-  const unsure = s.entropy > LOW_CONFIDENCE_BITS;
+  const unsure = isFork(s.top);
   return h(
     'button',
     {

@@ -57,6 +57,7 @@ describe('the sampling moment (WASM)', () => {
     const tokens = o.page.getByRole('region', { name: 'Output' }).locator('button.token[data-active="true"]');
     expect(await tokens.count()).toBe(cli.length);
     let belowTop15 = 0;
+    let forks = 0;
     for (let i = 0; i < cli.length; i++) {
       await tokens.nth(i).click();
       await expect.poll(() => panel(o.page).locator('.step-summary').textContent()).toContain(`Step ${i + 1} `);
@@ -74,12 +75,20 @@ describe('the sampling moment (WASM)', () => {
         expect(Math.abs(percent(r.raw) - step.top[k].rawProb * 100)).toBeLessThanOrEqual(0.1);
       });
       expect(p.rows.filter((r) => r.other)).toHaveLength(1);
+      // The chip's colour is the bucket of the CLI's probability; it is dotted exactly at a fork of the CLI's top two.
+      const cls = (await tokens.nth(i).getAttribute('class')) ?? '';
+      const bucket = step.rawProb < 0.05 ? 0 : step.rawProb < 0.2 ? 1 : step.rawProb < 0.5 ? 2 : step.rawProb < 0.8 ? 3 : 4;
+      if (Math.abs(step.rawProb - [0.05, 0.2, 0.5, 0.8].reduce((a, b) => (Math.abs(step.rawProb - b) < Math.abs(step.rawProb - a) ? b : a))) > 1e-6) expect(cls).toContain(`p${bucket}`);
+      const [a, b] = step.top;
+      if (Math.abs(b.rawProb - 0.15) > 1e-6 && Math.abs(b.rawProb - a.rawProb / 2) > 1e-6) expect(cls.includes('low-conf')).toBe(b.rawProb >= 0.15 && b.rawProb >= a.rawProb / 2);
+      forks += cls.includes('low-conf') ? 1 : 0;
       // The draw lands on the chosen token's own labelled segment.
       expect(p.hit).toMatch(new RegExp(`^#${chosen[0].rank} `));
       expect(p.lands).toContain(p.hit!);
       expect(p.segments.every((s) => s.length > 0)).toBe(true);
     }
     expect(belowTop15).toBeGreaterThan(0); // the case the panel used to lose (here ranks far below 15th)
+    expect([forks > 0, forks < cli.length]).toEqual([true, true]); // the fork mark is neither never nor always
   });
 
   it('a what-if names tokens, never ids, and the chart scale follows the data at T = 2', async () => {
