@@ -160,6 +160,7 @@ export class App {
     const wide = window.matchMedia?.('(min-width: 900px)').matches ?? true;
     this.panel.render(record ? { record, settings: this.settings, picked: s.picked, forced: s.forced, labels: s.labels, topN: wide ? 15 : 10 } : null);
     if (run && record && !record.logits) void this.recomputeLogits(run.id, sel!.step);
+    void this.decodePlainText();
     const reason = this.busyReason();
     this.lens.setBlocked(reason);
     this.inside.setBlocked(reason);
@@ -316,6 +317,31 @@ export class App {
     for (const id of want) this.labelsAsked.add(id);
     const views = await this.client.labels(want).catch(() => []);
     if (views.length) this.dispatch({ type: 'labelsLearned', labels: Object.fromEntries(views.map((v) => [v.id, v.label])) });
+  }
+
+  /** The plain-text view: the shown run decoded once per new token, while the view is open. */
+  private decoding = false;
+  private async decodePlainText(): Promise<void> {
+    const s = this.state;
+    const run = shownRun(s);
+    if (!s.plainText.on || !run || this.decoding || (s.plainText.runId === run.id && s.plainText.steps === run.steps.length)) return;
+    this.decoding = true;
+    try {
+      const lines: string[] = [];
+      if (run.mode === 'complete') lines.push(run.prompt + (await this.client.decode(run.steps.map((x) => x.id))));
+      else {
+        for (const turn of conversationOf(run)) {
+          const r = runById(s, turn.runId)!;
+          const reply = r.reply ?? (await this.client.decode(r.steps.map((x) => x.id)));
+          lines.push(`${tr().you}${turn.user}`, `${tr().modelSays}${reply}`);
+        }
+      }
+      this.dispatch({ type: 'plainTextDecoded', runId: run.id, steps: run.steps.length, text: lines.join('\n') });
+    } catch (e) {
+      this.showError((e as Error).message);
+    } finally {
+      this.decoding = false;
+    }
   }
 
   /** The learner's own text as the next token(s) at the selected step: tokenised, then shown by the panel. */

@@ -89,7 +89,10 @@ export function buildLayout(root: HTMLElement) {
   const contextGauge = named(h('meter', { id: 'context-gauge', min: 0, max: 1, value: 0 }), (d) => d.contextLabel);
   const contextText = h('span', { class: 'hint' });
   const contextBox = h('div', { class: 'context-box', hidden: true }, contextGauge, contextText);
-  const outputRegion = named(h('section', { class: 'panel output', 'aria-busy': 'false' }, el('h2', {}, (d) => d.output), legend, contextBox, output, runBox), (d) => d.output);
+  // The shown run as plain, selectable text (decoded by the tokenizer), beside the token buttons.
+  const plainToggle = el('button', { type: 'button', class: 'plain-toggle', 'aria-pressed': 'false' }, (d) => d.plainText);
+  const plainBox = named(h('pre', { class: 'plain-text', hidden: true, translate: 'no', tabindex: 0 }), (d) => d.plainText);
+  const outputRegion = named(h('section', { class: 'panel output', 'aria-busy': 'false' }, el('h2', {}, (d) => d.output), legend, contextBox, h('div', { class: 'buttons' }, plainToggle), output, plainBox, runBox), (d) => d.output);
 
   const stepPanel = h('div', { id: 'step-panel' });
   const continueBtn = el('button', { type: 'button', disabled: true, class: 'primary' }, (d) => d.continueHere);
@@ -136,7 +139,7 @@ export function buildLayout(root: HTMLElement) {
       clear(promptTokens);
       promptTokens.append(...promptChips(views));
     },
-    exportChart, output, runTree, runBox, contextBox, contextGauge, contextText, outputRegion, stepPanel, continueBtn, forceForm, forceInput, forceBtn, error, notice, modelAbout,
+    exportChart, output, runTree, runBox, contextBox, contextGauge, contextText, outputRegion, plainToggle, plainBox, stepPanel, continueBtn, forceForm, forceInput, forceBtn, error, notice, modelAbout,
   };
 }
 

@@ -36,6 +36,9 @@ export function renderChrome(u: Layout, s: AppState, source: ModelSource | null)
   const sel = s.selected;
   u.continueBtn.disabled = isBusy || s.picked === null || !sel;
   u.forceForm.hidden = !sel;
+  u.plainToggle.setAttribute('aria-pressed', String(s.plainText.on));
+  u.plainBox.hidden = !s.plainText.on;
+  if (u.plainBox.textContent !== s.plainText.text) u.plainBox.textContent = s.plainText.text; // model output: text, never HTML
   u.forceBtn.disabled = isBusy || !sel;
   u.outputRegion.setAttribute('aria-busy', String(generating));
   document.body.dataset.busy = String(busy(s));

@@ -73,6 +73,7 @@ export interface AppState {
   selected: { runId: number; step: number } | null;
   picked: number | null; // the candidate picked to branch on, at the selected step
   forced: ForcedText | null; // text the learner typed as the next token(s) at the selected step (picked is its first id)
+  plainText: { on: boolean; runId: number | null; steps: number; text: string }; // the shown run as decoded text, for that many steps
   followNewest: boolean; // while generating, the panel follows the newest token
   model: ModelInfo | null;
   backend: BackendInfo | null;
@@ -108,6 +109,8 @@ export type Action =
   | { type: 'stepSelected'; runId: number; step: number }
   | { type: 'candidatePicked'; id: number | null }
   | { type: 'forcedText'; forced: ForcedText | null }
+  | { type: 'plainTextToggled'; on: boolean }
+  | { type: 'plainTextDecoded'; runId: number; steps: number; text: string }
   | { type: 'chatCleared' }
   | { type: 'modelLoaded'; model: ModelInfo; backend: BackendInfo; keepRuns: boolean }
   | { type: 'messageShown'; message: Message | null }
@@ -123,6 +126,7 @@ export function initialState(setup: Setup, logitsBudget = LOGITS_BUDGET_BYTES): 
     selected: null,
     picked: null,
     forced: null,
+    plainText: { on: false, runId: null, steps: 0, text: '' },
     followNewest: true,
     model: null,
     backend: null,
@@ -214,6 +218,10 @@ function apply(s: AppState, a: Action): AppState {
       const last = (s.runs[a.runId - 1]?.steps.length ?? 0) - 1;
       return { ...s, selected: { runId: a.runId, step: a.step }, picked: null, followNewest: running && a.step >= last };
     }
+    case 'plainTextToggled':
+      return { ...s, plainText: { ...s.plainText, on: a.on } };
+    case 'plainTextDecoded':
+      return { ...s, plainText: { ...s.plainText, runId: a.runId, steps: a.steps, text: a.text } };
     case 'forcedText':
       return { ...s, forced: a.forced, picked: a.forced ? a.forced.ids[0] : s.forced ? null : s.picked };
     case 'candidatePicked':

@@ -70,6 +70,22 @@ describe('force a token', () => {
     expect(await page.locator('.run-tree button[aria-current="true"]').textContent()).toMatch(/from step 2 of run 1: typed “␣the␣sea” instead of “.+”/);
   });
 
+  it('the plain-text view shows the shown run as the tokenizer decodes it (Node witness), and follows the runs', async () => {
+    const page = o.page;
+    await page.getByRole('button', { name: 'Plain text' }).click();
+    const plain = page.locator('pre.plain-text');
+    const ids = (await outputTokens(page)).map((t) => t.id);
+    await expect.poll(() => plain.textContent()).toBe(PROMPT + lm.tokenizer.decode(ids));
+    expect(await page.getByRole('button', { name: 'Plain text' }).getAttribute('aria-pressed')).toBe('true');
+    // Another run shown: its own text.
+    await page.locator('.run-tree button').first().click();
+    const first = (await outputTokens(page)).map((t) => t.id);
+    expect(first).not.toEqual(ids);
+    await expect.poll(() => plain.textContent()).toBe(PROMPT + lm.tokenizer.decode(first));
+    await page.getByRole('button', { name: 'Plain text' }).click();
+    expect(await plain.isHidden()).toBe(true);
+  });
+
   it('B40 empty text is refused with a message that says what to do (the README row, word for word); the runs stay', async () => {
     const page = o.page;
     const runsBefore = await page.evaluate(() => document.body.dataset.runCount);

@@ -238,6 +238,7 @@ export const en = {
   insideChain: '5. Logits → softmax → temperature → top-k / top-p → sample',
   attentionLabel: (l: number, hd: number) => `Attention weights, layer ${l}, head ${hd}`,
   attentionTitle: 'Row = the token doing the looking; column = the token looked at. Grey: the future, which a causal model cannot see.',
+  plainText: 'Plain text',
   forceLabel: 'Or force your own next token(s):',
   forceCheck: 'Check',
   forceEmpty: 'Type the text you want as the next token(s), then press Check.',
