@@ -17,6 +17,7 @@ import { describeSource, EMBEDDED_ID, modelQuery, progressLine } from './models.
 import { OutputView } from './outputView.ts';
 import { renderChrome } from './render.ts';
 import { Runs } from './runs.ts';
+import { TokenTree } from './tokenTree.ts';
 import { busy, contextIds, conversationOf, initialState, reduce, runById, shownRun, type Action, type AppState } from './state.ts';
 import { StepPanel } from './stepPanel.ts';
 import type { ToolHost } from './toolHost.ts';
@@ -29,6 +30,7 @@ export class App {
   private readonly ui: Layout;
   private readonly client: EngineClient;
   private readonly output: OutputView;
+  private readonly tokenTree: TokenTree;
   private readonly panel: StepPanel;
   private readonly picker: ModelPicker;
   private readonly lens: LensView;
@@ -64,6 +66,12 @@ export class App {
       this.dispatch({ type: 'noticeAdded', text: d.corrected(corrections.map((c) => d.correctedItem(c.key, c.given, c.used, d.urlRules[c.key] ?? '')).join('; ')) });
     }
     this.output = new OutputView(this.ui, { select: (runId, step) => this.dispatch({ type: 'stepSelected', runId, step }), showRun: (runId) => this.dispatch({ type: 'runShown', runId }) });
+    // A token of another run: that run is shown, then the step selected.
+    this.tokenTree = new TokenTree((runId, step) => {
+      if (shownRun(this.state)?.id !== runId) this.dispatch({ type: 'runShown', runId });
+      this.dispatch({ type: 'stepSelected', runId, step });
+    });
+    this.ui.runBox.after(this.tokenTree.element);
     this.panel = new StepPanel(this.ui.stepPanel, { onPick: (id) => this.dispatch({ type: 'candidatePicked', id }), needLabels: (ids) => void this.learnLabels(ids) });
     this.picker = new ModelPicker(embeddedUrl, {
       load: (source, choice) => void this.loadModel(source, choice),
@@ -153,6 +161,7 @@ export class App {
     const s = this.state;
     renderChrome(this.ui, s, this.source);
     this.output.render(s, s.model?.eosIds ?? []);
+    this.tokenTree.render(s);
     const sel = s.selected;
     const run = runById(s, sel?.runId);
     const record = run && sel ? (run.steps[sel.step] ?? null) : null;

@@ -86,6 +86,33 @@ describe('force a token', () => {
     expect(await plain.isHidden()).toBe(true);
   });
 
+  it('the token tree: one row per run, the branch starting in its step’s column, probabilities under the tokens (CLI witness), arrow keys and Enter select a step', async () => {
+    const page = o.page;
+    await page.locator('details.token-tree-box > summary').click();
+    const rows = page.locator('.tt-row');
+    expect(await rows.count()).toBe(2);
+    const cells = (row: number) =>
+      rows.nth(row).locator('.tt-node').evaluateAll((els) => els.map((e) => ({ step: Number((e as HTMLElement).dataset.step), id: Number((e as HTMLElement).dataset.id), p: Number((e as HTMLElement).dataset.prob) })));
+    const root = await cells(0);
+    const cli = await cliSteps(['--model', MODEL, '--prompt', PROMPT, '--temperature', '0', '--max-tokens', '8']);
+    expect(root.map((c) => c.id)).toEqual(cli.map((x) => x.id));
+    root.forEach((c, i) => expect(Math.abs(c.p - cli[i].rawProb)).toBeLessThan(1e-4));
+    // The branch (typed at step 2) starts in column 2 with the typed tokens.
+    const branch = await cells(1);
+    const ids = lm.tokenizer.encode(TYPED);
+    expect(branch[0].step).toBe(1);
+    expect(branch.slice(0, ids.length).map((c) => c.id)).toEqual(ids);
+    // The shown run's path (run 1) is marked; keyboard: from its step 2, ↓ to the branch's first token, Enter selects it.
+    expect(await rows.nth(0).locator('.tt-node.on-path').count()).toBe(root.length);
+    await rows.nth(0).locator('.tt-node').nth(1).focus();
+    await page.keyboard.press('ArrowDown');
+    expect(await page.evaluate(() => [(document.activeElement as HTMLElement).dataset.run, (document.activeElement as HTMLElement).dataset.step])).toEqual(['2', '1']);
+    await page.keyboard.press('Enter');
+    await expect.poll(() => page.locator('#step-panel .step-summary').textContent()).toContain('Step 2 ');
+    expect(await page.locator('.run-tree button[aria-current="true"]').getAttribute('data-run')).toBe('2');
+    await expect.poll(() => rows.nth(1).locator('.tt-node[aria-current="true"]').getAttribute('data-step')).toBe('1');
+  });
+
   it('B40 empty text is refused with a message that says what to do (the README row, word for word); the runs stay', async () => {
     const page = o.page;
     const runsBefore = await page.evaluate(() => document.body.dataset.runCount);

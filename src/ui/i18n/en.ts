@@ -238,6 +238,8 @@ export const en = {
   insideChain: '5. Logits → softmax → temperature → top-k / top-p → sample',
   attentionLabel: (l: number, hd: number) => `Attention weights, layer ${l}, head ${hd}`,
   attentionTitle: 'Row = the token doing the looking; column = the token looked at. Grey: the future, which a causal model cannot see.',
+  tokenTree: 'Token tree: every run of this prompt, token by token (probability under each)',
+  treeNode: (step: number, token: string, p: string, run: number) => `step ${step}: “${token}”, ${p}, run ${run}`,
   plainText: 'Plain text',
   forceLabel: 'Or force your own next token(s):',
   forceCheck: 'Check',

@@ -229,6 +229,8 @@ export const zh: Dict = {
   insideChain: '5. 对数几率（logits）→ softmax → 温度 → 前 k 个 / 累积概率 p → 抽样',
   attentionLabel: (l, hd) => `注意力权重，第 ${l} 层，第 ${hd} 个头`,
   attentionTitle: '行 = 正在“看”的词元；列 = 被看的词元。灰色：未来的位置，因果模型看不到。',
+  tokenTree: '词元树：这个提示的每次运行，逐个词元（下方是概率）',
+  treeNode: (step, token, p, run) => `第 ${step} 步：“${token}”，${p}，运行 ${run}`,
   plainText: '纯文本',
   forceLabel: '或者强制指定你自己的下一个词元：',
   forceCheck: '查看',

@@ -1,0 +1,144 @@
+// The token tree: the runs of one prompt and their branches drawn as tokens. One row per run, each
+// token in the column of its step, a branch starting in the column where it left its parent; under
+// each token the probability the model gave it there (raw, T = 1). The shown run's path is marked; the
+// arrow keys move between tokens (← → along a row, ↑ ↓ between rows), Enter or a click selects that step.
+import { clear, h, pct, visibleToken } from './dom.ts';
+import { t } from './i18n/index.ts';
+import type { AppState, Run } from './state.ts';
+
+/** A row: a run, shown from the step where it left its parent (0 for a root run). */
+export interface TreeRow {
+  run: Run;
+  from: number;
+  depth: number;
+}
+
+/** The rows of the complete-mode runs, depth first: each run followed by its branches, in branch-step order. */
+export function treeRows(runs: Run[]): TreeRow[] {
+  const rows: TreeRow[] = [];
+  const visit = (r: Run, depth: number) => {
+    rows.push({ run: r, from: r.parent?.step ?? 0, depth });
+    runs
+      .filter((c) => c.parent?.runId === r.id)
+      .sort((a, b) => a.parent!.step - b.parent!.step || a.id - b.id)
+      .forEach((c) => visit(c, depth + 1));
+  };
+  runs.filter((r) => !r.parent).forEach((r) => visit(r, 0));
+  return rows;
+}
+
+/** For each run, the (run, step) cells its path goes through: its ancestors' steps before each branch point, then its own. */
+export function pathOf(runs: Run[], run: Run): Set<string> {
+  const cells = new Set<string>();
+  let r: Run | undefined = run;
+  let until = run.steps.length;
+  while (r) {
+    const from = r.parent?.step ?? 0;
+    for (let i = from; i < until; i++) cells.add(`${r.id}:${i}`);
+    until = from;
+    const parent: number | undefined = r.parent?.runId;
+    r = parent === undefined ? undefined : runs.find((x) => x.id === parent);
+  }
+  return cells;
+}
+
+export class TokenTree {
+  readonly element: HTMLElement;
+  private readonly body: HTMLElement;
+  private key = '';
+  private cells: HTMLButtonElement[][] = []; // [row][column - from]
+  private rows: TreeRow[] = [];
+
+  constructor(private readonly select: (runId: number, step: number) => void) {
+    this.body = h('div', { class: 'token-tree', role: 'group' });
+    this.body.addEventListener('keydown', (e) => this.keys(e));
+    this.element = h('details', { class: 'token-tree-box' }, h('summary', {}, ''), this.body);
+  }
+
+  render(s: AppState): void {
+    const runs = s.runs.filter((r) => r.mode === 'complete');
+    const shown = s.shown.complete;
+    const sel = s.selected;
+    const key = `${t().lang}|${shown}|${sel?.runId}:${sel?.step}|${runs.map((r) => `${r.id}:${r.steps.length}`).join(',')}`;
+    this.element.hidden = s.setup.mode !== 'complete' || runs.length < 2;
+    (this.element.firstChild as HTMLElement).textContent = t().tokenTree;
+    this.body.setAttribute('aria-label', t().tokenTree);
+    if (key === this.key) return;
+    const focused = this.body.contains(document.activeElement) ? (document.activeElement as HTMLElement).dataset : null;
+    this.key = key;
+    clear(this.body);
+    this.rows = treeRows(runs);
+    const shownRun = runs.find((r) => r.id === shown);
+    const path = shownRun ? pathOf(runs, shownRun) : new Set<string>();
+    const width = Math.max(0, ...runs.map((r) => r.steps.length));
+    this.cells = this.rows.map(({ run, from, depth }) => {
+      const row = h('div', { class: 'tt-row', style: `grid-template-columns: repeat(${width}, 5.5rem)`, 'data-run': run.id, 'data-depth': depth });
+      const buttons = run.steps.slice(from).map((step, j) => {
+        const i = from + j;
+        const onPath = path.has(`${run.id}:${i}`);
+        const selected = sel?.runId === run.id && sel.step === i;
+        const b = h(
+          'button',
+          {
+            type: 'button',
+            class: ['tt-node', onPath ? 'on-path' : '', j === 0 && run.parent ? 'fork' : ''].join(' ').trim(),
+            style: `grid-column: ${i + 1}`,
+            tabindex: -1,
+            'data-run': run.id,
+            'data-step': i,
+            'data-id': step.id,
+            'data-prob': step.rawProb,
+            'aria-current': selected ? 'true' : undefined,
+            'aria-label': t().treeNode(i + 1, visibleToken(step.token), pct(step.rawProb), run.id),
+            translate: 'no',
+            onclick: () => this.select(run.id, i),
+          },
+          h('span', { class: 'tt-tok' }, visibleToken(step.token)),
+          h('span', { class: 'tt-p' }, pct(step.rawProb)),
+        );
+        row.append(b);
+        return b;
+      });
+      this.body.append(row);
+      return buttons;
+    });
+    // One Tab stop: the selected token if it is here, else the first.
+    const all = this.cells.flat();
+    const stop = all.find((b) => b.getAttribute('aria-current') === 'true') ?? all[0];
+    if (stop) stop.tabIndex = 0;
+    if (focused) all.find((b) => b.dataset.run === focused.run && b.dataset.step === focused.step)?.focus();
+  }
+
+  private keys(e: KeyboardEvent): void {
+    const b = e.target as HTMLElement;
+    const r = this.rows.findIndex((row) => String(row.run.id) === b.dataset.run);
+    if (r < 0 || !b.dataset.step) return;
+    const step = Number(b.dataset.step);
+    const at = (row: number, s: number) => {
+      const { from } = this.rows[row];
+      const cells = this.cells[row];
+      return cells[Math.max(0, Math.min(cells.length - 1, s - from))];
+    };
+    let next: HTMLButtonElement | undefined;
+    if (e.key === 'ArrowRight') next = at(r, step + 1);
+    else if (e.key === 'ArrowLeft') next = step > this.rows[r].from ? at(r, step - 1) : r > 0 ? this.parentCell(r, step - 1) : undefined;
+    else if (e.key === 'ArrowDown' && r + 1 < this.rows.length) next = at(r + 1, step);
+    else if (e.key === 'ArrowUp' && r > 0) next = at(r - 1, step);
+    else if (e.key === 'Home') next = this.cells[r][0];
+    else if (e.key === 'End') next = this.cells[r][this.cells[r].length - 1];
+    else return;
+    e.preventDefault();
+    if (!next) return;
+    for (const c of this.cells.flat()) c.tabIndex = -1;
+    next.tabIndex = 0;
+    next.focus();
+  }
+
+  /** Left from a branch's first token: the parent's token at the step before. */
+  private parentCell(row: number, step: number): HTMLButtonElement | undefined {
+    const parentId = this.rows[row].run.parent?.runId;
+    const p = this.rows.findIndex((x) => x.run.id === parentId);
+    if (p < 0 || step < 0) return undefined;
+    return this.cells[p][step - this.rows[p].from];
+  }
+}
