@@ -47,6 +47,21 @@ describe('app state', () => {
     expect([s.forced, s.picked]).toEqual([null, null]);
   });
 
+  it('the guessing game: in guess mode a new Complete-mode token is pending until a guess is made; turning the mode on starts a new score', () => {
+    let s = initialState({ ...DEFAULT_SETUP });
+    s = reduce(s, { type: 'guessModeSet', on: true });
+    s = withRun(s, 'a', [1], [10]);
+    expect(s.guess.pending).toEqual({ runId: 1, step: 0 });
+    const round = { runId: 1, step: 0, guessId: 10, guessLabel: 'x', rawProb: 0.5, rank: 1, chosenId: 10, chosenLabel: 'x', chosenProb: 0.5 };
+    s = reduce(s, { type: 'guessMade', round });
+    expect([s.guess.pending, s.guess.rounds]).toEqual([null, [round]]);
+    s = reduce(s, { type: 'guessModeSet', on: false });
+    s = withRun(s, 'b', [2], [20]);
+    expect(s.guess.pending).toBeNull(); // mode off: nothing is hidden
+    s = reduce(s, { type: 'guessModeSet', on: true });
+    expect(s.guess.rounds).toEqual([]);
+  });
+
   it('the selection follows the newest token while generating, unless the learner selected an older one', () => {
     let s = initialState({ ...DEFAULT_SETUP });
     s = reduce(s, { type: 'jobStarted', job: { kind: 'generate', runId: null, phase: 'preparing', stopping: false } });

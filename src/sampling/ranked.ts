@@ -11,6 +11,13 @@ export function rankedBefore(p: Float32Array, a: number, b: number): boolean {
   return p[a] > p[b] || (p[a] === p[b] && a < b);
 }
 
+/** The rank of `id` in that order (1 = the most probable), counted in one pass. */
+export function rankOf(p: Float32Array, id: number): number {
+  let rank = 1;
+  for (let i = 0; i < p.length; i++) if (rankedBefore(p, i, id)) rank++;
+  return rank;
+}
+
 /** A sort comparator for that order. */
 export const byRank = (p: Float32Array) => (a: number, b: number) => p[b] - p[a] || a - b;
 

@@ -18,6 +18,7 @@ import { OutputView } from './outputView.ts';
 import { renderChrome } from './render.ts';
 import { Runs } from './runs.ts';
 import { TokenTree } from './tokenTree.ts';
+import { LearnerTools } from './learnerTools.ts';
 import { busy, contextIds, conversationOf, initialState, reduce, runById, shownRun, type Action, type AppState } from './state.ts';
 import { StepPanel } from './stepPanel.ts';
 import type { ToolHost } from './toolHost.ts';
@@ -31,6 +32,7 @@ export class App {
   private readonly client: EngineClient;
   private readonly output: OutputView;
   private readonly tokenTree: TokenTree;
+  private readonly learner: LearnerTools;
   private readonly panel: StepPanel;
   private readonly picker: ModelPicker;
   private readonly lens: LensView;
@@ -72,7 +74,14 @@ export class App {
       this.dispatch({ type: 'stepSelected', runId, step });
     });
     this.ui.runBox.after(this.tokenTree.element);
-    this.panel = new StepPanel(this.ui.stepPanel, { onPick: (id) => this.dispatch({ type: 'candidatePicked', id }), needLabels: (ids) => void this.learnLabels(ids) });
+    this.learner = new LearnerTools({
+      state: () => this.state,
+      dispatch: (a) => this.dispatch(a),
+      client: this.client,
+      showError: (m) => this.showError(m),
+      recomputeLogits: (runId, step) => this.recomputeLogits(runId, step),
+    });
+    this.panel = new StepPanel(this.ui.stepPanel, { onPick: (id) => this.dispatch({ type: 'candidatePicked', id }), needLabels: (ids) => void this.learnLabels(ids), onGuess: (g) => void this.learner.guess(g) });
     this.picker = new ModelPicker(embeddedUrl, {
       load: (source, choice) => void this.loadModel(source, choice),
       listCache: () => this.client.cachedModels(),
@@ -122,7 +131,7 @@ export class App {
       stop: () => this.runs.stop(),
       setMode: (mode) => this.setMode(mode),
       continueFromHere: () => void this.runs.continueFromHere(),
-      forceText: (text) => void this.forceText(text),
+      forceText: (text) => void this.learner.forceText(text),
       exportRun: () => this.exportRun(),
       exportChart: () => {
         const png = this.panel.image();
@@ -167,9 +176,10 @@ export class App {
     const record = run && sel ? (run.steps[sel.step] ?? null) : null;
     this.inside.setStep(run && record ? contextIds(run, sel!.step) : null, record);
     const wide = window.matchMedia?.('(min-width: 900px)').matches ?? true;
-    this.panel.render(record ? { record, settings: this.settings, picked: s.picked, forced: s.forced, labels: s.labels, topN: wide ? 15 : 10 } : null);
+    const hidden = !!record && s.guess.pending?.runId === run?.id && s.guess.pending?.step === sel?.step;
+    this.panel.render(record ? { record, settings: this.settings, picked: s.picked, forced: s.forced, guess: { hidden, on: s.guess.on, rounds: s.guess.rounds }, labels: s.labels, topN: wide ? 15 : 10 } : null);
     if (run && record && !record.logits) void this.recomputeLogits(run.id, sel!.step);
-    void this.decodePlainText();
+    void this.learner.decodePlainText();
     const reason = this.busyReason();
     this.lens.setBlocked(reason);
     this.inside.setBlocked(reason);
@@ -326,44 +336,6 @@ export class App {
     for (const id of want) this.labelsAsked.add(id);
     const views = await this.client.labels(want).catch(() => []);
     if (views.length) this.dispatch({ type: 'labelsLearned', labels: Object.fromEntries(views.map((v) => [v.id, v.label])) });
-  }
-
-  /** The plain-text view: the shown run decoded once per new token, while the view is open. */
-  private decoding = false;
-  private async decodePlainText(): Promise<void> {
-    const s = this.state;
-    const run = shownRun(s);
-    if (!s.plainText.on || !run || this.decoding || (s.plainText.runId === run.id && s.plainText.steps === run.steps.length)) return;
-    this.decoding = true;
-    try {
-      const lines: string[] = [];
-      if (run.mode === 'complete') lines.push(run.prompt + (await this.client.decode(run.steps.map((x) => x.id))));
-      else {
-        for (const turn of conversationOf(run)) {
-          const r = runById(s, turn.runId)!;
-          const reply = r.reply ?? (await this.client.decode(r.steps.map((x) => x.id)));
-          lines.push(`${tr().you}${turn.user}`, `${tr().modelSays}${reply}`);
-        }
-      }
-      this.dispatch({ type: 'plainTextDecoded', runId: run.id, steps: run.steps.length, text: lines.join('\n') });
-    } catch (e) {
-      this.showError((e as Error).message);
-    } finally {
-      this.decoding = false;
-    }
-  }
-
-  /** The learner's own text as the next token(s) at the selected step: tokenised, then shown by the panel. */
-  private async forceText(text: string): Promise<void> {
-    if (!this.state.selected || !this.state.model) return;
-    if (text === '') return this.showError(tr().forceEmpty);
-    try {
-      const views = (await this.client.tokenize(text)).filter((v) => !v.special);
-      if (!views.length) return this.showError(tr().forceEmpty);
-      this.dispatch({ type: 'forcedText', forced: { text, ids: views.map((v) => v.id), labels: views.map((v) => v.label) } });
-    } catch (e) {
-      this.showError((e as Error).message);
-    }
   }
 
   private async showPromptTokens(): Promise<void> {

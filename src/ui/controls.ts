@@ -55,6 +55,7 @@ export function wireControls(u: Layout, a: ControlActions): void {
   u.stop.addEventListener('click', () => a.stop());
   u.clearChat.addEventListener('click', () => a.dispatch({ type: 'chatCleared' }));
   u.continueBtn.addEventListener('click', () => a.continueFromHere());
+  u.guessMode.addEventListener('change', () => a.dispatch({ type: 'guessModeSet', on: u.guessMode.checked }));
   u.plainToggle.addEventListener('click', () => a.dispatch({ type: 'plainTextToggled', on: !a.state().plainText.on }));
   u.forceForm.addEventListener('submit', (e) => {
     e.preventDefault();

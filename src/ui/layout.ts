@@ -36,7 +36,10 @@ export function buildLayout(root: HTMLElement) {
   const send = el('button', { type: 'button', class: 'primary' }, (d) => d.send);
   const stop = el('button', { type: 'button', disabled: true }, (d) => d.stop);
   const clearChat = el('button', { type: 'button' }, (d) => d.newChat);
-  const completeBox = h('div', { class: 'input-box' }, prompt, h('div', { class: 'buttons' }, generate, nextToken));
+  // The guessing game: each Next token stays hidden until the learner has guessed it.
+  const guessMode = h('input', { type: 'checkbox', class: 'guess-mode' }) as HTMLInputElement;
+  const guessLabel = h('label', { class: 'inline guess-label' }, guessMode, ' ', el('span', {}, (d) => d.guessMode));
+  const completeBox = h('div', { class: 'input-box' }, prompt, h('div', { class: 'buttons' }, generate, nextToken, guessLabel));
   const chatBox = h('div', { class: 'input-box', hidden: true }, message, h('div', { class: 'buttons' }, send, clearChat));
 
   const field = (text: Text, input: HTMLElement, out?: HTMLElement) => h('label', { class: 'field' }, el('span', {}, text), input, out);
@@ -133,7 +136,7 @@ export function buildLayout(root: HTMLElement) {
     ),
   );
   return {
-    backend, perf, modelInfo, modelSlot, progress, progressText, loadBox, language, completeBtn, chatBtn, prompt, message, generate, nextToken, send, stop, clearChat,
+    backend, perf, modelInfo, modelSlot, progress, progressText, loadBox, language, completeBtn, chatBtn, prompt, message, generate, nextToken, guessMode, send, stop, clearChat,
     completeBox, chatBox, pace, temperature, temperatureOut, topK, topP, topPOut, seed, randomSeed, maxTokens, promptTokens, copyLink, exportRun,
     promptTokensView: (views: TokenView[]) => {
       clear(promptTokens);

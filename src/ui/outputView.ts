@@ -39,10 +39,13 @@ export class OutputView {
     this.treeKey = '';
   }
 
+  private pending: AppState['guess']['pending'] = null;
+
   render(s: AppState, eosIds: number[]): void {
     const run = shownRun(s);
     this.shownId = run?.id ?? null;
-    const key = structureKey(s, run);
+    this.pending = s.guess.pending;
+    const key = `${structureKey(s, run)}|${s.guess.pending ? `${s.guess.pending.runId}:${s.guess.pending.step}` : ''}`;
     if (key === this.drawnKey && run && this.live && run.steps.length >= this.drawnSteps) {
       for (let i = this.drawnSteps; i < run.steps.length; i++) this.live.append(this.button(run, i, eosIds));
     } else {
@@ -93,6 +96,13 @@ export class OutputView {
   private button(run: Run, i: number, eosIds: number[]): HTMLButtonElement {
     const record: StepRecord = run.steps[i];
     const b = tokenButton(record, () => this.handlers.select(run.id, i));
+    if (this.pending?.runId === run.id && this.pending.step === i) {
+      // The guessing game: not shown until guessed (no text, no colour, no probability).
+      b.className = 'token hidden-guess';
+      b.textContent = '?';
+      b.setAttribute('aria-label', t().guessTitle);
+      b.removeAttribute('title');
+    }
     b.dataset.run = String(run.id);
     b.dataset.step = String(i);
     b.dataset.active = String(run.id === this.shownId); // the shown run's own tokens (not earlier chat turns)

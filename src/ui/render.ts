@@ -33,6 +33,10 @@ export function renderChrome(u: Layout, s: AppState, source: ModelSource | null)
   const isBusy = busy(s) || !s.model;
   u.stop.disabled = s.job.kind !== 'generate' || s.job.stopping;
   for (const b of [u.generate, u.nextToken, u.send]) b.disabled = isBusy;
+  // Guessing: one token at a time, and the next only once this one is guessed.
+  u.guessMode.checked = s.guess.on;
+  if (s.guess.on) u.generate.disabled = true;
+  if (s.guess.pending) u.nextToken.disabled = true;
   const sel = s.selected;
   u.continueBtn.disabled = isBusy || s.picked === null || !sel;
   u.forceForm.hidden = !sel;

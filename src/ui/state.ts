@@ -18,6 +18,19 @@ export interface Turn {
   runId: number; // the run whose tokens are the reply
 }
 
+/** One round of the guessing game: the learner's guess for a step, scored by the model's own distribution there. */
+export interface GuessRound {
+  runId: number;
+  step: number;
+  guessId: number;
+  guessLabel: string;
+  rawProb: number; // the model's probability for the guess (T = 1)
+  rank: number; // its rank in the model's distribution (1 = the favourite)
+  chosenId: number;
+  chosenLabel: string;
+  chosenProb: number; // the model's probability for the token it drew
+}
+
 /** Text typed as the next token(s) at a step, as the model's tokenizer reads it. */
 export interface ForcedText {
   text: string;
@@ -74,6 +87,7 @@ export interface AppState {
   picked: number | null; // the candidate picked to branch on, at the selected step
   forced: ForcedText | null; // text the learner typed as the next token(s) at the selected step (picked is its first id)
   plainText: { on: boolean; runId: number | null; steps: number; text: string }; // the shown run as decoded text, for that many steps
+  guess: { on: boolean; pending: { runId: number; step: number } | null; rounds: GuessRound[] }; // the guessing game: a new token stays hidden until guessed
   followNewest: boolean; // while generating, the panel follows the newest token
   model: ModelInfo | null;
   backend: BackendInfo | null;
@@ -110,6 +124,8 @@ export type Action =
   | { type: 'candidatePicked'; id: number | null }
   | { type: 'forcedText'; forced: ForcedText | null }
   | { type: 'plainTextToggled'; on: boolean }
+  | { type: 'guessModeSet'; on: boolean }
+  | { type: 'guessMade'; round: GuessRound }
   | { type: 'plainTextDecoded'; runId: number; steps: number; text: string }
   | { type: 'chatCleared' }
   | { type: 'modelLoaded'; model: ModelInfo; backend: BackendInfo; keepRuns: boolean }
@@ -127,6 +143,7 @@ export function initialState(setup: Setup, logitsBudget = LOGITS_BUDGET_BYTES): 
     picked: null,
     forced: null,
     plainText: { on: false, runId: null, steps: 0, text: '' },
+    guess: { on: false, pending: null, rounds: [] },
     followNewest: true,
     model: null,
     backend: null,
@@ -145,6 +162,10 @@ export function reduce(s: AppState, a: Action): AppState {
   if (next === s) return s;
   // Forced text belongs to one step and stands for its pick: another step or another pick drops it.
   if (next.forced && (next.picked !== next.forced.ids[0] || (next.selected !== s.selected && a.type !== 'forcedText'))) next = { ...next, forced: null };
+  // The guessing game: a token generated in Complete mode stays hidden until the learner has guessed it.
+  if (a.type === 'stepAdded' && next.guess.on && runById(next, a.runId)?.mode === 'complete') {
+    next = { ...next, guess: { ...next.guess, pending: { runId: a.runId, step: runById(next, a.runId)!.steps.length - 1 } } };
+  }
   return holdLogits(next, a);
 }
 
@@ -218,6 +239,10 @@ function apply(s: AppState, a: Action): AppState {
       const last = (s.runs[a.runId - 1]?.steps.length ?? 0) - 1;
       return { ...s, selected: { runId: a.runId, step: a.step }, picked: null, followNewest: running && a.step >= last };
     }
+    case 'guessModeSet':
+      return { ...s, guess: { on: a.on, pending: null, rounds: a.on ? [] : s.guess.rounds } };
+    case 'guessMade':
+      return { ...s, guess: { ...s.guess, pending: null, rounds: [...s.guess.rounds, a.round] } };
     case 'plainTextToggled':
       return { ...s, plainText: { ...s.plainText, on: a.on } };
     case 'plainTextDecoded':

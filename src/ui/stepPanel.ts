@@ -10,7 +10,8 @@ import { segmentAt, stepView, type CdfSegment, type StepView } from '../sampling
 import { clear, h, pct, probText, visibleToken } from './dom.ts';
 import { label, t } from './i18n/index.ts';
 import { describeChoice } from '../sampling/step.ts';
-import type { ForcedText } from './state.ts';
+import { rankOf } from '../sampling/ranked.ts';
+import type { ForcedText, GuessRound } from './state.ts';
 
 Chart.register(BarController, BarElement, CategoryScale, LinearScale, Legend, Tooltip);
 
@@ -19,6 +20,8 @@ export interface StepPanelHandlers {
   onPick(id: number | null): void;
   /** Token ids the panel has no label for (e.g. what the current settings would draw): fetch and render again. */
   needLabels(ids: number[]): void;
+  /** The guessing game: the learner's guess for the hidden step (typed text, or a picked id). */
+  onGuess(guess: { text: string } | { id: number }): void;
 }
 
 /** What the panel shows: one step, seen under the current settings. */
@@ -27,6 +30,8 @@ export interface StepPanelInput {
   settings: SamplingSettings;
   picked: number | null;
   forced: ForcedText | null;
+  /** The guessing game: whether this step is still hidden, and every round so far. */
+  guess: { hidden: boolean; on: boolean; rounds: GuessRound[] };
   labels: Record<number, string>;
   topN: number;
 }
@@ -63,6 +68,7 @@ export class StepPanel {
       this.root.append(h('p', { class: 'hint', 'data-recomputing': input ? 'true' : undefined }, input ? t().recomputing : t().selectToken));
       return;
     }
+    if (input.guess.hidden) return void this.root.append(this.guessForm(input.record));
     const { record, settings, picked, topN } = input;
     const view = stepView(record.logits!, settings, record.id, record.draw, topN);
     const name = (id: number) => tokenLabel(record, input.labels, id);
@@ -136,8 +142,34 @@ export class StepPanel {
     this.root.append(summary, settingsNote, h('div', { class: 'chart-box' }, this.canvas), this.cdf(record.draw, view, shown), h('div', { class: 'cand-box' }, header, list));
     this.root.append(h('p', { class: 'hint' }, d.keptNote(view.kept, view.vocab)));
     if (input.forced) this.root.append(forcedView(record, settings, input.forced));
+    const round = input.guess.rounds.find((r) => r.step === record.step && r.chosenId === record.id);
+    if (round || input.guess.on) this.root.prepend(guessScore(round ?? null, input.guess.rounds, record.logits!.length));
     const chartLabels = [...view.rows.map((r) => `${shown(r.id)}${r.rank > topN ? ` (#${r.rank})` : ''}`), d.otherShort(o.count)];
     this.drawChart(chartLabels, [...view.rows.map((r) => r.raw), o.raw], [...view.rows.map((r) => r.tempered), o.tempered], [...view.rows.map((r) => r.final), o.final]);
+  }
+
+  /** The hidden step: a box for a typed guess and a few of the model's candidates to pick from, in alphabetical order (no probabilities). */
+  private guessForm(record: StepRecord): HTMLElement {
+    const d = t();
+    const input = h('input', { type: 'text', class: 'guess-text', 'aria-label': d.guessTitle, autocomplete: 'off', spellcheck: 'false' }) as HTMLInputElement;
+    const picks = record.top
+      .slice(0, 8)
+      .slice()
+      .sort((a, b) => a.token.localeCompare(b.token))
+      .map((c) => h('button', { type: 'button', class: 'guess-pick', 'data-id': c.id, translate: 'no', onclick: () => this.handlers.onGuess({ id: c.id }) }, visibleToken(c.token)));
+    const form = h(
+      'form',
+      { class: 'guess' },
+      h('h3', {}, d.guessTitle),
+      h('p', {}, d.guessPrompt),
+      h('div', { class: 'chips' }, ...picks),
+      h('div', { class: 'buttons' }, input, h('button', { type: 'submit', class: 'primary' }, d.guessButton)),
+    );
+    form.addEventListener('submit', (e) => {
+      e.preventDefault();
+      this.handlers.onGuess({ text: input.value });
+    });
+    return form;
   }
 
   /** The kept tokens as segments of [0, 1), in draw order, every one labelled, with the draw marked. */
@@ -214,7 +246,7 @@ function tokenLabel(record: StepRecord, labels: Record<number, string>, id: numb
 
 function sameInput(a: (StepPanelInput & { lang: string }) | null, b: (StepPanelInput & { lang: string }) | null | undefined): boolean {
   if (a === null || b === null || b === undefined) return a === b;
-  return a.record === b.record && sameSettings(a.settings, b.settings) && a.picked === b.picked && a.forced === b.forced && a.labels === b.labels && a.topN === b.topN && a.lang === b.lang;
+  return a.record === b.record && sameSettings(a.settings, b.settings) && a.picked === b.picked && a.forced === b.forced && a.guess.hidden === b.guess.hidden && a.guess.rounds === b.guess.rounds && a.guess.on === b.guess.on && a.labels === b.labels && a.topN === b.topN && a.lang === b.lang;
 }
 
 /** A round upper bound for the chart: 1%, 2%, 5%, 10%, 20%, 50%, 100%. */
@@ -237,9 +269,7 @@ function forcedView(record: StepRecord, settings: SamplingSettings, forced: Forc
   const id = forced.ids[0];
   const choice = describeChoice(logits, settings, id, 0);
   // Rank in the raw distribution, as the candidate list ranks: more probable first, ties by lower id.
-  const raw = softmax(logits);
-  let rank = 1;
-  for (let i = 0; i < raw.length; i++) if (raw[i] > raw[id] || (raw[i] === raw[id] && i < id)) rank++;
+  const rank = rankOf(softmax(logits), id);
   const chips = forced.ids.map((tid, i) => h('span', { class: 'chip tok', 'data-id': tid, translate: 'no' }, visibleToken(forced.labels[i]), h('sub', {}, String(tid))));
   return h(
     'div',
@@ -248,5 +278,19 @@ function forcedView(record: StepRecord, settings: SamplingSettings, forced: Forc
     h('div', { class: 'chips' }, ...chips),
     h('p', {}, d.forcedFirst(visibleToken(forced.labels[0]), probText(choice.rawProb), rank, logits.length), choice.prob > 0 ? d.forcedNow(probText(choice.prob)) : d.forcedNotKept),
     h('p', { class: 'hint' }, d.forcedContinue(forced.ids.length)),
+  );
+}
+
+/** This round's result (if any) and the running score: the learner's guesses against the model's own distribution. */
+function guessScore(round: GuessRound | null, rounds: GuessRound[], vocab: number): HTMLElement {
+  const d = t();
+  const ranks = rounds.map((r) => r.rank).sort((a, b) => a - b);
+  const median = ranks.length ? ranks[Math.floor((ranks.length - 1) / 2)] : 0;
+  const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : 0);
+  return h(
+    'div',
+    { class: 'guess-score', 'data-rounds': rounds.length },
+    round ? h('p', { class: 'guess-result', 'data-rank': round.rank, 'data-prob': round.rawProb, translate: 'no' }, d.guessResult(visibleToken(round.guessLabel), probText(round.rawProb), round.rank, vocab, visibleToken(round.chosenLabel), probText(round.chosenProb))) : null,
+    rounds.length ? h('p', { class: 'hint' }, d.guessScore(rounds.length, rounds.filter((r) => r.rank === 1).length, median, pct(mean(rounds.map((r) => r.rawProb))), pct(mean(rounds.map((r) => r.chosenProb))))) : null,
   );
 }

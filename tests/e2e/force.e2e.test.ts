@@ -124,3 +124,52 @@ describe('force a token', () => {
     expect(await page.evaluate(() => document.body.dataset.runCount)).toBe(runsBefore);
   });
 });
+
+describe('guess the next token', () => {
+  let o: OpenPage;
+  const P = 'Once upon a time';
+  beforeAll(async () => {
+    o = await app.open(`?backend=wasm&prompt=${encodeURIComponent(P)}&t=1&seed=3&max=8`);
+  });
+  afterAll(async () => {
+    expect(o.consoleErrors).toEqual([]);
+    await o.page.close();
+  });
+
+  it('each Next token stays hidden until guessed; a guess (picked or typed) is scored by the model’s probability and rank there (CLI witness), with a running score', async () => {
+    const page = o.page;
+    await page.getByLabel('Guess each next token (a game)').check();
+    expect(await page.getByRole('button', { name: 'Generate', exact: true }).isDisabled()).toBe(true);
+    const cli = await cliSteps(['--model', MODEL, '--prompt', P, '--temperature', '1', '--seed', '3', '--max-tokens', '2']);
+    const panel = page.locator('#step-panel');
+
+    // Round 1: the hidden token, no probabilities shown; pick the model's favourite.
+    await page.getByRole('button', { name: 'Next token', exact: true }).click();
+    const hidden = page.locator('button.token.hidden-guess');
+    await hidden.waitFor();
+    expect(await hidden.textContent()).toBe('?');
+    expect(await panel.locator('ol.candidates').count()).toBe(0);
+    expect(await page.getByRole('button', { name: 'Next token', exact: true }).isDisabled()).toBe(true);
+    await panel.locator(`button.guess-pick[data-id="${cli[0].top[0].id}"]`).click();
+    const result = panel.locator('.guess-result');
+    await result.waitFor();
+    expect(await result.getAttribute('data-rank')).toBe('1');
+    expect(Math.abs(Number(await result.getAttribute('data-prob')) - cli[0].top[0].rawProb)).toBeLessThan(1e-5);
+    expect(await hidden.count()).toBe(0);
+    expect((await outputTokens(page)).map((t) => t.id)).toEqual([cli[0].id]);
+
+    // Round 2: a typed guess; its first token is scored.
+    await page.getByRole('button', { name: 'Next token', exact: true }).click();
+    await hidden.waitFor();
+    await panel.getByRole('textbox', { name: 'Your turn: guess the next token' }).fill('zzzz');
+    await panel.getByRole('button', { name: 'Guess', exact: true }).click();
+    await expect.poll(() => panel.locator('.guess-score').getAttribute('data-rounds')).toBe('2');
+    const guessId = lm.tokenizer.encode('zzzz')[0];
+    const inTop = cli[1].top.findIndex((c) => c.id === guessId);
+    const rank = Number(await panel.locator('.guess-result').getAttribute('data-rank'));
+    if (inTop >= 0) expect(rank).toBe(inTop + 1);
+    else expect(rank).toBeGreaterThan(cli[1].top.length);
+    expect((await outputTokens(page)).map((t) => t.id)).toEqual(cli.map((s) => s.id));
+    expect(await panel.locator('.guess-score').textContent()).toContain('Score after 2 rounds: your guess was the model’s favourite 1 time');
+  });
+});
