@@ -8,6 +8,7 @@ import type { EngineClient } from './engineClient.ts';
 import { label, onLangChange, t } from './i18n/index.ts';
 import { Availability, type ToolHost } from './toolHost.ts';
 import { attentionMap, type AttentionChoice } from './attentionMap.ts';
+import { architectureDiagram, type ArchPart } from './architectureView.ts';
 
 export class InsideView {
   readonly element: HTMLElement;
@@ -77,6 +78,24 @@ export class InsideView {
     return this.body.querySelector<HTMLElement>(selector);
   }
 
+  /** A box of the diagram: its detailed view scrolled into sight and focused (a block also shows its layer's attention). */
+  private openPart(part: ArchPart): void {
+    if (part.layer !== undefined && String(part.layer) !== this.layerSel.value) {
+      this.layerSel.value = String(part.layer);
+      void this.look().then(() => this.reveal(part.selector));
+      return;
+    }
+    this.reveal(part.selector);
+  }
+
+  private reveal(selector: string): void {
+    const el = document.querySelector<HTMLElement>(selector);
+    if (!el) return;
+    el.scrollIntoView({ block: 'center' });
+    if (!el.hasAttribute('tabindex')) el.setAttribute('tabindex', '-1');
+    el.focus({ preventScroll: true });
+  }
+
   async look(): Promise<void> {
     if (!this.context) return;
     const { ids, record } = this.context;
@@ -99,6 +118,8 @@ export class InsideView {
     append(
       this.body,
       record ? h('p', { class: 'computed-for', 'data-step': record.step, translate: 'no' }, s.computedForStep(record.step + 1, visibleToken(record.token))) : null,
+      h('h3', {}, s.arch.heading),
+      architectureDiagram(d, record, (part) => this.openPart(part)),
       h('h3', {}, s.insideTokens(d.ids.length)),
       h('div', { class: 'chips', translate: 'no' }, ...d.tokens.map((tok, i) => h('span', { class: 'chip tok' }, visibleToken(tok), h('sub', {}, String(d.ids[i]))))),
       h('h3', {}, s.insideEmbeddings),

@@ -108,6 +108,8 @@ export interface CliStep {
   token: string;
   prob: number;
   rawProb: number;
+  entropy: number;
+  kept: number;
   top: { id: number; token: string; rawProb: number; prob: number }[];
 }
 export async function cliSteps(args: string[]): Promise<CliStep[]> {

@@ -8,7 +8,7 @@ import { selectBackend } from '../../src/engine/load/backend.ts';
 import { inspect } from '../../src/engine/tools/inspect.ts';
 import type { LoadedModel } from '../../src/engine/load/load.ts';
 import { loadModelDir } from '../../src/node/loadDir.ts';
-import { type OpenPage, outputTokens, ROOT, runAndWait, useApp } from './harness.ts';
+import { cliSteps, type OpenPage, outputTokens, ROOT, runAndWait, useApp } from './harness.ts';
 import { visibleToken } from '../../src/ui/dom.ts';
 
 const app = useApp();
@@ -65,6 +65,35 @@ for (const backend of ['wasm', 'webgpu'] as const) {
       });
       // Every head of the layer is drawn.
       expect(await inside.locator('.heads canvas').count()).toBe(lm.config.nHead);
+    });
+
+    it('the architecture view: one box per block, the last block’s lens top token is the model’s top token, and the sampling boxes hold the CLI’s record for the step', async () => {
+      const inside = o.page.getByRole('region', { name: 'Inside the model' });
+      const arch = inside.getByRole('list', { name: 'The whole forward pass for this step' });
+      const boxes = arch.locator('button.arch-box');
+      expect(await arch.locator('button[data-part="block"]').count()).toBe(lm.config.nLayer);
+      const lastBlock = arch.locator(`button[data-part="block"][data-layer="${lm.config.nLayer}"]`);
+      const softmaxBox = arch.locator('button[data-part="softmax"]');
+      // Independent witness: the CLI's record of step 3 (greedy, the same prompt), in its own process.
+      const cli = await cliSteps(['--model', 'models/nexttoken-3m', '--prompt', PROMPT, '--temperature', '0', '--max-tokens', '4']);
+      const step = cli[2];
+      expect(Number(await lastBlock.getAttribute('data-top-id'))).toBe(step.top[0].id);
+      expect(Number(await softmaxBox.getAttribute('data-top-id'))).toBe(step.top[0].id);
+      expect(Math.abs(Number(await softmaxBox.getAttribute('data-entropy')) - step.entropy)).toBeLessThan(1e-4);
+      const draw = arch.locator('button[data-part="draw"]');
+      expect(Number(await draw.getAttribute('data-chosen-id'))).toBe(step.id);
+      expect(Math.abs(Number(await draw.getAttribute('data-raw')) - step.rawProb)).toBeLessThan(1e-5);
+      expect(Math.abs(Number(await draw.getAttribute('data-prob')) - step.prob)).toBeLessThan(1e-6);
+      expect(await draw.getAttribute('data-draw')).toBe('none'); // greedy: no random number
+      expect(Number(await arch.locator('button[data-part="filter"]').getAttribute('data-kept'))).toBe(step.kept);
+      expect(await boxes.count()).toBe(2 + lm.config.nLayer + 5);
+      // A block box opens its detail: the lens row of that layer comes into focus.
+      await lastBlock.click();
+      await expect.poll(() => o.page.evaluate(() => (document.activeElement as HTMLElement | null)?.getAttribute('data-layer'))).toBe(String(lm.config.nLayer));
+      await expect.poll(() => inside.locator('canvas.heat').getAttribute('data-layer')).toBe(String(lm.config.nLayer - 1)); // and shows that layer's attention
+      // Back to block 1, for the tests after this one.
+      await arch.locator('button[data-part="block"][data-layer="1"]').click();
+      await expect.poll(() => inside.locator('canvas.heat').getAttribute('data-layer')).toBe('0');
     });
 
     it('readable attention: tokens on both axes, any cell’s value on focus + arrow keys and on hover (float64 reference), the query row, a scale with numbers, and the attention sink hidden with rows renormalised', async () => {

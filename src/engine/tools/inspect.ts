@@ -30,6 +30,8 @@ export interface Inspection {
   logitLens: { layer: number; top: TopToken[] }[];
   /** The model's actual next-token distribution (top tokens), for comparison with the last lens row. */
   final: TopToken[];
+  /** The length (L2 norm) of the last position's residual stream after each block. */
+  residualNorms: number[];
 }
 
 function topOf(lm: LoadedModel, logits: Float32Array, n: number): TopToken[] {
@@ -61,6 +63,9 @@ export async function inspect(lm: LoadedModel, ids: number[], layer: number, top
     const attention = Array.from({ length: nHead }, (_, hh) => Array.from({ length: T }, (_, q) => attData.slice((hh * T + q) * T, (hh * T + q + 1) * T)));
     const lastRows = tf.tidy(() => tf.concat(trace.residual!.map((r) => tf.slice(r, [T - 1, 0], [1, r.shape[1]])), 0) as tf.Tensor2D);
     const lensLogits = lm.model.unembed(lastRows);
+    const norms = tf.tidy(() => tf.norm(lastRows, 'euclidean', 1));
+    const residualNorms = Array.from((await norms.data()) as Float32Array);
+    norms.dispose();
     lastRows.dispose();
     const lensData = (await lensLogits.data()) as Float32Array;
     lensLogits.dispose();
@@ -76,6 +81,7 @@ export async function inspect(lm: LoadedModel, ids: number[], layer: number, top
       attention,
       logitLens,
       final,
+      residualNorms,
     };
   } finally {
     logits.dispose();
