@@ -39,7 +39,8 @@ export async function placeOf(c: Concept, p: TourPlaces): Promise<HTMLElement | 
     case 'attention':
       return inside('.heat-wrap');
     case 'ffn':
-      return inside('table.logit-lens');
+      // The forward pass drawn as boxes: each block is attention then the feed-forward layer, added to the residual stream.
+      return inside('ol.architecture');
     case 'softmax':
       await p.ensureStep();
       return section(u.stepPanel);

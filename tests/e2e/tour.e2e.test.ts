@@ -23,7 +23,7 @@ it('each card’s “Show me” opens and highlights that concept’s live view'
     embeddings: 'table.emb',
     positions: 'table.emb',
     attention: '.heat-wrap',
-    ffn: 'table.logit-lens',
+    ffn: 'ol.architecture',
     softmax: 'section.dist',
     temperature: 'section.experiments',
     topkp: 'fieldset.controls',
