@@ -41,6 +41,7 @@ export const SILENCE_TIMEOUT_S: Record<JobName, number> = {
   lensRepeat: 300,
   lensAll: 120,
   inspect: 120,
+  occlusion: 120,
   compareTemperatures: 300,
   perplexity: 120,
   stepLogits: 120,
@@ -221,6 +222,9 @@ export class EngineClient {
   }
   inspect(ids: number[], layer: number) {
     return this.ask('inspect', { ids, layer });
+  }
+  occlusion(ids: number[], target: number) {
+    return this.ask('occlusion', { ids, target });
   }
   compareTemperatures(promptIds: number[], temperatures: number[], seed: number, maxTokens: number) {
     return this.ask('compareTemperatures', { promptIds, temperatures, seed, maxTokens });

@@ -3,6 +3,7 @@
 // The numbers come from the engine on request; this file only draws them.
 import type { StepRecord } from '../engine/generate/generate.ts';
 import type { Inspection } from '../engine/tools/inspect.ts';
+import type { Occlusion } from '../engine/tools/attribution.ts';
 import { append, clear, h, pct, probText, visibleToken } from './dom.ts';
 import type { EngineClient } from './engineClient.ts';
 import { label, onLangChange, t } from './i18n/index.ts';
@@ -21,6 +22,7 @@ export class InsideView {
   private dataFor: StepRecord | null = null; // the step the shown inspection was computed for
   private readonly availability: Availability;
   private readonly attention: AttentionChoice = { query: null, hideSink: false };
+  private why: { for: StepRecord; result: Occlusion } | null = null;
 
   constructor(
     private readonly client: EngineClient,
@@ -78,6 +80,28 @@ export class InsideView {
     return this.body.querySelector<HTMLElement>(selector);
   }
 
+  /** Occlusion for the inspected step: a button, then a strip over the context tokens. */
+  private whyView(d: Inspection, record: StepRecord): HTMLElement {
+    const s = t().why;
+    const result = this.why?.for === record ? this.why.result : null;
+    if (!result) {
+      const btn = h('button', { type: 'button', class: 'why-btn' }, s.button);
+      btn.addEventListener('click', () => void this.availability.run(this.host, async () => {
+        this.why = { for: record, result: await this.client.occlusion(d.ids, record.id) };
+        this.render();
+      }));
+      return btn;
+    }
+    const max = Math.max(1e-9, ...result.deltas.map(Math.abs));
+    const cells = result.deltas.map((delta, i) => {
+      const a = Math.min(1, Math.abs(delta) / max);
+      const bg = delta >= 0 ? `rgba(33, 102, 172, ${0.12 + 0.6 * a})` : `rgba(217, 95, 2, ${0.12 + 0.6 * a})`;
+      const text = `${delta >= 0 ? '+' : '−'}${Math.abs(delta).toFixed(3)}`;
+      return h('span', { class: 'why-cell', style: `background:${bg}`, 'data-delta': delta, 'aria-label': s.cell(visibleToken(d.tokens[i]), text), translate: 'no' }, h('span', {}, visibleToken(d.tokens[i])), h('sub', {}, text));
+    });
+    return h('div', { class: 'why' }, h('p', { class: 'hint' }, s.explain(visibleToken(record.token), result.base.toFixed(3))), h('div', { class: 'why-strip', role: 'group', 'aria-label': s.label, 'data-base': result.base }, ...cells));
+  }
+
   /** A box of the diagram: its detailed view scrolled into sight and focused (a block also shows its layer's attention). */
   private openPart(part: ArchPart): void {
     if (part.layer !== undefined && String(part.layer) !== this.layerSel.value) {
@@ -132,6 +156,8 @@ export class InsideView {
       h('div', { class: 'scroll-x' }, lensTable(d)),
       record ? h('h3', {}, s.insideChain) : null,
       record ? chainLine(record) : null,
+      record ? h('h3', {}, s.why.heading) : null,
+      record ? this.whyView(d, record) : null,
     );
   }
 }

@@ -24,6 +24,7 @@ for (const backend of ['wasm', 'webgpu'] as const) {
   describe(`inside the model on ${backend}`, () => {
     let o: OpenPage;
     let ids: number[] = [];
+    let target = -1; // the inspected step's token
     const reference: number[][] = []; // layer 1, head 1, from the float64 reference
     beforeAll(async () => {
       o = await app.open(`?backend=${backend}&prompt=${encodeURIComponent(PROMPT)}&t=0&max=4`);
@@ -46,6 +47,7 @@ for (const backend of ['wasm', 'webgpu'] as const) {
       const ui = JSON.parse((await heat.getAttribute('data-weights'))!) as number[][];
 
       ids = [...lm.tokenizer.encode(PROMPT), ...generated.slice(0, 2).map((t) => t.id)];
+      target = generated[2].id;
       expect(ui).toHaveLength(ids.length);
       const engine = (await inspect(lm, ids, 0)).attention[0];
       // Independent witness: plain float64 loops on the same weights, layer 1, head 1.
@@ -160,6 +162,26 @@ for (const backend of ['wasm', 'webgpu'] as const) {
       expect(await inside.locator('.chain-line').textContent()).toMatch(/softmax: .* → temperature 0: .* → greedy: the most probable token → chose “/);
       // Embedding strips: one row per token, with token, position and sum.
       expect(await inside.locator('table.emb tbody tr').count()).toBe(lm.tokenizer.encode(PROMPT).length + 2);
+    });
+
+    it('why this token: leaving each context token out changes the chosen token’s log-probability as in the float64 reference (within 1e-3)', async () => {
+      const inside = o.page.getByRole('region', { name: 'Inside the model' });
+      await inside.getByRole('button', { name: 'Why this token?' }).click();
+      const strip = inside.getByRole('group', { name: 'Each context token’s share in the chosen token' });
+      await strip.waitFor();
+      const deltas = await strip.locator('.why-cell').evaluateAll((els) => els.map((e) => Number((e as HTMLElement).dataset.delta)));
+      expect(deltas).toHaveLength(ids.length);
+      const dir = join(ROOT, 'models', 'nexttoken-3m');
+      const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));
+      const weights = readF32Safetensors(new Uint8Array(readFileSync(join(dir, 'model.safetensors'))));
+      const logProb = (context: number[]) => {
+        const row = referenceLogits(config, weights, context).at(-1)!;
+        const max = Math.max(...row);
+        return row[target] - max - Math.log(row.reduce((a, x) => a + Math.exp(x - max), 0));
+      };
+      const base = logProb(ids);
+      expect(Math.abs(Number(await strip.getAttribute('data-base')) - base)).toBeLessThan(1e-3);
+      ids.forEach((_, i) => expect(Math.abs(deltas[i] - (base - logProb([...ids.slice(0, i), ...ids.slice(i + 1)])))).toBeLessThan(1e-3));
     });
   });
 }

@@ -22,6 +22,7 @@ export const en = {
     lensAsk: 'Ask',
     lensRepeat: 'Ask 10 times',
     lensAll: 'Check all questions',
+    occlusion: 'Why this token?',
     inspect: 'Look inside',
     compareTemperatures: 'Compare temperatures',
     perplexity: 'Measure perplexity',
@@ -267,6 +268,13 @@ export const en = {
   after: 'after',
   layerN: (n: number) => `layer ${n}`,
   modelOutput: 'model output',
+  why: {
+    heading: '6. Why this token? Each context token left out in turn',
+    button: 'Why this token?',
+    label: 'Each context token’s share in the chosen token',
+    explain: (tok: string, lp: string) => `How much each token supported “${tok}” (log-probability ${lp} with all of them): the drop in its log-probability when that token is left out and the rest run again. Blue: it made “${tok}” likelier; orange: it held it back.`,
+    cell: (tok: string, d: string) => `“${tok}”: ${d}`,
+  },
   arch: {
     title: 'The whole forward pass for this step',
     heading: '0. The whole forward pass for this step (select a box for its detail)',

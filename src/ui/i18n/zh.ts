@@ -21,6 +21,7 @@ export const zh: Dict = {
     lensAsk: '提问',
     lensRepeat: '问 10 次',
     lensAll: '检查所有问题',
+    occlusion: '为什么是这个词元？',
     inspect: '查看模型内部',
     compareTemperatures: '比较温度',
     perplexity: '测量困惑度',
@@ -258,6 +259,13 @@ export const zh: Dict = {
   after: '在此之后',
   layerN: (n) => `第 ${n} 层`,
   modelOutput: '模型输出',
+  why: {
+    heading: '6. 为什么是这个词元？依次去掉每个上下文词元',
+    button: '为什么是这个词元？',
+    label: '每个上下文词元对所选词元的贡献',
+    explain: (tok, lp) => `每个词元对 “${tok}” 的支持程度（全部保留时对数概率为 ${lp}）：去掉这个词元、重新运行其余部分后，它的对数概率下降了多少。蓝色：让 “${tok}” 更可能；橙色：让它更不可能。`,
+    cell: (tok, d) => `“${tok}”：${d}`,
+  },
   arch: {
     title: '这一步的完整前向计算',
     heading: '0. 这一步的完整前向计算（点一个方框查看细节）',
