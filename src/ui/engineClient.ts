@@ -42,6 +42,7 @@ export const SILENCE_TIMEOUT_S: Record<JobName, number> = {
   lensAll: 120,
   inspect: 120,
   occlusion: 120,
+  gradientTimesInput: 120,
   compareTemperatures: 300,
   perplexity: 120,
   stepLogits: 120,
@@ -225,6 +226,9 @@ export class EngineClient {
   }
   occlusion(ids: number[], target: number) {
     return this.ask('occlusion', { ids, target });
+  }
+  gradientTimesInput(ids: number[], target: number) {
+    return this.ask('gradientTimesInput', { ids, target });
   }
   compareTemperatures(promptIds: number[], temperatures: number[], seed: number, maxTokens: number) {
     return this.ask('compareTemperatures', { promptIds, temperatures, seed, maxTokens });

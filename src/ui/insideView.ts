@@ -3,7 +3,7 @@
 // The numbers come from the engine on request; this file only draws them.
 import type { StepRecord } from '../engine/generate/generate.ts';
 import type { Inspection } from '../engine/tools/inspect.ts';
-import type { Occlusion } from '../engine/tools/attribution.ts';
+import type { GradientAttribution, Occlusion } from '../engine/tools/attribution.ts';
 import { append, clear, h, pct, probText, visibleToken } from './dom.ts';
 import type { EngineClient } from './engineClient.ts';
 import { label, onLangChange, t } from './i18n/index.ts';
@@ -22,7 +22,7 @@ export class InsideView {
   private dataFor: StepRecord | null = null; // the step the shown inspection was computed for
   private readonly availability: Availability;
   private readonly attention: AttentionChoice = { query: null, hideSink: false };
-  private why: { for: StepRecord; result: Occlusion } | null = null;
+  private why: { for: StepRecord; result: Occlusion; gradient: GradientAttribution | string } | null = null;
 
   constructor(
     private readonly client: EngineClient,
@@ -87,19 +87,36 @@ export class InsideView {
     if (!result) {
       const btn = h('button', { type: 'button', class: 'why-btn' }, s.button);
       btn.addEventListener('click', () => void this.availability.run(this.host, async () => {
-        this.why = { for: record, result: await this.client.occlusion(d.ids, record.id) };
+        const result = await this.client.occlusion(d.ids, record.id);
+        // Gradients are implemented for GPT-2 models: elsewhere the view says so and shows occlusion alone.
+        const gradient = await this.client.gradientTimesInput(d.ids, record.id).catch((e: Error) => e.message);
+        this.why = { for: record, result, gradient };
         this.render();
       }));
       return btn;
     }
-    const max = Math.max(1e-9, ...result.deltas.map(Math.abs));
-    const cells = result.deltas.map((delta, i) => {
-      const a = Math.min(1, Math.abs(delta) / max);
-      const bg = delta >= 0 ? `rgba(33, 102, 172, ${0.12 + 0.6 * a})` : `rgba(217, 95, 2, ${0.12 + 0.6 * a})`;
-      const text = `${delta >= 0 ? '+' : '−'}${Math.abs(delta).toFixed(3)}`;
-      return h('span', { class: 'why-cell', style: `background:${bg}`, 'data-delta': delta, 'aria-label': s.cell(visibleToken(d.tokens[i]), text), translate: 'no' }, h('span', {}, visibleToken(d.tokens[i])), h('sub', {}, text));
-    });
-    return h('div', { class: 'why' }, h('p', { class: 'hint' }, s.explain(visibleToken(record.token), result.base.toFixed(3))), h('div', { class: 'why-strip', role: 'group', 'aria-label': s.label, 'data-base': result.base }, ...cells));
+    const strip = (values: number[], label: string, data: Record<string, number>) => {
+      const max = Math.max(1e-9, ...values.map(Math.abs));
+      const cells = values.map((delta, i) => {
+        const a = Math.min(1, Math.abs(delta) / max);
+        const bg = delta >= 0 ? `rgba(33, 102, 172, ${0.12 + 0.6 * a})` : `rgba(217, 95, 2, ${0.12 + 0.6 * a})`;
+        const text = `${delta >= 0 ? '+' : '−'}${Math.abs(delta).toFixed(3)}`;
+        return h('span', { class: 'why-cell', style: `background:${bg}`, 'data-delta': delta, 'aria-label': s.cell(visibleToken(d.tokens[i]), text), translate: 'no' }, h('span', {}, visibleToken(d.tokens[i])), h('sub', {}, text));
+      });
+      const attrs: Record<string, string | number> = { class: 'why-strip', role: 'group', 'aria-label': label };
+      for (const [k, v] of Object.entries(data)) attrs[`data-${k}`] = v;
+      return h('div', attrs, ...cells);
+    };
+    const g = this.why!.gradient;
+    return h(
+      'div',
+      { class: 'why' },
+      h('p', { class: 'hint' }, s.explain(visibleToken(record.token), result.base.toFixed(3))),
+      h('h4', {}, s.occlusionTitle),
+      strip(result.deltas, s.label, { base: result.base }),
+      h('h4', {}, s.gradientTitle),
+      typeof g === 'string' ? h('p', { class: 'hint' }, g) : strip(g.scores, s.gradientLabel, { 'log-prob': g.logProb }),
+    );
   }
 
   /** A box of the diagram: its detailed view scrolled into sight and focused (a block also shows its layer's attention). */

@@ -11,7 +11,7 @@ import { WASM_PATHS } from '../engine/load/wasmPaths.ts';
 import { withCacheKept } from '../engine/model/model.ts';
 import type { LoadedModel } from '../engine/load/load.ts';
 import { inspect } from '../engine/tools/inspect.ts';
-import { occlusion } from '../engine/tools/attribution.ts';
+import { gradientTimesInput, occlusion } from '../engine/tools/attribution.ts';
 import { compareTemperatures, perplexity } from '../engine/tools/compare.ts';
 import { askAll, askFact, knownAnswers, repeatAsk, summarize, type LensQuestion } from '../engine/tools/lens.ts';
 import type { SamplingSettings } from '../sampling/sampler.ts';
@@ -132,6 +132,8 @@ async function runJob(req: JobRequest, job: Running): Promise<void> {
       return answer(req.reqId, 'inspect', await tool(() => inspect(need(), req.args.ids, req.args.layer)));
     case 'occlusion':
       return answer(req.reqId, 'occlusion', await tool(() => occlusion(need(), req.args.ids, req.args.target)));
+    case 'gradientTimesInput':
+      return answer(req.reqId, 'gradientTimesInput', await tool(() => gradientTimesInput(need(), req.args.ids, req.args.target)));
     case 'compareTemperatures': {
       const a = req.args;
       return answer(req.reqId, 'compareTemperatures', await tool(() => compareTemperatures(need(), a.promptIds, a.temperatures, a.seed, a.maxTokens)));

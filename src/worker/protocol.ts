@@ -9,7 +9,7 @@ import type { StepRecord, GenerationSummary } from '../engine/generate/generate.
 import type { HubProgress } from '../engine/load/hub.ts';
 import type { ChatMessage } from '../engine/load/tokenizer.ts';
 import type { Inspection } from '../engine/tools/inspect.ts';
-import type { Occlusion } from '../engine/tools/attribution.ts';
+import type { GradientAttribution, Occlusion } from '../engine/tools/attribution.ts';
 import type { LensAnswer, LensSummaryRow } from '../engine/tools/lens.ts';
 import type { Surprise, TemperatureColumn } from '../engine/tools/compare.ts';
 import type { SamplingSettings } from '../sampling/sampler.ts';
@@ -95,6 +95,7 @@ export interface Jobs {
   lensAll: { args: Record<string, never>; result: { answers: LensAnswer[]; summary: LensSummaryRow[] } };
   inspect: { args: { ids: number[]; layer: number }; result: Inspection };
   occlusion: { args: { ids: number[]; target: number }; result: Occlusion };
+  gradientTimesInput: { args: { ids: number[]; target: number }; result: GradientAttribution };
   compareTemperatures: { args: { promptIds: number[]; temperatures: number[]; seed: number; maxTokens: number }; result: TemperatureColumn[] };
   perplexity: { args: { text: string }; result: { tokens: Surprise[]; perplexity: number; bitsPerToken: number } };
   /** The logits after `ids` (a past step's, recomputed when the page no longer holds them). */

@@ -182,6 +182,11 @@ for (const backend of ['wasm', 'webgpu'] as const) {
       const base = logProb(ids);
       expect(Math.abs(Number(await strip.getAttribute('data-base')) - base)).toBeLessThan(1e-3);
       ids.forEach((_, i) => expect(Math.abs(deltas[i] - (base - logProb([...ids.slice(0, i), ...ids.slice(i + 1)])))).toBeLessThan(1e-3));
+      // Gradient × input (checked against finite differences in tests/attribution.test.ts): one value per
+      // token, from a cache-free forward pass whose log-probability is the reference's.
+      const grad = inside.getByRole('group', { name: 'Gradient × input for each context token' });
+      expect(await grad.locator('.why-cell').count()).toBe(ids.length);
+      expect(Math.abs(Number(await grad.getAttribute('data-log-prob')) - base)).toBeLessThan(1e-3);
     });
   });
 }

@@ -1,8 +1,12 @@
-// "Why this token?" by occlusion: how much each context token supported the chosen token. Each token is
-// left out in turn, the rest run again, and the drop in the chosen token's log-probability is that
-// token's share: positive, it made the choice likelier; negative, it held it back. One forward pass per
-// context token (the KV cache reuses the prefix before the dropped position).
+// "Why this token?": how much each context token supported the chosen token, two ways.
+// Occlusion: each token is left out in turn, the rest run again, and the drop in the chosen token's
+// log-probability is that token's share (positive: it made the choice likelier; negative: it held it back).
+// Gradient × input: the gradient of that log-probability with respect to each token's embedding, dotted
+// with the embedding (TF.js's autodiff through a cache-free forward pass): a first-order estimate of the
+// same thing, from one backward pass.
+import * as tf from '@tensorflow/tfjs';
 import { logitsAfter } from '../generate/generate.ts';
+import { GPT2 } from '../model/gpt2.ts';
 import type { LoadedModel } from '../load/load.ts';
 import { logSoftmaxAt } from '../../sampling/step.ts';
 
@@ -24,4 +28,26 @@ export async function occlusion(lm: LoadedModel, ids: number[], target: number, 
     await yieldEvery?.();
   }
   return { base, deltas };
+}
+
+export interface GradientAttribution {
+  logProb: number;
+  /** scores[i] = Σ_d ∂ log p(target) / ∂ e[i][d] · e[i][d], for the token embedding e[i]. */
+  scores: number[];
+}
+
+export async function gradientTimesInput(lm: LoadedModel, ids: number[], target: number): Promise<GradientAttribution> {
+  const model = lm.model;
+  if (!(model instanceof GPT2)) throw new Error(`Gradient × input is implemented for GPT-2 models; this one is ${lm.config.modelType}. Occlusion works for every model.`);
+  if (!ids.length) throw new Error('Gradient × input needs at least one context token.');
+  const emb = model.tokenEmbeddings(ids);
+  try {
+    const { value, grad } = tf.valueAndGrad((e: tf.Tensor) => model.logProbOfEmbeddings(e as tf.Tensor2D, target))(emb);
+    const scores = tf.tidy(() => tf.sum(tf.mul(grad, emb), 1));
+    const [logProb, data] = [(await value.data())[0], Array.from((await scores.data()) as Float32Array)];
+    for (const t of [value, grad, scores]) t.dispose();
+    return { logProb, scores: data };
+  } finally {
+    emb.dispose();
+  }
 }

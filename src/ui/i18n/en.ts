@@ -23,6 +23,7 @@ export const en = {
     lensRepeat: 'Ask 10 times',
     lensAll: 'Check all questions',
     occlusion: 'Why this token?',
+    gradientTimesInput: 'Why this token? (gradients)',
     inspect: 'Look inside',
     compareTemperatures: 'Compare temperatures',
     perplexity: 'Measure perplexity',
@@ -274,6 +275,9 @@ export const en = {
     label: 'Each context token’s share in the chosen token',
     explain: (tok: string, lp: string) => `How much each token supported “${tok}” (log-probability ${lp} with all of them): the drop in its log-probability when that token is left out and the rest run again. Blue: it made “${tok}” likelier; orange: it held it back.`,
     cell: (tok: string, d: string) => `“${tok}”: ${d}`,
+    occlusionTitle: 'Left out in turn (occlusion): the drop in log-probability',
+    gradientTitle: 'Gradient × input: ∂ log p / ∂ embedding · embedding, one backward pass (a first-order estimate of the same)',
+    gradientLabel: 'Gradient × input for each context token',
   },
   arch: {
     title: 'The whole forward pass for this step',

@@ -22,6 +22,7 @@ export const zh: Dict = {
     lensRepeat: '问 10 次',
     lensAll: '检查所有问题',
     occlusion: '为什么是这个词元？',
+    gradientTimesInput: '为什么是这个词元？（梯度）',
     inspect: '查看模型内部',
     compareTemperatures: '比较温度',
     perplexity: '测量困惑度',
@@ -265,6 +266,9 @@ export const zh: Dict = {
     label: '每个上下文词元对所选词元的贡献',
     explain: (tok, lp) => `每个词元对 “${tok}” 的支持程度（全部保留时对数概率为 ${lp}）：去掉这个词元、重新运行其余部分后，它的对数概率下降了多少。蓝色：让 “${tok}” 更可能；橙色：让它更不可能。`,
     cell: (tok, d) => `“${tok}”：${d}`,
+    occlusionTitle: '依次去掉（遮挡）：对数概率的下降',
+    gradientTitle: '梯度 × 输入：∂ log p / ∂ 嵌入 · 嵌入，一次反向传播（同一量的一阶估计）',
+    gradientLabel: '每个上下文词元的梯度 × 输入',
   },
   arch: {
     title: '这一步的完整前向计算',
