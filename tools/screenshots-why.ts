@@ -1,0 +1,76 @@
+// Screenshots of the why-views (npx tsx tools/screenshots-why.ts): the forward pass drawn as boxes, the
+// labelled attention map, the why-this-token strips, the token tree and the guessing game, at 1280 and
+// 390 px; and the output's probability colours under simulated deuteranopia and protanopia (Chromium's
+// Emulation.setEmulatedVisionDeficiency). Written to docs/screenshots/why-views/.
+import { mkdirSync } from 'node:fs';
+import type { Page } from 'playwright-core';
+import { launch, startApp, stopApp } from './browser.ts';
+
+const OUT = 'docs/screenshots/why-views';
+mkdirSync(OUT, { recursive: true });
+const base = await startApp();
+const browser = await launch();
+
+async function open(width: number, query: string): Promise<Page> {
+  const page = await browser.newPage({ viewport: { width, height: 900 } });
+  await page.goto(base + query);
+  await page.waitForSelector('body[data-ready="true"]', { timeout: 180_000 });
+  return page;
+}
+async function run(page: Page, button: string): Promise<void> {
+  const before = Number((await page.evaluate(() => document.body.dataset.runs)) ?? 0);
+  await page.getByRole('button', { name: button, exact: true }).click();
+  await page.waitForFunction((n) => Number(document.body.dataset.runs ?? 0) > n, before, { timeout: 120_000 });
+}
+const tokens = (page: Page) => page.locator('section[aria-label="Output"] button.token[data-active="true"]');
+
+for (const width of [1280, 390]) {
+  const page = await open(width, `?backend=wasm&prompt=${encodeURIComponent('The capital of France is')}&t=0&max=6`);
+  await run(page, 'Generate');
+  await tokens(page).nth(2).click();
+  const inside = page.getByRole('region', { name: 'Inside the model' });
+  await inside.getByRole('button', { name: 'Look inside this step' }).click();
+  await inside.locator('ol.architecture').waitFor();
+  await inside.locator('ol.architecture').screenshot({ path: `${OUT}/architecture-${width}.png` });
+  await inside.locator('canvas.heat').focus();
+  await page.keyboard.press('ArrowLeft');
+  await inside.locator('.attention-map').screenshot({ path: `${OUT}/attention-${width}.png` });
+  await inside.getByRole('button', { name: 'Why this token?' }).click();
+  await inside.locator('.why-strip').nth(1).waitFor();
+  await inside.locator('.why').screenshot({ path: `${OUT}/why-${width}.png` });
+  // A typed branch, then the token tree.
+  await tokens(page).nth(1).click();
+  await page.getByRole('textbox', { name: 'Or force your own next token(s):' }).fill(' the sea');
+  await page.getByRole('button', { name: 'Check', exact: true }).click();
+  await page.locator('.forced').waitFor();
+  await page.locator('.forced').screenshot({ path: `${OUT}/force-${width}.png` });
+  await run(page, 'Continue from here');
+  await page.locator('details.token-tree-box > summary').click();
+  await page.locator('.tt-row').nth(1).waitFor();
+  await page.locator('details.token-tree-box').screenshot({ path: `${OUT}/token-tree-${width}.png` });
+  await page.close();
+
+  // The guessing game: a hidden token, then the scored guess.
+  const game = await open(width, `?backend=wasm&prompt=${encodeURIComponent('Once upon a time')}&t=1&seed=3&max=8`);
+  await game.getByLabel('Guess each next token (a game)').check();
+  await game.getByRole('button', { name: 'Next token', exact: true }).click();
+  await game.locator('button.token.hidden-guess').waitFor();
+  await game.locator('form.guess').screenshot({ path: `${OUT}/guess-hidden-${width}.png` });
+  await game.locator('button.guess-pick').first().click();
+  await game.locator('.guess-result').waitFor();
+  await game.locator('#step-panel').screenshot({ path: `${OUT}/guess-scored-${width}.png` });
+  await game.close();
+}
+
+// The palette as people with deuteranopia and protanopia see it (the output of a 60-token run).
+const page = await open(1280, `?backend=wasm&prompt=${encodeURIComponent('Once upon a time')}&t=1&seed=42&max=60`);
+await run(page, 'Generate');
+const cdp = await page.context().newCDPSession(page);
+for (const vision of ['none', 'deuteranopia', 'protanopia'] as const) {
+  await cdp.send('Emulation.setEmulatedVisionDeficiency', { type: vision });
+  await page.getByRole('region', { name: 'Output' }).screenshot({ path: `${OUT}/palette-${vision === 'none' ? 'normal' : vision}.png` });
+}
+await page.close();
+await browser.close();
+await stopApp();
+console.log(`screenshots in ${OUT}`);
