@@ -39,7 +39,9 @@ export function renderChrome(u: Layout, s: AppState, source: ModelSource | null)
   if (s.guess.pending) u.nextToken.disabled = true;
   const sel = s.selected;
   u.continueBtn.disabled = isBusy || s.picked === null || !sel;
-  u.forceForm.hidden = !sel;
+  // A token hidden for the guessing game shows nothing about itself, not even through a forced token.
+  const hiddenStep = !!sel && s.guess.pending?.runId === sel.runId && s.guess.pending.step === sel.step;
+  u.forceForm.hidden = !sel || hiddenStep;
   u.plainToggle.setAttribute('aria-pressed', String(s.plainText.on));
   u.plainBox.hidden = !s.plainText.on;
   if (u.plainBox.textContent !== s.plainText.text) u.plainBox.textContent = s.plainText.text; // model output: text, never HTML

@@ -150,6 +150,7 @@ describe('guess the next token', () => {
     expect(await hidden.textContent()).toBe('?');
     expect(await panel.locator('ol.candidates').count()).toBe(0);
     expect(await page.getByRole('button', { name: 'Next token', exact: true }).isDisabled()).toBe(true);
+    expect(await page.locator('form.force').isHidden()).toBe(true); // no way to read the hidden step's distribution
     await panel.locator(`button.guess-pick[data-id="${cli[0].top[0].id}"]`).click();
     const result = panel.locator('.guess-result');
     await result.waitFor();
