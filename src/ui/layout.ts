@@ -122,6 +122,7 @@ export function buildLayout(root: HTMLElement) {
       modelAbout,
       loadBox,
     ),
+    viewsNav(),
     error,
     notice,
     h(
@@ -148,3 +149,24 @@ export function buildLayout(root: HTMLElement) {
 
 export type Layout = ReturnType<typeof buildLayout>;
 export type { Lang };
+
+/** Navigation to every view (most are below the fold): a sticky row of buttons that bring a view into sight and focus its heading. */
+function viewsNav(): HTMLElement {
+  const views: [string, Text][] = [
+    ['section.panel.input', (d) => d.input],
+    ['section.panel.output', (d) => d.output],
+    ['section.panel.dist', (d) => d.distribution],
+    ['section.panel.inside', (d) => d.inside],
+    ['section.panel.lens', (d) => d.lens],
+    ['section.panel.experiments', (d) => d.experiments],
+  ];
+  const goTo = (selector: string) => {
+    const target = document.querySelector<HTMLElement>(selector);
+    if (!target) return;
+    target.scrollIntoView({ block: 'start' });
+    const heading = target.querySelector<HTMLElement>('h2') ?? target;
+    heading.setAttribute('tabindex', '-1');
+    heading.focus({ preventScroll: true });
+  };
+  return label(h('nav', { class: 'views-nav' }, ...views.map(([selector, name]) => label(h('button', { type: 'button', 'data-view': selector, onclick: () => goTo(selector) }), name))), (d) => d.viewsNav, 'aria-label');
+}

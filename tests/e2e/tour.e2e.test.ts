@@ -52,3 +52,25 @@ it('each card’s “Show me” opens and highlights that concept’s live view'
   // The inside view was computed on request by the tour (a generation and an inspection ran).
   expect(await page.locator('canvas.heat').count()).toBe(1);
 });
+
+it('the views nav brings each view into sight below it and focuses its heading, at 1280 and 390 px', async () => {
+  for (const width of [1280, 390]) {
+    const page = o.page;
+    await page.setViewportSize({ width, height: 800 });
+    const nav = page.getByRole('navigation', { name: 'Views' });
+    const names = await nav.getByRole('button').allTextContents();
+    expect(names).toEqual(['Input', 'Output', 'Next-token distribution', 'Inside the model', 'Hallucination lens', 'Experiments']);
+    for (const name of names.slice().reverse()) {
+      const button = nav.getByRole('button', { name, exact: true });
+      const selector = (await button.getAttribute('data-view'))!;
+      await button.click();
+      // Focus lands in that view (its heading, or the view itself), and the view starts below the sticky nav.
+      await expect.poll(() => page.evaluate((sel) => document.activeElement?.closest('section.panel') === document.querySelector(sel), selector)).toBe(true);
+      const top = (await page.locator(selector).boundingBox())!.y;
+      const navBox = (await nav.boundingBox())!;
+      expect(top).toBeGreaterThanOrEqual(navBox.y + navBox.height - 2);
+      expect(top).toBeLessThan(800);
+    }
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(width);
+  }
+});

@@ -249,6 +249,7 @@ export const en = {
   guessEmpty: 'Type a guess for the next token (or pick one), then press Guess.',
   guessResult: (guess: string, p: string, rank: number, vocab: number, drawn: string, q: string) => `Your guess “${guess}”: the model gave it ${p}, rank ${rank.toLocaleString('en')} of ${vocab.toLocaleString('en')}. It drew “${drawn}” (${q}).`,
   guessScore: (n: number, hits: number, median: number, mean: string, drawnMean: string) => `Score after ${n} round${n === 1 ? '' : 's'}: your guess was the model’s favourite ${hits} time${hits === 1 ? '' : 's'}; median rank ${median}; the model gave your guesses ${mean} on average, and the tokens it drew ${drawnMean}.`,
+  viewsNav: 'Views',
   plainText: 'Plain text',
   forceLabel: 'Or force your own next token(s):',
   forceCheck: 'Check',

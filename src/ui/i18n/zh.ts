@@ -240,6 +240,7 @@ export const zh: Dict = {
   guessEmpty: '请输入对下一个词元的猜测（或选一个），然后点“猜”。',
   guessResult: (guess, p, rank, vocab, drawn, q) => `你的猜测 “${guess}”：模型给它的概率是 ${p}，在 ${vocab.toLocaleString('zh')} 个词元中排第 ${rank.toLocaleString('zh')}。模型抽中的是 “${drawn}”（${q}）。`,
   guessScore: (n, hits, median, mean, drawnMean) => `${n} 轮后的得分：你猜中模型最看好的词元 ${hits} 次；排名中位数 ${median}；模型给你的猜测的平均概率是 ${mean}，给它抽中的词元的平均概率是 ${drawnMean}。`,
+  viewsNav: '视图',
   plainText: '纯文本',
   forceLabel: '或者强制指定你自己的下一个词元：',
   forceCheck: '查看',
