@@ -65,19 +65,30 @@ describe('a lost GPU device mid-generation (WebGPU, software adapter)', () => {
   });
 });
 
+/** The status line after an auto load that measured both backends: [chosen, webgpu ms, wasm ms], the faster chosen. */
+async function measuredAtLoad(page: Page): Promise<[string, string, string]> {
+  const status = (await page.locator('#backend').textContent()) ?? '';
+  const m = /^auto → (webgpu|wasm)\b.*\(measured at load: webgpu ([\d.]+) ms\/token, wasm ([\d.]+) ms\/token\)$/.exec(status);
+  expect(m, status).not.toBeNull();
+  const [, chosen, gpu, wasm] = m!;
+  expect(chosen).toBe(Number(gpu) < Number(wasm) ? 'webgpu' : 'wasm');
+  return [chosen, gpu, wasm];
+}
+
+/** Generate greedily on the page: its tokens must be the CLI's for the same prompt. */
+async function expectCliGreedy(page: Page, maxTokens: number): Promise<void> {
+  await runAndWait(page, 'Generate');
+  const cli = (await cliSteps(['--model', MODEL, '--prompt', PROMPT, '--temperature', '0', '--max-tokens', String(maxTokens)])).map((s) => s.id);
+  expect((await outputTokens(page)).map((t) => t.id)).toEqual(cli);
+}
+
 describe('?backend=auto', () => {
   const o = usePage('backend=auto&t=0&max=12', true);
 
   it('times a few decode steps on WebGPU and on WASM at load, keeps the faster, and shows both figures', async () => {
-    const status = (await o.page.locator('#backend').textContent()) ?? '';
-    const m = /^auto → (webgpu|wasm)\b.*\(measured at load: webgpu ([\d.]+) ms\/token, wasm ([\d.]+) ms\/token\)$/.exec(status);
-    expect(m, status).not.toBeNull();
-    const [, chosen, gpu, wasm] = m!;
-    expect(chosen).toBe(Number(gpu) < Number(wasm) ? 'webgpu' : 'wasm');
+    await measuredAtLoad(o.page);
     // And the engine it kept generates the CLI's greedy tokens.
-    await runAndWait(o.page, 'Generate');
-    const cli = (await cliSteps(['--model', MODEL, '--prompt', PROMPT, '--temperature', '0', '--max-tokens', '12'])).map((s) => s.id);
-    expect((await outputTokens(o.page)).map((t) => t.id)).toEqual(cli);
+    await expectCliGreedy(o.page, 12);
   });
 });
 
@@ -86,19 +97,14 @@ describe('no backend asked for: auto, remembered per model and device', () => {
 
   it('the first load measures WebGPU and WASM and keeps the faster; a reload on the same device loads once, on the remembered choice, and says so', async () => {
     const status = async () => (await o.page.locator('#backend').textContent()) ?? '';
-    const first = /^auto → (webgpu|wasm)\b.*\(measured at load: webgpu ([\d.]+) ms\/token, wasm ([\d.]+) ms\/token\)$/.exec(await status());
-    expect(first, await status()).not.toBeNull();
-    const [, chosen, gpu, wasm] = first!;
-    expect(chosen).toBe(Number(gpu) < Number(wasm) ? 'webgpu' : 'wasm');
+    const [chosen, gpu, wasm] = await measuredAtLoad(o.page);
     await o.page.reload();
     await o.page.waitForSelector('body[data-ready="true"]', { timeout: 180_000 });
     const again = /^auto → (webgpu|wasm)\b.*\(measured on this device before: webgpu ([\d.]+) ms\/token, wasm ([\d.]+) ms\/token; \?backend=auto measures again\)$/.exec(await status());
     expect(again, await status()).not.toBeNull();
     expect(again!.slice(1)).toEqual([chosen, gpu, wasm]);
     // The remembered engine generates the CLI's greedy tokens.
-    await runAndWait(o.page, 'Generate');
-    const cli = (await cliSteps(['--model', MODEL, '--prompt', PROMPT, '--temperature', '0', '--max-tokens', '6'])).map((s) => s.id);
-    expect((await outputTokens(o.page)).map((t) => t.id)).toEqual(cli);
+    await expectCliGreedy(o.page, 6);
   });
 });
 
