@@ -257,6 +257,8 @@ describe('the generate CLI: each bad flag named with its allowed range, exit cod
     ['B30', ['--prompt', ''], 1],
     ['B31', ['--prompt-ids', '99999'], 2],
     ['B32', ['--prompt', 'word '.repeat(400)], 1],
+    ['B41', ['--min-p', '2'], 2],
+    ['B42', ['--repetition-penalty', '0'], 2],
   ];
   for (const [id, args, code] of cases) {
     it(`${id} ${args.join(' ').slice(0, 40)}`, async () => {
@@ -275,6 +277,7 @@ describe('a link with bad values: corrected, and the page says to what (the same
     ['B34', '?t=9'],
     ['B35', '?max=0&seed=abc'],
     ['B36', '?p=0&k=2.5'],
+    ['B43', '?minp=-1&rep=9'],
   ] as const) {
     it(`${id} ${query}`, () => {
       const { corrections } = readSetup(query);

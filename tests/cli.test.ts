@@ -5,6 +5,9 @@ import { join } from 'node:path';
 import { Tokenizer } from '../src/engine/load/tokenizer.ts';
 import { GENERAL_FACTS } from '../src/engine/tools/generalFacts.ts';
 import { cli } from './shared/cli.ts';
+import { readF32Safetensors, referenceLogits } from './reference/naive-gpt2.ts';
+import { drawF64, samplingF64 } from './shared/samplingF64.ts';
+import { samplingSettings } from '../src/sampling/stages.ts';
 
 const FIXTURE = 'tests/fixtures/tiny-gpt2';
 
@@ -53,6 +56,33 @@ describe('generate CLI', () => {
     const ids = lines(json.stdout).filter((o) => !o.summary).map((o) => o.id as number);
     expect(ids).toHaveLength(5);
     expect(plain.stdout).toBe(tokenizer().decode(ids) + '\n');
+  });
+
+  it('--repetition-penalty and --min-p: every step’s stages match an independent float64 sampler over the float64 reference model’s logits', async () => {
+    const settings = samplingSettings({ repetitionPenalty: 1.8, temperature: 0.9, minP: 0.3 });
+    const args = ['--model', FIXTURE, '--prompt', 'Hello Hello the cat', '--max-tokens', '8', '--temperature', '0.9', '--repetition-penalty', '1.8', '--min-p', '0.3', '--seed', '4', '--json'];
+    const r = await cli('generate', args);
+    expect(r.code, r.stderr).toBe(0);
+    const out = lines(r.stdout);
+    const summary = out.pop().summary;
+    const cfg = JSON.parse(readFileSync(join(FIXTURE, 'config.json'), 'utf8'));
+    const weights = readF32Safetensors(new Uint8Array(readFileSync(join(FIXTURE, 'model.safetensors'))));
+    let ids: number[] = summary.promptIds;
+    let cut = 0;
+    for (const step of out) {
+      const ref = samplingF64(referenceLogits(cfg, weights, ids).at(-1)!, settings, ids);
+      expect(step.stages.map((st: { name: string }) => st.name)).toEqual(['repetitionPenalty', 'temperature', 'minP']);
+      step.stages.forEach((st: { kept: number; chosen: number; value: number }, j: number) => {
+        expect(st.kept, `step ${step.step} ${ref.stages[j].name}`).toBe(ref.stages[j].kept);
+        expect(Math.abs(st.chosen - ref.stages[j].probs[step.id])).toBeLessThan(1e-4);
+      });
+      expect(step.stages.map((st: { value: number }) => st.value)).toEqual([1.8, 0.9, 0.3]);
+      expect(drawF64(ref.final, ref.order, step.draw)).toBe(step.id);
+      if (ref.stages[2].kept < ref.stages[1].kept) cut++;
+      ids = [...ids, step.id];
+    }
+    expect(out.length).toBe(8);
+    expect(cut).toBeGreaterThan(0); // min-p did cut the distribution at some step
   });
 
   const bad: [string[], RegExp][] = [

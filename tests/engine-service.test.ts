@@ -20,10 +20,11 @@ import { createRng } from '../src/sampling/prng.ts';
 import { NonFiniteLogitsError, sampleNext } from '../src/sampling/step.ts';
 import { softmax } from '../src/sampling/sampler.ts';
 import { startHubServer, type HubServer } from '../tools/hubServer.ts';
+import { samplingSettings } from '../src/sampling/stages.ts';
 
 const ROOT = join(import.meta.dirname, '..');
 const EMBEDDED = join(ROOT, 'models', 'nexttoken-3m');
-const settings = { temperature: 1, topK: 0, topP: 1 };
+const settings = samplingSettings({ temperature: 1, topK: 0, topP: 1 });
 let lm: LoadedModel;
 
 beforeAll(async () => {
@@ -110,7 +111,7 @@ describe('non-finite logits', () => {
     for (const bad of [NaN, Infinity, -Infinity]) {
       const logits = Float32Array.from({ length: 50 }, (_, i) => Math.sin(i));
       logits[17] = bad;
-      for (const s of [settings, { temperature: 0, topK: 0, topP: 1 }, { temperature: 0.7, topK: 5, topP: 0.9 }]) {
+      for (const s of [settings, samplingSettings({ temperature: 0, topK: 0, topP: 1 }), samplingSettings({ temperature: 0.7, topK: 5, topP: 0.9 })]) {
         expect(() => sampleNext(logits, s, rng)).toThrow(NonFiniteLogitsError);
       }
     }

@@ -8,6 +8,7 @@ import { createRng } from '../src/sampling/prng.ts';
 import { RankedIds } from '../src/sampling/ranked.ts';
 import { softmax, sortedIds } from '../src/sampling/sampler.ts';
 import { sampleNext, sampleNextBySort } from '../src/sampling/step.ts';
+import { samplingSettings } from '../src/sampling/stages.ts';
 
 const V = 50257;
 
@@ -28,15 +29,15 @@ function logitsFor(step: number): Float32Array {
 }
 
 const SETTINGS = [
-  { temperature: 1, topK: 0, topP: 1 },
-  { temperature: 0, topK: 0, topP: 1 },
-  { temperature: 0.7, topK: 40, topP: 1 },
-  { temperature: 0.8, topK: 0, topP: 0.95 },
-  { temperature: 1.5, topK: 50, topP: 0.9 },
-  { temperature: 2, topK: 0, topP: 1 },
-  { temperature: 0.3, topK: 1, topP: 0.5 },
-  { temperature: 1, topK: 60000, topP: 0.999 },
-  { temperature: 0, topK: 5, topP: 0.9 },
+  samplingSettings({ temperature: 1, topK: 0, topP: 1 }),
+  samplingSettings({ temperature: 0, topK: 0, topP: 1 }),
+  samplingSettings({ temperature: 0.7, topK: 40, topP: 1 }),
+  samplingSettings({ temperature: 0.8, topK: 0, topP: 0.95 }),
+  samplingSettings({ temperature: 1.5, topK: 50, topP: 0.9 }),
+  samplingSettings({ temperature: 2, topK: 0, topP: 1 }),
+  samplingSettings({ temperature: 0.3, topK: 1, topP: 0.5 }),
+  samplingSettings({ temperature: 1, topK: 60000, topP: 0.999 }),
+  samplingSettings({ temperature: 0, topK: 5, topP: 0.9 }),
 ];
 
 describe('linear-time sampling', () => {

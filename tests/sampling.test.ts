@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { createRng } from '../src/sampling/prng.ts';
 import { applyTopK, applyTopP, argmax, distributions, entropyBits, softmax, sortedIds } from '../src/sampling/sampler.ts';
 import { logSoftmaxAt, sampleNext } from '../src/sampling/step.ts';
+import { samplingSettings } from '../src/sampling/stages.ts';
 
 const logitsOf = (probs: number[]) => Float32Array.from(probs, Math.log);
 const sum = (a: Float32Array) => a.reduce((s, v) => s + v, 0);
@@ -20,10 +21,10 @@ describe('sampler', () => {
     const logits = Float32Array.from({ length: 500 }, (_, i) => Math.sin(i * 12.9898) * 5);
     const best = argmax(logits);
     for (const t of [0, 1e-6]) {
-      const s = sampleNext(logits, { temperature: t, topK: 0, topP: 1 }, rng);
+      const s = sampleNext(logits, samplingSettings({ temperature: t, topK: 0, topP: 1 }), rng);
       expect(s.id).toBe(best);
     }
-    expect(sampleNext(logits, { temperature: 0, topK: 0, topP: 1 }, rng).draw).toBeNull();
+    expect(sampleNext(logits, samplingSettings({ temperature: 0, topK: 0, topP: 1 }), rng).draw).toBeNull();
   });
 
   it('top-k keeps exactly k tokens, the k most probable', () => {
@@ -50,20 +51,20 @@ describe('sampler', () => {
 
   it('applies temperature, then top-k, then top-p (the documented order)', () => {
     // Temperature before top-p: at T = 1, p = 0.6 keeps 2 of [.5,.3,.2]; at T = 0.5 the top token alone has .66.
-    expect(distributions(logitsOf([0.5, 0.3, 0.2]), { temperature: 1, topK: 0, topP: 0.6 }).kept).toBe(2);
-    expect(distributions(logitsOf([0.5, 0.3, 0.2]), { temperature: 0.5, topK: 0, topP: 0.6 }).kept).toBe(1);
+    expect(distributions(logitsOf([0.5, 0.3, 0.2]), samplingSettings({ temperature: 1, topK: 0, topP: 0.6 })).kept).toBe(2);
+    expect(distributions(logitsOf([0.5, 0.3, 0.2]), samplingSettings({ temperature: 0.5, topK: 0, topP: 0.6 })).kept).toBe(1);
     // Top-k before top-p: after k = 2 the survivors renormalise to [.571,.429], so p = 0.5 keeps 1.
     // (Top-p first would keep 2: 0.4 alone does not reach 0.5.)
-    expect(distributions(logitsOf([0.4, 0.3, 0.2, 0.1]), { temperature: 1, topK: 2, topP: 0.5 }).kept).toBe(1);
+    expect(distributions(logitsOf([0.4, 0.3, 0.2, 0.1]), samplingSettings({ temperature: 1, topK: 2, topP: 0.5 })).kept).toBe(1);
   });
 
   it('final probabilities are over the whole vocabulary and renormalised over what is kept', () => {
-    const d = distributions(logitsOf([0.4, 0.3, 0.2, 0.1]), { temperature: 1, topK: 3, topP: 1 });
+    const d = distributions(logitsOf([0.4, 0.3, 0.2, 0.1]), samplingSettings({ temperature: 1, topK: 3, topP: 1 }));
     expect(sum(d.final)).toBeCloseTo(1, 6);
     expect(d.final[0]).toBeCloseTo(0.4 / 0.9, 6);
     expect(d.final[3]).toBe(0);
     expect(d.raw[0]).toBeCloseTo(0.4, 6); // raw stays the model's own distribution
-    const s = sampleNext(logitsOf([0.4, 0.3, 0.2, 0.1]), { temperature: 1, topK: 3, topP: 1 }, createRng(5), 2);
+    const s = sampleNext(logitsOf([0.4, 0.3, 0.2, 0.1]), samplingSettings({ temperature: 1, topK: 3, topP: 1 }), createRng(5), 2);
     expect(s.top).toHaveLength(2); // a display slice does not change any probability
     expect(s.top[0].prob).toBeCloseTo(0.4 / 0.9, 6);
   });
@@ -72,7 +73,7 @@ describe('sampler', () => {
     const logits = Float32Array.from({ length: 50 }, (_, i) => Math.sin(i) * 2);
     const run = (seed: number) => {
       const rng = createRng(seed);
-      return Array.from({ length: 40 }, () => sampleNext(logits, { temperature: 1, topK: 0, topP: 1 }, rng).id);
+      return Array.from({ length: 40 }, () => sampleNext(logits, samplingSettings({ temperature: 1, topK: 0, topP: 1 }), rng).id);
     };
     expect(run(42)).toEqual(run(42));
     expect(run(42)).not.toEqual(run(43));
@@ -80,7 +81,7 @@ describe('sampler', () => {
 
   it('sampled frequencies match the final distribution (chi-square, p = 0.001)', () => {
     const logits = Float32Array.from([2.0, 1.5, 1.2, 0.7, 0.3, -0.5, -1, -3]);
-    const settings = { temperature: 0.8, topK: 6, topP: 0.95 };
+    const settings = samplingSettings({ temperature: 0.8, topK: 6, topP: 0.95 });
     const d = distributions(logits, settings);
     const rng = createRng(2024);
     const n = 40_000;
@@ -119,8 +120,8 @@ describe('sampler', () => {
 
   it('rejects settings outside their ranges with a clear message', () => {
     const l = Float32Array.of(1, 2);
-    expect(() => sampleNext(l, { temperature: -1, topK: 0, topP: 1 }, createRng(1))).toThrow(/temperature/);
-    expect(() => sampleNext(l, { temperature: 1, topK: 1.5, topP: 1 }, createRng(1))).toThrow(/top-k/);
-    expect(() => sampleNext(l, { temperature: 1, topK: 0, topP: 0 }, createRng(1))).toThrow(/top-p/);
+    expect(() => sampleNext(l, samplingSettings({ temperature: -1, topK: 0, topP: 1 }), createRng(1))).toThrow(/temperature/);
+    expect(() => sampleNext(l, samplingSettings({ temperature: 1, topK: 1.5, topP: 1 }), createRng(1))).toThrow(/top-k/);
+    expect(() => sampleNext(l, samplingSettings({ temperature: 1, topK: 0, topP: 0 }), createRng(1))).toThrow(/top-p/);
   });
 });

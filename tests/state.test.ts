@@ -4,10 +4,11 @@ import { describe, expect, it } from 'vitest';
 import type { StepRecord } from '../src/engine/generate/generate.ts';
 import { allIds, conversationOf, contextIds, initialState, reduce, shownRun, type AppState } from '../src/ui/state.ts';
 import { DEFAULT_SETUP, readSetup } from '../src/ui/urlState.ts';
+import { samplingSettings } from '../src/sampling/stages.ts';
 
 const step = (id: number, token = `t${id}`): StepRecord =>
-  ({ id, token, step: 0, position: 0, prob: 1, rawProb: 1, logprob: 0, entropy: 0, draw: null, kept: 1, top: [], settings: { temperature: 0, topK: 0, topP: 1 } }) as StepRecord;
-const settings = { temperature: 0, topK: 0, topP: 1 };
+  ({ id, token, step: 0, position: 0, prob: 1, rawProb: 1, logprob: 0, entropy: 0, draw: null, kept: 1, stages: [], top: [], settings: samplingSettings({ temperature: 0, topK: 0, topP: 1 }) }) as StepRecord;
+const settings = samplingSettings({ temperature: 0, topK: 0, topP: 1 });
 
 function withRun(s: AppState, prompt: string, promptIds: number[], ids: number[]): AppState {
   s = reduce(s, { type: 'jobStarted', job: { kind: 'generate', runId: null, phase: 'preparing', stopping: false } });

@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { createRng } from '../src/sampling/prng.ts';
 import { distributions, drawFrom, sortedIds } from '../src/sampling/sampler.ts';
 import { segmentAt, stepView } from '../src/sampling/stepView.ts';
+import { samplingSettings } from '../src/sampling/stages.ts';
 
 function randomLogits(n: number, seed: number, scale = 4): Float32Array {
   const rng = createRng(seed);
@@ -14,9 +15,9 @@ function randomLogits(n: number, seed: number, scale = 4): Float32Array {
 describe('stepView', () => {
   it('lists a chosen token that ranks far below the top N, with its exact rank and probabilities', () => {
     const logits = randomLogits(4096, 1);
-    const order = sortedIds(distributions(logits, { temperature: 1, topK: 0, topP: 1 }).raw);
+    const order = sortedIds(distributions(logits, samplingSettings({ temperature: 1, topK: 0, topP: 1 })).raw);
     const chosen = order[700];
-    const v = stepView(logits, { temperature: 1, topK: 0, topP: 1 }, chosen, 0.5, 15);
+    const v = stepView(logits, samplingSettings({ temperature: 1, topK: 0, topP: 1 }), chosen, 0.5, 15);
     expect(v.rows.slice(0, 15).map((r) => r.id)).toEqual([...order.slice(0, 15)]);
     const row = v.rows.find((r) => r.id === chosen)!;
     expect(row.rank).toBe(701);
@@ -31,9 +32,9 @@ describe('stepView', () => {
 
   it('the rows plus "all other tokens" hold the whole mass under raw, tempered and final', () => {
     for (const settings of [
-      { temperature: 2, topK: 0, topP: 1 },
-      { temperature: 0.7, topK: 50, topP: 0.9 },
-      { temperature: 0, topK: 0, topP: 1 },
+      samplingSettings({ temperature: 2, topK: 0, topP: 1 }),
+      samplingSettings({ temperature: 0.7, topK: 50, topP: 0.9 }),
+      samplingSettings({ temperature: 0, topK: 0, topP: 1 }),
     ]) {
       const logits = randomLogits(2000, 7);
       const v = stepView(logits, settings, 3, settings.temperature === 0 ? null : 0.3, 10);
@@ -49,7 +50,7 @@ describe('stepView', () => {
     const rng = createRng(3);
     for (let trial = 0; trial < 200; trial++) {
       const logits = randomLogits(500, 100 + trial, 3);
-      const settings = { temperature: 0.5 + 2 * rng(), topK: trial % 3 === 0 ? 40 : 0, topP: trial % 2 ? 0.95 : 1 };
+      const settings = samplingSettings({ temperature: 0.5 + 2 * rng(), topK: trial % 3 === 0 ? 40 : 0, topP: trial % 2 ? 0.95 : 1 });
       const u = rng();
       const d = distributions(logits, settings);
       const drawn = drawFrom(d.final, d.order, u);
@@ -66,10 +67,10 @@ describe('stepView', () => {
 
   it('what other settings would pick is listed too, so the what-if names a token', () => {
     const logits = randomLogits(3000, 11);
-    const generated = { temperature: 1, topK: 0, topP: 1 };
+    const generated = samplingSettings({ temperature: 1, topK: 0, topP: 1 });
     const d = distributions(logits, generated);
     const chosen = drawFrom(d.final, d.order, 0.97);
-    const v = stepView(logits, { temperature: 1.8, topK: 0, topP: 1 }, chosen, 0.97, 15);
+    const v = stepView(logits, samplingSettings({ temperature: 1.8, topK: 0, topP: 1 }), chosen, 0.97, 15);
     expect(v.rows.some((r) => r.id === v.wouldPick)).toBe(true);
   });
 });

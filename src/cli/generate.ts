@@ -1,15 +1,21 @@
 // npm run -s generate -- [--model <dir or Hub id>] [--cache-dir <dir>] --prompt "<text>" | --prompt-ids 1,2,3 [--max-tokens N]
-//                        [--temperature T] [--top-k K] [--top-p P] [--seed S] [--chat] [--json]
+//                        [--repetition-penalty R] [--temperature T] [--top-k K] [--top-p P] [--min-p M] [--seed S] [--chat] [--json]
 import { generate, type StepRecord } from '../engine/generate/generate.ts';
 import { checkSetting, type SettingKey } from '../sampling/limits.ts';
+import { STAGES, type SamplingSettings } from '../sampling/stages.ts';
+import type { FlagSpec } from './args.ts';
+
+/** One flag per sampling stage (stages.ts), each a number. */
+const STAGE_FLAGS: FlagSpec = Object.fromEntries(STAGES.map((s) => [s.cliFlag, s.name === 'topK' ? 'int' : 'number']));
 import { parseArgs, runMain, UsageError } from './args.ts';
 import { MODEL_FLAGS, startEngine } from './common.ts';
 
-const USAGE = 'usage: npm run -s generate -- [--model <dir or Hub id>] [--cache-dir <dir>] --prompt "<text>" | --prompt-ids 1,2,3 [--max-tokens N] [--temperature T] [--top-k K] [--top-p P] [--seed S] [--chat] [--json]';
+const USAGE = 'usage: npm run -s generate -- [--model <dir or Hub id>] [--cache-dir <dir>] --prompt "<text>" | --prompt-ids 1,2,3 [--max-tokens N] [--repetition-penalty R] [--temperature T] [--top-k K] [--top-p P] [--min-p M] [--seed S] [--chat] [--json]\n' +
+  'sampling stages, in this order: repetition penalty (1 = off), temperature (default 1), top-k (0 = off), top-p (1 = off), min-p (0 = off)';
 
 runMain(async () => {
   const a = parseArgs(process.argv.slice(2), {
-    ...MODEL_FLAGS, prompt: 'string', 'prompt-ids': 'string', 'max-tokens': 'int', temperature: 'number', 'top-k': 'int', 'top-p': 'number', seed: 'int',
+    ...MODEL_FLAGS, prompt: 'string', 'prompt-ids': 'string', 'max-tokens': 'int', ...STAGE_FLAGS, seed: 'int',
     json: 'boolean', chat: 'boolean', help: 'boolean',
   });
   if (a.help) return void console.log(USAGE);
@@ -24,9 +30,7 @@ runMain(async () => {
       throw new UsageError((e as Error).message);
     }
   };
-  const temperature = setting('temperature', 'temperature', 1);
-  const topK = setting('topK', 'top-k', 0);
-  const topP = setting('topP', 'top-p', 1);
+  const sampling = Object.fromEntries(STAGES.map((s) => [s.name, setting(s.name, s.cliFlag, s.off)])) as SamplingSettings;
   const maxTokens = setting('maxTokens', 'max-tokens', 50);
   const seed = setting('seed', 'seed', 0);
 
@@ -42,7 +46,7 @@ runMain(async () => {
   const bad = promptIds.find((id) => id >= lm.config.vocabSize);
   if (bad !== undefined) throw new UsageError(`--prompt-ids: ${bad} is not a token id of this model (0 to ${lm.config.vocabSize - 1}).`);
   // In chat the reply ends with the assistant's turn, as in the app.
-  const gen = generate(lm, promptIds, { temperature, topK, topP, maxTokens, seed, turnEnd: a.chat ? lm.tokenizer.turnEnd() : undefined });
+  const gen = generate(lm, promptIds, { ...sampling, maxTokens, seed, turnEnd: a.chat ? lm.tokenizer.turnEnd() : undefined });
   const ids: number[] = [];
   let printed = '';
   for (;;) {
@@ -58,7 +62,8 @@ runMain(async () => {
     if (a.json) {
       console.log(JSON.stringify({
         step: step.step, id: step.id, token: step.token, prob: step.prob, rawProb: step.rawProb, logprob: step.logprob, entropy: step.entropy,
-        draw: step.draw, kept: step.kept, top: step.top.map((c) => ({ id: c.id, token: c.token, rawProb: c.rawProb, temperedProb: c.temperedProb, prob: c.prob })),
+        draw: step.draw, kept: step.kept, stages: step.stages,
+        top: step.top.map((c) => ({ id: c.id, token: c.token, rawProb: c.rawProb, temperedProb: c.temperedProb, prob: c.prob, stageProbs: c.stageProbs })),
       }));
     } else if (!lm.eosIds.includes(step.id)) {
       // Stream text as it becomes valid UTF-8: decode everything so far and print what is new.

@@ -20,6 +20,7 @@ import { DEFAULT_SETUP } from '../ui/urlState.ts';
 import { writeGpt2Random } from '../../tools/gpt2-124m.ts';
 import { parseArgs, runMain } from './args.ts';
 import { selectBackend } from '../engine/load/backend.ts';
+import { samplingSettings } from '../sampling/stages.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const PROMPTS = ['Once upon a time', 'The capital of France is', 'In the beginning', 'The cat sat on the', 'She opened the door and'];
@@ -65,7 +66,7 @@ function growth(samples: Sample[], key: keyof Sample, budgetMB: number): number 
 async function session(lm: LoadedModel, total: number, runLength: number): Promise<Record<string, unknown>> {
   let state = initialState({ ...DEFAULT_SETUP });
   const dispatch = (a: Parameters<typeof reduce>[1]) => (state = reduce(state, a));
-  const settings = { temperature: 1, topK: 0, topP: 1 };
+  const settings = samplingSettings({ temperature: 1 });
   const tensorsBefore = tf.memory().numTensors;
   const samples: Sample[] = [sample(0, state)];
   let tokens = 0;

@@ -1,9 +1,9 @@
 // The allowed range of every sampling setting, in one place. The URL, the CLI, the controls, the
 // experiments view and the engine itself all validate through `checkSetting`, so a value one of
 // them accepts is never refused (or silently clamped) by another.
-import type { SamplingSettings } from './sampler.ts';
+import { STAGES, type SamplingSettings, type StageName } from './stages.ts';
 
-export type SettingKey = 'temperature' | 'topK' | 'topP' | 'seed' | 'maxTokens';
+export type SettingKey = StageName | 'seed' | 'maxTokens';
 
 export interface Limit {
   min: number;
@@ -19,6 +19,8 @@ export const LIMITS: Record<SettingKey, Limit> = {
   temperature: { min: 0, minIncluded: true, max: 2, integer: false, rule: '0 to 2 (0 = always the most probable token)' },
   topK: { min: 0, minIncluded: true, max: 1_000_000, integer: true, rule: 'a whole number from 0 to 1000000 (0 = off)' },
   topP: { min: 0, minIncluded: false, max: 1, integer: false, rule: 'above 0, up to 1 (1 = off)' },
+  minP: { min: 0, minIncluded: true, max: 1, integer: false, rule: '0 to 1 (0 = off)' },
+  repetitionPenalty: { min: 0.5, minIncluded: true, max: 2, integer: false, rule: '0.5 to 2 (1 = off; above 1 makes tokens already in the text less likely)' },
   seed: { min: 0, minIncluded: true, max: 2 ** 32 - 1, integer: true, rule: 'a whole number from 0 to 4294967295' },
   maxTokens: { min: 1, minIncluded: true, max: 1000, integer: true, rule: 'a whole number from 1 to 1000' },
 };
@@ -52,9 +54,7 @@ export function checkSetting(key: SettingKey, raw: string | number, name: string
   return n;
 }
 
-/** All three sampling settings at once (the engine checks what it is given, whoever sent it). */
+/** Every sampling setting at once (the engine checks what it is given, whoever sent it). */
 export function checkSamplingSettings(s: SamplingSettings): void {
-  checkSetting('temperature', s.temperature, 'temperature');
-  checkSetting('topK', s.topK, 'top-k');
-  checkSetting('topP', s.topP, 'top-p');
+  for (const stage of STAGES) checkSetting(stage.name, s[stage.name], stage.cliFlag);
 }

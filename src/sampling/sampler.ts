@@ -1,23 +1,21 @@
 // The sampler: small pure functions over full-vocabulary Float32Arrays. No TF.js here.
 //
-// Order of operations (the same as Hugging Face's default warpers):
-//   1. raw      = softmax(logits)                      the model's own distribution (T = 1)
-//   2. tempered = softmax(logits / temperature)        temperature 0 means greedy: all mass on the argmax
-//   3. top-k    keep the k most probable tokens of `tempered` (0 = off)
-//   4. top-p    of what is left, renormalised, keep the smallest most-probable prefix whose mass reaches p (1 = off)
-//   5. final    = renormalise what is kept
-//   6. draw     u ~ U[0,1) from the seeded PRNG; walk the kept tokens from most to least probable
-//               (ties: lower id first) and pick the first whose cumulative probability exceeds u.
+// The rules run as the stages listed in stages.ts, in that order:
+//   1. repetition penalty  seen tokens' logits: positive ÷ θ, negative × θ      (1 = off)
+//   2. temperature         tempered = softmax(logits / T); T = 0 is greedy: all mass on the argmax
+//   3. top-k               keep the k most probable tokens of `tempered`         (0 = off)
+//   4. top-p               of what is left, renormalised, keep the smallest most-probable prefix whose mass reaches p (1 = off)
+//   5. min-p               keep the tokens with p ≥ min_p · p_max                (0 = off)
+//   6. final               renormalise what is kept
+//   7. draw                u ~ U[0,1) from the seeded PRNG; walk the kept tokens from most to least probable
+//                          (ties: lower id first) and pick the first whose cumulative probability exceeds u.
+// `raw` = softmax(logits) is always the model's own distribution, before any rule.
 // Every probability is over the whole vocabulary; nothing is renormalised over a display slice.
 
 import { byRank } from './ranked.ts';
+import { STAGES, isActive, type SamplingSettings, type StageName } from './stages.ts';
 
-export interface SamplingSettings {
-  temperature: number; // 0 = greedy
-  topK: number; // 0 = off
-  topP: number; // 1 = off
-}
-
+export type { SamplingSettings } from './stages.ts';
 
 /** Softmax with the max subtracted first (stable); sums in float64. */
 export function softmax(logits: Float32Array, temperature = 1): Float32Array {
@@ -125,30 +123,110 @@ export function entropyBits(probs: Float32Array): number {
   return h;
 }
 
+/**
+ * Repetition penalty (the CTRL paper's rule, as Hugging Face applies it): every token id in `seen`
+ * (the context so far, repeats counted once) has a positive logit divided by `penalty` and a negative
+ * one multiplied by it. `penalty` > 1 makes repeating less likely, < 1 more likely.
+ */
+export function applyRepetitionPenalty(logits: Float32Array, seen: ArrayLike<number>, penalty: number): Float32Array {
+  if (!(penalty > 0) || !Number.isFinite(penalty)) throw new RangeError(`repetition penalty must be a number above 0, got ${penalty}`);
+  const out = logits.slice();
+  if (penalty === 1) return out;
+  const done = new Set<number>();
+  for (let i = 0; i < seen.length; i++) {
+    const id = seen[i];
+    if (done.has(id) || id < 0 || id >= out.length) continue;
+    done.add(id);
+    out[id] = out[id] > 0 ? out[id] / penalty : out[id] * penalty;
+  }
+  return out;
+}
+
+export function checkMinP(minP: number): void {
+  if (!(minP >= 0 && minP <= 1)) throw new RangeError(`min-p must be in [0, 1], got ${minP}`);
+}
+
+/**
+ * Min-p: zero every token whose probability is below `minP` times the most probable one's. The most
+ * probable token always stays, so p_max is the same before and after renormalising. Not renormalised.
+ */
+export function applyMinP(probs: Float32Array, minP: number, order = sortedIds(probs)): Float32Array {
+  checkMinP(minP);
+  if (minP === 0) return probs.slice();
+  const threshold = minP * probs[order[0]];
+  // Walked in rank order, like the other truncation stages, so what is kept is a prefix of that order.
+  const out = new Float32Array(probs.length);
+  for (let r = 0; r < order.length; r++) {
+    const id = order[r];
+    if (!(probs[id] >= threshold) || probs[id] === 0) break;
+    out[id] = probs[id];
+  }
+  return out;
+}
+
+/** One stage's output at one step: its distribution (renormalised) and how many tokens it leaves. */
+export interface StageOutput {
+  name: StageName;
+  value: number;
+  probs: Float32Array;
+  kept: number;
+}
+
 export interface Distributions {
-  raw: Float32Array; // softmax(logits), T = 1
-  tempered: Float32Array; // after temperature
-  final: Float32Array; // after top-k and top-p, renormalised
-  order: Uint32Array; // ids by descending raw probability (ties: lower id); temperature keeps this order
+  raw: Float32Array; // softmax(logits), T = 1: the model's own
+  tempered: Float32Array; // after the logits stages and temperature
+  final: Float32Array; // after every truncation stage, renormalised
+  order: Uint32Array; // ids by descending tempered probability (ties: lower id): the draw's order
   kept: number; // how many tokens have non-zero final probability
+  stages: StageOutput[]; // every active stage's output, in pipeline order
 }
 
-/** Steps 1–5 above: every view a learner is shown of one step, from its logits and the settings. */
-export function distributions(logits: Float32Array, s: SamplingSettings): Distributions {
-  const raw = softmax(logits);
-  // Dividing by T > 0 is monotonic and T = 0 puts all mass on the argmax (the first id here), so one
-  // sort of the raw distribution orders every view.
-  const order = sortedIds(raw);
-  const tempered = applyTemperature(logits, s.temperature);
-  const afterK = applyTopK(tempered, s.topK, order);
-  const afterP = applyTopP(afterK, s.topP, order);
-  const final = normalize(afterP);
+function countKept(probs: Float32Array): number {
   let kept = 0;
-  for (let i = 0; i < final.length; i++) if (final[i] > 0) kept++;
-  return { raw, tempered, final, order, kept };
+  for (let i = 0; i < probs.length; i++) if (probs[i] > 0) kept++;
+  return kept;
 }
 
-/** Step 6: walks the kept tokens in `order` and returns the first whose cumulative probability exceeds u. */
+/**
+ * Every view a learner is shown of one step, from its logits, the settings and the context so far
+ * (`seen`, for the repetition penalty): the stages of stages.ts, one after the other.
+ */
+export function distributions(logits: Float32Array, s: SamplingSettings, seen: ArrayLike<number> = []): Distributions {
+  const raw = softmax(logits);
+  const stages: StageOutput[] = [];
+  let scores = logits;
+  let order: Uint32Array | null = null;
+  let tempered: Float32Array | null = null;
+  let probs: Float32Array | null = null;
+  for (const stage of STAGES) {
+    const value = s[stage.name];
+    if (stage.kind === 'logits') {
+      if (!isActive(stage, s)) continue;
+      scores = applyRepetitionPenalty(scores, seen, value);
+      const shown = softmax(scores);
+      stages.push({ name: stage.name, value, probs: shown, kept: countKept(shown) });
+    } else if (stage.kind === 'temperature') {
+      // Dividing by T > 0 is monotonic and T = 0 puts all mass on the argmax (the first id here), so one
+      // sort of the T = 1 distribution orders every later view.
+      order = sortedIds(scores === logits ? raw : softmax(scores));
+      tempered = probs = applyTemperature(scores, value);
+      stages.push({ name: stage.name, value, probs: tempered, kept: countKept(tempered) });
+    } else {
+      if (!probs || !order) throw new Error(`stage ${stage.name} comes before temperature in STAGES`);
+      if (stage.name === 'topK') probs = applyTopK(probs, value, order);
+      else if (stage.name === 'topP') probs = applyTopP(probs, value, order);
+      else probs = applyMinP(probs, value, order);
+      if (isActive(stage, s)) {
+        const shown = normalize(probs);
+        stages.push({ name: stage.name, value, probs: shown, kept: countKept(shown) });
+      }
+    }
+  }
+  const final = normalize(probs!);
+  return { raw, tempered: tempered!, final, order: order!, kept: countKept(final), stages };
+}
+
+/** Step 7: walks the kept tokens in `order` and returns the first whose cumulative probability exceeds u. */
 export function drawFrom(final: Float32Array, order: Uint32Array, u: number): number {
   let cum = 0;
   let last = order[0];

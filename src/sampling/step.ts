@@ -2,12 +2,15 @@
 import { applyTemperature, checkTopK, checkTopP, distributions, drawFrom, entropyBits, softmaxWithSum, type Distributions, type SamplingSettings } from './sampler.ts';
 import { byRank, RankedIds, rankedBefore } from './ranked.ts';
 import type { Rng } from './prng.ts';
+import { applyRepetitionPenalty, checkMinP } from './sampler.ts';
+import { isActive, STAGES, type StageName, type StageRecord } from './stages.ts';
 
 export interface Candidate {
   id: number;
   rawProb: number; // softmax(logits), whole vocabulary
-  temperedProb: number; // after temperature
-  prob: number; // final: after top-k/top-p and renormalisation
+  temperedProb: number; // after the logits stages and temperature
+  prob: number; // final: after every truncation stage and renormalisation
+  stageProbs: number[]; // after each stage of `SampleResult.stages`, renormalised
 }
 
 export interface SampleResult {
@@ -17,8 +20,9 @@ export interface SampleResult {
   logprob: number; // natural log of rawProb, from the logits (exact even when rawProb underflows)
   entropy: number; // of the raw distribution, bits
   draw: number | null; // the uniform number drawn; null when greedy (temperature 0)
-  kept: number; // tokens left after top-k/top-p
-  top: Candidate[]; // the topN most probable tokens by raw probability
+  kept: number; // tokens left after every truncation stage
+  stages: StageRecord[]; // the active stages in pipeline order (stages.ts), and what each kept
+  top: Candidate[]; // the topN most probable tokens by tempered probability
 }
 
 /**
@@ -53,48 +57,56 @@ function checkFinite(logits: Float32Array): void {
 }
 
 /**
- * Chooses the next token from full-vocabulary logits. Pure apart from advancing `rng`.
+ * Chooses the next token from full-vocabulary logits. Pure apart from advancing `rng`. `seen` is the
+ * context so far (prompt and output), for the repetition penalty.
  *
- * The same steps as `distributions` + `drawFrom` (sampler.ts), in linear time: a few passes over the
+ * The same stages as `distributions` + `drawFrom` (sampler.ts), in linear time: a few passes over the
  * vocabulary (softmax at T = 1 and at T, entropy, the kept set) and the rank order only as far as it
  * is needed (RankedIds) instead of a full sort. Every number and every id is the sorting version's,
  * bit for bit (tests/sampling-fast.test.ts checks 1,000 steps at GPT-2's vocabulary size).
  *
- * What top-k and top-p keep is always a prefix of the rank order (the m most probable tokens), so
+ * What each truncation stage keeps is a prefix of the rank order (the m most probable tokens), so
  * "is it kept" is "is its rank < m", and the kept ids need no marking array.
  */
-export function sampleNext(logits: Float32Array, settings: SamplingSettings, rng: Rng, topN = 20): SampleResult {
+export function sampleNext(logits: Float32Array, settings: SamplingSettings, rng: Rng, topN = 20, seen: ArrayLike<number> = []): SampleResult {
   checkFinite(logits);
   const V = logits.length;
   const { probs: raw, max, sum: rawSum, entropy } = softmaxWithSum(logits, 1, scratch.f32(0, V));
-  const order = new RankedIds(raw);
-  // At T = 1 the tempered distribution is the raw one, computed the same way: not computed twice.
-  const tempered = settings.temperature === 1 ? raw : applyTemperature(logits, settings.temperature, scratch.f32(1, V));
+  // The logits stage: the rank order (and everything after) comes from the penalised logits.
+  const penalised = settings.repetitionPenalty === 1 ? null : applyRepetitionPenalty(logits, seen, settings.repetitionPenalty);
+  const scores = penalised ?? logits;
+  const rankBy = penalised ? softmaxWithSum(penalised, 1, scratch.f32(2, V)).probs : raw;
+  const order = new RankedIds(rankBy);
+  // At T = 1 the tempered distribution is the T = 1 softmax, computed the same way: not computed twice.
+  const tempered = settings.temperature === 1 ? rankBy : applyTemperature(scores, settings.temperature, scratch.f32(1, V));
   checkTopK(settings.topK);
   checkTopP(settings.topP);
+  checkMinP(settings.minP);
 
   // The kept tokens: the first `m` in rank order; `keptIds` lists them (in id order when `inIdOrder`),
-  // or is null when every token is kept (top-k and top-p both off).
+  // or is null when every token is kept. Each active truncation stage's kept set is noted for the record.
   let keptIds: Int32Array | null = null;
   let inIdOrder = false;
+  const afterStage = new Map<StageName, { ids: Int32Array | null; inIdOrder: boolean }>();
   if (settings.topK > 0 && settings.topK < V) {
     keptIds = new Int32Array(settings.topK);
     for (let r = 0; r < settings.topK; r++) keptIds[r] = order.at(r)!;
   }
+  afterStage.set('topK', { ids: keptIds, inIdOrder });
   if (settings.topP < 1) {
     let edge: number | null = null;
     const nucleus = keptIds ? null : nucleusAmongRanked(order, tempered, settings.topP);
     if (nucleus) keptIds = nucleus;
     else if (!keptIds && !hasZero(tempered)) {
       // The nucleus without ordering the vocabulary: the rank at which the mass reaches p, by partitioning.
-      edge = crossing(allIds(V), raw, tempered, sumAll(tempered), false, settings.topP - 1e-7, false);
+      edge = crossing(allIds(V), rankBy, tempered, sumAll(tempered), false, settings.topP - 1e-7, false);
     }
     if (nucleus) {
       // Found among the tokens already ranked, summed in rank order exactly as the walk below sums them.
     } else if (edge !== null) {
       const ids = scratch.i32(1, V);
       let n = 0;
-      for (let i = 0; i < V; i++) if (i === edge || rankedBefore(raw, i, edge)) ids[n++] = i;
+      for (let i = 0; i < V; i++) if (i === edge || rankedBefore(rankBy, i, edge)) ids[n++] = i;
       keptIds = ids.subarray(0, n);
       inIdOrder = true;
     } else {
@@ -111,32 +123,118 @@ export function sampleNext(logits: Float32Array, settings: SamplingSettings, rng
         if (cum >= settings.topP - 1e-7) break; // the same tolerance as applyTopP
       }
       keptIds = Int32Array.from(walked);
+      inIdOrder = false;
     }
   }
+  afterStage.set('topP', { ids: keptIds, inIdOrder });
+  if (settings.minP > 0) {
+    const cut = minPCut(order, rankBy, tempered, settings.minP, keptIds);
+    if (cut) {
+      keptIds = cut.ids;
+      inIdOrder = cut.inIdOrder;
+    }
+  }
+  afterStage.set('minP', { ids: keptIds, inIdOrder });
   const m = keptIds ? keptIds.length : V;
   // Renormalise what is kept (summed in id order, as normalize() does over the whole array).
   const keptSum = keptIds ? sumInIdOrder(keptIds, tempered, inIdOrder) : sumAll(tempered);
   const kept = (id: number) => Math.fround(tempered[id] / keptSum); // the final probability of a kept token
-  let keptCount = 0;
-  if (keptIds) for (let j = 0; j < keptIds.length; j++) keptCount += Math.fround(tempered[keptIds[j]] / keptSum) > 0 ? 1 : 0;
-  else for (let i = 0; i < V; i++) keptCount += Math.fround(tempered[i] / keptSum) > 0 ? 1 : 0;
+  const keptCount = countPositive(keptIds, tempered, keptSum);
 
+  // Each active stage's output, renormalised: its kept count here, each candidate's probability below.
+  // (Before the draw, which may reorder a kept list in place.)
+  const stages: StageRecord[] = [];
+  const probOf: ((id: number, isKept: boolean) => number)[] = [];
+  const keptRanks: number[] = []; // per stage: how many ranks it keeps (a prefix of the rank order)
+  for (const stage of STAGES) {
+    if (!isActive(stage, settings)) continue;
+    const value = settings[stage.name];
+    if (stage.kind === 'logits') {
+      stages.push({ name: stage.name, value, kept: countPositive(null, rankBy, 1), chosen: 0 });
+      probOf.push((c) => rankBy[c]);
+      keptRanks.push(V);
+    } else if (stage.kind === 'temperature') {
+      stages.push({ name: stage.name, value, kept: countPositive(null, tempered, 1), chosen: 0 });
+      probOf.push((c) => tempered[c]);
+      keptRanks.push(V);
+    } else {
+      const after = afterStage.get(stage.name)!;
+      const sum = after.ids ? sumInIdOrder(after.ids, tempered, after.inIdOrder) : sumAll(tempered);
+      keptRanks.push(after.ids ? after.ids.length : V);
+      stages.push({ name: stage.name, value, kept: countPositive(after.ids, tempered, sum), chosen: 0 });
+      probOf.push((c, isKept) => (isKept ? Math.fround(tempered[c] / sum) : 0));
+    }
+  }
   const draw = settings.temperature === 0 ? null : rng();
   let id = order.at(0)!;
   // The token whose cumulative probability (most probable first) passes the draw: by partitioning
   // when that is unambiguous, else by walking the kept tokens in rank order, as drawFrom does.
-  const found = draw === null ? null : (drawAmongRanked(order, m, kept, draw) ?? crossing(keptIds ? (inIdOrder ? keptIds : keptIds.slice()) : allIds(V), raw, tempered, keptSum, true, draw, true));
+  const found = draw === null ? null : (drawAmongRanked(order, m, kept, draw) ?? crossing(keptIds ? (inIdOrder ? keptIds : keptIds.slice()) : allIds(V), rankBy, tempered, keptSum, true, draw, true));
   if (found !== null) id = found;
   else if (draw !== null) {
     order.at(m - 1); // rank every kept token, then walk them all
     id = drawAmongRanked(order, m, kept, draw) ?? id;
   }
+
+  // The drawn token is kept by every stage (each keeps a subset of the one before's).
+  stages.forEach((st, j) => (st.chosen = probOf[j](id, true)));
   const top: Candidate[] = [];
   for (let r = 0; r < Math.min(topN, V); r++) {
     const c = order.at(r)!;
-    top.push({ id: c, rawProb: raw[c], temperedProb: tempered[c], prob: r < m ? kept(c) : 0 });
+    top.push({ id: c, rawProb: raw[c], temperedProb: tempered[c], prob: r < m ? kept(c) : 0, stageProbs: probOf.map((f, j) => f(c, r < keptRanks[j])) });
   }
-  return { id, prob: kept(id), rawProb: raw[id], logprob: logits[id] - max - Math.log(rawSum), entropy, draw, kept: keptCount, top };
+  return { id, prob: kept(id), rawProb: raw[id], logprob: logits[id] - max - Math.log(rawSum), entropy, draw, kept: keptCount, stages, top };
+}
+
+/** How many of `ids` (null: every id) have a non-zero probability x[id] / div in float32. */
+function countPositive(ids: Int32Array | null, x: Float32Array, div: number): number {
+  let n = 0;
+  if (ids) for (let j = 0; j < ids.length; j++) n += Math.fround(x[ids[j]] / div) > 0 ? 1 : 0;
+  else for (let i = 0; i < x.length; i++) n += Math.fround(x[i] / div) > 0 ? 1 : 0;
+  return n;
+}
+
+/**
+ * Min-p over what earlier stages kept (`keptIds`, null: everything): the ranks from the top while
+ * tempered ≥ min_p · p_max, as applyMinP walks them. Without ranking the vocabulary: the tokens at or
+ * above the threshold, found in one pass, are that prefix whenever the least of them ranks before the
+ * best of the rest (always, unless rounding made the T = 1 order and the tempered one disagree); else
+ * the walk itself. Null when nothing more is cut.
+ */
+function minPCut(order: RankedIds, rankBy: Float32Array, tempered: Float32Array, minP: number, keptIds: Int32Array | null): { ids: Int32Array; inIdOrder: boolean } | null {
+  const threshold = minP * tempered[order.at(0)!];
+  const V = tempered.length;
+  const above = (id: number) => tempered[id] >= threshold && tempered[id] !== 0;
+  let leastIn = -1;
+  let bestOut = -1;
+  let count = 0;
+  for (let i = 0; i < V; i++) {
+    if (above(i)) {
+      count++;
+      if (leastIn < 0 || rankedBefore(rankBy, leastIn, i)) leastIn = i;
+    } else if (bestOut < 0 || rankedBefore(rankBy, i, bestOut)) bestOut = i;
+  }
+  const isPrefix = bestOut < 0 || leastIn < 0 || rankedBefore(rankBy, leastIn, bestOut);
+  if (isPrefix) {
+    if (keptIds) {
+      if (count >= keptIds.length) return null; // min-p keeps everything the earlier stages kept
+      // Both are prefixes of the rank order: the shorter one, as the ids of the earlier list it keeps.
+      return { ids: keptIds.filter(above), inIdOrder: false };
+    }
+    if (count >= V) return null;
+    const ids = scratch.i32(2, V);
+    let n = 0;
+    for (let i = 0; i < V; i++) if (above(i)) ids[n++] = i;
+    return { ids: ids.subarray(0, n), inIdOrder: true };
+  }
+  const walked: number[] = [];
+  const limit = keptIds ? keptIds.length : V;
+  for (let r = 0; r < limit; r++) {
+    const id = order.at(r)!;
+    if (!above(id)) break;
+    walked.push(id);
+  }
+  return walked.length >= limit ? null : { ids: Int32Array.from(walked), inIdOrder: false };
 }
 
 /**
@@ -194,9 +292,9 @@ const scratch = {
 };
 
 /** The sorting version of sampleNext: distributions() then drawFrom(). Kept as the readable reference. */
-export function sampleNextBySort(logits: Float32Array, settings: SamplingSettings, rng: Rng, topN = 20): SampleResult {
+export function sampleNextBySort(logits: Float32Array, settings: SamplingSettings, rng: Rng, topN = 20, seen: ArrayLike<number> = []): SampleResult {
   checkFinite(logits);
-  const d = distributions(logits, settings);
+  const d = distributions(logits, settings, seen);
   const draw = settings.temperature === 0 ? null : rng();
   const id = draw === null ? d.order[0] : drawFrom(d.final, d.order, draw);
   return describe(logits, d, id, draw, topN);
@@ -283,18 +381,19 @@ function sumInIdOrder(ids: Int32Array, x: Float32Array, alreadyInIdOrder = false
 }
 
 /** The same record for a token the learner chose by hand (a branch): no draw was made. */
-export function describeChoice(logits: Float32Array, settings: SamplingSettings, id: number, topN = 20): SampleResult {
+export function describeChoice(logits: Float32Array, settings: SamplingSettings, id: number, topN = 20, seen: ArrayLike<number> = []): SampleResult {
   checkFinite(logits);
-  return describe(logits, distributions(logits, settings), id, null, topN);
+  return describe(logits, distributions(logits, settings, seen), id, null, topN);
 }
 
 function describe(logits: Float32Array, d: Distributions, id: number, draw: number | null, topN: number): SampleResult {
   const top: Candidate[] = [];
   for (let r = 0; r < Math.min(topN, d.order.length); r++) {
     const c = d.order[r];
-    top.push({ id: c, rawProb: d.raw[c], temperedProb: d.tempered[c], prob: d.final[c] });
+    top.push({ id: c, rawProb: d.raw[c], temperedProb: d.tempered[c], prob: d.final[c], stageProbs: d.stages.map((st) => st.probs[c]) });
   }
-  return { id, prob: d.final[id], rawProb: d.raw[id], logprob: logSoftmaxAt(logits, id), entropy: entropyBits(d.raw), draw, kept: d.kept, top };
+  const stages = d.stages.map(({ name, value, kept, probs }) => ({ name, value, kept, chosen: probs[id] }));
+  return { id, prob: d.final[id], rawProb: d.raw[id], logprob: logSoftmaxAt(logits, id), entropy: entropyBits(d.raw), draw, kept: d.kept, stages, top };
 }
 
 /** log softmax(logits)[id], computed with log-sum-exp. */

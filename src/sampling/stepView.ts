@@ -2,6 +2,7 @@
 // one entry for all the other tokens, and the draw against the cumulative distribution, where every
 // segment is labelled. Pure functions over Float32Arrays, recomputed from the step's logits.
 import { distributions, drawFrom, type Distributions, type SamplingSettings } from './sampler.ts';
+import type { StageName } from './stages.ts';
 
 export interface StepRow {
   id: number;
@@ -9,6 +10,8 @@ export interface StepRow {
   raw: number;
   tempered: number;
   final: number;
+  /** In the context and changed by the repetition penalty. */
+  penalised: boolean;
 }
 
 /** The mass of every token not listed as a row, under each view. */
@@ -37,14 +40,18 @@ export interface StepView {
   segments: CdfSegment[];
   kept: number;
   vocab: number;
+  /** Each active stage in pipeline order: its value, what it leaves, and the chosen token's probability after it. */
+  stages: { name: StageName; value: number; kept: number; chosen: number }[];
 }
 
 /**
  * One step seen under `settings`: `chosenId` is the token the run took, `draw` its uniform number
- * (null when greedy or picked by hand). Probabilities are over the whole vocabulary.
+ * (null when greedy or picked by hand); `context` the ids before this step (for the repetition penalty).
+ * Probabilities are over the whole vocabulary.
  */
-export function stepView(logits: Float32Array, settings: SamplingSettings, chosenId: number, draw: number | null, topN: number): StepView {
-  const d = distributions(logits, settings);
+export function stepView(logits: Float32Array, settings: SamplingSettings, chosenId: number, draw: number | null, topN: number, context: ArrayLike<number> = []): StepView {
+  const d = distributions(logits, settings, context);
+  const penalisedIds = settings.repetitionPenalty === 1 ? new Set<number>() : new Set(Array.from(context));
   const wouldPick = draw === null ? d.order[0] : drawFrom(d.final, d.order, draw);
   const rankOf = new Map<number, number>();
   const wanted = new Set([chosenId, wouldPick]);
@@ -54,9 +61,9 @@ export function stepView(logits: Float32Array, settings: SamplingSettings, chose
     if (wanted.has(id)) found++;
     if (r < topN || wanted.has(id)) rankOf.set(id, r + 1);
   }
-  const row = (id: number): StepRow => ({ id, rank: rankOf.get(id)!, raw: d.raw[id], tempered: d.tempered[id], final: d.final[id] });
+  const row = (id: number): StepRow => ({ id, rank: rankOf.get(id)!, raw: d.raw[id], tempered: d.tempered[id], final: d.final[id], penalised: penalisedIds.has(id) });
   const rows = [...rankOf.keys()].sort((a, b) => rankOf.get(a)! - rankOf.get(b)!).map(row);
-  return { rows, other: otherMass(d, rows), chosen: row(chosenId), wouldPick, segments: segments(d, new Set(rankOf.keys())), kept: d.kept, vocab: logits.length };
+  return { rows, other: otherMass(d, rows), chosen: row(chosenId), wouldPick, segments: segments(d, new Set(rankOf.keys())), kept: d.kept, vocab: logits.length, stages: d.stages.map((st) => ({ name: st.name, value: st.value, kept: st.kept, chosen: st.probs[chosenId] })) };
 }
 
 function otherMass(d: Distributions, rows: StepRow[]): OtherMass {

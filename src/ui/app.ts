@@ -1,7 +1,7 @@
 // The app: owns the one AppState, turns learners' actions into named state changes and engine jobs,
 // and renders everything from the state through one path (render). Talks to the engine only through
 // the worker client; knows nothing of TF.js.
-import type { SamplingSettings } from '../sampling/sampler.ts';
+import { pickSampling, STAGES, type SamplingSettings } from '../sampling/stages.ts';
 import type { HubProgress } from '../engine/load/hub.ts';
 import type { FaultHook, ModelSource } from '../worker/protocol.ts';
 import { wireControls } from './controls.ts';
@@ -177,7 +177,7 @@ export class App {
     this.inside.setStep(run && record ? contextIds(run, sel!.step) : null, record);
     const wide = window.matchMedia?.('(min-width: 900px)').matches ?? true;
     const hidden = !!record && s.guess.pending?.runId === run?.id && s.guess.pending?.step === sel?.step;
-    this.panel.render(record ? { record, settings: this.settings, picked: s.picked, forced: s.forced, guess: { hidden, on: s.guess.on, rounds: s.guess.rounds }, labels: s.labels, topN: wide ? 15 : 10 } : null);
+    this.panel.render(record ? { record, settings: this.settings, picked: s.picked, forced: s.forced, guess: { hidden, on: s.guess.on, rounds: s.guess.rounds }, labels: s.labels, topN: wide ? 15 : 10, context: contextIds(run!, sel!.step) } : null);
     if (run && record && !record.logits) void this.recomputeLogits(run.id, sel!.step);
     void this.learner.decodePlainText();
     const reason = this.busyReason();
@@ -206,7 +206,7 @@ export class App {
 
   private get settings(): SamplingSettings {
     const s = this.state.setup;
-    return { temperature: s.temperature, topK: s.topK, topP: s.topP };
+    return pickSampling(s);
   }
 
   private showError(text: string): void {
@@ -301,6 +301,7 @@ export class App {
       model: s.model?.name,
       backend: s.backend?.backend,
       setup: s.setup,
+      samplingStages: STAGES.map((st) => st.name), // the order every step's `stages` and `stageProbs` follow
       runs: runs.map((r) => ({ id: r.id, prompt: r.prompt, promptIds: r.promptIds, seed: r.seed, parent: r.parent, summary: r.summary, steps: r.steps.map(({ logits: _omit, ...rest }) => rest) })),
     };
     download('nexttoken-run.json', URL.createObjectURL(new Blob([JSON.stringify(data, null, 1)], { type: 'application/json' })));

@@ -1,6 +1,6 @@
 // The whole forward pass of one step as a column of boxes, each with this step's real numbers:
 // tokens → embedding + position → every block (attention, feed-forward, residual) → final norm and
-// logits → softmax → temperature → top-k / top-p → the draw. A box opens its detailed view below.
+// logits → softmax → each sampling stage that is on → the draw. A box opens its detailed view below.
 // The numbers come from the engine (the inspection) and the step's record; this file only shows them.
 import type { StepRecord } from '../engine/generate/generate.ts';
 import type { Inspection } from '../engine/tools/inspect.ts';
@@ -36,12 +36,11 @@ export function architectureDiagram(d: Inspection, record: StepRecord | null, op
   if (record) {
     const chosen = record.top.find((c) => c.id === record.id);
     const logitTop = record.logits ? record.top.slice(0, 3).map((c) => `“${visibleToken(c.token)}” ${record.logits![c.id].toFixed(2)}`).join(', ') : s.logitsGone;
-    const st = record.settings;
     items.push(
       box('logits', s.logits, logitTop, { selector: '#step-panel' }),
       box('softmax', s.softmax, `${top3(record.top.map((c) => ({ token: c.token, prob: c.rawProb })))} · ${s.entropy(record.entropy.toFixed(2))}`, { selector: '#step-panel' }, { 'top-id': record.top[0].id, entropy: record.entropy }),
-      box('temperature', s.temperature(st.temperature), top3(record.top.map((c) => ({ token: c.token, prob: c.temperedProb }))), { selector: '#step-panel' }),
-      box('filter', s.filter(st.topK ? String(st.topK) : s.off, st.topP === 1 ? s.off : String(st.topP)), s.kept(record.kept), { selector: '#step-panel' }, { kept: record.kept }),
+      // One box per sampling stage that was on, in pipeline order (sampling/stages.ts).
+      ...record.stages.map((st) => box('stage', s.stage(t().stageNames[st.name], st.value), s.stageDetail(st.kept, probText(st.chosen)), { selector: '#step-panel' }, { stage: st.name, kept: st.kept, prob: st.chosen })),
       box('draw', record.draw === null ? s.greedy : s.draw(record.draw.toFixed(4)), s.chose(visibleToken(record.token), probText(record.prob), chosen ? probText(chosen.rawProb) : probText(record.rawProb)), { selector: '#step-panel' }, { 'chosen-id': record.id, prob: record.prob, raw: record.rawProb, draw: record.draw ?? 'none' }),
     );
   }

@@ -37,6 +37,8 @@ export function wireControls(u: Layout, a: ControlActions): void {
   whole(u.maxTokens, 'maxTokens', () => t().maxTokens);
   u.temperature.addEventListener('input', () => set({ temperature: Number(u.temperature.value) }));
   u.topP.addEventListener('input', () => set({ topP: Number(u.topP.value) }));
+  u.minP.addEventListener('input', () => set({ minP: Number(u.minP.value) }));
+  u.repetitionPenalty.addEventListener('input', () => set({ repetitionPenalty: Number(u.repetitionPenalty.value) }));
   u.randomSeed.addEventListener('input', () => set({ randomSeed: u.randomSeed.checked }));
   u.pace.addEventListener('input', () => set({ delayMs: Number(u.pace.value) }));
   let debounce = 0;

@@ -251,14 +251,12 @@ function lensTable(d: Inspection): HTMLElement {
 
 function chainLine(s: StepRecord): HTMLElement {
   const logit = s.logits ? s.logits[s.id] : null;
-  const chosen = s.top.find((c) => c.id === s.id);
-  const st = s.settings;
   const c = t().chain;
   const parts = [
     logit === null ? null : c.logit(logit.toFixed(3)),
     c.softmax(probText(s.rawProb)),
-    c.temperature(st.temperature, chosen ? probText(chosen.temperedProb) : '–'),
-    c.filter(st.topK ? String(st.topK) : c.off, st.topP === 1 ? c.off : String(st.topP), s.kept, probText(s.prob)),
+    // Each stage that was on, in pipeline order, with the chosen token's probability after it.
+    ...s.stages.map((st) => (st.name === 'temperature' ? c.temperature(st.value, probText(st.chosen)) : c.stage(t().stageNames[st.name], st.value, st.kept, probText(st.chosen)))),
     s.draw === null ? c.greedy : c.draw(s.draw.toFixed(4)),
     c.chose(visibleToken(s.token)),
   ].filter((x): x is string => x !== null);

@@ -48,6 +48,10 @@ export function buildLayout(root: HTMLElement) {
   const topK = named(h('input', { type: 'number', min: 0, step: 1 }), (d) => bareName(d.topK));
   const topP = named(h('input', { type: 'range', min: 0.01, max: 1, step: 0.01 }), (d) => bareName(d.topP));
   const topPOut = h('output', {});
+  const minP = named(h('input', { type: 'range', min: 0, max: 1, step: 0.01 }), (d) => bareName(d.minP));
+  const minPOut = h('output', {});
+  const repetitionPenalty = named(h('input', { type: 'range', min: 0.5, max: 2, step: 0.05 }), (d) => bareName(d.repetitionPenalty));
+  const repetitionPenaltyOut = h('output', {});
   const seed = named(h('input', { type: 'number', min: 0, step: 1 }), (d) => d.seed);
   const randomSeed = named(h('input', { type: 'checkbox' }), (d) => d.randomSeed);
   const maxTokens = named(h('input', { type: 'number', min: 1, max: 1000, step: 1 }), (d) => d.maxTokens);
@@ -59,9 +63,12 @@ export function buildLayout(root: HTMLElement) {
     'fieldset',
     { class: 'controls' },
     el('legend', {}, (d) => d.sampling),
+    // The sampling stages in pipeline order (sampling/stages.ts).
+    field((d) => d.repetitionPenalty, repetitionPenalty, repetitionPenaltyOut),
     field((d) => d.temperature, temperature, temperatureOut),
     field((d) => d.topK, topK),
     field((d) => d.topP, topP, topPOut),
+    field((d) => d.minP, minP, minPOut),
     h('div', { class: 'field seed' }, field((d) => d.seed, seed), h('label', { class: 'check' }, randomSeed, el('span', {}, (d) => d.random))),
     field((d) => d.maxTokens, maxTokens),
     h('label', { class: 'field' }, el('span', {}, (d) => d.speed), pace),
@@ -138,7 +145,7 @@ export function buildLayout(root: HTMLElement) {
   );
   return {
     backend, perf, modelInfo, modelSlot, progress, progressText, loadBox, language, completeBtn, chatBtn, prompt, message, generate, nextToken, guessMode, send, stop, clearChat,
-    completeBox, chatBox, pace, temperature, temperatureOut, topK, topP, topPOut, seed, randomSeed, maxTokens, promptTokens, copyLink, exportRun,
+    completeBox, chatBox, pace, temperature, temperatureOut, topK, topP, topPOut, minP, minPOut, repetitionPenalty, repetitionPenaltyOut, seed, randomSeed, maxTokens, promptTokens, copyLink, exportRun,
     promptTokensView: (views: TokenView[]) => {
       clear(promptTokens);
       promptTokens.append(...promptChips(views));

@@ -139,7 +139,7 @@ export class Runs {
       const forced: StepRecord[] = [];
       for (let j = 0; j < ids.length; j++) {
         const at = j === 0 ? logits : await this.host.client.stepLogits([...context, ...ids.slice(0, j)]);
-        const choice = describeChoice(at, base.settings, ids[j]);
+        const choice = describeChoice(at, base.settings, ids[j], 20, [...context, ...ids.slice(0, j)]);
         let top = base.top;
         if (j > 0) {
           const named = await this.host.client.labels(choice.top.map((c) => c.id));

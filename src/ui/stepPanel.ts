@@ -6,6 +6,7 @@
 import { BarController, BarElement, CategoryScale, Chart, Legend, LinearScale, Tooltip } from 'chart.js';
 import type { StepRecord } from '../engine/generate/generate.ts';
 import { softmax, type SamplingSettings } from '../sampling/sampler.ts';
+import { isActive, sameSampling, STAGES } from '../sampling/stages.ts';
 import { segmentAt, stepView, type CdfSegment, type StepView } from '../sampling/stepView.ts';
 import { clear, h, pct, probText, visibleToken } from './dom.ts';
 import { label, t } from './i18n/index.ts';
@@ -34,9 +35,11 @@ export interface StepPanelInput {
   guess: { hidden: boolean; on: boolean; rounds: GuessRound[] };
   labels: Record<number, string>;
   topN: number;
+  /** The token ids before this step (prompt and earlier output): what the repetition penalty counts as seen. */
+  context: number[];
 }
 
-const sameSettings = (a: SamplingSettings, b: SamplingSettings) => a.temperature === b.temperature && a.topK === b.topK && a.topP === b.topP;
+const sameSettings = sameSampling;
 
 export class StepPanel {
   private chart: Chart | null = null;
@@ -70,7 +73,7 @@ export class StepPanel {
     }
     if (input.guess.hidden) return void this.root.append(this.guessForm(input.record));
     const { record, settings, picked, topN } = input;
-    const view = stepView(record.logits!, settings, record.id, record.draw, topN);
+    const view = stepView(record.logits!, settings, record.id, record.draw, topN, input.context);
     const name = (id: number) => tokenLabel(record, input.labels, id);
     const missing = [...view.rows.map((r) => r.id), view.wouldPick].filter((id) => name(id) === null);
     if (missing.length) this.handlers.needLabels(missing);
@@ -88,7 +91,7 @@ export class StepPanel {
       record.draw === null ? d.greedyNoDraw : d.randomDraw(record.draw.toFixed(4)),
     );
     const settingsNote = asGenerated
-      ? h('p', { class: 'hint' }, d.shownAsGenerated(record.settings.temperature, record.settings.topK, record.settings.topP))
+      ? h('p', { class: 'hint' }, d.shownAsGenerated(describeSettings(record.settings)))
       : h(
           'p',
           { class: 'whatif', role: 'note' },
@@ -105,7 +108,7 @@ export class StepPanel {
           'li',
           { 'aria-current': chosen ? 'true' : undefined, class: [chosen ? 'chosen' : '', r.id === picked ? 'picked' : '', r.rank > topN ? 'below' : ''].join(' ').trim(), 'data-id': r.id, 'data-rank': r.rank },
           h('span', { class: 'rank' }, `#${r.rank}`),
-          h('span', { class: 'tok', translate: 'no' }, shown(r.id)),
+          h('span', { class: 'tok', translate: 'no' }, shown(r.id), r.penalised ? h('span', { class: 'penalised', title: d.penalised, 'aria-label': d.penalised }, ' ↓') : null),
           h('span', { class: 'p raw', title: d.rawTitle }, pct(r.raw)),
           h('span', { class: 'p tempered', title: d.temperedTitle }, pct(r.tempered)),
           h('span', { class: 'p final', title: d.finalTitle }, pct(r.final)),
@@ -139,9 +142,9 @@ export class StepPanel {
     );
     const header = h('div', { class: 'cand-head', 'aria-hidden': 'true' }, h('span', {}, '#'), h('span', {}, d.colToken), h('span', {}, d.colRaw), h('span', {}, d.colTemp), h('span', {}, d.colFinal), h('span', {}, ''));
 
-    this.root.append(summary, settingsNote, h('div', { class: 'chart-box' }, this.canvas), this.cdf(record.draw, view, shown), h('div', { class: 'cand-box' }, header, list));
+    this.root.append(summary, settingsNote, stageList(view), h('div', { class: 'chart-box' }, this.canvas), this.cdf(record.draw, view, shown), h('div', { class: 'cand-box' }, header, list));
     this.root.append(h('p', { class: 'hint' }, d.keptNote(view.kept, view.vocab)));
-    if (input.forced) this.root.append(forcedView(record, settings, input.forced));
+    if (input.forced) this.root.append(forcedView(record, settings, input.forced, input.context));
     const round = input.guess.rounds.find((r) => r.step === record.step && r.chosenId === record.id);
     if (round || input.guess.on) this.root.prepend(guessScore(round ?? null, input.guess.rounds, record.logits!.length));
     const chartLabels = [...view.rows.map((r) => `${shown(r.id)}${r.rank > topN ? ` (#${r.rank})` : ''}`), d.otherShort(o.count)];
@@ -255,19 +258,34 @@ function niceMax(x: number): number {
   return 1;
 }
 
+/** The settings as the stages that are on, in pipeline order ("temperature 0.8, top-p 0.9"). */
 function describeSettings(s: SamplingSettings): string {
-  return `T = ${s.temperature}, top-k = ${s.topK}, top-p = ${s.topP}`;
+  return STAGES.filter((st) => isActive(st, s))
+    .map((st) => `${t().stageNames[st.name]} ${s[st.name]}`)
+    .join(', ');
+}
+
+/** Each stage that is on, in order: its setting, how many tokens it leaves, and the chosen token's probability after it. */
+function stageList(view: StepView): HTMLElement {
+  const d = t();
+  return h(
+    'ol',
+    { class: 'stages', 'aria-label': d.stagesTitle },
+    ...view.stages.map((st) =>
+      h('li', { 'data-stage': st.name, 'data-kept': st.kept, 'data-chosen': st.chosen }, h('strong', {}, `${d.stageNames[st.name]} ${st.value}`), ' ', h('span', {}, d.stageRow(st.kept, view.vocab, probText(st.chosen)))),
+    ),
+  );
 }
 
 /**
  * Forced text at this step: its tokens, and for the first one its probability and rank before any
  * setting (raw) and under the current settings, from the step's own logits.
  */
-function forcedView(record: StepRecord, settings: SamplingSettings, forced: ForcedText): HTMLElement {
+function forcedView(record: StepRecord, settings: SamplingSettings, forced: ForcedText, context: number[]): HTMLElement {
   const d = t();
   const logits = record.logits!;
   const id = forced.ids[0];
-  const choice = describeChoice(logits, settings, id, 0);
+  const choice = describeChoice(logits, settings, id, 0, context);
   // Rank in the raw distribution, as the candidate list ranks: more probable first, ties by lower id.
   const rank = rankOf(softmax(logits), id);
   const chips = forced.ids.map((tid, i) => h('span', { class: 'chip tok', 'data-id': tid, translate: 'no' }, visibleToken(forced.labels[i]), h('sub', {}, String(tid))));

@@ -1,6 +1,6 @@
 // The shareable part of the app's state, kept in the URL: open the link, get the same setup.
 import { LIMITS, parseSetting, type SettingKey } from '../sampling/limits.ts';
-import type { SamplingSettings } from '../sampling/sampler.ts';
+import { STAGES, type SamplingSettings } from '../sampling/stages.ts';
 
 export type Mode = 'complete' | 'chat';
 
@@ -20,6 +20,8 @@ export const DEFAULT_SETUP: Setup = {
   temperature: 0.8,
   topK: 0,
   topP: 1,
+  minP: 0,
+  repetitionPenalty: 1,
   seed: 42,
   randomSeed: false,
   maxTokens: 40,
@@ -30,16 +32,14 @@ export const DEFAULT_SETUP: Setup = {
 /** What each link value may be, as the page tells the learner (in English; zh.ts has its own words). */
 export const URL_RULES: Record<string, string> = {
   mode: 'complete or chat',
-  t: LIMITS.temperature.rule,
-  k: LIMITS.topK.rule,
-  p: LIMITS.topP.rule,
+  ...Object.fromEntries(STAGES.map((s) => [s.urlKey, LIMITS[s.name].rule])),
   seed: `${LIMITS.seed.rule}, or random`,
   max: LIMITS.maxTokens.rule,
   delay: '0, 250 or 1000',
 };
 
 /** Link keys of the sampling settings. */
-const KEY_OF: Record<string, SettingKey> = { t: 'temperature', k: 'topK', p: 'topP', seed: 'seed', max: 'maxTokens' };
+const KEY_OF: Record<string, SettingKey> = { ...Object.fromEntries(STAGES.map((s) => [s.urlKey, s.name])), seed: 'seed', max: 'maxTokens' };
 
 /** A URL value that could not be used as given: which key, what it said, what is used instead and why. */
 export interface Correction {
@@ -69,9 +69,7 @@ export function readSetup(search: string): { setup: Setup; corrections: Correcti
     setup: {
       mode: mode === 'chat' ? 'chat' : 'complete',
       prompt: q.get('prompt') ?? d.prompt,
-      temperature: num('t', d.temperature),
-      topK: num('k', d.topK),
-      topP: num('p', d.topP),
+      ...(Object.fromEntries(STAGES.map((s) => [s.name, num(s.urlKey, d[s.name])])) as SamplingSettings),
       seed: seedRaw === 'random' ? d.seed : num('seed', d.seed),
       randomSeed: seedRaw === 'random',
       maxTokens: num('max', d.maxTokens),
@@ -86,9 +84,7 @@ export function writeSetup(s: Setup, keep: URLSearchParams = new URLSearchParams
   const q = new URLSearchParams(keep);
   q.set('mode', s.mode);
   q.set('prompt', s.prompt);
-  q.set('t', String(s.temperature));
-  q.set('k', String(s.topK));
-  q.set('p', String(s.topP));
+  for (const stage of STAGES) q.set(stage.urlKey, String(s[stage.name])); // every sampling stage, in pipeline order
   q.set('seed', s.randomSeed ? 'random' : String(s.seed));
   q.set('max', String(s.maxTokens));
   if (s.delayMs) q.set('delay', String(s.delayMs));

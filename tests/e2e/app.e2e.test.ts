@@ -116,6 +116,35 @@ for (const backend of ['wasm', 'webgpu'] as const) {
       await setControl(o.page, 'Top-k', '0');
     });
 
+    it('repetition penalty and min-p from the controls (plumbing: the CLI runs the same sampler; tests/cli.test.ts checks it against float64): the CLI’s tokens, and the panel lists each stage as the CLI records it', async () => {
+      await setControl(o.page, 'Temperature', '0.9');
+      await setControl(o.page, 'Repetition penalty', '1.5');
+      await setControl(o.page, 'Min-p', '0.1');
+      await setControl(o.page, 'Seed', '5');
+      await runAndWait(o.page, 'Generate');
+      const cli = await cliSteps(['--model', MODEL, '--prompt', PROMPT, '--temperature', '0.9', '--repetition-penalty', '1.5', '--min-p', '0.1', '--seed', '5', '--max-tokens', '12']);
+      expect((await outputTokens(o.page)).map((t) => t.id)).toEqual(cli.map((s) => s.id));
+      const url = new URL(o.page.url()).searchParams;
+      expect([url.get('rep'), url.get('t'), url.get('minp')]).toEqual(['1.5', '0.9', '0.1']);
+      // Each step's stage list, in pipeline order, with the CLI's kept counts and the chosen token's probabilities.
+      const region = o.page.getByRole('region', { name: 'Next-token distribution' });
+      const chips = o.page.getByRole('region', { name: 'Output' }).locator('button.token[data-active="true"]');
+      for (const step of [0, 5, 11]) {
+        await chips.nth(step).click();
+        const list = region.getByRole('list', { name: 'The sampling stages, in order' });
+        await expect.poll(() => list.locator('li').count()).toBe(cli[step].stages.length);
+        const shown = await list.locator('li').evaluateAll((lis) => lis.map((li) => ({ name: (li as HTMLElement).dataset.stage, kept: Number((li as HTMLElement).dataset.kept), chosen: Number((li as HTMLElement).dataset.chosen) })));
+        expect(shown.map((s) => s.name)).toEqual(['repetitionPenalty', 'temperature', 'minP']);
+        shown.forEach((s, j) => {
+          expect(s.kept).toBe(cli[step].stages[j].kept);
+          expect(Math.abs(s.chosen - cli[step].stages[j].chosen)).toBeLessThan(1e-6);
+        });
+      }
+      await setControl(o.page, 'Repetition penalty', '1');
+      await setControl(o.page, 'Min-p', '0');
+      await setControl(o.page, 'Temperature', '0');
+    });
+
     it('Next token adds exactly one token; Continue from here on another candidate continues from it', async () => {
       const n = (await outputTokens(o.page)).length;
       await runAndWait(o.page, 'Next token');
@@ -147,7 +176,7 @@ for (const backend of ['wasm', 'webgpu'] as const) {
       await o.page.waitForFunction(() => document.querySelectorAll('section[aria-label="Output"] button.token[data-active="true"]').length >= 4, null, { timeout: 120_000 });
       // Interact with a control while tokens are being computed: it answers at once and applies from the next token.
       await setControl(o.page, 'Temperature', '0');
-      expect(await o.page.locator('output').first().textContent()).toBe('0 (greedy)');
+      expect(await o.page.locator('label.field:has(input[aria-label="Temperature"]) output').textContent()).toBe('0 (greedy)');
       expect(await o.page.evaluate(() => document.body.dataset.busy)).toBe('true');
       await o.page.waitForFunction(() => document.querySelectorAll('section[aria-label="Output"] button.token[data-active="true"]').length >= 8, null, { timeout: 120_000 });
       const runs = Number(await o.page.evaluate(() => document.body.dataset.runs));

@@ -110,6 +110,8 @@ export interface CliStep {
   rawProb: number;
   entropy: number;
   kept: number;
+  draw: number | null;
+  stages: { name: string; value: number; kept: number; chosen: number }[];
   top: { id: number; token: string; rawProb: number; prob: number }[];
 }
 export async function cliSteps(args: string[]): Promise<CliStep[]> {

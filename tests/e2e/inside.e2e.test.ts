@@ -87,8 +87,14 @@ for (const backend of ['wasm', 'webgpu'] as const) {
       expect(Math.abs(Number(await draw.getAttribute('data-raw')) - step.rawProb)).toBeLessThan(1e-5);
       expect(Math.abs(Number(await draw.getAttribute('data-prob')) - step.prob)).toBeLessThan(1e-6);
       expect(await draw.getAttribute('data-draw')).toBe('none'); // greedy: no random number
-      expect(Number(await arch.locator('button[data-part="filter"]').getAttribute('data-kept'))).toBe(step.kept);
-      expect(await boxes.count()).toBe(2 + lm.config.nLayer + 5);
+      // One box per sampling stage that was on, in order, with the CLI's record of it (greedy: temperature alone).
+      const stages = await arch.locator('button[data-part="stage"]').evaluateAll((bs) => bs.map((b) => ({ name: (b as HTMLElement).dataset.stage, kept: Number((b as HTMLElement).dataset.kept), prob: Number((b as HTMLElement).dataset.prob) })));
+      expect(stages.map((s) => s.name)).toEqual(step.stages.map((s) => s.name));
+      stages.forEach((s, j) => {
+        expect(s.kept).toBe(step.stages[j].kept);
+        expect(Math.abs(s.prob - step.stages[j].chosen)).toBeLessThan(1e-6);
+      });
+      expect(await boxes.count()).toBe(2 + lm.config.nLayer + 3 + step.stages.length);
       // A block box opens its detail: the lens row of that layer comes into focus.
       await lastBlock.click();
       await expect.poll(() => o.page.evaluate(() => (document.activeElement as HTMLElement | null)?.getAttribute('data-layer'))).toBe(String(lm.config.nLayer));

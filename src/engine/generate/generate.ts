@@ -4,12 +4,13 @@ import { ContextFullError } from '../model/model.ts';
 import type { LoadedModel } from '../load/load.ts';
 import { createRng } from '../../sampling/prng.ts';
 import { checkSamplingSettings } from '../../sampling/limits.ts';
-import type { SamplingSettings } from '../../sampling/sampler.ts';
+import { pickSampling, samplingSettings, type SamplingSettings } from '../../sampling/stages.ts';
 import { NonFiniteLogitsError, sampleNext, type Candidate, type SampleResult } from '../../sampling/step.ts';
 import * as tf from '@tensorflow/tfjs';
 import type { TurnEnd } from '../load/tokenizer.ts';
 
-export interface GenerateOptions extends SamplingSettings {
+/** Sampling settings not given are off (stages.ts: NEUTRAL_SAMPLING). */
+export interface GenerateOptions extends Partial<SamplingSettings> {
   maxTokens: number;
   seed: number;
   topN?: number; // candidates recorded per step (default 20)
@@ -61,7 +62,8 @@ export function checkPromptFits(lm: LoadedModel, promptIds: number[]): void {
  * (a chat's earlier turns, or a branch from a past step), so only new tokens are computed.
  */
 export async function* generate(lm: LoadedModel, promptIds: number[], opts: GenerateOptions): AsyncGenerator<StepRecord, GenerationSummary> {
-  checkSamplingSettings(opts);
+  const given = samplingSettings(opts);
+  checkSamplingSettings(given);
   if (!Number.isInteger(opts.maxTokens) || opts.maxTokens < 0) throw new RangeError(`maxTokens must be a whole number ≥ 0, got ${opts.maxTokens}`);
   checkPromptFits(lm, promptIds);
   const rng = createRng(opts.seed);
@@ -80,11 +82,11 @@ export async function* generate(lm: LoadedModel, promptIds: number[], opts: Gene
       stopReason = 'aborted';
       break;
     }
-    const settings = opts.settingsForStep?.(step) ?? opts;
+    const settings = opts.settingsForStep?.(step) ?? given;
     if (opts.corrupt?.(step)) logits = logits.map(() => NaN); // a test hook: what damaged weights produce
     let s: SampleResult;
     try {
-      s = sampleNext(logits, settings, rng, opts.topN ?? 20); // refuses non-finite logits itself
+      s = sampleNext(logits, settings, rng, opts.topN ?? 20, ids); // refuses non-finite logits itself; `ids` is the context so far, for the repetition penalty
     } catch (e) {
       // The sampler does not know which step this is, or on what backend: say both.
       if (e instanceof NonFiniteLogitsError) throw new NonFiniteLogitsError(e.bad, e.total, step, tf.getBackend());
@@ -96,7 +98,7 @@ export async function* generate(lm: LoadedModel, promptIds: number[], opts: Gene
       position: ids.length,
       token: lm.tokenizer.tokenLabel(s.id),
       top: s.top.map((c) => ({ ...c, token: lm.tokenizer.tokenLabel(c.id) })),
-      settings: { temperature: settings.temperature, topK: settings.topK, topP: settings.topP },
+      settings: pickSampling(settings),
     };
     if (opts.keepLogits) record.logits = logits;
     ids.push(s.id);

@@ -6,6 +6,7 @@ import { lastLogits } from '../model/model.ts';
 import { argmax } from '../../sampling/sampler.ts';
 import { createRng } from '../../sampling/prng.ts';
 import { sampleNext, sampleNextBySort } from '../../sampling/step.ts';
+import { samplingSettings } from '../../sampling/stages.ts';
 import { generate } from '../generate/generate.ts';
 
 export interface BenchResult {
@@ -20,7 +21,7 @@ export interface BenchResult {
   tensorsBefore: number;
   tensorsAfter: number;
   /** Sampling one token from this model's logits (full distribution, entropy, top 20, draw), mean ms. */
-  sampleMs: { greedy: number; t1: number; t08p095: number; bySortT1: number };
+  sampleMs: { greedy: number; t1: number; t08p095: number; t1minP005: number; t1rep13: number; bySortT1: number };
   /** generate()'s time per token beyond the forward pass (sampling, records, the loop), ms. */
   generateOverheadMs: number;
   /** TF.js kernels run by one decode step (tf.profile), on any backend. */
@@ -102,10 +103,12 @@ export async function runBenchmark(lm: LoadedModel, promptTokens = 32, tokens = 
   };
   const rng = createRng(1);
   const sampleMs = {
-    greedy: time(() => sampleNext(logits, { temperature: 0, topK: 0, topP: 1 }, rng)),
-    t1: time(() => sampleNext(logits, { temperature: 1, topK: 0, topP: 1 }, rng)),
-    t08p095: time(() => sampleNext(logits, { temperature: 0.8, topK: 0, topP: 0.95 }, rng)),
-    bySortT1: time(() => sampleNextBySort(logits, { temperature: 1, topK: 0, topP: 1 }, rng), 4),
+    greedy: time(() => sampleNext(logits, samplingSettings({ temperature: 0 }), rng)),
+    t1: time(() => sampleNext(logits, samplingSettings({ temperature: 1 }), rng)),
+    t08p095: time(() => sampleNext(logits, samplingSettings({ temperature: 0.8, topP: 0.95 }), rng)),
+    t1minP005: time(() => sampleNext(logits, samplingSettings({ temperature: 1, minP: 0.05 }), rng)),
+    t1rep13: time(() => sampleNext(logits, samplingSettings({ temperature: 1, repetitionPenalty: 1.3 }), rng, 20, prompt)),
+    bySortT1: time(() => sampleNextBySort(logits, samplingSettings({ temperature: 1 }), rng), 4),
   };
   // The whole loop as the app and the CLI run it, against the bare forward passes above.
   lm.model.truncate(0);
@@ -130,7 +133,7 @@ export async function runBenchmark(lm: LoadedModel, promptTokens = 32, tokens = 
     msPerToken: round(r.decodeMs / tokens),
     tensorsBefore,
     tensorsAfter,
-    sampleMs: { greedy: round(sampleMs.greedy), t1: round(sampleMs.t1), t08p095: round(sampleMs.t08p095), bySortT1: round(sampleMs.bySortT1) },
+    sampleMs: Object.fromEntries(Object.entries(sampleMs).map(([k, v]) => [k, round(v)])) as BenchResult['sampleMs'],
     generateOverheadMs: round(generateMsPerToken - r.decodeMs / tokens),
     kernelsPerToken: Object.values(msByKernel).reduce((a, e) => a + e.count, 0),
     ...(withProfile

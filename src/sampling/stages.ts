@@ -1,0 +1,76 @@
+// The sampling rules as a list of stages, applied in list order. Everything that names a rule (the
+// sampler, the step record, the panel and the chain views, the link, the CLI, the JSON export) reads
+// this list, so a rule is added here and nowhere else decides its place.
+//
+// The order is Hugging Face's `generate`: logits processors first, then the warpers in the order
+// temperature, top-k, top-p, min-p. A stage is a function from a distribution to a distribution:
+//   1. repetitionPenalty  logits → logits  every token already in the context (prompt and output):
+//                                          a positive logit is divided by θ, a negative one multiplied
+//                                          by θ, so θ > 1 always makes it less likely        (1 = off)
+//   2. temperature        logits → probs   softmax(logits / T); T = 0 puts all mass on the argmax
+//   3. topK               probs → probs    keep the k most probable tokens                   (0 = off)
+//   4. topP               probs → probs    of what is left, renormalised, keep the smallest most-probable
+//                                          prefix whose mass reaches p                       (1 = off)
+//   5. minP               probs → probs    keep the tokens with p ≥ min_p · p_max            (0 = off)
+// and then what is kept is renormalised and one token drawn (sampler.ts). Each truncation stage keeps a
+// prefix of the rank order, so the kept set after any stage is "the m most probable tokens".
+// A stage's distribution is shown renormalised: a learner sees what a draw right after it would use.
+
+export type StageName = 'repetitionPenalty' | 'temperature' | 'topK' | 'topP' | 'minP';
+
+/** One value per stage; a stage at its `off` value changes nothing. */
+export type SamplingSettings = Record<StageName, number>;
+
+export interface Stage {
+  readonly name: StageName;
+  /** What it acts on: the logits (before the softmax), the softmax itself, or the distribution after it. */
+  readonly kind: 'logits' | 'temperature' | 'truncate';
+  /** The value that turns it off (temperature: 1, the model's own distribution). */
+  readonly off: number;
+  readonly cliFlag: string;
+  readonly urlKey: string;
+  /** A short name for the views: "T", "top-k", … */
+  readonly symbol: string;
+}
+
+export const STAGES: readonly Stage[] = [
+  { name: 'repetitionPenalty', kind: 'logits', off: 1, cliFlag: 'repetition-penalty', urlKey: 'rep', symbol: 'rep' },
+  { name: 'temperature', kind: 'temperature', off: 1, cliFlag: 'temperature', urlKey: 't', symbol: 'T' },
+  { name: 'topK', kind: 'truncate', off: 0, cliFlag: 'top-k', urlKey: 'k', symbol: 'top-k' },
+  { name: 'topP', kind: 'truncate', off: 1, cliFlag: 'top-p', urlKey: 'p', symbol: 'top-p' },
+  { name: 'minP', kind: 'truncate', off: 0, cliFlag: 'min-p', urlKey: 'minp', symbol: 'min-p' },
+];
+
+/** Every stage off: the model's own distribution, sampled as it is. */
+export const NEUTRAL_SAMPLING: SamplingSettings = Object.fromEntries(STAGES.map((s) => [s.name, s.off])) as SamplingSettings;
+
+/** Settings with every stage not given left off (for callers that name only some rules). */
+export function samplingSettings(partial: Partial<SamplingSettings>): SamplingSettings {
+  const out = { ...NEUTRAL_SAMPLING };
+  for (const s of STAGES) if (partial[s.name] !== undefined) out[s.name] = partial[s.name]!;
+  return out;
+}
+
+/** Only the sampling values of a larger object (a setup, a step's options), in stage order. */
+export function pickSampling(from: SamplingSettings): SamplingSettings {
+  return samplingSettings(Object.fromEntries(STAGES.map((s) => [s.name, from[s.name]])));
+}
+
+/** Is this stage doing anything under these settings? Temperature always is (T = 1 included: it makes the softmax). */
+export function isActive(stage: Stage, s: SamplingSettings): boolean {
+  return stage.kind === 'temperature' || s[stage.name] !== stage.off;
+}
+
+export function sameSampling(a: SamplingSettings, b: SamplingSettings): boolean {
+  return STAGES.every((s) => a[s.name] === b[s.name]);
+}
+
+/** What one stage did at one step, as the step record stores it. */
+export interface StageRecord {
+  name: StageName;
+  value: number;
+  /** Tokens with non-zero probability after this stage. */
+  kept: number;
+  /** The chosen token's probability after this stage (renormalised). */
+  chosen: number;
+}
