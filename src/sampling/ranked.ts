@@ -77,6 +77,8 @@ export class RankedIds {
       }
     };
     for (let i = 0; i < V; i++) {
+      // Most ids are less probable than the worst kept so far: rejected on one comparison, no calls.
+      if (size === m && p[i] < p[heap[0]]) continue;
       if (!after(i)) continue;
       if (size < m) {
         let c = size++;

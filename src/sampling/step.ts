@@ -99,7 +99,7 @@ export function sampleNext(logits: Float32Array, settings: SamplingSettings, rng
     if (nucleus) keptIds = nucleus;
     else if (!keptIds && !hasZero(tempered)) {
       // The nucleus without ordering the vocabulary: the rank at which the mass reaches p, by partitioning.
-      edge = crossing(allIds(V), rankBy, tempered, sumAll(tempered), false, settings.topP - 1e-7, false);
+      edge = crossing(null, rankBy, tempered, sumAll(tempered), false, settings.topP - 1e-7, false);
     }
     if (nucleus) {
       // Found among the tokens already ranked, summed in rank order exactly as the walk below sums them.
@@ -142,7 +142,6 @@ export function sampleNext(logits: Float32Array, settings: SamplingSettings, rng
   const keptCount = countPositive(keptIds, tempered, keptSum);
 
   // Each active stage's output, renormalised: its kept count here, each candidate's probability below.
-  // (Before the draw, which may reorder a kept list in place.)
   const stages: StageRecord[] = [];
   const probOf: ((id: number, isKept: boolean) => number)[] = [];
   const keptRanks: number[] = []; // per stage: how many ranks it keeps (a prefix of the rank order)
@@ -159,9 +158,11 @@ export function sampleNext(logits: Float32Array, settings: SamplingSettings, rng
       keptRanks.push(V);
     } else {
       const after = afterStage.get(stage.name)!;
-      const sum = after.ids ? sumInIdOrder(after.ids, tempered, after.inIdOrder) : sumAll(tempered);
+      // The last stage that cut anything kept exactly the final set: its sum and count are known.
+      const isFinal = after.ids === keptIds;
+      const sum = isFinal ? keptSum : after.ids ? sumInIdOrder(after.ids, tempered, after.inIdOrder) : sumAll(tempered);
       keptRanks.push(after.ids ? after.ids.length : V);
-      stages.push({ name: stage.name, value, kept: countPositive(after.ids, tempered, sum), chosen: 0 });
+      stages.push({ name: stage.name, value, kept: isFinal ? keptCount : countPositive(after.ids, tempered, sum), chosen: 0 });
       probOf.push((c, isKept) => (isKept ? Math.fround(tempered[c] / sum) : 0));
     }
   }
@@ -169,7 +170,7 @@ export function sampleNext(logits: Float32Array, settings: SamplingSettings, rng
   let id = order.at(0)!;
   // The token whose cumulative probability (most probable first) passes the draw: by partitioning
   // when that is unambiguous, else by walking the kept tokens in rank order, as drawFrom does.
-  const found = draw === null ? null : (drawAmongRanked(order, m, kept, draw) ?? crossing(keptIds ? (inIdOrder ? keptIds : keptIds.slice()) : allIds(V), rankBy, tempered, keptSum, true, draw, true));
+  const found = draw === null ? null : (drawAmongRanked(order, m, kept, draw) ?? crossing(keptIds, rankBy, tempered, keptSum, true, draw, true));
   if (found !== null) id = found;
   else if (draw !== null) {
     order.at(m - 1); // rank every kept token, then walk them all
@@ -300,13 +301,6 @@ export function sampleNextBySort(logits: Float32Array, settings: SamplingSetting
   return describe(logits, d, id, draw, topN);
 }
 
-/** 0, 1, …, n−1 in a reused array (crossing() permutes it). */
-function allIds(n: number): Int32Array {
-  const a = scratch.i32(0, n);
-  for (let i = 0; i < n; i++) a[i] = i;
-  return a;
-}
-
 function hasZero(x: Float32Array): boolean {
   for (let i = 0; i < x.length; i++) if (x[i] === 0) return true;
   return false;
@@ -314,57 +308,56 @@ function hasZero(x: Float32Array): boolean {
 
 /**
  * The first id, in rank order, at which the running sum of w(id) = x[id] / div (rounded to float32
- * when `round`) passes `target` (> when `strict`, else ≥), found by partitioning around pivots
- * (expected linear time) rather than sorting. Sums added in another order than rank order can differ
- * in the last bits (by under 1e-11 for 50,257 terms), so an answer within 1e-9 of the target is not
- * trusted: null, and the caller walks in rank order instead. Permutes `ids`.
+ * when `round`) passes `target` (> when `strict`, else ≥), among `ids` (null: every id), without
+ * sorting them: one pass adds each w into a bucket of its rank key p[id] (buckets of its float32 bit
+ * pattern, which orders non-negative floats: 512 per octave), the buckets are summed from the most
+ * probable down to the one where the sum passes the target, and only that bucket's ids are sorted and
+ * walked. Sums added in another order than rank order can differ in the last bits (by under 1e-11 for
+ * 50,257 terms), so an answer within 1e-9 of the target is not trusted: null, and the caller walks in
+ * rank order instead.
  */
-function crossing(ids: Int32Array, p: Float32Array, x: Float32Array, div: number, round: boolean, target: number, strict: boolean): number | null {
-  const w = (id: number) => (round ? Math.fround(x[id] / div) : x[id] / div);
-  const passes = (s: number) => (strict ? s > target : s >= target);
-  const safe = (before: number, after: number) => target - before > 1e-9 && after - target > 1e-9;
-  let lo = 0;
-  let hi = ids.length;
-  let acc = 0; // the mass of every id ranked before ids[lo..hi)
-  while (hi - lo > 48) {
-    const [a, b, c] = [ids[lo], ids[(lo + hi) >> 1], ids[hi - 1]];
-    const pivot = rankedBefore(p, a, b) ? (rankedBefore(p, b, c) ? b : rankedBefore(p, a, c) ? c : a) : rankedBefore(p, a, c) ? a : rankedBefore(p, b, c) ? c : b;
-    const pp = p[pivot];
-    let i = lo;
-    let before = 0;
-    for (let j = lo; j < hi; j++) {
-      const id = ids[j];
-      const q = p[id];
-      if (q > pp || (q === pp && id < pivot)) {
-        ids[j] = ids[i];
-        ids[i++] = id;
-        before += round ? Math.fround(x[id] / div) : x[id] / div;
-      }
-    }
-    if (passes(acc + before)) {
-      hi = i;
-      continue;
-    }
-    const withPivot = acc + before + w(pivot);
-    if (passes(withPivot)) return safe(acc + before, withPivot) ? pivot : null;
-    acc = withPivot;
-    for (let j = i; j < hi; j++) {
-      if (ids[j] === pivot) {
-        ids[j] = ids[i];
-        ids[i] = pivot;
-        break;
-      }
-    }
-    lo = i + 1;
+function crossing(ids: Int32Array | null, p: Float32Array, x: Float32Array, div: number, round: boolean, target: number, strict: boolean): number | null {
+  const keyBits = new Uint32Array(p.buffer, p.byteOffset, p.length);
+  const n = ids ? ids.length : p.length;
+  const sums = buckets.sums;
+  let lo = sums.length;
+  let hi = -1;
+  for (let j = 0; j < n; j++) {
+    const id = ids ? ids[j] : j;
+    const b = keyBits[id] >>> BUCKET_SHIFT;
+    sums[b] += round ? Math.fround(x[id] / div) : x[id] / div;
+    if (b < lo) lo = b;
+    if (b > hi) hi = b;
   }
-  const rest = Array.from(ids.subarray(lo, hi)).sort(byRank(p));
-  for (const id of rest) {
+  const passes = (s: number) => (strict ? s > target : s >= target);
+  let acc = 0;
+  let found = -1;
+  for (let b = hi; b >= lo; b--) {
+    if (passes(acc + sums[b])) {
+      found = b;
+      break;
+    }
+    acc += sums[b];
+  }
+  sums.fill(0, Math.max(lo, 0), hi + 1); // ready for the next call
+  if (found < 0) return null; // the target is past the total (u within rounding of 1): walk instead
+  const inBucket: number[] = [];
+  for (let j = 0; j < n; j++) {
+    const id = ids ? ids[j] : j;
+    if (keyBits[id] >>> BUCKET_SHIFT === found) inBucket.push(id);
+  }
+  inBucket.sort(byRank(p));
+  for (const id of inBucket) {
     const before = acc;
-    acc += w(id);
-    if (passes(acc)) return safe(before, acc) ? id : null;
+    acc += round ? Math.fround(x[id] / div) : x[id] / div;
+    if (passes(acc)) return target - before > 1e-9 && acc - target > 1e-9 ? id : null;
   }
   return null;
 }
+
+/** 2^(32 − 14) = 262,144 bucket sums: sign, exponent and the top 9 mantissa bits of a float32. Only non-negative keys occur. */
+const BUCKET_SHIFT = 14;
+const buckets = { sums: new Float64Array(2 ** (31 - BUCKET_SHIFT)) };
 
 function sumAll(x: Float32Array): number {
   let s = 0;
