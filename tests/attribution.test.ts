@@ -1,12 +1,12 @@
 // Gradient × input (src/engine/tools/attribution.ts) against central finite differences of the same
-// log-probability, on the fixture and the embedded model (WASM); and the cache-free forward it
+// log-probability, on the GPT-2 and Llama fixtures and the embedded model (WASM); and the cache-free forward it
 // differentiates against the engine's cached forward pass.
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { selectBackend } from '../src/engine/load/backend.ts';
 import { logitsAfter } from '../src/engine/generate/generate.ts';
-import { GPT2 } from '../src/engine/model/gpt2.ts';
+import type { KVModel } from '../src/engine/model/kvModel.ts';
 import { gradientTimesInput } from '../src/engine/tools/attribution.ts';
 import { loadModelDir } from '../src/node/loadDir.ts';
 import { argmax } from '../src/sampling/sampler.ts';
@@ -18,6 +18,8 @@ beforeAll(async () => {
 
 for (const [name, dir, prompt] of [
   ['the tiny fixture', join(import.meta.dirname, 'fixtures', 'tiny-gpt2'), 'Hello world. The cat sat'],
+  ['the tiny Llama fixture (grouped-query attention, rotary positions)', join(import.meta.dirname, 'fixtures', 'tiny-llama'), 'Hello world. The cat sat'],
+  ['the tied tiny Llama fixture (biases, head_dim 16)', join(import.meta.dirname, 'fixtures', 'tiny-llama-tied'), 'Hello world. The cat sat'],
   ['the embedded model', join(import.meta.dirname, '..', 'models', 'nexttoken-3m'), 'The capital of France is'],
 ] as const) {
   describe(`gradient × input on ${name}`, () => {
@@ -28,7 +30,7 @@ for (const [name, dir, prompt] of [
       const target = argmax(logits);
       const g = await gradientTimesInput(lm, ids, target);
       expect(Math.abs(g.logProb - logSoftmaxAt(logits, target))).toBeLessThan(1e-4);
-      const model = lm.model as GPT2;
+      const model = lm.model as KVModel;
       const emb = model.tokenEmbeddings(ids);
       const eps = 1e-2;
       const f = (i: number, s: number) =>

@@ -88,7 +88,7 @@ export class InsideView {
       const btn = h('button', { type: 'button', class: 'why-btn' }, s.button);
       btn.addEventListener('click', () => void this.availability.run(this.host, async () => {
         const result = await this.client.occlusion(d.ids, record.id);
-        // Gradients are implemented for GPT-2 models: elsewhere the view says so and shows occlusion alone.
+        // Gradients need a model TF.js can differentiate (GPT-2 and Llama): elsewhere the view says so and shows occlusion alone.
         const gradient = await this.client.gradientTimesInput(d.ids, record.id).catch((e: Error) => e.message);
         this.why = { for: record, result, gradient };
         this.render();

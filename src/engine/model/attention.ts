@@ -175,10 +175,12 @@ export function causalAttention(
   const [h, t, d] = q.shape;
   const kvHeads = k.shape[0];
   if (kvHeads !== h) {
+    // Each kv head repeated for its group of query heads: [KV, n, d] → [KV, group, n, d] → [H, n, d].
+    // By tile, not gather: gather's gradient needs UnsortedSegmentSum, which the WASM backend lacks.
     const group = h / kvHeads;
-    const idx = tf.tensor1d(Array.from({ length: h }, (_, i) => Math.floor(i / group)), 'int32');
-    k = tf.gather(k, idx, 0);
-    v = tf.gather(v, idx, 0);
+    const repeat = (x: tf.Tensor3D) => tf.reshape(tf.tile(tf.expandDims(x, 1), [1, group, 1, 1]), [h, x.shape[1], x.shape[2]]) as tf.Tensor3D;
+    k = repeat(k);
+    v = repeat(v);
   }
   const scores = tf.add(tf.mul(tf.matMul(q, k, false, true), 1 / Math.sqrt(d)), mask) as tf.Tensor3D;
   const weights = tf.softmax(scores) as tf.Tensor3D;

@@ -23,6 +23,17 @@ const ADD_LAYER_NORM = 'NextTokenAddLayerNorm';
 /** Set false to run the composite ops everywhere (tests compare the two; gradients need the composite ones). */
 export const fusedKernels = { enabled: true };
 
+/** Runs `fn` on the composite ops (the fused kernels have no gradients): for what autodiff differentiates. */
+export function withCompositeKernels<T>(fn: () => T): T {
+  const was = fusedKernels.enabled;
+  fusedKernels.enabled = false;
+  try {
+    return fn();
+  } finally {
+    fusedKernels.enabled = was;
+  }
+}
+
 interface WasmBackend {
   makeOutput(shape: number[], dtype: 'float32'): tf.TensorInfo;
   typedArrayFromHeap(t: tf.TensorInfo): Float32Array;

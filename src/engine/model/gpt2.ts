@@ -8,7 +8,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { KVCache, causalAttention, causalMask } from './attention.ts';
 import type { GPT2Config } from './config.ts';
-import { addLayerNorm, cachedAttention, embedTokens, fusedKernels, gelu, layerNorm } from './fused.ts';
+import { addLayerNorm, cachedAttention, embedTokens, gelu, layerNorm } from './fused.ts';
 import { attnProj, embed, lnMatVec, webgpuDecodeStep, writeCacheRow } from './fusedWebGPU.ts';
 import { dense, KVModel, type Linear as BaseLinear } from './kvModel.ts';
 import type { Trace } from './model.ts';
@@ -111,30 +111,20 @@ export class GPT2 extends KVModel {
     return tf.tidy(() => tf.transpose(tf.gather(this.wteT, tf.tensor1d(ids, 'int32'), 1)) as tf.Tensor2D);
   }
 
-  /**
-   * log p(target | the tokens whose embeddings are tokEmb [T, D]), from the composite ops and without the KV
-   * cache: the same function as forward(), written to be differentiated in tokEmb (attribution).
-   */
-  logProbOfEmbeddings(tokEmb: tf.Tensor2D, target: number): tf.Scalar {
+  /** The blocks without the KV cache, on whatever ops are registered (logProbOfEmbeddings runs it on the composite ones). */
+  protected residualOfEmbeddings(tokEmb: tf.Tensor2D): tf.Tensor2D {
     const { nEmbd: D, nHead: H, layerNormEpsilon: eps } = this.config;
     const T = tokEmb.shape[0];
     const hd = D / H;
-    const was = fusedKernels.enabled;
-    fusedKernels.enabled = false; // the fused kernels have no gradients
-    try {
-      let x = tf.add(tokEmb, tf.slice(this.wpe, [0, 0], [T, D])) as tf.Tensor2D;
-      const mask = causalMask(0, T, T);
-      for (const blk of this.blocks) {
-        const qkv = dense(layerNorm(x, blk.ln_1, eps), blk.attn.c_attn);
-        const [q, k, v] = tf.split(tf.transpose(tf.reshape(qkv, [T, 3, H, hd]), [1, 2, 0, 3]), 3, 0).map((t) => tf.reshape(t, [H, T, hd]) as tf.Tensor3D);
-        x = tf.add(x, dense(causalAttention(q, k, v, mask).out, blk.attn.c_proj));
-        x = tf.add(x, dense(gelu(dense(layerNorm(x, blk.ln_2, eps), blk.mlp.c_fc)), blk.mlp.c_proj));
-      }
-      const logits = tf.matMul(layerNorm(tf.slice(x, [T - 1, 0], [1, D]), this.ln_f, eps), this.wteT);
-      return tf.squeeze(tf.slice(tf.logSoftmax(logits), [0, target], [1, 1])) as tf.Scalar;
-    } finally {
-      fusedKernels.enabled = was;
+    let x = tf.add(tokEmb, tf.slice(this.wpe, [0, 0], [T, D])) as tf.Tensor2D;
+    const mask = causalMask(0, T, T);
+    for (const blk of this.blocks) {
+      const qkv = dense(layerNorm(x, blk.ln_1, eps), blk.attn.c_attn);
+      const [q, k, v] = tf.split(tf.transpose(tf.reshape(qkv, [T, 3, H, hd]), [1, 2, 0, 3]), 3, 0).map((t) => tf.reshape(t, [H, T, hd]) as tf.Tensor3D);
+      x = tf.add(x, dense(causalAttention(q, k, v, mask).out, blk.attn.c_proj));
+      x = tf.add(x, dense(gelu(dense(layerNorm(x, blk.ln_2, eps), blk.mlp.c_fc)), blk.mlp.c_proj));
     }
+    return x;
   }
 
   /** One token's step on WebGPU in 4 dispatches per block (fusedWebGPU.ts): the same function as above. */

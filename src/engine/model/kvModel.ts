@@ -2,7 +2,7 @@
 // they free together, and the last step from the residual stream to logits (final norm, LM head).
 import * as tf from '@tensorflow/tfjs';
 import { causalAttention, type KVCache } from './attention.ts';
-import { denseWasm } from './fused.ts';
+import { denseWasm, withCompositeKernels } from './fused.ts';
 import type { ModelConfig } from './config.ts';
 import { ContextFullError, type LanguageModel, type Trace } from './model.ts';
 
@@ -27,6 +27,25 @@ export abstract class KVModel implements LanguageModel {
   }
 
   abstract forward(ids: number[], lastOnly?: boolean, trace?: Trace): tf.Tensor2D;
+
+  /** The token embeddings of `ids`, [T, D]: what attribution differentiates in. */
+  abstract tokenEmbeddings(ids: number[]): tf.Tensor2D;
+
+  /** The residual stream [T, D] after the last block for tokens given as embeddings, without the KV cache. */
+  protected abstract residualOfEmbeddings(tokEmb: tf.Tensor2D): tf.Tensor2D;
+
+  /**
+   * log p(target | the tokens whose embeddings are tokEmb [T, D]): the same function as forward(), on the
+   * composite ops and without the KV cache, so that TF.js's autodiff can differentiate it in tokEmb.
+   */
+  logProbOfEmbeddings(tokEmb: tf.Tensor2D, target: number): tf.Scalar {
+    return withCompositeKernels(() => {
+      const x = this.residualOfEmbeddings(tokEmb);
+      const T = x.shape[0];
+      const logits = this.unembed(tf.slice(x, [T - 1, 0], [1, x.shape[1]]));
+      return tf.squeeze(tf.slice(tf.logSoftmax(logits), [0, target], [1, 1])) as tf.Scalar;
+    });
+  }
 
   /**
    * Runs `body` for `ids` at positions pos.. (the cache's length) inside one tidy, then records the ids

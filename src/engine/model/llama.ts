@@ -10,7 +10,7 @@
 // stored [out, in] (transposed once here so that every projection is x·W).
 // The KV cache and the attention itself are shared with GPT-2 (attention.ts).
 import * as tf from '@tensorflow/tfjs';
-import { KVCache, causalMask } from './attention.ts';
+import { KVCache, causalAttention, causalMask } from './attention.ts';
 import type { LlamaConfig } from './config.ts';
 import { dense, KVModel, type Linear } from './kvModel.ts';
 import type { Trace } from './model.ts';
@@ -85,28 +85,44 @@ export class Llama extends KVModel {
   }
 
   forward(ids: number[], lastOnly = false, trace?: Trace): tf.Tensor2D {
-    const { nHead: H, nKvHead: KV, headDim: hd, rmsNormEps: eps } = this.config;
     return this.run(ids, lastOnly, (pos, T) => {
-      let x = tf.transpose(tf.gather(this.embedT, tf.tensor1d(ids, 'int32'), 1)) as tf.Tensor2D; // [T, D]
+      const x = this.tokenEmbeddings(ids); // [T, D]
       if (trace?.wantEmbeddings) trace.embeddings = { token: tf.keep(x), position: null }; // positions enter through rotary embeddings, not a table
       const mask = causalMask(pos, T, this.cache.capacity);
-      const positions = tf.tensor1d(Array.from({ length: T }, (_, i) => pos + i), 'int32'); // gathered: a slice copies the table on WASM
-      const cos = tf.gather(this.rope.cos, positions) as tf.Tensor2D;
-      const sin = tf.gather(this.rope.sin, positions) as tf.Tensor2D;
-      const heads = (t: tf.Tensor2D, n: number) => tf.transpose(tf.reshape(t, [T, n, hd]), [1, 0, 2]) as tf.Tensor3D; // [n, T, hd]
-      this.layers.forEach((layer, l) => {
-        const a = layer.self_attn;
-        const h = rmsNorm(x, layer.input_layernorm, eps);
-        const q = applyRope(heads(dense(h, a.q_proj), H), cos, sin);
-        const k = applyRope(heads(dense(h, a.k_proj), KV), cos, sin);
-        const v = heads(dense(h, a.v_proj), KV);
-        x = tf.add(x, dense(this.attend(l, q, k, v, pos, mask, trace), a.o_proj));
-        const m = rmsNorm(x, layer.post_attention_layernorm, eps);
-        const gated = tf.mul(silu(dense(m, layer.mlp.gate_proj)), dense(m, layer.mlp.up_proj)) as tf.Tensor2D;
-        x = this.traced(tf.add(x, dense(gated, layer.mlp.down_proj)), trace);
-      });
-      return x;
+      return this.blocks(x, pos, (l, q, k, v) => this.attend(l, q, k, v, pos, mask, trace), trace);
     });
+  }
+
+  tokenEmbeddings(ids: number[]): tf.Tensor2D {
+    return tf.tidy(() => tf.transpose(tf.gather(this.embedT, tf.tensor1d(ids, 'int32'), 1)) as tf.Tensor2D);
+  }
+
+  /** The blocks from position 0 without the KV cache: attention over these tokens only. */
+  protected residualOfEmbeddings(tokEmb: tf.Tensor2D): tf.Tensor2D {
+    const mask = causalMask(0, tokEmb.shape[0], tokEmb.shape[0]);
+    return this.blocks(tokEmb, 0, (_l, q, k, v) => causalAttention(q, k, v, mask).out);
+  }
+
+  /** Every layer on x [T, D] at positions pos..; `attend` is attention through the cache or without it. */
+  private blocks(x: tf.Tensor2D, pos: number, attend: (layer: number, q: tf.Tensor3D, k: tf.Tensor3D, v: tf.Tensor3D) => tf.Tensor2D, trace?: Trace): tf.Tensor2D {
+    const { nHead: H, nKvHead: KV, headDim: hd, rmsNormEps: eps } = this.config;
+    const T = x.shape[0];
+    const positions = tf.tensor1d(Array.from({ length: T }, (_, i) => pos + i), 'int32'); // gathered: a slice copies the table on WASM
+    const cos = tf.gather(this.rope.cos, positions) as tf.Tensor2D;
+    const sin = tf.gather(this.rope.sin, positions) as tf.Tensor2D;
+    const heads = (t: tf.Tensor2D, n: number) => tf.transpose(tf.reshape(t, [T, n, hd]), [1, 0, 2]) as tf.Tensor3D; // [n, T, hd]
+    this.layers.forEach((layer, l) => {
+      const a = layer.self_attn;
+      const h = rmsNorm(x, layer.input_layernorm, eps);
+      const q = applyRope(heads(dense(h, a.q_proj), H), cos, sin);
+      const k = applyRope(heads(dense(h, a.k_proj), KV), cos, sin);
+      const v = heads(dense(h, a.v_proj), KV);
+      x = tf.add(x, dense(attend(l, q, k, v), a.o_proj));
+      const m = rmsNorm(x, layer.post_attention_layernorm, eps);
+      const gated = tf.mul(silu(dense(m, layer.mlp.gate_proj)), dense(m, layer.mlp.up_proj)) as tf.Tensor2D;
+      x = this.traced(tf.add(x, dense(gated, layer.mlp.down_proj)), trace);
+    });
+    return x;
   }
 }
 

@@ -6,7 +6,7 @@
 // same thing, from one backward pass.
 import * as tf from '@tensorflow/tfjs';
 import { logitsAfter } from '../generate/generate.ts';
-import { GPT2 } from '../model/gpt2.ts';
+import { KVModel } from '../model/kvModel.ts';
 import type { LoadedModel } from '../load/load.ts';
 import { logSoftmaxAt } from '../../sampling/step.ts';
 
@@ -38,7 +38,7 @@ export interface GradientAttribution {
 
 export async function gradientTimesInput(lm: LoadedModel, ids: number[], target: number): Promise<GradientAttribution> {
   const model = lm.model;
-  if (!(model instanceof GPT2)) throw new Error(`Gradient × input is implemented for GPT-2 models; this one is ${lm.config.modelType}. Occlusion works for every model.`);
+  if (!(model instanceof KVModel)) throw new Error(`Gradient × input needs a model TF.js can differentiate; this one is ${lm.config.modelType}. Occlusion works for every model.`);
   if (!ids.length) throw new Error('Gradient × input needs at least one context token.');
   const emb = model.tokenEmbeddings(ids);
   try {
