@@ -1,4 +1,4 @@
-// Screenshots of the why-views (npx tsx tools/screenshots-why.ts): the forward pass drawn as boxes, the
+// Screenshots of the why-views (npx tsx tools/screenshots-why.ts): the page and the sampling stages, the forward pass drawn as boxes, the
 // labelled attention map, the why-this-token strips, the token tree and the guessing game, at 1280 and
 // 390 px; and the output's probability colours under simulated deuteranopia and protanopia (Chromium's
 // Emulation.setEmulatedVisionDeficiency). Written to docs/screenshots/why-views/.
@@ -25,6 +25,18 @@ async function run(page: Page, button: string): Promise<void> {
 const tokens = (page: Page) => page.locator('section[aria-label="Output"] button.token[data-active="true"]');
 
 for (const width of [1280, 390]) {
+  // The sampling stages: repetition penalty, temperature, top-k and min-p on, the panel's stage list and the page around it.
+  const staged = await open(width, `?backend=wasm&prompt=${encodeURIComponent('Once upon a time, there was a')}&rep=1.3&t=0.9&k=40&minp=0.05&max=12&seed=3`);
+  await run(staged, 'Generate');
+  await tokens(staged).nth(0).click();
+  await staged.locator('ol.stages').waitFor();
+  await staged.screenshot({ path: `${OUT}/page-${width}.png` });
+  // The sticky views bar would cover the top of an element screenshot.
+  await staged.addStyleTag({ content: '.views-nav { position: static !important; }' });
+  await staged.locator('#step-panel').screenshot({ path: `${OUT}/stages-${width}.png` });
+  await staged.locator('#step-panel ol.stages').screenshot({ path: `${OUT}/stages-list-${width}.png` });
+  await staged.locator('#step-panel .cand-box').screenshot({ path: `${OUT}/stages-candidates-${width}.png` });
+  await staged.close();
   const page = await open(width, `?backend=wasm&prompt=${encodeURIComponent('The capital of France is')}&t=0&max=6`);
   await run(page, 'Generate');
   await tokens(page).nth(2).click();
