@@ -153,6 +153,16 @@ describe('bad model files: refused with the file and the fault named, nothing up
     expectRow(rows, 'B08', 'model file', 'config.json with rope_scaling {"type":"linear","factor":4}', await refusedLoad(dir));
   });
 
+  it('B44 rope_scaling in a Qwen2 config (the YaRN setting of long-context Qwen2.5)', async () => {
+    const dir = variant('qwen2-rope-scaling', 'tiny-qwen2', (d) => writeJson(d, 'config.json', { ...json(d, 'config.json'), rope_scaling: { type: 'yarn', factor: 4, original_max_position_embeddings: 32768 } }));
+    expectRow(rows, 'B44', 'model file', 'a qwen2 config.json with rope_scaling {"type":"yarn","factor":4,"original_max_position_embeddings":32768}', await refusedLoad(dir));
+  });
+
+  it('B45 sliding-window attention in a Qwen2 config', async () => {
+    const dir = variant('qwen2-sliding', 'tiny-qwen2', (d) => writeJson(d, 'config.json', { ...json(d, 'config.json'), use_sliding_window: true }));
+    expectRow(rows, 'B45', 'model file', 'a qwen2 config.json with use_sliding_window true', await refusedLoad(dir));
+  });
+
   it('B09 a config.json that is not valid UTF-8', async () => {
     const dir = variant('latin1', 'tiny-gpt2', (d) => {
       const text = readFileSync(join(d, 'config.json'));

@@ -1,7 +1,8 @@
 // The TF.js engine against logits computed by an independent PyTorch implementation of the Hugging
 // Face semantics (tools/reference/hf_reference.py; its outputs are committed beside each fixture).
 // Covers GPT-2, Llama with grouped-query attention and an untied head, and Llama with a tied head,
-// an explicit head_dim and attention biases: prefill, then 8 decode steps through the KV cache.
+// an explicit head_dim and attention biases, Qwen2 (q/k/v biases only) and Qwen3 (per-head q/k RMSNorm,
+// head_dim ≠ hidden/heads): prefill, then 8 decode steps through the KV cache.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -22,7 +23,7 @@ for (const backend of ['wasm', 'cpu'] as const) {
       expect((await selectBackend({ order: [backend] })).backend).toBe(backend);
     });
 
-    for (const name of ['tiny-gpt2', 'tiny-llama', 'tiny-llama-tied']) {
+    for (const name of ['tiny-gpt2', 'tiny-llama', 'tiny-llama-tied', 'tiny-qwen2', 'tiny-qwen3']) {
       it(`${name}: prefill and 8 cached decode steps within 1e-3 of the reference logits`, async () => {
         const dir = join(FIXTURES, name);
         const { prompt, decode } = JSON.parse(readFileSync(join(dir, 'reference_ids.json'), 'utf8')) as { prompt: number[]; decode: number[] };

@@ -46,3 +46,33 @@ describe('tokenizer', () => {
     expect(text).toBe('User: Hi\nAssistant: Hello.<|endoftext|>\nUser: Bye\nAssistant:');
   });
 });
+
+describe('chat templates of the Qwen family', () => {
+  // Our own template, written with the Jinja features Qwen3's chat template relies on (a namespace set in a
+  // loop, a reversed slice, string methods, `is string`, indexing a split): @huggingface/jinja 0.2 (what
+  // @xenova/transformers 2.x ships) cannot parse or run them, so package.json pins 0.5 by an override.
+  const template =
+    "{%- set ns = namespace(last_user=messages|length - 1) %}" +
+    "{%- for m in messages[::-1] %}{%- set i = (messages|length - 1) - loop.index0 %}" +
+    "{%- if m.role == 'user' and not (m.content.startswith('<tool>') and m.content.endswith('</tool>')) and ns.last_user == messages|length - 1 %}{%- set ns.last_user = i %}{%- endif %}{%- endfor %}" +
+    "{%- for m in messages %}{%- if m.content is string %}{%- set c = m.content %}{%- else %}{%- set c = '' %}{%- endif %}" +
+    "{%- if m.role == 'assistant' and '</think>' in c %}{%- set c = c.split('</think>')[-1].lstrip('\\n') %}{%- endif %}" +
+    "{{- '<|im_start|>' + m.role + '\\n' + c + '<|im_end|>\\n' }}{%- endfor %}" +
+    "{%- if add_generation_prompt %}{{- '<|im_start|>assistant\\n' }}{%- endif %}";
+  const q = join(import.meta.dirname, 'fixtures', 'tiny-qwen3');
+  const qj = (f: string) => JSON.parse(readFileSync(join(q, f), 'utf8'));
+
+  it('renders a conversation with an earlier thinking block dropped, and the special tokens are single tokens', () => {
+    const qwen = Tokenizer.fromJSON(qj('tokenizer.json'), { ...qj('tokenizer_config.json'), chat_template: template });
+    const text = qwen.applyChatTemplate([
+      { role: 'user', content: 'Hello world' },
+      { role: 'assistant', content: '<think>\nthe cat\n</think>\n\nHello' },
+      { role: 'user', content: '你好' },
+    ]);
+    expect(text).toBe('<|im_start|>user\nHello world<|im_end|>\n<|im_start|>assistant\nHello<|im_end|>\n<|im_start|>user\n你好<|im_end|>\n<|im_start|>assistant\n');
+    const ids = qwen.encode(text);
+    const imStart = qwen.encode('<|im_start|>');
+    expect(imStart).toHaveLength(1);
+    expect(ids.filter((id) => id === imStart[0])).toHaveLength(4);
+  });
+});

@@ -104,6 +104,8 @@ runMain(async () => {
             if (r >= warmups) (e === 'project' ? project : peer).push(res);
           }
         }
+        // The floor under any engine's decode step here: streaming the float32 weights once, on one thread.
+        const floor = await page.evaluate(() => (window as unknown as { __peer: { readFloor: () => Promise<{ bytes: number; ms: number; gbPerSec: number }> } }).__peer.readFloor());
         const p = { tok: median(project.map((x) => x.decodeTokPerSec)), ttft: median(project.map((x) => x.ttftMs)) };
         const l = { tok: median(peer.map((x) => x.decodeTokPerSec)), ttft: median(peer.map((x) => x.ttftMs)) };
         const line = {
@@ -115,6 +117,11 @@ runMain(async () => {
           projectTtftMs: round(p.ttft),
           peerTtftMs: round(l.ttft),
           ttftRatio: round(p.ttft / l.ttft, 3),
+          projectMsPerToken: round(1000 / p.tok, 2),
+          peerMsPerToken: round(1000 / l.tok, 2),
+          weightReadFloorMs: round(floor.ms, 2),
+          weightReadGBps: round(floor.gbPerSec, 1),
+          weightBytes: floor.bytes,
           promptTokens: mine.promptTokens,
           peerPromptTokens: theirs.promptTokens,
           generatedTokens: spec.tokens,

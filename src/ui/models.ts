@@ -20,6 +20,9 @@ export const PRESETS: Preset[] = [
   { id: 'distilbert/distilgpt2', label: 'DistilGPT2 (82M)', downloadMB: 353, note: (d) => d.presetNotes.distilgpt2 },
   { id: 'HuggingFaceTB/SmolLM2-135M-Instruct', label: 'SmolLM2-135M-Instruct', downloadMB: 269, note: (d) => d.presetNotes.smol },
   { id: 'HuggingFaceTB/SmolLM2-360M-Instruct', label: 'SmolLM2-360M-Instruct', downloadMB: 724, note: (d) => d.presetNotes.smol },
+  // BF16 safetensors; sizes as the Hub lists them (the download's own progress shows the bytes it reads).
+  { id: 'Qwen/Qwen2.5-0.5B-Instruct', label: 'Qwen2.5-0.5B-Instruct · 中文', downloadMB: 988, note: (d) => d.presetNotes.qwen2 },
+  { id: 'Qwen/Qwen3-0.6B', label: 'Qwen3-0.6B · 中文', downloadMB: 1503, note: (d) => d.presetNotes.qwen3 },
 ];
 
 export function presetLabel(p: Preset, d: Dict): string {

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Independent reference logits for the test fixtures, in PyTorch (float64), written from the
-Hugging Face modeling semantics (GPT2LMHeadModel, LlamaForCausalLM), not from NextToken's engine.
+Hugging Face modeling semantics (GPT2LMHeadModel, LlamaForCausalLM, Qwen2ForCausalLM, Qwen3ForCausalLM),
+not from NextToken's engine.
 
 For each fixture folder: reads config.json, model.safetensors and reference_ids.json
 ({prompt: [...], decode: [...]}), runs the whole sequence prompt + decode in one pass with no KV cache,
@@ -96,6 +97,9 @@ def llama_logits(cfg, w, ids):
         h = rms(x, p + 'input_layernorm.weight')
         q = linear(h, p + 'self_attn.q_proj').view(T, H, hd).transpose(0, 1)
         k = linear(h, p + 'self_attn.k_proj').view(T, KV, hd).transpose(0, 1)
+        if p + 'self_attn.q_norm.weight' in w:  # Qwen3: RMSNorm over each head's q and k, before RoPE
+            q = rms(q, p + 'self_attn.q_norm.weight')
+            k = rms(k, p + 'self_attn.k_norm.weight')
         v = linear(h, p + 'self_attn.v_proj').view(T, KV, hd).transpose(0, 1)
         q = q * cos + rotate_half(q) * sin
         k = k * cos + rotate_half(k) * sin
@@ -118,7 +122,8 @@ def main():
         ref = json.load(open(os.path.join(d, 'reference_ids.json')))
         ids = ref['prompt'] + ref['decode']
         w = read_safetensors(os.path.join(d, 'model.safetensors'))
-        fn = {'gpt2': gpt2_logits, 'llama': llama_logits}[cfg['model_type']]
+        # Qwen2 (q/k/v biases, read where present) and Qwen3 (q/k norms) share the Llama layout.
+        fn = {'gpt2': gpt2_logits, 'llama': llama_logits, 'qwen2': llama_logits, 'qwen3': llama_logits}[cfg['model_type']]
         with torch.no_grad():
             logits = fn(cfg, w, torch.tensor(ids))
         logits.numpy().astype('<f4').tofile(os.path.join(d, 'reference_logits.f32'))

@@ -7,7 +7,7 @@
 // it has fully arrived and checked out, and a manifest is written last: a model with a manifest is
 // complete and loads with no network request at all; an interrupted download resumes file by file.
 // Platform-neutral: the cache (Cache Storage in the browser, a folder in Node) is passed in.
-import { ConfigError, parseConfig, SUPPORTED_MODEL_TYPES, type ModelConfig } from '../model/config.ts';
+import { ConfigError, isLlamaLayout, parseConfig, SUPPORTED_MODEL_TYPES, type ModelConfig } from '../model/config.ts';
 import type { ModelFiles } from './load.ts';
 import { DEFAULT_ENDPOINT, endpointKey, hubFileUrl, hubLabel, type HubRef } from './hubRef.ts';
 import { HubError, interrupted, mb, readBody, stallGuard } from './download.ts';
@@ -362,8 +362,8 @@ function checkSize(headers: SafetensorsHeader[], config: ModelConfig, label: str
       largest = Math.max(largest, n * 4);
     }
   }
-  const kvHeads = config.modelType === 'llama' ? config.nKvHead : config.nHead;
-  const headDim = config.modelType === 'llama' ? config.headDim : config.nEmbd / config.nHead;
+  const kvHeads = isLlamaLayout(config) ? config.nKvHead : config.nHead;
+  const headDim = isLlamaLayout(config) ? config.headDim : config.nEmbd / config.nHead;
   const kvCache = 2 * config.nLayer * kvHeads * config.contextLength * headDim * 4;
   const need = elements * 4 + kvCache;
   if (opts.maxWeightBytes && need > opts.maxWeightBytes) {

@@ -1,6 +1,6 @@
 // Builds a runnable model (weights + tokenizer) from the files of a Hugging Face model folder,
 // wherever they came from: the disk (CLI), the app's bundled models, or the Hub cache.
-import { ConfigError, parseConfig, type ModelConfig } from '../model/config.ts';
+import { ConfigError, isLlamaLayout, parseConfig, type ModelConfig } from '../model/config.ts';
 import { GPT2 } from '../model/gpt2.ts';
 import { Llama } from '../model/llama.ts';
 import type { LanguageModel } from '../model/model.ts';
@@ -36,7 +36,7 @@ export function buildModel(files: ModelFiles): LoadedModel {
       `${files.name}: tokenizer.json has ${tokenizer.vocabSize} tokens but config.json says vocab_size ${config.vocabSize}, so token ids ${config.vocabSize} to ${tokenizer.vocabSize - 1} have no embedding. The tokenizer and the weights come from different models.`,
     );
   }
-  const model = config.modelType === 'llama' ? Llama.load(config, files.weights) : GPT2.load(config, files.weights);
+  const model = isLlamaLayout(config) ? Llama.load(config, files.weights) : GPT2.load(config, files.weights);
   const eos = new Set<number>();
   for (const v of [config.eosTokenId, files.generationConfig?.eos_token_id, tokenizer.eosId].flat()) {
     if (Number.isInteger(v)) eos.add(v as number);

@@ -1,10 +1,13 @@
-// The Llama family (SmolLM2, TinyLlama, …) in TensorFlow.js, reading the Hugging Face layout unchanged.
+// The Llama family (SmolLM2, TinyLlama, …) and its relatives Qwen2 and Qwen3, in TensorFlow.js, reading the
+// Hugging Face layout unchanged.
 //
 //   x = embed_tokens[ids]
 //   for each layer:  x = x + o_proj(attn(rope(q), rope(k), v))   on input_layernorm(x)
 //                    x = x + down_proj(silu(gate_proj(h)) ⊙ up_proj(h))   on h = post_attention_layernorm(x)
 //   logits = norm(x) · lm_headᵀ      (lm_head is embed_tokens when tie_word_embeddings)
 //
+// Qwen2 adds biases to q/k/v (not o); Qwen3 RMS-normalises each head's q and k before the rotation and
+// states head_dim (which need not be hidden / heads).
 // Differences from GPT-2: RMSNorm instead of LayerNorm, rotary position embeddings instead of a
 // learned position table, grouped-query attention, a gated (SwiGLU) MLP, and nn.Linear weights
 // stored [out, in] (transposed once here so that every projection is x·W).
@@ -19,7 +22,7 @@ import type { WeightSource } from '../load/safetensors.ts';
 
 interface Layer {
   input_layernorm: tf.Tensor1D;
-  self_attn: { q_proj: Linear; k_proj: Linear; v_proj: Linear; o_proj: Linear };
+  self_attn: { q_proj: Linear; k_proj: Linear; v_proj: Linear; o_proj: Linear; q_norm?: tf.Tensor1D; k_norm?: tf.Tensor1D };
   post_attention_layernorm: tf.Tensor1D;
   mlp: { gate_proj: Linear; up_proj: Linear; down_proj: Linear };
 }
@@ -52,6 +55,8 @@ export class Llama extends KVModel {
         w: transposed(`${p}.weight`, out, inp),
         ...(bias ? { b: r.read(`${p}.bias`, [out]) as tf.Tensor1D } : {}),
       });
+      // Qwen2's q/k/v biases: no config flag says so, so by the tensors the file has.
+      const qkvBias = (p: string) => config.attentionBias || (config.qkvBias && r.has(`${p}.bias`));
 
       const embedT = transposed('model.embed_tokens.weight', V, D);
       const headT = config.tieWordEmbeddings ? embedT : transposed('lm_head.weight', V, D);
@@ -63,10 +68,11 @@ export class Llama extends KVModel {
         layers.push({
           input_layernorm: r.read(`${p}.input_layernorm.weight`, [D]) as tf.Tensor1D,
           self_attn: {
-            q_proj: linear(`${p}.self_attn.q_proj`, D, H * hd, ab),
-            k_proj: linear(`${p}.self_attn.k_proj`, D, KV * hd, ab),
-            v_proj: linear(`${p}.self_attn.v_proj`, D, KV * hd, ab),
+            q_proj: linear(`${p}.self_attn.q_proj`, D, H * hd, qkvBias(`${p}.self_attn.q_proj`)),
+            k_proj: linear(`${p}.self_attn.k_proj`, D, KV * hd, qkvBias(`${p}.self_attn.k_proj`)),
+            v_proj: linear(`${p}.self_attn.v_proj`, D, KV * hd, qkvBias(`${p}.self_attn.v_proj`)),
             o_proj: linear(`${p}.self_attn.o_proj`, H * hd, D, ab),
+            ...(config.qkNorm ? { q_norm: r.read(`${p}.self_attn.q_norm.weight`, [hd]) as tf.Tensor1D, k_norm: r.read(`${p}.self_attn.k_norm.weight`, [hd]) as tf.Tensor1D } : {}),
           },
           post_attention_layernorm: r.read(`${p}.post_attention_layernorm.weight`, [D]) as tf.Tensor1D,
           mlp: {
@@ -114,8 +120,10 @@ export class Llama extends KVModel {
     this.layers.forEach((layer, l) => {
       const a = layer.self_attn;
       const h = rmsNorm(x, layer.input_layernorm, eps);
-      const q = applyRope(heads(dense(h, a.q_proj), H), cos, sin);
-      const k = applyRope(heads(dense(h, a.k_proj), KV), cos, sin);
+      // Qwen3: each head's query and key RMS-normalised before the rotation.
+      const normed = (t: tf.Tensor3D, w?: tf.Tensor1D) => (w ? (rmsNorm(t, w, eps) as tf.Tensor3D) : t);
+      const q = applyRope(normed(heads(dense(h, a.q_proj), H), a.q_norm), cos, sin);
+      const k = applyRope(normed(heads(dense(h, a.k_proj), KV), a.k_norm), cos, sin);
       const v = heads(dense(h, a.v_proj), KV);
       x = tf.add(x, dense(attend(l, q, k, v), a.o_proj));
       const m = rmsNorm(x, layer.post_attention_layernorm, eps);
@@ -127,9 +135,9 @@ export class Llama extends KVModel {
 }
 
 /** x · rsqrt(mean(x²) + eps) · weight: no mean subtraction and no bias, unlike LayerNorm. */
-function rmsNorm(x: tf.Tensor2D, weight: tf.Tensor1D, eps: number): tf.Tensor2D {
+function rmsNorm<T extends tf.Tensor>(x: T, weight: tf.Tensor1D, eps: number): T {
   const ms = tf.mean(tf.square(x), -1, true);
-  return tf.mul(tf.mul(x, tf.rsqrt(tf.add(ms, eps))), weight);
+  return tf.mul(tf.mul(x, tf.rsqrt(tf.add(ms, eps))), weight) as T;
 }
 
 function silu(x: tf.Tensor2D): tf.Tensor2D {

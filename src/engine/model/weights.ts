@@ -23,6 +23,11 @@ export class WeightReader {
     return this.own((this.src.take?.(full) as tf.Tensor | undefined) ?? uploadNow(tf.tensor(this.src.read(full), shape)));
   }
 
+  /** Whether the file has this tensor (for weights an architecture may or may not carry, such as Qwen2's q/k/v biases). */
+  has(name: string): boolean {
+    return this.src.shape(this.prefix + name) !== undefined;
+  }
+
   /** A tensor computed at load time (a transpose, a split, a table): kept with the weights. */
   own<T extends tf.Tensor>(t: T): T {
     this.held.add(tf.keep(t));

@@ -201,6 +201,8 @@ export const en = {
     gpt2: 'OpenAI, 2019; completion only',
     distilgpt2: 'a smaller GPT-2; completion only',
     smol: 'Llama family; chat',
+    qwen2: 'Qwen2 (Llama layout + q/k/v biases); chat; Chinese and English; ~2 GB in memory as float32',
+    qwen3: 'Qwen3 (Llama layout + q/k norms); chat, may open a thinking block; Chinese and English; ~2.4 GB in memory as float32',
   },
   embeddedLabel: 'nexttoken-3m (embedded)',
   // lens

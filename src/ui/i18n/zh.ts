@@ -192,6 +192,8 @@ export const zh: Dict = {
     gpt2: 'OpenAI，2019 年；只能续写',
     distilgpt2: '更小的 GPT-2；只能续写',
     smol: 'Llama 系列；可对话',
+    qwen2: 'Qwen2（Llama 结构 + q/k/v 偏置）；可对话；懂中文和英文；以 float32 载入约占 2 GB 内存',
+    qwen3: 'Qwen3（Llama 结构 + q/k 归一化）；可对话，可能先输出“思考”段落；懂中文和英文；以 float32 载入约占 2.4 GB 内存',
   },
   embeddedLabel: 'nexttoken-3m（内置）',
   lens: '幻觉透镜',
