@@ -3,7 +3,7 @@
 // the worker client; knows nothing of TF.js.
 import { pickSampling, STAGES, type SamplingSettings } from '../sampling/stages.ts';
 import type { HubProgress } from '../engine/load/hub.ts';
-import type { FaultHook, ModelSource } from '../worker/protocol.ts';
+import type { FaultHook, ModelSource, TokenView } from '../worker/protocol.ts';
 import { wireControls } from './controls.ts';
 import { EngineClient } from './engineClient.ts';
 import { ExperimentsView } from './experimentsView.ts';
@@ -25,6 +25,7 @@ import type { ToolHost } from './toolHost.ts';
 import { placeOf } from './tourPlaces.ts';
 import { TourView, type Concept, type TrainingLog } from './tourView.ts';
 import { readSetup, writeSetup } from './urlState.ts';
+import { promptCoverage } from './coverage.ts';
 
 export class App {
   private state: AppState;
@@ -119,7 +120,7 @@ export class App {
       client: this.client,
       settings: () => this.settings,
       showError: (m) => this.showError(m),
-      showPromptTokens: (views) => this.ui.promptTokensView(views),
+      showPromptTokens: (views, text) => this.promptTokensShown(views, text),
       recomputeLogits: (runId, step) => this.recomputeLogits(runId, step),
     });
     wireControls(this.ui, {
@@ -342,10 +343,17 @@ export class App {
   private async showPromptTokens(): Promise<void> {
     if (!this.state.model || this.state.setup.mode === 'chat') return;
     try {
-      this.ui.promptTokensView(await this.client.tokenize(this.state.setup.prompt));
+      const text = this.state.setup.prompt;
+      this.promptTokensShown(await this.client.tokenize(text), text);
     } catch (e) {
       this.showError((e as Error).message);
     }
+  }
+
+  /** The text's tokens, and whether the model's training text covered its script (coverage.ts). */
+  private promptTokensShown(views: TokenView[], text: string): void {
+    this.ui.promptTokensView(views);
+    this.dispatch({ type: 'promptCoverageSet', coverage: promptCoverage(views, text) });
   }
 
   // ---------- the guided tour's "Show me" ----------

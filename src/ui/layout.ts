@@ -76,6 +76,8 @@ export function buildLayout(root: HTMLElement) {
 
   const promptTokens = named(h('div', { class: 'chips', translate: 'no' }), (d) => d.promptTokens);
   const promptTokensBox = h('details', { class: 'prompt-tokens' }, el('summary', {}, (d) => d.promptTokens), promptTokens);
+  // Said when the model's training text lacked the script of what is being written (ui/coverage.ts).
+  const coverageNote = h('p', { class: 'coverage-note', role: 'note', hidden: true });
 
   const copyLink = el('button', { type: 'button' }, (d) => d.copyLink);
   const exportRun = el('button', { type: 'button' }, (d) => d.exportRun);
@@ -136,7 +138,7 @@ export function buildLayout(root: HTMLElement) {
       'main',
       {},
       named(
-        h('section', { class: 'panel input' }, named(h('div', { class: 'modes', role: 'group' }, completeBtn, chatBtn), (d) => d.modeGroup), completeBox, chatBox, h('div', { class: 'buttons' }, stop), controls, promptTokensBox, share),
+        h('section', { class: 'panel input' }, named(h('div', { class: 'modes', role: 'group' }, completeBtn, chatBtn), (d) => d.modeGroup), completeBox, chatBox, coverageNote, h('div', { class: 'buttons' }, stop), controls, promptTokensBox, share),
         (d) => d.input,
       ),
       outputRegion,
@@ -145,7 +147,7 @@ export function buildLayout(root: HTMLElement) {
   );
   return {
     backend, perf, modelInfo, modelSlot, progress, progressText, loadBox, language, completeBtn, chatBtn, prompt, message, generate, nextToken, guessMode, send, stop, clearChat,
-    completeBox, chatBox, pace, temperature, temperatureOut, topK, topP, topPOut, minP, minPOut, repetitionPenalty, repetitionPenaltyOut, seed, randomSeed, maxTokens, promptTokens, copyLink, exportRun,
+    completeBox, chatBox, coverageNote, pace, temperature, temperatureOut, topK, topP, topPOut, minP, minPOut, repetitionPenalty, repetitionPenaltyOut, seed, randomSeed, maxTokens, promptTokens, copyLink, exportRun,
     promptTokensView: (views: TokenView[]) => {
       clear(promptTokens);
       promptTokens.append(...promptChips(views));

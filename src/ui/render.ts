@@ -6,6 +6,7 @@ import { t } from './i18n/index.ts';
 import type { Layout } from './layout.ts';
 import { EMBEDDED_ID } from './models.ts';
 import { allIds, busy, shownRun, type AppState } from './state.ts';
+import { modelLacksScript } from './coverage.ts';
 
 export function renderChrome(u: Layout, s: AppState, source: ModelSource | null): void {
   const d = t();
@@ -61,6 +62,12 @@ export function renderChrome(u: Layout, s: AppState, source: ModelSource | null)
   u.modelInfo.textContent = m ? d.modelInfo({ name: m.name, params: (m.params / 1e6).toFixed(2), mb: (m.weightBytes / 1e6).toFixed(1), context: m.contextLength }) : '';
   const p = s.perf;
   u.perf.textContent = s.job.kind === 'generate' && s.job.phase === 'preparing' ? d.preparing : p ? d.perf(p.tokensPerSec === null ? '–' : d.tokensPerSec(p.tokensPerSec.toFixed(1)), Math.round(p.ttftMs), d.stopReasons[p.stop]) : '';
+
+  // The text's script, unknown to the model: said beside the text, with a model that knows it.
+  const lacks = modelLacksScript(s.promptCoverage) && m;
+  u.coverageNote.hidden = !lacks;
+  u.coverageNote.textContent = lacks ? d.coverageNote(s.promptCoverage!.byteTokens, s.promptCoverage!.tokens, d.scriptNames[s.promptCoverage!.script ?? 'other'], m.name) : '';
+  if (lacks) u.coverageNote.dataset.byteTokens = String(s.promptCoverage!.byteTokens);
 
   // Messages: an error (what went wrong and what to do), a notice, and lasting notes.
   u.error.textContent = s.message?.kind === 'error' ? s.message.text : '';

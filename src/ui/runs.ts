@@ -17,7 +17,8 @@ export interface RunHost {
   readonly client: EngineClient;
   settings(): SamplingSettings;
   showError(message: string): void;
-  showPromptTokens(views: TokenView[]): void;
+  /** The tokens of the text about to be run, and the text the user wrote (for coverage.ts). */
+  showPromptTokens(views: TokenView[], text: string): void;
   /** A past step's logits, recomputed by the engine when the page no longer holds them. */
   recomputeLogits(runId: number, step: number): Promise<Float32Array | null>;
 }
@@ -118,7 +119,7 @@ export class Runs {
     ]);
     messages.push({ role: 'user', content: user });
     const views = await this.host.client.tokenize(await this.host.client.chatPrompt(messages));
-    this.host.showPromptTokens(views);
+    this.host.showPromptTokens(views, user);
     return views.map((v) => v.id);
   }
 

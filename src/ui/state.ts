@@ -9,6 +9,7 @@ import type { GenerationSummary, StepRecord } from '../engine/generate/generate.
 import type { SamplingSettings } from '../sampling/sampler.ts';
 import type { BackendInfo, ModelInfo } from '../worker/protocol.ts';
 import type { Mode, Setup } from './urlState.ts';
+import type { PromptCoverage } from './coverage.ts';
 
 export type { Mode };
 
@@ -94,6 +95,8 @@ export interface AppState {
   job: Job;
   message: Message | null;
   notices: string[]; // lasting notes for this page (e.g. corrected URL values)
+  /** How much of the text being written the model's tokenizer could only split into bytes (coverage.ts). */
+  promptCoverage: PromptCoverage | null;
   perf: Perf | null;
   labels: Record<number, string>; // token labels learned on demand (ids outside a step's stored top list)
   /**
@@ -131,6 +134,7 @@ export type Action =
   | { type: 'modelLoaded'; model: ModelInfo; backend: BackendInfo; keepRuns: boolean }
   | { type: 'messageShown'; message: Message | null }
   | { type: 'noticeAdded'; text: string }
+  | { type: 'promptCoverageSet'; coverage: PromptCoverage | null }
   | { type: 'labelsLearned'; labels: Record<number, string> }
   | { type: 'logitsRecomputed'; runId: number; step: number; logits: Float32Array };
 
@@ -150,6 +154,7 @@ export function initialState(setup: Setup, logitsBudget = LOGITS_BUDGET_BYTES): 
     job: { kind: 'idle' },
     message: null,
     notices: [],
+    promptCoverage: null,
     perf: null,
     labels: {},
     logitsHeld: [],
@@ -203,7 +208,7 @@ function apply(s: AppState, a: Action): AppState {
     case 'setupChanged':
       return { ...s, setup: { ...s.setup, ...a.patch } };
     case 'modeSet':
-      return { ...s, setup: { ...s.setup, mode: a.mode }, selected: null, picked: null };
+      return { ...s, setup: { ...s.setup, mode: a.mode }, selected: null, picked: null, promptCoverage: null }; // the other mode's text is another text
     case 'jobStarted':
       return { ...s, job: a.job, message: s.message?.kind === 'error' ? null : s.message };
     case 'jobEnded':
@@ -262,6 +267,8 @@ function apply(s: AppState, a: Action): AppState {
       return { ...s, message: a.message };
     case 'noticeAdded':
       return { ...s, notices: [...s.notices, a.text] };
+    case 'promptCoverageSet':
+      return { ...s, promptCoverage: a.coverage };
     case 'labelsLearned':
       return { ...s, labels: { ...s.labels, ...a.labels } };
     case 'logitsRecomputed': {

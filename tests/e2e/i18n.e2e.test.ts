@@ -2,7 +2,10 @@
 // filled, and nothing the learner typed or generated is lost. Model output is never translated.
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { type OpenPage, outputTokens, runAndWait, screenshot, useApp } from './harness.ts';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Tokenizer } from '../../src/engine/load/tokenizer.ts';
+import { type OpenPage, outputTokens, ROOT, runAndWait, screenshot, useApp } from './harness.ts';
 
 const app = useApp();
 let o: OpenPage;
@@ -87,4 +90,26 @@ it('switching to 简体中文 changes every visible UI string, keeps everything,
   await expect.poll(() => page.getByRole('button', { name: 'Generate', exact: true }).count()).toBe(1);
   const back = await englishLeft(page);
   expect(back.length).toBe(english.length);
+});
+
+it('a Chinese prompt on the English-only embedded model: the page says most of it is single bytes and names a model that knows 中文, in either language', async () => {
+  const page = o.page;
+  const prompt = '从前有一个';
+  // Independent witness: the model's tokenizer in Node, counting tokens that are not valid text on their own.
+  const dir = join(ROOT, 'models', 'nexttoken-3m');
+  const j = (f: string) => JSON.parse(readFileSync(join(dir, f), 'utf8'));
+  const tok = Tokenizer.fromJSON(j('tokenizer.json'), j('tokenizer_config.json'));
+  const ids = tok.encode(prompt);
+  const bytes = ids.filter((id) => tok.decode([id]).includes('\uFFFD')).length;
+  await page.getByLabel('Prompt', { exact: true }).fill(prompt);
+  const note = page.getByRole('note').filter({ hasText: 'single bytes' });
+  await expect.poll(() => note.textContent(), { timeout: 30_000 }).toBe(
+    `${bytes} of the ${ids.length} tokens of this text are single bytes, not words: nexttoken-3m saw almost no Chinese (中文) while it trained, so it will continue with noise. For Chinese (中文), load a model that covers it, e.g. Qwen2.5-0.5B-Instruct (中文) from the model picker (it needs the network).`,
+  );
+  await page.getByLabel('Language').selectOption('zh');
+  await expect.poll(() => page.locator('p.coverage-note').textContent()).toContain(`这段文字的 ${ids.length} 个词元中有 ${bytes} 个只是单个字节`);
+  await page.getByLabel('语言').selectOption('en');
+  // English again: nothing to say.
+  await page.getByLabel('Prompt', { exact: true }).fill('The capital of France is');
+  await expect.poll(() => page.locator('p.coverage-note').isHidden()).toBe(true);
 });

@@ -2,6 +2,7 @@
 // Model output, token text and the engine's technical diagnostics are not UI strings.
 import type { JobName } from '../../worker/protocol.ts';
 import type { StageName } from '../../sampling/stages.ts';
+import type { Script } from '../coverage.ts';
 import { URL_RULES } from '../urlState.ts';
 
 export const en = {
@@ -124,6 +125,10 @@ export const en = {
   // The sampling stages, in pipeline order (sampling/stages.ts).
   stageNames: { repetitionPenalty: 'repetition penalty', temperature: 'temperature', topK: 'top-k', topP: 'top-p', minP: 'min-p' } as Record<StageName, string>,
   stagesTitle: 'The sampling stages, in order',
+  // When most of a text is byte tokens (ui/coverage.ts).
+  coverageNote: (bytes: number, total: number, script: string, model: string) =>
+    `${bytes} of the ${total} tokens of this text are single bytes, not words: ${model} saw almost no ${script} while it trained, so it will continue with noise. For ${script}, load a model that covers it, e.g. Qwen2.5-0.5B-Instruct (中文) from the model picker (it needs the network).`,
+  scriptNames: { han: 'Chinese (中文)', kana: 'Japanese', hangul: 'Korean', cyrillic: 'Cyrillic-script text', greek: 'Greek', arabic: 'Arabic', hebrew: 'Hebrew', devanagari: 'Devanagari-script text', thai: 'Thai', other: 'text in this script' } as Record<Script, string>,
   stageRow: (kept: number, vocab: number, p: string) => `${kept.toLocaleString('en')} of ${vocab.toLocaleString('en')} tokens left; the chosen token ${p}`,
   penalised: 'already in the text: its logit was penalised',
 

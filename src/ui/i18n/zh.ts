@@ -117,6 +117,9 @@ export const zh: Dict = {
   shownAsGenerated: (settings) => `按生成时的设置显示（${settings}）。`,
   stageNames: { repetitionPenalty: '重复惩罚', temperature: '温度', topK: '前 k 个', topP: '累积概率 p', minP: '最小概率比 min-p' },
   stagesTitle: '各个采样环节，按顺序',
+  coverageNote: (bytes, total, script, model) =>
+    `这段文字的 ${total} 个词元中有 ${bytes} 个只是单个字节，不是字词：${model} 训练时几乎没见过${script}，所以它的续写会是乱码。要处理${script}，请在模型选择中载入覆盖它的模型，例如 Qwen2.5-0.5B-Instruct（中文，需要联网）。`,
+  scriptNames: { han: '中文', kana: '日文', hangul: '韩文', cyrillic: '西里尔字母文字', greek: '希腊文', arabic: '阿拉伯文', hebrew: '希伯来文', devanagari: '天城文', thai: '泰文', other: '这种文字' },
   stageRow: (kept, vocab, p) => `${vocab.toLocaleString('zh')} 个词元中剩 ${kept.toLocaleString('zh')} 个；所选词元 ${p}`,
   penalised: '已在文本中出现：它的对数几率受了惩罚',
 
