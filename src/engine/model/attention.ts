@@ -66,7 +66,7 @@ export class KVCache {
   private writeRows(side: tf.Tensor3D[], layer: number, rows: tf.Tensor3D, pos: number, n: number): void {
     const backend = tf.getBackend();
     if (this.inPlace && backend === 'wasm') copyWasm(rows, side[layer], pos, n);
-    else if (this.inPlace && backend === 'webgpu') copyWebGPU(rows, side[layer], pos, n);
+    else if (this.inPlace && backend === 'webgpu') copyWebGPU(rows, side[layer], pos);
     else side[layer] = replaceRows(side[layer], rows, pos);
   }
 
@@ -118,7 +118,16 @@ function replaceRows(cache: tf.Tensor3D, rows: tf.Tensor3D, pos: number): tf.Ten
   return next;
 }
 
-// The layout is [head, position, dim], so each head's new rows are one contiguous run.
+/**
+ * The cache's layout, [head, position, dim]: the float offset of head h's row at position pos, in a cache
+ * with room for `capacity` positions of `d` floats. Every writer (the portable path, the WASM copy and
+ * attention kernel, the WebGPU buffer copies) addresses the cache through this.
+ */
+export function cacheRow(h: number, pos: number, capacity: number, d: number): number {
+  return (h * capacity + pos) * d;
+}
+
+// Each head's new rows are one contiguous run.
 interface WasmBackend {
   wasm: { HEAPF32: Float32Array };
   dataIdMap: { get(id: object): { memoryOffset: number } };
@@ -129,7 +138,7 @@ function copyWasm(src: tf.Tensor3D, dst: tf.Tensor3D, pos: number, n: number): v
   const [h, t, d] = src.shape;
   const s = b.dataIdMap.get(src.dataId).memoryOffset / 4;
   const o = b.dataIdMap.get(dst.dataId).memoryOffset / 4;
-  for (let i = 0; i < h; i++) heap.copyWithin(o + (i * n + pos) * d, s + i * t * d, s + (i + 1) * t * d);
+  for (let i = 0; i < h; i++) heap.copyWithin(o + cacheRow(i, pos, n, d), s + i * t * d, s + (i + 1) * t * d);
 }
 
 interface WebGPUBackend {
@@ -139,18 +148,27 @@ interface WebGPUBackend {
   endComputePassEncoder(): void;
   commandEncoder: GPUCommandEncoder;
 }
-function copyWebGPU(src: tf.Tensor3D, dst: tf.Tensor3D, pos: number, n: number): void {
+function copyWebGPU(src: tf.Tensor3D, dst: tf.Tensor3D, pos: number): void {
+  const [, t, d] = src.shape;
+  copyIntoCacheWebGPU(src, (h) => h * t * d, t * d, dst, pos);
+}
+
+/**
+ * GPU buffer copies into a cache [H, capacity, d]: for each head h, `floats` floats of `src` from float offset
+ * srcOffset(h) to the cache row of h at `pos` (and the rows after it). Encoded in TF.js's own command encoder,
+ * so they run in order with the kernels around them.
+ */
+export function copyIntoCacheWebGPU(src: tf.Tensor, srcOffset: (h: number) => number, floats: number, cache: tf.Tensor3D, pos: number): void {
   const b = tf.backend() as unknown as WebGPUBackend;
   b.uploadToGPU(src.dataId);
-  b.uploadToGPU(dst.dataId);
+  b.uploadToGPU(cache.dataId);
   const from = b.tensorMap.get(src.dataId).resource;
-  const to = b.tensorMap.get(dst.dataId).resource;
+  const to = b.tensorMap.get(cache.dataId).resource;
   if (!from || !to) throw new Error('KV cache: tensor has no GPU buffer');
-  const [h, t, d] = src.shape;
-  // Encoded in TF.js's own command encoder, so it runs in order with the kernels around it.
+  const [H, capacity, d] = cache.shape;
   b.ensureCommandEncoderReady();
   b.endComputePassEncoder();
-  for (let i = 0; i < h; i++) b.commandEncoder.copyBufferToBuffer(from, i * t * d * 4, to, (i * n + pos) * d * 4, t * d * 4);
+  for (let h = 0; h < H; h++) b.commandEncoder.copyBufferToBuffer(from, srcOffset(h) * 4, to, cacheRow(h, pos, capacity, d) * 4, floats * 4);
 }
 
 /** Additive causal mask [T, capacity] for T queries at positions pos..pos+T-1. */

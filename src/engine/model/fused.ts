@@ -12,6 +12,7 @@
 // Other backends (WebGPU, WebGL, CPU) and anything that needs gradients get the composite TF.js ops,
 // the readable definition of the same functions (and what the tests compare the fused kernels with).
 import * as tf from '@tensorflow/tfjs';
+import { cacheRow } from './attention.ts';
 
 const LAYER_NORM = 'NextTokenLayerNorm';
 const GELU = 'NextTokenGelu';
@@ -188,7 +189,7 @@ function registerWasmKernels(): void {
       // The new keys and values, written in place (the cache tensors are kept, never shared).
       for (let t = 0; t < T; t++) {
         for (let h = 0; h < H; h++) {
-          const at = h * cap * hd + (pos + t) * hd;
+          const at = cacheRow(h, pos + t, cap, hd);
           ks.set(rows.subarray(t * 3 * D + D + h * hd, t * 3 * D + D + (h + 1) * hd), at);
           vs.set(rows.subarray(t * 3 * D + 2 * D + h * hd, t * 3 * D + 2 * D + (h + 1) * hd), at);
         }

@@ -19,6 +19,7 @@
 // tests hold it to the same 1e-4 as before.
 import * as tf from '@tensorflow/tfjs';
 import { fusedKernels } from './fused.ts';
+import { copyIntoCacheWebGPU } from './attention.ts';
 
 const LN_MATVEC = 'NextTokenLnMatVec';
 const ATTN_PROJ = 'NextTokenAttnProj';
@@ -38,11 +39,6 @@ interface Program {
 type Uniform = { type: 'int32' | 'float32'; data: number[] };
 interface WebGPUBackend {
   runWebGPUProgram(p: Program, inputs: tf.TensorInfo[], dtype: 'float32', uniforms: Uniform[]): tf.TensorInfo;
-  tensorMap: { get(id: object): { resource?: GPUBuffer } };
-  uploadToGPU(id: object): void;
-  ensureCommandEncoderReady(): void;
-  endComputePassEncoder(): void;
-  commandEncoder: GPUCommandEncoder;
 }
 
 /** Whether the fused decode step runs now (WebGPU, fused kernels on). */
@@ -78,20 +74,10 @@ export function embed(wteT: tf.Tensor2D, wpe: tf.Tensor2D, id: number, pos: numb
 
 /** Copies this step's keys and values (qkv [1, 3·H·hd]) into the caches [H, capacity, hd] at `pos`: 2·H buffer copies, in order with the kernels. */
 export function writeCacheRow(qkv: tf.Tensor2D, k: tf.Tensor3D, v: tf.Tensor3D, pos: number): void {
-  const b = tf.backend() as unknown as WebGPUBackend;
-  const [H, cap, hd] = k.shape;
+  const [H, , hd] = k.shape;
   const D = H * hd;
-  for (const t of [qkv, k, v]) b.uploadToGPU(t.dataId);
-  const src = b.tensorMap.get(qkv.dataId).resource;
-  const kb = b.tensorMap.get(k.dataId).resource;
-  const vb = b.tensorMap.get(v.dataId).resource;
-  if (!src || !kb || !vb) throw new Error('KV cache: tensor has no GPU buffer');
-  b.ensureCommandEncoderReady();
-  b.endComputePassEncoder();
-  for (let h = 0; h < H; h++) {
-    b.commandEncoder.copyBufferToBuffer(src, (D + h * hd) * 4, kb, (h * cap + pos) * hd * 4, hd * 4);
-    b.commandEncoder.copyBufferToBuffer(src, (2 * D + h * hd) * 4, vb, (h * cap + pos) * hd * 4, hd * 4);
-  }
+  copyIntoCacheWebGPU(qkv, (h) => D + h * hd, hd, k, pos);
+  copyIntoCacheWebGPU(qkv, (h) => 2 * D + h * hd, hd, v, pos);
 }
 
 const GELU_K = 2 * Math.sqrt(2 / Math.PI);
