@@ -12,7 +12,7 @@
 // `raw` = softmax(logits) is always the model's own distribution, before any rule.
 // Every probability is over the whole vocabulary; nothing is renormalised over a display slice.
 
-import { byRank } from './ranked.ts';
+import { byRank, rankOf } from './ranked.ts';
 import { STAGES, isActive, type SamplingSettings, type StageName } from './stages.ts';
 
 export type { SamplingSettings } from './stages.ts';
@@ -42,6 +42,12 @@ export function softmaxWithSum(logits: Float32Array, temperature = 1, out = new 
   }
   for (let i = 0; i < n; i++) out[i] /= sum;
   return { probs: out, max, sum, entropy: Math.max(0, Math.log(sum) - ez / sum) / Math.LN2 };
+}
+
+/** Where a token stands in the model's own distribution (T = 1): its probability and its rank (1 = most probable, ties by lower id). */
+export function rawStanding(logits: Float32Array, id: number): { rawProb: number; rank: number } {
+  const raw = softmax(logits);
+  return { rawProb: raw[id], rank: rankOf(raw, id) };
 }
 
 /** Index of the largest value; the lowest index wins a tie. */

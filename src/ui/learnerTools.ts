@@ -1,7 +1,6 @@
 // What a learner does at one step beyond sampling: force their own token(s), guess the next token (the
 // game), and read the shown run as plain text. Each turns an engine answer into a named state change.
-import { rankOf } from '../sampling/ranked.ts';
-import { softmax } from '../sampling/sampler.ts';
+import { rawStanding } from '../sampling/sampler.ts';
 import type { EngineClient } from './engineClient.ts';
 import { t as tr } from './i18n/index.ts';
 import { conversationOf, runById, shownRun, type Action, type AppState } from './state.ts';
@@ -59,9 +58,8 @@ export class LearnerTools {
       }
       const logits = record.logits ?? (await this.host.recomputeLogits(run.id, pending.step));
       if (!logits) return;
-      const raw = softmax(logits);
-      const rank = rankOf(raw, id);
-      this.host.dispatch({ type: 'guessMade', round: { runId: run.id, step: pending.step, guessId: id, guessLabel: label, rawProb: raw[id], rank, chosenId: record.id, chosenLabel: record.token, chosenProb: record.rawProb } });
+      const { rawProb, rank } = rawStanding(logits, id);
+      this.host.dispatch({ type: 'guessMade', round: { runId: run.id, step: pending.step, guessId: id, guessLabel: label, rawProb, rank, chosenId: record.id, chosenLabel: record.token, chosenProb: record.rawProb } });
     } catch (e) {
       this.host.showError((e as Error).message);
     }

@@ -5,13 +5,12 @@
 // rank), one entry holds all other tokens, and every segment of the cumulative bar is labelled.
 import { BarController, BarElement, CategoryScale, Chart, Legend, LinearScale, Tooltip } from 'chart.js';
 import type { StepRecord } from '../engine/generate/generate.ts';
-import { softmax, type SamplingSettings } from '../sampling/sampler.ts';
+import { rawStanding, type SamplingSettings } from '../sampling/sampler.ts';
 import { isActive, sameSampling, STAGES } from '../sampling/stages.ts';
 import { segmentAt, stepView, type CdfSegment, type StepView } from '../sampling/stepView.ts';
 import { clear, h, pct, probText, visibleToken } from './dom.ts';
 import { label, t } from './i18n/index.ts';
 import { describeChoice } from '../sampling/step.ts';
-import { rankOf } from '../sampling/ranked.ts';
 import type { ForcedText, GuessRound } from './state.ts';
 
 Chart.register(BarController, BarElement, CategoryScale, LinearScale, Legend, Tooltip);
@@ -286,8 +285,8 @@ function forcedView(record: StepRecord, settings: SamplingSettings, forced: Forc
   const logits = record.logits!;
   const id = forced.ids[0];
   const choice = describeChoice(logits, settings, id, 0, context);
-  // Rank in the raw distribution, as the candidate list ranks: more probable first, ties by lower id.
-  const rank = rankOf(softmax(logits), id);
+  // Rank in the model's own distribution, before any setting: more probable first, ties by lower id.
+  const { rank } = rawStanding(logits, id);
   const chips = forced.ids.map((tid, i) => h('span', { class: 'chip tok', 'data-id': tid, translate: 'no' }, visibleToken(forced.labels[i]), h('sub', {}, String(tid))));
   return h(
     'div',
