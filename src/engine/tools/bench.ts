@@ -7,6 +7,7 @@ import { argmax } from '../../sampling/sampler.ts';
 import { createRng } from '../../sampling/prng.ts';
 import { sampleNext, sampleNextBySort } from '../../sampling/step.ts';
 import { samplingSettings } from '../../sampling/stages.ts';
+import { readFloor } from './readFloor.ts';
 import { generate } from '../generate/generate.ts';
 
 export interface BenchResult {
@@ -22,6 +23,9 @@ export interface BenchResult {
   tensorsAfter: number;
   /** Sampling one token from this model's logits (full distribution, entropy, top 20, draw), mean ms. */
   sampleMs: { greedy: number; t1: number; t08p095: number; t1minP005: number; t1rep13: number; bySortT1: number };
+  /** Reading the float32 weights once on one thread (readFloor.ts): the floor under msPerToken at batch 1. */
+  weightReadFloorMs: number;
+  weightReadGBps: number;
   /** generate()'s time per token beyond the forward pass (sampling, records, the loop), ms. */
   generateOverheadMs: number;
   /** TF.js kernels run by one decode step (tf.profile), on any backend. */
@@ -121,6 +125,7 @@ export async function runBenchmark(lm: LoadedModel, promptTokens = 32, tokens = 
   }
   const generateMsPerToken = decoded > 0 ? (performance.now() - tFirst) / decoded : 0;
   lm.model.truncate(0);
+  const floor = await readFloor(lm.model.params * 4);
   const round = (x: number) => Math.round(x * 1000) / 1000;
   return {
     model: lm.name,
@@ -134,6 +139,8 @@ export async function runBenchmark(lm: LoadedModel, promptTokens = 32, tokens = 
     tensorsBefore,
     tensorsAfter,
     sampleMs: Object.fromEntries(Object.entries(sampleMs).map(([k, v]) => [k, round(v)])) as BenchResult['sampleMs'],
+    weightReadFloorMs: round(floor.ms),
+    weightReadGBps: round(floor.gbPerSec),
     generateOverheadMs: round(generateMsPerToken - r.decodeMs / tokens),
     kernelsPerToken: Object.values(msByKernel).reduce((a, e) => a + e.count, 0),
     ...(withProfile
