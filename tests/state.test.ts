@@ -2,7 +2,7 @@
 // branch records. Pure: no DOM, no engine.
 import { describe, expect, it } from 'vitest';
 import type { StepRecord } from '../src/engine/generate/generate.ts';
-import { allIds, conversationOf, contextIds, initialState, reduce, shownRun, type AppState } from '../src/ui/state.ts';
+import { allIds, conversationOf, contextIds, initialState, reduce, runExport, shownRun, type AppState } from '../src/ui/state.ts';
 import { DEFAULT_SETUP, readSetup } from '../src/ui/urlState.ts';
 import { samplingSettings } from '../src/sampling/stages.ts';
 
@@ -19,6 +19,19 @@ function withRun(s: AppState, prompt: string, promptIds: number[], ids: number[]
 }
 
 describe('app state', () => {
+  it('the export holds the shown run, the stage order its records follow, and every step without its logits', () => {
+    let s = initialState({ ...DEFAULT_SETUP });
+    expect(runExport(s)).toBeNull();
+    s = withRun(s, 'The capital of France is', [1, 2, 3], [10, 11]);
+    s = reduce(s, { type: 'stepAdded', runId: 1, record: { ...step(12), logits: new Float32Array(4) } });
+    const out = runExport(s) as { samplingStages: string[]; setup: { prompt: string }; runs: { prompt: string; steps: Record<string, unknown>[] }[] };
+    expect(out.samplingStages).toEqual(['repetitionPenalty', 'temperature', 'topK', 'topP', 'minP']);
+    expect(out.runs.map((r) => r.prompt)).toEqual(['The capital of France is']);
+    expect(out.runs[0].steps.map((x) => x.id)).toEqual([10, 11, 12]);
+    expect(out.runs[0].steps.some((x) => 'logits' in x)).toBe(false);
+    expect(JSON.parse(JSON.stringify(out)).runs[0].steps[2].stages).toEqual([]);
+  });
+
   it('each run keeps its own prompt; showing a run shows that prompt, whatever the box says', () => {
     let s = initialState({ ...DEFAULT_SETUP });
     s = withRun(s, 'The capital of France is', [1, 2, 3], [10, 11, 12]);

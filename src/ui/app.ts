@@ -1,7 +1,7 @@
 // The app: owns the one AppState, turns learners' actions into named state changes and engine jobs,
 // and renders everything from the state through one path (render). Talks to the engine only through
 // the worker client; knows nothing of TF.js.
-import { pickSampling, STAGES, type SamplingSettings } from '../sampling/stages.ts';
+import { pickSampling, type SamplingSettings } from '../sampling/stages.ts';
 import type { HubProgress } from '../engine/load/hub.ts';
 import type { FaultHook, ModelSource, TokenView } from '../worker/protocol.ts';
 import { wireControls } from './controls.ts';
@@ -19,7 +19,7 @@ import { renderChrome } from './render.ts';
 import { Runs } from './runs.ts';
 import { TokenTree } from './tokenTree.ts';
 import { LearnerTools } from './learnerTools.ts';
-import { busy, contextIds, conversationOf, initialState, reduce, runById, shownRun, type Action, type AppState } from './state.ts';
+import { busy, contextIds, initialState, reduce, runById, runExport, shownRun, type Action, type AppState } from './state.ts';
 import { StepPanel } from './stepPanel.ts';
 import type { ToolHost } from './toolHost.ts';
 import { placeOf } from './tourPlaces.ts';
@@ -294,17 +294,8 @@ export class App {
   }
 
   private exportRun(): void {
-    const s = this.state;
-    const run = shownRun(s);
-    if (!run) return this.showError(tr().nothingToExport);
-    const runs = run.mode === 'chat' ? conversationOf(run).map((turn) => runById(s, turn.runId)!) : [run];
-    const data = {
-      model: s.model?.name,
-      backend: s.backend?.backend,
-      setup: s.setup,
-      samplingStages: STAGES.map((st) => st.name), // the order every step's `stages` and `stageProbs` follow
-      runs: runs.map((r) => ({ id: r.id, prompt: r.prompt, promptIds: r.promptIds, seed: r.seed, parent: r.parent, summary: r.summary, steps: r.steps.map(({ logits: _omit, ...rest }) => rest) })),
-    };
+    const data = runExport(this.state);
+    if (!data) return this.showError(tr().nothingToExport);
     download('nexttoken-run.json', URL.createObjectURL(new Blob([JSON.stringify(data, null, 1)], { type: 'application/json' })));
   }
 

@@ -7,6 +7,7 @@
 // and the token picked there. Nothing a run shows depends on the text boxes.
 import type { GenerationSummary, StepRecord } from '../engine/generate/generate.ts';
 import type { SamplingSettings } from '../sampling/sampler.ts';
+import { STAGES } from '../sampling/stages.ts';
 import type { BackendInfo, ModelInfo } from '../worker/protocol.ts';
 import type { Mode, Setup } from './urlState.ts';
 import type { PromptCoverage } from './coverage.ts';
@@ -313,4 +314,21 @@ export function conversationOf(run: Run): Turn[] {
 export function ended(run: Run): boolean {
   const r = run.summary?.stopReason;
   return r === 'eos' || r === 'endOfTurn' || r === 'contextFull';
+}
+
+/**
+ * What "Export run (JSON)" saves: the shown run (a chat: every turn of its conversation) with the model, the
+ * backend, the setup and every step record except its logits; null when nothing is shown.
+ */
+export function runExport(s: AppState): object | null {
+  const run = shownRun(s);
+  if (!run) return null;
+  const runs = run.mode === 'chat' ? conversationOf(run).map((turn) => runById(s, turn.runId)!) : [run];
+  return {
+    model: s.model?.name,
+    backend: s.backend?.backend,
+    setup: s.setup,
+    samplingStages: STAGES.map((st) => st.name), // the order every step's `stages` and `stageProbs` follow
+    runs: runs.map((r) => ({ id: r.id, prompt: r.prompt, promptIds: r.promptIds, seed: r.seed, parent: r.parent, summary: r.summary, steps: r.steps.map(({ logits: _omit, ...rest }) => rest) })),
+  };
 }
