@@ -1,5 +1,6 @@
 // The engine in real headless Chromium, on WebGPU (software adapter) and WASM:
-// logits against the float64 reference, and token-for-token parity with the Node CLI.
+// logits against the float64 reference (GPT-2) and the PyTorch reference (Llama, Qwen2, Qwen3 fixtures), and
+// token-for-token parity with the Node CLI.
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { commands } from 'vitest/browser';
@@ -47,6 +48,30 @@ for (const backend of ['webgpu', 'wasm'] as BackendName[]) {
       expect(r.prefillMaxAbs).toBeLessThan(1e-4);
       for (const d of r.decodeMaxAbs) expect(d).toBeLessThan(1e-4);
     });
+
+    // The Llama layout and its Qwen relatives against the independent PyTorch reference (tools/reference/hf_reference.py).
+    for (const name of ['tiny-llama', 'tiny-llama-tied', 'tiny-qwen2', 'tiny-qwen3']) {
+      it(`${name}: prefill and 8 cached decode steps within 1e-3 of the PyTorch reference`, async () => {
+        const dir = `/tests/fixtures/${name}`;
+        const { prompt, decode } = (await (await fetch(`${dir}/reference_ids.json`)).json()) as { prompt: number[]; decode: number[] };
+        const ref = new Float32Array(await (await fetch(`${dir}/reference_logits.f32`)).arrayBuffer());
+        const m = buildModel(await fetchModelFiles(dir));
+        const V = m.config.vocabSize;
+        expect(ref.length).toBe((prompt.length + decode.length) * V);
+        const worst = (a: Float32Array, at: number) => a.reduce((w, x, i) => Math.max(w, Math.abs(x - ref[at + i])), 0);
+        const prefill = m.model.forward(prompt);
+        const diffs = [worst((await prefill.data()) as Float32Array, 0)];
+        prefill.dispose();
+        for (let i = 0; i < decode.length; i++) {
+          const out = m.model.forward([decode[i]]);
+          diffs.push(worst((await out.data()) as Float32Array, (prompt.length + i) * V));
+          out.dispose();
+        }
+        m.model.dispose();
+        expect(diffs).toHaveLength(9);
+        for (const d of diffs) expect(d).toBeLessThanOrEqual(1e-3);
+      });
+    }
 
     for (const [temperature, seed] of [[0, 0], [1, 11], [0.8, 5]]) {
       it(`gives the same token ids as the Node CLI (temperature ${temperature}, seed ${seed})`, async () => {
