@@ -85,7 +85,7 @@ describe('Hub loader against a local Hub-layout server', () => {
     cpSync(join(FIX, 'tiny-gpt2'), bert, { recursive: true });
     writeFileSync(join(bert, 'config.json'), JSON.stringify({ model_type: 'bert', hidden_size: 32 }));
     hub = await startHubServer(
-      { 'test/tiny-gpt2': join(FIX, 'tiny-gpt2'), 'test/tiny-llama': join(FIX, 'tiny-llama'), 'test/sharded-llama': sharded, 'test/bert': bert, 'test/flaky': join(FIX, 'tiny-gpt2') },
+      { 'test/tiny-gpt2': join(FIX, 'tiny-gpt2'), 'test/tiny-llama': join(FIX, 'tiny-llama'), 'test/tiny-qwen3': join(FIX, 'tiny-qwen3'), 'test/sharded-llama': sharded, 'test/bert': bert, 'test/flaky': join(FIX, 'tiny-gpt2') },
       ['test/private'],
     );
     await selectBackend({ order: ['wasm'] });
@@ -97,6 +97,7 @@ describe('Hub loader against a local Hub-layout server', () => {
   for (const [id, local, chat] of [
     ['test/tiny-gpt2', 'tiny-gpt2', false],
     ['test/tiny-llama', 'tiny-llama', true],
+    ['test/tiny-qwen3', 'tiny-qwen3', true],
   ] as const) {
     it(`the CLI loads ${id} through the Hub path, and the second run is served from the cache with zero requests`, async () => {
       const cache = join(work, `cache-${local}`);
