@@ -1,14 +1,13 @@
 // npm run -s generate -- [--model <dir or Hub id>] [--cache-dir <dir>] --prompt "<text>" | --prompt-ids 1,2,3 [--max-tokens N]
 //                        [--repetition-penalty R] [--temperature T] [--top-k K] [--top-p P] [--min-p M] [--seed S] [--chat] [--json]
 import { generate, type StepRecord } from '../engine/generate/generate.ts';
-import { checkSetting, type SettingKey } from '../sampling/limits.ts';
+import { checkSetting, LIMITS, type SettingKey } from '../sampling/limits.ts';
 import { STAGES, type SamplingSettings } from '../sampling/stages.ts';
-import type { FlagSpec } from './args.ts';
-
-/** One flag per sampling stage (stages.ts), each a number. */
-const STAGE_FLAGS: FlagSpec = Object.fromEntries(STAGES.map((s) => [s.cliFlag, s.name === 'topK' ? 'int' : 'number']));
-import { parseArgs, runMain, UsageError } from './args.ts';
+import { parseArgs, runMain, UsageError, type FlagSpec } from './args.ts';
 import { MODEL_FLAGS, startEngine } from './common.ts';
+
+/** One flag per sampling stage (stages.ts), a whole number where its limit says so. */
+const STAGE_FLAGS: FlagSpec = Object.fromEntries(STAGES.map((s) => [s.cliFlag, LIMITS[s.name].integer ? 'int' : 'number']));
 
 const USAGE = 'usage: npm run -s generate -- [--model <dir or Hub id>] [--cache-dir <dir>] --prompt "<text>" | --prompt-ids 1,2,3 [--max-tokens N] [--repetition-penalty R] [--temperature T] [--top-k K] [--top-p P] [--min-p M] [--seed S] [--chat] [--json]\n' +
   'sampling stages, in this order: repetition penalty (1 = off), temperature (default 1), top-k (0 = off), top-p (1 = off), min-p (0 = off)';

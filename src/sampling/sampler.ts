@@ -193,6 +193,11 @@ function countKept(probs: Float32Array): number {
   return kept;
 }
 
+type TruncationStage = 'topK' | 'topP' | 'minP';
+
+/** The truncation stages' functions: each keeps a prefix of `order` of what it is given (not renormalised). */
+const TRUNCATE: Record<TruncationStage, (probs: Float32Array, value: number, order: Uint32Array) => Float32Array> = { topK: applyTopK, topP: applyTopP, minP: applyMinP };
+
 /**
  * Every view a learner is shown of one step, from its logits, the settings and the context so far
  * (`seen`, for the repetition penalty): the stages of stages.ts, one after the other.
@@ -201,6 +206,7 @@ export function distributions(logits: Float32Array, s: SamplingSettings, seen: A
   const raw = softmax(logits);
   const stages: StageOutput[] = [];
   let scores = logits;
+  let atT1 = raw; // softmax(scores): what the rank order is taken from
   let order: Uint32Array | null = null;
   let tempered: Float32Array | null = null;
   let probs: Float32Array | null = null;
@@ -209,19 +215,17 @@ export function distributions(logits: Float32Array, s: SamplingSettings, seen: A
     if (stage.kind === 'logits') {
       if (!isActive(stage, s)) continue;
       scores = applyRepetitionPenalty(scores, seen, value);
-      const shown = softmax(scores);
-      stages.push({ name: stage.name, value, probs: shown, kept: countKept(shown) });
+      atT1 = softmax(scores);
+      stages.push({ name: stage.name, value, probs: atT1, kept: countKept(atT1) });
     } else if (stage.kind === 'temperature') {
       // Dividing by T > 0 is monotonic and T = 0 puts all mass on the argmax (the first id here), so one
       // sort of the T = 1 distribution orders every later view.
-      order = sortedIds(scores === logits ? raw : softmax(scores));
+      order = sortedIds(atT1);
       tempered = probs = applyTemperature(scores, value);
       stages.push({ name: stage.name, value, probs: tempered, kept: countKept(tempered) });
     } else {
       if (!probs || !order) throw new Error(`stage ${stage.name} comes before temperature in STAGES`);
-      if (stage.name === 'topK') probs = applyTopK(probs, value, order);
-      else if (stage.name === 'topP') probs = applyTopP(probs, value, order);
-      else probs = applyMinP(probs, value, order);
+      probs = TRUNCATE[stage.name as TruncationStage](probs, value, order);
       if (isActive(stage, s)) {
         const shown = normalize(probs);
         stages.push({ name: stage.name, value, probs: shown, kept: countKept(shown) });

@@ -139,7 +139,9 @@ export function sampleNext(logits: Float32Array, settings: SamplingSettings, rng
   // Renormalise what is kept (summed in id order, as normalize() does over the whole array).
   const keptSum = keptIds ? sumInIdOrder(keptIds, tempered, inIdOrder) : sumAll(tempered);
   const kept = (id: number) => Math.fround(tempered[id] / keptSum); // the final probability of a kept token
-  const keptCount = countPositive(keptIds, tempered, keptSum);
+  // Nothing truncated: the final count and the temperature stage's are over the same array, in one pass.
+  const wholeCounts = keptIds ? null : countPositiveBoth(tempered, keptSum);
+  const keptCount = wholeCounts ? wholeCounts.final : countPositive(keptIds, tempered, keptSum);
 
   // Each active stage's output, renormalised: its kept count here, each candidate's probability below.
   const stages: StageRecord[] = [];
@@ -153,7 +155,7 @@ export function sampleNext(logits: Float32Array, settings: SamplingSettings, rng
       probOf.push((c) => rankBy[c]);
       keptRanks.push(V);
     } else if (stage.kind === 'temperature') {
-      stages.push({ name: stage.name, value, kept: countPositive(null, tempered, 1), chosen: 0 });
+      stages.push({ name: stage.name, value, kept: wholeCounts ? wholeCounts.tempered : countPositive(null, tempered, 1), chosen: 0 });
       probOf.push((c) => tempered[c]);
       keptRanks.push(V);
     } else {
@@ -193,6 +195,17 @@ function countPositive(ids: Int32Array | null, x: Float32Array, div: number): nu
   if (ids) for (let j = 0; j < ids.length; j++) n += Math.fround(x[ids[j]] / div) > 0 ? 1 : 0;
   else for (let i = 0; i < x.length; i++) n += Math.fround(x[i] / div) > 0 ? 1 : 0;
   return n;
+}
+
+/** countPositive over every id at div 1 (`tempered`) and at `div` (`final`), in one pass. */
+function countPositiveBoth(x: Float32Array, div: number): { tempered: number; final: number } {
+  let tempered = 0;
+  let final = 0;
+  for (let i = 0; i < x.length; i++) {
+    tempered += x[i] > 0 ? 1 : 0; // Math.fround(x / 1) is x
+    final += Math.fround(x[i] / div) > 0 ? 1 : 0;
+  }
+  return { tempered, final };
 }
 
 /**
@@ -319,7 +332,7 @@ function hasZero(x: Float32Array): boolean {
 function crossing(ids: Int32Array | null, p: Float32Array, x: Float32Array, div: number, round: boolean, target: number, strict: boolean): number | null {
   const keyBits = new Uint32Array(p.buffer, p.byteOffset, p.length);
   const n = ids ? ids.length : p.length;
-  const sums = buckets.sums;
+  const sums = (buckets.sums ??= new Float64Array(2 ** (31 - BUCKET_SHIFT)));
   let lo = sums.length;
   let hi = -1;
   for (let j = 0; j < n; j++) {
@@ -357,7 +370,7 @@ function crossing(ids: Int32Array | null, p: Float32Array, x: Float32Array, div:
 
 /** 2^(32 − 14) = 262,144 bucket sums: sign, exponent and the top 9 mantissa bits of a float32. Only non-negative keys occur. */
 const BUCKET_SHIFT = 14;
-const buckets = { sums: new Float64Array(2 ** (31 - BUCKET_SHIFT)) };
+const buckets: { sums: Float64Array | null } = { sums: null }; // allocated on first use (1 MB), not at import
 
 function sumAll(x: Float32Array): number {
   let s = 0;

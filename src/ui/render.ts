@@ -67,7 +67,6 @@ export function renderChrome(u: Layout, s: AppState, source: ModelSource | null)
   const lacks = modelLacksScript(s.promptCoverage) && m;
   u.coverageNote.hidden = !lacks;
   u.coverageNote.textContent = lacks ? d.coverageNote(s.promptCoverage!.byteTokens, s.promptCoverage!.tokens, d.scriptNames[s.promptCoverage!.script ?? 'other'], m.name) : '';
-  if (lacks) u.coverageNote.dataset.byteTokens = String(s.promptCoverage!.byteTokens);
 
   // Messages: an error (what went wrong and what to do), a notice, and lasting notes.
   u.error.textContent = s.message?.kind === 'error' ? s.message.text : '';

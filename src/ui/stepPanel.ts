@@ -38,7 +38,6 @@ export interface StepPanelInput {
   context: number[];
 }
 
-const sameSettings = sameSampling;
 
 export class StepPanel {
   private chart: Chart | null = null;
@@ -77,7 +76,7 @@ export class StepPanel {
     const missing = [...view.rows.map((r) => r.id), view.wouldPick].filter((id) => name(id) === null);
     if (missing.length) this.handlers.needLabels(missing);
     const shown = (id: number) => visibleToken(name(id) ?? '…');
-    const asGenerated = sameSettings(settings, record.settings);
+    const asGenerated = sameSampling(settings, record.settings);
     const d = t();
 
     const summary = h(
@@ -248,7 +247,7 @@ function tokenLabel(record: StepRecord, labels: Record<number, string>, id: numb
 
 function sameInput(a: (StepPanelInput & { lang: string }) | null, b: (StepPanelInput & { lang: string }) | null | undefined): boolean {
   if (a === null || b === null || b === undefined) return a === b;
-  return a.record === b.record && sameSettings(a.settings, b.settings) && a.picked === b.picked && a.forced === b.forced && a.guess.hidden === b.guess.hidden && a.guess.rounds === b.guess.rounds && a.guess.on === b.guess.on && a.labels === b.labels && a.topN === b.topN && a.lang === b.lang;
+  return a.record === b.record && sameSampling(a.settings, b.settings) && a.picked === b.picked && a.forced === b.forced && a.guess.hidden === b.guess.hidden && a.guess.rounds === b.guess.rounds && a.guess.on === b.guess.on && a.labels === b.labels && a.topN === b.topN && a.lang === b.lang;
 }
 
 /** A round upper bound for the chart: 1%, 2%, 5%, 10%, 20%, 50%, 100%. */
