@@ -6,18 +6,20 @@ import { selectBackend, type BackendName, type BackendStatus } from '../engine/l
 import { DEFAULT_ENDPOINT, loadHubFiles, parseHubRef, type HubProgress } from '../engine/load/hub.ts';
 import { buildModel, type LoadedModel } from '../engine/load/load.ts';
 import { defaultCacheDir, diskStore } from '../node/diskStore.ts';
-import { loadModelDir } from '../node/loadDir.ts';
+import { loadModelDir, loadSnapshot } from '../node/loadDir.ts';
 import { UsageError } from './args.ts';
 
 export const DEFAULT_MODEL = join(import.meta.dirname, '..', '..', 'models', 'nexttoken-3m');
 
 /** Flags every CLI that loads a model accepts. */
-export const MODEL_FLAGS = { model: 'string', 'cache-dir': 'string', backend: 'string' } as const;
+export const MODEL_FLAGS = { model: 'string', 'cache-dir': 'string', backend: 'string', checkpoint: 'int' } as const;
 
 export interface EngineOptions {
   model?: string; // a folder, or a Hub id "owner/name[@revision]"
   cacheDir?: string;
   backend?: string;
+  /** A training snapshot of a local model (its step in checkpoints.json) instead of the final weights. */
+  checkpoint?: number;
   /** Download progress, one line at a time (the CLIs print it to stderr). */
   onProgress?: (line: string) => void;
 }
@@ -31,11 +33,16 @@ export async function startEngine(opts: EngineOptions): Promise<{ lm: LoadedMode
 
 export async function loadModel(opts: EngineOptions): Promise<LoadedModel> {
   const model = opts.model;
+  const local = (dir: string) => {
+    const lm = loadModelDir(dir);
+    return opts.checkpoint === undefined ? lm : loadSnapshot(lm, dir, opts.checkpoint);
+  };
   if (!model) {
     if (!existsSync(DEFAULT_MODEL)) throw new Error(`The embedded model is missing at ${DEFAULT_MODEL}; pass --model <dir or Hub id> or run "npm run train".`);
-    return loadModelDir(DEFAULT_MODEL);
+    return local(DEFAULT_MODEL);
   }
-  if (existsSync(model) && statSync(model).isDirectory()) return loadModelDir(model);
+  if (existsSync(model) && statSync(model).isDirectory()) return local(model);
+  if (opts.checkpoint !== undefined) throw new UsageError(`--checkpoint needs a model folder with training snapshots (checkpoints.json), such as the embedded model; "${model}" is not one.`);
   if (/^[.~/\\]/.test(model) || model.split('/').length > 2) {
     throw new UsageError(`Model folder "${model}" does not exist. Pass a folder in Hugging Face layout, or a Hub id (owner/name).`);
   }

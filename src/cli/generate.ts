@@ -37,6 +37,7 @@ runMain(async () => {
     model: a.model as string | undefined,
     cacheDir: a['cache-dir'] as string | undefined,
     backend: a.backend as string | undefined,
+    checkpoint: a.checkpoint as number | undefined,
     onProgress: (line) => process.stderr.write(line + '\n'),
   });
   const prompt = String(a.prompt ?? '');

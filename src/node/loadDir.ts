@@ -3,6 +3,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildModel, type LoadedModel, type ModelFiles } from '../engine/load/load.ts';
 import { memoryWeights } from '../engine/load/safetensors.ts';
+import { parseCheckpointIndex, snapshotOf, type CheckpointIndex } from '../engine/tools/checkpoints.ts';
 
 function readJson(dir: string, file: string): unknown {
   const path = join(dir, file);
@@ -38,4 +39,20 @@ export function readModelDir(dir: string): ModelFiles {
 
 export function loadModelDir(dir: string): LoadedModel {
   return buildModel(readModelDir(dir));
+}
+
+/** The folder's training snapshots (checkpoints.json), or null when it has none. */
+export function readCheckpointIndex(dir: string): CheckpointIndex | null {
+  return existsSync(join(dir, 'checkpoints.json')) ? parseCheckpointIndex(readJson(dir, 'checkpoints.json'), join(dir, 'checkpoints.json')) : null;
+}
+
+/** The model `lm` (loaded from `dir`) with the weights of its training snapshot at `step`. */
+export function loadSnapshot(lm: LoadedModel, dir: string, step: number): LoadedModel {
+  const index = readCheckpointIndex(dir);
+  if (!index) throw new Error(`${dir} has no training snapshots (checkpoints.json); only the embedded model ships them.`);
+  const point = index.checkpoints.find((p) => p.step === step);
+  if (!point) throw new Error(`${dir} has no snapshot at step ${step}; it has steps ${index.checkpoints.map((p) => p.step).join(', ')}.`);
+  if (point.file === 'model.safetensors') return lm;
+  lm.model.dispose();
+  return snapshotOf(lm, point.file, new Uint8Array(readFileSync(join(dir, point.file))));
 }

@@ -27,6 +27,11 @@ export interface LoadedModel {
   weightBytes: number;
 }
 
+/** The network for a config, its weights read from `weights`. */
+export function modelFor(config: ModelConfig, weights: WeightSource): LanguageModel {
+  return isLlamaLayout(config) ? Llama.load(config, weights) : GPT2.load(config, weights);
+}
+
 export function buildModel(files: ModelFiles): LoadedModel {
   const config = parseConfig(files.config);
   const tokenizer = Tokenizer.fromJSON(files.tokenizer, files.tokenizerConfig);
@@ -36,7 +41,7 @@ export function buildModel(files: ModelFiles): LoadedModel {
       `${files.name}: tokenizer.json has ${tokenizer.vocabSize} tokens but config.json says vocab_size ${config.vocabSize}, so token ids ${config.vocabSize} to ${tokenizer.vocabSize - 1} have no embedding. The tokenizer and the weights come from different models.`,
     );
   }
-  const model = isLlamaLayout(config) ? Llama.load(config, files.weights) : GPT2.load(config, files.weights);
+  const model = modelFor(config, files.weights);
   const eos = new Set<number>();
   for (const v of [config.eosTokenId, files.generationConfig?.eos_token_id, tokenizer.eosId].flat()) {
     if (Number.isInteger(v)) eos.add(v as number);

@@ -1,8 +1,13 @@
 // Safetensors reader: 8-byte little-endian header length N, N bytes of JSON, then the data block.
 // Every check names the file and the tensor or field at fault, and says what was expected.
 
-export type SafetensorsDtype = 'F32' | 'F16' | 'BF16';
-const DTYPE_BYTES: Record<SafetensorsDtype, number> = { F32: 4, F16: 2, BF16: 2 };
+export type SafetensorsDtype = 'F32' | 'F16' | 'BF16' | 'I8';
+const DTYPE_BYTES: Record<SafetensorsDtype, number> = { F32: 4, F16: 2, BF16: 2, I8: 1 };
+/**
+ * An I8 tensor is NextToken's int8 snapshot format (tools/train/train.py, quantize_int8): a 2-D tensor
+ * stored as int8 with one scale per row in a companion tensor `<name>.scale` (F16), w = q · scale.
+ */
+export const INT8_SCALE_SUFFIX = '.scale';
 
 export interface TensorEntry {
   name: string;
@@ -62,7 +67,7 @@ export function parseHeader(head: Uint8Array, fileSize: number, file: string): S
     }
     const info = raw as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
     if (typeof info?.dtype !== 'string' || !(info.dtype in DTYPE_BYTES)) {
-      throw new SafetensorsError(file, `tensor "${name}" has dtype ${JSON.stringify(info?.dtype)}; NextToken reads F32, F16 and BF16`);
+      throw new SafetensorsError(file, `tensor "${name}" has dtype ${JSON.stringify(info?.dtype)}; NextToken reads F32, F16, BF16 and its own int8 snapshots (I8)`);
     }
     const dtype = info.dtype as SafetensorsDtype;
     if (!Array.isArray(info.shape) || !info.shape.every((d) => Number.isInteger(d) && d >= 0)) {
@@ -87,7 +92,7 @@ export function parseHeader(head: Uint8Array, fileSize: number, file: string): S
 }
 
 /** Converts one tensor's bytes (as stored) to float32. */
-export function toFloat32(bytes: Uint8Array, dtype: SafetensorsDtype): Float32Array {
+export function toFloat32(bytes: Uint8Array, dtype: Exclude<SafetensorsDtype, 'I8'>): Float32Array {
   // Typed arrays need aligned offsets; a tensor may start at any byte in the file, so copy only then.
   const width = dtype === 'F32' ? 4 : 2;
   const aligned = bytes.byteOffset % width === 0 ? bytes : bytes.slice();
@@ -116,7 +121,25 @@ export function f16ToF32(h: number): number {
 export function readTensor(file: Uint8Array, header: SafetensorsHeader, name: string): Float32Array {
   const t = header.tensors.get(name);
   if (!t) throw new SafetensorsError(header.file, `tensor "${name}" is missing`);
-  return toFloat32(file.subarray(header.dataStart + t.begin, header.dataStart + t.end), t.dtype);
+  const bytes = file.subarray(header.dataStart + t.begin, header.dataStart + t.end);
+  if (t.dtype !== 'I8') return toFloat32(bytes, t.dtype);
+  const s = header.tensors.get(name + INT8_SCALE_SUFFIX);
+  const rows = t.shape[0] ?? 0;
+  if (t.shape.length !== 2 || !s || s.dtype === 'I8' || s.shape.length !== 1 || s.shape[0] !== rows) {
+    throw new SafetensorsError(header.file, `int8 tensor "${name}" [${t.shape}] needs a float scale per row, "${name}${INT8_SCALE_SUFFIX}" of shape [${rows}]${s ? `, not [${s.shape}] ${s.dtype}` : ', which is missing'}`);
+  }
+  return dequantizeRows(new Int8Array(bytes.buffer, bytes.byteOffset, bytes.length), toFloat32(file.subarray(header.dataStart + s.begin, header.dataStart + s.end), s.dtype));
+}
+
+/** w[r][c] = q[r][c] · scale[r]: int8 rows back to float32. */
+export function dequantizeRows(q: Int8Array, scale: Float32Array): Float32Array {
+  const cols = q.length / scale.length;
+  const out = new Float32Array(q.length);
+  for (let r = 0; r < scale.length; r++) {
+    const sr = scale[r];
+    for (let c = r * cols; c < (r + 1) * cols; c++) out[c] = q[c] * sr;
+  }
+  return out;
 }
 
 /** Where a model's weights come from: one file in memory, shards, or a stream (see the Hub loader). */
@@ -198,6 +221,7 @@ export async function streamTensors(
   for (const entry of [...header.tensors.values()].sort((a, b) => a.begin - b.begin)) {
     if (entry.begin < pos) throw new SafetensorsError(file, `tensor "${entry.name}" overlaps the tensor before it`);
     await take(entry.begin - pos);
+    if (entry.dtype === 'I8') throw new SafetensorsError(file, `tensor "${entry.name}" is int8: NextToken reads its int8 snapshots from a whole file, not a stream`);
     const bytes = await take(entry.end - entry.begin); // a fresh, aligned buffer: F32 needs no copy
     onTensor(entry, entry.dtype === 'F32' ? new Float32Array(bytes.buffer, 0, bytes.length / 4) : toFloat32(bytes, entry.dtype));
     pos = entry.end;
