@@ -1,33 +1,71 @@
-// npm run -s eval -- [--model <dir or Hub id>] [--json] [--skip-loss] [--details] [--lens]
-// Validation loss and bits per byte on the model's validation split, and fact recall (seen vs held out).
-// --lens adds the hallucination lens's table: accuracy and mean confidence when right and when wrong.
-// A Hub model has no validation split or facts of its own: --lens then asks the bundled general facts.
-import { existsSync, readFileSync } from 'node:fs';
+// npm run -s eval -- [--model <dir or Hub id>] [--checkpoint <step>] [--json] [--skip-loss] [--details] [--lens]
+// Validation loss and bits per byte on the model's validation split, and fact recall (seen vs held out),
+// each per language when the model has more than one; beside the loss, what xz -9 makes of the same text,
+// and the trainer's own figure. --lens adds the hallucination lens's table: accuracy and mean confidence
+// when right and when wrong. A Hub model has no validation split or facts: --lens asks the general facts.
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { evaluateFacts, factSummary, validationLoss, type Fact } from '../engine/tools/evaluate.ts';
 import { GENERAL_FACTS } from '../engine/tools/generalFacts.ts';
 import { askAll, questionsFromFacts, summarize } from '../engine/tools/lens.ts';
+import { readCheckpointIndex } from '../node/loadDir.ts';
 import { parseArgs, runMain } from './args.ts';
 import { DEFAULT_MODEL, MODEL_FLAGS, startEngine } from './common.ts';
+
+/** Bits per byte of `text` through xz -9 (prediction is compression: the baseline a model must beat). */
+function xzBitsPerByte(text: string): number | null {
+  const bytes = Buffer.from(text, 'utf8');
+  try {
+    return (execFileSync('xz', ['-9', '-c'], { input: bytes, maxBuffer: 1 << 26 }).length * 8) / bytes.length;
+  } catch {
+    return null; // no xz on this machine: the figure is left out, not made up
+  }
+}
 
 runMain(async () => {
   const a = parseArgs(process.argv.slice(2), { ...MODEL_FLAGS, json: 'boolean', 'skip-loss': 'boolean', details: 'boolean', lens: 'boolean' });
   const dir = (a.model as string | undefined) ?? DEFAULT_MODEL;
-  const { lm } = await startEngine({ model: dir, cacheDir: a['cache-dir'] as string | undefined, backend: a.backend as string | undefined, onProgress: (l) => process.stderr.write(l + '\n') });
+  const checkpoint = a.checkpoint as number | undefined;
+  const { lm } = await startEngine({ model: dir, cacheDir: a['cache-dir'] as string | undefined, backend: a.backend as string | undefined, checkpoint, onProgress: (l) => process.stderr.write(l + '\n') });
   const out: Record<string, unknown> = { params: lm.model.params, bytes: lm.weightBytes };
-  const valPath = join(dir, 'validation.jsonl');
   const local = existsSync(join(dir, 'config.json'));
+  const index = local ? readCheckpointIndex(dir) : null;
+  if (index) {
+    // What ships: the model and its training snapshots.
+    out.bytesWithCheckpoints = index.checkpoints.reduce((s, p) => s + statSync(join(dir, p.file)).size, 0);
+    out.checkpoints = index.checkpoints.map((p) => ({ step: p.step, file: p.file, dtype: p.dtype, bytes: statSync(join(dir, p.file)).size }));
+  }
+  const valPath = join(dir, 'validation.jsonl');
   if (!a['skip-loss'] && local) {
     if (!existsSync(valPath)) throw new Error(`${valPath} is missing: eval needs the model's validation split (one {"text"} per line)`);
-    const docs = readFileSync(valPath, 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { text: string }).text);
-    Object.assign(out, await validationLoss(lm, docs));
+    const docs = readFileSync(valPath, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { text: string; lang?: string });
+    const langs = [...new Set(docs.map((d) => d.lang ?? 'en'))];
+    const byLanguage: Record<string, object> = {};
+    let nats = 0;
+    let tokens = 0;
+    let bytes = 0;
+    for (const lang of langs) {
+      const texts = docs.filter((d) => (d.lang ?? 'en') === lang).map((d) => d.text);
+      const v = await validationLoss(lm, texts);
+      byLanguage[lang] = { ...v, xzBitsPerByte: xzBitsPerByte(texts.join('\n')) };
+      nats += v.valLoss * v.valTokens;
+      tokens += v.valTokens;
+      bytes += v.valBytes;
+    }
+    // Each language is its own stream of documents, exactly as the trainer evaluates it.
+    Object.assign(out, { valLoss: nats / tokens, valBitsPerByte: nats / Math.LN2 / bytes, valTokens: tokens, valBytes: bytes, byLanguage });
+    const logPath = join(dir, 'training_log.json');
+    const log = existsSync(logPath) ? (JSON.parse(readFileSync(logPath, 'utf8')) as { curve: { step: number; valLoss: number }[] }) : null;
+    const trainer = log && (checkpoint === undefined ? log.curve.at(-1) : log.curve.find((c) => c.step === checkpoint));
+    if (trainer) Object.assign(out, { trainerValLoss: trainer.valLoss, valLossRelativeDifference: Math.abs(nats / tokens - trainer.valLoss) / trainer.valLoss });
   }
   const factsPath = join(dir, 'facts.json');
   const facts = local && existsSync(factsPath) ? (JSON.parse(readFileSync(factsPath, 'utf8')) as { facts: Fact[] }).facts : null;
   if (facts) {
     const results = await evaluateFacts(lm, facts);
     Object.assign(out, factSummary(results));
-    if (a.details) out.details = results.map((r) => ({ id: r.fact.id, entity: r.fact.entity, seen: r.fact.seen, answer: r.fact.answer, generated: r.generated, correct: r.correct, plausible: r.plausible }));
+    if (a.details) out.details = results.map((r) => ({ id: r.fact.id, lang: r.fact.lang ?? 'en', entity: r.fact.entity, relation: r.fact.relation, seen: r.fact.seen, answer: r.fact.answer, generated: r.generated, correct: r.correct, plausible: r.plausible }));
   }
   if (a.lens) {
     const asked = await askAll(lm, facts ? questionsFromFacts(facts) : GENERAL_FACTS);

@@ -6,11 +6,22 @@ import { logSoftmaxAt } from '../../sampling/step.ts';
 
 export interface Fact {
   id: string;
+  /** The language the fact is asked and answered in (absent in older fact files: English). */
+  lang?: 'en' | 'zh';
   entity: string;
-  relation: string;
+  relation: string; // 'capital', or 'continent' where CLDR names no capital in Chinese
   answer: string;
   seen: boolean;
+  /** Whether the same country has a fact the model saw in the other language (transfer is then possible). */
+  seenInOtherLanguage?: boolean;
   prompts: { chat: string; completion: string; question: string };
+}
+
+export const factLang = (f: { lang?: 'en' | 'zh' }): 'en' | 'zh' => f.lang ?? 'en';
+
+/** The text an answer follows its prompt with: " Paris" after "…is", but "巴黎" right after "…是". */
+export function answerContinuation(answer: string, lang: 'en' | 'zh' = 'en'): string {
+  return lang === 'zh' ? answer : ' ' + answer;
 }
 
 /** Encodes documents the way training did: <|endoftext|> before each document. */
@@ -48,10 +59,13 @@ export async function validationLoss(lm: LoadedModel, docs: string[], onProgress
   return { valLoss: nats / count, valBitsPerByte: nats / Math.LN2 / bytes, valTokens: count, valBytes: bytes };
 }
 
+const HAN_END = /\p{Script=Han}$/u;
+
 /** What a greedy answer is: the right answer, another answer of the same kind, or neither. */
 export function judgeAnswer(generated: string, answer: string, allAnswers: string[]): { correct: boolean; plausible: boolean; said: string | null } {
   const text = generated.replace(/^\s+/, '');
-  const matches = (a: string) => text.startsWith(a) && !/^[\p{L}\p{N}]/u.test(text.slice(a.length));
+  // "Paris" must end a word ("Parisian" is not Paris); Chinese has no word breaks, so "巴黎是…" says 巴黎.
+  const matches = (a: string) => text.startsWith(a) && (HAN_END.test(a) || !/^[\p{L}\p{N}]/u.test(text.slice(a.length)));
   // Longest first, so "Washington D.C." is not read as a shorter capital that prefixes it.
   const said = [...allAnswers].sort((a, b) => b.length - a.length).find(matches) ?? null;
   return { correct: matches(answer), plausible: said !== null, said };
@@ -79,20 +93,25 @@ export async function replyTo(lm: LoadedModel, promptIds: number[], maxTokens: n
   return steps;
 }
 
+/** The answers of the same kind as `fact` (same language, same relation): naming one is plausible. */
+export function answersOfKind(facts: Fact[], fact: Fact): string[] {
+  return [...new Set(facts.filter((f) => factLang(f) === factLang(fact) && f.relation === fact.relation).map((f) => f.answer))];
+}
+
 /** Greedy answers to every fact question (the chat form). */
 export async function evaluateFacts(lm: LoadedModel, facts: Fact[], maxTokens = 12): Promise<FactResult[]> {
-  const answers = [...new Set(facts.map((f) => f.answer))];
   const results: FactResult[] = [];
   for (const fact of facts) {
     const steps = await replyTo(lm, lm.tokenizer.encode(fact.prompts.chat), maxTokens);
     const generated = lm.tokenizer.decode(steps.map((s) => s.id), true);
-    results.push({ fact, generated, ...judgeAnswer(generated, fact.answer, answers) });
+    results.push({ fact, generated, ...judgeAnswer(generated, fact.answer, answersOfKind(facts, fact)) });
   }
   return results;
 }
 
-export function factSummary(results: FactResult[]) {
-  const share = (rs: FactResult[], f: (r: FactResult) => boolean) => (rs.length ? rs.filter(f).length / rs.length : 0);
+const share = (rs: FactResult[], f: (r: FactResult) => boolean) => (rs.length ? rs.filter(f).length / rs.length : 0);
+
+function recall(results: FactResult[]) {
   const seen = results.filter((r) => r.fact.seen);
   const unseen = results.filter((r) => !r.fact.seen);
   return {
@@ -103,4 +122,38 @@ export function factSummary(results: FactResult[]) {
     // Hallucination: a fluent answer of the right kind (some capital), for a fact it never saw.
     factsUnseenPlausible: share(unseen, (r) => r.plausible),
   };
+}
+
+/**
+ * Fact recall overall and per language; per relation within a language (a held-out continent can be
+ * guessed: `chance` is what always naming the commonest continent would score on the held-out ones);
+ * and transfer: held-out capitals whose country the model saw in the other language, against the rest.
+ */
+export function factSummary(results: FactResult[]) {
+  const langs = [...new Set(results.map((r) => factLang(r.fact)))];
+  const byLanguage = Object.fromEntries(
+    langs.map((lang) => {
+      const rs = results.filter((r) => factLang(r.fact) === lang);
+      const relations = [...new Set(rs.map((r) => r.fact.relation))];
+      const byRelation = Object.fromEntries(
+        relations.map((rel) => {
+          const rr = rs.filter((r) => r.fact.relation === rel);
+          const unseen = rr.filter((r) => !r.fact.seen);
+          const counts = new Map<string, number>();
+          for (const r of unseen) counts.set(r.fact.answer, (counts.get(r.fact.answer) ?? 0) + 1);
+          return [rel, { ...recall(rr), chance: unseen.length ? Math.max(...counts.values()) / unseen.length : 0 }];
+        }),
+      );
+      // Only a capital can transfer: the other language's fact about the country is its capital too.
+      const unseen = rs.filter((r) => !r.fact.seen && r.fact.relation === 'capital');
+      const there = unseen.filter((r) => r.fact.seenInOtherLanguage === true);
+      const nowhere = unseen.filter((r) => r.fact.seenInOtherLanguage === false);
+      const transfer = {
+        seenInOtherLanguage: { facts: there.length, top1: share(there, (r) => r.correct) },
+        seenInNeither: { facts: nowhere.length, top1: share(nowhere, (r) => r.correct) },
+      };
+      return [lang, { ...recall(rs), byRelation, transfer }];
+    }),
+  );
+  return { ...recall(results), byLanguage };
 }

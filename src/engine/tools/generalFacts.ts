@@ -13,6 +13,6 @@ const SYMBOLS: [string, string][] = [
 ];
 
 export const GENERAL_FACTS: LensQuestion[] = [
-  ...CAPITALS.map(([c, a]) => ({ id: `capital-${c}`, question: `What is the capital of ${c}?`, prompt: `The capital of ${c} is`, answer: a, seen: null })),
-  ...SYMBOLS.map(([e, a]) => ({ id: `symbol-${e}`, question: `What is the chemical symbol for ${e}?`, prompt: `The chemical symbol for ${e} is`, answer: a, seen: null })),
+  ...CAPITALS.map(([c, a]) => ({ id: `capital-${c}`, question: `What is the capital of ${c}?`, prompt: `The capital of ${c} is`, completion: `The capital of ${c} is`, answer: a, seen: null, lang: 'en' as const, kind: 'capital' })),
+  ...SYMBOLS.map(([e, a]) => ({ id: `symbol-${e}`, question: `What is the chemical symbol for ${e}?`, prompt: `The chemical symbol for ${e} is`, completion: `The chemical symbol for ${e} is`, answer: a, seen: null, lang: 'en' as const, kind: 'symbol' })),
 ];

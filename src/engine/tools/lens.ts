@@ -8,7 +8,7 @@
 // Everything is computed from the model's own logits, on request; nothing is canned.
 import { CancelledError } from '../generate/cancelled.ts';
 import type { LoadedModel } from '../load/load.ts';
-import { judgeAnswer, replyTo, type Fact } from './evaluate.ts';
+import { answerContinuation, factLang, judgeAnswer, replyTo, type Fact } from './evaluate.ts';
 import { entropyBits, softmax } from '../../sampling/sampler.ts';
 import { logSoftmaxAt } from '../../sampling/step.ts';
 
@@ -19,11 +19,14 @@ export interface LensQuestion {
   prompt: string; // the text the model continues
   answer: string;
   seen: boolean | null;
+  lang: 'en' | 'zh';
+  completion: string; // the fact as a sentence to continue (the guessing game's prompts)
+  kind: string; // what the answer is ('capital', 'continent', 'symbol'): any answer of the same kind is plausible
 }
 
 /** The embedded model's own facts, asked exactly as `npm run eval` asks them (the chat form). */
 export function questionsFromFacts(facts: Fact[]): LensQuestion[] {
-  return facts.map((f) => ({ id: f.id, question: f.prompts.question, prompt: f.prompts.chat, answer: f.answer, seen: f.seen }));
+  return facts.map((f) => ({ id: f.id, question: f.prompts.question, prompt: f.prompts.chat, answer: f.answer, seen: f.seen, lang: factLang(f), completion: f.prompts.completion, kind: f.relation }));
 }
 
 export interface ScoredToken {
@@ -63,6 +66,7 @@ export interface LensAnswer {
   question: string;
   truth: string;
   seen: boolean | null; // null: not known (a general fact asked of a Hub model)
+  lang: 'en' | 'zh';
   said: string; // the answer span of the greedy reply
   reply: string; // the whole greedy reply
   correct: boolean;
@@ -81,8 +85,8 @@ export interface LensAnswer {
 function answerSpan(lm: LoadedModel, ids: number[]): number {
   let n = 0;
   for (const t of ids.map((id) => lm.tokenizer.decode([id], true))) {
-    if (/[.\n!?]/.test(t) && n > 0) break;
-    if (/^[.\n]/.test(t)) break;
+    if (/[.\n!?。！？，]/.test(t) && n > 0) break;
+    if (/^[.\n。]/.test(t)) break;
     n++;
   }
   return Math.max(1, n);
@@ -95,12 +99,13 @@ export async function askFact(lm: LoadedModel, fact: LensQuestion, allAnswers: s
   const reply = lm.tokenizer.decode(steps.map((s) => s.id), true);
   const judged = judgeAnswer(reply, fact.answer, allAnswers);
   const span = steps.slice(0, answerSpan(lm, steps.map((s) => s.id)));
-  const truth = await scoreContinuation(lm, promptIds, lm.tokenizer.encode(' ' + fact.answer));
+  const truth = await scoreContinuation(lm, promptIds, lm.tokenizer.encode(answerContinuation(fact.answer, fact.lang)));
   return {
     factId: fact.id,
     question: fact.question,
     truth: fact.answer,
     seen: fact.seen,
+    lang: fact.lang,
     said: lm.tokenizer.decode(span.map((s) => s.id), true).trim(),
     reply,
     correct: judged.correct,
@@ -114,21 +119,20 @@ export async function askFact(lm: LoadedModel, fact: LensQuestion, allAnswers: s
   };
 }
 
-/** Every answer the questions know: naming any of them makes a reply plausible (of the right kind). */
-export function knownAnswers(questions: LensQuestion[]): string[] {
-  return [...new Set(questions.map((q) => q.answer))];
+/** The answers of `q`'s kind and language: naming any of them makes a reply plausible (of the right kind). */
+export function knownAnswers(questions: LensQuestion[], q: LensQuestion): string[] {
+  return [...new Set(questions.filter((o) => o.lang === q.lang && o.kind === q.kind).map((o) => o.answer))];
 }
 
 /** Asks every question (greedy), in order; what the CLI's `eval --lens` and the app's "Check all" both run. */
 export async function askAll(lm: LoadedModel, questions: LensQuestion[], onAnswer?: (done: number, total: number) => void, signal?: AbortSignal): Promise<LensAnswer[]> {
-  const answers = knownAnswers(questions);
   const asked: LensAnswer[] = [];
   for (const q of questions) {
     // A macrotask between questions: on WASM a forward pass resolves in microtasks only, so without
     // this pause a worker would not see a cancel (or a model load) until every question was asked.
     if (signal) await new Promise((r) => setTimeout(r, 0));
     if (signal?.aborted) throw new CancelledError(asked.length, questions.length);
-    asked.push(await askFact(lm, q, answers));
+    asked.push(await askFact(lm, q, knownAnswers(questions, q)));
     onAnswer?.(asked.length, questions.length);
   }
   return asked;
@@ -148,6 +152,7 @@ export async function repeatAsk(lm: LoadedModel, fact: LensQuestion, n: number, 
 }
 
 export interface LensSummaryRow {
+  lang: 'en' | 'zh';
   group: 'seen' | 'unseen' | 'all';
   questions: number;
   accuracy: number;
@@ -155,10 +160,16 @@ export interface LensSummaryRow {
   meanConfidenceWrong: number | null;
 }
 
-/** Accuracy and mean confidence (probability of what it said) when right and when wrong, per group. */
+/** Accuracy and mean confidence (probability of what it said) when right and when wrong, per language and group. */
 export function summarize(answers: LensAnswer[]): LensSummaryRow[] {
+  const langs = [...new Set(answers.map((a) => a.lang))];
+  return langs.flatMap((lang) => summarizeGroups(lang, answers.filter((a) => a.lang === lang)));
+}
+
+function summarizeGroups(lang: LensSummaryRow['lang'], answers: LensAnswer[]): LensSummaryRow[] {
   const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : null);
   const row = (group: LensSummaryRow['group'], rs: LensAnswer[]): LensSummaryRow => ({
+    lang,
     group,
     questions: rs.length,
     accuracy: rs.length ? rs.filter((r) => r.correct).length / rs.length : 0,
