@@ -12,6 +12,7 @@ import { download } from './dom.ts';
 import { InsideView } from './insideView.ts';
 import { buildLayout, type Layout } from './layout.ts';
 import { LensView } from './lensView.ts';
+import { TrainingView } from './trainingView.ts';
 import { ModelPicker } from './modelPicker.ts';
 import { describeSource, EMBEDDED_ID, modelQuery, progressLine } from './models.ts';
 import { OutputView } from './outputView.ts';
@@ -19,7 +20,7 @@ import { renderChrome } from './render.ts';
 import { Runs } from './runs.ts';
 import { TokenTree } from './tokenTree.ts';
 import { LearnerTools } from './learnerTools.ts';
-import { busy, contextIds, initialState, reduce, runById, runExport, shownRun, type Action, type AppState } from './state.ts';
+import { busy, contextIds, initialState, pickGuessPrompts, reduce, runById, runExport, shownRun, type Action, type AppState } from './state.ts';
 import { StepPanel } from './stepPanel.ts';
 import type { ToolHost } from './toolHost.ts';
 import { placeOf } from './tourPlaces.ts';
@@ -39,6 +40,7 @@ export class App {
   private readonly lens: LensView;
   private readonly inside: InsideView;
   private readonly experiments: ExperimentsView;
+  private readonly training: TrainingView;
   private readonly tour: TourView;
   private source: ModelSource | null = null;
   private logFor: { url: string; log: Promise<TrainingLog | null> } | null = null;
@@ -97,15 +99,14 @@ export class App {
     };
     this.lens = new LensView(this.client, { ...host, temperature: () => this.state.setup.temperature });
     this.inside = new InsideView(this.client, host);
-    this.experiments = new ExperimentsView(this.client, {
-      ...host,
-      promptSetup: async () => {
-        const { prompt, seed, maxTokens } = this.state.setup;
-        if (!prompt.trim()) throw new Error(tr().promptEmptyAbove);
-        return { promptIds: (await this.client.tokenize(prompt)).map((x) => x.id), seed, maxTokens, prompt };
-      },
-    });
-    root.append(this.inside.element, this.experiments.element, this.lens.element);
+    const promptSetup = async () => {
+      const { prompt, seed, maxTokens } = this.state.setup;
+      if (!prompt.trim()) throw new Error(tr().promptEmptyAbove);
+      return { promptIds: (await this.client.tokenize(prompt)).map((x) => x.id), seed, maxTokens, prompt };
+    };
+    this.experiments = new ExperimentsView(this.client, { ...host, promptSetup });
+    this.training = new TrainingView(this.client, { ...host, promptSetup, settings: () => this.settings, trainingLog: () => this.trainingLog() });
+    root.append(this.inside.element, this.experiments.element, this.training.element, this.lens.element);
     this.tour = new TourView({ show: (c) => this.tourShow(c), trainingLog: () => this.trainingLog(), error: (m) => this.showError(m) });
     this.ui.language.before(this.tour.openButton);
     root.append(this.tour.element);
@@ -185,6 +186,7 @@ export class App {
     this.lens.setBlocked(reason);
     this.inside.setBlocked(reason);
     this.experiments.setBlocked(reason);
+    this.training.setBlocked(reason);
     this.picker.setBusy(s.job.kind === 'load'); // a load may start during a tool job: the worker cancels it and says so
     this.afterRender();
   }
@@ -254,8 +256,9 @@ export class App {
       ui.loadBox.hidden = true;
       if (choice !== null) history.replaceState(null, '', modelQuery(location.search, source, choice));
       this.picker.show(source);
-      await this.lens.refresh();
+      this.dispatch({ type: 'guessPromptsSet', prompts: pickGuessPrompts(await this.lens.refresh()) });
       this.inside.setModel(r.model.nLayer, r.model.nHead);
+      this.training.setModel(r.model.checkpoints);
       document.body.dataset.model = r.model.name;
       if (warning) this.showError(warning);
       const named = (list: typeof r.cancelled) => list.map((j) => tr().jobProgress(tr().jobNames[j.job], j.done, j.total));
@@ -355,6 +358,7 @@ export class App {
       inside: this.inside,
       lens: this.lens,
       experiments: this.experiments,
+      training: this.training,
       completeMode: () => this.setMode('complete'),
       ensureStep: () => this.ensureStep(),
     });

@@ -2,9 +2,9 @@
 // range is reported and the last good one kept in the state (the box keeps what was typed, so nothing
 // the learner wrote is lost while they fix it). Buttons call the app's actions.
 import { LIMITS, parseSetting } from '../sampling/limits.ts';
-import { bareName, t } from './i18n/index.ts';
+import { bareName, lang, t } from './i18n/index.ts';
 import type { Layout } from './layout.ts';
-import type { Action, AppState, Mode } from './state.ts';
+import { guessPromptsFor, type Action, type AppState, type Mode } from './state.ts';
 import type { Setup } from './urlState.ts';
 
 export interface ControlActions {
@@ -58,6 +58,14 @@ export function wireControls(u: Layout, a: ControlActions): void {
   u.clearChat.addEventListener('click', () => a.dispatch({ type: 'chatCleared' }));
   u.continueBtn.addEventListener('click', () => a.continueFromHere());
   u.guessMode.addEventListener('change', () => a.dispatch({ type: 'guessModeSet', on: u.guessMode.checked }));
+  // A fact offered for the guessing game becomes the prompt (the button's index into the state's list).
+  u.guessPrompts.addEventListener('click', (e) => {
+    const i = (e.target as HTMLElement).closest<HTMLElement>('button[data-index]')?.dataset.index;
+    const p = i === undefined ? undefined : guessPromptsFor(a.state().guess.prompts, lang())[Number(i)];
+    if (!p) return;
+    set({ prompt: p.text });
+    a.promptTyped();
+  });
   u.plainToggle.addEventListener('click', () => a.dispatch({ type: 'plainTextToggled', on: !a.state().plainText.on }));
   u.forceForm.addEventListener('submit', (e) => {
     e.preventDefault();

@@ -46,6 +46,7 @@ export const SILENCE_TIMEOUT_S: Record<JobName, number> = {
   compareTemperatures: 300,
   perplexity: 120,
   stepLogits: 120,
+  checkpoints: 120,
   cacheRemove: 30,
   lensQuestions: 20,
   cacheList: 30,
@@ -238,6 +239,9 @@ export class EngineClient {
   }
   stepLogits(ids: number[]) {
     return this.ask('stepLogits', { ids });
+  }
+  checkpoints(promptIds: number[], settings: SamplingSettings, seed: number, maxTokens: number) {
+    return this.ask('checkpoints', { promptIds, settings, seed, maxTokens });
   }
   cachedModels() {
     return this.ask('cacheList', {});

@@ -39,7 +39,9 @@ export function buildLayout(root: HTMLElement) {
   // The guessing game: each Next token stays hidden until the learner has guessed it.
   const guessMode = h('input', { type: 'checkbox', class: 'guess-mode' }) as HTMLInputElement;
   const guessLabel = h('label', { class: 'inline guess-label' }, guessMode, ' ', el('span', {}, (d) => d.guessMode));
-  const completeBox = h('div', { class: 'input-box' }, prompt, h('div', { class: 'buttons' }, generate, nextToken, guessLabel));
+  // While guessing: a few of the model's own facts to continue, in the interface's language (render.ts).
+  const guessPrompts = h('div', { class: 'guess-prompts', hidden: true });
+  const completeBox = h('div', { class: 'input-box' }, prompt, h('div', { class: 'buttons' }, generate, nextToken, guessLabel), guessPrompts);
   const chatBox = h('div', { class: 'input-box', hidden: true }, message, h('div', { class: 'buttons' }, send, clearChat));
 
   const field = (text: Text, input: HTMLElement, out?: HTMLElement) => h('label', { class: 'field' }, el('span', {}, text), input, out);
@@ -146,7 +148,7 @@ export function buildLayout(root: HTMLElement) {
     ),
   );
   return {
-    backend, perf, modelInfo, modelSlot, progress, progressText, loadBox, language, completeBtn, chatBtn, prompt, message, generate, nextToken, guessMode, send, stop, clearChat,
+    backend, perf, modelInfo, modelSlot, progress, progressText, loadBox, language, completeBtn, chatBtn, prompt, message, generate, nextToken, guessMode, guessPrompts, send, stop, clearChat,
     completeBox, chatBox, coverageNote, pace, temperature, temperatureOut, topK, topP, topPOut, minP, minPOut, repetitionPenalty, repetitionPenaltyOut, seed, randomSeed, maxTokens, promptTokens, copyLink, exportRun,
     promptTokensView: (views: TokenView[]) => {
       clear(promptTokens);
@@ -168,6 +170,7 @@ function viewsNav(): HTMLElement {
     ['section.panel.inside', (d) => d.inside],
     ['section.panel.lens', (d) => d.lens],
     ['section.panel.experiments', (d) => d.experiments],
+    ['section.panel.replay', (d) => d.replay],
   ];
   const goTo = (selector: string) => {
     const target = document.querySelector<HTMLElement>(selector);

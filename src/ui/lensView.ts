@@ -3,11 +3,13 @@
 import type { LensAnswer, LensSummaryRow, ScoredToken } from '../engine/tools/lens.ts';
 import { clear, h, pct, probText, visibleToken } from './dom.ts';
 import type { EngineClient, LensQuestionView, RepeatResult } from './engineClient.ts';
-import { label, onLangChange, t } from './i18n/index.ts';
+import { label, lang, onLangChange, t } from './i18n/index.ts';
 import { CancelledError } from '../engine/generate/cancelled.ts';
 import { Availability, type ToolHost } from './toolHost.ts';
 
 const REPEATS = 10;
+// Each language named in itself: a learner finds their own language whatever the interface speaks.
+const LANGUAGE_NAMES: Record<LensQuestionView['lang'], string> = { en: 'English', zh: '中文' };
 
 export interface LensHost extends ToolHost {
   temperature(): number;
@@ -16,6 +18,7 @@ export interface LensHost extends ToolHost {
 export class LensView {
   readonly element: HTMLElement;
   private readonly select: HTMLSelectElement;
+  private readonly langSelect: HTMLSelectElement; // which language's questions (a bilingual model has both)
   private readonly result: HTMLElement;
   private readonly repeat: HTMLElement;
   private readonly summary: HTMLElement;
@@ -33,6 +36,7 @@ export class LensView {
     private readonly host: LensHost,
   ) {
     this.select = label(h('select', { id: 'lens-question', translate: 'no' }), (d) => d.question, 'aria-label');
+    this.langSelect = label(h('select', { class: 'lens-lang', translate: 'no', hidden: true }), (d) => d.questionLanguage, 'aria-label');
     const ask = label(h('button', { type: 'button', class: 'primary' }), (d) => d.ask);
     const askMany = label(h('button', { type: 'button' }), (d) => d.askTimes(REPEATS));
     const all = label(h('button', { type: 'button' }), (d) => d.checkAll);
@@ -49,7 +53,7 @@ export class LensView {
         { class: 'panel lens' },
         label(h('h2', {}), (d) => d.lens),
         label(h('p', { class: 'hint' }), (d) => d.lensIntro),
-        h('div', { class: 'buttons' }, this.select, ask, askMany, all, this.cancelBtn, this.progress),
+        h('div', { class: 'buttons' }, this.langSelect, this.select, ask, askMany, all, this.cancelBtn, this.progress),
         this.availability.note,
         this.result,
         this.repeat,
@@ -59,6 +63,8 @@ export class LensView {
       'aria-label',
     );
     onLangChange(() => {
+      // The interface switched language: the questions follow, where the model has them in it.
+      if (this.languages().includes(lang())) this.langSelect.value = lang();
       this.renderGroups();
       if (this.lastAnswer) this.renderAnswer(this.lastAnswer);
       if (this.lastRepeat) this.renderRepeat(this.lastRepeat.r, this.lastRepeat.t, this.lastRepeat.question);
@@ -70,24 +76,39 @@ export class LensView {
       clear(this.repeat);
       this.lastAnswer = this.lastRepeat = null;
     });
+    this.langSelect.addEventListener('change', () => {
+      this.renderGroups();
+      this.select.dispatchEvent(new Event('change'));
+    });
     ask.addEventListener('click', () => void this.run(() => this.ask()));
     askMany.addEventListener('click', () => void this.run(() => this.askMany()));
     all.addEventListener('click', () => void this.run(() => this.checkAll()));
   }
 
   /** Called after each model load: the embedded model has its own facts, others get general ones. */
-  async refresh(): Promise<void> {
+  async refresh(): Promise<LensQuestionView[]> {
     this.questions = await this.client.lensQuestions();
     clear(this.result);
     clear(this.repeat);
     clear(this.summary);
     this.lastAnswer = this.lastRepeat = this.lastSummary = null;
+    const langs = this.languages();
+    clear(this.langSelect);
+    this.langSelect.append(...langs.map((l) => h('option', { value: l }, LANGUAGE_NAMES[l])));
+    this.langSelect.hidden = langs.length < 2;
+    this.langSelect.value = langs.includes(lang()) ? lang() : langs[0] ?? 'en';
     this.renderGroups();
+    return this.questions;
+  }
+
+  private languages(): LensQuestionView['lang'][] {
+    return [...new Set(this.questions.map((q) => q.lang))];
   }
 
   /** Questions are data (kept as asked, in the model's language); only the group names are translated. */
   private renderGroups(): void {
     const keep = this.select.value;
+    const shown = this.langSelect.value || 'en';
     clear(this.select);
     const d = t();
     const groups: [string, (q: LensQuestionView) => boolean][] = [
@@ -97,10 +118,10 @@ export class LensView {
     ];
     for (const [name, test] of groups) {
       const group = h('optgroup', { label: name });
-      this.questions.forEach((q, i) => test(q) && group.append(h('option', { value: i }, q.question)));
+      this.questions.forEach((q, i) => q.lang === shown && test(q) && group.append(h('option', { value: i }, q.question)));
       if (group.children.length) this.select.append(group);
     }
-    if (keep) this.select.value = keep;
+    if (keep && [...this.select.options].some((o) => o.value === keep)) this.select.value = keep;
   }
 
   /** Why the lens cannot ask now (null: it can). */
@@ -190,7 +211,8 @@ export class LensView {
     clear(this.summary);
     const d = t();
     const cell = (v: number | null) => h('td', {}, v === null ? '–' : pct(v));
-    const name = (g: LensSummaryRow['group']) => d.summaryRows[g];
+    const bilingual = new Set(summary.map((s) => s.lang)).size > 1;
+    const name = (s: LensSummaryRow) => (bilingual ? `${d.summaryRows[s.group]} · ${LANGUAGE_NAMES[s.lang]}` : d.summaryRows[s.group]);
     this.summary.append(
       h(
         'table',
@@ -200,7 +222,7 @@ export class LensView {
           'tbody',
           {},
           ...summary.map((s) =>
-            h('tr', { 'data-group': s.group, 'data-accuracy': s.accuracy }, h('th', {}, name(s.group)), h('td', {}, String(s.questions)), cell(s.accuracy), cell(s.meanConfidenceRight), cell(s.meanConfidenceWrong)),
+            h('tr', { 'data-group': s.group, 'data-lang': s.lang, 'data-accuracy': s.accuracy }, h('th', {}, name(s)), h('td', {}, String(s.questions)), cell(s.accuracy), cell(s.meanConfidenceRight), cell(s.meanConfidenceWrong)),
           ),
         ),
       ),

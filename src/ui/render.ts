@@ -2,10 +2,11 @@
 // marks, the status line, messages, the chat's context gauge and what the model knows. Values are
 // written into a control only when they differ (and never into the box the learner is typing in).
 import type { ModelSource } from '../worker/protocol.ts';
-import { t } from './i18n/index.ts';
+import { h } from './dom.ts';
+import { lang, t } from './i18n/index.ts';
 import type { Layout } from './layout.ts';
 import { EMBEDDED_ID } from './models.ts';
-import { allIds, busy, shownRun, type AppState } from './state.ts';
+import { allIds, busy, guessPromptsFor, shownRun, type AppState } from './state.ts';
 import { modelLacksScript } from './coverage.ts';
 
 export function renderChrome(u: Layout, s: AppState, source: ModelSource | null): void {
@@ -42,6 +43,13 @@ export function renderChrome(u: Layout, s: AppState, source: ModelSource | null)
   u.guessMode.checked = s.guess.on;
   if (s.guess.on) u.generate.disabled = true;
   if (s.guess.pending) u.nextToken.disabled = true;
+  const offered = guessPromptsFor(s.guess.prompts, lang());
+  u.guessPrompts.hidden = !s.guess.on || !offered.length;
+  const key = [lang(), ...offered.map((p) => p.text)].join('\n');
+  if (u.guessPrompts.dataset.key !== key) {
+    u.guessPrompts.dataset.key = key;
+    u.guessPrompts.replaceChildren(h('span', { class: 'hint' }, d.guessTry), ...offered.map((p, i) => h('button', { type: 'button', 'data-index': i, translate: 'no', lang: p.lang === 'zh' ? 'zh-CN' : 'en' }, p.text)));
+  }
   const sel = s.selected;
   u.continueBtn.disabled = isBusy || s.picked === null || !sel;
   // A token hidden for the guessing game shows nothing about itself, not even through a forced token.

@@ -20,6 +20,30 @@ export interface Turn {
   runId: number; // the run whose tokens are the reply
 }
 
+/** A sentence the guessing game offers to continue: one of the model's own facts, in its language. */
+export interface GuessPrompt {
+  lang: 'en' | 'zh';
+  text: string;
+}
+
+/** Up to `n` per language: facts the model saw (it should complete them), then held-out ones (it cannot). */
+export function pickGuessPrompts(questions: { lang: 'en' | 'zh'; seen: boolean | null; completion: string }[], n = 3): GuessPrompt[] {
+  const out: GuessPrompt[] = [];
+  for (const lang of ['en', 'zh'] as const) {
+    const mine = questions.filter((q) => q.lang === lang);
+    const seen = mine.filter((q) => q.seen !== false).slice(0, n - 1);
+    const unseen = mine.filter((q) => q.seen === false).slice(0, 1);
+    out.push(...[...seen, ...unseen].map((q) => ({ lang, text: q.completion })));
+  }
+  return out;
+}
+
+/** The prompts to offer in the interface's language; the English ones where the model has none in it. */
+export function guessPromptsFor(prompts: GuessPrompt[], uiLang: 'en' | 'zh'): GuessPrompt[] {
+  const mine = prompts.filter((p) => p.lang === uiLang);
+  return mine.length ? mine : prompts.filter((p) => p.lang === 'en');
+}
+
 /** One round of the guessing game: the learner's guess for a step, scored by the model's own distribution there. */
 export interface GuessRound {
   runId: number;
@@ -89,7 +113,7 @@ export interface AppState {
   picked: number | null; // the candidate picked to branch on, at the selected step
   forced: ForcedText | null; // text the learner typed as the next token(s) at the selected step (picked is its first id)
   plainText: { on: boolean; runId: number | null; steps: number; text: string }; // the shown run as decoded text, for that many steps
-  guess: { on: boolean; pending: { runId: number; step: number } | null; rounds: GuessRound[] }; // the guessing game: a new token stays hidden until guessed
+  guess: { on: boolean; pending: { runId: number; step: number } | null; rounds: GuessRound[]; prompts: GuessPrompt[] }; // the guessing game: a new token stays hidden until guessed
   followNewest: boolean; // while generating, the panel follows the newest token
   model: ModelInfo | null;
   backend: BackendInfo | null;
@@ -130,6 +154,7 @@ export type Action =
   | { type: 'plainTextToggled'; on: boolean }
   | { type: 'guessModeSet'; on: boolean }
   | { type: 'guessMade'; round: GuessRound }
+  | { type: 'guessPromptsSet'; prompts: GuessPrompt[] }
   | { type: 'plainTextDecoded'; runId: number; steps: number; text: string }
   | { type: 'chatCleared' }
   | { type: 'modelLoaded'; model: ModelInfo; backend: BackendInfo; keepRuns: boolean }
@@ -148,7 +173,7 @@ export function initialState(setup: Setup, logitsBudget = LOGITS_BUDGET_BYTES): 
     picked: null,
     forced: null,
     plainText: { on: false, runId: null, steps: 0, text: '' },
-    guess: { on: false, pending: null, rounds: [] },
+    guess: { on: false, pending: null, rounds: [], prompts: [] },
     followNewest: true,
     model: null,
     backend: null,
@@ -246,7 +271,9 @@ function apply(s: AppState, a: Action): AppState {
       return { ...s, selected: { runId: a.runId, step: a.step }, picked: null, followNewest: running && a.step >= last };
     }
     case 'guessModeSet':
-      return { ...s, guess: { on: a.on, pending: null, rounds: a.on ? [] : s.guess.rounds } };
+      return { ...s, guess: { ...s.guess, on: a.on, pending: null, rounds: a.on ? [] : s.guess.rounds } };
+    case 'guessPromptsSet':
+      return { ...s, guess: { ...s.guess, prompts: a.prompts } };
     case 'guessMade':
       return { ...s, guess: { ...s.guess, pending: null, rounds: [...s.guess.rounds, a.round] } };
     case 'plainTextToggled':

@@ -4,6 +4,7 @@ import type { ExperimentsView } from './experimentsView.ts';
 import type { InsideView } from './insideView.ts';
 import type { Layout } from './layout.ts';
 import type { LensView } from './lensView.ts';
+import type { TrainingView } from './trainingView.ts';
 import type { Concept } from './tourView.ts';
 
 export interface TourPlaces {
@@ -11,6 +12,7 @@ export interface TourPlaces {
   inside: InsideView;
   lens: LensView;
   experiments: ExperimentsView;
+  training: TrainingView;
   /** Switches to completion mode if the app is in chat mode. */
   completeMode: () => void;
   /** Makes sure a generated step is selected (generates once if nothing has been generated). */
@@ -53,6 +55,10 @@ export async function placeOf(c: Concept, p: TourPlaces): Promise<HTMLElement | 
       return section(u.output);
     case 'training':
       return null; // the card itself holds the loss curve
+    case 'replay':
+      p.completeMode();
+      await p.training.run();
+      return p.training.element;
     case 'parameters':
       return u.modelInfo;
     case 'hallucination':

@@ -18,13 +18,17 @@ import type { SamplingSettings } from '../sampling/sampler.ts';
 import * as tf from '@tensorflow/tfjs';
 import { listCachedModels, removeCachedModels } from './cacheStore.ts';
 import { backendInfo, loadFastest, loadOn } from './chooseBackend.ts';
-import { loadSource } from './loadSource.ts';
+import { loadSource, type LoadedSource } from './loadSource.ts';
+import { predictAt, snapshotOf } from '../engine/tools/checkpoints.ts';
+import { fetchBytes } from '../engine/load/fetchModel.ts';
 import type { HubProgress } from '../engine/load/hub.ts';
 import { IMMEDIATE_JOBS, type FaultHook, type GenerateArgs, type JobName, type JobProgress, type JobRequest, type Jobs, type ModelSource, type Ready, type Request, type Response, type TokenView } from './protocol.ts';
 
 let lm: LoadedModel | null = null;
 let loaded: { source: ModelSource; backends?: string[] } | null = null;
 let questions: LensQuestion[] = []; // the hallucination lens's questions for the loaded model
+let snapshots: LoadedSource['snapshots'] = null; // the loaded model's training snapshots, if it ships them
+const snapshotModels = new Map<number, LoadedModel>(); // built on first use, freed with their model
 const faults: FaultHook[] = []; // armed by tests (?testHooks)
 
 interface Running {
@@ -109,7 +113,7 @@ async function runJob(req: JobRequest, job: Running): Promise<void> {
     case 'generate':
       return answer(req.reqId, 'generate', await runGeneration(req.reqId, req.args, job));
     case 'lensAsk':
-      return answer(req.reqId, 'lensAsk', await tool(() => askFact(need(), lensQuestion(req.args.index), knownAnswers(questions))));
+      return answer(req.reqId, 'lensAsk', await tool(() => askFact(need(), lensQuestion(req.args.index), knownAnswers(questions, lensQuestion(req.args.index)))));
     case 'lensRepeat':
       return answer(req.reqId, 'lensRepeat', await tool(() => repeatAsk(need(), lensQuestion(req.args.index), req.args.n, req.args.temperature)));
     case 'lensAll': {
@@ -144,6 +148,8 @@ async function runJob(req: JobRequest, job: Running): Promise<void> {
       const logits = await tool(() => logitsAfter(need(), req.args.ids));
       return answer(req.reqId, 'stepLogits', logits, [logits.buffer]);
     }
+    case 'checkpoints':
+      return answer(req.reqId, 'checkpoints', await tool(() => runCheckpoints(req.args, signal)));
     case 'cacheRemove':
       await removeCachedModels();
       return answer(req.reqId, 'cacheRemove', null);
@@ -156,7 +162,7 @@ async function runJob(req: JobRequest, job: Running): Promise<void> {
 async function immediate(req: JobRequest): Promise<void> {
   switch (req.job) {
     case 'lensQuestions':
-      return answer(req.reqId, 'lensQuestions', questions.map((q) => ({ question: q.question, answer: q.answer, seen: q.seen })));
+      return answer(req.reqId, 'lensQuestions', questions.map((q) => ({ question: q.question, answer: q.answer, seen: q.seen, lang: q.lang, completion: q.completion })));
     case 'cacheList':
       return answer(req.reqId, 'cacheList', await listCachedModels());
     case 'tokenize':
@@ -183,6 +189,32 @@ function lensQuestion(index: number): LensQuestion {
   return q;
 }
 
+/** The prompt through each training snapshot, oldest first; the last one is the loaded model itself. */
+async function runCheckpoints(a: Jobs['checkpoints']['args'], signal: AbortSignal): Promise<Jobs['checkpoints']['result']> {
+  const m = need();
+  if (!snapshots) throw new Error(`${m.name} has no training snapshots: only a model trained by this project (the embedded one) ships them.`);
+  const predictions = [];
+  for (const point of snapshots.index.checkpoints) {
+    if (signal.aborted) throw new Error('Cancelled: a new model is loading.');
+    let at = point.file === 'model.safetensors' ? m : snapshotModels.get(point.step);
+    if (!at) {
+      at = snapshotOf(m, point.file, await fetchBytes(snapshots.baseUrl + point.file, undefined, signal));
+      snapshotModels.set(point.step, at);
+    }
+    predictions.push(await predictAt(at, point, a.promptIds, a.settings, a.seed, a.maxTokens));
+  }
+  return { totalSteps: snapshots.index.totalSteps, predictions };
+}
+
+/** A new model (or a new backend) replaces the old one's snapshots too. */
+function useSource(next: LoadedSource): void {
+  for (const s of snapshotModels.values()) s.model.dispose();
+  snapshotModels.clear();
+  lm = next.lm;
+  questions = next.questions;
+  snapshots = next.snapshots;
+}
+
 // ---------- loading ----------
 
 async function load(source: ModelSource, backends: string[] | undefined, reqId: number, signal: AbortSignal): Promise<Ready> {
@@ -198,10 +230,9 @@ async function load(source: ModelSource, backends: string[] | undefined, reqId: 
   });
   // The new model is built before the old one is let go: if the load fails, the old one still works.
   lm?.model.dispose();
-  lm = chosen.next.lm;
-  questions = chosen.next.questions;
+  useSource(chosen.next);
   loaded = { source, backends };
-  return { model: modelInfo(lm), backend: chosen.info, loadMs: performance.now() - t0, cancelled, waited };
+  return { model: modelInfo(chosen.next.lm), backend: chosen.info, loadMs: performance.now() - t0, cancelled, waited };
 }
 
 // What a load cancelled or waited for, filled in when it is queued (see onmessage), reported in its answer.
@@ -219,6 +250,7 @@ function modelInfo(m: LoadedModel): Ready['model'] {
     nHead: m.config.nHead,
     hasChatTemplate: m.tokenizer.hasChatTemplate,
     eosIds: m.eosIds,
+    checkpoints: snapshots?.index.checkpoints.length ?? 0,
   };
 }
 
@@ -230,13 +262,13 @@ function recoverFromDeviceLoss(): Promise<void> {
     const why = deviceLostReason() ?? 'unknown reason';
     const source = loaded!.source;
     lm = null; // its tensors lived on the lost device: nothing to free
+    snapshotModels.clear(); // so did its snapshots'
     forgetLostDevice();
     const status = await selectBackend({ order: ['wasm', 'webgl', 'cpu'], wasmPaths: WASM_PATHS });
     const next = await loadSource(source, status.backend, { onWarning: (message) => post({ type: 'warning', message }) });
-    lm = next.lm;
-    questions = next.questions;
+    useSource(next);
     loaded = { source, backends: [status.backend] };
-    post({ type: 'backendChanged', backend: backendInfo(status), why: `The GPU device was lost (${why}). The engine moved to ${status.backend} and reloaded ${lm.name}; nothing was lost.` });
+    post({ type: 'backendChanged', backend: backendInfo(status), why: `The GPU device was lost (${why}). The engine moved to ${status.backend} and reloaded ${next.lm.name}; nothing was lost.` });
   })().finally(() => (recovering = null));
   return recovering;
 }

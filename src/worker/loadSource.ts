@@ -8,6 +8,7 @@ import { buildModel, type LoadedModel, type ModelFiles } from '../engine/load/lo
 import type { Fact } from '../engine/tools/evaluate.ts';
 import { GENERAL_FACTS } from '../engine/tools/generalFacts.ts';
 import { questionsFromFacts, type LensQuestion } from '../engine/tools/lens.ts';
+import { parseCheckpointIndex, type CheckpointIndex } from '../engine/tools/checkpoints.ts';
 import { cacheStorageStore } from './cacheStore.ts';
 import type { ModelSource } from './protocol.ts';
 
@@ -17,7 +18,14 @@ export interface LoadCallbacks {
   onWarning?: (message: string) => void;
 }
 
-export async function loadSource(source: ModelSource, backend: string, cb: LoadCallbacks): Promise<{ lm: LoadedModel; questions: LensQuestion[] }> {
+export interface LoadedSource {
+  lm: LoadedModel;
+  questions: LensQuestion[];
+  /** The embedded model's training snapshots: where they are and what they are. */
+  snapshots: { baseUrl: string; index: CheckpointIndex } | null;
+}
+
+export async function loadSource(source: ModelSource, backend: string, cb: LoadCallbacks): Promise<LoadedSource> {
   const uploaded: tf.Tensor[] = [];
   let lm: LoadedModel;
   try {
@@ -29,8 +37,14 @@ export async function loadSource(source: ModelSource, backend: string, cb: LoadC
     throw e;
   }
   // The embedded model ships its own facts (seen and held out); other models get general facts.
-  const facts = source.kind === 'url' ? await fetchJsonOptional(source.url.replace(/\/?$/, '/') + 'facts.json') : null;
-  return { lm, questions: facts ? questionsFromFacts((facts as { facts: Fact[] }).facts) : GENERAL_FACTS };
+  const base = source.kind === 'url' ? source.url.replace(/\/?$/, '/') : null;
+  const facts = base ? await fetchJsonOptional(base + 'facts.json') : null;
+  const index = base ? await fetchJsonOptional(base + 'checkpoints.json') : null;
+  return {
+    lm,
+    questions: facts ? questionsFromFacts((facts as { facts: Fact[] }).facts) : GENERAL_FACTS,
+    snapshots: base && index ? { baseUrl: base, index: parseCheckpointIndex(index, base + 'checkpoints.json') } : null,
+  };
 }
 
 async function fetchJsonOptional(url: string): Promise<unknown> {

@@ -13,6 +13,7 @@ import type { GradientAttribution, Occlusion } from '../engine/tools/attribution
 import type { LensAnswer, LensSummaryRow } from '../engine/tools/lens.ts';
 import type { Surprise, TemperatureColumn } from '../engine/tools/compare.ts';
 import type { SamplingSettings } from '../sampling/sampler.ts';
+import type { CheckpointPrediction } from '../engine/tools/checkpoints.ts';
 
 export interface ModelInfo {
   name: string;
@@ -24,6 +25,8 @@ export interface ModelInfo {
   nHead: number;
   hasChatTemplate: boolean;
   eosIds: number[];
+  /** How many training snapshots the model has (0: trained elsewhere, none shipped). */
+  checkpoints: number;
 }
 
 export interface BackendInfo {
@@ -53,6 +56,9 @@ export interface LensQuestionView {
   question: string;
   answer: string;
   seen: boolean | null;
+  lang: 'en' | 'zh';
+  /** The fact as a sentence to continue ("The capital of France is"): the guessing game offers these. */
+  completion: string;
 }
 
 export interface RepeatResult {
@@ -101,6 +107,8 @@ export interface Jobs {
   /** The logits after `ids` (a past step's, recomputed when the page no longer holds them). */
   stepLogits: { args: { ids: number[] }; result: Float32Array };
   cacheRemove: { args: Record<string, never>; result: null };
+  /** The prompt through every training snapshot of the model (the embedded model ships them). */
+  checkpoints: { args: { promptIds: number[]; settings: SamplingSettings; seed: number; maxTokens: number }; result: { totalSteps: number; predictions: CheckpointPrediction[] } };
   // Answered at once (no model run):
   lensQuestions: { args: Record<string, never>; result: LensQuestionView[] };
   cacheList: { args: Record<string, never>; result: CachedModel[] };
