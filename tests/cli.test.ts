@@ -107,12 +107,16 @@ describe('eval CLI', () => {
     const r = await cli('eval', ['--model', FIXTURE, '--json', '--skip-loss', '--lens']);
     expect(r.code).toBe(0);
     const out = JSON.parse(r.stdout);
-    expect(out.lens).toHaveLength(1);
-    expect(out.lens[0]).toEqual(expect.objectContaining({ group: 'all', questions: GENERAL_FACTS.length }));
+    // One row per language of the general facts (English, and Chinese from CLDR).
+    expect(out.lens).toHaveLength(2);
+    for (const [i, lang] of (['en', 'zh'] as const).entries()) {
+      expect(out.lens[i]).toEqual(expect.objectContaining({ lang, group: 'all', questions: GENERAL_FACTS.filter((q) => q.lang === lang).length }));
+    }
     // The summary agrees with the per-question answers it was made from.
     const details = JSON.parse((await cli('eval', ['--model', FIXTURE, '--json', '--skip-loss', '--lens', '--details'])).stdout).lensDetails as { correct: boolean }[];
     expect(details).toHaveLength(GENERAL_FACTS.length);
-    expect(out.lens[0].accuracy).toBe(details.filter((d) => d.correct).length / details.length);
+    const en = details.slice(0, GENERAL_FACTS.filter((q) => q.lang === 'en').length);
+    expect(out.lens[0].accuracy).toBe(en.filter((d) => d.correct).length / en.length);
     expect(out).not.toHaveProperty('factsSeenTop1'); // a fixture has no facts of its own
   });
 });
