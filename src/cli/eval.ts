@@ -6,7 +6,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { evaluateFacts, factSummary, validationLoss, type Fact } from '../engine/tools/evaluate.ts';
+import { evaluateFacts, factSummary, validationByLanguage, type Fact } from '../engine/tools/evaluate.ts';
 import { GENERAL_FACTS } from '../engine/tools/generalFacts.ts';
 import { askAll, questionsFromFacts, summarize } from '../engine/tools/lens.ts';
 import { readCheckpointIndex } from '../node/loadDir.ts';
@@ -40,25 +40,22 @@ runMain(async () => {
   if (!a['skip-loss'] && local) {
     if (!existsSync(valPath)) throw new Error(`${valPath} is missing: eval needs the model's validation split (one {"text"} per line)`);
     const docs = readFileSync(valPath, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { text: string; lang?: string });
-    const langs = [...new Set(docs.map((d) => d.lang ?? 'en'))];
-    const byLanguage: Record<string, object> = {};
-    let nats = 0;
-    let tokens = 0;
-    let bytes = 0;
-    for (const lang of langs) {
-      const texts = docs.filter((d) => (d.lang ?? 'en') === lang).map((d) => d.text);
-      const v = await validationLoss(lm, texts);
-      byLanguage[lang] = { ...v, xzBitsPerByte: xzBitsPerByte(texts.join('\n')) };
-      nats += v.valLoss * v.valTokens;
-      tokens += v.valTokens;
-      bytes += v.valBytes;
+    const v = await validationByLanguage(lm, docs);
+    for (const [lang, l] of Object.entries(v.byLanguage)) {
+      Object.assign(l, { xzBitsPerByte: xzBitsPerByte(docs.filter((d) => (d.lang ?? 'en') === lang).map((d) => d.text).join('\n')) });
     }
-    // Each language is its own stream of documents, exactly as the trainer evaluates it.
-    Object.assign(out, { valLoss: nats / tokens, valBitsPerByte: nats / Math.LN2 / bytes, valTokens: tokens, valBytes: bytes, byLanguage });
+    Object.assign(out, v);
     const logPath = join(dir, 'training_log.json');
-    const log = existsSync(logPath) ? (JSON.parse(readFileSync(logPath, 'utf8')) as { curve: { step: number; valLoss: number }[] }) : null;
+    const log = existsSync(logPath) ? (JSON.parse(readFileSync(logPath, 'utf8')) as { curve: { step: number; valLoss: number; byLanguage?: Record<string, { valLoss: number }> }[] }) : null;
+    // The trainer's own figure at the same point (float32 weights; a snapshot here is int8).
     const trainer = log && (checkpoint === undefined ? log.curve.at(-1) : log.curve.find((c) => c.step === checkpoint));
-    if (trainer) Object.assign(out, { trainerValLoss: trainer.valLoss, valLossRelativeDifference: Math.abs(nats / tokens - trainer.valLoss) / trainer.valLoss });
+    if (trainer) {
+      Object.assign(out, { trainerValLoss: trainer.valLoss, valLossRelativeDifference: Math.abs(v.valLoss - trainer.valLoss) / trainer.valLoss });
+      for (const [lang, l] of Object.entries(v.byLanguage)) {
+        const t = trainer.byLanguage?.[lang]?.valLoss;
+        if (t !== undefined) Object.assign(l, { trainerValLoss: t, valLossRelativeDifference: Math.abs(l.valLoss - t) / t });
+      }
+    }
   }
   const factsPath = join(dir, 'facts.json');
   const facts = local && existsSync(factsPath) ? (JSON.parse(readFileSync(factsPath, 'utf8')) as { facts: Fact[] }).facts : null;

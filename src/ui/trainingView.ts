@@ -50,7 +50,7 @@ export class TrainingView {
     this.slider = label(h('input', { type: 'range', min: 0, max: 0, step: 1, value: 0, disabled: true, class: 'replay-slider' }), (d) => d.replayScrub, 'aria-label');
     this.sliderText = h('span', { class: 'hint replay-at', 'aria-live': 'polite' });
     this.chartBox = h('div', { class: 'loss-box replay-curve', hidden: true });
-    this.cards = label(h('div', { class: 'replay-cards', role: 'region' }), (d) => d.replay, 'aria-label');
+    this.cards = label(h('div', { class: 'replay-cards', role: 'region' }), (d) => d.replaySnapshots, 'aria-label');
     this.element = label(
       h(
         'section',
@@ -114,7 +114,19 @@ export class TrainingView {
       this.cards.append(
         h(
           'article',
-          { class: 'replay-card', 'data-step': p.step, tabindex: 0, onclick: () => this.select(r.predictions.indexOf(p)) },
+          {
+            class: 'replay-card',
+            'data-step': p.step,
+            tabindex: 0,
+            onclick: () => this.select(r.predictions.indexOf(p)),
+            onkeydown: (e: Event) => {
+              const k = (e as KeyboardEvent).key;
+              if (k === 'Enter' || k === ' ') {
+                e.preventDefault();
+                this.select(r.predictions.indexOf(p));
+              }
+            },
+          },
           h('h3', {}, d.replayStep(p.step, r.totalSteps, pct(p.share, 0))),
           h('p', { class: 'hint' }, d.replayLoss(p.valLoss.toFixed(2), p.entropy.toFixed(1))),
           h('ol', { class: 'replay-top', 'aria-label': d.replayTop }, ...bars),

@@ -5,7 +5,7 @@ import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { selectBackend } from '../../src/engine/load/backend.ts';
-import { evaluateFacts, factLang, factSummary, validationLoss, type Fact } from '../../src/engine/tools/evaluate.ts';
+import { evaluateFacts, factLang, factSummary, validationByLanguage, type Fact } from '../../src/engine/tools/evaluate.ts';
 import { generate } from '../../src/engine/generate/generate.ts';
 import { loadModelDir, readCheckpointIndex } from '../../src/node/loadDir.ts';
 import { HAN_CLASS } from '../bpe.ts';
@@ -20,33 +20,25 @@ const facts = (JSON.parse(readFileSync(join(dir, 'facts.json'), 'utf8')) as { fa
 const LANGS = ['en', 'zh'] as const;
 const LANG_NAME = { en: 'English', zh: 'Chinese (中文)' };
 
-// Per language: validation loss (each language's documents as one stream, as the trainer evaluates
-// them), and what gzip -9 and xz -9 make of the same text: prediction is compression.
+// Per language: validation loss, and what gzip -9 and xz -9 make of the same text: prediction is compression.
 const byLanguage: Record<string, { valLoss: number; valBitsPerByte: number; valTokens: number; valBytes: number; trainerValLoss: number; gzipBitsPerByte: number; xzBitsPerByte: number; tokensPerHanChar?: number; tokensPerWord?: number }> = {};
-let nats = 0;
-let tokens = 0;
-let bytes = 0;
+const v = await validationByLanguage(lm, docs);
 for (const lang of LANGS) {
-  const texts = docs.filter((d) => (d.lang ?? 'en') === lang).map((d) => d.text);
-  const v = await validationLoss(lm, texts);
-  const raw = Buffer.from(texts.join('\n'), 'utf8');
-  const joined = texts.join('\n');
+  const joined = docs.filter((d) => (d.lang ?? 'en') === lang).map((d) => d.text).join('\n');
+  const raw = Buffer.from(joined, 'utf8');
   // Tokenizer efficiency: tokens per Chinese character over the runs of Chinese characters; tokens per English word.
   const hanRuns = joined.match(new RegExp(`${HAN_CLASS}+`, 'gu')) ?? [];
   const han = hanRuns.reduce((s, r) => s + [...r].length, 0);
   const words = (joined.match(/\S+/g) ?? []).length;
   byLanguage[lang] = {
-    ...v,
+    ...v.byLanguage[lang],
     trainerValLoss: log.final.byLanguage[lang].valLoss,
     gzipBitsPerByte: (gzipSync(raw, { level: 9 }).length * 8) / raw.length,
     xzBitsPerByte: (execFileSync('xz', ['-9', '-c'], { input: raw, maxBuffer: 1 << 26 }).length * 8) / raw.length,
     ...(lang === 'zh' ? { tokensPerHanChar: hanRuns.reduce((s, r) => s + lm.tokenizer.encode(r).length, 0) / han } : { tokensPerWord: lm.tokenizer.encode(joined).length / words }),
   };
-  nats += v.valLoss * v.valTokens;
-  tokens += v.valTokens;
-  bytes += v.valBytes;
 }
-const valLoss = nats / tokens;
+const valLoss = v.valLoss;
 const results = await evaluateFacts(lm, facts);
 const factStats = factSummary(results);
 
@@ -69,7 +61,7 @@ const evaluation = {
   bytes: modelBytes,
   bytesWithCheckpoints,
   valLoss,
-  valBitsPerByte: nats / Math.LN2 / bytes,
+  valBitsPerByte: v.valBitsPerByte,
   trainerValLoss: log.final.valLoss,
   valLossRelativeDifference: Math.abs(valLoss - log.final.valLoss) / log.final.valLoss,
   byLanguage: Object.fromEntries(LANGS.map((l) => [l, { ...byLanguage[l], ...factStats.byLanguage[l] }])),

@@ -61,6 +61,25 @@ export async function validationLoss(lm: LoadedModel, docs: string[], onProgress
 
 const HAN_END = /\p{Script=Han}$/u;
 
+/**
+ * Validation loss per language (each language's documents as one stream, as the trainer evaluates them),
+ * and both together: the token-weighted mean loss, bits per byte over all the bytes.
+ */
+export async function validationByLanguage(lm: LoadedModel, docs: { text: string; lang?: string }[]) {
+  const langs = [...new Set(docs.map((d) => d.lang ?? 'en'))];
+  const byLanguage: Record<string, Awaited<ReturnType<typeof validationLoss>>> = {};
+  let nats = 0;
+  let tokens = 0;
+  let bytes = 0;
+  for (const lang of langs) {
+    const v = (byLanguage[lang] = await validationLoss(lm, docs.filter((d) => (d.lang ?? 'en') === lang).map((d) => d.text)));
+    nats += v.valLoss * v.valTokens;
+    tokens += v.valTokens;
+    bytes += v.valBytes;
+  }
+  return { valLoss: nats / tokens, valBitsPerByte: nats / Math.LN2 / bytes, valTokens: tokens, valBytes: bytes, byLanguage };
+}
+
 /** What a greedy answer is: the right answer, another answer of the same kind, or neither. */
 export function judgeAnswer(generated: string, answer: string, allAnswers: string[]): { correct: boolean; plausible: boolean; said: string | null } {
   const text = generated.replace(/^\s+/, '');

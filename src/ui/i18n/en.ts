@@ -178,7 +178,7 @@ export const en = {
   computedForPrompt: (p: string) => `For the prompt “${p}”.`,
   aboutModel: 'Model card',
   knows: {
-    embedded: 'What it knows: a 3-million-parameter base model trained by this project on public-domain English (the World English Bible, Moby-Dick, State of the Union addresses, WordNet) and country facts, some held out. It continues text; in Chat it imitates a User:/Assistant: transcript. It is not an assistant and knows nothing else.',
+    embedded: 'What it knows: a 3.5-million-parameter base model trained by this project on openly licensed English (the World English Bible, Moby-Dick, State of the Union addresses, WordNet) and Simplified Chinese (Debian’s manuals, Tang and Song poems), and country facts in both languages, some held out. It continues text; in Chat it imitates a User:/Assistant: transcript. It is not an assistant and knows nothing else.',
     hub: (name: string) => `What it knows: ${name} was trained elsewhere; what it knows comes from its own training data, described in its model card.`,
   },
   nothingToExport: 'Nothing to export yet: generate some text first.',
