@@ -38,6 +38,9 @@ LR_MAX, LR_MIN, WARMUP = 2e-3, 2e-4, 100
 WEIGHT_DECAY, GRAD_CLIP = 0.1, 1.0
 EVAL_EVERY, CKPT_EVERY = int(os.environ.get("EVAL_EVERY", 300)), 200
 THREADS = int(os.environ.get('TRAIN_THREADS', os.cpu_count() or 2))
+# Checks a fresh clone against the committed run without the whole run: stop after this step (same
+# schedule, same data), record the validation loss and export nothing. 0 = train to the end.
+STOP_AT = int(os.environ.get('STOP_AT', 0))
 # Snapshots of the same run for the app's training scrubber, as shares of all steps: the untrained
 # network, then early, middle and late. Stored int8 (see export_int8); the final model is F16.
 SNAPSHOT_SHARES = (0.0, 0.02, 0.10, 0.40)
@@ -270,10 +273,14 @@ def main():
         elapsed += now - t_last
         t_last = now
         ema = loss.item() if ema is None else 0.98 * ema + 0.02 * loss.item()
-        if step % EVAL_EVERY == 0 or step == STEPS or step == total or step in snapshot_steps:
+        if step % EVAL_EVERY == 0 or step == STEPS or step == total or step in snapshot_steps or step == STOP_AT:
             record(ema)
             snapshot()
             t_last = time.time()  # evaluation time is not training time
+        if step == STOP_AT:
+            json.dump(log, open(os.path.join(WORK, 'partial_log.json'), 'w'), indent=1)
+            print(f'stopped at step {step} (STOP_AT); nothing exported', flush=True)
+            return
         if step % CKPT_EVERY == 0 or step == total:
             torch.save({'model': model.state_dict(), 'opt': opt.state_dict(), 'step': step, 'log': log, 'elapsed': elapsed,
                         'rng': rng.bit_generator.state, 'torch_rng': torch.get_rng_state()}, ckpt_path + '.tmp')

