@@ -269,6 +269,7 @@ describe('the generate CLI: each bad flag named with its allowed range, exit cod
     ['B32', ['--prompt', 'word '.repeat(400)], 1],
     ['B41', ['--min-p', '2'], 2],
     ['B42', ['--repetition-penalty', '0'], 2],
+    ['B46', ['--checkpoint', '3'], 1],
   ];
   for (const [id, args, code] of cases) {
     it(`${id} ${args.join(' ').slice(0, 40)}`, async () => {
@@ -279,6 +280,9 @@ describe('the generate CLI: each bad flag named with its allowed range, exit cod
   }
   it('B33 a model folder that does not exist', async () => {
     expectRow(rows, 'B33', 'CLI', '--model ./no-such-folder', await cliMessage(['--model', './no-such-folder', '--prompt', 'Hi'], 2));
+  });
+  it('B47 a training snapshot the embedded model does not have', async () => {
+    expectRow(rows, 'B47', 'CLI', '--model models/nexttoken-3m --checkpoint 7', await cliMessage(['--model', 'models/nexttoken-3m', '--checkpoint', '7', '--prompt', 'Hi'], 1));
   });
 });
 

@@ -1,5 +1,5 @@
 // Whether the model knows the script of a text (src/ui/coverage.ts), on the embedded model's real tokenizer:
-// its training text is English, so Chinese falls apart into byte tokens and English does not.
+// its training text is English and Chinese, so Korean falls apart into byte tokens and those two do not.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -14,13 +14,23 @@ const views = (text: string) => tok.encode(text).map((id) => ({ id, label: tok.t
 const bytesByDecoding = (text: string) => tok.encode(text).filter((id) => tok.decode([id]).includes('\uFFFD')).length;
 
 describe('prompt coverage', () => {
-  it('"从前有一个" on the embedded model: every token is a byte, the script is Han, and the page should say so', () => {
-    const c = promptCoverage(views('从前有一个'), '从前有一个');
-    expect(c.tokens).toBe(tok.encode('从前有一个').length);
-    expect(c.byteTokens).toBe(bytesByDecoding('从前有一个'));
-    expect(c.byteTokens).toBe(c.tokens);
-    expect(c.script).toBe('han');
+  it('"옛날 옛적에" (Korean) on the embedded model: every token is a byte, the script is Hangul, and the page should say so', () => {
+    const text = '옛날 옛적에';
+    const c = promptCoverage(views(text), text);
+    expect(c.tokens).toBe(tok.encode(text).length);
+    expect(c.byteTokens).toBe(bytesByDecoding(text));
+    expect(c.byteTokens).toBeGreaterThanOrEqual(c.tokens - 1); // the space may be a token of its own
+    expect(c.script).toBe('hangul');
     expect(modelLacksScript(c)).toBe(true);
+  });
+
+  it('"从前有一个" is Chinese the model trained on: one token per character, no bytes, nothing to say', () => {
+    const c = promptCoverage(views('从前有一个'), '从前有一个');
+    expect(c.tokens).toBe(5);
+    expect(c.byteTokens).toBe(0);
+    expect(bytesByDecoding('从前有一个')).toBe(0);
+    expect(c.script).toBe('han');
+    expect(modelLacksScript(c)).toBe(false);
   });
 
   it('English text is words, not bytes: nothing to say', () => {
@@ -30,8 +40,8 @@ describe('prompt coverage', () => {
     expect(modelLacksScript(c)).toBe(false);
   });
 
-  it('a mostly English text with one Chinese word stays under the rule (under half the tokens are bytes)', () => {
-    const text = 'The capital of France is Paris, which is 巴黎 in Chinese and a large city';
+  it('a mostly English text with one Korean word stays under the rule (under half the tokens are bytes)', () => {
+    const text = 'The capital of South Korea is Seoul, which is 서울 in Korean and a large city';
     const c = promptCoverage(views(text), text);
     expect(c.byteTokens).toBe(bytesByDecoding(text));
     expect(c.byteTokens).toBeGreaterThan(0);

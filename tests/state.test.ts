@@ -2,7 +2,7 @@
 // branch records. Pure: no DOM, no engine.
 import { describe, expect, it } from 'vitest';
 import type { StepRecord } from '../src/engine/generate/generate.ts';
-import { allIds, conversationOf, contextIds, initialState, reduce, runExport, shownRun, type AppState } from '../src/ui/state.ts';
+import { allIds, conversationOf, contextIds, guessPromptsFor, initialState, pickGuessPrompts, reduce, runExport, shownRun, type AppState } from '../src/ui/state.ts';
 import { DEFAULT_SETUP, readSetup } from '../src/ui/urlState.ts';
 import { samplingSettings } from '../src/sampling/stages.ts';
 
@@ -111,5 +111,16 @@ describe('app state', () => {
       { key: 'k', given: 'abc', used: '0', rule: 'a whole number from 0 to 1000000 (0 = off)' },
       { key: 'max', given: '0', used: String(DEFAULT_SETUP.maxTokens), rule: 'a whole number from 1 to 1000' },
     ]);
+  });
+
+  it('the guessing game offers seen facts first, then one held out, per language, in the interface language when the model has it', () => {
+    const q = (lang: 'en' | 'zh', seen: boolean, completion: string) => ({ lang, seen, completion });
+    const prompts = pickGuessPrompts([q('en', false, 'E0'), q('en', true, 'E1'), q('zh', true, 'Z1'), q('en', true, 'E2'), q('en', true, 'E3'), q('zh', false, 'Z0')]);
+    expect(prompts).toEqual([{ lang: 'en', text: 'E1' }, { lang: 'en', text: 'E2' }, { lang: 'en', text: 'E0' }, { lang: 'zh', text: 'Z1' }, { lang: 'zh', text: 'Z0' }]);
+    expect(guessPromptsFor(prompts, 'zh').map((p) => p.text)).toEqual(['Z1', 'Z0']);
+    // An English-only model offers its English facts to a Chinese interface rather than nothing.
+    expect(guessPromptsFor(prompts.filter((p) => p.lang === 'en'), 'zh').map((p) => p.text)).toEqual(['E1', 'E2', 'E0']);
+    const s = reduce(reduce(initialState(DEFAULT_SETUP), { type: 'guessPromptsSet', prompts }), { type: 'guessModeSet', on: true });
+    expect(s.guess.prompts).toEqual(prompts);
   });
 });

@@ -92,9 +92,9 @@ it('switching to 简体中文 changes every visible UI string, keeps everything,
   expect(back.length).toBe(english.length);
 });
 
-it('a Chinese prompt on the English-only embedded model: the page says most of it is single bytes and names a model that knows 中文, in either language', async () => {
+it('a Korean prompt on the English and Chinese embedded model: the page says most of it is single bytes and names a model that knows it, in either language', async () => {
   const page = o.page;
-  const prompt = '从前有一个';
+  const prompt = '옛날 옛적에';
   // Independent witness: the model's tokenizer in Node, counting tokens that are not valid text on their own.
   const dir = join(ROOT, 'models', 'nexttoken-3m');
   const j = (f: string) => JSON.parse(readFileSync(join(dir, f), 'utf8'));
@@ -104,12 +104,14 @@ it('a Chinese prompt on the English-only embedded model: the page says most of i
   await page.getByLabel('Prompt', { exact: true }).fill(prompt);
   const note = page.getByRole('note').filter({ hasText: 'single bytes' });
   await expect.poll(() => note.textContent(), { timeout: 30_000 }).toBe(
-    `${bytes} of the ${ids.length} tokens of this text are single bytes, not words: nexttoken-3m saw almost no Chinese (中文) while it trained, so it will continue with noise. For Chinese (中文), load a model that covers it, e.g. Qwen2.5-0.5B-Instruct (中文) from the model picker (it needs the network).`,
+    `${bytes} of the ${ids.length} tokens of this text are single bytes, not words: nexttoken-3m saw almost no Korean while it trained, so it will continue with noise. For Korean, load a model that covers it, e.g. Qwen2.5-0.5B-Instruct (trained on many languages) from the model picker (it needs the network).`,
   );
   await page.getByLabel('Language').selectOption('zh');
   await expect.poll(() => page.locator('p.coverage-note').textContent()).toContain(`这段文字的 ${ids.length} 个词元中有 ${bytes} 个只是单个字节`);
   await page.getByLabel('语言').selectOption('en');
-  // English again: nothing to say.
+  // Chinese, which it trained on, and English: nothing to say.
+  await page.getByLabel('Prompt', { exact: true }).fill('从前有一个');
+  await expect.poll(() => page.locator('p.coverage-note').isHidden()).toBe(true);
   await page.getByLabel('Prompt', { exact: true }).fill('The capital of France is');
   await expect.poll(() => page.locator('p.coverage-note').isHidden()).toBe(true);
 });

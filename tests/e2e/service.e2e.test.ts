@@ -176,7 +176,7 @@ describe('jobs one at a time', () => {
     await o.page.getByLabel('Prompt', { exact: true }).fill(PROMPT);
     await fault(o.page, { kind: 'nanLogits', atStep: 3 });
     await runAndWait(o.page, 'Generate');
-    expect(await errorText(o.page)).toMatch(/^Step 4 was not sampled: 4096 of 4096 logits are NaN or infinite, .* damaged weights .* or a backend that miscomputed \(wasm\)\. Nothing was drawn; the text so far is kept\.$/);
+    expect(await errorText(o.page)).toMatch(/^Step 4 was not sampled: 6144 of 6144 logits are NaN or infinite, .* damaged weights .* or a backend that miscomputed \(wasm\)\. Nothing was drawn; the text so far is kept\.$/);
     expect((await outputTokens(o.page)).length).toBe(3);
     expect(await o.page.getByLabel('Prompt', { exact: true }).inputValue()).toBe(PROMPT);
   });

@@ -28,6 +28,7 @@ it('each card’s “Show me” opens and highlights that concept’s live view'
     temperature: 'section.experiments',
     topkp: 'fieldset.controls',
     loop: 'section.output',
+    replay: 'section.replay',
     parameters: '#model-info',
     hallucination: 'section.lens',
   };
@@ -46,6 +47,8 @@ it('each card’s “Show me” opens and highlights that concept’s live view'
       expect(box.y).toBeLessThan(vh);
       expect(box.y + box.height).toBeGreaterThan(0);
       if (concept === 'tokens') expect(await page.locator('details.prompt-tokens').getAttribute('open')).not.toBeNull();
+      // Watch it learn: the prompt has been run through every training snapshot.
+      if (concept === 'replay') expect(await page.locator('section.replay article.replay-card').count()).toBe(5);
     }
     if (i < CONCEPTS.length - 1) await tour.getByRole('button', { name: 'Next' }).click();
   }
@@ -59,7 +62,7 @@ it('the views nav brings each view into sight below it and focuses its heading, 
     await page.setViewportSize({ width, height: 800 });
     const nav = page.getByRole('navigation', { name: 'Views' });
     const names = await nav.getByRole('button').allTextContents();
-    expect(names).toEqual(['Input', 'Output', 'Next-token distribution', 'Inside the model', 'Hallucination lens', 'Experiments']);
+    expect(names).toEqual(['Input', 'Output', 'Next-token distribution', 'Inside the model', 'Hallucination lens', 'Experiments', 'Training replay']);
     for (const name of names.slice().reverse()) {
       const button = nav.getByRole('button', { name, exact: true });
       const selector = (await button.getAttribute('data-view'))!;
