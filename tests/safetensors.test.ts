@@ -52,7 +52,7 @@ describe('safetensors reader', () => {
       return b;
     }, /bad header length 9999/],
     ['bad JSON', () => file(null, new Uint8Array(0), '{"a": [1,'), /header is not valid JSON/],
-    ['unknown dtype', () => file({ w: { dtype: 'I64', shape: [1], data_offsets: [0, 8] } }, new Uint8Array(8)), /tensor "w" has dtype "I64"; NextToken reads F32, F16 and BF16/],
+    ['unknown dtype', () => file({ w: { dtype: 'I64', shape: [1], data_offsets: [0, 8] } }, new Uint8Array(8)), /tensor "w" has dtype "I64"; NextToken reads F32, F16, BF16 and its own int8 snapshots \(I8\)/],
     ['span overflow', () => file({ w: { dtype: 'F32', shape: [4], data_offsets: [0, 16] } }, new Uint8Array(8)), /tensor "w" ends at byte 16 of the data block, which is only 8 bytes/],
     ['span that disagrees with the shape', () => file({ w: { dtype: 'F32', shape: [3], data_offsets: [0, 8] } }, new Uint8Array(8)), /tensor "w" spans bytes 0\.\.8 \(8 bytes\), but shape \[3\] of F32 needs 12 bytes/],
   ];
