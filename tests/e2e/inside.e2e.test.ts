@@ -98,7 +98,7 @@ for (const backend of ['wasm', 'webgpu'] as const) {
       // A block box opens its detail: the lens row of that layer comes into focus.
       await lastBlock.click();
       await expect.poll(() => o.page.evaluate(() => (document.activeElement as HTMLElement | null)?.getAttribute('data-layer'))).toBe(String(lm.config.nLayer));
-      await expect.poll(() => inside.locator('canvas.heat').getAttribute('data-layer')).toBe(String(lm.config.nLayer - 1)); // and shows that layer's attention
+      await expect.poll(() => inside.locator('canvas.heat').getAttribute('data-layer'), { timeout: 60_000 }).toBe(String(lm.config.nLayer - 1)); // and shows that layer's attention
       // Back to block 1, for the tests after this one.
       await arch.locator('button[data-part="block"][data-layer="1"]').click();
       await expect.poll(() => inside.locator('canvas.heat').getAttribute('data-layer')).toBe('0');

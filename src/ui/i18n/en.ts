@@ -331,7 +331,7 @@ export const en = {
   // experiments
   experiments: 'Experiments',
   guessTry: 'Try a sentence about a country:',
-  questionLanguage: 'Language of the questions',
+  questionLanguage: 'Ask in',
   replay: 'Training replay',
   replayTitle: 'Watch it learn: the prompt through the training run',
   replayHint: 'The same prompt through snapshots of this model taken while it was trained: untrained, then after 2%, 10% and 40% of the steps, and the finished model. Each shows its next-token probabilities and a continuation drawn with your settings and seed. Drag the slider to move along the loss curve.',

@@ -317,7 +317,7 @@ export const zh: Dict = {
   },
   experiments: '实验',
   guessTry: '试试关于国家的句子：',
-  questionLanguage: '问题的语言',
+  questionLanguage: '用哪种文字提问',
   replay: '训练回放',
   replayTitle: '看它学习：同一个提示词穿过整个训练过程',
   replayHint: '同一个提示词，交给这个模型训练过程中保存的几个快照：未训练时，训练了 2%、10%、40% 的步数时，以及训练完成的模型。每个快照都显示它对下一个词元的概率，以及用你当前的设置和随机种子续写出的文字。拖动滑块，沿着损失曲线移动。',
