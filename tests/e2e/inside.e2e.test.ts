@@ -101,7 +101,7 @@ for (const backend of ['wasm', 'webgpu'] as const) {
       await expect.poll(() => inside.locator('canvas.heat').getAttribute('data-layer'), { timeout: 60_000 }).toBe(String(lm.config.nLayer - 1)); // and shows that layer's attention
       // Back to block 1, for the tests after this one.
       await arch.locator('button[data-part="block"][data-layer="1"]').click();
-      await expect.poll(() => inside.locator('canvas.heat').getAttribute('data-layer')).toBe('0');
+      await expect.poll(() => inside.locator('canvas.heat').getAttribute('data-layer'), { timeout: 60_000 }).toBe('0');
     });
 
     it('readable attention: tokens on both axes, any cell’s value on focus + arrow keys and on hover (float64 reference), the query row, a scale with numbers, and the attention sink hidden with rows renormalised', async () => {
@@ -175,7 +175,7 @@ for (const backend of ['wasm', 'webgpu'] as const) {
       const inside = o.page.getByRole('region', { name: 'Inside the model' });
       await inside.getByRole('button', { name: 'Why this token?' }).click();
       const strip = inside.getByRole('group', { name: 'Each context token’s share in the chosen token' });
-      await strip.waitFor();
+      await strip.waitFor({ timeout: 120_000 }); // occlusion: one forward pass per context token, slow on software WebGPU
       const deltas = await strip.locator('.why-cell').evaluateAll((els) => els.map((e) => Number((e as HTMLElement).dataset.delta)));
       expect(deltas).toHaveLength(ids.length);
       const dir = join(ROOT, 'models', 'nexttoken-3m');
