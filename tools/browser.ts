@@ -1,6 +1,6 @@
 // Shared by the e2e tests and the browser benchmark: build + preview the app, launch Debian's Chromium.
 import { join } from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
+import { chromium, type Browser, type Page } from 'playwright-core';
 import { build, preview, type PreviewServer } from 'vite';
 
 export const ROOT = join(import.meta.dirname, '..');
@@ -9,6 +9,14 @@ export const ROOT = join(import.meta.dirname, '..');
 export const CHROMIUM_ARGS = ['--enable-unsafe-webgpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
 let server: PreviewServer | null = null;
+
+/** A page of the app at `url`, `width` px wide, once the model is loaded (for the screenshot tools). */
+export async function openReady(browser: Browser, url: string, width: number): Promise<Page> {
+  const page = await browser.newPage({ viewport: { width, height: 900 } });
+  await page.goto(url);
+  await page.waitForSelector('body[data-ready="true"]', { timeout: 180_000 });
+  return page;
+}
 
 /** Builds the production app once and serves it with `vite preview` (COOP/COEP included); returns its URL. */
 export async function startApp(): Promise<string> {

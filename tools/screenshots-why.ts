@@ -4,19 +4,14 @@
 // Emulation.setEmulatedVisionDeficiency). Written to docs/screenshots/why-views/.
 import { mkdirSync } from 'node:fs';
 import type { Page } from 'playwright-core';
-import { launch, startApp, stopApp } from './browser.ts';
+import { launch, openReady, startApp, stopApp } from './browser.ts';
 
 const OUT = 'docs/screenshots/why-views';
 mkdirSync(OUT, { recursive: true });
 const base = await startApp();
 const browser = await launch();
 
-async function open(width: number, query: string): Promise<Page> {
-  const page = await browser.newPage({ viewport: { width, height: 900 } });
-  await page.goto(base + query);
-  await page.waitForSelector('body[data-ready="true"]', { timeout: 180_000 });
-  return page;
-}
+const open = (width: number, query: string) => openReady(browser, base + query, width);
 async function run(page: Page, button: string): Promise<void> {
   const before = Number((await page.evaluate(() => document.body.dataset.runs)) ?? 0);
   await page.getByRole('button', { name: button, exact: true }).click();

@@ -5,7 +5,7 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import type { Page } from 'playwright-core';
 import type { Fact } from '../src/engine/tools/evaluate.ts';
 import { zh } from '../src/ui/i18n/zh.ts';
-import { launch, startApp, stopApp } from './browser.ts';
+import { launch, openReady, startApp, stopApp } from './browser.ts';
 
 const OUT = 'docs/screenshots/zh';
 mkdirSync(OUT, { recursive: true });
@@ -16,9 +16,7 @@ const base = await startApp();
 const browser = await launch();
 
 async function open(width: number, query: string): Promise<Page> {
-  const page = await browser.newPage({ viewport: { width, height: 900 } });
-  await page.goto(base + query);
-  await page.waitForSelector('body[data-ready="true"]', { timeout: 180_000 });
+  const page = await openReady(browser, base + query, width);
   // The sticky views bar would cover the top of an element screenshot.
   await page.addStyleTag({ content: '.views-nav { position: static !important; }' });
   return page;

@@ -6,7 +6,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { evaluateFacts, factSummary, validationByLanguage, type Fact } from '../engine/tools/evaluate.ts';
+import { evaluateFacts, factLang, factSummary, textsIn, validationByLanguage, type Fact } from '../engine/tools/evaluate.ts';
 import { GENERAL_FACTS } from '../engine/tools/generalFacts.ts';
 import { askAll, questionsFromFacts, summarize } from '../engine/tools/lens.ts';
 import { readCheckpointIndex } from '../node/loadDir.ts';
@@ -33,8 +33,9 @@ runMain(async () => {
   const index = local ? readCheckpointIndex(dir) : null;
   if (index) {
     // What ships: the model and its training snapshots.
-    out.bytesWithCheckpoints = index.checkpoints.reduce((s, p) => s + statSync(join(dir, p.file)).size, 0);
-    out.checkpoints = index.checkpoints.map((p) => ({ step: p.step, file: p.file, dtype: p.dtype, bytes: statSync(join(dir, p.file)).size }));
+    const files = index.checkpoints.map((p) => ({ step: p.step, file: p.file, dtype: p.dtype, bytes: statSync(join(dir, p.file)).size }));
+    out.bytesWithCheckpoints = files.reduce((s, f) => s + f.bytes, 0);
+    out.checkpoints = files;
   }
   const valPath = join(dir, 'validation.jsonl');
   if (!a['skip-loss'] && local) {
@@ -42,7 +43,7 @@ runMain(async () => {
     const docs = readFileSync(valPath, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { text: string; lang?: string });
     const v = await validationByLanguage(lm, docs);
     for (const [lang, l] of Object.entries(v.byLanguage)) {
-      Object.assign(l, { xzBitsPerByte: xzBitsPerByte(docs.filter((d) => (d.lang ?? 'en') === lang).map((d) => d.text).join('\n')) });
+      Object.assign(l, { xzBitsPerByte: xzBitsPerByte(textsIn(docs, lang).join('\n')) });
     }
     Object.assign(out, v);
     const logPath = join(dir, 'training_log.json');
@@ -62,7 +63,7 @@ runMain(async () => {
   if (facts) {
     const results = await evaluateFacts(lm, facts);
     Object.assign(out, factSummary(results));
-    if (a.details) out.details = results.map((r) => ({ id: r.fact.id, lang: r.fact.lang ?? 'en', entity: r.fact.entity, relation: r.fact.relation, seen: r.fact.seen, answer: r.fact.answer, generated: r.generated, correct: r.correct, plausible: r.plausible }));
+    if (a.details) out.details = results.map((r) => ({ id: r.fact.id, lang: factLang(r.fact), entity: r.fact.entity, relation: r.fact.relation, seen: r.fact.seen, answer: r.fact.answer, generated: r.generated, correct: r.correct, plausible: r.plausible }));
   }
   if (a.lens) {
     const asked = await askAll(lm, facts ? questionsFromFacts(facts) : GENERAL_FACTS);

@@ -101,7 +101,7 @@ export class TrainingView {
     const d = t();
     clear(this.cards);
     this.cards.append(h('p', { class: 'hint computed-for', translate: 'no' }, d.computedForPrompt(r.prompt)));
-    for (const p of r.predictions) {
+    for (const [i, p] of r.predictions.entries()) {
       const bars = p.top.slice(0, TOP_SHOWN).map((c) =>
         h(
           'li',
@@ -118,12 +118,12 @@ export class TrainingView {
             class: 'replay-card',
             'data-step': p.step,
             tabindex: 0,
-            onclick: () => this.select(r.predictions.indexOf(p)),
+            onclick: () => this.select(i),
             onkeydown: (e: Event) => {
               const k = (e as KeyboardEvent).key;
               if (k === 'Enter' || k === ' ') {
                 e.preventDefault();
-                this.select(r.predictions.indexOf(p));
+                this.select(i);
               }
             },
           },

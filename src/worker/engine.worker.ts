@@ -113,7 +113,7 @@ async function runJob(req: JobRequest, job: Running): Promise<void> {
     case 'generate':
       return answer(req.reqId, 'generate', await runGeneration(req.reqId, req.args, job));
     case 'lensAsk':
-      return answer(req.reqId, 'lensAsk', await tool(() => askFact(need(), lensQuestion(req.args.index), knownAnswers(questions, lensQuestion(req.args.index)))));
+      return answer(req.reqId, 'lensAsk', await tool(() => askFact(need(), lensQuestion(req.args.index), knownAnswers(questions)(lensQuestion(req.args.index)))));
     case 'lensRepeat':
       return answer(req.reqId, 'lensRepeat', await tool(() => repeatAsk(need(), lensQuestion(req.args.index), req.args.n, req.args.temperature)));
     case 'lensAll': {

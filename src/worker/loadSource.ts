@@ -38,8 +38,8 @@ export async function loadSource(source: ModelSource, backend: string, cb: LoadC
   }
   // The embedded model ships its own facts (seen and held out); other models get general facts.
   const base = source.kind === 'url' ? source.url.replace(/\/?$/, '/') : null;
-  const facts = base ? await fetchJsonOptional(base + 'facts.json') : null;
-  const index = base ? await fetchJsonOptional(base + 'checkpoints.json') : null;
+  // Both small files at once: they sit on the load's critical path.
+  const [facts, index] = base ? await Promise.all([fetchJsonOptional(base + 'facts.json'), fetchJsonOptional(base + 'checkpoints.json')]) : [null, null];
   return {
     lm,
     questions: facts ? questionsFromFacts((facts as { facts: Fact[] }).facts) : GENERAL_FACTS,

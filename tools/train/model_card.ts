@@ -5,7 +5,7 @@ import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { selectBackend } from '../../src/engine/load/backend.ts';
-import { evaluateFacts, factLang, factSummary, validationByLanguage, type Fact } from '../../src/engine/tools/evaluate.ts';
+import { evaluateFacts, factLang, factSummary, textsIn, validationByLanguage, type Fact } from '../../src/engine/tools/evaluate.ts';
 import { generate } from '../../src/engine/generate/generate.ts';
 import { loadModelDir, readCheckpointIndex } from '../../src/node/loadDir.ts';
 import { HAN_CLASS } from '../bpe.ts';
@@ -24,7 +24,7 @@ const LANG_NAME = { en: 'English', zh: 'Chinese (中文)' };
 const byLanguage: Record<string, { valLoss: number; valBitsPerByte: number; valTokens: number; valBytes: number; trainerValLoss: number; gzipBitsPerByte: number; xzBitsPerByte: number; tokensPerHanChar?: number; tokensPerWord?: number }> = {};
 const v = await validationByLanguage(lm, docs);
 for (const lang of LANGS) {
-  const joined = docs.filter((d) => (d.lang ?? 'en') === lang).map((d) => d.text).join('\n');
+  const joined = textsIn(docs, lang).join('\n');
   const raw = Buffer.from(joined, 'utf8');
   // Tokenizer efficiency: tokens per Chinese character over the runs of Chinese characters; tokens per English word.
   const hanRuns = joined.match(new RegExp(`${HAN_CLASS}+`, 'gu')) ?? [];

@@ -19,6 +19,28 @@ export interface Fact {
 
 export const factLang = (f: { lang?: 'en' | 'zh' }): 'en' | 'zh' => f.lang ?? 'en';
 
+/** The language of a validation document or a fact (absent in older files: English). */
+const langOf = (d: { lang?: string }): string => d.lang ?? 'en';
+
+/** The texts of the documents in `lang`. */
+export function textsIn(docs: { text: string; lang?: string }[], lang: string): string[] {
+  return docs.filter((d) => langOf(d) === lang).map((d) => d.text);
+}
+
+/**
+ * Each item's plausible answers: every answer of its kind (`kind`: language and relation), grouped once.
+ * The eval (facts) and the lens (questions) judge replies against these pools.
+ */
+export function answerPools<T extends { answer: string }>(items: T[], kind: (x: T) => string): (x: T) => string[] {
+  const pools = new Map<string, Set<string>>();
+  for (const x of items) {
+    const k = kind(x);
+    if (!pools.has(k)) pools.set(k, new Set());
+    pools.get(k)!.add(x.answer);
+  }
+  return (x) => [...(pools.get(kind(x)) ?? [])];
+}
+
 /** The text an answer follows its prompt with: " Paris" after "…is", but "巴黎" right after "…是". */
 export function answerContinuation(answer: string, lang: 'en' | 'zh' = 'en'): string {
   return lang === 'zh' ? answer : ' ' + answer;
@@ -66,13 +88,13 @@ const HAN_END = /\p{Script=Han}$/u;
  * and both together: the token-weighted mean loss, bits per byte over all the bytes.
  */
 export async function validationByLanguage(lm: LoadedModel, docs: { text: string; lang?: string }[]) {
-  const langs = [...new Set(docs.map((d) => d.lang ?? 'en'))];
+  const langs = [...new Set(docs.map(langOf))];
   const byLanguage: Record<string, Awaited<ReturnType<typeof validationLoss>>> = {};
   let nats = 0;
   let tokens = 0;
   let bytes = 0;
   for (const lang of langs) {
-    const v = (byLanguage[lang] = await validationLoss(lm, docs.filter((d) => (d.lang ?? 'en') === lang).map((d) => d.text)));
+    const v = (byLanguage[lang] = await validationLoss(lm, textsIn(docs, lang)));
     nats += v.valLoss * v.valTokens;
     tokens += v.valTokens;
     bytes += v.valBytes;
@@ -112,18 +134,14 @@ export async function replyTo(lm: LoadedModel, promptIds: number[], maxTokens: n
   return steps;
 }
 
-/** The answers of the same kind as `fact` (same language, same relation): naming one is plausible. */
-export function answersOfKind(facts: Fact[], fact: Fact): string[] {
-  return [...new Set(facts.filter((f) => factLang(f) === factLang(fact) && f.relation === fact.relation).map((f) => f.answer))];
-}
-
 /** Greedy answers to every fact question (the chat form). */
 export async function evaluateFacts(lm: LoadedModel, facts: Fact[], maxTokens = 12): Promise<FactResult[]> {
   const results: FactResult[] = [];
+  const answersOfKind = answerPools(facts, (f) => `${factLang(f)} ${f.relation}`);
   for (const fact of facts) {
     const steps = await replyTo(lm, lm.tokenizer.encode(fact.prompts.chat), maxTokens);
     const generated = lm.tokenizer.decode(steps.map((s) => s.id), true);
-    results.push({ fact, generated, ...judgeAnswer(generated, fact.answer, answersOfKind(facts, fact)) });
+    results.push({ fact, generated, ...judgeAnswer(generated, fact.answer, answersOfKind(fact)) });
   }
   return results;
 }

@@ -8,7 +8,7 @@
 // Everything is computed from the model's own logits, on request; nothing is canned.
 import { CancelledError } from '../generate/cancelled.ts';
 import type { LoadedModel } from '../load/load.ts';
-import { answerContinuation, factLang, judgeAnswer, replyTo, type Fact } from './evaluate.ts';
+import { answerContinuation, answerPools, factLang, judgeAnswer, replyTo, type Fact } from './evaluate.ts';
 import { entropyBits, softmax } from '../../sampling/sampler.ts';
 import { logSoftmaxAt } from '../../sampling/step.ts';
 
@@ -119,20 +119,21 @@ export async function askFact(lm: LoadedModel, fact: LensQuestion, allAnswers: s
   };
 }
 
-/** The answers of `q`'s kind and language: naming any of them makes a reply plausible (of the right kind). */
-export function knownAnswers(questions: LensQuestion[], q: LensQuestion): string[] {
-  return [...new Set(questions.filter((o) => o.lang === q.lang && o.kind === q.kind).map((o) => o.answer))];
+/** For a question, the answers of its kind and language: naming any of them makes a reply plausible. */
+export function knownAnswers(questions: LensQuestion[]): (q: LensQuestion) => string[] {
+  return answerPools(questions, (q) => `${q.lang} ${q.kind}`);
 }
 
 /** Asks every question (greedy), in order; what the CLI's `eval --lens` and the app's "Check all" both run. */
 export async function askAll(lm: LoadedModel, questions: LensQuestion[], onAnswer?: (done: number, total: number) => void, signal?: AbortSignal): Promise<LensAnswer[]> {
   const asked: LensAnswer[] = [];
+  const answersFor = knownAnswers(questions);
   for (const q of questions) {
     // A macrotask between questions: on WASM a forward pass resolves in microtasks only, so without
     // this pause a worker would not see a cancel (or a model load) until every question was asked.
     if (signal) await new Promise((r) => setTimeout(r, 0));
     if (signal?.aborted) throw new CancelledError(asked.length, questions.length);
-    asked.push(await askFact(lm, q, knownAnswers(questions, q)));
+    asked.push(await askFact(lm, q, answersFor(q)));
     onAnswer?.(asked.length, questions.length);
   }
   return asked;
