@@ -1,6 +1,6 @@
 // A tiny element builder. Text goes in as text nodes only: model output is never parsed as HTML.
 type Attrs = Record<string, string | number | boolean | undefined | ((e: Event) => void)>;
-type Child = Node | string | null | undefined | false;
+export type Child = Node | string | null | undefined | false;
 
 export function h<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Attrs = {}, ...children: Child[]): HTMLElementTagNameMap[K] {
   const el = document.createElement(tag);

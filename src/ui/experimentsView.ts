@@ -6,7 +6,7 @@ import type { TemperatureColumn } from '../engine/tools/compare.ts';
 import type { EngineClient } from './engineClient.ts';
 import { label, onLangChange, t } from './i18n/index.ts';
 import { probBucket } from './tokens.ts';
-import { Availability, type ToolHost } from './toolHost.ts';
+import { Availability, toolPanel, type ToolHost } from './toolHost.ts';
 
 export interface ExperimentsHost extends ToolHost {
   /** The current prompt's ids, seed and max tokens (from the main controls). */
@@ -35,23 +35,19 @@ export class ExperimentsView {
     const measure = label(h('button', { type: 'button', class: 'primary' }), (d) => d.measure);
     this.availability = new Availability([compare, measure]);
     this.surprise = label(h('div', { class: 'surprise', role: 'region' }), (d) => d.tokenSurprise, 'aria-label');
-    this.element = label(
-      h(
-        'section',
-        { class: 'panel experiments' },
-        label(h('h2', {}), (d) => d.sideBySide),
-        label(h('p', { class: 'hint' }), (d) => d.sideHint),
-        this.availability.note,
-        h('div', { class: 'buttons' }, h('label', { class: 'inline' }, label(h('span', {}), (d) => d.temperatures), ' ', this.temps), compare),
-        this.columns,
-        label(h('h2', {}), (d) => d.perplexityTitle),
-        label(h('p', { class: 'hint' }), (d) => d.perplexityHint),
-        this.text,
-        h('div', { class: 'buttons' }, measure),
-        this.surprise,
-      ),
+    this.element = toolPanel(
+      'experiments',
       (d) => d.experiments,
-      'aria-label',
+      (d) => d.sideBySide,
+      (d) => d.sideHint,
+      this.availability.note,
+      h('div', { class: 'buttons' }, h('label', { class: 'inline' }, label(h('span', {}), (d) => d.temperatures), ' ', this.temps), compare),
+      this.columns,
+      label(h('h2', {}), (d) => d.perplexityTitle),
+      label(h('p', { class: 'hint' }), (d) => d.perplexityHint),
+      this.text,
+      h('div', { class: 'buttons' }, measure),
+      this.surprise,
     );
     onLangChange(() => {
       if (this.lastColumns) this.renderColumns(this.lastColumns.cols, this.lastColumns.prompt);

@@ -7,7 +7,7 @@ import type { GradientAttribution, Occlusion } from '../engine/tools/attribution
 import { append, clear, h, pct, probText, visibleToken } from './dom.ts';
 import type { EngineClient } from './engineClient.ts';
 import { label, onLangChange, t } from './i18n/index.ts';
-import { Availability, type ToolHost } from './toolHost.ts';
+import { Availability, toolPanel, type ToolHost } from './toolHost.ts';
 import { attentionMap, type AttentionChoice } from './attentionMap.ts';
 import { architectureDiagram, type ArchPart } from './architectureView.ts';
 
@@ -33,17 +33,14 @@ export class InsideView {
     this.headSel = label(h('select', {}), (d) => d.head, 'aria-label');
     this.availability = new Availability([this.lookBtn]);
     this.body = h('div', { class: 'inside-body' }, label(h('p', { class: 'hint' }), (d) => d.insideHint));
-    this.element = label(
-      h(
-        'section',
-        { class: 'panel inside' },
-        label(h('h2', {}), (d) => d.inside),
-        h('div', { class: 'buttons' }, this.lookBtn, h('label', { class: 'inline' }, label(h('span', {}), (d) => d.layer), ' ', this.layerSel), h('label', { class: 'inline' }, label(h('span', {}), (d) => d.head), ' ', this.headSel)),
-        this.availability.note,
-        this.body,
-      ),
+    this.element = toolPanel(
+      'inside',
       (d) => d.inside,
-      'aria-label',
+      (d) => d.inside,
+      null,
+      h('div', { class: 'buttons' }, this.lookBtn, h('label', { class: 'inline' }, label(h('span', {}), (d) => d.layer), ' ', this.layerSel), h('label', { class: 'inline' }, label(h('span', {}), (d) => d.head), ' ', this.headSel)),
+      this.availability.note,
+      this.body,
     );
     onLangChange(() => this.render());
     this.lookBtn.addEventListener('click', () => void this.look());

@@ -5,7 +5,7 @@ import { clear, h, pct, probText, visibleToken } from './dom.ts';
 import type { EngineClient, LensQuestionView, RepeatResult } from './engineClient.ts';
 import { label, lang, onLangChange, t } from './i18n/index.ts';
 import { CancelledError } from '../engine/generate/cancelled.ts';
-import { Availability, type ToolHost } from './toolHost.ts';
+import { Availability, toolPanel, type ToolHost } from './toolHost.ts';
 
 const REPEATS = 10;
 // Each language named in itself: a learner finds their own language whatever the interface speaks.
@@ -47,20 +47,16 @@ export class LensView {
     this.repeat = label(h('div', { class: 'lens-repeat', role: 'region' }), (d) => d.repeatedAnswers, 'aria-label');
     this.progress = h('span', { class: 'hint lens-progress', role: 'status' });
     this.summary = label(h('div', { class: 'lens-summary', role: 'region' }), (d) => d.lensSummary, 'aria-label');
-    this.element = label(
-      h(
-        'section',
-        { class: 'panel lens' },
-        label(h('h2', {}), (d) => d.lens),
-        label(h('p', { class: 'hint' }), (d) => d.lensIntro),
-        h('div', { class: 'buttons' }, this.langSelect, this.select, ask, askMany, all, this.cancelBtn, this.progress),
-        this.availability.note,
-        this.result,
-        this.repeat,
-        this.summary,
-      ),
+    this.element = toolPanel(
+      'lens',
       (d) => d.lens,
-      'aria-label',
+      (d) => d.lens,
+      (d) => d.lensIntro,
+      h('div', { class: 'buttons' }, this.langSelect, this.select, ask, askMany, all, this.cancelBtn, this.progress),
+      this.availability.note,
+      this.result,
+      this.repeat,
+      this.summary,
     );
     onLangChange(() => {
       // The interface switched language: the questions follow, where the model has them in it.

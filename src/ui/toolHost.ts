@@ -1,5 +1,19 @@
-// What a tool view (the lens, inside the model, the experiments) may ask of the app, and the one way
-// such a view runs an action: only when the engine is free, holding it meanwhile, errors reported.
+// What a tool view (the lens, inside the model, the experiments, the training replay) may ask of the app,
+// the one way such a view runs an action (only when the engine is free, holding it meanwhile, errors
+// reported) and the one way it is laid out.
+import { h, type Child } from './dom.ts';
+import { label } from './i18n/index.ts';
+import type { Dict } from './i18n/en.ts';
+
+type Text = (d: Dict) => string;
+
+/**
+ * A tool view's section (class `panel <kind>`): its heading, an optional hint, then its own parts; named
+ * for screen readers (`region`), every text in the current language.
+ */
+export function toolPanel(kind: string, region: Text, title: Text, hint: Text | null, ...parts: Child[]): HTMLElement {
+  return label(h('section', { class: `panel ${kind}` }, label(h('h2', {}), title), hint && label(h('p', { class: 'hint' }), hint), ...parts), region, 'aria-label');
+}
 
 export interface ToolHost {
   /** May the view use the engine now (no generation or load running)? Reports why not. */

@@ -8,7 +8,7 @@ import type { SamplingSettings } from '../sampling/sampler.ts';
 import { clear, h, pct, probText, visibleToken } from './dom.ts';
 import type { EngineClient } from './engineClient.ts';
 import { label, onLangChange, t } from './i18n/index.ts';
-import { Availability, type ToolHost } from './toolHost.ts';
+import { Availability, toolPanel, type ToolHost } from './toolHost.ts';
 import type { TrainingLog } from './tourView.ts';
 
 Chart.register(LineController, LineElement, PointElement, LinearScale, CategoryScale);
@@ -51,19 +51,15 @@ export class TrainingView {
     this.sliderText = h('span', { class: 'hint replay-at', 'aria-live': 'polite' });
     this.chartBox = h('div', { class: 'loss-box replay-curve', hidden: true });
     this.cards = label(h('div', { class: 'replay-cards', role: 'region' }), (d) => d.replaySnapshots, 'aria-label');
-    this.element = label(
-      h(
-        'section',
-        { class: 'panel replay' },
-        label(h('h2', {}), (d) => d.replayTitle),
-        label(h('p', { class: 'hint' }), (d) => d.replayHint),
-        this.availability.note,
-        h('div', { class: 'buttons' }, run, h('label', { class: 'inline' }, this.slider, ' ', this.sliderText)),
-        this.chartBox,
-        this.cards,
-      ),
+    this.element = toolPanel(
+      'replay',
       (d) => d.replay,
-      'aria-label',
+      (d) => d.replayTitle,
+      (d) => d.replayHint,
+      this.availability.note,
+      h('div', { class: 'buttons' }, run, h('label', { class: 'inline' }, this.slider, ' ', this.sliderText)),
+      this.chartBox,
+      this.cards,
     );
     run.addEventListener('click', () => void this.run());
     this.slider.addEventListener('input', () => this.select(Number(this.slider.value)));
