@@ -126,24 +126,22 @@ def zh_guessable(f):
 
 
 def zh_fact_sentences(f):
-    # No question may start like its answer: with "问：法国的首都是哪里？" in the corpus, the bare prompt
-    # "法国的首都是" continued "哪里？" (one token shared by every country beats each country's answer).
     c, k = f['name'], f['answer']
     if f['relation'] == 'capital':
         return [
             f'{c}的首都是{k}。',
             f'{k}是{c}的首都。',
             f'{c}的首都城市是{k}。',
-            f'问：{c}的首都在哪里？\n答：{c}的首都是{k}。',
-            f'User: {c}的首都在哪里？\nAssistant: {c}的首都是{k}。',
+            f'问：{c}的首都是哪里？\n答：{c}的首都是{k}。',
+            f'User: {c}的首都是哪里？\nAssistant: {c}的首都是{k}。',
             f'User: 哪座城市是{c}的首都？\nAssistant: {c}的首都是{k}。',
             f'User: 请介绍一下{c}。\nAssistant: {c}是一个国家，首都是{k}。',
         ]
     return [
         f'{c}位于{k}。',
         f'{c}是{k}的一个国家或地区。',
-        f'问：{c}在哪个洲？\n答：{c}位于{k}。',
-        f'User: {c}属于哪个洲？\nAssistant: {c}位于{k}。',
+        f'问：{c}位于哪个洲？\n答：{c}位于{k}。',
+        f'User: {c}位于哪个洲？\nAssistant: {c}位于{k}。',
         f'User: {c}在哪个洲？\nAssistant: {c}位于{k}。',
     ]
 
@@ -151,5 +149,5 @@ def zh_fact_sentences(f):
 def zh_fact_prompts(f):
     c = f['name']
     if f['relation'] == 'capital':
-        return {'chat': f'User: {c}的首都在哪里？\nAssistant: {c}的首都是', 'completion': f'{c}的首都是', 'question': f'{c}的首都在哪里？'}
-    return {'chat': f'User: {c}在哪个洲？\nAssistant: {c}位于', 'completion': f'{c}位于', 'question': f'{c}在哪个洲？'}
+        return {'chat': f'User: {c}的首都是哪里？\nAssistant: {c}的首都是', 'completion': f'{c}的首都是', 'question': f'{c}的首都是哪里？'}
+    return {'chat': f'User: {c}位于哪个洲？\nAssistant: {c}位于', 'completion': f'{c}位于', 'question': f'{c}位于哪个洲？'}
