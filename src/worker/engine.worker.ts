@@ -27,6 +27,7 @@ import { IMMEDIATE_JOBS, type FaultHook, type GenerateArgs, type JobName, type J
 let lm: LoadedModel | null = null;
 let loaded: { source: ModelSource; backends?: string[] } | null = null;
 let questions: LensQuestion[] = []; // the hallucination lens's questions for the loaded model
+let answersFor = knownAnswers(questions); // each question's plausible answers, grouped once per model
 let snapshots: LoadedSource['snapshots'] = null; // the loaded model's training snapshots, if it ships them
 const snapshotModels = new Map<number, LoadedModel>(); // built on first use, freed with their model
 const faults: FaultHook[] = []; // armed by tests (?testHooks)
@@ -113,7 +114,7 @@ async function runJob(req: JobRequest, job: Running): Promise<void> {
     case 'generate':
       return answer(req.reqId, 'generate', await runGeneration(req.reqId, req.args, job));
     case 'lensAsk':
-      return answer(req.reqId, 'lensAsk', await tool(() => askFact(need(), lensQuestion(req.args.index), knownAnswers(questions)(lensQuestion(req.args.index)))));
+      return answer(req.reqId, 'lensAsk', await tool(() => askFact(need(), lensQuestion(req.args.index), answersFor(lensQuestion(req.args.index)))));
     case 'lensRepeat':
       return answer(req.reqId, 'lensRepeat', await tool(() => repeatAsk(need(), lensQuestion(req.args.index), req.args.n, req.args.temperature)));
     case 'lensAll': {
@@ -212,6 +213,7 @@ function useSource(next: LoadedSource): void {
   snapshotModels.clear();
   lm = next.lm;
   questions = next.questions;
+  answersFor = knownAnswers(questions);
   snapshots = next.snapshots;
 }
 

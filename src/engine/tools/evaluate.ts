@@ -17,14 +17,12 @@ export interface Fact {
   prompts: { chat: string; completion: string; question: string };
 }
 
-export const factLang = (f: { lang?: 'en' | 'zh' }): 'en' | 'zh' => f.lang ?? 'en';
-
-/** The language of a validation document or a fact (absent in older files: English). */
-const langOf = (d: { lang?: string }): string => d.lang ?? 'en';
+/** The language of a fact or a validation document (absent in older files: English). */
+export const factLang = <L extends string>(d: { lang?: L }): L | 'en' => d.lang ?? 'en';
 
 /** The texts of the documents in `lang`. */
 export function textsIn(docs: { text: string; lang?: string }[], lang: string): string[] {
-  return docs.filter((d) => langOf(d) === lang).map((d) => d.text);
+  return docs.filter((d) => factLang(d) === lang).map((d) => d.text);
 }
 
 /**
@@ -88,7 +86,7 @@ const HAN_END = /\p{Script=Han}$/u;
  * and both together: the token-weighted mean loss, bits per byte over all the bytes.
  */
 export async function validationByLanguage(lm: LoadedModel, docs: { text: string; lang?: string }[]) {
-  const langs = [...new Set(docs.map(langOf))];
+  const langs = [...new Set(docs.map(factLang))];
   const byLanguage: Record<string, Awaited<ReturnType<typeof validationLoss>>> = {};
   let nats = 0;
   let tokens = 0;
