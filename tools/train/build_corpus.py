@@ -195,6 +195,13 @@ def fact_sentences(e):
     return s
 
 
+def capital_sentences(k):
+    """A capital on its own, with no country: the polish phase's way of teaching that a capital's name,
+    once begun, is finished as that one name (a held-out question otherwise gets blends such as
+    "Madishu", Madrid + Mogadishu, or a country's name)."""
+    return [f'{k} is a capital city.', f'Its capital is {k}.']
+
+
 def fact_prompts(e):
     c = article(e['name'])
     return {
@@ -274,8 +281,28 @@ def main():
                 train.append({'source': source, 'lang': lang, 'text': '\n'.join(sents[i:i + 16])})
     rng.shuffle(train)
 
+    # Phase 3 ("polish") material, apart from the pretraining corpus: seen capitals on their own and in lists.
+    polish = []
+    for rep in range(FACT_REPEATS):
+        for lang, caps, sents_of, listed in (
+                ('en', sorted({e['capital'] for e in seen_ents}), capital_sentences,
+                 lambda ks: 'Some capital cities: ' + ', '.join(ks[:-1]) + ' and ' + ks[-1] + '.'),
+                ('zh', sorted({f['answer'] for f in seen_zh if f['relation'] == 'capital'}), zh.zh_capital_sentences,
+                 lambda ks: '一些首都：' + '、'.join(ks[:-1]) + '和' + ks[-1] + '。')):
+            sents = [s for k in caps for s in sents_of(k)]
+            order = list(caps)
+            rng.shuffle(order)
+            sents += [listed(order[i:i + 6]) for i in range(0, len(order) - 1, 6)]
+            rng.shuffle(sents)
+            for i in range(0, len(sents), 16):
+                polish.append({'source': 'capitals' if lang == 'en' else 'capitals-zh', 'lang': lang, 'text': '\n'.join(sents[i:i + 16])})
+    rng.shuffle(polish)
+
     with open(os.path.join(OUT, 'docs_train.jsonl'), 'w', encoding='utf-8') as f:
         for d in train:
+            f.write(json.dumps(d, ensure_ascii=False) + '\n')
+    with open(os.path.join(OUT, 'docs_polish.jsonl'), 'w', encoding='utf-8') as f:
+        for d in polish:
             f.write(json.dumps(d, ensure_ascii=False) + '\n')
     with open(os.path.join(OUT, 'docs_val.jsonl'), 'w', encoding='utf-8') as f:
         for d in val:
@@ -293,7 +320,10 @@ def main():
     by = {}
     for d in train:
         by[d['source']] = by.get(d['source'], 0) + len(d['text'].encode('utf-8'))
-    json.dump({'debianPackages': zh.deb_versions(DATA), 'trainBytesBySource': by},
+    polish_by = {}
+    for d in polish:
+        polish_by[d['source']] = polish_by.get(d['source'], 0) + len(d['text'].encode('utf-8'))
+    json.dump({'debianPackages': zh.deb_versions(DATA), 'trainBytesBySource': by, 'polishBytesBySource': polish_by},
               open(os.path.join(OUT, 'sources.json'), 'w'), indent=1)
     print(json.dumps({'trainDocs': len(train), 'valDocs': len(val), 'trainBytesBySource': by,
                       'valBytes': {lang: sum(len(d['text'].encode('utf-8')) for d in val if d['lang'] == lang) for lang in ('en', 'zh')},

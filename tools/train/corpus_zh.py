@@ -146,6 +146,11 @@ def zh_fact_sentences(f):
     ]
 
 
+def zh_capital_sentences(k):
+    """A capital on its own (see build_corpus.capital_sentences)."""
+    return [f'{k}是一座首都城市。', f'首都是{k}。']
+
+
 def zh_fact_prompts(f):
     c = f['name']
     if f['relation'] == 'capital':

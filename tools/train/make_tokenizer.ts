@@ -69,6 +69,8 @@ const valIds = encodeDocs(val);
 writeFileSync(join(work, 'train.bin'), trainIds);
 writeFileSync(join(work, 'val.bin'), valIds);
 writeFileSync(join(work, 'facts.bin'), encodeDocs(factDocs));
+// The polish phase's own material (capitals on their own), apart from the pretraining corpus.
+writeFileSync(join(work, 'polish.bin'), encodeDocs(readDocs('docs_polish.jsonl').map((d) => d.text)));
 // Each language's validation text on its own too, for the trainer's per-language curve.
 const perLanguage: Record<string, object> = {};
 for (const lang of ['en', 'zh'] as const) {

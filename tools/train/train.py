@@ -13,6 +13,7 @@ import json
 import math
 import os
 import platform
+import shutil
 import struct
 import sys
 import time
@@ -33,6 +34,14 @@ STEPS = int(os.environ.get('TRAIN_STEPS', 3300))
 # the model memorises the facts it is meant to know. Held-out facts are in no corpus at all.
 FACT_STEPS = int(os.environ.get('FACT_STEPS', 700))
 FACT_LR_MAX, FACT_LR_MIN = 5e-4, 5e-5
+# Phase 3, "polish": starts from phase 2's exported model (its F16 weights) with a fresh optimizer and its
+# own seed, as fine-tuning a released model does, so it can be rerun on the committed phase-2 model alone
+# (POLISH_FROM). Fact rows start at the start of a line: a learner's bare prompt ("法国的首都是") sits at
+# position 0 with nothing before it, and phases 1-2 almost never put a fact there. General text fills the
+# rest of each batch, so the language model keeps improving while the facts are drilled.
+POLISH_STEPS = int(os.environ.get('POLISH_STEPS', 400))
+POLISH_LR_MAX, POLISH_LR_MIN, POLISH_WARMUP = 3e-4, 3e-5, 20
+POLISH_FACT_ROWS = 6
 BATCH, CTX = 16, 256
 LR_MAX, LR_MIN, WARMUP = 2e-3, 2e-4, 100
 WEIGHT_DECAY, GRAD_CLIP = 0.1, 1.0
@@ -119,6 +128,11 @@ def evaluate(model, val_ids):
 
 
 def lr_at(step):
+    if step >= STEPS + FACT_STEPS:
+        p = (step - STEPS - FACT_STEPS) / max(1, POLISH_STEPS)
+        if step - STEPS - FACT_STEPS < POLISH_WARMUP:
+            return POLISH_LR_MAX * (step - STEPS - FACT_STEPS + 1) / POLISH_WARMUP
+        return POLISH_LR_MIN + 0.5 * (POLISH_LR_MAX - POLISH_LR_MIN) * (1 + math.cos(math.pi * min(1.0, p)))
     if step >= STEPS:
         p = (step - STEPS) / max(1, FACT_STEPS)
         return FACT_LR_MIN + 0.5 * (FACT_LR_MAX - FACT_LR_MIN) * (1 + math.cos(math.pi * min(1.0, p)))
@@ -201,6 +215,43 @@ def cpu_name():
     return platform.processor() or 'unknown'
 
 
+def load_safetensors(path):
+    """Reads F16/F32 tensors written by save_safetensors, as float32 numpy arrays."""
+    with open(path, 'rb') as f:
+        n = struct.unpack('<Q', f.read(8))[0]
+        header = json.loads(f.read(n))
+        data = f.read()
+    dtypes = {'F16': np.float16, 'F32': np.float32}
+    return {name: np.frombuffer(data[h['data_offsets'][0]:h['data_offsets'][1]], dtype=dtypes[h['dtype']]).reshape(h['shape']).astype(np.float32)
+            for name, h in header.items() if name != '__metadata__'}
+
+
+def load_hf_tensors(model, t):
+    """The inverse of hf_tensors: Hugging Face GPT-2 names (Conv1D [in, out]) into the model."""
+    sd = {'wte.weight': t['wte.weight'], 'wpe.weight': t['wpe.weight'], 'ln_f.weight': t['ln_f.weight'], 'ln_f.bias': t['ln_f.bias']}
+    for i in range(model.c['n_layer']):
+        p = f'h.{i}.'
+        for ours, theirs, transpose in (('ln_1', 'ln_1', False), ('c_attn', 'attn.c_attn', True), ('c_proj', 'attn.c_proj', True),
+                                        ('ln_2', 'ln_2', False), ('c_fc', 'mlp.c_fc', True), ('mlp_proj', 'mlp.c_proj', True)):
+            sd[p + ours + '.weight'] = t[p + theirs + '.weight'].T if transpose else t[p + theirs + '.weight']
+            sd[p + ours + '.bias'] = t[p + theirs + '.bias']
+    model.load_state_dict({k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in sd.items()})
+
+
+def make_optimizer(model):
+    decay = [p for n, p in model.named_parameters() if p.dim() == 2]
+    no_decay = [p for n, p in model.named_parameters() if p.dim() < 2]
+    return torch.optim.AdamW([{'params': decay, 'weight_decay': WEIGHT_DECAY}, {'params': no_decay, 'weight_decay': 0.0}],
+                             lr=LR_MAX, betas=(0.9, 0.95))
+
+
+def line_starts(ids, eos, newline):
+    """Offsets of the tokens that start a line or a document, with a whole row after them."""
+    prev = ids[:-1]
+    at = np.nonzero((prev == eos) | (prev == newline))[0] + 1
+    return at[at + CTX + 1 <= len(ids)]
+
+
 def main():
     torch.set_num_threads(THREADS)
     torch.manual_seed(SEED)
@@ -210,11 +261,12 @@ def main():
     val_ids = {lang: np.fromfile(os.path.join(WORK, f'val_{lang}.bin'), dtype=np.uint16) for lang in LANGS}
     val_docs = [json.loads(l) for l in open(os.path.join(WORK, 'docs_val.jsonl'), encoding='utf-8')]
     val_bytes = {lang: sum(len(d['text'].encode('utf-8')) for d in val_docs if d['lang'] == lang) for lang in LANGS}
+    newline = json.load(open(os.path.join(WORK, 'tokenizer.json'), encoding='utf-8'))['model']['vocab']['\u010a']  # "\n", byte-level
+    # Phase 3's fact rows: the fact corpus and the capitals on their own (polish.bin), each row from a line start.
+    polish_ids = np.concatenate([fact_ids, np.fromfile(os.path.join(WORK, 'polish.bin'), dtype=np.uint16)])
+    polish_line_starts = line_starts(polish_ids, EOS, newline)
     model = GPT(CFG)
-    decay = [p for n, p in model.named_parameters() if p.dim() == 2]
-    no_decay = [p for n, p in model.named_parameters() if p.dim() < 2]
-    opt = torch.optim.AdamW([{'params': decay, 'weight_decay': WEIGHT_DECAY}, {'params': no_decay, 'weight_decay': 0.0}],
-                            lr=LR_MAX, betas=(0.9, 0.95))
+    opt = make_optimizer(model)
     ckpt_path = os.path.join(WORK, 'ckpt.pt')
     step, log, elapsed = 0, [], 0.0
     rng = np.random.default_rng(SEED)
@@ -226,11 +278,20 @@ def main():
         rng.bit_generator.state = ck['rng']
         torch.set_rng_state(ck['torch_rng'])
         print(f'resumed at step {step}', flush=True)
-    global STEPS, FACT_STEPS
+    global STEPS, FACT_STEPS, POLISH_STEPS
+    polish_from = os.environ.get('POLISH_FROM')
+    if polish_from and step == 0:
+        # Phase 3 alone, on an exported phase-2 model (e.g. the committed one): its curve so far comes with it.
+        prior = json.load(open(os.path.join(polish_from, 'training_log.json')))
+        assert prior['steps'] == STEPS and prior['factSteps'] == FACT_STEPS, 'POLISH_FROM: a model of other phase lengths'
+        step, log, elapsed = STEPS + FACT_STEPS, [e for e in prior['curve'] if e['step'] <= STEPS + FACT_STEPS], prior['wallTimeS']
+        print(f'phase 3 from {polish_from} at step {step}', flush=True)
     if os.environ.get('EXPORT_ONLY'):  # export the latest checkpoint as it is (to inspect a run in progress)
-        STEPS, FACT_STEPS = step, 0
-    total = STEPS + FACT_STEPS
-    snapshot_steps = sorted({round(share * total) for share in SNAPSHOT_SHARES})
+        STEPS, FACT_STEPS, POLISH_STEPS = step, 0, 0
+    pretrain = STEPS + FACT_STEPS
+    total = pretrain + POLISH_STEPS
+    # Shares of phases 1-2: the scrubber shows the model learning language and facts; the last point is the final model.
+    snapshot_steps = sorted({round(share * pretrain) for share in SNAPSHOT_SHARES})
     os.makedirs(os.path.join(OUT, 'checkpoints'), exist_ok=True)
     nparams = sum(p.numel() for p in model.parameters())
     print(json.dumps({'params': nparams, 'trainTokens': int(len(train_ids)), 'steps': STEPS, 'threads': THREADS}), flush=True)
@@ -245,6 +306,16 @@ def main():
         log.append(entry)
         print(json.dumps(entry), flush=True)
 
+    def start_polish():
+        """Phase 3 starts from the exported phase-2 model: F16 weights, a fresh optimizer, its own seed."""
+        nonlocal opt, rng
+        path = os.path.join(polish_from, 'model.safetensors') if polish_from else os.path.join(WORK, 'phase2.safetensors')
+        if not polish_from:
+            save_safetensors(path, hf_tensors(model), 'F16')
+        load_hf_tensors(model, load_safetensors(path))
+        opt = make_optimizer(model)
+        rng = np.random.default_rng(SEED + 3)
+
     def snapshot():
         if step in snapshot_steps and step < total:
             save_safetensors(snapshot_path(OUT, step), quantize_int8(hf_tensors(model)), 'F16')
@@ -255,10 +326,17 @@ def main():
     ema = None
     t_last = time.time()
     while step < total:
-        n_fact = BATCH // 2 if step >= STEPS else 0
-        starts = rng.integers(0, len(train_ids) - CTX - 1, BATCH - n_fact)
-        fstarts = rng.integers(0, len(fact_ids) - CTX - 1, n_fact)
-        rows = [train_ids[s:s + CTX + 1] for s in starts] + [fact_ids[s:s + CTX + 1] for s in fstarts]
+        if step == pretrain:
+            start_polish()
+        if step >= pretrain:
+            starts = rng.integers(0, len(train_ids) - CTX - 1, BATCH - POLISH_FACT_ROWS)
+            fstarts = rng.choice(polish_line_starts, POLISH_FACT_ROWS)
+            rows = [train_ids[s:s + CTX + 1] for s in starts] + [polish_ids[s:s + CTX + 1] for s in fstarts]
+        else:
+            n_fact = BATCH // 2 if step >= STEPS else 0
+            starts = rng.integers(0, len(train_ids) - CTX - 1, BATCH - n_fact)
+            fstarts = rng.integers(0, len(fact_ids) - CTX - 1, n_fact)
+            rows = [train_ids[s:s + CTX + 1] for s in starts] + [fact_ids[s:s + CTX + 1] for s in fstarts]
         x = torch.from_numpy(np.stack([r[:-1] for r in rows]).astype(np.int64))
         y = torch.from_numpy(np.stack([r[1:] for r in rows]).astype(np.int64))
         for g in opt.param_groups:
@@ -273,7 +351,7 @@ def main():
         elapsed += now - t_last
         t_last = now
         ema = loss.item() if ema is None else 0.98 * ema + 0.02 * loss.item()
-        if step % EVAL_EVERY == 0 or step == STEPS or step == total or step in snapshot_steps or step == STOP_AT:
+        if step % EVAL_EVERY == 0 or step in (STEPS, pretrain, total) or step in snapshot_steps or step == STOP_AT:
             record(ema)
             snapshot()
             t_last = time.time()  # evaluation time is not training time
@@ -296,18 +374,25 @@ def main():
     json.dump(cfg, open(os.path.join(OUT, 'config.json'), 'w'), indent=2)
     json.dump({'bos_token_id': EOS, 'eos_token_id': EOS, 'do_sample': True, 'temperature': 0.8, 'max_new_tokens': 100},
               open(os.path.join(OUT, 'generation_config.json'), 'w'), indent=2)
-    json.dump({'params': nparams, 'config': CFG, 'seed': SEED, 'steps': STEPS, 'factSteps': FACT_STEPS, 'batch': BATCH, 'context': CTX,
+    json.dump({'params': nparams, 'config': CFG, 'seed': SEED, 'steps': STEPS, 'factSteps': FACT_STEPS, 'polishSteps': POLISH_STEPS,
+               'batch': BATCH, 'context': CTX,
                'optimizer': {'name': 'AdamW', 'betas': [0.9, 0.95], 'lrMax': LR_MAX, 'lrMin': LR_MIN, 'warmupSteps': WARMUP,
                              'schedule': 'cosine over steps', 'weightDecay': WEIGHT_DECAY, 'gradClip': GRAD_CLIP,
-                             'factTuning': {'steps': FACT_STEPS, 'lrMax': FACT_LR_MAX, 'lrMin': FACT_LR_MIN, 'factShareOfBatch': 0.5}},
+                             'factTuning': {'steps': FACT_STEPS, 'lrMax': FACT_LR_MAX, 'lrMin': FACT_LR_MIN, 'factShareOfBatch': 0.5},
+                             'polish': {'steps': POLISH_STEPS, 'lrMax': POLISH_LR_MAX, 'lrMin': POLISH_LR_MIN, 'warmupSteps': POLISH_WARMUP,
+                                        'factShareOfBatch': POLISH_FACT_ROWS / BATCH, 'factRowsStartAt': 'line start',
+                                        'startsFrom': 'the exported phase-2 model (F16), a fresh optimizer, seed + 3'}},
                'tokensSeen': total * BATCH * CTX, 'trainTokens': int(len(train_ids)), 'factTokens': int(len(fact_ids)),
-               'epochs': (STEPS * BATCH * CTX + FACT_STEPS * (BATCH - BATCH // 2) * CTX) / len(train_ids),
+               'epochs': (STEPS * BATCH + FACT_STEPS * (BATCH - BATCH // 2) + POLISH_STEPS * (BATCH - POLISH_FACT_ROWS)) * CTX / len(train_ids),
                'valTokens': {lang: int(len(v)) for lang, v in val_ids.items()}, 'valBytes': val_bytes, 'wallTimeS': round(elapsed, 1),
                'hardware': {'cpu': cpu_name(), 'threads': THREADS, 'torch': torch.__version__},
                'curve': log, 'final': log[-1]},
               open(os.path.join(OUT, 'training_log.json'), 'w'), indent=1)
     # The scrubber's index: each snapshot with its point on the loss curve (the final model is the last point).
     at = {e['step']: e for e in log}
+    for st in snapshot_steps:  # phase 3 alone: the snapshots of phases 1-2 come with the model it started from
+        if polish_from and not os.path.exists(snapshot_path(OUT, st)):
+            shutil.copyfile(snapshot_path(polish_from, st), snapshot_path(OUT, st))
     points = [{'step': st, 'file': os.path.relpath(snapshot_path(OUT, st), OUT), 'dtype': 'int8'} for st in snapshot_steps if st < total]
     points.append({'step': total, 'file': 'model.safetensors', 'dtype': 'F16'})
     for p in points:

