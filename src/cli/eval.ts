@@ -3,25 +3,15 @@
 // each per language when the model has more than one; beside the loss, what xz -9 makes of the same text,
 // and the trainer's own figure. --lens adds the hallucination lens's table: accuracy and mean confidence
 // when right and when wrong. A Hub model has no validation split or facts: --lens asks the general facts.
-import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { evaluateFacts, factLang, factSummary, textsIn, validationByLanguage, type Fact } from '../engine/tools/evaluate.ts';
 import { GENERAL_FACTS } from '../engine/tools/generalFacts.ts';
 import { askAll, questionsFromFacts, summarize } from '../engine/tools/lens.ts';
+import { xzBitsPerByte } from '../node/compress.ts';
 import { readCheckpointIndex } from '../node/loadDir.ts';
 import { parseArgs, runMain } from './args.ts';
 import { DEFAULT_MODEL, MODEL_FLAGS, startEngine } from './common.ts';
-
-/** Bits per byte of `text` through xz -9 (prediction is compression: the baseline a model must beat). */
-function xzBitsPerByte(text: string): number | null {
-  const bytes = Buffer.from(text, 'utf8');
-  try {
-    return (execFileSync('xz', ['-9', '-c'], { input: bytes, maxBuffer: 1 << 26 }).length * 8) / bytes.length;
-  } catch {
-    return null; // no xz on this machine: the figure is left out, not made up
-  }
-}
 
 runMain(async () => {
   const a = parseArgs(process.argv.slice(2), { ...MODEL_FLAGS, json: 'boolean', 'skip-loss': 'boolean', details: 'boolean', lens: 'boolean' });

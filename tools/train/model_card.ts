@@ -1,12 +1,11 @@
 // Step 5 of `npm run train`: evaluates the exported model with the TypeScript engine and writes
 // eval.json and MODEL_CARD.md. Every figure in the card is measured here or read from the trainer's log.
-import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { gzipSync } from 'node:zlib';
 import { selectBackend } from '../../src/engine/load/backend.ts';
 import { evaluateFacts, factLang, factSummary, textsIn, validationByLanguage, type Fact } from '../../src/engine/tools/evaluate.ts';
 import { generate } from '../../src/engine/generate/generate.ts';
+import { gzipBitsPerByte, xzBitsPerByte } from '../../src/node/compress.ts';
 import { loadModelDir, readCheckpointIndex } from '../../src/node/loadDir.ts';
 import { HAN_CLASS } from '../bpe.ts';
 
@@ -25,7 +24,8 @@ const byLanguage: Record<string, { valLoss: number; valBitsPerByte: number; valT
 const v = await validationByLanguage(lm, docs);
 for (const lang of LANGS) {
   const joined = textsIn(docs, lang).join('\n');
-  const raw = Buffer.from(joined, 'utf8');
+  const xz = xzBitsPerByte(joined);
+  if (xz === null) throw new Error('the model card compares with xz -9: install xz (apt-get install xz-utils)');
   // Tokenizer efficiency: tokens per Chinese character over the runs of Chinese characters; tokens per English word.
   const hanRuns = joined.match(new RegExp(`${HAN_CLASS}+`, 'gu')) ?? [];
   const han = hanRuns.reduce((s, r) => s + [...r].length, 0);
@@ -33,14 +33,16 @@ for (const lang of LANGS) {
   byLanguage[lang] = {
     ...v.byLanguage[lang],
     trainerValLoss: log.final.byLanguage[lang].valLoss,
-    gzipBitsPerByte: (gzipSync(raw, { level: 9 }).length * 8) / raw.length,
-    xzBitsPerByte: (execFileSync('xz', ['-9', '-c'], { input: raw, maxBuffer: 1 << 26 }).length * 8) / raw.length,
+    gzipBitsPerByte: gzipBitsPerByte(joined),
+    xzBitsPerByte: xz,
     ...(lang === 'zh' ? { tokensPerHanChar: hanRuns.reduce((s, r) => s + lm.tokenizer.encode(r).length, 0) / han } : { tokensPerWord: lm.tokenizer.encode(joined).length / words }),
   };
 }
 const valLoss = v.valLoss;
 const results = await evaluateFacts(lm, facts);
 const factStats = factSummary(results);
+// The bare form a learner types ("法国的首都是"), at the very start of the context.
+const bareStats = factSummary(await evaluateFacts(lm, facts, 12, 'completion'));
 
 const PROMPTS = ['Once upon a time', 'The people of the United States', 'In the beginning', 'The capital of France is', '从前有一个', '法国的首都是', '床前明月光，'];
 const samples: { prompt: string; text: string }[] = [];
@@ -70,6 +72,10 @@ const evaluation = {
   factsSeenTop1: factStats.factsSeenTop1,
   factsUnseenTop1: factStats.factsUnseenTop1,
   factsUnseenPlausible: factStats.factsUnseenPlausible,
+  completionForm: Object.fromEntries(LANGS.map((l) => {
+    const b = bareStats.byLanguage[l];
+    return [l, { factsSeenTop1: b.factsSeenTop1, factsUnseenTop1: b.factsUnseenTop1, factsUnseenPlausible: b.factsUnseenPlausible }];
+  })),
   samples,
 };
 writeFileSync(join(dir, 'eval.json'), JSON.stringify(evaluation, null, 1) + '\n');
@@ -81,8 +87,8 @@ type CurvePoint = { step: number; tokens: number; trainLoss: number | null; valL
 const curve = (log.curve as CurvePoint[])
   .map((c) => `| ${c.step} | ${(c.tokens / 1e6).toFixed(1)}M | ${c.trainLoss === null ? '–' : f(c.trainLoss)} | ${f(c.valLoss)} | ${f(c.byLanguage.en.valBitsPerByte)} | ${f(c.byLanguage.zh.valBitsPerByte)} | ${(c.elapsedS / 60).toFixed(1)} |`)
   .join('\n');
-const factRows = LANGS.map((l) => {
-  const s = factStats.byLanguage[l];
+const factRows = (stats: typeof factStats) => LANGS.map((l) => {
+  const s = stats.byLanguage[l];
   const rel = Object.entries(s.byRelation)
     .map(([r, x]) => `${r}: seen ${pctf(x.factsSeenTop1)} of ${x.factsSeen}, held out ${pctf(x.factsUnseenTop1)} of ${x.factsUnseen} (chance ${pctf(x.chance)}), plausible ${pctf(x.factsUnseenPlausible)}`)
     .join('; ');
@@ -101,6 +107,7 @@ const unseenShown = (l: 'en' | 'zh') =>
 const seenWrong = results.filter((r) => r.fact.seen && !r.correct).slice(0, 6);
 const deb = (p: string) => (sources.debianPackages[p] ? `${p} ${sources.debianPackages[p]}` : p);
 const srcBytes = (s: string) => (sources.trainBytesBySource[s] ?? 0).toLocaleString('en');
+const polishBytes = (Object.values(sources.polishBytesBySource ?? {}) as number[]).reduce((a, b) => a + b, 0).toLocaleString('en');
 const snapshotRows = (index?.checkpoints ?? [])
   .map((p) => `| ${p.step} | ${pctf(p.share)} | ${(p.tokens / 1e6).toFixed(1)}M | ${f(p.valLoss)} | ${f(p.byLanguage.en.valBitsPerByte)} | ${f(p.byLanguage.zh.valBitsPerByte)} | \`${p.file}\` | ${p.dtype} | ${mb(statSync(join(dir, p.file)).size)} |`)
   .join('\n');
@@ -142,6 +149,7 @@ answer. Characters that are rare in the training text stay byte tokens. On the v
 | 宋词一百首 (100 Song ci), \`song100\` | Debian \`${deb('fortunes-zh')}\` | GPL-3+ (its \`copyright\` file) | ${srcBytes('song100')} |
 | English facts: country capitals, continents, languages → sentences and chat exchanges | npm \`countries-list@3.4.1\` | MIT | ${srcBytes('facts')} |
 | Chinese facts: country names (\`zh\` territories), capitals (\`zh\` time-zone exemplar cities), continents (\`zh\` region names) | npm \`cldr-localenames-full@48.2.0\`, \`cldr-dates-full@48.2.0\` | Unicode License v3 | ${srcBytes('facts-zh')} |
+| Phase 3 only: the seen capitals on their own and in lists, English and Chinese (no country named) | the two fact sources above | MIT, Unicode License v3 | ${polishBytes} |
 
 Documents are de-duplicated and split by document: every 40th English and every 20th Chinese general-text document
 is validation (${docs.length} documents: ${en.valBytes.toLocaleString('en')} bytes of English, ${zh.valBytes.toLocaleString('en')} of Chinese).
@@ -162,7 +170,11 @@ PyTorch ${log.hardware.torch} on the CPU (${log.hardware.cpu}, ${log.hardware.th
 AdamW (β = 0.9, 0.95; weight decay ${log.optimizer.weightDecay}), batch ${log.batch} × ${log.context} tokens, gradient clip ${log.optimizer.gradClip}.
 Phase 1: ${log.steps} steps, learning rate ${log.optimizer.lrMax} → ${log.optimizer.lrMin} (warm-up ${log.optimizer.warmupSteps}, cosine).
 Phase 2 (fact tuning): ${log.factSteps} steps with half of each batch from the seen-fact corpus (both languages), learning rate ${log.optimizer.factTuning.lrMax} → ${log.optimizer.factTuning.lrMin}.
-Tokens seen: ${(log.tokensSeen / 1e6).toFixed(1)}M (${log.epochs.toFixed(1)} passes over the ${(log.trainTokens / 1e6).toFixed(2)}M-token training set).
+${log.polishSteps ? `Phase 3 (polish): ${log.polishSteps} steps from phase 2's exported F16 model with a fresh optimizer and seed ${log.seed} + 3; ${pctf(log.optimizer.polish.factShareOfBatch)} of each batch
+from the seen-fact corpus and the seen capitals on their own (\`data/polish.jsonl.gz\`), each such row starting at the start of a line
+(the position of a bare prompt such as "法国的首都是"), the rest general text; learning rate ${log.optimizer.polish.lrMax} → ${log.optimizer.polish.lrMin}
+(warm-up ${log.optimizer.polish.warmupSteps}, cosine).
+` : ''}Tokens seen: ${(log.tokensSeen / 1e6).toFixed(1)}M (${log.epochs.toFixed(1)} passes over the ${(log.trainTokens / 1e6).toFixed(2)}M-token training set).
 Training time: ${(log.wallTimeS / 60).toFixed(1)} minutes (evaluation excluded).
 
 | step | tokens | train loss (EMA) | val loss (both) | English bits/byte | Chinese bits/byte | minutes |
@@ -191,7 +203,14 @@ Both languages together: validation loss ${f(valLoss, 4)} nats/token; the traine
 ### Facts (greedy, the chat form)
 | language | seen, correct | held out, correct | held out, answered with some answer of the right kind (fluent hallucination) | by relation |
 |---|---|---|---|---|
-${factRows}
+${factRows(factStats)}
+
+The same facts asked in the bare completion form a learner types ("The capital of France is", "法国的首都是"), with
+nothing before it:
+
+| language | seen, correct | held out, correct | held out, some answer of the right kind | by relation |
+|---|---|---|---|---|
+${factRows(bareStats)}
 
 **Transfer across languages.** Held-out capitals whose country the model saw in the other language, against those
 it saw in neither:
@@ -208,7 +227,7 @@ ${seenWrong.length ? `\n### Seen facts it still gets wrong\n${seenWrong.map((r) 
 ${samples.map((s, i) => `${i + 1}. **${s.prompt}**${s.text.replace(/\n+/g, ' ')}`).join('\n')}
 
 ## Limits
-A 3.5M-parameter model trained for under two hours: English grammar is mostly right and meaning holds for a clause
+A 3.5M-parameter model trained for ${Math.round(log.wallTimeS / 60)} minutes on 2 CPU cores: English grammar is mostly right and meaning holds for a clause
 or two; its Chinese is the register of Debian manuals and classical poems, and both languages invent words and facts.
 It knows the facts it was drilled on, and for held-out countries it answers just as fluently, usually with some
 other country's capital: a confident, wrong answer. It is not a source of facts and has no safety tuning.

@@ -132,12 +132,15 @@ export async function replyTo(lm: LoadedModel, promptIds: number[], maxTokens: n
   return steps;
 }
 
-/** Greedy answers to every fact question (the chat form). */
-export async function evaluateFacts(lm: LoadedModel, facts: Fact[], maxTokens = 12): Promise<FactResult[]> {
+/**
+ * Greedy answers to every fact question: the chat form ("User: …\nAssistant: The capital of France is") by
+ * default, or the bare completion form ("法国的首都是", a learner's prompt with nothing before it).
+ */
+export async function evaluateFacts(lm: LoadedModel, facts: Fact[], maxTokens = 12, form: 'chat' | 'completion' = 'chat'): Promise<FactResult[]> {
   const results: FactResult[] = [];
   const answersOfKind = answerPools(facts, (f) => `${factLang(f)} ${f.relation}`);
   for (const fact of facts) {
-    const steps = await replyTo(lm, lm.tokenizer.encode(fact.prompts.chat), maxTokens);
+    const steps = await replyTo(lm, lm.tokenizer.encode(fact.prompts[form]), maxTokens);
     const generated = lm.tokenizer.decode(steps.map((s) => s.id), true);
     results.push({ fact, generated, ...judgeAnswer(generated, fact.answer, answersOfKind(fact)) });
   }
