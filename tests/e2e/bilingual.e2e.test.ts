@@ -15,9 +15,8 @@ const run = promisify(execFile);
 const MODEL = join(ROOT, 'models', 'nexttoken-3m');
 const facts = (JSON.parse(readFileSync(join(MODEL, 'facts.json'), 'utf8')) as { facts: Fact[] }).facts;
 const zhFacts = facts.filter((f) => f.lang === 'zh');
-// The fact as the model was drilled on it (the chat form the eval asks). The bare "法国的首都是" continues
-// "哪里？" with this model: its question template "问：法国的首都是哪里？" shares the statement's prefix.
-const PROMPT = 'User: 法国的首都是哪里？\nAssistant: 法国的首都是';
+// The bare prompt a learner types, with nothing before it (the test; the eval's chat form is easier).
+const PROMPT = '法国的首都是';
 
 describe('中文 on the embedded model (WASM)', () => {
   let o: OpenPage;
@@ -30,7 +29,7 @@ describe('中文 on the embedded model (WASM)', () => {
     await o.page.close();
   });
 
-  it('"…法国的首都是" (the chat form) continued greedily gives 巴黎, the capital CLDR gives, token for token as the CLI', async () => {
+  it('"法国的首都是" continued greedily gives 巴黎, the capital CLDR gives, token for token as the CLI', async () => {
     const france = zhFacts.find((f) => f.id === 'FR-zh')!;
     expect(france.answer).toBe('巴黎');
     expect(france.seen).toBe(true);
