@@ -53,8 +53,8 @@ async function messageOf(f: () => unknown): Promise<string> {
 }
 
 /** A CLI run that must fail with a usage (2) or runtime (1) error; its one-line message. */
-async function cliMessage(args: string[], code: 1 | 2): Promise<string> {
-  const r = await cli('generate', args);
+async function cliMessage(args: string[], code: 1 | 2, command: 'generate' | 'eval' = 'generate'): Promise<string> {
+  const r = await cli(command, args);
   expect(r.code).toBe(code);
   expect(r.stdout).toBe(''); // no partial output presented as a result
   return normalise(r.stderr.replace(/^error: /, ''), { [work]: '{dir}' });
@@ -283,6 +283,9 @@ describe('the generate CLI: each bad flag named with its allowed range, exit cod
   });
   it('B47 a training snapshot the embedded model does not have', async () => {
     expectRow(rows, 'B47', 'CLI', '--model models/nexttoken-3m --checkpoint 7', await cliMessage(['--model', 'models/nexttoken-3m', '--checkpoint', '7', '--prompt', 'Hi'], 1));
+  });
+  it('B48 an eval form that does not exist', async () => {
+    expectRow(rows, 'B48', 'CLI', 'eval --form bare', await cliMessage(['--form', 'bare', '--skip-loss'], 2, 'eval'));
   });
 });
 

@@ -119,6 +119,19 @@ describe('eval CLI', () => {
     expect(out.lens[0].accuracy).toBe(en.filter((d) => d.correct).length / en.length);
     expect(out).not.toHaveProperty('factsSeenTop1'); // a fixture has no facts of its own
   });
+
+  it('--form completion asks each fact bare ("法国的首都是", nothing before it): France is 巴黎, and the summary is the share of its answers', async () => {
+    const r = await cli('eval', ['--json', '--skip-loss', '--details', '--form', 'completion']);
+    expect(r.code).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(out.form).toBe('completion');
+    const details = out.details as { id: string; lang: string; seen: boolean; generated: string; correct: boolean }[];
+    const france = details.find((d) => d.id === 'FR-zh')!;
+    expect(france.generated.startsWith('巴黎')).toBe(true);
+    expect(france.correct).toBe(true);
+    const seenZh = details.filter((d) => d.lang === 'zh' && d.seen);
+    expect(out.byLanguage.zh.factsSeenTop1).toBe(seenZh.filter((d) => d.correct).length / seenZh.length);
+  }, 120_000);
 });
 
 describe('bench CLI', () => {

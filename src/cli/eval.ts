@@ -1,8 +1,9 @@
-// npm run -s eval -- [--model <dir or Hub id>] [--checkpoint <step>] [--json] [--skip-loss] [--details] [--lens]
+// npm run -s eval -- [--model <dir or Hub id>] [--checkpoint <step>] [--json] [--skip-loss] [--details] [--lens] [--form chat|completion]
 // Validation loss and bits per byte on the model's validation split, and fact recall (seen vs held out),
 // each per language when the model has more than one; beside the loss, what xz -9 makes of the same text,
 // and the trainer's own figure. --lens adds the hallucination lens's table: accuracy and mean confidence
 // when right and when wrong. A Hub model has no validation split or facts: --lens asks the general facts.
+// --form completion asks the facts in the bare form a learner types ("法国的首都是") instead of the chat form.
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { evaluateFacts, factLang, factSummary, textsIn, validationByLanguage, type Fact } from '../engine/tools/evaluate.ts';
@@ -10,11 +11,13 @@ import { GENERAL_FACTS } from '../engine/tools/generalFacts.ts';
 import { askAll, questionsFromFacts, summarize } from '../engine/tools/lens.ts';
 import { xzBitsPerByte } from '../node/compress.ts';
 import { readCheckpointIndex } from '../node/loadDir.ts';
-import { parseArgs, runMain } from './args.ts';
+import { parseArgs, runMain, UsageError } from './args.ts';
 import { DEFAULT_MODEL, MODEL_FLAGS, startEngine } from './common.ts';
 
 runMain(async () => {
-  const a = parseArgs(process.argv.slice(2), { ...MODEL_FLAGS, json: 'boolean', 'skip-loss': 'boolean', details: 'boolean', lens: 'boolean' });
+  const a = parseArgs(process.argv.slice(2), { ...MODEL_FLAGS, json: 'boolean', 'skip-loss': 'boolean', details: 'boolean', lens: 'boolean', form: 'string' });
+  const form = (a.form as string | undefined) ?? 'chat';
+  if (form !== 'chat' && form !== 'completion') throw new UsageError(`--form must be chat (the default: the question as a User turn, the answer begun as the Assistant's) or completion (the bare prompt a learner types, e.g. "法国的首都是"), got "${form}".`);
   const dir = (a.model as string | undefined) ?? DEFAULT_MODEL;
   const checkpoint = a.checkpoint as number | undefined;
   const { lm } = await startEngine({ model: dir, cacheDir: a['cache-dir'] as string | undefined, backend: a.backend as string | undefined, checkpoint, onProgress: (l) => process.stderr.write(l + '\n') });
@@ -51,8 +54,8 @@ runMain(async () => {
   const factsPath = join(dir, 'facts.json');
   const facts = local && existsSync(factsPath) ? (JSON.parse(readFileSync(factsPath, 'utf8')) as { facts: Fact[] }).facts : null;
   if (facts) {
-    const results = await evaluateFacts(lm, facts);
-    Object.assign(out, factSummary(results));
+    const results = await evaluateFacts(lm, facts, 12, form);
+    Object.assign(out, { form }, factSummary(results));
     if (a.details) out.details = results.map((r) => ({ id: r.fact.id, lang: factLang(r.fact), entity: r.fact.entity, relation: r.fact.relation, seen: r.fact.seen, answer: r.fact.answer, generated: r.generated, correct: r.correct, plausible: r.plausible }));
   }
   if (a.lens) {
