@@ -334,7 +334,7 @@ export const en = {
   questionLanguage: 'Ask in',
   replay: 'Training replay',
   replayTitle: 'Watch it learn: the prompt through the training run',
-  replayHint: 'The same prompt through snapshots of this model taken while it was trained: untrained, then after 2%, 10% and 40% of the steps, and the finished model. Each shows its next-token probabilities and a continuation drawn with your settings and seed. Drag the slider to move along the loss curve.',
+  replayHint: 'The same prompt through snapshots of this model taken while it was trained: untrained, then early, partway and late in its pretraining, and the finished model (each card names its step). Each shows its next-token probabilities and a continuation drawn with your settings and seed. Drag the slider to move along the loss curve.',
   replayRun: 'Replay training',
   replayNone: 'This model was trained elsewhere: NextToken has no snapshots of its training. The embedded model has them.',
   replayScrub: 'Training snapshot',
