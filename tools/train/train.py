@@ -127,19 +127,22 @@ def evaluate(model, val_ids):
     return nats, n
 
 
+def cosine(p, lr_max, lr_min):
+    """Cosine decay from lr_max (p = 0) to lr_min (p >= 1)."""
+    return lr_min + 0.5 * (lr_max - lr_min) * (1 + math.cos(math.pi * min(1.0, p)))
+
+
 def lr_at(step):
-    if step >= STEPS + FACT_STEPS:
-        p = (step - STEPS - FACT_STEPS) / max(1, POLISH_STEPS)
-        if step - STEPS - FACT_STEPS < POLISH_WARMUP:
-            return POLISH_LR_MAX * (step - STEPS - FACT_STEPS + 1) / POLISH_WARMUP
-        return POLISH_LR_MIN + 0.5 * (POLISH_LR_MAX - POLISH_LR_MIN) * (1 + math.cos(math.pi * min(1.0, p)))
+    polish = step - STEPS - FACT_STEPS
+    if polish >= 0:
+        if polish < POLISH_WARMUP:
+            return POLISH_LR_MAX * (polish + 1) / POLISH_WARMUP
+        return cosine(polish / max(1, POLISH_STEPS), POLISH_LR_MAX, POLISH_LR_MIN)
     if step >= STEPS:
-        p = (step - STEPS) / max(1, FACT_STEPS)
-        return FACT_LR_MIN + 0.5 * (FACT_LR_MAX - FACT_LR_MIN) * (1 + math.cos(math.pi * min(1.0, p)))
+        return cosine((step - STEPS) / max(1, FACT_STEPS), FACT_LR_MAX, FACT_LR_MIN)
     if step < WARMUP:
         return LR_MAX * (step + 1) / WARMUP
-    p = (step - WARMUP) / max(1, STEPS - WARMUP)
-    return LR_MIN + 0.5 * (LR_MAX - LR_MIN) * (1 + math.cos(math.pi * min(1.0, p)))
+    return cosine((step - WARMUP) / max(1, STEPS - WARMUP), LR_MAX, LR_MIN)
 
 
 def save_safetensors(path, tensors, dtype):
