@@ -317,13 +317,13 @@ def main():
                'seen': f['seen'], 'seenInOtherLanguage': f['code'] in en_seen_codes, 'prompts': zh.zh_fact_prompts(f)} for f in zh_facts]
     json.dump({'seed': SEED, 'heldOutShare': HELD_OUT_SHARE, 'facts': facts},
               open(os.path.join(OUT, 'facts.json'), 'w', encoding='utf-8'), ensure_ascii=False, indent=1)
-    by = {}
-    for d in train:
-        by[d['source']] = by.get(d['source'], 0) + len(d['text'].encode('utf-8'))
-    polish_by = {}
-    for d in polish:
-        polish_by[d['source']] = polish_by.get(d['source'], 0) + len(d['text'].encode('utf-8'))
-    json.dump({'debianPackages': zh.deb_versions(DATA), 'trainBytesBySource': by, 'polishBytesBySource': polish_by},
+    def bytes_by_source(docs):
+        by = {}
+        for d in docs:
+            by[d['source']] = by.get(d['source'], 0) + len(d['text'].encode('utf-8'))
+        return by
+    by = bytes_by_source(train)
+    json.dump({'debianPackages': zh.deb_versions(DATA), 'trainBytesBySource': by, 'polishBytesBySource': bytes_by_source(polish)},
               open(os.path.join(OUT, 'sources.json'), 'w'), indent=1)
     print(json.dumps({'trainDocs': len(train), 'valDocs': len(val), 'trainBytesBySource': by,
                       'valBytes': {lang: sum(len(d['text'].encode('utf-8')) for d in val if d['lang'] == lang) for lang in ('en', 'zh')},
