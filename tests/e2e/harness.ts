@@ -122,7 +122,9 @@ export async function cliSteps(args: string[]): Promise<CliStep[]> {
 export async function screenshot(page: Page, name: string): Promise<string> {
   mkdirSync(ARTEFACTS, { recursive: true });
   const path = join(ARTEFACTS, name);
-  await page.screenshot({ path, fullPage: true });
+  // A full-page capture re-lays out and repaints the whole page (a software WebGPU canvas included); on a busy
+  // 2-core machine that took over Playwright's default 30 s once, so it gets the same patience as a model load.
+  await page.screenshot({ path, fullPage: true, timeout: 120_000 });
   return path;
 }
 
