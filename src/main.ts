@@ -1,13 +1,22 @@
+import { setUpOffline } from './offline.ts';
 import { App } from './ui/app.ts';
 import { initialLang, setLang, storedLang } from './ui/i18n/index.ts';
 import { storedEndpoint } from './ui/modelPicker.ts';
 import { sourceFromUrl } from './ui/models.ts';
 import './ui/styles.css';
 
-// The embedded model ships in models/ and is served with the app: no network needed.
-const DEFAULT_MODEL_URL = `${import.meta.env.BASE_URL}models/nexttoken-3m/`;
+// The embedded model ships in models/ beside the page, wherever the page is deployed (a sub-path too).
+const DEFAULT_MODEL_URL = new URL('models/nexttoken-3m/', document.baseURI).href;
 
-// The language first: the page is built in it.
-setLang(initialLang(location.search, storedLang(), navigator.languages), false);
-const app = new App(document.getElementById('app')!, DEFAULT_MODEL_URL);
-void app.start(sourceFromUrl(location.search, DEFAULT_MODEL_URL, storedEndpoint()));
+async function main(): Promise<void> {
+  // First the service worker: on a host that sends no COOP/COEP, the first visit reloads once to be isolated.
+  const offline = await setUpOffline();
+  if (offline.reloading) return;
+  // The language first: the page is built in it.
+  setLang(initialLang(location.search, storedLang(), navigator.languages), false);
+  document.getElementById('boot')?.remove();
+  const app = new App(document.getElementById('app')!, DEFAULT_MODEL_URL, offline);
+  await app.start(sourceFromUrl(location.search, DEFAULT_MODEL_URL, storedEndpoint()));
+}
+
+void main();

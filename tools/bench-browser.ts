@@ -12,7 +12,7 @@ runMain(async () => {
   if (!existsSync(join(dir, 'config.json'))) throw new UsageError(`--model: ${dir} is not a model folder (no config.json)`);
   const tokens = (a.tokens as number | undefined) ?? 64;
   if (tokens < 64) throw new UsageError('--tokens must be at least 64.');
-  const base = await startApp();
+  const base = await startApp({ bench: true });
   const browser = await launch();
   // The model folder is served over HTTP, streamed from disk (handing a 548 MB file to the page through
   // the browser driver would make it one string, too long for V8). The page fetches it like any model.

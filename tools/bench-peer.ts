@@ -72,7 +72,7 @@ runMain(async () => {
     repos[`gguf/${m}`] = ggufDir;
   }
   const files = await startHubServer(repos);
-  const base = await startApp();
+  const base = await startApp({ bench: true });
   const browser = await launch();
   try {
     for (const m of models) {

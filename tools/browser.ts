@@ -18,11 +18,21 @@ export async function openReady(browser: Browser, url: string, width: number): P
   return page;
 }
 
-/** Builds the production app once and serves it with `vite preview` (COOP/COEP included); returns its URL. */
-export async function startApp(): Promise<string> {
+/** Builds the production app (or the benchmark page: `bench`) with Vite; returns the output folder. */
+export async function buildApp(bench = false): Promise<string> {
+  const outDir = join(ROOT, bench ? 'dist-bench' : 'dist');
+  await build({ root: ROOT, logLevel: 'warn', mode: bench ? 'bench' : 'production', build: { outDir } });
+  return outDir;
+}
+
+/**
+ * Serves the production app with `vite preview` (COOP/COEP included) and returns its URL. It builds first,
+ * unless the test run already has (NEXTTOKEN_PREBUILT, set by tests/e2e/global-setup.ts: one build per run).
+ */
+export async function startApp(opts: { bench?: boolean } = {}): Promise<string> {
   if (!server) {
-    await build({ root: ROOT, logLevel: 'warn', build: { outDir: join(ROOT, 'dist') } });
-    server = await preview({ root: ROOT, logLevel: 'warn', preview: { port: 0, host: '127.0.0.1' } });
+    const outDir = opts.bench || !process.env.NEXTTOKEN_PREBUILT ? await buildApp(opts.bench) : join(ROOT, 'dist');
+    server = await preview({ root: ROOT, logLevel: 'warn', mode: opts.bench ? 'bench' : 'production', build: { outDir }, preview: { port: 0, host: '127.0.0.1' } });
   }
   const addr = server.httpServer.address();
   if (!addr || typeof addr === 'string') throw new Error('preview server has no port');

@@ -27,6 +27,8 @@ import { placeOf } from './tourPlaces.ts';
 import { TourView, type Concept, type TrainingLog } from './tourView.ts';
 import { readSetup, writeSetup } from './urlState.ts';
 import { promptCoverage } from './coverage.ts';
+import { keepModelsOffline, watchForUpdate, whenControlled, type OfflineSetup } from '../offline.ts';
+import { RunKeeper } from './runKeeper.ts';
 
 export class App {
   private state: AppState;
@@ -48,10 +50,12 @@ export class App {
   private idleWaiters: (() => void)[] = [];
   private readonly labelsAsked = new Set<number>();
   private readonly runs: Runs;
+  private readonly keeper: RunKeeper;
 
   constructor(
     root: HTMLElement,
     private readonly embeddedUrl: string,
+    private readonly offline: OfflineSetup,
   ) {
     const params = new URLSearchParams(location.search);
     // ?testHooks: tests may shorten the engine's timeouts and make the worker fail on purpose.
@@ -64,8 +68,12 @@ export class App {
     };
     this.client.onRestarted = (why) => void this.recover(why);
     const { setup, corrections } = readSetup(location.search);
-    this.state = initialState(setup, testHooks && params.has('logitsBudget') ? Number(params.get('logitsBudget')) : undefined);
+    const { isolated, reason, detail, registration } = offline;
+    const models = registration ? { done: 0, total: 0, failed: [], finished: false } : null; // filled once the service worker answers
+    this.state = initialState(setup, testHooks && params.has('logitsBudget') ? Number(params.get('logitsBudget')) : undefined, { isolated, reason, detail, models, updateReady: false });
+    this.keeper = new RunKeeper(() => this.state, (a) => this.dispatch(a));
     this.ui = buildLayout(root);
+    this.ui.clearRuns.addEventListener('click', () => void this.keeper.clear());
     if (corrections.length) {
       const d = tr();
       this.dispatch({ type: 'noticeAdded', text: d.corrected(corrections.map((c) => d.correctedItem(c.key, c.given, c.used, d.urlRules[c.key] ?? '')).join('; ')) });
@@ -145,9 +153,18 @@ export class App {
     this.render();
   }
 
-  start(source: ModelSource): Promise<void> {
+  async start(source: ModelSource): Promise<void> {
     this.picker.show(source);
-    return this.loadModel(source, null);
+    await this.loadModel(source, null);
+    const reg = this.offline.registration;
+    if (!reg) return;
+    watchForUpdate(reg, (apply) => {
+      this.ui.updateReload.onclick = apply;
+      this.dispatch({ type: 'offlineChanged', patch: { updateReady: true } });
+    });
+    // The shipped models (snapshots and the lens's facts too) are kept offline once the worker controls the page.
+    await whenControlled();
+    keepModelsOffline((models) => this.dispatch({ type: 'offlineChanged', patch: { models } }));
   }
 
   // ---------- the one way state changes, and the one render path ----------
@@ -155,6 +172,7 @@ export class App {
   private dispatch(a: Action): void {
     const before = this.state;
     this.state = reduce(before, a);
+    this.keeper?.changed();
     if (a.type === 'setupChanged' || a.type === 'modeSet') history.replaceState(null, '', writeSetup(this.state.setup, new URLSearchParams(location.search)));
     if (a.type === 'setupChanged' && this.state.job.kind === 'generate') this.client.updateSettings(this.settings, this.state.setup.delayMs); // from the next token
     if (before.job.kind !== 'idle' && this.state.job.kind === 'idle') for (const w of this.idleWaiters.splice(0)) w();
@@ -238,6 +256,7 @@ export class App {
       if (total) ui.progress.value = (p.overallTotal ? p.overallLoaded : p.loaded) / total;
       ui.progressText.textContent = progressLine(p, tr());
     };
+    await this.keeper.flush(); // the current model's last changes, before its runs leave the page
     let warning = '';
     this.client.onWarning = (message) => (warning = message);
     const toolWasRunning = this.state.job.kind === 'tool';
@@ -252,6 +271,7 @@ export class App {
       const keepRuns = this.state.model === null || sameSource(source, this.source);
       this.source = source;
       this.dispatch({ type: 'modelLoaded', model: r.model, backend: r.backend, keepRuns });
+      await this.keeper.modelLoaded(sourceKey(source));
       this.labelsAsked.clear();
       ui.loadBox.hidden = true;
       if (choice !== null) history.replaceState(null, '', modelQuery(location.search, source, choice));
@@ -392,6 +412,11 @@ export class App {
     }
     return this.logFor.log;
   }
+}
+
+/** Which model runs are saved under: token ids belong to one tokenizer. */
+function sourceKey(s: ModelSource): string {
+  return s.kind === 'url' ? `url:${s.url}` : `hub:${s.endpoint}/${s.id}@${s.revision}`;
 }
 
 function sameSource(a: ModelSource, b: ModelSource | null): boolean {

@@ -197,6 +197,8 @@ export class EngineClient {
   // ---------- the app's vocabulary ----------
 
   load(source: ModelSource, backends: string[] | undefined, onProgress: (p: HubProgress) => void): Promise<Jobs['load']['result']> {
+    // A URL relative to the page (?modelUrl=models/x/) would resolve against the worker's script in assets/.
+    if (source.kind === 'url') source = { ...source, url: new URL(source.url, document.baseURI).href };
     return this.ask('load', { source, backends }, { onProgress });
   }
 

@@ -16,6 +16,8 @@ export function buildLayout(root: HTMLElement) {
   const backend = named(h('span', { role: 'status', id: 'backend', translate: 'no' }), (d) => d.backendLabel);
   const perf = named(h('span', { id: 'perf' }), (d) => d.speedLabel);
   const modelInfo = h('span', { id: 'model-info' });
+  // Threads and the offline copy, in plain words (render.ts).
+  const offlineInfo = named(h('span', { id: 'offline' }), (d) => d.offlineLabel);
   const progress = named(h('progress', { id: 'load-progress', max: 1, value: 0 }), (d) => d.modelDownload);
   const progressText = h('span', { id: 'load-text' });
   const loadBox = h('div', { class: 'load-box' }, progress, progressText);
@@ -105,8 +107,10 @@ export function buildLayout(root: HTMLElement) {
   const contextBox = h('div', { class: 'context-box', hidden: true }, contextGauge, contextText);
   // The shown run as plain, selectable text (decoded by the tokenizer), beside the token buttons.
   const plainToggle = el('button', { type: 'button', class: 'plain-toggle', 'aria-pressed': 'false' }, (d) => d.plainText);
+  // Runs are kept across reloads (runStore.ts); this forgets them.
+  const clearRuns = el('button', { type: 'button', hidden: true }, (d) => d.clearRuns);
   const plainBox = named(h('pre', { class: 'plain-text', hidden: true, translate: 'no', tabindex: 0 }), (d) => d.plainText);
-  const outputRegion = named(h('section', { class: 'panel output', 'aria-busy': 'false' }, el('h2', {}, (d) => d.output), legend, contextBox, h('div', { class: 'buttons' }, plainToggle), output, plainBox, runBox), (d) => d.output);
+  const outputRegion = named(h('section', { class: 'panel output', 'aria-busy': 'false' }, el('h2', {}, (d) => d.output), legend, contextBox, h('div', { class: 'buttons' }, plainToggle, clearRuns), output, plainBox, runBox), (d) => d.output);
 
   const stepPanel = h('div', { id: 'step-panel' });
   const continueBtn = el('button', { type: 'button', disabled: true, class: 'primary' }, (d) => d.continueHere);
@@ -121,6 +125,9 @@ export function buildLayout(root: HTMLElement) {
   const notice = h('div', { role: 'status', class: 'notice', id: 'notice', 'aria-live': 'polite' });
   // What the loaded model is, in plain words, with its card one click away.
   const modelAbout = h('p', { class: 'model-about', id: 'model-about' });
+  // A newer deploy has installed: offered, never forced (a reload would interrupt the learner).
+  const updateReload = el('button', { type: 'button', class: 'primary' }, (d) => d.updateReload);
+  const updateBox = h('div', { class: 'notice update', role: 'status', hidden: true }, el('span', {}, (d) => d.updateReady), ' ', updateReload);
 
   root.append(
     h(
@@ -128,12 +135,13 @@ export function buildLayout(root: HTMLElement) {
       {},
       h('div', { class: 'title-row' }, h('h1', { translate: 'no' }, 'NextToken'), language),
       el('p', { class: 'tagline' }, (d) => d.tagline),
-      h('div', { class: 'status' }, modelInfo, ' · ', backend, ' · ', perf),
+      h('div', { class: 'status' }, modelInfo, ' · ', backend, ' · ', perf, ' · ', offlineInfo),
       modelSlot,
       modelAbout,
       loadBox,
     ),
     viewsNav(),
+    updateBox,
     error,
     notice,
     h(
@@ -148,7 +156,7 @@ export function buildLayout(root: HTMLElement) {
     ),
   );
   return {
-    backend, perf, modelInfo, modelSlot, progress, progressText, loadBox, language, completeBtn, chatBtn, prompt, message, generate, nextToken, guessMode, guessPrompts, send, stop, clearChat,
+    backend, perf, modelInfo, offlineInfo, updateBox, updateReload, clearRuns, modelSlot, progress, progressText, loadBox, language, completeBtn, chatBtn, prompt, message, generate, nextToken, guessMode, guessPrompts, send, stop, clearChat,
     completeBox, chatBox, coverageNote, pace, temperature, temperatureOut, topK, topP, topPOut, minP, minPOut, repetitionPenalty, repetitionPenaltyOut, seed, randomSeed, maxTokens, promptTokens, copyLink, exportRun,
     promptTokensView: (views: TokenView[]) => {
       clear(promptTokens);

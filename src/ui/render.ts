@@ -71,6 +71,8 @@ export function renderChrome(u: Layout, s: AppState, source: ModelSource | null)
   const p = s.perf;
   u.perf.textContent = s.job.kind === 'generate' && s.job.phase === 'preparing' ? d.preparing : p ? d.perf(p.tokensPerSec === null ? '–' : d.tokensPerSec(p.tokensPerSec.toFixed(1)), Math.round(p.ttftMs), d.stopReasons[p.stop]) : '';
 
+  renderOffline(u, s);
+
   // The text's script, unknown to the model: said beside the text, with a model that knows it.
   const lacks = modelLacksScript(s.promptCoverage) && m;
   u.coverageNote.hidden = !lacks;
@@ -90,6 +92,22 @@ export function renderChrome(u: Layout, s: AppState, source: ModelSource | null)
   }
 
   renderModelAbout(u, s, source);
+}
+
+/** Threads and the offline copy in plain words; a newer deploy offered; the runs kept across reloads. */
+function renderOffline(u: Layout, s: AppState): void {
+  const d = t();
+  const o = s.offline;
+  const mb = (n: number) => (n / 1e6).toFixed(1);
+  const m = o.models;
+  const copy = !m ? d.offlineNone : !m.finished ? d.offlineSaving(mb(m.done), mb(m.total)) : m.failed.length ? d.offlineIncomplete(m.failed.length) : d.offlineReady;
+  u.offlineInfo.textContent = [copy, o.isolated ? '' : d.singleThread[o.reason]].filter(Boolean).join(' ');
+  u.offlineInfo.title = [o.detail, ...(m?.failed ?? [])].filter(Boolean).join('\n');
+  document.body.dataset.offline = !m ? 'none' : m.finished && !m.failed.length ? 'ready' : m.finished ? 'incomplete' : 'saving';
+  u.updateBox.hidden = !o.updateReady;
+  u.clearRuns.hidden = !s.runs.length;
+  u.clearRuns.disabled = busy(s);
+  document.body.dataset.savedRuns = String(s.savedRuns);
 }
 
 /** What the loaded model is, in plain words, and a link to its card. */

@@ -11,6 +11,7 @@ import { STAGES } from '../sampling/stages.ts';
 import type { BackendInfo, ModelInfo } from '../worker/protocol.ts';
 import type { Mode, Setup } from './urlState.ts';
 import type { PromptCoverage } from './coverage.ts';
+import type { IsolationReason, ModelCacheProgress } from '../offline.ts';
 
 export type { Mode };
 
@@ -105,6 +106,15 @@ export interface Perf {
   stop: GenerationSummary['stopReason'];
 }
 
+/** The deploy as the learner meets it: threads (cross-origin isolation), the offline copy, a newer version. */
+export interface OfflineState {
+  isolated: boolean;
+  reason: IsolationReason;
+  detail: string;
+  models: ModelCacheProgress | null; // the shipped models kept offline; null: not asked (no service worker)
+  updateReady: boolean; // a newer deploy has installed: offer a reload
+}
+
 export interface AppState {
   setup: Setup; // the controls and text boxes: what the next run will use
   runs: Run[]; // the run tree, every mode, in creation order
@@ -131,6 +141,9 @@ export interface AppState {
    */
   logitsHeld: { runId: number; step: number; bytes: number }[];
   logitsBudget: number;
+  offline: OfflineState;
+  /** Runs saved for after a reload (runStore.ts): how many, once a save has finished. */
+  savedRuns: number;
 }
 
 /** Full logits the page keeps at most (the newest steps'); see AppState.logitsHeld. */
@@ -162,9 +175,13 @@ export type Action =
   | { type: 'noticeAdded'; text: string }
   | { type: 'promptCoverageSet'; coverage: PromptCoverage | null }
   | { type: 'labelsLearned'; labels: Record<number, string> }
-  | { type: 'logitsRecomputed'; runId: number; step: number; logits: Float32Array };
+  | { type: 'logitsRecomputed'; runId: number; step: number; logits: Float32Array }
+  | { type: 'offlineChanged'; patch: Partial<OfflineState> }
+  | { type: 'runsRestored'; runs: Run[]; shown: AppState['shown'] }
+  | { type: 'runsCleared' }
+  | { type: 'runsSaved'; count: number };
 
-export function initialState(setup: Setup, logitsBudget = LOGITS_BUDGET_BYTES): AppState {
+export function initialState(setup: Setup, logitsBudget = LOGITS_BUDGET_BYTES, offline: OfflineState = { isolated: false, reason: 'dev', detail: '', models: null, updateReady: false }): AppState {
   return {
     setup,
     runs: [],
@@ -185,6 +202,8 @@ export function initialState(setup: Setup, logitsBudget = LOGITS_BUDGET_BYTES): 
     labels: {},
     logitsHeld: [],
     logitsBudget,
+    offline,
+    savedRuns: 0,
   };
 }
 
@@ -299,6 +318,16 @@ function apply(s: AppState, a: Action): AppState {
       return { ...s, promptCoverage: a.coverage };
     case 'labelsLearned':
       return { ...s, labels: { ...s.labels, ...a.labels } };
+    case 'offlineChanged':
+      return { ...s, offline: { ...s.offline, ...a.patch } };
+    case 'runsRestored':
+      // Only into an empty page (a reload, or this model picked again): restored runs never mix with new ones.
+      return s.runs.length ? s : { ...s, runs: a.runs, shown: a.shown, selected: null, picked: null };
+    case 'runsCleared':
+      if (busy(s)) return s;
+      return { ...s, runs: [], shown: { complete: null, chat: null }, selected: null, picked: null, forced: null, logitsHeld: [], plainText: { on: s.plainText.on, runId: null, steps: 0, text: '' }, guess: { ...s.guess, pending: null } };
+    case 'runsSaved':
+      return { ...s, savedRuns: a.count };
     case 'logitsRecomputed': {
       const run = s.runs[a.runId - 1];
       if (!run?.steps[a.step] || run.steps[a.step].logits) return s;

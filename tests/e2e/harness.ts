@@ -58,7 +58,9 @@ export function useApp(): AppUnderTest {
 
 /** Opens the app; test models are served from tests/fixtures at /test-models/<name>/; anything off this machine is blocked and recorded. */
 export async function openApp(browser: Browser, base: string, query: string, width = 1280): Promise<OpenPage> {
-  const page = await browser.newPage({ viewport: { width, height: 900 } });
+  // The preview server sends COOP/COEP itself; the service worker (offline copy, isolation on plain static
+  // hosts) has its own test, deploy.e2e.test.ts. Blocked here so every page does not also copy 25 MB of models.
+  const page = await browser.newPage({ viewport: { width, height: 900 }, serviceWorkers: 'block' });
   const o: OpenPage = { page, consoleErrors: [], externalRequests: [], dialogs: [] };
   page.on('console', (m) => m.type() === 'error' && o.consoleErrors.push(m.text()));
   page.on('pageerror', (e) => o.consoleErrors.push(String(e)));

@@ -389,6 +389,28 @@ export const en = {
   notEmbedded: 'This model was trained elsewhere; its training data is not known to NextToken.',
   stepLabel: 'training step',
   lossLabel: 'loss (nats per token)',
+  // The deploy: threads, the offline copy, a new version, runs kept across reloads.
+  offlineLabel: 'Offline',
+  singleThread: {
+    insecure: 'One thread: this page is served over plain http, where browsers allow no service worker (use https).',
+    unsupported: 'One thread: this browser runs no service worker here (a private window?).',
+    registerFailed: 'One thread: the offline helper could not start.',
+    refused: 'One thread: this browser did not allow cross-origin isolation.',
+    dev: 'One thread: the server sends no cross-origin isolation headers.',
+    headers: '',
+    serviceWorker: '',
+  } as Record<string, string>,
+  offlineSaving: (done: string, total: string) => `Saving for offline use: ${done} of ${total} MB`,
+  offlineReady: 'Available offline',
+  offlineIncomplete: (n: number) => `Not fully available offline: ${n} file${n === 1 ? '' : 's'} could not be saved`,
+  offlineNone: 'Not available offline (no service worker)',
+  updateReady: 'A new version of NextToken is available.',
+  updateReload: 'Reload',
+  clearRuns: 'Clear runs',
+  runsRestored: (n: number) => `${n} run${n === 1 ? '' : 's'} from your last visit restored.`,
+  runsDropped: { oldVersion: 'Runs saved by an older version of NextToken could not be read and were removed.', damaged: 'The saved runs were damaged and were removed.' } as Record<'oldVersion' | 'damaged', string>,
+  runsNotSaved: (why: string) => `Your runs could not be saved for after a reload (${why}); they stay on this page until it is closed.`,
+  storageFull: 'the browser’s storage for this site is full',
 };
 
 export type Dict = typeof en;
