@@ -1,4 +1,4 @@
-// The README's bad-input table, row by row (the UI rows are in tests/e2e/service.e2e.test.ts and force.e2e.test.ts): each bad
+// The bad-input table (docs/bad-input.md), row by row (the UI rows are in tests/e2e/service.e2e.test.ts and force.e2e.test.ts): each bad
 // input is given to the real CLI, loader or engine, and the message it produces must be the row's,
 // word for word. Each row also checks that nothing was lost or left behind (tensors, cache files).
 import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, type Dirent } from 'node:fs';
@@ -17,11 +17,11 @@ import { readSetup } from '../src/ui/urlState.ts';
 import { startHubServer, type HubServer } from '../tools/hubServer.ts';
 import { writeSafetensors } from '../tools/safetensorsFile.ts';
 import { readF32Safetensors } from './reference/naive-gpt2.ts';
-import { expectRow, normalise, readmeRows } from './shared/badInputTable.ts';
+import { expectRow, normalise, badInputRows } from './shared/badInputTable.ts';
 import { cli, ROOT } from './shared/cli.ts';
 
 const FIX = join(ROOT, 'tests', 'fixtures');
-const rows = readmeRows();
+const rows = badInputRows();
 let work: string;
 let hub: HubServer;
 
@@ -304,7 +304,7 @@ describe('a link with bad values: corrected, and the page says to what (the same
   }
 });
 
-it('every row of the README table has its test (the UI rows are in tests/e2e/service.e2e.test.ts and force.e2e.test.ts)', () => {
+it('every row of the bad-input table has its test (the UI rows are in tests/e2e/service.e2e.test.ts and force.e2e.test.ts)', () => {
   if (process.env.BAD_INPUT_TABLE_OUT) return;
   const here = ['bad-input.test.ts', 'e2e/service.e2e.test.ts', 'e2e/force.e2e.test.ts'].map((f) => readFileSync(join(ROOT, 'tests', f), 'utf8')).join('\n');
   for (const id of rows.keys()) expect(here, `row ${id}`).toContain(`'${id}'`);

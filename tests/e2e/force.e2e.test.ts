@@ -8,7 +8,7 @@ import { loadModelDir } from '../../src/node/loadDir.ts';
 import { selectBackend } from '../../src/engine/load/backend.ts';
 import type { LoadedModel } from '../../src/engine/load/load.ts';
 import { readF32Safetensors, referenceLogits } from '../reference/naive-gpt2.ts';
-import { expectRow, normalise, readmeRows } from '../shared/badInputTable.ts';
+import { expectRow, normalise, badInputRows } from '../shared/badInputTable.ts';
 import { cliSteps, outputTokens, ROOT, runAndWait, useApp, type OpenPage } from './harness.ts';
 
 const app = useApp();
@@ -113,14 +113,14 @@ describe('force a token', () => {
     await expect.poll(() => rows.nth(1).locator('.tt-node[aria-current="true"]').getAttribute('data-step')).toBe('1');
   });
 
-  it('B40 empty text is refused with a message that says what to do (the README row, word for word); the runs stay', async () => {
+  it('B40 empty text is refused with a message that says what to do (the docs/bad-input.md row, word for word); the runs stay', async () => {
     const page = o.page;
     const runsBefore = await page.evaluate(() => document.body.dataset.runCount);
     await page.locator('section[aria-label="Output"] button.token[data-active="true"]').nth(1).click();
     await page.getByRole('textbox', { name: 'Or force your own next token(s):' }).fill('');
     await page.getByRole('button', { name: 'Check', exact: true }).click();
     await expect.poll(() => page.locator('#error').textContent()).toContain('Type the text you want as the next token(s)');
-    expectRow(readmeRows(), 'B40', 'UI', 'Check with an empty "force your own next token(s)" box', normalise((await page.locator('#error').textContent()) ?? ''));
+    expectRow(badInputRows(), 'B40', 'UI', 'Check with an empty "force your own next token(s)" box', normalise((await page.locator('#error').textContent()) ?? ''));
     expect(await page.evaluate(() => document.body.dataset.runCount)).toBe(runsBefore);
   });
 });

@@ -1,17 +1,17 @@
 // The engine as a service, on the production build: a lost GPU device, a crashed or silent worker,
 // a model load in the middle of a tool's job, tools used between the steps of a paused run, NaN
-// logits, past steps recomputed, and the UI rows of the README's bad-input table. Faults are caused
+// logits, past steps recomputed, and the UI rows of the bad-input table (docs/bad-input.md). Faults are caused
 // through ?testHooks (window.nexttokenFault). Independent witness: the Node CLI on WASM.
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FaultHook } from '../../src/worker/protocol.ts';
-import { expectRow, normalise, readmeRows } from '../shared/badInputTable.ts';
+import { expectRow, normalise, badInputRows } from '../shared/badInputTable.ts';
 import { cliSteps, outputTokens, runAndWait, useApp, type OpenPage } from './harness.ts';
 
 const app = useApp();
 const MODEL = 'models/nexttoken-3m';
 const PROMPT = 'Once upon a time';
-const rows = readmeRows();
+const rows = badInputRows();
 
 const fault = (page: Page, hook: FaultHook) => page.evaluate((h) => (window as unknown as { nexttokenFault(h: FaultHook): void }).nexttokenFault(h), hook);
 const notice = (page: Page) => page.locator('#notice');

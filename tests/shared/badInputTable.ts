@@ -1,4 +1,4 @@
-// The README's bad-input table, read back by the tests that produce each message: a row whose message
+// The bad-input table (docs/bad-input.md), read back by the tests that produce each message: a row whose message
 // differs from what the code says (or a row with no test, or a test with no row) fails the suite.
 import { appendFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -11,16 +11,12 @@ export interface BadInputRow {
   message: string;
 }
 
-const README = join(import.meta.dirname, '..', '..', 'README.md');
+const TABLE = join(import.meta.dirname, '..', '..', 'docs', 'bad-input.md');
 
-/** Rows of the table under "## Bad input", by id ("B01"). */
-export function readmeRows(): Map<string, BadInputRow> {
-  const text = readFileSync(README, 'utf8');
-  const start = text.indexOf('## Bad input');
+/** Rows of the table in docs/bad-input.md, by id ("B01"). */
+export function badInputRows(): Map<string, BadInputRow> {
   const rows = new Map<string, BadInputRow>();
-  if (start < 0) return rows;
-  for (const line of text.slice(start).split('\n').slice(1)) {
-    if (line.startsWith('## ')) break;
+  for (const line of readFileSync(TABLE, 'utf8').split('\n')) {
     const m = /^\| (B\d+) \| ([^|]+) \| (.+?) \| (.+) \|$/.exec(line);
     if (!m) continue;
     rows.set(m[1], { id: m[1], surface: m[2].trim(), input: m[3].trim(), message: m[4].trim().replace(/\\\|/g, '|') });
@@ -36,8 +32,8 @@ export function normalise(message: string, subs: Record<string, string> = {}): s
 }
 
 /**
- * The message a bad input produced must be the README row's, word for word. With
- * BAD_INPUT_TABLE_OUT set, rows are written to that file instead (to update the README).
+ * The message a bad input produced must be the table row's, word for word. With
+ * BAD_INPUT_TABLE_OUT set, rows are written to that file instead (to update docs/bad-input.md).
  */
 export function expectRow(rows: Map<string, BadInputRow>, id: string, surface: string, input: string, message: string): void {
   const out = process.env.BAD_INPUT_TABLE_OUT;
@@ -46,6 +42,6 @@ export function expectRow(rows: Map<string, BadInputRow>, id: string, surface: s
     return;
   }
   const row = rows.get(id);
-  expect(row, `README's bad-input table has no row ${id}`).toBeDefined();
+  expect(row, `docs/bad-input.md has no row ${id}`).toBeDefined();
   expect(row!.message).toBe(message);
 }

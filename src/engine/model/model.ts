@@ -75,7 +75,7 @@ export async function lastLogits(logits: tf.Tensor2D): Promise<Float32Array> {
  * Runs a tool (the inside view, the lens, perplexity) on the model and hands the KV cache back exactly
  * as it was, so a paused or step-by-step generation continues at the right position. A snapshot copies
  * only the filled positions and writes them back bit for bit (cheaper than running them again: see
- * the README's measurements).
+ * docs/speed.md).
  */
 export async function withCacheKept<T>(model: LanguageModel, fn: () => Promise<T>): Promise<T> {
   const saved = model.cache.snapshot();
