@@ -14,8 +14,9 @@ async function main(): Promise<void> {
   if (offline.reloading) return;
   // The language first: the page is built in it.
   setLang(initialLang(location.search, storedLang(), navigator.languages), false);
-  document.getElementById('boot')?.remove();
-  const app = new App(document.getElementById('app')!, DEFAULT_MODEL_URL, offline);
+  const root = document.getElementById('app')!;
+  root.replaceChildren(); // the "Loading…" line (and the no-script note) that stood in for the app
+  const app = new App(root, DEFAULT_MODEL_URL, offline);
   await app.start(sourceFromUrl(location.search, DEFAULT_MODEL_URL, storedEndpoint()));
 }
 

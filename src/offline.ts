@@ -85,11 +85,10 @@ export function watchForUpdate(reg: ServiceWorkerRegistration, onUpdate: (apply:
   const offer = () => {
     if (reg.waiting && navigator.serviceWorker.controller) onUpdate(apply);
   };
+  const follow = (w: ServiceWorker | null) => w?.addEventListener('statechange', () => w.state === 'installed' && offer());
   offer();
-  reg.addEventListener('updatefound', () => {
-    const w = reg.installing;
-    w?.addEventListener('statechange', () => w.state === 'installed' && offer());
-  });
+  follow(reg.installing); // an update that began before this page listened
+  reg.addEventListener('updatefound', () => follow(reg.installing));
 }
 
 /**

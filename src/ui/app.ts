@@ -172,7 +172,7 @@ export class App {
   private dispatch(a: Action): void {
     const before = this.state;
     this.state = reduce(before, a);
-    this.keeper?.changed();
+    this.keeper?.changed(a);
     if (a.type === 'setupChanged' || a.type === 'modeSet') history.replaceState(null, '', writeSetup(this.state.setup, new URLSearchParams(location.search)));
     if (a.type === 'setupChanged' && this.state.job.kind === 'generate') this.client.updateSettings(this.settings, this.state.setup.delayMs); // from the next token
     if (before.job.kind !== 'idle' && this.state.job.kind === 'idle') for (const w of this.idleWaiters.splice(0)) w();

@@ -107,7 +107,9 @@ function renderOffline(u: Layout, s: AppState): void {
   u.updateBox.hidden = !o.updateReady;
   u.clearRuns.hidden = !s.runs.length;
   u.clearRuns.disabled = busy(s);
-  document.body.dataset.savedRuns = String(s.savedRuns);
+  document.body.dataset.savedRuns = String(s.saved.runs);
+  document.body.dataset.savedSteps = String(s.saved.steps);
+  document.body.dataset.steps = String(s.runs.reduce((n, r) => n + r.steps.length, 0)); // for scripts: compared with data-saved-steps
 }
 
 /** What the loaded model is, in plain words, and a link to its card. */

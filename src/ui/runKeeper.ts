@@ -26,26 +26,30 @@ export class RunKeeper {
     const store = await this.store;
     if (!store) return;
     const restored = await store.load(model).catch(() => null);
-    let count = 0;
+    let kept: AppState['runs'] = [];
     if (restored && 'dropped' in restored) this.dispatch({ type: 'noticeAdded', text: t().runsDropped[restored.dropped] });
     else if (restored?.runs.length && !this.state().runs.length) {
       this.dispatch({ type: 'runsRestored', runs: restored.runs, shown: restored.shown });
       this.dispatch({ type: 'noticeAdded', text: t().runsRestored(restored.runs.length) });
-      count = restored.runs.length;
+      kept = restored.runs;
     }
     this.model = model;
     const s = this.state();
     // What the store now holds: the state as restored, or (the page kept newer runs of this model) nothing yet.
-    this.saved = count ? { runs: s.runs, shown: s.shown } : { runs: [], shown: { complete: null, chat: null } };
-    this.dispatch({ type: 'runsSaved', count });
+    this.saved = kept.length ? { runs: s.runs, shown: s.shown } : { runs: [], shown: { complete: null, chat: null } };
+    this.dispatch({ type: 'runsSaved', runs: kept });
     this.changed();
   }
 
-  /** After every state change: a save is due if the runs or the shown runs changed. */
-  changed(): void {
+  /**
+   * After every state change: a save is due if the runs or the shown runs changed. While a run grows it is
+   * saved every SAVE_AFTER_MS; when it ends, at once (a reload right after a run must find all of it).
+   */
+  changed(a?: Action): void {
     const s = this.state();
     if (!this.model || !this.saved || (s.runs === this.saved.runs && s.shown === this.saved.shown)) return;
-    this.timer ??= setTimeout(() => void this.flush(), SAVE_AFTER_MS);
+    if (a?.type === 'runEnded' || a?.type === 'replyDecoded') void this.flush();
+    else this.timer ??= setTimeout(() => void this.flush(), SAVE_AFTER_MS);
   }
 
   /** Writes what is due now (before another model loads, so nothing of this one is lost). */
@@ -58,7 +62,7 @@ export class RunKeeper {
     this.saved = { runs: s.runs, shown: s.shown };
     try {
       await store.save(model, s.runs, s.shown);
-      if (this.model === model) this.dispatch({ type: 'runsSaved', count: s.runs.length });
+      if (this.model === model) this.dispatch({ type: 'runsSaved', runs: s.runs });
     } catch (e) {
       if (this.failureSaid) return;
       this.failureSaid = true; // once a page: a full disk would say it on every token
@@ -75,7 +79,7 @@ export class RunKeeper {
     if (this.model) this.saved = { runs: s.runs, shown: s.shown };
     const store = await this.store;
     if (store && this.model) await store.clear(this.model).catch(() => undefined);
-    this.dispatch({ type: 'runsSaved', count: 0 });
+    this.dispatch({ type: 'runsSaved', runs: [] });
   }
 
   private cancel(): void {

@@ -142,8 +142,8 @@ export interface AppState {
   logitsHeld: { runId: number; step: number; bytes: number }[];
   logitsBudget: number;
   offline: OfflineState;
-  /** Runs saved for after a reload (runStore.ts): how many, once a save has finished. */
-  savedRuns: number;
+  /** What the last finished save kept for after a reload (runStore.ts): runs, and their steps in all. */
+  saved: { runs: number; steps: number };
 }
 
 /** Full logits the page keeps at most (the newest steps'); see AppState.logitsHeld. */
@@ -179,7 +179,7 @@ export type Action =
   | { type: 'offlineChanged'; patch: Partial<OfflineState> }
   | { type: 'runsRestored'; runs: Run[]; shown: AppState['shown'] }
   | { type: 'runsCleared' }
-  | { type: 'runsSaved'; count: number };
+  | { type: 'runsSaved'; runs: Run[] };
 
 export function initialState(setup: Setup, logitsBudget = LOGITS_BUDGET_BYTES, offline: OfflineState = { isolated: false, reason: 'dev', detail: '', models: null, updateReady: false }): AppState {
   return {
@@ -203,7 +203,7 @@ export function initialState(setup: Setup, logitsBudget = LOGITS_BUDGET_BYTES, o
     logitsHeld: [],
     logitsBudget,
     offline,
-    savedRuns: 0,
+    saved: { runs: 0, steps: 0 },
   };
 }
 
@@ -327,7 +327,7 @@ function apply(s: AppState, a: Action): AppState {
       if (busy(s)) return s;
       return { ...s, runs: [], shown: { complete: null, chat: null }, selected: null, picked: null, forced: null, logitsHeld: [], plainText: { on: s.plainText.on, runId: null, steps: 0, text: '' }, guess: { ...s.guess, pending: null } };
     case 'runsSaved':
-      return { ...s, savedRuns: a.count };
+      return { ...s, saved: { runs: a.runs.length, steps: a.runs.reduce((n, r) => n + r.steps.length, 0) } };
     case 'logitsRecomputed': {
       const run = s.runs[a.runId - 1];
       if (!run?.steps[a.step] || run.steps[a.step].logits) return s;

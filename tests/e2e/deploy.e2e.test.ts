@@ -4,13 +4,14 @@
 // learner's runs across a reload, and bring the whole app back with the server process stopped.
 // Witnesses: the Node CLI for the tokens; the server's own request log for "nothing was fetched".
 import { type ChildProcess, spawn } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, cpSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp, launch, ROOT } from '../../tools/browser.ts';
+import { startHubServer } from '../../tools/hubServer.ts';
 import { cliSteps, outputTokens, runAndWait, screenshot } from './harness.ts';
 
 const SUB = 'some/sub/path';
@@ -49,6 +50,11 @@ async function waitReady(page: Page): Promise<void> {
   await page.waitForSelector('body[data-ready="true"]', { timeout: 180_000 });
 }
 
+/** Until the run store holds `runs` runs and every step the page has. */
+async function waitSaved(page: Page, runs: number): Promise<void> {
+  await page.waitForFunction((n) => document.body.dataset.savedRuns === String(n) && document.body.dataset.savedSteps === document.body.dataset.steps, runs, { timeout: 60_000 });
+}
+
 describe('a deploy under a sub-path of a plain static host', () => {
   let www = '';
   let url = '';
@@ -85,6 +91,8 @@ describe('a deploy under a sub-path of a plain static host', () => {
     expect(navigations).toBeLessThanOrEqual(2); // the visit, and at most one automatic reload
     expect(await page.evaluate(() => crossOriginIsolated)).toBe(true);
     expect(await page.locator('#backend').textContent()).toMatch(/threads/);
+    // What ships is the app: the benchmark page and its peer are in their own build.
+    expect(readdirSync(join(www, SUB), { recursive: true }).map(String).filter((f) => /wllama|bench/i.test(f))).toEqual([]);
     // Every file came from under the sub-path: nothing was asked of the server's root.
     const rootHits = server!.log().split('\n').filter((l) => /"GET \/(?!some\/sub\/path\/)/.test(l));
     expect(rootHits).toEqual([]);
@@ -96,17 +104,104 @@ describe('a deploy under a sub-path of a plain static host', () => {
   it('keeps the runs across a reload', async () => {
     await page.getByRole('textbox', { name: 'Prompt' }).fill('Once upon a time');
     await runAndWait(page, 'Generate');
-    await page.waitForSelector('body[data-saved-runs="2"]', { timeout: 60_000 });
+    await waitSaved(page, 2);
+    const runs = page.locator('nav.runs button.run');
+    const before = await runs.allTextContents(); // "Run 1 “The capital of France is” · 6 tokens"
     await page.reload();
     await waitReady(page);
-    const runs = page.locator('nav.runs button.run');
     await expect.poll(() => runs.count(), { timeout: 60_000 }).toBe(2);
     const texts = await runs.allTextContents();
+    expect(texts).toEqual(before);
     expect(texts[0]).toContain(PROMPT);
     expect(texts[1]).toContain('Once upon a time');
-    // The restored run shows its tokens, and a step of it recomputes its distribution.
+    // The restored run shows its tokens.
     await runs.first().click();
     expect((await outputTokens(page)).map((t) => t.id)).toEqual(cliIds);
+    // Clear runs forgets them, here and after a reload.
+    await page.getByRole('button', { name: 'Clear runs' }).click();
+    await page.waitForSelector('body[data-saved-runs="0"]');
+    expect(await outputTokens(page)).toEqual([]);
+    await page.reload();
+    await waitReady(page);
+    expect(await page.locator('body').getAttribute('data-saved-runs')).toBe('0');
+    expect(await outputTokens(page)).toEqual([]);
+  });
+
+  it('runs saved by an older version are dropped with a notice, never a broken page', async () => {
+    await page.goto(url + QUERY); // the prompt in the link again (the last test typed another)
+    await waitReady(page);
+    await runAndWait(page, 'Generate');
+    await waitSaved(page, 1);
+    const key = await page.evaluate(async () => {
+      const db = await new Promise<IDBDatabase>((resolve, reject) => {
+        const r = indexedDB.open('nexttoken');
+        r.onsuccess = () => resolve(r.result);
+        r.onerror = () => reject(r.error);
+      });
+      const keys = await new Promise<IDBValidKey[]>((resolve) => {
+        const r = db.transaction('runs').objectStore('runs').getAllKeys();
+        r.onsuccess = () => resolve(r.result);
+      });
+      const tx = db.transaction('runs', 'readwrite');
+      tx.objectStore('runs').put({ shape: 0, runs: 'an older shape' }, keys[0]);
+      await new Promise((r) => (tx.oncomplete = r));
+      db.close();
+      return String(keys[0]);
+    });
+    expect(key).toMatch(/^url:.*models\/nexttoken-3m\/$/);
+    await page.reload();
+    await waitReady(page);
+    await expect.poll(() => page.locator('#notice').textContent()).toContain('Runs saved by an older version of NextToken could not be read and were removed.');
+    expect(await outputTokens(page)).toEqual([]);
+    await runAndWait(page, 'Generate');
+    expect((await outputTokens(page)).map((t) => t.id)).toEqual(cliIds);
+    await waitSaved(page, 1);
+  });
+
+  it('a new deploy is offered with a Reload notice, and Reload switches to it', async () => {
+    // The next deploy: its sw.js differs (a build writes its file list and revisions into it).
+    appendFileSync(join(www, SUB, 'sw.js'), '\n// the next deploy\n');
+    await page.reload();
+    await waitReady(page);
+    const notice = page.getByRole('status').filter({ hasText: 'A new version of NextToken is available.' });
+    await expect.poll(() => notice.isVisible(), { timeout: 60_000 }).toBe(true);
+    // Reload: the new version takes over and the page reloads itself.
+    await Promise.all([page.waitForEvent('framenavigated', { timeout: 180_000 }), notice.getByRole('button', { name: 'Reload' }).click()]);
+    await waitReady(page);
+    expect(await page.evaluate(async () => (await navigator.serviceWorker.getRegistration())?.waiting ?? null)).toBeNull();
+    expect(await notice.isVisible()).toBe(false);
+    expect(await page.evaluate(() => crossOriginIsolated)).toBe(true);
+  });
+
+  it('a Hub model downloads and runs in the isolated page (the stand-in Hub, another origin)', async () => {
+    const hub = await startHubServer({ 'test/tiny-gpt2': join(ROOT, 'tests', 'fixtures', 'tiny-gpt2') }, []);
+    const hubPage = await context.newPage();
+    try {
+      await hubPage.goto(`${url}?backend=wasm&t=0&max=8&prompt=${encodeURIComponent('Hello')}&model=test/tiny-gpt2&hubEndpoint=${encodeURIComponent(hub.url)}`);
+      await waitReady(hubPage);
+      expect(await hubPage.evaluate(() => crossOriginIsolated)).toBe(true);
+      await expect.poll(() => hubPage.locator('#model-info').textContent()).toMatch(/test\/tiny-gpt2/);
+      expect(hub.requests).toContain('GET /test/tiny-gpt2/resolve/main/model.safetensors');
+      await runAndWait(hubPage, 'Generate');
+      const cli = await cliSteps(['--model', 'tests/fixtures/tiny-gpt2', '--prompt', 'Hello', '--temperature', '0', '--max-tokens', '8']);
+      expect((await outputTokens(hubPage)).map((t) => t.id)).toEqual(cli.map((x) => x.id));
+    } finally {
+      await hubPage.close();
+      await hub.close();
+    }
+  });
+
+  it('a deploy missing one of its files says which, instead of a white page', async () => {
+    const broken = join(www, 'broken');
+    cpSync(join(www, SUB), broken, { recursive: true });
+    const main = readdirSync(join(broken, 'assets')).find((f) => /^index-.*\.js$/.test(f))!;
+    rmSync(join(broken, 'assets', main));
+    const other = await browser.newPage({ serviceWorkers: 'block' });
+    await other.goto(url.replace(`${SUB}/`, 'broken/'));
+    const alert = other.getByRole('alert');
+    await expect.poll(() => alert.textContent(), { timeout: 30_000 }).toContain(`/broken/assets/${main}`);
+    expect(await other.locator('#boot').textContent()).toContain('Loading NextToken');
+    await other.close();
   });
 
   it('with the server process stopped, a reload brings the app back: it generates and replays training', async () => {
@@ -120,8 +215,6 @@ describe('a deploy under a sub-path of a plain static host', () => {
     await waitReady(page);
     const readyMs = Date.now() - t0;
     expect(await page.evaluate(() => crossOriginIsolated)).toBe(true);
-    await page.getByRole('button', { name: 'Clear runs' }).click();
-    await expect.poll(() => page.locator('nav.runs button.run').count()).toBe(0);
     await runAndWait(page, 'Generate');
     expect((await outputTokens(page)).map((t) => t.id)).toEqual(cliIds);
     const index = JSON.parse(readFileSync(join(ROOT, 'models/nexttoken-3m/checkpoints.json'), 'utf8')) as { checkpoints: { step: number }[] };
@@ -136,4 +229,5 @@ describe('a deploy under a sub-path of a plain static host', () => {
     await screenshot(page, 'deploy-offline-1280.png');
     console.log(JSON.stringify({ offlineReloadToReadyMs: readyMs }));
   });
+
 });
