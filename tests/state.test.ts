@@ -3,7 +3,11 @@
 import { describe, expect, it } from 'vitest';
 import type { StepRecord } from '../src/engine/generate/generate.ts';
 import { allIds, conversationOf, contextIds, guessPromptsFor, initialState, pickGuessPrompts, reduce, runExport, shownRun, type AppState } from '../src/ui/state.ts';
-import { DEFAULT_SETUP, readSetup } from '../src/ui/urlState.ts';
+import { DEFAULT_PROMPTS, DEFAULT_SETUP, readSetup } from '../src/ui/urlState.ts';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { en } from '../src/ui/i18n/en.ts';
+import { zh } from '../src/ui/i18n/zh.ts';
 import { samplingSettings } from '../src/sampling/stages.ts';
 
 const step = (id: number, token = `t${id}`): StepRecord =>
@@ -111,6 +115,20 @@ describe('app state', () => {
       { key: 'k', given: 'abc', used: '0', rule: 'a whole number from 0 to 1000000 (0 = off)' },
       { key: 'max', given: '0', used: String(DEFAULT_SETUP.maxTokens), rule: 'a whole number from 1 to 1000' },
     ]);
+  });
+
+  it('the first prompt and the chat suggestion are in the interface language, and are facts the embedded model saw (facts.json)', () => {
+    type Fact = { lang: string; seen: boolean; prompts: { completion: string; question: string } };
+    const facts = (JSON.parse(readFileSync(join(import.meta.dirname, '..', 'models', 'nexttoken-3m', 'facts.json'), 'utf8')) as { facts: Fact[] }).facts;
+    for (const [lang, dict] of [['en', en], ['zh', zh]] as const) {
+      const prompt = readSetup('', lang).setup.prompt;
+      expect(prompt).toBe(DEFAULT_PROMPTS[lang]);
+      const fact = facts.find((f) => f.lang === lang && f.prompts.completion === prompt);
+      expect(fact?.seen, `${lang}: "${prompt}" is a fact the model saw`).toBe(true);
+      expect(dict.messagePlaceholder).toContain(fact!.prompts.question);
+    }
+    expect(readSetup('', 'zh').setup.prompt).toMatch(/\p{Script=Han}/u);
+    expect(readSetup('?prompt=Hello', 'zh').setup.prompt).toBe('Hello'); // a link's prompt wins
   });
 
   it('the guessing game offers seen facts first, then one held out, per language, in the interface language when the model has it', () => {

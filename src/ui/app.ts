@@ -7,7 +7,7 @@ import type { FaultHook, ModelSource, TokenView } from '../worker/protocol.ts';
 import { wireControls } from './controls.ts';
 import { EngineClient } from './engineClient.ts';
 import { ExperimentsView } from './experimentsView.ts';
-import { onLangChange, setLang, t as tr, type Lang } from './i18n/index.ts';
+import { lang, onLangChange, setLang, t as tr, type Lang } from './i18n/index.ts';
 import { download } from './dom.ts';
 import { InsideView } from './insideView.ts';
 import { buildLayout, type Layout } from './layout.ts';
@@ -67,7 +67,7 @@ export class App {
       this.dispatch({ type: 'noticeAdded', text: why });
     };
     this.client.onRestarted = (why) => void this.recover(why);
-    const { setup, corrections } = readSetup(location.search);
+    const { setup, corrections } = readSetup(location.search, lang());
     const { isolated, reason, detail, registration } = offline;
     const models = registration ? { done: 0, total: 0, failed: [], finished: false } : null; // filled once the service worker answers
     this.state = initialState(setup, testHooks && params.has('logitsBudget') ? Number(params.get('logitsBudget')) : undefined, { isolated, reason, detail, models, updateReady: false });

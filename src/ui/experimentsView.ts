@@ -4,8 +4,11 @@ import { parseSetting } from '../sampling/limits.ts';
 import { clear, h, pct, probText, visibleToken } from './dom.ts';
 import type { TemperatureColumn } from '../engine/tools/compare.ts';
 import type { EngineClient } from './engineClient.ts';
-import { label, onLangChange, t } from './i18n/index.ts';
+import { label, lang, onLangChange, t } from './i18n/index.ts';
 import { probBucket } from './tokens.ts';
+
+/** Texts to measure perplexity on, per interface language (a Bible verse and a Debian-manual sentence: both kinds of text the embedded model read). */
+const SAMPLE_TEXT: Record<'en' | 'zh', string> = { en: 'In the beginning God created the heavens and the earth.', zh: '软件包管理系统可以安装、升级和删除软件。' };
 import { Availability, toolPanel, type ToolHost } from './toolHost.ts';
 
 export interface ExperimentsHost extends ToolHost {
@@ -30,8 +33,9 @@ export class ExperimentsView {
     this.temps = label(h('input', { type: 'text', value: '0, 0.7, 1, 1.5', spellcheck: 'false' }), (d) => d.temperatures, 'aria-label');
     const compare = label(h('button', { type: 'button', class: 'primary' }), (d) => d.compareTemps);
     this.columns = label(h('div', { class: 'temp-columns', role: 'region' }), (d) => d.temperatureColumns, 'aria-label');
-    // Sample input for an English-trained model: the user's text, not a UI string.
-    this.text = label(h('textarea', { rows: 3, translate: 'no' }, 'In the beginning God created the heavens and the earth.'), (d) => d.textToMeasure, 'aria-label');
+    // A sample text in the interface's language (the learner's text, not a UI string: it is not translated
+    // once typed in; an untouched sample follows a language switch).
+    this.text = label(h('textarea', { rows: 3, translate: 'no' }, SAMPLE_TEXT[lang()]), (d) => d.textToMeasure, 'aria-label');
     const measure = label(h('button', { type: 'button', class: 'primary' }), (d) => d.measure);
     this.availability = new Availability([compare, measure]);
     this.surprise = label(h('div', { class: 'surprise', role: 'region' }), (d) => d.tokenSurprise, 'aria-label');
@@ -50,6 +54,7 @@ export class ExperimentsView {
       this.surprise,
     );
     onLangChange(() => {
+      if (Object.values(SAMPLE_TEXT).includes(this.text.value)) this.text.value = SAMPLE_TEXT[lang()];
       if (this.lastColumns) this.renderColumns(this.lastColumns.cols, this.lastColumns.prompt);
       if (this.lastPerplexity) this.renderPerplexity(this.lastPerplexity);
     });

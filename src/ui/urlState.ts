@@ -14,9 +14,15 @@ export interface Setup extends SamplingSettings {
   message: string; // the chat message being written (not part of the link)
 }
 
+/**
+ * The prompt a learner meets first, in the interface's language: a fact the embedded model saw in training
+ * (greedy: " Paris" / "巴黎"), so the first distribution is one the model is sure of.
+ */
+export const DEFAULT_PROMPTS = { en: 'The capital of France is', zh: '法国的首都是' } as const;
+
 export const DEFAULT_SETUP: Setup = {
   mode: 'complete',
-  prompt: 'The capital of France is',
+  prompt: DEFAULT_PROMPTS.en,
   temperature: 0.8,
   topK: 0,
   topP: 1,
@@ -49,8 +55,11 @@ export interface Correction {
   rule: string; // the allowed values, e.g. "0 to 2"
 }
 
-/** Reads a setup from a query string; anything missing keeps its default, anything invalid is corrected and reported. */
-export function readSetup(search: string): { setup: Setup; corrections: Correction[] } {
+/**
+ * Reads a setup from a query string; anything missing keeps its default (the prompt in the interface's
+ * language `lang`), anything invalid is corrected and reported.
+ */
+export function readSetup(search: string, lang: keyof typeof DEFAULT_PROMPTS = 'en'): { setup: Setup; corrections: Correction[] } {
   const q = new URLSearchParams(search);
   const d = DEFAULT_SETUP;
   const corrections: Correction[] = [];
@@ -68,7 +77,7 @@ export function readSetup(search: string): { setup: Setup; corrections: Correcti
   return {
     setup: {
       mode: mode === 'chat' ? 'chat' : 'complete',
-      prompt: q.get('prompt') ?? d.prompt,
+      prompt: q.get('prompt') ?? DEFAULT_PROMPTS[lang],
       ...(Object.fromEntries(STAGES.map((s) => [s.name, num(s.urlKey, d[s.name])])) as SamplingSettings),
       seed: seedRaw === 'random' ? d.seed : num('seed', d.seed),
       randomSeed: seedRaw === 'random',

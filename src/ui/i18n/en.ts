@@ -55,7 +55,7 @@ export const en = {
   prompt: 'Prompt',
   promptPlaceholder: 'Type the start of a text…',
   message: 'Message',
-  messagePlaceholder: 'Ask the model something…',
+  messagePlaceholder: 'Ask the model something, e.g. “What is the capital of France?”',
   generate: 'Generate',
   nextToken: 'Next token',
   send: 'Send',

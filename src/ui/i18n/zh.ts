@@ -51,7 +51,7 @@ export const zh: Dict = {
   prompt: '提示词',
   promptPlaceholder: '输入一段文字的开头…',
   message: '消息',
-  messagePlaceholder: '向模型提问…',
+  messagePlaceholder: '向模型提问，例如“法国的首都是哪里？”',
   generate: '生成',
   nextToken: '下一个词元',
   send: '发送',
