@@ -26,10 +26,13 @@ export function pct(p: number, digits = 1): string {
   return `${(p * 100).toFixed(digits)}%`;
 }
 
-/** A probability for reading: 41.0%, or 2.3e-7% when it is too small for one decimal, never a misleading 0.0%. */
+/**
+ * A probability for reading: 41.0% at 0.1% and above, two significant digits below (0.0024%, 2.4e-7%):
+ * never a misleading 0.0% for a token that had a chance.
+ */
 export function probText(p: number): string {
   if (p === 0) return '0%';
-  return p >= 0.0005 ? pct(p) : `${(p * 100).toExponential(1)}%`;
+  return p >= 0.001 ? pct(p) : `${+(p * 100).toPrecision(2)}%`;
 }
 
 /** Whitespace made visible in token chips: a leading space shows as ␣, a newline as ↵. */

@@ -6,7 +6,8 @@ import type { StepRecord } from '../engine/generate/generate.ts';
 import { clear, h, visibleToken } from './dom.ts';
 import { t } from './i18n/index.ts';
 import { conversationOf, runById, shownRun, type AppState, type Run } from './state.ts';
-import { tokenButton } from './tokens.ts';
+import { charGroups, probBucket, tokenButton } from './tokens.ts';
+import { pct } from './dom.ts';
 
 export interface OutputHandlers {
   select(runId: number, step: number): void;
@@ -48,6 +49,7 @@ export class OutputView {
     const key = `${structureKey(s, run)}|${s.guess.pending ? `${s.guess.pending.runId}:${s.guess.pending.step}` : ''}`;
     if (key === this.drawnKey && run && this.live && run.steps.length >= this.drawnSteps) {
       for (let i = this.drawnSteps; i < run.steps.length; i++) this.live.append(this.button(run, i, eosIds));
+      if (run.steps.length > this.drawnSteps) this.drawCharacters(this.live, run, eosIds);
     } else {
       this.redraw(s, run, eosIds);
       this.drawnKey = key;
@@ -64,6 +66,7 @@ export class OutputView {
     const tokensOf = (r: Run) => {
       const span = h('span', { class: 'gen', 'data-run': r.id });
       r.steps.forEach((_, i) => span.append(this.button(r, i, eosIds)));
+      this.drawCharacters(span, r, eosIds);
       return span;
     };
     if (s.setup.mode === 'complete') {
@@ -111,13 +114,43 @@ export class OutputView {
     return b;
   }
 
+  /**
+   * Characters, not bytes: tokens that each hold part of a character (新加<0xE5> <0x9D> <0xA1>) are drawn as
+   * one chip (新加坡, "3 tokens"), coloured by the character's probability (the product of its tokens').
+   * The other tokens' buttons stay in the DOM, hidden, with their ids and steps; selecting the chip selects
+   * its first step. Redone as a run streams: the last character may complete with the next token.
+   */
+  private drawCharacters(span: HTMLElement, run: Run, eosIds: number[]): void {
+    const buttons = [...span.querySelectorAll<HTMLButtonElement>(':scope > button.token')];
+    const labels = run.steps.map((x, i) => (this.pending?.runId === run.id && this.pending.step === i ? '?' : x.token));
+    for (const g of charGroups(labels)) {
+      const head = buttons[g.start];
+      if (g.start === g.end && g.complete) {
+        if (head.dataset.stepEnd) head.replaceWith(this.button(run, g.start, eosIds)); // grouped before, alone now
+        continue;
+      }
+      const steps = run.steps.slice(g.start, g.end + 1);
+      const prob = steps.reduce((p, x) => p * x.rawProb, 1);
+      const n = g.end - g.start + 1;
+      head.className = `token p${probBucket(prob)} chars`;
+      head.dataset.stepEnd = String(g.end);
+      head.replaceChildren(g.text, ...(n > 1 ? [h('sup', { class: 'n-tokens', 'aria-hidden': 'true' }, t().nTokens(n))] : []));
+      head.setAttribute('aria-label', `${g.text} ${pct(prob)} (${t().nTokens(n)}: ${steps.map((x) => x.token).join(' ')})`);
+      head.title = `${t().nTokens(n)}: ${steps.map((x) => x.token).join(' ')}`;
+      for (let i = g.start + 1; i <= g.end; i++) {
+        buttons[i].hidden = true;
+        buttons[i].dataset.merged = 'true';
+      }
+    }
+  }
+
   /** aria-pressed on the selected token; the one Tab stop is the selected token, else the last one. */
   private markSelection(s: AppState): void {
     const buttons = this.tokenButtons();
     const sel = s.selected;
     let stop: HTMLButtonElement | null = null;
     for (const b of buttons) {
-      const on = sel !== null && Number(b.dataset.run) === sel.runId && Number(b.dataset.step) === sel.step;
+      const on = sel !== null && Number(b.dataset.run) === sel.runId && Number(b.dataset.step) <= sel.step && sel.step <= Number(b.dataset.stepEnd ?? b.dataset.step);
       b.setAttribute('aria-pressed', on ? 'true' : 'false');
       if (on) stop = b;
       b.tabIndex = -1;
@@ -127,7 +160,7 @@ export class OutputView {
   }
 
   private tokenButtons(): HTMLButtonElement[] {
-    return [...this.panes.output.querySelectorAll<HTMLButtonElement>('button.token')];
+    return [...this.panes.output.querySelectorAll<HTMLButtonElement>('button.token:not([hidden])')];
   }
 
   /** The shown run's buttons (the live ones), for scripts and scrolling. */

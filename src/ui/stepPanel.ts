@@ -107,9 +107,9 @@ export class StepPanel {
           { 'aria-current': chosen ? 'true' : undefined, class: [chosen ? 'chosen' : '', r.id === picked ? 'picked' : '', r.rank > topN ? 'below' : ''].join(' ').trim(), 'data-id': r.id, 'data-rank': r.rank },
           h('span', { class: 'rank' }, `#${r.rank}`),
           h('span', { class: 'tok', translate: 'no' }, shown(r.id), r.penalised ? h('span', { class: 'penalised', title: d.penalised, 'aria-label': d.penalised }, ' ↓') : null),
-          h('span', { class: 'p raw', title: d.rawTitle }, pct(r.raw)),
-          h('span', { class: 'p tempered', title: d.temperedTitle }, pct(r.tempered)),
-          h('span', { class: 'p final', title: d.finalTitle }, pct(r.final)),
+          h('span', { class: 'p raw', title: d.rawTitle }, probText(r.raw)),
+          h('span', { class: 'p tempered', title: d.temperedTitle }, probText(r.tempered)),
+          h('span', { class: 'p final', title: d.finalTitle }, probText(r.final)),
           h(
             'button',
             {
@@ -132,9 +132,9 @@ export class StepPanel {
         { class: 'other', 'data-other': 'true' },
         h('span', { class: 'rank' }, ''),
         h('span', {}, d.otherTokens(o.count)),
-        h('span', { class: 'p raw' }, pct(o.raw)),
-        h('span', { class: 'p tempered' }, pct(o.tempered)),
-        h('span', { class: 'p final' }, pct(o.final)),
+        h('span', { class: 'p raw' }, probText(o.raw)),
+        h('span', { class: 'p tempered' }, probText(o.tempered)),
+        h('span', { class: 'p final' }, probText(o.final)),
         h('span', {}, ''),
       ),
     );

@@ -48,3 +48,66 @@ export function promptChips(views: TokenView[]): Node[] {
     h('span', { class: 'hint' }, t().tokensCount(views.length)),
   ];
 }
+
+/** Consecutive tokens shown as one chip: the character(s) their bytes spell together. */
+export interface CharGroup {
+  start: number; // first token's index
+  end: number; // last token's index (inclusive)
+  text: string;
+  /** False when the bytes never make a whole character (a run cut mid-character): U+FFFD there, as a decoder reads it. */
+  complete: boolean;
+}
+
+const PARTIAL = /<0x[0-9A-F]{2}>/;
+const utf8 = new TextEncoder();
+
+/** A token label's bytes: `<0xE5>` is that byte, anything else its UTF-8. */
+function labelBytes(label: string): number[] {
+  const out: number[] = [];
+  for (const part of label.split(/(<0x[0-9A-F]{2}>)/)) {
+    if (PARTIAL.test(part) && part.length === 6) out.push(parseInt(part.slice(3, 5), 16));
+    else out.push(...utf8.encode(part));
+  }
+  return out;
+}
+
+/**
+ * Groups tokens whose labels hold part of a character (`新加<0xE5>`, `<0x9D><0xA1>`) with the tokens that
+ * complete it, so the learner reads 新加坡, not byte codes. A token without partial bytes is its own group.
+ * The steps themselves stay separate: this is only how they are drawn.
+ */
+export function charGroups(labels: readonly string[]): CharGroup[] {
+  const groups: CharGroup[] = [];
+  const strict = new TextDecoder('utf-8', { fatal: true });
+  const lenient = new TextDecoder('utf-8');
+  for (let i = 0; i < labels.length; ) {
+    if (!PARTIAL.test(labels[i])) {
+      groups.push({ start: i, end: i, text: labels[i], complete: true });
+      i++;
+      continue;
+    }
+    const bytes: number[] = [];
+    let end = -1;
+    let j = i;
+    // A character is at most 4 bytes: a few tokens at most; a token with no partial bytes cannot finish one.
+    for (; j < labels.length && j < i + 8 && (j === i || PARTIAL.test(labels[j])); j++) {
+      bytes.push(...labelBytes(labels[j]));
+      try {
+        const text = strict.decode(Uint8Array.from(bytes));
+        groups.push({ start: i, end: j, text, complete: true });
+        end = j;
+        break;
+      } catch {
+        // not whole yet
+      }
+    }
+    if (end < 0) {
+      // Bytes that never make a character (the run ended mid-character, or a stray byte): read as a decoder
+      // reads them, U+FFFD for each broken sequence, so the chips say what Plain text says.
+      end = j - 1;
+      groups.push({ start: i, end, text: lenient.decode(Uint8Array.from(bytes)), complete: false });
+    }
+    i = end + 1;
+  }
+  return groups;
+}

@@ -80,6 +80,7 @@ export const en = {
   verySlow: 'very slow (1 s per token)',
   promptTokens: 'Prompt tokens',
   tokensCount: (n: number) => ` ${n} tokens`,
+  nTokens: (n: number) => (n === 1 ? '1 token' : `${n} tokens`),
   copyLink: 'Copy link',
   exportRun: 'Export run (JSON)',
   exportChart: 'Export chart (PNG)',

@@ -75,6 +75,7 @@ export const zh: Dict = {
   verySlow: '很慢（每个词元 1 秒）',
   promptTokens: '提示词的词元',
   tokensCount: (n) => ` 共 ${n} 个词元`,
+  nTokens: (n) => `${n} 个词元`,
   copyLink: '复制链接',
   exportRun: '导出本次运行（JSON）',
   exportChart: '导出图表（PNG）',

@@ -1,0 +1,60 @@
+// Characters, not bytes (production build, WASM, the interface in 中文): Chinese output whose characters the
+// tokenizer split into byte tokens is drawn as whole characters, one chip per character with its token count.
+// Witnesses: the Node CLI (same seed, same ids) and the tokenizer's own decode of those ids.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { Tokenizer } from '../../src/engine/load/tokenizer.ts';
+import { cliSteps, ROOT, runAndWait, screenshot, useApp } from './harness.ts';
+
+const app = useApp();
+const dir = join(ROOT, 'models', 'nexttoken-3m');
+const json = (f: string) => JSON.parse(readFileSync(join(dir, f), 'utf8'));
+const tok = Tokenizer.fromJSON(json('tokenizer.json'), json('tokenizer_config.json'));
+const PROMPT = '从前有一个';
+
+describe('characters, not bytes', () => {
+  it('10 runs at T = 1 from 从前有一个: no chip shows a byte code, merged chips say how many tokens, the text is the CLI’s', async () => {
+    let merged = 0;
+    for (let seed = 1; seed <= 10; seed++) {
+      const o = await app.open(`?backend=wasm&lang=zh&t=1&max=24&seed=${seed}&prompt=${encodeURIComponent(PROMPT)}`);
+      await runAndWait(o.page, '生成');
+      // Every step's button, merged ones included (outputTokens finds the pane by its English name).
+      const ids = await o.page.locator('section.panel.output button.token[data-active="true"]').evaluateAll((els) => els.map((e) => Number((e as HTMLElement).dataset.id)));
+      const cli = await cliSteps(['--prompt', PROMPT, '--temperature', '1', '--seed', String(seed), '--max-tokens', '24']);
+      expect(ids).toEqual(cli.map((x) => x.id));
+      const chips = await o.page.locator('section.panel.output button.token[data-active="true"]:not([hidden])').evaluateAll((els) =>
+        els.map((e) => ({ text: e.firstChild?.textContent ?? '', badge: e.querySelector('.n-tokens')?.textContent ?? null, from: Number((e as HTMLElement).dataset.step), to: Number((e as HTMLElement).dataset.stepEnd ?? (e as HTMLElement).dataset.step) })),
+      );
+      for (const c of chips) expect(c.text).not.toContain('<0x');
+      for (const c of chips.filter((x) => x.to > x.from)) {
+        merged++;
+        expect(c.badge).toBe(`${c.to - c.from + 1} 个词元`);
+      }
+      // What the chips read is what the tokenizer decodes from the CLI's ids (a cut-off character as U+FFFD).
+      expect(chips.map((c) => c.text).join('')).toBe(tok.decode(cli.map((x) => x.id)));
+      if (seed === 10) await screenshot(o.page, 'characters-zh-1280.png');
+      await o.page.close();
+    }
+    expect(merged).toBeGreaterThan(0); // the runs did write characters split into bytes
+  });
+
+  it('selecting a merged chip opens its first step; Prompt tokens stays byte-honest', async () => {
+    const o = await app.open(`?backend=wasm&t=0&max=8&prompt=${encodeURIComponent('新加坡的首都是')}`);
+    const ids = tok.encode('新加坡的首都是');
+    // 坡 is not in the vocabulary: its bytes are tokens, and the tokenizer view shows them as bytes.
+    expect(ids.map((id) => tok.tokenLabel(id)).some((l) => l.includes('<0x'))).toBe(true);
+    await o.page.locator('details.prompt-tokens summary').click();
+    const promptChips = await o.page.getByLabel('Prompt tokens', { exact: true }).locator('.chip').allTextContents();
+    expect(promptChips.some((c) => c.includes('<0x'))).toBe(true);
+    await runAndWait(o.page, 'Generate');
+    // Greedy writes 新加坡。 again: 坡 as two tokens (<0xE5><0x9D> and <0xA1>), drawn as one chip.
+    const head = o.page.locator('section.panel.output button.token.chars[data-active="true"]').first();
+    expect(await head.textContent()).toBe('坡2 tokens');
+    const from = Number(await head.getAttribute('data-step'));
+    await head.click();
+    await expect.poll(() => head.getAttribute('aria-pressed')).toBe('true');
+    await expect.poll(() => o.page.getByRole('region', { name: 'Next-token distribution' }).textContent()).toContain(`Step ${from + 1} (`);
+    await o.page.close();
+  });
+});
