@@ -4,7 +4,7 @@
 // learner's runs across a reload, and bring the whole app back with the server process stopped.
 // Witnesses: the Node CLI for the tokens; the server's own request log for "nothing was fetched".
 import { type ChildProcess, spawn } from 'node:child_process';
-import { appendFileSync, cpSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -158,9 +158,18 @@ describe('a deploy under a sub-path of a plain static host', () => {
     await waitSaved(page, 1);
   });
 
-  it('a new deploy is offered with a Reload notice, and Reload switches to it', async () => {
-    // The next deploy: its sw.js differs (a build writes its file list and revisions into it).
-    appendFileSync(join(www, SUB, 'sw.js'), '\n// the next deploy\n');
+  it('a new deploy is offered with a Reload notice; Reload switches to it, and a changed model file replaces the old one', async () => {
+    await page.waitForSelector('body[data-offline="ready"]', { timeout: 180_000 });
+    // The next deploy: a build writes its file list and revisions into sw.js; here eval.json "changed".
+    const swPath = join(www, SUB, 'sw.js');
+    const sw = readFileSync(swPath, 'utf8');
+    const m = /"revision":"([0-9a-f]{32})","url":"models\/nexttoken-3m\/eval\.json"/.exec(sw);
+    expect(m).not.toBeNull();
+    const next = 'f'.repeat(32);
+    writeFileSync(swPath, sw.replace(m![0], m![0].replace(m![1], next)));
+    const evalKeys = () =>
+      page.evaluate(async () => (await (await caches.open('nexttoken-models')).keys()).map((r) => r.url).filter((u) => u.includes('eval.json')));
+    expect((await evalKeys()).map((u) => u.split('__rev=')[1])).toEqual([m![1]]);
     await page.reload();
     await waitReady(page);
     const notice = page.getByRole('status').filter({ hasText: 'A new version of NextToken is available.' });
@@ -171,6 +180,11 @@ describe('a deploy under a sub-path of a plain static host', () => {
     expect(await page.evaluate(async () => (await navigator.serviceWorker.getRegistration())?.waiting ?? null)).toBeNull();
     expect(await notice.isVisible()).toBe(false);
     expect(await page.evaluate(() => crossOriginIsolated)).toBe(true);
+    // The old revision of the changed file is gone; the new one is kept; nothing else was fetched again.
+    await page.waitForSelector('body[data-offline="ready"]', { timeout: 180_000 });
+    expect((await evalKeys()).map((u) => u.split('__rev=')[1])).toEqual([next]);
+    const cacheNames = await page.evaluate(() => caches.keys());
+    expect(cacheNames.filter((n) => n !== 'nexttoken-models' && !n.startsWith('workbox-precache-v2-'))).toEqual([]);
   });
 
   it('a Hub model downloads and runs in the isolated page (the stand-in Hub, another origin)', async () => {
@@ -229,5 +243,4 @@ describe('a deploy under a sub-path of a plain static host', () => {
     await screenshot(page, 'deploy-offline-1280.png');
     console.log(JSON.stringify({ offlineReloadToReadyMs: readyMs }));
   });
-
 });
