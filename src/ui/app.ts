@@ -188,6 +188,7 @@ export class App {
 
   private render(): void {
     const s = this.state;
+    const focused = document.activeElement;
     renderChrome(this.ui, s, this.source);
     this.output.render(s, s.model?.eosIds ?? []);
     this.tokenTree.render(s);
@@ -206,7 +207,18 @@ export class App {
     this.experiments.setBlocked(reason);
     this.training.setBlocked(reason);
     this.picker.setBusy(s.job.kind === 'load'); // a load may start during a tool job: the worker cancels it and says so
+    this.keepFocus(focused);
     this.afterRender();
+  }
+
+  /**
+   * A button that disables itself when pressed (Generate, Next token, Send, Continue; Stop when the run ends)
+   * would drop keyboard focus to the page: it goes to Stop while a run goes on, then to the output.
+   */
+  private keepFocus(focused: Element | null): void {
+    if (!(focused instanceof HTMLButtonElement) || !(focused.disabled || !focused.isConnected)) return;
+    const target = this.state.job.kind === 'generate' && !this.ui.stop.disabled ? this.ui.stop : this.output.tabStop() ?? (this.ui.generate.disabled ? null : this.ui.generate);
+    target?.focus({ preventScroll: true });
   }
 
   /** Effects of a render: bring a new run's first token into view (on a phone the output is below the controls). */

@@ -163,6 +163,11 @@ export class OutputView {
     return [...this.panes.output.querySelectorAll<HTMLButtonElement>('button.token:not([hidden])')];
   }
 
+  /** The output's one Tab stop (the selected token, else the last), or null when nothing is shown. */
+  tabStop(): HTMLButtonElement | null {
+    return this.tokenButtons().find((b) => b.tabIndex === 0) ?? null;
+  }
+
   /** The shown run's buttons (the live ones), for scripts and scrolling. */
   firstLiveToken(): HTMLElement | null {
     return this.live?.querySelector('button.token') ?? null;
