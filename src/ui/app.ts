@@ -114,7 +114,7 @@ export class App {
     };
     this.experiments = new ExperimentsView(this.client, { ...host, promptSetup });
     this.training = new TrainingView(this.client, { ...host, promptSetup, settings: () => this.settings, trainingLog: () => this.trainingLog() });
-    root.append(this.inside.element, this.experiments.element, this.training.element, this.lens.element);
+    root.append(this.inside.element, this.lens.element, this.experiments.element, this.training.element); // the Views bar's order
     this.tour = new TourView({ show: (c) => this.tourShow(c), trainingLog: () => this.trainingLog(), error: (m) => this.showError(m) });
     this.ui.language.before(this.tour.openButton);
     root.append(this.tour.element);
@@ -259,7 +259,7 @@ export class App {
    */
   private async loadModel(source: ModelSource, choice: string | null): Promise<void> {
     if (this.state.job.kind === 'generate') {
-      this.runs.stop();
+      this.runs.stop('load');
       await this.whenIdle();
     }
     const ui = this.ui;
@@ -324,7 +324,7 @@ export class App {
 
   private setMode(mode: AppState['setup']['mode']): void {
     if (mode === this.state.setup.mode) return;
-    if (this.state.job.kind === 'generate') this.runs.stop(); // a run is never left going where it cannot be seen
+    if (this.state.job.kind === 'generate') this.runs.stop(mode); // a run is never left going where it cannot be seen
     this.dispatch({ type: 'modeSet', mode });
   }
 

@@ -84,7 +84,13 @@ export function wireControls(u: Layout, a: ControlActions): void {
       if (!e.repeat) a.send();
     }
   });
-  u.copyLink.addEventListener('click', () => void navigator.clipboard?.writeText(location.href).catch(() => a.error(t().clipboard)));
+  u.copyLink.addEventListener('click', () => {
+    if (!navigator.clipboard) return a.error(t().clipboard);
+    navigator.clipboard.writeText(location.href).then(
+      () => a.dispatch({ type: 'messageShown', message: { kind: 'notice', text: t().linkCopied } }),
+      () => a.error(t().clipboard),
+    );
+  });
   u.exportRun.addEventListener('click', a.exportRun);
   u.exportChart.addEventListener('click', a.exportChart);
 }

@@ -15,7 +15,7 @@ export interface Preset {
 }
 
 export const PRESETS: Preset[] = [
-  { id: EMBEDDED_ID, label: (d) => d.embeddedLabel, downloadMB: 6.1, note: (d) => d.presetNotes.embedded },
+  { id: EMBEDDED_ID, label: (d) => d.embeddedLabel, downloadMB: 6.9, note: (d) => d.presetNotes.embedded },
   { id: 'openai-community/gpt2', label: 'GPT-2 (124M)', downloadMB: 548, note: (d) => d.presetNotes.gpt2 },
   { id: 'distilbert/distilgpt2', label: 'DistilGPT2 (82M)', downloadMB: 353, note: (d) => d.presetNotes.distilgpt2 },
   { id: 'HuggingFaceTB/SmolLM2-135M-Instruct', label: 'SmolLM2-135M-Instruct', downloadMB: 269, note: (d) => d.presetNotes.smol },

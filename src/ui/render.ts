@@ -69,7 +69,7 @@ export function renderChrome(u: Layout, s: AppState, source: ModelSource | null)
   u.backend.textContent = s.backend?.description ?? d.starting;
   u.modelInfo.textContent = m ? d.modelInfo({ name: m.name, params: (m.params / 1e6).toFixed(2), mb: (m.weightBytes / 1e6).toFixed(1), context: m.contextLength }) : '';
   const p = s.perf;
-  u.perf.textContent = s.job.kind === 'generate' && s.job.phase === 'preparing' ? d.preparing : p ? d.perf(p.tokensPerSec === null ? '–' : d.tokensPerSec(p.tokensPerSec.toFixed(1)), Math.round(p.ttftMs), d.stopReasons[p.stop]) : '';
+  u.perf.textContent = s.job.kind === 'generate' && s.job.phase === 'preparing' ? d.preparing : p ? d.perf(p.tokensPerSec === null ? '–' : d.tokensPerSec(p.tokensPerSec.toFixed(1)), Math.round(p.ttftMs), p.stoppedBy ? d.stoppedBy[p.stoppedBy] : d.stopReasons[p.stop]) : '';
 
   renderOffline(u, s);
 

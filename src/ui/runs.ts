@@ -9,7 +9,7 @@ import { describeChoice } from '../sampling/step.ts';
 import type { TokenView } from '../worker/protocol.ts';
 import type { EngineClient } from './engineClient.ts';
 import { t as tr } from './i18n/index.ts';
-import { allIds, busy, contextIds, conversationOf, ended, runById, type Action, type AppState, type Run, type Turn } from './state.ts';
+import { allIds, busy, contextIds, conversationOf, ended, runById, type Action, type AppState, type Run, type StoppedBy, type Turn } from './state.ts';
 
 export interface RunHost {
   state(): AppState;
@@ -28,14 +28,18 @@ export class Runs {
   wantsScroll = false;
   private clock = { start: 0, first: 0 };
 
+  private stoppedBy: StoppedBy | undefined;
+
   constructor(private readonly host: RunHost) {}
 
   private get state(): AppState {
     return this.host.state();
   }
 
-  stop(): void {
+  /** Stops the running generation: by the Stop button, or (`by`) a mode switch or a model load. */
+  stop(by?: StoppedBy): void {
     if (this.state.job.kind !== 'generate') return;
+    this.stoppedBy = by;
     this.host.dispatch({ type: 'stopRequested' });
     this.host.client.stop();
   }
@@ -195,7 +199,9 @@ export class Runs {
 
   private async finishRun(run: Run, summary: GenerationSummary | null): Promise<void> {
     const c = this.clock;
-    const perf = summary ? { tokensPerSec: summary.msPerToken > 0 ? 1000 / summary.msPerToken : null, ttftMs: c.first ? c.first - c.start : 0, stop: summary.stopReason } : null;
+    const stoppedBy = summary?.stopReason === 'aborted' ? this.stoppedBy : undefined;
+    this.stoppedBy = undefined;
+    const perf = summary ? { tokensPerSec: summary.msPerToken > 0 ? 1000 / summary.msPerToken : null, ttftMs: c.first ? c.first - c.start : 0, stop: summary.stopReason, ...(stoppedBy ? { stoppedBy } : {}) } : null;
     this.host.dispatch({ type: 'runEnded', runId: run.id, summary, perf });
     if (run.mode === 'chat') {
       // The reply as later turns will give it back to the model: decoded, special tokens left out, trimmed.

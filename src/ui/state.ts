@@ -104,7 +104,11 @@ export interface Perf {
   tokensPerSec: number | null;
   ttftMs: number;
   stop: GenerationSummary['stopReason'];
+  /** A run stopped by something other than the Stop button: what stopped it. */
+  stoppedBy?: StoppedBy;
 }
+
+export type StoppedBy = 'chat' | 'complete' | 'load';
 
 /** The deploy as the learner meets it: threads (cross-origin isolation), the offline copy, a newer version. */
 export interface OfflineState {

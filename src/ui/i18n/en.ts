@@ -110,6 +110,7 @@ export const en = {
   perf: (rate: string, ttft: number, stop: string) => `${rate} · first token after ${ttft} ms · stopped: ${stop}`,
   tokensPerSec: (r: string) => `${r} tokens/s`,
   stopReasons: { eos: 'end of text', endOfTurn: 'end of the reply', maxTokens: 'max tokens', aborted: 'Stop pressed', contextFull: 'context full' },
+  stoppedBy: { chat: 'switched to Chat', complete: 'switched to Complete', load: 'another model was loaded' },
   // distribution panel
   distribution: 'Next-token distribution',
   continueHere: 'Continue from here',
@@ -185,6 +186,7 @@ export const en = {
   nothingToExport: 'Nothing to export yet: generate some text first.',
   noChart: 'Select a token first: there is no chart to export yet.',
   clipboard: 'Copying needs clipboard permission; the link is the page address.',
+  linkCopied: 'Link copied: it opens this prompt with these settings.',
   wholeNumber: (name: string, min: number, max: number, keep: number) => `${name} must be a whole number from ${min} to ${max}; keeping ${keep}.`,
   // model picker
   model: 'Model',
