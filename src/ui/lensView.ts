@@ -218,10 +218,17 @@ export class LensView {
           'tbody',
           {},
           ...summary.map((s) =>
-            h('tr', { 'data-group': s.group, 'data-lang': s.lang, 'data-accuracy': s.accuracy }, h('th', {}, name(s)), h('td', {}, String(s.questions)), cell(s.accuracy), cell(s.meanConfidenceRight), cell(s.meanConfidenceWrong)),
+            h('tr', { 'data-group': s.group, 'data-lang': s.lang, 'data-accuracy': s.accuracy, 'data-questions': s.questions, 'data-right': s.meanConfidenceRight ?? '', 'data-wrong': s.meanConfidenceWrong ?? '' }, h('th', {}, name(s)), h('td', {}, String(s.questions)), cell(s.accuracy), cell(s.meanConfidenceRight), cell(s.meanConfidenceWrong)),
           ),
         ),
       ),
+      // What the table says, in words, per language: this model's own measured pattern, never a general claim.
+      ...[...new Set(summary.map((s) => s.lang))].flatMap((lang) => {
+        const { right, wrong } = overallConfidence(summary.filter((s) => s.lang === lang));
+        if (right === null || wrong === null) return [];
+        const who = bilingual ? `${d.thisModel} · ${LANGUAGE_NAMES[lang]}` : d.thisModel;
+        return [h('p', { class: 'measured-pattern', 'data-lang': lang, 'data-right': right, 'data-wrong': wrong }, d.measuredPattern(who, pct(right), pct(wrong), wrong < right / 2))];
+      }),
       h('p', { class: 'hint' }, d.confidenceHint),
     );
   }
@@ -235,4 +242,18 @@ function chain(tokens: ScoredToken[]): HTMLElement {
     parts.push(h('span', { class: 'chip tok', translate: 'no', title: `id ${t.id}${t.rank ? ` · rank ${t.rank}` : ''}` }, visibleToken(t.token)), ` ${probText(t.prob)}`);
   });
   return h('span', { class: 'chain' }, '(', ...parts, ')');
+}
+
+/** Mean confidence when right and when wrong over all of a language's questions, from its rows (seen, held out). */
+function overallConfidence(rows: LensSummaryRow[]): { right: number | null; wrong: number | null } {
+  let right = 0;
+  let nRight = 0;
+  let wrong = 0;
+  let nWrong = 0;
+  for (const r of rows) {
+    const k = Math.round(r.accuracy * r.questions); // answered right
+    if (r.meanConfidenceRight !== null) (right += r.meanConfidenceRight * k), (nRight += k);
+    if (r.meanConfidenceWrong !== null) (wrong += r.meanConfidenceWrong * (r.questions - k)), (nWrong += r.questions - k);
+  }
+  return { right: nRight ? right / nRight : null, wrong: nWrong ? wrong / nWrong : null };
 }

@@ -79,7 +79,21 @@ for (const backend of ['wasm', 'webgpu'] as const) {
           const ui = { seen: Number(await row('seen').getAttribute('data-accuracy')), unseen: Number(await row('unseen').getAttribute('data-accuracy')) };
           expect(ui).toEqual({ seen: cli.byLanguage[lang].factsSeenTop1, unseen: cli.byLanguage[lang].factsUnseenTop1 });
           expect(await row('seen').locator('td').first().textContent()).toBe(String(cli.byLanguage[lang].factsSeen));
+          // The words under the table state this model's own figures (the "All questions" row), not a general claim.
+          // Mean confidence over all the language's questions, weighted by how many each row answered right / wrong.
+          const rows = await table.locator(`tr[data-lang="${lang}"]`).evaluateAll((trs) => trs.map((tr) => ({ ...(tr as HTMLElement).dataset })));
+          let [r, nr, w, nw] = [0, 0, 0, 0];
+          for (const x of rows) {
+            const k = Math.round(Number(x.accuracy) * Number(x.questions));
+            if (x.right !== '') (r += Number(x.right) * k), (nr += k);
+            if (x.wrong !== '') (w += Number(x.wrong) * (Number(x.questions) - k)), (nw += Number(x.questions) - k);
+          }
+          const [right, wrong] = [r / nr, w / nw];
+          const said = (await lens.locator(`p.measured-pattern[data-lang="${lang}"]`).textContent()) ?? '';
+          expect(said).toContain(`when right, it gave its answer ${(right * 100).toFixed(1)}% on average; when wrong, ${(wrong * 100).toFixed(1)}%.`);
+          expect(said).toContain(wrong < right / 2 ? 'low confidence gives a wrong answer away' : 'does not tell a wrong answer from a right one');
         }
+        expect(await lens.textContent()).not.toMatch(/just as fluently|High confidence on a wrong answer is hallucination/);
       });
     }
   });

@@ -216,7 +216,7 @@ export const en = {
   embeddedLabel: 'nexttoken-3m (embedded)',
   // lens
   lens: 'Hallucination lens',
-  lensIntro: 'Questions with known answers. For the embedded model we know which facts it saw in training and which were held out: it answers both just as fluently. Watch the probability it gives the true answer.',
+  lensIntro: 'Questions with known answers. For the embedded model we know which facts it saw in training and which were held out: it writes an answer to both, in the same form. Watch the probability it gives the true answer; Check all questions measures how sure it is when right and when wrong.',
   question: 'Question',
   ask: 'Ask',
   askTimes: (n: number) => `Ask ${n} times`,
@@ -244,7 +244,11 @@ export const en = {
   disagree: 'The answers disagree: a warning sign that the model does not know, and is guessing.',
   summaryCols: ['', 'questions', 'right (greedy)', 'mean confidence when right', 'mean confidence when wrong'],
   summaryRows: { seen: 'Seen in training', unseen: 'Held out (never seen)', all: 'All questions' },
-  confidenceHint: 'Confidence = the probability the model gave to the answer it actually said. High confidence on a wrong answer is hallucination.',
+  confidenceHint: 'Confidence = the probability the model gave to the answer it actually said. A wrong answer written as fluently as a right one is a hallucination, however sure the model was.',
+  thisModel: 'This model',
+  /** The loaded model's own pattern, from Check all questions (the table's "All questions" row). */
+  measuredPattern: (who: string, right: string, wrong: string, tells: boolean) =>
+    `${who}: when right, it gave its answer ${right} on average; when wrong, ${wrong}. ${tells ? 'So for this model, low confidence gives a wrong answer away.' : 'So for this model, its confidence does not tell a wrong answer from a right one.'}`,
   // inside
   inside: 'Inside the model',
   lookInside: 'Look inside this step',
@@ -384,7 +388,7 @@ export const en = {
     training: ['Training vs inference', 'Training adjusted the parameters to make the next token of real text more probable (the loss falls). Inference, here, only reads the parameters: nothing is learned while you chat.'],
     parameters: ['Parameters as knowledge', 'Everything the model “knows” is in its parameters, learned from its training text. A small model trained on little text knows little.'],
     replay: ['Watch it learn', 'The same prompt through snapshots of this model’s own training: at step 0 the parameters are random and every token is about equally likely (noise); early on it learns frequent tokens and spaces, then words, then facts. Nothing else changes between the snapshots: only the parameters.'],
-    hallucination: ['Hallucination', 'Asked about something it never saw, the model answers just as fluently, because fluency is all it was trained for. The lens compares its confidence with the truth.'],
+    hallucination: ['Hallucination', 'Asked about something it never saw, the model still writes an answer in the same form, because continuing text is all it was trained to do. The lens compares its confidence with the truth; Check all questions measures how sure this model is when right and when wrong.'],
   },
   lossCurve: 'Validation loss during training',
   trainedOn: (tokens: string, minutes: string, params: string) => `Trained on ${tokens}M tokens for ${minutes} minutes; ${params}M parameters.`,
