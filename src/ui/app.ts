@@ -60,7 +60,7 @@ export class App {
     const params = new URLSearchParams(location.search);
     // ?testHooks: tests may shorten the engine's timeouts and make the worker fail on purpose.
     const testHooks = params.has('testHooks');
-    this.client = new EngineClient(testHooks ? Number(params.get('timeoutScale') ?? 1) : 1);
+    this.client = new EngineClient(testHooks ? Number(params.get('timeoutScale') ?? 1) : 1, testHooks);
     if (testHooks) (window as Window & { nexttokenFault?: (h: FaultHook) => void }).nexttokenFault = (h) => this.client.fault(h);
     this.client.onBackendChanged = (backend, why) => {
       this.dispatch({ type: 'backendChanged', backend });

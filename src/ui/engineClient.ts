@@ -68,12 +68,16 @@ export class EngineClient {
   /** The worker was replaced after a crash or silence; the model must be loaded again. */
   onRestarted: (why: string) => void = () => {};
 
-  constructor(private readonly timeoutScale = 1) {
+  constructor(
+    private readonly timeoutScale = 1,
+    /** ?testHooks: the worker then accepts test faults; it is told by its name, the one thing set at its start. */
+    private readonly testHooks = false,
+  ) {
     this.worker = this.start();
   }
 
   private start(): Worker {
-    const w = new Worker(new URL('../worker/engine.worker.ts', import.meta.url), { type: 'module' });
+    const w = new Worker(new URL('../worker/engine.worker.ts', import.meta.url), { type: 'module', name: this.testHooks ? 'nexttoken-engine testHooks' : 'nexttoken-engine' });
     w.onmessage = (e: MessageEvent<Response>) => this.receive(e.data);
     w.onerror = (e) => {
       e.preventDefault();

@@ -31,6 +31,8 @@ let answersFor = knownAnswers(questions); // each question's plausible answers, 
 let snapshots: LoadedSource['snapshots'] = null; // the loaded model's training snapshots, if it ships them
 const snapshotModels = new Map<number, LoadedModel>(); // built on first use, freed with their model
 const faults: FaultHook[] = []; // armed by tests (?testHooks)
+/** Started by a page with ?testHooks (EngineClient names the worker so): only then are faults accepted. */
+const TEST_HOOKS = (self as unknown as { name?: string }).name?.split(' ').includes('testHooks') ?? false;
 
 interface Running {
   req: JobRequest;
@@ -369,6 +371,7 @@ self.onmessage = (e: MessageEvent<Request>) => {
       post({ type: 'pong', reqId: req.reqId });
       return;
     case 'fault':
+      if (!TEST_HOOKS) return; // a page without ?testHooks cannot make the engine fail on purpose
       if (req.hook.kind === 'throw') {
         setTimeout(() => {
           throw new Error('test hook: the worker threw');
