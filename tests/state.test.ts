@@ -2,7 +2,7 @@
 // branch records. Pure: no DOM, no engine.
 import { describe, expect, it } from 'vitest';
 import type { StepRecord } from '../src/engine/generate/generate.ts';
-import { allIds, conversationOf, contextIds, guessPromptsFor, initialState, pickGuessPrompts, reduce, runExport, shownRun, type AppState } from '../src/ui/state.ts';
+import { allIds, conversationOf, contextIds, guessPromptsFor, initialState, MAX_NOTICES, pickGuessPrompts, reduce, runExport, shownRun, type AppState } from '../src/ui/state.ts';
 import { DEFAULT_PROMPTS, DEFAULT_SETUP, readSetup } from '../src/ui/urlState.ts';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -129,6 +129,15 @@ describe('app state', () => {
     }
     expect(readSetup('', 'zh').setup.prompt).toMatch(/\p{Script=Han}/u);
     expect(readSetup('?prompt=Hello', 'zh').setup.prompt).toBe('Hello'); // a link's prompt wins
+  });
+
+  it('lasting notes are capped: the oldest go and the count of dropped ones is kept', () => {
+    let s = initialState(DEFAULT_SETUP);
+    for (let i = 1; i <= MAX_NOTICES + 3; i++) s = reduce(s, { type: 'noticeAdded', text: `note ${i}` });
+    expect(s.notices.length).toBe(MAX_NOTICES);
+    expect(s.notices[0]).toBe('note 4');
+    expect(s.notices[MAX_NOTICES - 1]).toBe(`note ${MAX_NOTICES + 3}`);
+    expect(s.noticesDropped).toBe(3);
   });
 
   it('the guessing game offers seen facts first, then one held out, per language, in the interface language when the model has it', () => {

@@ -51,6 +51,7 @@ export class App {
   private readonly labelsAsked = new Set<number>();
   private readonly runs: Runs;
   private readonly keeper: RunKeeper;
+  private loadWarnings: string[] | null = null; // while a load runs: its warnings, said when it ends
 
   constructor(
     root: HTMLElement,
@@ -67,6 +68,9 @@ export class App {
       this.dispatch({ type: 'noticeAdded', text: why });
     };
     this.client.onRestarted = (why) => void this.recover(why);
+    // One subscription for the page's life: a warning during a load is said when the load ends; any other
+    // (e.g. a failed move to WASM after a lost GPU) at once.
+    this.client.onWarning = (message) => (this.loadWarnings ? this.loadWarnings.push(message) : this.showError(message));
     const { setup, corrections } = readSetup(location.search, lang());
     const { isolated, reason, detail, registration } = offline;
     const models = registration ? { done: 0, total: 0, failed: [], finished: false } : null; // filled once the service worker answers
@@ -269,8 +273,7 @@ export class App {
       ui.progressText.textContent = progressLine(p, tr());
     };
     await this.keeper.flush(); // the current model's last changes, before its runs leave the page
-    let warning = '';
-    this.client.onWarning = (message) => (warning = message);
+    this.loadWarnings = []; // said once the model is in (onWarning, set once in the constructor)
     const toolWasRunning = this.state.job.kind === 'tool';
     ui.loadBox.hidden = false;
     ui.progress.value = 0;
@@ -292,13 +295,17 @@ export class App {
       this.inside.setModel(r.model.nLayer, r.model.nHead);
       this.training.setModel(r.model.checkpoints);
       document.body.dataset.model = r.model.name;
-      if (warning) this.showError(warning);
+      const warnings = this.loadWarnings ?? [];
+      this.loadWarnings = null;
+      if (warnings.length) this.showError(warnings.join(' '));
       const named = (list: typeof r.cancelled) => list.map((j) => tr().jobProgress(tr().jobNames[j.job], j.done, j.total));
       if (r.cancelled.length || r.waited.length || toolWasRunning) this.dispatch({ type: 'noticeAdded', text: tr().loadCancelled(r.model.name, named(r.cancelled), named(r.waited)) });
       this.dispatch({ type: 'jobEnded', kind: 'load' });
       document.body.dataset.ready = 'true';
+      document.body.dataset.loads = String(Number(document.body.dataset.loads ?? 0) + 1); // for scripts: loads finished
       void this.showPromptTokens();
     } catch (e) {
+      this.loadWarnings = null;
       this.dispatch({ type: 'jobEnded', kind: 'load' });
       const why = tr().loadFailed(describeSource(source), (e as Error).message);
       const embedded: ModelSource = { kind: 'url', url: this.embeddedUrl };

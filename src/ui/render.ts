@@ -80,7 +80,7 @@ export function renderChrome(u: Layout, s: AppState, source: ModelSource | null)
 
   // Messages: an error (what went wrong and what to do), a notice, and lasting notes.
   u.error.textContent = s.message?.kind === 'error' ? s.message.text : '';
-  u.notice.textContent = [...s.notices, s.message?.kind === 'notice' ? s.message.text : ''].filter(Boolean).join(' ');
+  u.notice.textContent = [s.noticesDropped ? d.noticesDropped(s.noticesDropped) : '', ...s.notices, s.message?.kind === 'notice' ? s.message.text : ''].filter(Boolean).join(' ');
 
   // The chat's context gauge: how much of what the model can read this conversation uses.
   const run = shownRun(s);

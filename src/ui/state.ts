@@ -133,7 +133,8 @@ export interface AppState {
   backend: BackendInfo | null;
   job: Job;
   message: Message | null;
-  notices: string[]; // lasting notes for this page (e.g. corrected URL values)
+  notices: string[]; // lasting notes for this page (e.g. corrected URL values), the newest MAX_NOTICES
+  noticesDropped: number; // older notes no longer shown
   /** How much of the text being written the model's tokenizer could only split into bytes (coverage.ts). */
   promptCoverage: PromptCoverage | null;
   perf: Perf | null;
@@ -149,6 +150,9 @@ export interface AppState {
   /** What the last finished save kept for after a reload (runStore.ts): runs, and their steps in all. */
   saved: { runs: number; steps: number };
 }
+
+/** Lasting notes shown at most (the newest). */
+export const MAX_NOTICES = 8;
 
 /** Full logits the page keeps at most (the newest steps'); see AppState.logitsHeld. */
 export const LOGITS_BUDGET_BYTES = 32 * 2 ** 20; // 2,048 steps at a 4,096-token vocabulary, 166 at GPT-2's 50,257
@@ -201,6 +205,7 @@ export function initialState(setup: Setup, logitsBudget = LOGITS_BUDGET_BYTES, o
     job: { kind: 'idle' },
     message: null,
     notices: [],
+    noticesDropped: 0,
     promptCoverage: null,
     perf: null,
     labels: {},
@@ -316,8 +321,12 @@ function apply(s: AppState, a: Action): AppState {
         : { ...s, model: a.model, backend: a.backend, runs: [], shown: { complete: null, chat: null }, selected: null, picked: null, labels: {}, logitsHeld: [] };
     case 'messageShown':
       return { ...s, message: a.message };
-    case 'noticeAdded':
-      return { ...s, notices: [...s.notices, a.text] };
+    case 'noticeAdded': {
+      // Lasting notes are capped: the oldest go, and the page says how many (render.ts).
+      const notices = [...s.notices, a.text];
+      const drop = Math.max(0, notices.length - MAX_NOTICES);
+      return { ...s, notices: notices.slice(drop), noticesDropped: s.noticesDropped + drop };
+    }
     case 'promptCoverageSet':
       return { ...s, promptCoverage: a.coverage };
     case 'labelsLearned':

@@ -1,4 +1,4 @@
-// Test hooks stay out of production (production build, WASM): the engine worker accepts a 'fault' message
+// Warnings and test hooks between the page and the engine worker. Test hooks stay out of production (production build, WASM): the engine worker accepts a 'fault' message
 // only when the page was opened with ?testHooks. The message is delivered inside the worker itself (through
 // the browser's DevTools protocol), as a page script would send it; with ?testHooks the same message does
 // stop the engine, which shows the delivery works.
@@ -37,6 +37,19 @@ describe('test hooks', () => {
     // The worker is gone: the next job finds no answer, the app replaces the worker and says so.
     await o.page.getByRole('button', { name: 'Generate', exact: true }).click();
     await expect.poll(() => o.page.locator('#notice').textContent(), { timeout: 120_000 }).toContain('The engine stopped');
+    await o.page.close();
+  });
+
+  it('a worker warning after a model load reaches the page (one subscription survives loads)', async () => {
+    const o = await app.open(`?backend=wasm&t=0&max=6`);
+    // Load the model again (a second load replaced the page's warning handler before).
+    const loads = Number(await o.page.evaluate(() => document.body.dataset.loads));
+    await o.page.getByRole('button', { name: 'Load model', exact: true }).click();
+    await o.page.waitForFunction((n) => Number(document.body.dataset.loads) > n && document.body.dataset.job === 'idle', loads);
+    const text = 'The GPU device was lost and moving to WASM failed: a test. Reload the page.';
+    const worker = await engineWorker(o.page);
+    await worker.evaluate((message) => self.postMessage({ type: 'warning', message }), text);
+    await expect.poll(() => o.page.locator('#error').textContent()).toBe(text);
     await o.page.close();
   });
 });

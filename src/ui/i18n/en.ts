@@ -186,6 +186,7 @@ export const en = {
   nothingToExport: 'Nothing to export yet: generate some text first.',
   noChart: 'Select a token first: there is no chart to export yet.',
   clipboard: 'Copying needs clipboard permission; the link is the page address.',
+  noticesDropped: (n: number) => `(${n} earlier note${n === 1 ? '' : 's'} not shown.)`,
   linkCopied: 'Link copied: it opens this prompt with these settings.',
   wholeNumber: (name: string, min: number, max: number, keep: number) => `${name} must be a whole number from ${min} to ${max}; keeping ${keep}.`,
   // model picker

@@ -176,6 +176,7 @@ export const zh: Dict = {
   nothingToExport: '还没有可导出的内容：请先生成一些文本。',
   noChart: '请先选中一个词元：还没有可导出的图表。',
   clipboard: '复制需要剪贴板权限；链接就是当前页面的地址。',
+  noticesDropped: (n) => `（还有 ${n} 条较早的提示未显示。）`,
   linkCopied: '链接已复制：打开它就是这段提示词和这些设置。',
   wholeNumber: (name, min, max, keep) => `${name}必须是 ${min} 到 ${max} 之间的整数；保留原值 ${keep}。`,
   model: '模型',
