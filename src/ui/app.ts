@@ -14,7 +14,7 @@ import { buildLayout, type Layout } from './layout.ts';
 import { LensView } from './lensView.ts';
 import { TrainingView } from './trainingView.ts';
 import { ModelPicker } from './modelPicker.ts';
-import { describeSource, EMBEDDED_ID, modelQuery, progressLine } from './models.ts';
+import { describeSource, EMBEDDED_ID, modelQuery, progressLine, sameSource, sourceKey } from './models.ts';
 import { OutputView } from './outputView.ts';
 import { renderChrome } from './render.ts';
 import { Runs } from './runs.ts';
@@ -24,7 +24,8 @@ import { busy, contextIds, initialState, pickGuessPrompts, reduce, runById, runE
 import { StepPanel } from './stepPanel.ts';
 import type { ToolHost } from './toolHost.ts';
 import { placeOf } from './tourPlaces.ts';
-import { TourView, type Concept, type TrainingLog } from './tourView.ts';
+import { TourView, type Concept } from './tourView.ts';
+import { TrainingLogs } from './trainingLog.ts';
 import { readSetup, writeSetup } from './urlState.ts';
 import { promptCoverage } from './coverage.ts';
 import { keepModelsOffline, watchForUpdate, whenControlled, type OfflineSetup } from '../offline.ts';
@@ -45,7 +46,7 @@ export class App {
   private readonly training: TrainingView;
   private readonly tour: TourView;
   private source: ModelSource | null = null;
-  private logFor: { url: string; log: Promise<TrainingLog | null> } | null = null;
+  private readonly logs = new TrainingLogs();
   private renderQueued = false;
   private idleWaiters: (() => void)[] = [];
   private readonly labelsAsked = new Set<number>();
@@ -117,9 +118,9 @@ export class App {
       return { promptIds: (await this.client.tokenize(prompt)).map((x) => x.id), seed, maxTokens, prompt };
     };
     this.experiments = new ExperimentsView(this.client, { ...host, promptSetup });
-    this.training = new TrainingView(this.client, { ...host, promptSetup, settings: () => this.settings, trainingLog: () => this.trainingLog() });
+    this.training = new TrainingView(this.client, { ...host, promptSetup, settings: () => this.settings, trainingLog: () => this.logs.of(this.source) });
     root.append(this.inside.element, this.lens.element, this.experiments.element, this.training.element); // the Views bar's order
-    this.tour = new TourView({ show: (c) => this.tourShow(c), trainingLog: () => this.trainingLog(), error: (m) => this.showError(m) });
+    this.tour = new TourView({ show: (c) => this.tourShow(c), trainingLog: () => this.logs.of(this.source), error: (m) => this.showError(m) });
     this.ui.language.before(this.tour.openButton);
     root.append(this.tour.element);
     this.ui.language.addEventListener('change', () => setLang(this.ui.language.value as Lang));
@@ -415,30 +416,4 @@ export class App {
     if (!run?.steps.length) throw new Error(tr().nothingToExport);
     if (!this.state.selected) this.dispatch({ type: 'stepSelected', runId: run.id, step: 0 });
   }
-
-  /** The loaded model's training log (only the embedded model has one): fetched once per model. */
-  private trainingLog(): Promise<TrainingLog | null> {
-    const s = this.source;
-    if (!s || s.kind !== 'url') return Promise.resolve(null);
-    if (this.logFor?.url !== s.url) {
-      const log = fetch(s.url.replace(/\/?$/, '/') + 'training_log.json')
-        .then((res) => (res.ok ? (res.json() as Promise<TrainingLog>) : null))
-        .catch(() => {
-          this.logFor = null; // not remembered: the next card asks again
-          return null;
-        });
-      this.logFor = { url: s.url, log };
-    }
-    return this.logFor.log;
-  }
-}
-
-/** Which model runs are saved under: token ids belong to one tokenizer. */
-function sourceKey(s: ModelSource): string {
-  return s.kind === 'url' ? `url:${s.url}` : `hub:${s.endpoint}/${s.id}@${s.revision}`;
-}
-
-function sameSource(a: ModelSource, b: ModelSource | null): boolean {
-  if (!b || a.kind !== b.kind) return false;
-  return a.kind === 'url' ? a.url === (b as typeof a).url : a.id === (b as typeof a).id && a.revision === (b as typeof a).revision && a.endpoint === (b as typeof a).endpoint;
 }

@@ -60,3 +60,13 @@ export function progressLine(p: HubProgress, d: Dict): string {
   const all = p.overallTotal ? ` · ${d.allWeights} ${mb(p.overallLoaded)} / ${mb(p.overallTotal)} MB` : '';
   return `${p.fromCache ? d.fromCache : d.downloading}: ${file}${all}`;
 }
+
+/** Which model runs are saved under: token ids belong to one tokenizer. */
+export function sourceKey(s: ModelSource): string {
+  return s.kind === 'url' ? `url:${s.url}` : `hub:${s.endpoint}/${s.id}@${s.revision}`;
+}
+
+export function sameSource(a: ModelSource, b: ModelSource | null): boolean {
+  if (!b || a.kind !== b.kind) return false;
+  return a.kind === 'url' ? a.url === (b as typeof a).url : a.id === (b as typeof a).id && a.revision === (b as typeof a).revision && a.endpoint === (b as typeof a).endpoint;
+}
