@@ -28,6 +28,7 @@ interface Pending {
   reject: (e: Error) => void;
   opts: CallOptions;
   timer: ReturnType<typeof setTimeout> | null;
+  started: boolean; // the worker began it (until then it waits in the worker's queue, behind another job)
 }
 
 /**
@@ -118,6 +119,7 @@ export class EngineClient {
     }
     const p = this.pending.get(msg.reqId);
     if (!p) return;
+    if (msg.type === 'started') p.started = true;
     this.arm(msg.reqId, p); // any word from the job resets its silence timer
     switch (msg.type) {
       case 'started':
@@ -149,10 +151,24 @@ export class EngineClient {
     if (this.generationId === reqId) this.generationId = null;
   }
 
+  /**
+   * The silence timer counts from the moment the job starts. Until then it waits behind another job (a
+   * slow-motion generation may take minutes): it is not given up, but the worker is checked to be alive
+   * as often as the job's own timeout, and replaced if it is not.
+   */
   private arm(reqId: number, p: Pending): void {
     if (p.timer) clearTimeout(p.timer);
     const s = SILENCE_TIMEOUT_S[p.job] * this.timeoutScale;
-    p.timer = setTimeout(() => void this.timedOut(reqId, p, s), s * 1000);
+    p.timer = setTimeout(() => void (p.started ? this.timedOut(reqId, p, s) : this.whileQueued(reqId, p, s)), s * 1000);
+  }
+
+  private async whileQueued(reqId: number, p: Pending, seconds: number): Promise<void> {
+    if (!this.pending.has(reqId) || p.started) return;
+    if (await this.alive(5000)) {
+      if (this.pending.has(reqId) && !p.started) this.arm(reqId, p);
+      return;
+    }
+    if (this.pending.has(reqId)) this.restart(`it stopped answering while ${p.job} waited ${Math.round(seconds)} s to start`);
   }
 
   /** A request went silent: it fails with a message; if the worker no longer answers at all, it is replaced. */
@@ -186,7 +202,7 @@ export class EngineClient {
   call<K extends JobName>(job: K, args: Jobs[K]['args'], opts: CallOptions = {}): { reqId: number; result: Promise<Jobs[K]['result']> } {
     const reqId = this.nextId++;
     const result = new Promise<Jobs[K]['result']>((resolve, reject) => {
-      const p: Pending = { job, resolve: resolve as (v: never) => void, reject, opts, timer: null };
+      const p: Pending = { job, resolve: resolve as (v: never) => void, reject, opts, timer: null, started: false };
       this.pending.set(reqId, p);
       this.arm(reqId, p);
       this.send({ type: 'job', reqId, job, args } as JobRequest);

@@ -175,7 +175,8 @@ async function immediate(req: JobRequest): Promise<void> {
     case 'labels':
       return answer(req.reqId, 'labels', views(req.args.ids));
     case 'decode':
-      return answer(req.reqId, 'decode', need().tokenizer.decode(req.args.ids, true));
+      // No ids yet (Plain text asked for before a run's first token): nothing to decode; the tokenizer refuses [].
+      return answer(req.reqId, 'decode', req.args.ids.length ? need().tokenizer.decode(req.args.ids, true) : '');
     default:
       throw new Error(`${req.job} is an engine job, not an immediate one`);
   }
