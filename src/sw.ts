@@ -67,10 +67,10 @@ self.addEventListener('fetch', (event) => {
   // The app's own page (any query string); other pages in scope, such as a model card, are files like any other.
   const navigation = req.mode === 'navigate' && (key === scope.href || key === `${scope.href}index.html`);
   if (!navigation && !shell.has(key) && !modelKeys.has(key)) return;
-  event.respondWith(respond(req, key, navigation).then(isolated));
+  event.respondWith(respond(req, key, navigation, event).then(isolated));
 });
 
-async function respond(req: Request, key: string, navigation: boolean): Promise<Response> {
+async function respond(req: Request, key: string, navigation: boolean, event: FetchEvent): Promise<Response> {
   if (navigation) {
     // The page itself: the precached shell, so it loads with the server gone; the network only if it is missing.
     return (await matchPrecache('index.html')) ?? fetch(req);
@@ -80,8 +80,11 @@ async function respond(req: Request, key: string, navigation: boolean): Promise<
   const cache = await caches.open(MODEL_CACHE);
   const hit = await cache.match(cacheKey);
   if (hit) return hit;
-  const res = await fetch(req);
-  if (res.ok && res.status === 200) await cache.put(cacheKey, res.clone()).catch(() => undefined); // full disk: still served
+  // Past the HTTP cache: a file stored under this revision must be this deploy's file, not a copy cached
+  // from the last one. The page gets the bytes as they arrive (its progress bar moves); the copy is stored
+  // beside it, and a full disk only means it is fetched again next time.
+  const res = await fetch(req, { cache: 'no-cache' });
+  if (res.ok && res.status === 200) event.waitUntil(cache.put(cacheKey, res.clone()).catch(() => undefined));
   return res;
 }
 

@@ -221,7 +221,8 @@ export class App {
    * would drop keyboard focus to the page: it goes to Stop while a run goes on, then to the output.
    */
   private keepFocus(focused: Element | null): void {
-    if (!(focused instanceof HTMLButtonElement) || !(focused.disabled || !focused.isConnected)) return;
+    const u = this.ui;
+    if (![u.generate, u.nextToken, u.send, u.continueBtn, u.stop].includes(focused as HTMLButtonElement) || !(focused as HTMLButtonElement).disabled) return;
     const target = this.state.job.kind === 'generate' && !this.ui.stop.disabled ? this.ui.stop : this.output.tabStop() ?? (this.ui.generate.disabled ? null : this.ui.generate);
     target?.focus({ preventScroll: true });
   }

@@ -6,7 +6,7 @@ import { CancelledError } from '../engine/generate/cancelled.ts';
 import type { ChatMessage } from '../engine/load/tokenizer.ts';
 import type { HubProgress } from '../engine/load/hub.ts';
 import type { SamplingSettings } from '../sampling/sampler.ts';
-import type { BackendInfo, FaultHook, JobName, JobRequest, Jobs, ModelSource, Request, Response } from '../worker/protocol.ts';
+import { IMMEDIATE_JOBS, type BackendInfo, type FaultHook, type JobName, type JobRequest, type Jobs, type ModelSource, type Request, type Response } from '../worker/protocol.ts';
 
 export type { LensQuestionView, RepeatResult } from '../worker/protocol.ts';
 
@@ -202,7 +202,8 @@ export class EngineClient {
   call<K extends JobName>(job: K, args: Jobs[K]['args'], opts: CallOptions = {}): { reqId: number; result: Promise<Jobs[K]['result']> } {
     const reqId = this.nextId++;
     const result = new Promise<Jobs[K]['result']>((resolve, reject) => {
-      const p: Pending = { job, resolve: resolve as (v: never) => void, reject, opts, timer: null, started: false };
+      // An immediate job (tokenize, decode, …) is answered beside the queue: its timer runs from the start.
+      const p: Pending = { job, resolve: resolve as (v: never) => void, reject, opts, timer: null, started: IMMEDIATE_JOBS.has(job) };
       this.pending.set(reqId, p);
       this.arm(reqId, p);
       this.send({ type: 'job', reqId, job, args } as JobRequest);

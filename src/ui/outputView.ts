@@ -6,7 +6,7 @@ import type { StepRecord } from '../engine/generate/generate.ts';
 import { clear, h, visibleToken } from './dom.ts';
 import { t } from './i18n/index.ts';
 import { conversationOf, runById, shownRun, type AppState, type Run } from './state.ts';
-import { charGroups, probBucket, tokenButton } from './tokens.ts';
+import { charGroups, isFork, probBucket, tokenButton } from './tokens.ts';
 import { pct } from './dom.ts';
 
 export interface OutputHandlers {
@@ -132,7 +132,7 @@ export class OutputView {
       const steps = run.steps.slice(g.start, g.end + 1);
       const prob = steps.reduce((p, x) => p * x.rawProb, 1);
       const n = g.end - g.start + 1;
-      head.className = `token p${probBucket(prob)} chars`;
+      head.className = `token p${probBucket(prob)} chars${isFork(steps[0].top) ? ' low-conf' : ''}`;
       head.dataset.stepEnd = String(g.end);
       head.replaceChildren(g.text, ...(n > 1 ? [h('sup', { class: 'n-tokens', 'aria-hidden': 'true' }, t().nTokens(n))] : []));
       head.setAttribute('aria-label', `${g.text} ${pct(prob)} (${t().nTokens(n)}: ${steps.map((x) => x.token).join(' ')})`);

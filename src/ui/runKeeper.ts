@@ -59,11 +59,13 @@ export class RunKeeper {
     const store = await this.store;
     const s = this.state();
     if (!store || !model || !this.saved || (s.runs === this.saved.runs && s.shown === this.saved.shown)) return;
+    const before = this.saved;
     this.saved = { runs: s.runs, shown: s.shown };
     try {
       await store.save(model, s.runs, s.shown);
       if (this.model === model) this.dispatch({ type: 'runsSaved', runs: s.runs });
     } catch (e) {
+      if (this.saved.runs === s.runs) this.saved = before; // not saved: the next change tries again
       if (this.failureSaid) return;
       this.failureSaid = true; // once a page: a full disk would say it on every token
       const why = (e as Error).name === 'QuotaExceededError' ? t().storageFull : (e as Error).message;

@@ -26,14 +26,16 @@ export class RunStore {
   static async open(): Promise<RunStore | null> {
     if (typeof indexedDB === 'undefined') return null;
     try {
-      const db = await request(
+      const opening = request(
         (() => {
           const r = indexedDB.open(DB_NAME, 1);
           r.onupgradeneeded = () => r.result.createObjectStore(STORE);
           return r;
         })(),
       );
-      return new RunStore(db);
+      // A browser whose IndexedDB never answers (it happens) must not hold up the app: no store then.
+      const db = await Promise.race([opening, new Promise<null>((r) => setTimeout(() => r(null), 5000))]);
+      return db ? new RunStore(db) : null;
     } catch {
       return null;
     }

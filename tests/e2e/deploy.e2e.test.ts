@@ -180,7 +180,7 @@ describe('a deploy under a sub-path of a plain static host', () => {
     expect(await page.evaluate(async () => (await navigator.serviceWorker.getRegistration())?.waiting ?? null)).toBeNull();
     expect(await notice.isVisible()).toBe(false);
     expect(await page.evaluate(() => crossOriginIsolated)).toBe(true);
-    // The old revision of the changed file is gone; the new one is kept; nothing else was fetched again.
+    // The old revision of the changed file is gone and the new one is kept.
     await page.waitForSelector('body[data-offline="ready"]', { timeout: 180_000 });
     expect((await evalKeys()).map((u) => u.split('__rev=')[1])).toEqual([next]);
     const cacheNames = await page.evaluate(() => caches.keys());

@@ -126,8 +126,8 @@ describe('a crashed or silent worker', () => {
   it('a worker that stops answering: the pending request fails with a message within its timeout, then the worker is replaced', async () => {
     await fault(o.page, { kind: 'exit' });
     await o.page.getByLabel('Prompt', { exact: true }).fill('Once upon a time there'); // asks the worker to tokenize
-    // The request never started (the worker is gone): after its timeout the worker is found dead and replaced.
-    await expect.poll(() => notice(o.page).textContent(), { timeout: 120_000 }).toMatch(/The engine stopped \(it stopped answering while tokenize waited 5 s to start\) and was restarted/);
+    await expect.poll(() => errorText(o.page), { timeout: 60_000 }).toMatch(/^tokenize got no answer from the engine within 5 s, so it was given up\. Your text and settings are kept; try again\.$/);
+    await expect.poll(() => notice(o.page).textContent(), { timeout: 120_000 }).toMatch(/The engine stopped \(it stopped answering \(tokenize waited 5 s\)\) and was restarted/);
     await idle(o.page);
     expect(await o.page.getByLabel('Prompt', { exact: true }).inputValue()).toBe('Once upon a time there');
     expect(await o.page.evaluate(() => document.body.dataset.runs)).toBe('2');
@@ -136,8 +136,8 @@ describe('a crashed or silent worker', () => {
 
 describe('a job queued behind a slow-motion generation', () => {
   // Recomputing a step's logits (the page keeps only the newest: logitsBudget=1) is an engine job: it waits
-  // behind the run. Its timeout here is 120 s × 0.02 = 2.4 s; the run takes 8 steps of 1 s.
-  const o = usePage('backend=wasm&testHooks&timeoutScale=0.02&logitsBudget=1&t=0&max=8&delay=1000', false);
+  // behind the run. Its timeout here is 120 s × 0.05 = 6 s; the run takes 12 steps of 1 s.
+  const o = usePage('backend=wasm&testHooks&timeoutScale=0.05&logitsBudget=1&t=0&max=12&delay=1000', false);
 
   it('waits longer than its timeout without failing, and completes when it starts (its timer counts from then)', async () => {
     const before = Number(await o.page.evaluate(() => document.body.dataset.runs ?? 0));
@@ -148,7 +148,7 @@ describe('a job queued behind a slow-motion generation', () => {
     await tokens.first().click(); // step 1: its logits were let go, so they are recomputed, behind the run
     await o.page.waitForFunction((n) => Number(document.body.dataset.runs ?? 0) > n, before, { timeout: 120_000 });
     await idle(o.page);
-    const cli = await cliSteps(['--model', MODEL, '--prompt', PROMPT, '--temperature', '0', '--max-tokens', '8']);
+    const cli = await cliSteps(['--model', MODEL, '--prompt', PROMPT, '--temperature', '0', '--max-tokens', '12']);
     const region = o.page.getByRole('region', { name: 'Next-token distribution' });
     await expect.poll(() => region.textContent(), { timeout: 60_000 }).toContain('Step 1 (');
     expect(await region.locator('ol.candidates li[data-id]').first().getAttribute('data-id')).toBe(String(cli[0].top[0].id));
