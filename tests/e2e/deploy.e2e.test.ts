@@ -29,20 +29,18 @@ function freePort(): Promise<number> {
 }
 
 /** A plain static server: python3's http.server, which sends no isolation headers and no cache rules. */
-async function staticServer(dir: string, port: number, probe: string): Promise<{ proc: ChildProcess; log: () => string }> {
+async function staticServer(dir: string, port: number): Promise<{ proc: ChildProcess; log: () => string }> {
   let log = '';
-  const proc = spawn('python3', ['-m', 'http.server', String(port), '--bind', '127.0.0.1', '--directory', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
-  proc.stdout!.on('data', (b) => (log += b));
-  proc.stderr!.on('data', (b) => (log += b));
-  // Ready when it answers.
-  for (let i = 0; ; i++) {
-    try {
-      if ((await fetch(`http://127.0.0.1:${port}/${probe}`)).ok) break;
-    } catch {
-      if (i > 200 || proc.exitCode !== null) throw new Error(`python3 -m http.server did not start: ${log}`);
-      await new Promise((r) => setTimeout(r, 50)); // polling a server that is starting, not a wait for the page
-    }
-  }
+  // -u: unbuffered, so its "Serving HTTP on …" line arrives when it is listening.
+  const proc = spawn('python3', ['-u', '-m', 'http.server', String(port), '--bind', '127.0.0.1', '--directory', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
+  proc.stderr!.on('data', (b) => (log += b)); // its request log
+  await new Promise<void>((resolve, reject) => {
+    proc.stdout!.on('data', (b) => {
+      log += b;
+      if (/Serving HTTP/.test(log)) resolve();
+    });
+    proc.once('exit', (code) => reject(new Error(`python3 -m http.server exited (${code}): ${log}`)));
+  });
   return { proc, log: () => log };
 }
 
@@ -69,7 +67,7 @@ describe('a deploy under a sub-path of a plain static host', () => {
     www = mkdtempSync(join(tmpdir(), 'nexttoken-www-'));
     cpSync(dist, join(www, SUB), { recursive: true });
     const port = await freePort();
-    server = await staticServer(www, port, `${SUB}/manifest.webmanifest`);
+    server = await staticServer(www, port);
     url = `http://127.0.0.1:${port}/${SUB}/`;
     browser = await launch();
     context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
