@@ -16,13 +16,16 @@ const PROMPT = '从前有一个';
 describe('characters, not bytes', () => {
   it('10 runs at T = 1 from 从前有一个: no chip shows a byte code, merged chips say how many tokens, the text is the CLI’s', async () => {
     let merged = 0;
+    // The CLI witnesses first, side by side (each is a Node process).
+    const seeds = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
+    const clis = await Promise.all(seeds.map((seed) => cliSteps(['--prompt', PROMPT, '--temperature', '1', '--seed', String(seed), '--max-tokens', '24'])));
     const o = await app.open(`?backend=wasm&lang=zh&t=1&max=24&seed=1&prompt=${encodeURIComponent(PROMPT)}`);
-    for (let seed = 1; seed <= 10; seed++) {
+    for (const seed of seeds) {
       await o.page.getByLabel('随机种子', { exact: true }).fill(String(seed));
       await runAndWait(o.page, '生成');
       // Every step's button, merged ones included (outputTokens finds the pane by its English name).
       const ids = await o.page.locator('section.panel.output button.token[data-active="true"]').evaluateAll((els) => els.map((e) => Number((e as HTMLElement).dataset.id)));
-      const cli = await cliSteps(['--prompt', PROMPT, '--temperature', '1', '--seed', String(seed), '--max-tokens', '24']);
+      const cli = clis[seed - 1];
       expect(ids).toEqual(cli.map((x) => x.id));
       const chips = await o.page.locator('section.panel.output button.token[data-active="true"]:not([hidden])').evaluateAll((els) =>
         els.map((e) => ({ text: e.firstChild?.textContent ?? '', badge: e.querySelector('.n-tokens')?.textContent ?? null, from: Number((e as HTMLElement).dataset.step), to: Number((e as HTMLElement).dataset.stepEnd ?? (e as HTMLElement).dataset.step) })),

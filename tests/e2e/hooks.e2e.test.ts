@@ -34,8 +34,8 @@ describe('test hooks', () => {
   it('with ?testHooks the same message stops the engine (and the app restarts it)', async () => {
     const o = await app.open(`?backend=wasm&testHooks&timeoutScale=0.1&t=0&max=6&prompt=${encodeURIComponent(PROMPT)}`);
     await sendExitFault(o.page);
-    // The worker is gone: the next job finds no answer, the app replaces the worker and says so.
-    await o.page.getByRole('button', { name: 'Generate', exact: true }).click();
+    // The worker is gone: the next job (tokenizing the prompt) finds no answer, the app replaces the worker and says so.
+    await o.page.getByLabel('Prompt', { exact: true }).fill(`${PROMPT} Paris`);
     await expect.poll(() => o.page.locator('#notice').textContent(), { timeout: 120_000 }).toContain('The engine stopped');
     await o.page.close();
   });
