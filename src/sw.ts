@@ -24,12 +24,14 @@ const isModelFile = (url: string) => url.startsWith('models/');
 const scope = new URL(self.registration.scope);
 const abs = (url: string) => new URL(url, scope).href;
 
-precache(entries.filter((e) => !isModelFile(e.url)).map(({ url, revision }) => ({ url, revision })));
+const shellEntries = entries.filter((e) => !isModelFile(e.url));
+const modelEntries = entries.filter((e) => isModelFile(e.url));
+precache(shellEntries.map(({ url, revision }) => ({ url, revision })));
 cleanupOutdatedCaches();
-const shell = new Set(entries.filter((e) => !isModelFile(e.url)).map((e) => abs(e.url)));
+const shell = new Set(shellEntries.map((e) => abs(e.url)));
 /** Model file URL → the key it is cached under (its revision in the query, so a new revision misses). */
-const modelKeys = new Map(entries.filter((e) => isModelFile(e.url)).map((e) => [abs(e.url), `${abs(e.url)}?__rev=${e.revision ?? ''}`]));
-const modelBytes = entries.filter((e) => isModelFile(e.url)).reduce((n, e) => n + (e.bytes ?? 0), 0);
+const modelKeys = new Map(modelEntries.map((e) => [abs(e.url), `${abs(e.url)}?__rev=${e.revision ?? ''}`]));
+const modelBytes = modelEntries.reduce((n, e) => n + (e.bytes ?? 0), 0);
 
 // The first install takes over at once (the page then reloads once to be isolated). A later deploy waits
 // until the page says so ('skip-waiting', after the learner chose "Reload"), or until every tab is closed:

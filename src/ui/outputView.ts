@@ -3,11 +3,10 @@
 // arrow keys move, Enter or Space selects). While a run streams, new tokens are appended rather than
 // the pane redrawn, so focus and scroll stay where the learner left them.
 import type { StepRecord } from '../engine/generate/generate.ts';
-import { clear, h, visibleToken } from './dom.ts';
+import { clear, h, pct, visibleToken } from './dom.ts';
 import { t } from './i18n/index.ts';
 import { conversationOf, runById, shownRun, type AppState, type Run } from './state.ts';
-import { charGroups, isFork, probBucket, tokenButton } from './tokens.ts';
-import { pct } from './dom.ts';
+import { charGroups, hasPartialBytes, isFork, probBucket, tokenButton } from './tokens.ts';
 
 export interface OutputHandlers {
   select(runId: number, step: number): void;
@@ -49,7 +48,12 @@ export class OutputView {
     const key = `${structureKey(s, run)}|${s.guess.pending ? `${s.guess.pending.runId}:${s.guess.pending.step}` : ''}`;
     if (key === this.drawnKey && run && this.live && run.steps.length >= this.drawnSteps) {
       for (let i = this.drawnSteps; i < run.steps.length; i++) this.live.append(this.button(run, i, eosIds));
-      if (run.steps.length > this.drawnSteps) this.drawCharacters(this.live, run, eosIds);
+      if (run.steps.length > this.drawnSteps) {
+        // Only the tail can change: a token without partial bytes is a character boundary; regroup after the last one.
+        let from = this.drawnSteps;
+        while (from > 0 && hasPartialBytes(run.steps[from - 1].token)) from--;
+        this.drawCharacters(this.live, run, from);
+      }
     } else {
       this.redraw(s, run, eosIds);
       this.drawnKey = key;
@@ -66,7 +70,7 @@ export class OutputView {
     const tokensOf = (r: Run) => {
       const span = h('span', { class: 'gen', 'data-run': r.id });
       r.steps.forEach((_, i) => span.append(this.button(r, i, eosIds)));
-      this.drawCharacters(span, r, eosIds);
+      this.drawCharacters(span, r, 0);
       return span;
     };
     if (s.setup.mode === 'complete') {
@@ -118,26 +122,25 @@ export class OutputView {
    * Characters, not bytes: tokens that each hold part of a character (新加<0xE5> <0x9D> <0xA1>) are drawn as
    * one chip (新加坡, "3 tokens"), coloured by the character's probability (the product of its tokens').
    * The other tokens' buttons stay in the DOM, hidden, with their ids and steps; selecting the chip selects
-   * its first step. Redone as a run streams: the last character may complete with the next token.
+   * its first step. As a run streams only its tail is regrouped (from `from`, a character boundary): the
+   * last character may complete with the next token, and a group only ever grows.
    */
-  private drawCharacters(span: HTMLElement, run: Run, eosIds: number[]): void {
+  private drawCharacters(span: HTMLElement, run: Run, from: number): void {
     const buttons = [...span.querySelectorAll<HTMLButtonElement>(':scope > button.token')];
-    const labels = run.steps.map((x, i) => (this.pending?.runId === run.id && this.pending.step === i ? '?' : x.token));
-    for (const g of charGroups(labels)) {
-      const head = buttons[g.start];
-      if (g.start === g.end && g.complete) {
-        if (head.dataset.stepEnd) head.replaceWith(this.button(run, g.start, eosIds)); // grouped before, alone now
-        continue;
-      }
-      const steps = run.steps.slice(g.start, g.end + 1);
+    const labels = run.steps.slice(from).map((x, k) => (this.pending?.runId === run.id && this.pending.step === from + k ? '?' : x.token));
+    for (const { start, end, text, complete } of charGroups(labels).map((g) => ({ ...g, start: g.start + from, end: g.end + from }))) {
+      if (start === end && complete) continue; // a whole token: its own button as drawn
+      const head = buttons[start];
+      const steps = run.steps.slice(start, end + 1);
       const prob = steps.reduce((p, x) => p * x.rawProb, 1);
-      const n = g.end - g.start + 1;
+      const n = end - start + 1;
+      const parts = `${t().nTokens(n)}: ${steps.map((x) => x.token).join(' ')}`;
       head.className = `token p${probBucket(prob)} chars${isFork(steps[0].top) ? ' low-conf' : ''}`;
-      head.dataset.stepEnd = String(g.end);
-      head.replaceChildren(g.text, ...(n > 1 ? [h('sup', { class: 'n-tokens', 'aria-hidden': 'true' }, t().nTokens(n))] : []));
-      head.setAttribute('aria-label', `${g.text} ${pct(prob)} (${t().nTokens(n)}: ${steps.map((x) => x.token).join(' ')})`);
-      head.title = `${t().nTokens(n)}: ${steps.map((x) => x.token).join(' ')}`;
-      for (let i = g.start + 1; i <= g.end; i++) {
+      head.dataset.stepEnd = String(end);
+      head.replaceChildren(text, ...(n > 1 ? [h('sup', { class: 'n-tokens', 'aria-hidden': 'true' }, t().nTokens(n))] : []));
+      head.setAttribute('aria-label', `${text} ${pct(prob)} (${parts})`);
+      head.title = parts;
+      for (let i = start + 1; i <= end; i++) {
         buttons[i].hidden = true;
         buttons[i].dataset.merged = 'true';
       }

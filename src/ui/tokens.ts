@@ -59,6 +59,11 @@ export interface CharGroup {
 }
 
 const PARTIAL = /<0x[0-9A-F]{2}>/;
+
+/** Does a token label hold part of a character (`<0xE5>`)? A label without is always a character boundary. */
+export function hasPartialBytes(label: string): boolean {
+  return PARTIAL.test(label);
+}
 const utf8 = new TextEncoder();
 
 /** A token label's bytes: `<0xE5>` is that byte, anything else its UTF-8. */
