@@ -13,8 +13,9 @@ import { InsideView } from './insideView.ts';
 import { buildLayout, type Layout } from './layout.ts';
 import { LensView } from './lensView.ts';
 import { TrainingView } from './trainingView.ts';
+import { conversationOf, FinetuneView, stepContextOf } from './finetuneView.ts';
 import { ModelPicker } from './modelPicker.ts';
-import { describeSource, EMBEDDED_ID, modelQuery, progressLine, sameSource, sourceKey } from './models.ts';
+import { describeSource, EMBEDDED_CHAT_ID, EMBEDDED_ID, embeddedIdOf, modelQuery, progressLine, sameSource, siblingOf, sourceKey, type EmbeddedUrls } from './models.ts';
 import { OutputView } from './outputView.ts';
 import { renderChrome } from './render.ts';
 import { Runs } from './runs.ts';
@@ -44,6 +45,7 @@ export class App {
   private readonly inside: InsideView;
   private readonly experiments: ExperimentsView;
   private readonly training: TrainingView;
+  private readonly finetune: FinetuneView;
   private readonly tour: TourView;
   private source: ModelSource | null = null;
   private readonly logs = new TrainingLogs();
@@ -53,10 +55,11 @@ export class App {
   private readonly runs: Runs;
   private readonly keeper: RunKeeper;
   private loadWarnings: string[] | null = null; // while a load runs: its warnings, said when it ends
+  private modelPicked = false; // a learner chose the model (picker or URL): modes no longer switch it
 
   constructor(
     root: HTMLElement,
-    private readonly embeddedUrl: string,
+    private readonly embedded: EmbeddedUrls,
     private readonly offline: OfflineSetup,
   ) {
     const params = new URLSearchParams(location.search);
@@ -98,8 +101,11 @@ export class App {
       recomputeLogits: (runId, step) => this.recomputeLogits(runId, step),
     });
     this.panel = new StepPanel(this.ui.stepPanel, { onPick: (id) => this.dispatch({ type: 'candidatePicked', id }), needLabels: (ids) => void this.learnLabels(ids), onGuess: (g) => void this.learner.guess(g) });
-    this.picker = new ModelPicker(embeddedUrl, {
-      load: (source, choice) => void this.loadModel(source, choice),
+    this.picker = new ModelPicker(embedded, {
+      load: (source, choice) => {
+        this.modelPicked = true;
+        void this.loadModel(source, choice);
+      },
       listCache: () => this.client.cachedModels(),
       removeCache: () => this.client.removeCachedModels(),
     });
@@ -119,7 +125,17 @@ export class App {
     };
     this.experiments = new ExperimentsView(this.client, { ...host, promptSetup });
     this.training = new TrainingView(this.client, { ...host, promptSetup, settings: () => this.settings, trainingLog: () => this.logs.of(this.source) });
-    root.append(this.inside.element, this.lens.element, this.experiments.element, this.training.element); // the Views bar's order
+    this.finetune = new FinetuneView(this.client, {
+      ...host,
+      stepContext: () => stepContextOf(this.state),
+      sibling: () => siblingOf(this.source, this.embedded),
+      conversation: () => {
+        const messages = conversationOf(this.state);
+        const { seed, maxTokens } = this.state.setup;
+        return messages && { messages, settings: this.settings, seed, maxTokens };
+      },
+    });
+    root.append(this.inside.element, this.lens.element, this.experiments.element, this.training.element, this.finetune.element); // the Views bar's order
     this.tour = new TourView({ show: (c) => this.tourShow(c), trainingLog: () => this.logs.of(this.source), error: (m) => this.showError(m) });
     this.ui.language.before(this.tour.openButton);
     root.append(this.tour.element);
@@ -158,7 +174,8 @@ export class App {
     this.render();
   }
 
-  async start(source: ModelSource): Promise<void> {
+  async start(source: ModelSource, picked: boolean): Promise<void> {
+    this.modelPicked = picked;
     this.picker.show(source);
     await this.loadModel(source, null);
     const reg = this.offline.registration;
@@ -211,6 +228,7 @@ export class App {
     this.inside.setBlocked(reason);
     this.experiments.setBlocked(reason);
     this.training.setBlocked(reason);
+    this.finetune.setBlocked(reason);
     this.picker.setBusy(s.job.kind === 'load'); // a load may start during a tool job: the worker cancels it and says so
     this.keepFocus(focused);
     this.afterRender();
@@ -296,6 +314,7 @@ export class App {
       this.dispatch({ type: 'guessPromptsSet', prompts: pickGuessPrompts(await this.lens.refresh()) });
       this.inside.setModel(r.model.nLayer, r.model.nHead);
       this.training.setModel(r.model.checkpoints);
+      this.finetune.setModel();
       document.body.dataset.model = r.model.name;
       const warnings = this.loadWarnings ?? [];
       this.loadWarnings = null;
@@ -310,8 +329,8 @@ export class App {
       this.loadWarnings = null;
       this.dispatch({ type: 'jobEnded', kind: 'load' });
       const why = tr().loadFailed(describeSource(source), (e as Error).message);
-      const embedded: ModelSource = { kind: 'url', url: this.embeddedUrl };
-      if (!this.state.model && !(source.kind === 'url' && source.url === this.embeddedUrl)) {
+      const embedded: ModelSource = { kind: 'url', url: this.embedded[EMBEDDED_ID] };
+      if (!this.state.model && embeddedIdOf(source, this.embedded) === null) {
         ui.progressText.textContent = why;
         await this.loadModel(embedded, EMBEDDED_ID);
         this.showError(why + tr().fellBack((this.state as AppState).model?.name ?? 'nexttoken'));
@@ -326,7 +345,7 @@ export class App {
   private async recover(why: string): Promise<void> {
     this.dispatch({ type: 'noticeAdded', text: tr().engineRestarted(why) });
     if (this.state.job.kind !== 'idle') this.dispatch({ type: 'jobEnded', kind: this.state.job.kind });
-    await this.loadModel(this.source ?? { kind: 'url', url: this.embeddedUrl }, null);
+    await this.loadModel(this.source ?? { kind: 'url', url: this.embedded[EMBEDDED_ID] }, null);
   }
 
   // ---------- generation ----------
@@ -335,6 +354,15 @@ export class App {
     if (mode === this.state.setup.mode) return;
     if (this.state.job.kind === 'generate') this.runs.stop(mode); // a run is never left going where it cannot be seen
     this.dispatch({ type: 'modeSet', mode });
+    // Until a learner picks a model, each mode has its shipped model: the base continues text, the
+    // fine-tuned one chats (it ends its turns). Each model's runs are kept and come back with it.
+    const shipped = embeddedIdOf(this.source, this.embedded);
+    const wanted = mode === 'chat' ? EMBEDDED_CHAT_ID : EMBEDDED_ID;
+    if (!this.modelPicked && shipped !== null && shipped !== wanted && this.state.job.kind !== 'load') {
+      void this.loadModel({ kind: 'url', url: this.embedded[wanted] }, null).then(() => {
+        if (embeddedIdOf(this.source, this.embedded) === wanted) this.dispatch({ type: 'noticeAdded', text: tr().modeModel[mode] });
+      });
+    }
   }
 
   private exportRun(): void {
@@ -400,6 +428,7 @@ export class App {
       lens: this.lens,
       experiments: this.experiments,
       training: this.training,
+      finetune: this.finetune,
       completeMode: () => this.setMode('complete'),
       ensureStep: () => this.ensureStep(),
     });
