@@ -1,11 +1,10 @@
 // The fine-tuned embedded model (models/nexttoken-3m-chat) and what fine-tuning was for: its eval through
-// the CLI a user runs, its tokenizer against the base's, the base's bare-prompt facts, the size of all that
-// ships, and the KL divergence against a float64 formula written out here.
+// the CLI a user runs, its tokenizer against the base's, the size of all that ships, and the KL divergence
+// against a float64 formula written out here.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { selectBackend } from '../src/engine/load/backend.ts';
-import { generate } from '../src/engine/generate/generate.ts';
 import type { LoadedModel } from '../src/engine/load/load.ts';
 import { klOverShared } from '../src/engine/tools/finetune.ts';
 import { loadModelDir } from '../src/node/loadDir.ts';
@@ -53,21 +52,6 @@ describe('nexttoken-3m-chat, fine-tuned from nexttoken-3m', () => {
       expect(l.factsUnseenPlausible, lang).toBeGreaterThanOrEqual(0.8);
     }
     expect(out.turnEndRate).toBeGreaterThanOrEqual(0.95);
-  });
-
-  it('the base gets its facts at the default settings: bare 法国的首都是 → 巴黎 for ≥ 8 of seeds 1–10 at T = 0.8, "The capital of France is" → " Paris" ≥ 9', async () => {
-    const starts = async (prompt: string, answer: string) => {
-      let n = 0;
-      for (let seed = 1; seed <= 10; seed++) {
-        const ids: number[] = [];
-        for await (const s of generate(base, base.tokenizer.encode(prompt), { temperature: 0.8, seed, maxTokens: 4 })) ids.push(s.id);
-        base.model.truncate(0);
-        if (base.tokenizer.decode(ids, true).startsWith(answer)) n++;
-      }
-      return n;
-    };
-    expect(await starts('法国的首都是', '巴黎')).toBeGreaterThanOrEqual(8);
-    expect(await starts('The capital of France is', ' Paris')).toBeGreaterThanOrEqual(9);
   });
 
   it('KL(tuned ‖ base) over the shared vocabulary equals the float64 sum Σ p log(p/q), p renormalised', () => {

@@ -344,7 +344,7 @@ def main():
             by[d['source']] = by.get(d['source'], 0) + len(d['text'].encode('utf-8'))
         return by
     by = bytes_by_source(train)
-    json.dump({'debianPackages': zh.deb_versions(DATA), 'trainBytesBySource': by, 'polishBytesBySource': bytes_by_source(polish + bare)},
+    json.dump({'debianPackages': zh.deb_versions(DATA), 'trainBytesBySource': by, 'polishBytesBySource': bytes_by_source(polish)},
               open(os.path.join(OUT, 'sources.json'), 'w'), indent=1)
     print(json.dumps({'trainDocs': len(train), 'valDocs': len(val), 'trainBytesBySource': by,
                       'valBytes': {lang: sum(len(d['text'].encode('utf-8')) for d in val if d['lang'] == lang) for lang in ('en', 'zh')},

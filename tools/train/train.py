@@ -44,8 +44,9 @@ POLISH_LR_MAX, POLISH_LR_MIN, POLISH_WARMUP = 3e-4, 3e-5, 20
 POLISH_FACT_ROWS = 6
 # Of those fact rows, how many start at a bare fact ("法国的首都是巴黎。" at position 0): a learner's bare prompt
 # has nothing before it, and with the other fact rows alone the model knew 法国的首都是 → 巴黎 only after a "\n"
-# (46%; 16% at position 0).
-POLISH_BARE_ROWS = int(os.environ.get('POLISH_BARE_ROWS', 3))
+# (46%; 16% at position 0). Off by default: no mix measured so far keeps issue 14's English bar with it
+# (docs/models.md, "Bare prompts"); with 0 the run is the committed base's, draw for draw.
+POLISH_BARE_ROWS = int(os.environ.get('POLISH_BARE_ROWS', 0))
 BATCH, CTX = 16, 256
 LR_MAX, LR_MIN, WARMUP = 2e-3, 2e-4, 100
 WEIGHT_DECAY, GRAD_CLIP = 0.1, 1.0
@@ -342,7 +343,7 @@ def main():
         if step >= pretrain:
             starts = rng.integers(0, len(train_ids) - CTX - 1, BATCH - POLISH_FACT_ROWS)
             fstarts = rng.choice(polish_line_starts, POLISH_FACT_ROWS - POLISH_BARE_ROWS)
-            bstarts = rng.choice(bare_line_starts, POLISH_BARE_ROWS)
+            bstarts = rng.choice(bare_line_starts, POLISH_BARE_ROWS) if POLISH_BARE_ROWS else []
             rows = [train_ids[s:s + CTX + 1] for s in starts] + [polish_ids[s:s + CTX + 1] for s in fstarts] + \
                    [bare_ids[s:s + CTX + 1] for s in bstarts]
         else:
