@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { selectBackend } from '../src/engine/load/backend.ts';
 import type { LoadedModel } from '../src/engine/load/load.ts';
-import { klOverShared } from '../src/engine/tools/finetune.ts';
+import { chatIds, chatReply, klOverShared } from '../src/engine/tools/finetune.ts';
 import { loadModelDir } from '../src/node/loadDir.ts';
 import { cli, ROOT } from './shared/cli.ts';
 
@@ -52,6 +52,22 @@ describe('nexttoken-3m-chat, fine-tuned from nexttoken-3m', () => {
       expect(l.factsUnseenPlausible, lang).toBeGreaterThanOrEqual(0.8);
     }
     expect(out.turnEndRate).toBeGreaterThanOrEqual(0.95);
+  });
+
+  it('a reply to a conversation longer than the context leaves out the oldest exchanges, as Chat does, and is not cut by a full context', async () => {
+    const exchange = [
+      { role: 'user' as const, content: 'Tell me about the capital of France and the capital of Japan, please.' },
+      { role: 'assistant' as const, content: 'The capital of France is Paris. The capital of Japan is Tokyo. Ask me about another country.' },
+    ];
+    const long = [...Array.from({ length: 8 }, () => exchange).flat(), { role: 'user' as const, content: 'Thanks!' }];
+    expect(chatIds(chat, long).length).toBeGreaterThan(chat.model.contextLength); // it could not be read whole
+    const r = await chatReply(chat, long, { temperature: 0 }, 1, 64);
+    expect(r.droppedTurns).toBeGreaterThan(0);
+    const kept = long.slice(2 * r.droppedTurns);
+    expect(chatIds(chat, kept).length + 64).toBeLessThanOrEqual(chat.model.contextLength); // room for the whole reply
+    expect(chatIds(chat, long.slice(2 * (r.droppedTurns - 1))).length + 64).toBeGreaterThan(chat.model.contextLength); // and no more left out than needed
+    expect(r.stopReason).not.toBe('contextFull');
+    expect((await chatReply(chat, long.slice(-1), { temperature: 0 }, 1, 64)).droppedTurns).toBe(0);
   });
 
   it('KL(tuned ‖ base) over the shared vocabulary equals the float64 sum Σ p log(p/q), p renormalised', () => {

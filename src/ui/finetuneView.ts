@@ -81,7 +81,7 @@ export class FinetuneView {
       this.replies.append(h('p', { class: 'hint', translate: 'no' }, d.askBothFor(last)));
       for (const [which, reply, title] of [['base', r.base, d.finetuneBase], ['tuned', r.tuned, d.finetuneTuned]] as const) {
         this.replies.append(
-          h('article', { class: `finetune-reply ${which}`, 'data-stop': reply.stopReason }, h('h3', { translate: 'no' }, `${title} · ${reply.model}`), h('p', { class: 'reply-text', translate: 'no' }, reply.text || '∅'), h('p', { class: 'hint' }, d.askBothStop(d.stopReasons[reply.stopReason], reply.tokens))),
+          h('article', { class: `finetune-reply ${which}`, 'data-stop': reply.stopReason }, h('h3', { translate: 'no' }, `${title} · ${reply.model}`), h('p', { class: 'reply-text', translate: 'no' }, reply.text || '∅'), h('p', { class: 'hint' }, d.askBothStop(d.stopReasons[reply.stopReason], reply.tokens) + (reply.droppedTurns ? d.askBothDropped(reply.droppedTurns) : ''))),
         );
       }
     });

@@ -179,16 +179,30 @@ export interface ChatReply {
   text: string;
   stopReason: StopReason;
   tokens: number;
+  /** Earlier exchanges (a user message and its reply) left out so that the reply had room in the context. */
+  droppedTurns: number;
 }
 
-/** One model's reply to a conversation: its own template, its own turn-end rule, the given settings and seed. */
+/**
+ * One model's reply to a conversation: its own template, its own turn-end rule, the given settings and seed.
+ * As the app's Chat does, the oldest exchanges are left out while the conversation leaves the reply less than
+ * min(maxTokens, a quarter of the context): a reply is not cut short by a full context.
+ */
 export async function chatReply(lm: LoadedModel, messages: ChatMessage[], settings: Partial<SamplingSettings>, seed: number, maxTokens: number): Promise<ChatReply> {
+  const ctx = lm.model.contextLength;
+  const room = Math.min(maxTokens, Math.floor(ctx / 4));
+  let kept = messages;
+  let ids = chatIds(lm, kept);
+  while (ids.length + room > ctx && kept.length > 2) {
+    kept = kept.slice(2);
+    ids = chatIds(lm, kept);
+  }
   lm.model.truncate(0);
   try {
-    const it = generate(lm, chatIds(lm, messages), { ...settings, seed, maxTokens, topN: 1, turnEnd: lm.tokenizer.turnEnd() });
+    const it = generate(lm, ids, { ...settings, seed, maxTokens, topN: 1, turnEnd: lm.tokenizer.turnEnd() });
     let r = await it.next();
     while (!r.done) r = await it.next();
-    return { model: lm.name, text: lm.tokenizer.decode(r.value.generatedIds, true).trim(), stopReason: r.value.stopReason, tokens: r.value.generatedTokens };
+    return { model: lm.name, text: lm.tokenizer.decode(r.value.generatedIds, true).trim(), stopReason: r.value.stopReason, tokens: r.value.generatedTokens, droppedTurns: (messages.length - kept.length) / 2 };
   } finally {
     lm.model.truncate(0);
   }

@@ -367,6 +367,7 @@ export const en = {
   askBothNothing: 'Chat first (or type a message): Ask both answers the conversation with each model.',
   askBothFor: (m: string) => `Both models, asked “${m}” (the same conversation, settings and seed):`,
   askBothStop: (why: string, n: number) => `Stopped: ${why} · ${n} tokens`,
+  askBothDropped: (n: number) => ` · the oldest ${n === 1 ? 'exchange was' : `${n} exchanges were`} left out to leave room in the context`,
   finetuneRaised: 'Fine-tuning raised most',
   finetuneLowered: 'Fine-tuning lowered most',
   replay: 'Training replay',

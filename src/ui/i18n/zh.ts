@@ -352,6 +352,7 @@ export const zh: Dict = {
   askBothNothing: '请先对话（或输入一条消息）：“两个都问”会让两个模型分别回答这段对话。',
   askBothFor: (m: string) => `两个模型都被问到“${m}”（同样的对话、设置和种子）：`,
   askBothStop: (why: string, n: number) => `停止原因：${why} · ${n} 个词元`,
+  askBothDropped: (n: number) => ` · 为给回复留出上下文空间，省略了最早的 ${n} 轮对话`,
   finetuneRaised: '微调提高最多的',
   finetuneLowered: '微调降低最多的',
   replay: '训练回放',
