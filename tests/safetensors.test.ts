@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { selectBackend } from '../src/engine/load/backend.ts';
 import { buildModel } from '../src/engine/load/load.ts';
-import { memoryWeights, parseHeader, readTensor, SafetensorsError } from '../src/engine/load/safetensors.ts';
+import { memoryWeights, parseHeader, readTensor, SafetensorsError, streamTensors } from '../src/engine/load/safetensors.ts';
 import { readModelDir } from '../src/node/loadDir.ts';
 
 /** Builds a safetensors file from a header object and raw data bytes. */
@@ -105,6 +105,34 @@ describe('safetensors reader', () => {
       const lm = load(bytes);
       expect(lm.model.params).toBe(44192);
       lm.model.dispose();
+    });
+  });
+
+  describe('int8 (the chat model, the training snapshots) read as a stream', () => {
+    const streamOf = (bytes: Uint8Array, chunk: number) =>
+      new ReadableStream<Uint8Array>({
+        start(c) {
+          for (let i = 0; i < bytes.length; i += chunk) c.enqueue(bytes.slice(i, i + chunk));
+          c.close();
+        },
+      });
+
+    it('the shipped int8 chat model streams to exactly the tensors a whole-file read gives (scales held back, never handed over)', async () => {
+      const bytes = new Uint8Array(readFileSync(join(import.meta.dirname, '..', 'models', 'nexttoken-3m-chat', 'model.safetensors')));
+      const header = parseHeader(bytes, bytes.length, 'model.safetensors');
+      const got = new Map<string, Float32Array>();
+      await streamTensors(streamOf(bytes, 65_537), bytes.length, 'model.safetensors', (e, data) => got.set(e.name, data.slice()));
+      const weights = [...header.tensors.keys()].filter((n) => !n.endsWith('.scale'));
+      expect([...got.keys()].sort()).toEqual(weights.sort());
+      expect(weights.filter((n) => header.tensors.get(n)!.dtype === 'I8').length).toBeGreaterThan(20);
+      for (const n of weights) expect(got.get(n)).toEqual(readTensor(bytes, header, n));
+    });
+
+    it('an int8 tensor whose scale comes after it cannot be streamed, and says so', async () => {
+      const data = new Uint8Array([1, 2, 3, 4, ...u16(0x3c00, 0x3800)]);
+      const bytes = file({ w: { dtype: 'I8', shape: [2, 2], data_offsets: [0, 4] }, 'w.scale': { dtype: 'F16', shape: [2], data_offsets: [4, 8] } }, data);
+      await expect(streamTensors(streamOf(bytes, 5), bytes.length, 'x.safetensors', () => {})).rejects.toThrow(/int8 tensor "w" \[2,2\] needs its float scale per row, "w.scale" of shape \[2\], earlier in the file/);
+      expect(readTensor(bytes, parseHeader(bytes, bytes.length, 'x.safetensors'), 'w')).toEqual(Float32Array.from([1, 2, 1.5, 2]));
     });
   });
 });

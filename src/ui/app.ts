@@ -6,15 +6,12 @@ import type { HubProgress } from '../engine/load/hub.ts';
 import type { FaultHook, ModelSource, TokenView } from '../worker/protocol.ts';
 import { wireControls } from './controls.ts';
 import { EngineClient } from './engineClient.ts';
-import { ExperimentsView } from './experimentsView.ts';
 import { lang, onLangChange, setLang, t as tr, type Lang } from './i18n/index.ts';
 import { download } from './dom.ts';
-import { InsideView } from './insideView.ts';
 import { buildLayout, type Layout } from './layout.ts';
-import { LensView } from './lensView.ts';
-import { TrainingView } from './trainingView.ts';
+import { conversationOf, stepContextOf } from './finetuneView.ts';
 import { ModelPicker } from './modelPicker.ts';
-import { describeSource, EMBEDDED_ID, modelQuery, progressLine, sameSource, sourceKey } from './models.ts';
+import { describeSource, EMBEDDED_CHAT_ID, EMBEDDED_ID, embeddedIdOf, modelQuery, progressLine, sameSource, siblingOf, sourceKey, type EmbeddedUrls } from './models.ts';
 import { OutputView } from './outputView.ts';
 import { renderChrome } from './render.ts';
 import { Runs } from './runs.ts';
@@ -22,7 +19,7 @@ import { TokenTree } from './tokenTree.ts';
 import { LearnerTools } from './learnerTools.ts';
 import { busy, contextIds, initialState, pickGuessPrompts, reduce, runById, runExport, shownRun, type Action, type AppState } from './state.ts';
 import { StepPanel } from './stepPanel.ts';
-import type { ToolHost } from './toolHost.ts';
+import { ToolViews } from './toolViews.ts';
 import { placeOf } from './tourPlaces.ts';
 import { TourView, type Concept } from './tourView.ts';
 import { TrainingLogs } from './trainingLog.ts';
@@ -40,10 +37,7 @@ export class App {
   private readonly learner: LearnerTools;
   private readonly panel: StepPanel;
   private readonly picker: ModelPicker;
-  private readonly lens: LensView;
-  private readonly inside: InsideView;
-  private readonly experiments: ExperimentsView;
-  private readonly training: TrainingView;
+  private readonly tools: ToolViews;
   private readonly tour: TourView;
   private source: ModelSource | null = null;
   private readonly logs = new TrainingLogs();
@@ -53,10 +47,11 @@ export class App {
   private readonly runs: Runs;
   private readonly keeper: RunKeeper;
   private loadWarnings: string[] | null = null; // while a load runs: its warnings, said when it ends
+  private modelPicked = false; // a learner chose the model (picker or URL): modes no longer switch it
 
   constructor(
     root: HTMLElement,
-    private readonly embeddedUrl: string,
+    private readonly embedded: EmbeddedUrls,
     private readonly offline: OfflineSetup,
   ) {
     const params = new URLSearchParams(location.search);
@@ -98,28 +93,38 @@ export class App {
       recomputeLogits: (runId, step) => this.recomputeLogits(runId, step),
     });
     this.panel = new StepPanel(this.ui.stepPanel, { onPick: (id) => this.dispatch({ type: 'candidatePicked', id }), needLabels: (ids) => void this.learnLabels(ids), onGuess: (g) => void this.learner.guess(g) });
-    this.picker = new ModelPicker(embeddedUrl, {
-      load: (source, choice) => void this.loadModel(source, choice),
+    this.picker = new ModelPicker(embedded, {
+      load: (source, choice) => {
+        this.modelPicked = true;
+        void this.loadModel(source, choice);
+      },
       listCache: () => this.client.cachedModels(),
       removeCache: () => this.client.removeCachedModels(),
     });
     this.ui.modelSlot.append(this.picker.element);
-    // What every tool view may ask of the app: whether the engine is free, to hold it, to report an error.
-    const host: ToolHost = {
+    // What the tool views may ask of the app: whether the engine is free, to hold it, to report an error,
+    // and the pieces of the state each one reads.
+    this.tools = new ToolViews(this.client, {
       canRun: () => !busy(this.state) && this.state.model !== null,
       setBusy: (b) => this.dispatch(b ? { type: 'jobStarted', job: { kind: 'tool' } } : { type: 'jobEnded', kind: 'tool' }),
       error: (m) => this.showError(m),
-    };
-    this.lens = new LensView(this.client, { ...host, temperature: () => this.state.setup.temperature });
-    this.inside = new InsideView(this.client, host);
-    const promptSetup = async () => {
-      const { prompt, seed, maxTokens } = this.state.setup;
-      if (!prompt.trim()) throw new Error(tr().promptEmptyAbove);
-      return { promptIds: (await this.client.tokenize(prompt)).map((x) => x.id), seed, maxTokens, prompt };
-    };
-    this.experiments = new ExperimentsView(this.client, { ...host, promptSetup });
-    this.training = new TrainingView(this.client, { ...host, promptSetup, settings: () => this.settings, trainingLog: () => this.logs.of(this.source) });
-    root.append(this.inside.element, this.lens.element, this.experiments.element, this.training.element); // the Views bar's order
+      temperature: () => this.state.setup.temperature,
+      promptSetup: async () => {
+        const { prompt, seed, maxTokens } = this.state.setup;
+        if (!prompt.trim()) throw new Error(tr().promptEmptyAbove);
+        return { promptIds: (await this.client.tokenize(prompt)).map((x) => x.id), seed, maxTokens, prompt };
+      },
+      settings: () => this.settings,
+      trainingLog: () => this.logs.of(this.source),
+      stepContext: () => stepContextOf(this.state),
+      sibling: () => siblingOf(this.source, this.embedded),
+      conversation: () => {
+        const messages = conversationOf(this.state);
+        const { seed, maxTokens } = this.state.setup;
+        return messages && { messages, settings: this.settings, seed, maxTokens };
+      },
+    });
+    root.append(...this.tools.elements);
     this.tour = new TourView({ show: (c) => this.tourShow(c), trainingLog: () => this.logs.of(this.source), error: (m) => this.showError(m) });
     this.ui.language.before(this.tour.openButton);
     root.append(this.tour.element);
@@ -158,7 +163,8 @@ export class App {
     this.render();
   }
 
-  async start(source: ModelSource): Promise<void> {
+  async start(source: ModelSource, picked: boolean): Promise<void> {
+    this.modelPicked = picked;
     this.picker.show(source);
     await this.loadModel(source, null);
     const reg = this.offline.registration;
@@ -200,17 +206,14 @@ export class App {
     const sel = s.selected;
     const run = runById(s, sel?.runId);
     const record = run && sel ? (run.steps[sel.step] ?? null) : null;
-    this.inside.setStep(run && record ? contextIds(run, sel!.step) : null, record);
+    this.tools.inside.setStep(run && record ? contextIds(run, sel!.step) : null, record);
     const wide = window.matchMedia?.('(min-width: 900px)').matches ?? true;
     const hidden = !!record && s.guess.pending?.runId === run?.id && s.guess.pending?.step === sel?.step;
     this.panel.render(record ? { record, settings: this.settings, picked: s.picked, forced: s.forced, guess: { hidden, on: s.guess.on, rounds: s.guess.rounds }, labels: s.labels, topN: wide ? 15 : 10, context: contextIds(run!, sel!.step) } : null);
     if (run && record && !record.logits) void this.recomputeLogits(run.id, sel!.step);
     void this.learner.decodePlainText();
     const reason = this.busyReason();
-    this.lens.setBlocked(reason);
-    this.inside.setBlocked(reason);
-    this.experiments.setBlocked(reason);
-    this.training.setBlocked(reason);
+    this.tools.setBlocked(reason);
     this.picker.setBusy(s.job.kind === 'load'); // a load may start during a tool job: the worker cancels it and says so
     this.keepFocus(focused);
     this.afterRender();
@@ -293,9 +296,7 @@ export class App {
       ui.loadBox.hidden = true;
       if (choice !== null) history.replaceState(null, '', modelQuery(location.search, source, choice));
       this.picker.show(source);
-      this.dispatch({ type: 'guessPromptsSet', prompts: pickGuessPrompts(await this.lens.refresh()) });
-      this.inside.setModel(r.model.nLayer, r.model.nHead);
-      this.training.setModel(r.model.checkpoints);
+      this.dispatch({ type: 'guessPromptsSet', prompts: pickGuessPrompts(await this.tools.modelLoaded(r.model)) });
       document.body.dataset.model = r.model.name;
       const warnings = this.loadWarnings ?? [];
       this.loadWarnings = null;
@@ -310,8 +311,8 @@ export class App {
       this.loadWarnings = null;
       this.dispatch({ type: 'jobEnded', kind: 'load' });
       const why = tr().loadFailed(describeSource(source), (e as Error).message);
-      const embedded: ModelSource = { kind: 'url', url: this.embeddedUrl };
-      if (!this.state.model && !(source.kind === 'url' && source.url === this.embeddedUrl)) {
+      const embedded: ModelSource = { kind: 'url', url: this.embedded[EMBEDDED_ID] };
+      if (!this.state.model && embeddedIdOf(source, this.embedded) === null) {
         ui.progressText.textContent = why;
         await this.loadModel(embedded, EMBEDDED_ID);
         this.showError(why + tr().fellBack((this.state as AppState).model?.name ?? 'nexttoken'));
@@ -326,7 +327,7 @@ export class App {
   private async recover(why: string): Promise<void> {
     this.dispatch({ type: 'noticeAdded', text: tr().engineRestarted(why) });
     if (this.state.job.kind !== 'idle') this.dispatch({ type: 'jobEnded', kind: this.state.job.kind });
-    await this.loadModel(this.source ?? { kind: 'url', url: this.embeddedUrl }, null);
+    await this.loadModel(this.source ?? { kind: 'url', url: this.embedded[EMBEDDED_ID] }, null);
   }
 
   // ---------- generation ----------
@@ -335,6 +336,15 @@ export class App {
     if (mode === this.state.setup.mode) return;
     if (this.state.job.kind === 'generate') this.runs.stop(mode); // a run is never left going where it cannot be seen
     this.dispatch({ type: 'modeSet', mode });
+    // Until a learner picks a model, each mode has its shipped model: the base continues text, the
+    // fine-tuned one chats (it ends its turns). Each model's runs are kept and come back with it.
+    const shipped = embeddedIdOf(this.source, this.embedded);
+    const wanted = mode === 'chat' ? EMBEDDED_CHAT_ID : EMBEDDED_ID;
+    if (!this.modelPicked && shipped !== null && shipped !== wanted && this.state.job.kind !== 'load') {
+      void this.loadModel({ kind: 'url', url: this.embedded[wanted] }, null).then(() => {
+        if (embeddedIdOf(this.source, this.embedded) === wanted) this.dispatch({ type: 'noticeAdded', text: tr().modeModel[mode] });
+      });
+    }
   }
 
   private exportRun(): void {
@@ -396,10 +406,7 @@ export class App {
   private tourShow(c: Concept): Promise<HTMLElement | null> {
     return placeOf(c, {
       ui: this.ui,
-      inside: this.inside,
-      lens: this.lens,
-      experiments: this.experiments,
-      training: this.training,
+      ...this.tools,
       completeMode: () => this.setMode('complete'),
       ensureStep: () => this.ensureStep(),
     });

@@ -6,7 +6,7 @@ import { CancelledError } from '../engine/generate/cancelled.ts';
 import type { ChatMessage } from '../engine/load/tokenizer.ts';
 import type { HubProgress } from '../engine/load/hub.ts';
 import type { SamplingSettings } from '../sampling/sampler.ts';
-import { IMMEDIATE_JOBS, type BackendInfo, type FaultHook, type JobName, type JobRequest, type Jobs, type ModelSource, type Request, type Response } from '../worker/protocol.ts';
+import { IMMEDIATE_JOBS, type BackendInfo, type BeforeAfterArgs, type FaultHook, type JobName, type JobRequest, type Jobs, type ModelSource, type Request, type Response } from '../worker/protocol.ts';
 
 export type { LensQuestionView, RepeatResult } from '../worker/protocol.ts';
 
@@ -48,6 +48,8 @@ export const SILENCE_TIMEOUT_S: Record<JobName, number> = {
   perplexity: 120,
   stepLogits: 120,
   checkpoints: 120,
+  beforeAfter: 120,
+  askBoth: 300,
   cacheRemove: 30,
   lensQuestions: 20,
   cacheList: 30,
@@ -265,6 +267,12 @@ export class EngineClient {
   }
   checkpoints(promptIds: number[], settings: SamplingSettings, seed: number, maxTokens: number) {
     return this.ask('checkpoints', { promptIds, settings, seed, maxTokens });
+  }
+  beforeAfter(args: BeforeAfterArgs) {
+    return this.ask('beforeAfter', args);
+  }
+  askBoth(args: Jobs['askBoth']['args']) {
+    return this.ask('askBoth', args);
   }
   cachedModels() {
     return this.ask('cacheList', {});

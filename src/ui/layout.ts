@@ -179,6 +179,7 @@ function viewsNav(): HTMLElement {
     ['section.panel.lens', (d) => d.lens],
     ['section.panel.experiments', (d) => d.experiments],
     ['section.panel.replay', (d) => d.replay],
+    ['section.panel.finetune', (d) => d.finetune],
   ];
   const goTo = (selector: string) => {
     const target = document.querySelector<HTMLElement>(selector);

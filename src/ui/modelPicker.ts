@@ -4,7 +4,7 @@ import type { CachedModel, ModelSource } from '../worker/protocol.ts';
 import { clear, h } from './dom.ts';
 import { label, onLangChange, t } from './i18n/index.ts';
 import { DEFAULT_ENDPOINT, endpointKey, hubLabel, parseHubRef } from '../engine/load/hubRef.ts';
-import { EMBEDDED_ID, PRESETS, presetLabel } from './models.ts';
+import { embeddedIdOf, PRESETS, presetLabel, type EmbeddedUrls } from './models.ts';
 
 const OTHER = 'other';
 const ENDPOINT_KEY = 'nexttoken.hubEndpoint';
@@ -34,7 +34,7 @@ export class ModelPicker {
   private readonly note: HTMLElement;
 
   constructor(
-    private readonly embeddedUrl: string,
+    private readonly embedded: EmbeddedUrls,
     private readonly actions: PickerActions,
   ) {
     this.select = label(
@@ -86,7 +86,7 @@ export class ModelPicker {
 
   /** Shows which model is loaded (or being loaded) without reloading it. */
   show(source: ModelSource): void {
-    const id = source.kind === 'url' ? EMBEDDED_ID : source.id;
+    const id = embeddedIdOf(source, this.embedded) ?? (source.kind === 'url' ? source.url : source.id);
     if (source.kind === 'hub') this.endpoint.value = source.endpoint;
     if (PRESETS.some((p) => p.id === id)) this.select.value = id;
     else {
@@ -111,7 +111,7 @@ export class ModelPicker {
   /** Builds the source from the controls; a malformed id or endpoint is reported, nothing is loaded. */
   private submit(): void {
     const choice = this.select.value;
-    if (choice === EMBEDDED_ID) return this.actions.load({ kind: 'url', url: this.embeddedUrl }, EMBEDDED_ID);
+    if (choice in this.embedded) return this.actions.load({ kind: 'url', url: this.embedded[choice] }, choice);
     const raw = choice === OTHER ? this.customId.value.trim() : choice;
     const ref = parseHubRef(raw);
     if (!ref) {

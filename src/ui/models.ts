@@ -5,6 +5,24 @@ import type { ModelSource } from '../worker/protocol.ts';
 import type { Dict } from './i18n/en.ts';
 
 export const EMBEDDED_ID = 'embedded';
+/** The embedded model's chat-tuned sibling (models/nexttoken-3m-chat): what Chat uses unless a learner picks. */
+export const EMBEDDED_CHAT_ID = 'embedded-chat';
+
+/** The shipped models' folders, relative to the page: both work offline. */
+export const EMBEDDED_FOLDERS: Record<string, string> = { [EMBEDDED_ID]: 'models/nexttoken-3m/', [EMBEDDED_CHAT_ID]: 'models/nexttoken-3m-chat/' };
+
+/** The shipped models' absolute URLs (resolved against the page, wherever it is deployed). */
+export type EmbeddedUrls = Record<string, string>;
+
+export function embeddedUrls(base: string): EmbeddedUrls {
+  return Object.fromEntries(Object.entries(EMBEDDED_FOLDERS).map(([id, folder]) => [id, new URL(folder, base).href]));
+}
+
+/** Which shipped model a source is (its preset id), or null for any other model. */
+export function embeddedIdOf(source: ModelSource | null, urls: EmbeddedUrls): string | null {
+  if (source?.kind !== 'url') return null;
+  return Object.keys(urls).find((id) => urls[id] === source.url) ?? null;
+}
 
 export interface Preset {
   id: string; // a Hub id, or EMBEDDED_ID
@@ -16,6 +34,7 @@ export interface Preset {
 
 export const PRESETS: Preset[] = [
   { id: EMBEDDED_ID, label: (d) => d.embeddedLabel, downloadMB: 6.9, note: (d) => d.presetNotes.embedded },
+  { id: EMBEDDED_CHAT_ID, label: (d) => d.embeddedChatLabel, downloadMB: 3.5, note: (d) => d.presetNotes.embeddedChat },
   { id: 'openai-community/gpt2', label: 'GPT-2 (124M)', downloadMB: 548, note: (d) => d.presetNotes.gpt2 },
   { id: 'distilbert/distilgpt2', label: 'DistilGPT2 (82M)', downloadMB: 353, note: (d) => d.presetNotes.distilgpt2 },
   { id: 'HuggingFaceTB/SmolLM2-135M-Instruct', label: 'SmolLM2-135M-Instruct', downloadMB: 269, note: (d) => d.presetNotes.smol },
@@ -29,13 +48,18 @@ export function presetLabel(p: Preset, d: Dict): string {
   return `${typeof p.label === 'string' ? p.label : p.label(d)} · ${p.downloadMB < 10 ? p.downloadMB.toFixed(1) : Math.round(p.downloadMB)} MB`;
 }
 
-/** `?model=owner/name[@rev]` picks a Hub model, `?hubEndpoint=` a Hub mirror; otherwise the embedded model. */
-export function sourceFromUrl(search: string, embeddedUrl: string, storedEndpoint: string | null): ModelSource {
+/**
+ * `?model=owner/name[@rev]` picks a Hub model, `?hubEndpoint=` a Hub mirror, `?model=embedded-chat` the
+ * fine-tuned embedded model; otherwise the embedded model for the mode: the base in Complete, the
+ * fine-tuned one in Chat (`chat`).
+ */
+export function sourceFromUrl(search: string, urls: EmbeddedUrls, storedEndpoint: string | null, chat = false): ModelSource {
   const q = new URLSearchParams(search);
   const modelUrl = q.get('modelUrl');
   if (modelUrl) return { kind: 'url', url: modelUrl };
   const model = q.get('model');
-  if (!model || model === EMBEDDED_ID) return { kind: 'url', url: embeddedUrl };
+  if (!model) return { kind: 'url', url: urls[chat ? EMBEDDED_CHAT_ID : EMBEDDED_ID] };
+  if (model in urls) return { kind: 'url', url: urls[model] };
   const [id, revision] = model.split('@');
   return { kind: 'hub', id, revision: revision || 'main', endpoint: q.get('hubEndpoint') || storedEndpoint || DEFAULT_ENDPOINT };
 }
@@ -48,8 +72,8 @@ export function describeSource(s: ModelSource): string {
 export function modelQuery(search: string, source: ModelSource, choice: string): string {
   const q = new URLSearchParams(search);
   q.delete('modelUrl');
-  if (choice === EMBEDDED_ID) q.delete('model');
-  else q.set('model', choice);
+  q.set('model', choice); // an explicit pick, the embedded base too: in Chat the default is the tuned model
+
   if (source.kind === 'hub') q.set('hubEndpoint', source.endpoint);
   return `?${q}`;
 }
@@ -69,4 +93,12 @@ export function sourceKey(s: ModelSource): string {
 export function sameSource(a: ModelSource, b: ModelSource | null): boolean {
   if (!b || a.kind !== b.kind) return false;
   return a.kind === 'url' ? a.url === (b as typeof a).url : a.id === (b as typeof a).id && a.revision === (b as typeof a).revision && a.endpoint === (b as typeof a).endpoint;
+}
+
+/** A shipped model's fine-tuning sibling: the tuned one for the base, the base for the tuned one. */
+export function siblingOf(source: ModelSource | null, urls: EmbeddedUrls): { source: ModelSource; is: 'base' | 'tuned' } | null {
+  const id = embeddedIdOf(source, urls);
+  if (id === EMBEDDED_ID) return { source: { kind: 'url', url: urls[EMBEDDED_CHAT_ID] }, is: 'tuned' };
+  if (id === EMBEDDED_CHAT_ID) return { source: { kind: 'url', url: urls[EMBEDDED_ID] }, is: 'base' };
+  return null;
 }

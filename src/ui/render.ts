@@ -127,7 +127,7 @@ function renderModelAbout(u: Layout, s: AppState, source: ModelSource | null): v
   link.rel = 'noopener';
   link.textContent = t().aboutModel;
   // The transcript format is shown as the model sees it, in any language.
-  const text = embedded ? t().knows.embedded : t().knows.hub(s.model.name);
+  const text = !embedded ? t().knows.hub(s.model.name) : s.model.name.endsWith('-chat') ? t().knows.embeddedChat : t().knows.embedded;
   const [before, ...after] = text.split(TRANSCRIPT);
   const code = document.createElement('code');
   code.translate = false;

@@ -5,6 +5,7 @@ import type { InsideView } from './insideView.ts';
 import type { Layout } from './layout.ts';
 import type { LensView } from './lensView.ts';
 import type { TrainingView } from './trainingView.ts';
+import type { FinetuneView } from './finetuneView.ts';
 import type { Concept } from './tourView.ts';
 
 export interface TourPlaces {
@@ -13,6 +14,7 @@ export interface TourPlaces {
   lens: LensView;
   experiments: ExperimentsView;
   training: TrainingView;
+  finetune: FinetuneView;
   /** Switches to completion mode if the app is in chat mode. */
   completeMode: () => void;
   /** Makes sure a generated step is selected (generates once if nothing has been generated). */
@@ -59,6 +61,11 @@ export async function placeOf(c: Concept, p: TourPlaces): Promise<HTMLElement | 
       p.completeMode();
       await p.training.run();
       return p.training.element;
+    case 'finetuning':
+      // The base and the tuned model at the same token (the step generated first if there is none).
+      await p.ensureStep();
+      await p.finetune.run();
+      return p.finetune.element;
     case 'parameters':
       return u.modelInfo;
     case 'hallucination':

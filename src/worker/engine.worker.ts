@@ -20,9 +20,10 @@ import { listCachedModels, removeCachedModels } from './cacheStore.ts';
 import { backendInfo, loadFastest, loadOn } from './chooseBackend.ts';
 import { loadSource, type LoadedSource } from './loadSource.ts';
 import { predictAt, snapshotOf } from '../engine/tools/checkpoints.ts';
+import { chatIds, chatReply, compareBeforeAfter } from '../engine/tools/finetune.ts';
 import { fetchBytes } from '../engine/load/fetchModel.ts';
 import type { HubProgress } from '../engine/load/hub.ts';
-import { IMMEDIATE_JOBS, type FaultHook, type GenerateArgs, type JobName, type JobProgress, type JobRequest, type Jobs, type ModelSource, type Ready, type Request, type Response, type TokenView } from './protocol.ts';
+import { IMMEDIATE_JOBS, type BeforeAfterArgs, type FaultHook, type GenerateArgs, type JobName, type JobProgress, type JobRequest, type Jobs, type ModelSource, type Ready, type Request, type Response, type TokenView } from './protocol.ts';
 
 let lm: LoadedModel | null = null;
 let loaded: { source: ModelSource; backends?: string[] } | null = null;
@@ -30,6 +31,7 @@ let questions: LensQuestion[] = []; // the hallucination lens's questions for th
 let answersFor = knownAnswers(questions); // each question's plausible answers, grouped once per model
 let snapshots: LoadedSource['snapshots'] = null; // the loaded model's training snapshots, if it ships them
 const snapshotModels = new Map<number, LoadedModel>(); // built on first use, freed with their model
+let sibling: { key: string; lm: LoadedModel } | null = null; // the fine-tuning sibling (beforeAfter), freed with its model
 const faults: FaultHook[] = []; // armed by tests (?testHooks)
 /** Started by a page with ?testHooks (EngineClient names the worker so): only then are faults accepted. */
 const TEST_HOOKS = (self as unknown as { name?: string }).name?.split(' ').includes('testHooks') ?? false;
@@ -153,6 +155,15 @@ async function runJob(req: JobRequest, job: Running): Promise<void> {
     }
     case 'checkpoints':
       return answer(req.reqId, 'checkpoints', await tool(() => runCheckpoints(req.args, signal)));
+    case 'beforeAfter':
+      return answer(req.reqId, 'beforeAfter', await tool(() => runBeforeAfter(req.args)));
+    case 'askBoth': {
+      const a = req.args;
+      const other = await siblingModel(a.other);
+      const [base, tuned] = a.otherIs === 'base' ? [other, need()] : [need(), other];
+      const reply = (m: LoadedModel) => chatReply(m, a.messages, a.settings, a.seed, a.maxTokens);
+      return answer(req.reqId, 'askBoth', await tool(async () => ({ base: await reply(base), tuned: await reply(tuned) })));
+    }
     case 'cacheRemove':
       await removeCachedModels();
       return answer(req.reqId, 'cacheRemove', null);
@@ -210,10 +221,35 @@ async function runCheckpoints(a: Jobs['checkpoints']['args'], signal: AbortSigna
   return { totalSteps: snapshots.index.totalSteps, predictions };
 }
 
-/** A new model (or a new backend) replaces the old one's snapshots too. */
+/** The loaded model's fine-tuning sibling, loaded on first use onto the same backend and kept with it. */
+async function siblingModel(source: ModelSource): Promise<LoadedModel> {
+  const key = JSON.stringify(source);
+  if (sibling?.key !== key) {
+    sibling?.lm.model.dispose();
+    sibling = null;
+    // Small models only (the shipped pair): holding both costs at most twice the loaded one's memory.
+    const next = await loadSource(source, tf.getBackend(), { onWarning: () => {} });
+    sibling = { key, lm: next.lm };
+  }
+  return sibling.lm;
+}
+
+/** Both models' next-token distributions at one step: the loaded one and its fine-tuning sibling. */
+async function runBeforeAfter(a: BeforeAfterArgs): Promise<Jobs['beforeAfter']['result']> {
+  const m = need();
+  const other = await siblingModel(a.other);
+  const otherIds = a.chat ? [...chatIds(other, a.chat.messages), ...a.chat.replyIds] : a.contextIds;
+  const [base, tuned] = a.otherIs === 'base' ? [other, m] : [m, other];
+  const [baseIds, tunedIds] = a.otherIs === 'base' ? [otherIds, a.contextIds] : [a.contextIds, otherIds];
+  return compareBeforeAfter(base, tuned, baseIds, tunedIds, a.chosenId);
+}
+
+/** A new model (or a new backend) replaces the old one's snapshots and sibling too. */
 function useSource(next: LoadedSource): void {
   for (const s of snapshotModels.values()) s.model.dispose();
   snapshotModels.clear();
+  sibling?.lm.model.dispose();
+  sibling = null;
   lm = next.lm;
   questions = next.questions;
   answersFor = knownAnswers(questions);
@@ -268,6 +304,7 @@ function recoverFromDeviceLoss(): Promise<void> {
     const source = loaded!.source;
     lm = null; // its tensors lived on the lost device: nothing to free
     snapshotModels.clear(); // so did its snapshots'
+    sibling = null; // and its sibling's
     forgetLostDevice();
     const status = await selectBackend({ order: ['wasm', 'webgl', 'cpu'], wasmPaths: WASM_PATHS });
     const next = await loadSource(source, status.backend, { onWarning: (message) => post({ type: 'warning', message }) });

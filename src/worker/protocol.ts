@@ -12,6 +12,7 @@ import type { Inspection } from '../engine/tools/inspect.ts';
 import type { GradientAttribution, Occlusion } from '../engine/tools/attribution.ts';
 import type { LensAnswer, LensSummaryRow } from '../engine/tools/lens.ts';
 import type { Surprise, TemperatureColumn } from '../engine/tools/compare.ts';
+import type { BeforeAfter, ChatReply } from '../engine/tools/finetune.ts';
 import type { SamplingSettings } from '../sampling/sampler.ts';
 import type { CheckpointPrediction } from '../engine/tools/checkpoints.ts';
 
@@ -92,6 +93,14 @@ export interface GenerateArgs {
   chat: boolean;
 }
 
+export interface BeforeAfterArgs {
+  other: ModelSource;
+  otherIs: 'base' | 'tuned';
+  contextIds: number[];
+  chat: { messages: ChatMessage[]; replyIds: number[] } | null;
+  chosenId: number | null;
+}
+
 /** Every request the page can make: its arguments and its answer. */
 export interface Jobs {
   load: { args: { source: ModelSource; backends?: string[] }; result: Ready };
@@ -107,6 +116,14 @@ export interface Jobs {
   /** The logits after `ids` (a past step's, recomputed when the page no longer holds them). */
   stepLogits: { args: { ids: number[] }; result: Float32Array };
   cacheRemove: { args: Record<string, never>; result: null };
+  /**
+   * The loaded model's next-token distribution beside its fine-tuning sibling's (`other`, loaded on first
+   * use and kept): `contextIds` as the loaded model reads the step; in a chat, the sibling reads the same
+   * conversation (`messages`) in its own template, followed by the same `replyIds`.
+   */
+  beforeAfter: { args: BeforeAfterArgs; result: BeforeAfter };
+  /** The same conversation answered by the base and by the tuned model (each in its own template). */
+  askBoth: { args: { other: ModelSource; otherIs: 'base' | 'tuned'; messages: ChatMessage[]; settings: SamplingSettings; seed: number; maxTokens: number }; result: { base: ChatReply; tuned: ChatReply } };
   /** The prompt through every training snapshot of the model (the embedded model ships them). */
   checkpoints: { args: { promptIds: number[]; settings: SamplingSettings; seed: number; maxTokens: number }; result: { totalSteps: number; predictions: CheckpointPrediction[] } };
   // Answered at once (no model run):

@@ -9,7 +9,7 @@ const app = useApp();
 
 describe('details', () => {
   it('a run stopped by switching to Chat says so, not "Stop pressed"', async () => {
-    const { page } = await app.open('?backend=wasm&t=0&max=40&delay=250');
+    const { page } = await app.open('?backend=wasm&model=embedded&t=0&max=40&delay=250'); // picked: Chat keeps this model
     const before = Number((await page.evaluate(() => document.body.dataset.runs)) ?? 0);
     await page.getByRole('button', { name: 'Generate', exact: true }).click();
     await page.waitForSelector('body[data-job="generate:running"]');

@@ -29,6 +29,7 @@ it('each card’s “Show me” opens and highlights that concept’s live view'
     topkp: 'fieldset.controls',
     loop: 'section.output',
     replay: 'section.replay',
+    finetuning: 'section.finetune',
     parameters: '#model-info',
     hallucination: 'section.lens',
   };
@@ -49,6 +50,8 @@ it('each card’s “Show me” opens and highlights that concept’s live view'
       if (concept === 'tokens') expect(await page.locator('details.prompt-tokens').getAttribute('open')).not.toBeNull();
       // Watch it learn: the prompt has been run through every training snapshot.
       if (concept === 'replay') expect(await page.locator('section.replay article.replay-card').count()).toBe(5);
+      // Pre-training → fine-tuning: the base and the tuned model compared at the selected token.
+      if (concept === 'finetuning') expect(await page.locator('section.finetune article.finetune-side').count()).toBe(2);
     }
     if (i < CONCEPTS.length - 1) await tour.getByRole('button', { name: 'Next' }).click();
   }
@@ -62,7 +65,7 @@ it('the views nav brings each view into sight below it and focuses its heading, 
     await page.setViewportSize({ width, height: 800 });
     const nav = page.getByRole('navigation', { name: 'Views' });
     const names = await nav.getByRole('button').allTextContents();
-    expect(names).toEqual(['Input', 'Output', 'Next-token distribution', 'Inside the model', 'Hallucination lens', 'Experiments', 'Training replay']);
+    expect(names).toEqual(['Input', 'Output', 'Next-token distribution', 'Inside the model', 'Hallucination lens', 'Experiments', 'Training replay', 'Before and after fine-tuning']);
     for (const name of names.slice().reverse()) {
       const button = nav.getByRole('button', { name, exact: true });
       const selector = (await button.getAttribute('data-view'))!;

@@ -298,11 +298,32 @@ def main():
                 polish.append({'source': 'capitals' if lang == 'en' else 'capitals-zh', 'lang': lang, 'text': '\n'.join(sents[i:i + 16])})
     rng.shuffle(polish)
 
+    # Phase 3's bare facts: each seen fact in the one form a learner types ("The capital of France is Paris.",
+    # "法国的首都是巴黎。"), one per line. Phase 3 starts most of its fact rows at these lines, so a fact is seen
+    # at position 0 with nothing before it, as a bare prompt is. Measured, one phase-3 run each:
+    # - bare facts alone: held-out English questions got blends such as "Madishu" again (some capital 75.5%, bar 80%);
+    # - with the capitals on their own in both languages: the English blends went (81.6%), but "首都是万象。" lines
+    #   taught that any capital follows 首都是, and bare 法国的首都是 fell back to 巴 17.6%.
+    # So English gets its capitals on their own, Chinese its bare facts three times over (the rows stay balanced).
+    # Its own RNG: the material above is unchanged.
+    bare, rng_bare = [], random.Random(SEED + 2)
+    caps_en = sorted({e['capital'] for e in seen_ents})
+    for rep in range(FACT_REPEATS):
+        for lang, sents in (('en', [fact_sentences(e)[0] for e in seen_ents] + [s for k in caps_en for s in capital_sentences(k)]),
+                            ('zh', [zh.zh_fact_sentences(f)[0] for f in seen_zh] * 3)):
+            rng_bare.shuffle(sents)
+            for i in range(0, len(sents), 16):
+                bare.append({'source': 'facts-bare' if lang == 'en' else 'facts-bare-zh', 'lang': lang, 'text': '\n'.join(sents[i:i + 16])})
+    rng_bare.shuffle(bare)
+
     with open(os.path.join(OUT, 'docs_train.jsonl'), 'w', encoding='utf-8') as f:
         for d in train:
             f.write(json.dumps(d, ensure_ascii=False) + '\n')
     with open(os.path.join(OUT, 'docs_polish.jsonl'), 'w', encoding='utf-8') as f:
         for d in polish:
+            f.write(json.dumps(d, ensure_ascii=False) + '\n')
+    with open(os.path.join(OUT, 'docs_bare.jsonl'), 'w', encoding='utf-8') as f:
+        for d in bare:
             f.write(json.dumps(d, ensure_ascii=False) + '\n')
     with open(os.path.join(OUT, 'docs_val.jsonl'), 'w', encoding='utf-8') as f:
         for d in val:

@@ -71,6 +71,8 @@ writeFileSync(join(work, 'val.bin'), valIds);
 writeFileSync(join(work, 'facts.bin'), encodeDocs(factDocs));
 // The polish phase's own material (capitals on their own), apart from the pretraining corpus.
 writeFileSync(join(work, 'polish.bin'), encodeDocs(readDocs('docs_polish.jsonl').map((d) => d.text)));
+// Its bare facts, one per line: phase 3 starts rows at them (a fact at position 0, as a learner's bare prompt is).
+writeFileSync(join(work, 'bare.bin'), encodeDocs(readDocs('docs_bare.jsonl').map((d) => d.text)));
 // Each language's validation text on its own too, for the trainer's per-language curve.
 const perLanguage: Record<string, object> = {};
 for (const lang of ['en', 'zh'] as const) {

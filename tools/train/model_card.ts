@@ -172,7 +172,7 @@ Phase 1: ${log.steps} steps, learning rate ${log.optimizer.lrMax} → ${log.opti
 Phase 2 (fact tuning): ${log.factSteps} steps with half of each batch from the seen-fact corpus (both languages), learning rate ${log.optimizer.factTuning.lrMax} → ${log.optimizer.factTuning.lrMin}.
 ${log.polishSteps ? `Phase 3 (polish): ${log.polishSteps} steps from phase 2's exported F16 model with a fresh optimizer and seed ${log.seed} + 3; ${pctf(log.optimizer.polish.factShareOfBatch)} of each batch
 from the seen-fact corpus and the seen capitals on their own (\`data/polish.jsonl.gz\`), each such row starting at the start of a line
-(the position of a bare prompt such as "法国的首都是"), the rest general text; learning rate ${log.optimizer.polish.lrMax} → ${log.optimizer.polish.lrMin}
+(the position of a bare prompt such as "法国的首都是")${log.optimizer.polish.bareFactRows ? `, ${log.optimizer.polish.bareFactRows} of them at a seen fact in its bare form ("法国的首都是巴黎。", one per line)` : ''}, the rest general text; learning rate ${log.optimizer.polish.lrMax} → ${log.optimizer.polish.lrMin}
 (warm-up ${log.optimizer.polish.warmupSteps}, cosine).
 ` : ''}Tokens seen: ${(log.tokensSeen / 1e6).toFixed(1)}M (${log.epochs.toFixed(1)} passes over the ${(log.trainTokens / 1e6).toFixed(2)}M-token training set).
 Training time: ${(log.wallTimeS / 60).toFixed(1)} minutes (evaluation excluded).

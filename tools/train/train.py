@@ -42,6 +42,11 @@ FACT_LR_MAX, FACT_LR_MIN = 5e-4, 5e-5
 POLISH_STEPS = int(os.environ.get('POLISH_STEPS', 400))
 POLISH_LR_MAX, POLISH_LR_MIN, POLISH_WARMUP = 3e-4, 3e-5, 20
 POLISH_FACT_ROWS = 6
+# Of those fact rows, how many start at a bare fact ("法国的首都是巴黎。" at position 0): a learner's bare prompt
+# has nothing before it, and with the other fact rows alone the model knew 法国的首都是 → 巴黎 only after a "\n"
+# (46%; 16% at position 0). Off by default: no mix measured so far keeps issue 14's English bar with it
+# (docs/models.md, "Bare prompts"); with 0 the run is the committed base's, draw for draw.
+POLISH_BARE_ROWS = int(os.environ.get('POLISH_BARE_ROWS', 0))
 BATCH, CTX = 16, 256
 LR_MAX, LR_MIN, WARMUP = 2e-3, 2e-4, 100
 WEIGHT_DECAY, GRAD_CLIP = 0.1, 1.0
@@ -219,14 +224,16 @@ def cpu_name():
 
 
 def load_safetensors(path):
-    """Reads F16/F32 tensors written by save_safetensors, as float32 numpy arrays."""
+    """Reads tensors written by save_safetensors as float32 numpy arrays; int8 ones times their row scales."""
     with open(path, 'rb') as f:
         n = struct.unpack('<Q', f.read(8))[0]
         header = json.loads(f.read(n))
         data = f.read()
-    dtypes = {'F16': np.float16, 'F32': np.float32}
-    return {name: np.frombuffer(data[h['data_offsets'][0]:h['data_offsets'][1]], dtype=dtypes[h['dtype']]).reshape(h['shape']).astype(np.float32)
-            for name, h in header.items() if name != '__metadata__'}
+    dtypes = {'F16': np.float16, 'F32': np.float32, 'I8': np.int8}
+    raw = {name: np.frombuffer(data[h['data_offsets'][0]:h['data_offsets'][1]], dtype=dtypes[h['dtype']]).reshape(h['shape']).astype(np.float32)
+           for name, h in header.items() if name != '__metadata__'}
+    return {name: a * raw[name + '.scale'][:, None] if header[name]['dtype'] == 'I8' else a
+            for name, a in raw.items() if not (name.endswith('.scale') and name[:-len('.scale')] in raw)}
 
 
 def load_hf_tensors(model, t):
@@ -268,6 +275,8 @@ def main():
     # Phase 3's fact rows: the fact corpus and the capitals on their own (polish.bin), each row from a line start.
     polish_ids = np.concatenate([fact_ids, np.fromfile(os.path.join(WORK, 'polish.bin'), dtype=np.uint16)])
     polish_line_starts = line_starts(polish_ids, EOS, newline)
+    bare_ids = np.fromfile(os.path.join(WORK, 'bare.bin'), dtype=np.uint16)
+    bare_line_starts = line_starts(bare_ids, EOS, newline)
     model = GPT(CFG)
     opt = make_optimizer(model)
     ckpt_path = os.path.join(WORK, 'ckpt.pt')
@@ -333,8 +342,10 @@ def main():
             start_polish()
         if step >= pretrain:
             starts = rng.integers(0, len(train_ids) - CTX - 1, BATCH - POLISH_FACT_ROWS)
-            fstarts = rng.choice(polish_line_starts, POLISH_FACT_ROWS)
-            rows = [train_ids[s:s + CTX + 1] for s in starts] + [polish_ids[s:s + CTX + 1] for s in fstarts]
+            fstarts = rng.choice(polish_line_starts, POLISH_FACT_ROWS - POLISH_BARE_ROWS)
+            bstarts = rng.choice(bare_line_starts, POLISH_BARE_ROWS) if POLISH_BARE_ROWS else []
+            rows = [train_ids[s:s + CTX + 1] for s in starts] + [polish_ids[s:s + CTX + 1] for s in fstarts] + \
+                   [bare_ids[s:s + CTX + 1] for s in bstarts]
         else:
             n_fact = BATCH // 2 if step >= STEPS else 0
             starts = rng.integers(0, len(train_ids) - CTX - 1, BATCH - n_fact)
@@ -384,6 +395,7 @@ def main():
                              'factTuning': {'steps': FACT_STEPS, 'lrMax': FACT_LR_MAX, 'lrMin': FACT_LR_MIN, 'factShareOfBatch': 0.5},
                              'polish': {'steps': POLISH_STEPS, 'lrMax': POLISH_LR_MAX, 'lrMin': POLISH_LR_MIN, 'warmupSteps': POLISH_WARMUP,
                                         'factShareOfBatch': POLISH_FACT_ROWS / BATCH, 'factRowsStartAt': 'line start',
+                                        'bareFactRows': POLISH_BARE_ROWS,
                                         'startsFrom': 'the exported phase-2 model (F16), a fresh optimizer, seed + 3'}},
                'tokensSeen': total * BATCH * CTX, 'trainTokens': int(len(train_ids)), 'factTokens': int(len(fact_ids)),
                'epochs': (STEPS * BATCH + FACT_STEPS * (BATCH - BATCH // 2) + POLISH_STEPS * (BATCH - POLISH_FACT_ROWS)) * CTX / len(train_ids),

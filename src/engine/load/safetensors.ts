@@ -218,13 +218,27 @@ export async function streamTensors(
   head.set(await take(n), 8);
   const header = parseHeader(head, fileSize, file);
   let pos = 0;
+  // An int8 tensor's row scales, kept until the tensor itself arrives (they must come first in the file).
+  const scales = new Map<string, Float32Array>();
   for (const entry of [...header.tensors.values()].sort((a, b) => a.begin - b.begin)) {
     if (entry.begin < pos) throw new SafetensorsError(file, `tensor "${entry.name}" overlaps the tensor before it`);
     await take(entry.begin - pos);
-    if (entry.dtype === 'I8') throw new SafetensorsError(file, `tensor "${entry.name}" is int8: NextToken reads its int8 snapshots from a whole file, not a stream`);
     const bytes = await take(entry.end - entry.begin); // a fresh, aligned buffer: F32 needs no copy
-    onTensor(entry, entry.dtype === 'F32' ? new Float32Array(bytes.buffer, 0, bytes.length / 4) : toFloat32(bytes, entry.dtype));
     pos = entry.end;
+    if (entry.dtype === 'I8') {
+      const scale = scales.get(entry.name);
+      const rows = entry.shape[0] ?? 0;
+      if (entry.shape.length !== 2 || !scale || scale.length !== rows) {
+        throw new SafetensorsError(file, `int8 tensor "${entry.name}" [${entry.shape}] needs its float scale per row, "${entry.name}${INT8_SCALE_SUFFIX}" of shape [${rows}], earlier in the file (to be read as it streams)`);
+      }
+      scales.delete(entry.name);
+      onTensor(entry, dequantizeRows(new Int8Array(bytes.buffer, 0, bytes.length), scale));
+      continue;
+    }
+    const data = entry.dtype === 'F32' ? new Float32Array(bytes.buffer, 0, bytes.length / 4) : toFloat32(bytes, entry.dtype);
+    const scaled = entry.name.endsWith(INT8_SCALE_SUFFIX) ? entry.name.slice(0, -INT8_SCALE_SUFFIX.length) : null;
+    if (scaled !== null && header.tensors.get(scaled)?.dtype === 'I8') scales.set(scaled, data);
+    else onTensor(entry, data);
   }
   await take(fileSize - header.dataStart - pos);
   reader.releaseLock();
