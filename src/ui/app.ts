@@ -277,13 +277,15 @@ export class App {
       if (total) ui.progress.value = (p.overallTotal ? p.overallLoaded : p.loaded) / total;
       ui.progressText.textContent = progressLine(p, tr());
     };
-    await this.keeper.flush(); // the current model's last changes, before its runs leave the page
-    this.loadWarnings = []; // said once the model is in (onWarning, set once in the constructor)
     const toolWasRunning = this.state.job.kind === 'tool';
+    // Busy before the first await: a Generate pressed just after a mode switch must not start a run that the
+    // load would then pull the model from under.
+    this.dispatch({ type: 'jobStarted', job: { kind: 'load' } });
+    this.loadWarnings = []; // said once the model is in (onWarning, set once in the constructor)
     ui.loadBox.hidden = false;
     ui.progress.value = 0;
     ui.progressText.textContent = tr().loadingSource(describeSource(source));
-    this.dispatch({ type: 'jobStarted', job: { kind: 'load' } });
+    await this.keeper.flush(); // the current model's last changes, before its runs leave the page
     const backends = new URLSearchParams(location.search).get('backend')?.split(',');
     try {
       const r = await this.client.load(source, backends, onProgress);

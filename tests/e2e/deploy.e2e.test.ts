@@ -166,7 +166,7 @@ describe('a deploy under a sub-path of a plain static host', () => {
     const next = 'f'.repeat(32);
     writeFileSync(swPath, sw.replace(m![0], m![0].replace(m![1], next)));
     const evalKeys = () =>
-      page.evaluate(async () => (await (await caches.open('nexttoken-models')).keys()).map((r) => r.url).filter((u) => u.includes('eval.json')));
+      page.evaluate(async () => (await (await caches.open('nexttoken-models')).keys()).map((r) => r.url).filter((u) => u.includes('/nexttoken-3m/eval.json')));
     expect((await evalKeys()).map((u) => u.split('__rev=')[1])).toEqual([m![1]]);
     await page.reload();
     await waitReady(page);

@@ -28,9 +28,9 @@ const bare = factSummary(await evaluateFacts(lm, facts, 12, 'completion'));
 const ends = await turnEnds(lm, chatEval.messages);
 const kl = Object.fromEntries(await Promise.all(LANGS.map(async (l) => [l, (await klOnText(base, lm, textsIn(docs, l))).klNats] as const)));
 
-/** One reply to a one-turn chat at T = 0.8: the model's own template, its own turn-end rule. */
+/** One reply to a one-turn chat at T = 0.8, at most 128 tokens as in the turn-end eval: the model's own template, its own turn-end rule. */
 async function reply(m: LoadedModel, message: string, seed: number): Promise<{ text: string; stop: string }> {
-  const it = generate(m, chatIds(m, [{ role: 'user', content: message }]), { temperature: 0.8, topK: 0, topP: 1, seed, maxTokens: 80, topN: 1, turnEnd: m.tokenizer.turnEnd() });
+  const it = generate(m, chatIds(m, [{ role: 'user', content: message }]), { temperature: 0.8, topK: 0, topP: 1, seed, maxTokens: 128, topN: 1, turnEnd: m.tokenizer.turnEnd() });
   let r = await it.next();
   while (!r.done) r = await it.next();
   m.model.truncate(0);
@@ -119,7 +119,7 @@ KL divergence from the base on the validation text (tuned ‖ base, over the sha
 ${f(kl.en, 4)} nats/token, Chinese ${f(kl.zh, 4)}. Turn ends: ${ends.results.filter((r) => r.ended).length} of ${ends.results.length} replies to messages phrased unlike any
 training conversation ended with \`<|im_end|>\` within 128 tokens (T = 0.8, seeds 1–${ends.results.length}).
 
-## Ten conversations, base beside tuned (T = 0.8, one turn, the same seed for both; messages not in the fine-tuning set)
+## Ten conversations, base beside tuned (T = 0.8, one turn, at most 128 tokens, the same seed for both; messages not in the fine-tuning set)
 ${transcripts.map((t, i) => `${i + 1}. **${t.message}**\n   - base (${t.base.stop}): “${quote(t.base.text)}”\n   - tuned (${t.tuned.stop}): “${quote(t.tuned.text)}”`).join('\n')}
 
 ## Limits
