@@ -40,7 +40,7 @@ for (const [lang, messages] of [
 const page = await openReady(browser, `${base}?backend=wasm&t=0&max=6`, 1280);
 await page.getByRole('button', { name: 'Guided tour' }).click();
 const tour = page.locator('.tour-card');
-while ((await tour.getAttribute('data-concept')) !== 'finetuning') await page.getByRole('button', { name: 'Next' }).click();
+while ((await tour.getAttribute('data-concept')) !== 'finetuning') await page.locator('.tour-card').getByRole('button', { name: 'Next', exact: true }).click();
 await page.getByRole('button', { name: 'Show me' }).click();
 await page.locator('section.finetune[data-tour-target="finetuning"] article.finetune-side').nth(1).waitFor({ timeout: 120_000 });
 await page.screenshot({ path: `${OUT}/tour-card-1280.png` });
