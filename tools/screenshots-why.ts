@@ -37,8 +37,9 @@ for (const width of [1280, 390]) {
   await tokens(page).nth(2).click();
   const inside = page.getByRole('region', { name: 'Inside the model' });
   await inside.getByRole('button', { name: 'Look inside this step' }).click();
-  await inside.locator('ol.architecture').waitFor();
-  await inside.locator('ol.architecture').screenshot({ path: `${OUT}/architecture-${width}.png` });
+  const picture = page.getByRole('region', { name: 'The model', exact: true });
+  await picture.locator('g[data-part="block"][data-top-id]').first().waitFor();
+  await picture.screenshot({ path: `${OUT}/architecture-${width}.png` });
   await inside.locator('canvas.heat').focus();
   await page.keyboard.press('ArrowLeft');
   await inside.locator('.attention-map').screenshot({ path: `${OUT}/attention-${width}.png` });
@@ -59,6 +60,7 @@ for (const width of [1280, 390]) {
 
   // The guessing game: a hidden token, then the scored guess.
   const game = await open(width, `?backend=wasm&prompt=${encodeURIComponent('Once upon a time')}&t=1&seed=3&max=8`);
+  await game.locator('details.more > summary').click(); // the game's switch waits in the drawer
   await game.getByLabel('Guess each next token (a game)').check();
   await game.getByRole('button', { name: 'Next token', exact: true }).click();
   await game.locator('button.token.hidden-guess').waitFor();

@@ -3,7 +3,7 @@
 // the worker client; knows nothing of TF.js.
 import { pickSampling, type SamplingSettings } from '../sampling/stages.ts';
 import type { HubProgress } from '../engine/load/hub.ts';
-import type { FaultHook, ModelSource, TokenView } from '../worker/protocol.ts';
+import type { FaultHook, ModelInfo, ModelSource, TokenView } from '../worker/protocol.ts';
 import { wireControls } from './controls.ts';
 import { EngineClient } from './engineClient.ts';
 import { lang, onLangChange, setLang, t as tr, type Lang } from './i18n/index.ts';
@@ -20,6 +20,8 @@ import { LearnerTools } from './learnerTools.ts';
 import { busy, contextIds, initialState, pickGuessPrompts, reduce, runById, runExport, shownRun, type Action, type AppState } from './state.ts';
 import { StepPanel } from './stepPanel.ts';
 import { ToolViews } from './toolViews.ts';
+import { ModelPicture } from './views/modelPicture.ts';
+import type { ModelShape } from './architectureView.ts';
 import { placeOf } from './tourPlaces.ts';
 import { TourView, type Concept } from './tourView.ts';
 import { TrainingLogs } from './trainingLog.ts';
@@ -27,6 +29,9 @@ import { readSetup, writeSetup } from './urlState.ts';
 import { promptCoverage } from './coverage.ts';
 import { keepModelsOffline, watchForUpdate, whenControlled, type OfflineSetup } from '../offline.ts';
 import { RunKeeper } from './runKeeper.ts';
+
+/** Up to this size a selected step is inspected by itself (a few ms on the embedded model), so the picture has its numbers. */
+const AUTO_INSPECT_PARAMS = 200e6;
 
 export class App {
   private state: AppState;
@@ -38,6 +43,8 @@ export class App {
   private readonly panel: StepPanel;
   private readonly picker: ModelPicker;
   private readonly tools: ToolViews;
+  private readonly picture: ModelPicture;
+  private shape: { of: ModelInfo; shape: ModelShape } | null = null;
   private readonly tour: TourView;
   private source: ModelSource | null = null;
   private readonly logs = new TrainingLogs();
@@ -106,7 +113,7 @@ export class App {
     // and the pieces of the state each one reads.
     this.tools = new ToolViews(this.client, {
       canRun: () => !busy(this.state) && this.state.model !== null,
-      setBusy: (b) => this.dispatch(b ? { type: 'jobStarted', job: { kind: 'tool' } } : { type: 'jobEnded', kind: 'tool' }),
+      setBusy: (b, quiet) => this.dispatch(b ? { type: 'jobStarted', job: { kind: 'tool' }, quiet } : { type: 'jobEnded', kind: 'tool' }),
       error: (m) => this.showError(m),
       temperature: () => this.state.setup.temperature,
       promptSetup: async () => {
@@ -125,6 +132,11 @@ export class App {
       },
     });
     root.append(...this.tools.elements);
+    // The model's picture on the first screen, drawn under the output (styles.css) but after the distribution in
+    // page order, so the keyboard goes token → its distribution without a stop between. Each part opens its detail.
+    this.picture = new ModelPicture((part) => this.tools.inside.openPart(part));
+    this.ui.outputRegion.parentElement!.append(this.picture.element);
+    this.tools.inside.onInspected = () => this.render();
     this.tour = new TourView({ show: (c) => this.tourShow(c), trainingLog: () => this.logs.of(this.source), error: (m) => this.showError(m) });
     this.ui.language.before(this.tour.openButton);
     root.append(this.tour.element);
@@ -178,6 +190,12 @@ export class App {
     keepModelsOffline((models) => this.dispatch({ type: 'offlineChanged', patch: { models } }));
   }
 
+  /** One shape object per model (the picture redraws when it changes). */
+  private shapeOf(m: ModelInfo): ModelShape {
+    if (this.shape?.of !== m) this.shape = { of: m, shape: { nLayer: m.nLayer, nHead: m.nHead, vocabSize: m.vocabSize } };
+    return this.shape.shape;
+  }
+
   // ---------- the one way state changes, and the one render path ----------
 
   private dispatch(a: Action): void {
@@ -206,9 +224,15 @@ export class App {
     const sel = s.selected;
     const run = runById(s, sel?.runId);
     const record = run && sel ? (run.steps[sel.step] ?? null) : null;
-    this.tools.inside.setStep(run && record ? contextIds(run, sel!.step) : null, record);
-    const wide = window.matchMedia?.('(min-width: 900px)').matches ?? true;
     const hidden = !!record && s.guess.pending?.runId === run?.id && s.guess.pending?.step === sel?.step;
+    // A small model's step is inspected as soon as the engine is free, so the picture shows its numbers (not while guessing).
+    const autoLook = !s.guess.on && !!s.model && s.model.params <= AUTO_INSPECT_PARAMS;
+    this.tools.inside.setStep(run && record ? contextIds(run, sel!.step) : null, record, autoLook);
+    if (s.model) {
+      const shown = hidden ? null : record;
+      this.picture.show({ shape: this.shapeOf(s.model), inspection: this.tools.inside.inspectionOf(shown), record: shown, animate: s.job.kind === 'generate' && s.setup.delayMs >= 250 });
+    }
+    const wide = window.matchMedia?.('(min-width: 900px)').matches ?? true;
     this.panel.render(record ? { record, settings: this.settings, picked: s.picked, forced: s.forced, guess: { hidden, on: s.guess.on, rounds: s.guess.rounds }, labels: s.labels, topN: wide ? 15 : 10, context: contextIds(run!, sel!.step) } : null);
     if (run && record && !record.logits) void this.recomputeLogits(run.id, sel!.step);
     void this.learner.decodePlainText();
@@ -409,6 +433,7 @@ export class App {
     return placeOf(c, {
       ui: this.ui,
       ...this.tools,
+      picture: this.picture.element,
       completeMode: () => this.setMode('complete'),
       ensureStep: () => this.ensureStep(),
     });

@@ -9,7 +9,7 @@ import type { EngineClient } from './engineClient.ts';
 import { label, onLangChange, t } from './i18n/index.ts';
 import { Availability, toolPanel, type ToolHost } from './toolHost.ts';
 import { attentionMap, type AttentionChoice } from './attentionMap.ts';
-import { architectureDiagram, type ArchPart } from './architectureView.ts';
+import type { ArchPart } from './architectureView.ts';
 
 export class InsideView {
   readonly element: HTMLElement;
@@ -58,18 +58,43 @@ export class InsideView {
     this.setStep(null, null);
   }
 
-  /** The step the learner selected: `ids` are the tokens the model read to produce `record`. */
-  setStep(ids: number[] | null, record: StepRecord | null): void {
+  /** Told of each new inspection, with the step it was computed for (the model's picture draws it). */
+  onInspected: (d: Inspection, record: StepRecord) => void = () => {};
+
+  /** The inspection of `record`, if it has been computed. */
+  inspectionOf(record: StepRecord | null): Inspection | null {
+    return record && this.dataFor === record ? this.data : null;
+  }
+
+  /**
+   * The step the learner selected: `ids` are the tokens the model read to produce `record`. With `auto`, the
+   * step is inspected as soon as the engine is free (the model's picture fills in with it).
+   */
+  setStep(ids: number[] | null, record: StepRecord | null, auto = false): void {
+    this.auto = auto;
     this.context = ids && record ? { ids, record } : null;
+    this.lookAuto();
     this.lookBtn.disabled = !this.context || this.blocked;
+    // Nothing to choose a layer or head of before there is a step (and they stay off the first screen's count).
+    this.layerSel.disabled = this.headSel.disabled = !this.context && !this.data;
   }
 
   private blocked = false;
+  private auto = false;
+  private autoTried: StepRecord | null = null; // once per step: a failed inspection is not retried by itself
   /** Why the engine cannot be used now (null: it can). */
   setBlocked(reason: string | null): void {
     this.blocked = reason !== null;
     this.availability.set(reason);
     if (!this.context) this.lookBtn.disabled = true;
+    this.lookAuto();
+  }
+
+  private lookAuto(): void {
+    const record = this.context?.record;
+    if (!this.auto || !record || this.blocked || this.dataFor === record || this.autoTried === record) return;
+    this.autoTried = record;
+    queueMicrotask(() => void this.look(true)); // the app's own job: an error on the page stays
   }
 
   /** The section to point at for a concept, once something has been looked at. */
@@ -116,8 +141,8 @@ export class InsideView {
     );
   }
 
-  /** A box of the diagram: its detailed view scrolled into sight and focused (a block also shows its layer's attention). */
-  private openPart(part: ArchPart): void {
+  /** A part of the model's picture: its detailed view scrolled into sight and focused (a block also shows its layer's attention). */
+  openPart(part: ArchPart): void {
     if (part.layer !== undefined && String(part.layer) !== this.layerSel.value) {
       this.layerSel.value = String(part.layer);
       void this.look().then(() => this.reveal(part.selector));
@@ -134,15 +159,29 @@ export class InsideView {
     el.focus({ preventScroll: true });
   }
 
-  async look(): Promise<void> {
-    if (!this.context) return;
+  private inFlight: Promise<void> | null = null;
+
+  /** Inspects the selected step at the chosen layer; while one inspection runs, waits for it and then looks again only if it was of something else. */
+  look(quiet = false): Promise<void> {
+    if (this.inFlight) return this.inFlight.then(() => (this.current() ? undefined : this.look(quiet)));
+    if (!this.context) return Promise.resolve();
     const { ids, record } = this.context;
-    await this.availability.run(this.host, async () => {
-      this.data = await this.client.inspect(ids, Number(this.layerSel.value || 0));
-      this.dataFor = record;
-      this.attention.query = null; // a new step: the query row is its last token again
-      this.render();
-    });
+    const layer = Number(this.layerSel.value || 0);
+    this.inFlight = this.availability
+      .run(this.host, async () => {
+        this.data = await this.client.inspect(ids, layer);
+        this.dataFor = record;
+        this.attention.query = null; // a new step: the query row is its last token again
+        this.render();
+        this.onInspected(this.data, record);
+      }, quiet)
+      .finally(() => (this.inFlight = null));
+    return this.inFlight;
+  }
+
+  /** The shown inspection is of the selected step at the chosen layer. */
+  private current(): boolean {
+    return !!this.context && this.dataFor === this.context.record && this.data?.layer === Number(this.layerSel.value || 0);
   }
 
   /** Draws the inspection with the step it was computed for (never mixed with a step selected since). */
@@ -156,8 +195,6 @@ export class InsideView {
     append(
       this.body,
       record ? h('p', { class: 'computed-for', 'data-step': record.step, translate: 'no' }, s.computedForStep(record.step + 1, visibleToken(record.token))) : null,
-      h('h3', {}, s.arch.heading),
-      architectureDiagram(d, record, (part) => this.openPart(part)),
       h('h3', {}, s.insideTokens(d.ids.length)),
       h('div', { class: 'chips', translate: 'no' }, ...d.tokens.map((tok, i) => h('span', { class: 'chip tok' }, visibleToken(tok), h('sub', {}, String(d.ids[i]))))),
       h('h3', {}, s.insideEmbeddings),

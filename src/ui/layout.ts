@@ -3,7 +3,7 @@
 // dictionaries and follows the language switch.
 import type { TokenView } from '../worker/protocol.ts';
 import { clear, h } from './dom.ts';
-import { promptChips } from './tokens.ts';
+import { BUCKET_LEGEND, promptChips } from './tokens.ts';
 import { bareName, label, lang, type Lang } from './i18n/index.ts';
 import type { Dict } from './i18n/en.ts';
 
@@ -21,7 +21,6 @@ export function buildLayout(root: HTMLElement) {
   const progress = named(h('progress', { id: 'load-progress', max: 1, value: 0 }), (d) => d.modelDownload);
   const progressText = h('span', { id: 'load-text' });
   const loadBox = h('div', { class: 'load-box' }, progress, progressText);
-  const modelSlot = h('div', { class: 'model-slot' });
   const language = named(
     h('select', { id: 'language' }, h('option', { value: 'en', lang: 'en', translate: 'no' }, 'English'), h('option', { value: 'zh', lang: 'zh-CN' }, '简体中文')),
     (d) => d.language,
@@ -37,13 +36,18 @@ export function buildLayout(root: HTMLElement) {
   const nextToken = el('button', { type: 'button' }, (d) => d.nextToken);
   const send = el('button', { type: 'button', class: 'primary' }, (d) => d.send);
   const stop = el('button', { type: 'button', disabled: true }, (d) => d.stop);
+  const stopHome = (mode: 'complete' | 'chat') => {
+    const row = (mode === 'chat' ? chatBox : completeBox).querySelector('.buttons')!;
+    if (stop.parentElement !== row) row.append(stop);
+  };
   const clearChat = el('button', { type: 'button' }, (d) => d.newChat);
   // The guessing game: each Next token stays hidden until the learner has guessed it.
   const guessMode = h('input', { type: 'checkbox', class: 'guess-mode' }) as HTMLInputElement;
   const guessLabel = h('label', { class: 'inline guess-label' }, guessMode, ' ', el('span', {}, (d) => d.guessMode));
   // While guessing: a few of the model's own facts to continue, in the interface's language (render.ts).
   const guessPrompts = h('div', { class: 'guess-prompts', hidden: true });
-  const completeBox = h('div', { class: 'input-box' }, prompt, h('div', { class: 'buttons' }, generate, nextToken, guessLabel), guessPrompts);
+  // Stop sits beside what it stops (disabled, so not in the way, until a run starts).
+  const completeBox = h('div', { class: 'input-box' }, prompt, h('div', { class: 'buttons' }, generate, nextToken, stop), guessPrompts);
   const chatBox = h('div', { class: 'input-box', hidden: true }, message, h('div', { class: 'buttons' }, send, clearChat));
 
   const field = (text: Text, input: HTMLElement, out?: HTMLElement) => h('label', { class: 'field' }, el('span', {}, text), input, out);
@@ -63,19 +67,20 @@ export function buildLayout(root: HTMLElement) {
     h('select', {}, el('option', { value: '0' }, (d) => d.fullSpeed), el('option', { value: '250' }, (d) => d.slowMotion), el('option', { value: '1000' }, (d) => d.verySlow)),
     (d) => d.speed,
   );
-  const controls = h(
+  // The first screen holds the two settings that matter most; the rest wait one click away, in the
+  // "More settings" drawer below, grouped (the sampling stages keep pipeline order: sampling/stages.ts).
+  const controls = h('fieldset', { class: 'controls' }, el('legend', {}, (d) => d.sampling), field((d) => d.temperature, temperature, temperatureOut), field((d) => d.topK, topK));
+  const moreSampling = h(
     'fieldset',
-    { class: 'controls' },
-    el('legend', {}, (d) => d.sampling),
-    // The sampling stages in pipeline order (sampling/stages.ts).
+    { class: 'controls more-sampling' },
+    el('legend', {}, (d) => d.moreSampling),
     field((d) => d.repetitionPenalty, repetitionPenalty, repetitionPenaltyOut),
-    field((d) => d.temperature, temperature, temperatureOut),
-    field((d) => d.topK, topK),
     field((d) => d.topP, topP, topPOut),
     field((d) => d.minP, minP, minPOut),
     h('div', { class: 'field seed' }, field((d) => d.seed, seed), h('label', { class: 'check' }, randomSeed, el('span', {}, (d) => d.random))),
     field((d) => d.maxTokens, maxTokens),
     h('label', { class: 'field' }, el('span', {}, (d) => d.speed), pace),
+    guessLabel,
   );
 
   const promptTokens = named(h('div', { class: 'chips', translate: 'no' }), (d) => d.promptTokens);
@@ -89,12 +94,14 @@ export function buildLayout(root: HTMLElement) {
   const share = h('div', { class: 'buttons share' }, copyLink, exportRun, exportChart);
 
   const output = h('div', { class: 'output-text', id: 'output' });
+  // The last run's speed and why it stopped, under the text it produced.
+  const perfBox = h('p', { class: 'status perf-line' }, perf);
   const legend = named(
     h(
       'div',
       { class: 'legend' },
       el('span', {}, (d) => d.legendTitle),
-      ...['< 5%', '5–20%', '20–50%', '50–80%', '≥ 80%'].map((t, i) => h('span', { class: `chip p${i}` }, t)),
+      ...BUCKET_LEGEND.map((t, i) => h('span', { class: `chip p${i}` }, t)),
       el('span', { class: 'chip low-conf' }, (d) => d.unsureLegend),
     ),
     (d) => d.colourLegend,
@@ -110,7 +117,7 @@ export function buildLayout(root: HTMLElement) {
   // Runs are kept across reloads (runStore.ts); this forgets them.
   const clearRuns = el('button', { type: 'button', hidden: true }, (d) => d.clearRuns);
   const plainBox = named(h('pre', { class: 'plain-text', hidden: true, translate: 'no', tabindex: 0 }), (d) => d.plainText);
-  const outputRegion = named(h('section', { class: 'panel output', 'aria-busy': 'false' }, el('h2', {}, (d) => d.output), legend, contextBox, h('div', { class: 'buttons' }, plainToggle, clearRuns), output, plainBox, runBox), (d) => d.output);
+  const outputRegion = named(h('section', { class: 'panel output', 'aria-busy': 'false' }, el('h2', {}, (d) => d.output), legend, contextBox, h('div', { class: 'buttons' }, plainToggle, clearRuns), output, plainBox, perfBox, runBox), (d) => d.output);
 
   const stepPanel = h('div', { id: 'step-panel' });
   const continueBtn = el('button', { type: 'button', disabled: true, class: 'primary' }, (d) => d.continueHere);
@@ -118,27 +125,39 @@ export function buildLayout(root: HTMLElement) {
   const forceInput = label(h('input', { type: 'text', class: 'force-text', maxlength: 200, autocomplete: 'off', spellcheck: 'false' }), (d) => d.forceLabel, 'aria-label');
   const forceBtn = el('button', { type: 'submit', disabled: true }, (d) => d.forceCheck);
   const forceForm = h('form', { class: 'force', hidden: true }, h('label', { class: 'inline' }, el('span', {}, (d) => d.forceLabel), ' ', forceInput), ' ', forceBtn);
-  const distRegion = named(h('section', { class: 'panel dist' }, el('h2', {}, (d) => d.distribution), stepPanel, forceForm, h('div', { class: 'buttons' }, continueBtn)), (d) => d.distribution);
+  // Continue right after the candidates: a pick, then one Tab to continue from it.
+  const distRegion = named(h('section', { class: 'panel dist' }, el('h2', {}, (d) => d.distribution), stepPanel, h('div', { class: 'buttons' }, continueBtn), forceForm), (d) => d.distribution);
 
   const error = h('div', { role: 'alert', class: 'error', id: 'error' });
   // Lasting notes (corrected link values, dropped chat turns): polite, not alarming.
   const notice = h('div', { role: 'status', class: 'notice', id: 'notice', 'aria-live': 'polite' });
   // What the loaded model is, in plain words, with its card one click away.
   const modelAbout = h('p', { class: 'model-about', id: 'model-about' });
+  const modelSlot = h('div', { class: 'model-slot' });
   // A newer deploy has installed: offered, never forced (a reload would interrupt the learner).
   const updateReload = el('button', { type: 'button', class: 'primary' }, (d) => d.updateReload);
   const updateBox = h('div', { class: 'notice update', role: 'status', hidden: true }, el('span', {}, (d) => d.updateReady), ' ', updateReload);
+
+  // One sentence on what runs where (render.ts), with the engine's own diagnostic in the drawer.
+  const statusLine = h('p', { class: 'status-line', id: 'status-line' });
+  // Everything past the first screen's few controls, grouped and labelled, one click away.
+  const group = (title: Text, ...children: HTMLElement[]) => h('section', { class: 'more-group' }, el('h3', {}, title), ...children);
+  const more = h(
+    'details',
+    { class: 'more', id: 'more' },
+    el('summary', {}, (d) => d.moreSummary),
+    moreSampling,
+    group((d) => d.modelGroup, modelSlot, modelAbout),
+    group((d) => d.engineGroup, h('div', { class: 'status' }, modelInfo, h('br'), backend, h('br'), offlineInfo)),
+    promptTokensBox,
+    share,
+  );
 
   root.append(
     h(
       'header',
       {},
-      h('div', { class: 'title-row' }, h('h1', { translate: 'no' }, 'NextToken'), language),
-      el('p', { class: 'tagline' }, (d) => d.tagline),
-      h('div', { class: 'status' }, modelInfo, ' · ', backend, ' · ', perf, ' · ', offlineInfo),
-      modelSlot,
-      modelAbout,
-      loadBox,
+      h('div', { class: 'title-row' }, h('h1', { translate: 'no' }, 'NextToken'), el('p', { class: 'tagline' }, (d) => d.tagline), language),
     ),
     viewsNav(),
     updateBox,
@@ -148,7 +167,7 @@ export function buildLayout(root: HTMLElement) {
       'main',
       {},
       named(
-        h('section', { class: 'panel input' }, named(h('div', { class: 'modes', role: 'group' }, completeBtn, chatBtn), (d) => d.modeGroup), completeBox, chatBox, coverageNote, h('div', { class: 'buttons' }, stop), controls, promptTokensBox, share),
+        h('section', { class: 'panel input' }, named(h('div', { class: 'modes', role: 'group' }, completeBtn, chatBtn), (d) => d.modeGroup), completeBox, chatBox, coverageNote, controls, statusLine, loadBox, more),
         (d) => d.input,
       ),
       outputRegion,
@@ -156,7 +175,7 @@ export function buildLayout(root: HTMLElement) {
     ),
   );
   return {
-    backend, perf, modelInfo, offlineInfo, updateBox, updateReload, clearRuns, modelSlot, progress, progressText, loadBox, language, completeBtn, chatBtn, prompt, message, generate, nextToken, guessMode, guessPrompts, send, stop, clearChat,
+    backend, perf, statusLine, more, stopHome, modelInfo, offlineInfo, updateBox, updateReload, clearRuns, modelSlot, progress, progressText, loadBox, language, completeBtn, chatBtn, prompt, message, generate, nextToken, guessMode, guessPrompts, send, stop, clearChat,
     completeBox, chatBox, coverageNote, pace, temperature, temperatureOut, topK, topP, topPOut, minP, minPOut, repetitionPenalty, repetitionPenaltyOut, seed, randomSeed, maxTokens, promptTokens, copyLink, exportRun,
     promptTokensView: (views: TokenView[]) => {
       clear(promptTokens);
@@ -175,6 +194,7 @@ function viewsNav(): HTMLElement {
     ['section.panel.input', (d) => d.input],
     ['section.panel.output', (d) => d.output],
     ['section.panel.dist', (d) => d.distribution],
+    ['section.panel.picture', (d) => d.arch.pictureTitle],
     ['section.panel.inside', (d) => d.inside],
     ['section.panel.lens', (d) => d.lens],
     ['section.panel.experiments', (d) => d.experiments],

@@ -33,6 +33,11 @@ export function renderChrome(u: Layout, s: AppState, source: ModelSource | null)
   u.chatBtn.setAttribute('aria-pressed', String(chat));
   u.completeBox.hidden = chat;
   u.chatBox.hidden = !chat;
+  u.stopHome(st.mode);
+  // Shown once there is something to show: the first screen stays a prompt, two settings and Generate.
+  const started = s.runs.length > 0 || s.job.kind === 'generate';
+  (document.querySelector('nav.views-nav') as HTMLElement).hidden = !started;
+  u.plainToggle.hidden = !started;
 
   // Busy: the moment a generation is asked for, Stop is offered and the start buttons are not.
   const generating = s.job.kind === 'generate';
@@ -64,12 +69,20 @@ export function renderChrome(u: Layout, s: AppState, source: ModelSource | null)
   document.body.dataset.runCount = String(s.runs.length); // for scripts: runs created
   document.body.dataset.job = s.job.kind === 'generate' ? `generate:${s.job.phase}` : s.job.kind;
 
-  // Status line.
+  // Status line: one plain sentence; the engine's own diagnostic in the drawer.
   const m = s.model;
+  const b = s.backend;
+  u.statusLine.textContent = !m || !b ? d.statusLoading(source ? sourceName(source) : '') : d.statusSentence({ model: m.name, backend: b.backend, threads: b.threads, software: b.softwareAdapter, how: b.how, unavailable: b.unavailable });
   u.backend.textContent = s.backend?.description ?? d.starting;
   u.modelInfo.textContent = m ? d.modelInfo({ name: m.name, params: (m.params / 1e6).toFixed(2), mb: (m.weightBytes / 1e6).toFixed(1), context: m.contextLength }) : '';
   const p = s.perf;
-  u.perf.textContent = s.job.kind === 'generate' && s.job.phase === 'preparing' ? d.preparing : p ? d.perf(p.tokensPerSec === null ? '–' : d.tokensPerSec(p.tokensPerSec.toFixed(1)), Math.round(p.ttftMs), p.stoppedBy ? d.stoppedBy[p.stoppedBy] : d.stopReasons[p.stop]) : '';
+  const rate = (r: number | null) => (r === null ? '–' : r.toFixed(1));
+  u.perf.textContent =
+    s.job.kind === 'generate' && s.job.phase === 'preparing'
+      ? d.preparing
+      : p
+        ? d.perf(p.screenTokensPerSec === null ? null : d.rates(rate(p.screenTokensPerSec), rate(p.tokensPerSec)), Math.round(p.ttftMs), p.stoppedBy ? d.stoppedBy[p.stoppedBy] : d.stopReasons[p.stop])
+        : '';
 
   renderOffline(u, s);
 
@@ -138,6 +151,8 @@ function renderModelAbout(u: Layout, s: AppState, source: ModelSource | null): v
 }
 
 const TRANSCRIPT = 'User:/Assistant:';
+
+const sourceName = (source: ModelSource) => (source.kind === 'hub' ? source.id : source.url.replace(/\/?$/, '').split('/').pop() ?? '');
 
 function writeValue(el: HTMLInputElement | HTMLTextAreaElement | HTMLSelectElement, value: string): void {
   if (el.value === value) return;

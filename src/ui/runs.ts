@@ -26,7 +26,7 @@ export interface RunHost {
 export class Runs {
   /** A run has started and its first token should be brought into view once it is drawn. */
   wantsScroll = false;
-  private clock = { start: 0, first: 0 };
+  private clock = { start: 0, first: 0, shown: 0, lastShown: 0 };
 
   private stoppedBy: StoppedBy | undefined;
 
@@ -180,12 +180,18 @@ export class Runs {
   /** Runs the engine on the run's own tokens (never the text boxes) and streams its steps into the state. */
   private startRun(run: Run, maxTokens: number, onError?: () => void): void {
     const drawsUsed = run.steps.filter((s) => s.draw !== null).length;
-    this.clock = { start: performance.now(), first: 0 };
+    this.clock = { start: performance.now(), first: 0, shown: 0, lastShown: 0 };
     this.wantsScroll = true;
     this.host.client.generate(allIds(run), this.host.settings(), run.seed, drawsUsed, maxTokens, this.state.setup.delayMs, run.mode === 'chat', {
       onStep: (record) => {
-        if (!this.clock.first) this.clock.first = performance.now();
+        const clock = this.clock;
+        if (!clock.first) clock.first = performance.now();
         this.host.dispatch({ type: 'stepAdded', runId: run.id, record });
+        // The frame that paints this token (the render runs first, in a microtask): the time the learner sees it.
+        requestAnimationFrame(() => {
+          clock.lastShown = performance.now();
+          if (!clock.shown++) clock.first = clock.lastShown;
+        });
       },
       onDone: (summary) => void this.finishRun(run, summary),
       onError: (message) => {
@@ -201,7 +207,15 @@ export class Runs {
     const c = this.clock;
     const stoppedBy = summary?.stopReason === 'aborted' ? this.stoppedBy : undefined;
     this.stoppedBy = undefined;
-    const perf = summary ? { tokensPerSec: summary.msPerToken > 0 ? 1000 / summary.msPerToken : null, ttftMs: c.first ? c.first - c.start : 0, stop: summary.stopReason, ...(stoppedBy ? { stoppedBy } : {}) } : null;
+    // The last token's frame has been timed (a hidden tab paints no frames: then it waits no longer than 100 ms).
+    await new Promise<void>((resolve) => {
+      requestAnimationFrame(() => resolve());
+      setTimeout(resolve, 100);
+    });
+    const screenTokensPerSec = c.shown > 1 && c.lastShown > c.first ? ((c.shown - 1) * 1000) / (c.lastShown - c.first) : null;
+    const perf = summary
+      ? { tokensPerSec: summary.msPerToken > 0 ? 1000 / summary.msPerToken : null, screenTokensPerSec, ttftMs: c.first ? c.first - c.start : 0, stop: summary.stopReason, ...(stoppedBy ? { stoppedBy } : {}) }
+      : null;
     this.host.dispatch({ type: 'runEnded', runId: run.id, summary, perf });
     if (run.mode === 'chat') {
       // The reply as later turns will give it back to the model: decoded, special tokens left out, trimmed.

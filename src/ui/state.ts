@@ -101,7 +101,11 @@ export interface Message {
 }
 
 export interface Perf {
+  /** The engine's own rate (decode steps, in the worker). */
   tokensPerSec: number | null;
+  /** As the learner saw them: from the first token on screen to the last, rendering included (null: one token). */
+  screenTokensPerSec: number | null;
+  /** From the click to the first token on screen. */
   ttftMs: number;
   stop: GenerationSummary['stopReason'];
   /** A run stopped by something other than the Stop button: what stopped it. */
@@ -160,7 +164,7 @@ export const LOGITS_BUDGET_BYTES = 32 * 2 ** 20; // 2,048 steps at a 4,096-token
 export type Action =
   | { type: 'setupChanged'; patch: Partial<Setup> }
   | { type: 'modeSet'; mode: Mode }
-  | { type: 'jobStarted'; job: Exclude<Job, { kind: 'idle' }> }
+  | { type: 'jobStarted'; job: Exclude<Job, { kind: 'idle' }>; /** started by the app itself, not the learner: the shown error stays */ quiet?: boolean }
   | { type: 'jobEnded'; kind: Exclude<Job, { kind: 'idle' }>['kind'] } // ends that job only: a load may have replaced a tool job
   | { type: 'backendChanged'; backend: BackendInfo }
   | { type: 'stopRequested' }
@@ -264,7 +268,8 @@ function apply(s: AppState, a: Action): AppState {
     case 'modeSet':
       return { ...s, setup: { ...s.setup, mode: a.mode }, selected: null, picked: null, promptCoverage: null }; // the other mode's text is another text
     case 'jobStarted':
-      return { ...s, job: a.job, message: s.message?.kind === 'error' ? null : s.message };
+      // Generate or Next token: the panel and the picture follow the new tokens (even from an older selected step).
+      return { ...s, job: a.job, message: s.message?.kind === 'error' && !a.quiet ? null : s.message, ...(a.job.kind === 'generate' ? { followNewest: true } : {}) };
     case 'jobEnded':
       return s.job.kind === a.kind ? { ...s, job: { kind: 'idle' } } : s;
     case 'backendChanged':

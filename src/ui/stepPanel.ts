@@ -57,7 +57,11 @@ export class StepPanel {
     // Redrawn on every change: a focused pick button is found again afterwards, so the keyboard keeps its place.
     const focusedId = this.root.contains(document.activeElement) ? (document.activeElement?.closest('li')?.getAttribute('data-id') ?? null) : null;
     this.draw(input);
-    if (focusedId !== null) this.root.querySelector<HTMLElement>(`li[data-id="${focusedId}"] button.pick`)?.focus();
+    const again = focusedId === null ? null : this.root.querySelector<HTMLElement>(`li[data-id="${focusedId}"] button.pick`);
+    if (again) {
+      rovingStop(this.root, again);
+      again.focus();
+    }
   }
 
   private draw(input: StepPanelInput | null): void {
@@ -125,6 +129,19 @@ export class StepPanel {
         ),
       );
     }
+    // The pick buttons are one Tab stop (arrow keys move between them), so Tab goes on to Continue from here.
+    const stop = list.querySelector<HTMLElement>(`li[data-id="${picked ?? record.id}"] button.pick`) ?? list.querySelector<HTMLElement>('button.pick');
+    if (stop) rovingStop(list, stop);
+    list.addEventListener('keydown', (e) => {
+      const picks = [...list.querySelectorAll<HTMLElement>('button.pick')];
+      const at = picks.indexOf(document.activeElement as HTMLElement);
+      const to = at < 0 ? undefined : { ArrowDown: at + 1, ArrowUp: at - 1, Home: 0, End: picks.length - 1 }[e.key];
+      if (to === undefined) return;
+      e.preventDefault();
+      const next = picks[Math.max(0, Math.min(picks.length - 1, to))];
+      rovingStop(list, next);
+      next.focus();
+    });
     const o = view.other;
     list.append(
       h(
@@ -146,7 +163,7 @@ export class StepPanel {
     const round = input.guess.rounds.find((r) => r.step === record.step && r.chosenId === record.id);
     if (round || input.guess.on) this.root.prepend(guessScore(round ?? null, input.guess.rounds, record.logits!.length));
     const chartLabels = [...view.rows.map((r) => `${shown(r.id)}${r.rank > topN ? ` (#${r.rank})` : ''}`), d.otherShort(o.count)];
-    this.drawChart(chartLabels, [...view.rows.map((r) => r.raw), o.raw], [...view.rows.map((r) => r.tempered), o.tempered], [...view.rows.map((r) => r.final), o.final]);
+    this.drawChart(chartLabels, [...view.rows.map((r) => r.raw), o.raw], [...view.rows.map((r) => r.tempered), o.tempered], [...view.rows.map((r) => r.final), o.final], view.rows.findIndex((r) => r.id === record.id));
   }
 
   /** The hidden step: a box for a typed guess and a few of the model's candidates to pick from, in alphabetical order (no probabilities). */
@@ -192,17 +209,20 @@ export class StepPanel {
     return h('div', { class: 'cdf-box' }, h('span', { class: 'hint' }, d.cdfTitle), bar, h('p', { class: 'cdf-hit', 'data-label': labelOf(hit) }, draw === null ? d.cdfGreedy : d.drawLands(draw.toFixed(4), labelOf(hit))));
   }
 
-  private drawChart(labels: string[], raw: number[], tempered: number[], final: number[]): void {
+  private drawChart(labels: string[], raw: number[], tempered: number[], final: number[], chosenIndex: number): void {
     const css = getComputedStyle(document.documentElement);
     const color = (v: string) => css.getPropertyValue(v).trim() || '#888';
+    // A token cut by a stage has no bar; any other, however small (the chosen token at #2233), at least a few pixels.
+    const bars = (xs: number[]) => xs.map((x) => (x > 0 ? x : null));
     const data = {
       labels,
       datasets: [
-        { label: t().seriesRaw, data: raw, backgroundColor: color('--c-raw') },
-        { label: t().seriesTemp, data: tempered, backgroundColor: color('--c-temp') },
-        { label: t().seriesFinal, data: final, backgroundColor: color('--c-final') },
+        { label: t().seriesRaw, data: bars(raw), backgroundColor: color('--c-raw'), minBarLength: MIN_BAR_PX },
+        { label: t().seriesTemp, data: bars(tempered), backgroundColor: color('--c-temp'), minBarLength: MIN_BAR_PX },
+        { label: t().seriesFinal, data: bars(final), backgroundColor: color('--c-final'), minBarLength: MIN_BAR_PX },
       ],
     };
+    this.chosenIndex = chosenIndex;
     // The scale follows the named tokens (at T = 2 they may all be small); the "other tokens" bar may run off the top,
     // its value is in its label and in the list.
     const top = Math.max(...raw.slice(0, -1), ...tempered.slice(0, -1), ...final.slice(0, -1), 1e-6);
@@ -217,6 +237,7 @@ export class StepPanel {
     this.chart = new Chart(this.canvas, {
       type: 'bar',
       data,
+      plugins: [this.barsBeyondScale(color('--fg'), color('--panel'))],
       options: {
         animation: false,
         responsive: true,
@@ -231,6 +252,45 @@ export class StepPanel {
         },
       },
     });
+  }
+
+  private chosenIndex = -1;
+
+  /**
+   * A bar taller than the scale (the "other tokens" bar, whose mass the scale leaves out so the named tokens stay
+   * readable) gets its value written up the bar; and the chosen token's column is noted for scripts.
+   */
+  private barsBeyondScale(fg: string, halo: string) {
+    return {
+      id: 'barsBeyondScale',
+      afterDatasetsDraw: (chart: Chart) => {
+        const max = chart.scales.y.max;
+        const { ctx, chartArea } = chart;
+        chart.data.datasets.forEach((ds, i) => {
+          const meta = chart.getDatasetMeta(i);
+          ds.data.forEach((v, j) => {
+            if (typeof v !== 'number' || v <= max) return;
+            const bar = meta.data[j];
+            ctx.save();
+            ctx.translate(bar.x, chartArea.top + 4);
+            ctx.rotate(Math.PI / 2);
+            ctx.font = '11px system-ui, sans-serif';
+            ctx.textBaseline = 'middle';
+            ctx.lineWidth = 3;
+            ctx.strokeStyle = halo;
+            ctx.fillStyle = fg;
+            const text = `${pct(v, 1)} ↑`;
+            ctx.strokeText(text, 0, 0);
+            ctx.fillText(text, 0, 0);
+            ctx.restore();
+          });
+        });
+        const chosen = chart.getDatasetMeta(2).data[this.chosenIndex];
+        this.canvas.dataset.chosenX = chosen ? String(chosen.x) : '';
+        this.canvas.dataset.baseY = String(chart.scales.y.getPixelForValue(0));
+        this.canvas.dataset.clipped = JSON.stringify(chart.data.datasets.map((ds) => ds.data.filter((v) => typeof v === 'number' && v > max).length));
+      },
+    };
   }
 
   /** The chart as a PNG data URL. */
@@ -248,6 +308,13 @@ function tokenLabel(record: StepRecord, labels: Record<number, string>, id: numb
 function sameInput(a: (StepPanelInput & { lang: string }) | null, b: (StepPanelInput & { lang: string }) | null | undefined): boolean {
   if (a === null || b === null || b === undefined) return a === b;
   return a.record === b.record && sameSampling(a.settings, b.settings) && a.picked === b.picked && a.forced === b.forced && a.guess.hidden === b.guess.hidden && a.guess.rounds === b.guess.rounds && a.guess.on === b.guess.on && a.labels === b.labels && a.topN === b.topN && a.lang === b.lang;
+}
+
+const MIN_BAR_PX = 3;
+
+/** Makes `stop` the one pick button in `root` that Tab reaches. */
+function rovingStop(root: HTMLElement, stop: HTMLElement): void {
+  for (const b of root.querySelectorAll<HTMLElement>('button.pick')) b.tabIndex = b === stop ? 0 : -1;
 }
 
 /** A round upper bound for the chart: 1%, 2%, 5%, 10%, 20%, 50%, 100%. */

@@ -5,10 +5,14 @@ import type { TokenView } from '../worker/protocol.ts';
 import { h, pct, visibleToken } from './dom.ts';
 import { t } from './i18n/index.ts';
 
-/** The colour bucket of a probability, as the legend reads: < 5%, 5–20%, 20–50%, 50–80%, ≥ 80%. */
+/**
+ * The colour bucket of a probability, on a log scale as the legend reads (BUCKET_LEGEND): sampled at T = 1 most
+ * tokens had under 5%, and a linear scale drew nearly all of them in its darkest colour.
+ */
 export function probBucket(p: number): number {
-  return p < 0.05 ? 0 : p < 0.2 ? 1 : p < 0.5 ? 2 : p < 0.8 ? 3 : 4;
+  return p < 0.001 ? 0 : p < 0.01 ? 1 : p < 0.1 ? 2 : p < 0.5 ? 3 : 4;
 }
+export const BUCKET_LEGEND = ['< 0.1%', '0.1–1%', '1–10%', '10–50%', '≥ 50%'];
 
 /**
  * A fork: the model's second choice had at least 15% and at least half the first's probability (raw,

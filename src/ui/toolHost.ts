@@ -18,14 +18,15 @@ export function toolPanel(kind: string, region: Text, title: Text, hint: Text | 
 export interface ToolHost {
   /** May the view use the engine now (no generation or load running)? Reports why not. */
   canRun(): boolean;
-  setBusy(busy: boolean): void;
+  /** `quiet`: a job the app started by itself (the shown error stays). */
+  setBusy(busy: boolean, quiet?: boolean): void;
   error(message: string): void;
 }
 
 /** Runs `action` holding the engine; a failure becomes the app's error message, never a thrown error. */
-export async function runTool(host: ToolHost, action: () => Promise<void>): Promise<void> {
+export async function runTool(host: ToolHost, action: () => Promise<void>, quiet = false): Promise<void> {
   if (!host.canRun()) return;
-  host.setBusy(true);
+  host.setBusy(true, quiet);
   try {
     await action();
   } catch (e) {
@@ -67,14 +68,18 @@ export class Availability {
   }
 
   /** Runs a view's action holding the engine (runTool), its buttons held meanwhile. */
-  run(host: ToolHost, action: () => Promise<void>): Promise<void> {
-    return runTool(host, async () => {
-      this.hold(true);
-      try {
-        await action();
-      } finally {
-        this.hold(false);
-      }
-    });
+  run(host: ToolHost, action: () => Promise<void>, quiet = false): Promise<void> {
+    return runTool(
+      host,
+      async () => {
+        this.hold(true);
+        try {
+          await action();
+        } finally {
+          this.hold(false);
+        }
+      },
+      quiet,
+    );
   }
 }

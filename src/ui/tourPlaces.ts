@@ -17,6 +17,8 @@ export interface TourPlaces {
   finetune: FinetuneView;
   /** Switches to completion mode if the app is in chat mode. */
   completeMode: () => void;
+  /** The model's picture (views/modelPicture.ts). */
+  picture: HTMLElement;
   /** Makes sure a generated step is selected (generates once if nothing has been generated). */
   ensureStep: () => Promise<void>;
 }
@@ -34,7 +36,7 @@ export async function placeOf(c: Concept, p: TourPlaces): Promise<HTMLElement | 
     case 'tokens': {
       const box = u.promptTokens.closest('details')!;
       p.completeMode();
-      box.open = true;
+      box.open = u.more.open = true;
       return box;
     }
     case 'embeddings':
@@ -43,8 +45,9 @@ export async function placeOf(c: Concept, p: TourPlaces): Promise<HTMLElement | 
     case 'attention':
       return inside('.heat-wrap');
     case 'ffn':
-      // The forward pass drawn as boxes: each block is attention then the feed-forward layer, added to the residual stream.
-      return inside('ol.architecture');
+      // The model's picture: each block is attention then the feed-forward layer, added to the residual stream.
+      await p.ensureStep();
+      return p.picture;
     case 'softmax':
       await p.ensureStep();
       return section(u.stepPanel);
@@ -67,6 +70,7 @@ export async function placeOf(c: Concept, p: TourPlaces): Promise<HTMLElement | 
       await p.finetune.run();
       return p.finetune.element;
     case 'parameters':
+      u.more.open = true; // the model's size is in the drawer's Engine group
       return u.modelInfo;
     case 'hallucination':
       return p.lens.element;

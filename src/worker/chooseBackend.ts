@@ -11,7 +11,7 @@ type Loaded = Awaited<ReturnType<typeof loadSource>>;
 
 export async function loadOn(order: BackendName[] | undefined, source: ModelSource, cb: LoadCallbacks): Promise<{ next: Loaded; info: BackendInfo }> {
   const status = await selectBackend({ order, wasmPaths: WASM_PATHS });
-  return { next: await loadSource(source, status.backend, cb), info: backendInfo(status) };
+  return { next: await loadSource(source, status.backend, cb), info: backendInfo(status, 'asked') };
 }
 
 /**
@@ -32,17 +32,18 @@ export async function loadFastest(source: ModelSource, cb: LoadCallbacks, measur
       skipped.push(`${name}: ${(e as Error).message}`);
     }
   }
+  const unavailable = skipped.map((s) => s.split(':')[0]);
   const notAvailable = skipped.length ? `; not available: ${skipped.join('; ')}` : '';
   if (!candidates.length) {
     const fallback = await loadOn(['webgl', 'cpu'], source, cb);
-    return { next: fallback.next, info: { ...fallback.info, description: `${fallback.info.description} (${skipped.join('; ')})` } };
+    return { next: fallback.next, info: { ...fallback.info, how: 'fallback', unavailable: [...unavailable, ...fallback.info.unavailable], description: `${fallback.info.description} (${skipped.join('; ')})` } };
   }
   const key = autoKey(source, candidates.map((c) => c.status));
   const remembered = candidates.length > 1 && !measureAgain ? await recallChoice(key) : null;
   const known = remembered && candidates.find((c) => c.status.backend === remembered.backend);
   if (known) {
     const next = await loadOn([known.status.backend], source, cb);
-    return { next: next.next, info: { ...next.info, description: `auto → ${next.info.description} (measured on this device before: ${remembered.figures}; ?backend=auto measures again)` } };
+    return { next: next.next, info: { ...next.info, how: 'remembered', unavailable, description: `auto → ${next.info.description} (measured on this device before: ${remembered.figures}; ?backend=auto measures again)` } };
   }
   const tried: { status: BackendStatus; msPerToken: number }[] = [];
   let held: { status: BackendStatus; next: Loaded } | null = null;
@@ -61,8 +62,8 @@ export async function loadFastest(source: ModelSource, cb: LoadCallbacks, measur
   if (tf.getBackend() !== winner.status.backend) await tf.setBackend(winner.status.backend);
   const figures = tried.map((t) => `${t.status.backend} ${t.msPerToken.toFixed(1)} ms/token`).join(', ');
   if (tried.length > 1) await rememberChoice(key, { backend: winner.status.backend, figures });
-  const info = backendInfo(winner.status);
-  return { next: held!.next, info: { ...info, description: `auto → ${info.description} (measured at load: ${figures}${notAvailable})` } };
+  const info = backendInfo(winner.status, 'measured');
+  return { next: held!.next, info: { ...info, unavailable, description: `auto → ${info.description} (measured at load: ${figures}${notAvailable})` } };
 }
 
 // The auto choice, per model and device, in Cache Storage (which a worker can use; localStorage it cannot).
@@ -91,6 +92,13 @@ async function rememberChoice(key: string, choice: AutoChoice): Promise<void> {
   }
 }
 
-export function backendInfo(status: BackendStatus): BackendInfo {
-  return { backend: status.backend, description: describeBackend(status), softwareAdapter: Boolean(status.adapter?.isFallbackAdapter) };
+export function backendInfo(status: BackendStatus, how: BackendInfo['how']): BackendInfo {
+  return {
+    backend: status.backend,
+    description: describeBackend(status),
+    softwareAdapter: Boolean(status.adapter?.isFallbackAdapter),
+    how,
+    threads: Boolean(status.wasm?.threads),
+    unavailable: status.attempts.filter((a) => !a.ok).map((a) => a.name),
+  };
 }

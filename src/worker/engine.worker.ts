@@ -310,7 +310,7 @@ function recoverFromDeviceLoss(): Promise<void> {
     const next = await loadSource(source, status.backend, { onWarning: (message) => post({ type: 'warning', message }) });
     useSource(next);
     loaded = { source, backends: [status.backend] };
-    post({ type: 'backendChanged', backend: backendInfo(status), why: `The GPU device was lost (${why}). The engine moved to ${status.backend} and reloaded ${next.lm.name}; nothing was lost.` });
+    post({ type: 'backendChanged', backend: backendInfo(status, 'deviceLost'), why: `The GPU device was lost (${why}). The engine moved to ${status.backend} and reloaded ${next.lm.name}; nothing was lost.` });
   })().finally(() => (recovering = null));
   return recovering;
 }

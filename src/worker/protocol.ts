@@ -34,6 +34,12 @@ export interface BackendInfo {
   backend: string;
   description: string; // "wasm (SIMD, threads) — not used: webgpu: no adapter …"
   softwareAdapter: boolean;
+  /** For the status line's one plain sentence (the description holds the detail). */
+  how: 'measured' | 'remembered' | 'asked' | 'fallback' | 'deviceLost';
+  /** WASM running on several threads. */
+  threads: boolean;
+  /** Backends that could not start here (the reasons are in the description). */
+  unavailable: string[];
 }
 
 /** Where a model comes from: a folder served over HTTP (the embedded model), or a Hub repository. */

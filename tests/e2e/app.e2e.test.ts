@@ -3,7 +3,7 @@
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ECHO_TEXT } from '../fixtures/make-html-echo.ts';
-import { cliSteps, type OpenPage, outputTokens, runAndWait, screenshot, useApp } from './harness.ts';
+import { cliSteps, openMore, type OpenPage, outputTokens, runAndWait, screenshot, useApp } from './harness.ts';
 
 const app = useApp();
 const MODEL = 'models/nexttoken-3m';
@@ -27,6 +27,7 @@ async function distributionList(page: Page) {
 }
 
 async function setControl(page: Page, name: string, value: string) {
+  await openMore(page); // all but Temperature and Top-k wait in the drawer
   await page.getByLabel(name, { exact: true }).fill(value);
 }
 
@@ -52,6 +53,7 @@ for (const backend of ['wasm', 'webgpu'] as const) {
     });
 
     it('loads the embedded model offline and names the backend in the Backend status', async () => {
+      await openMore(o.page); // the engine's own diagnostic is in the drawer; the status line says it in a sentence
       const status = await o.page.getByRole('status', { name: 'Backend' }).textContent();
       expect(status).toMatch(new RegExp(`^${backend}`));
       // The adapter is named (a software one here, a real GPU elsewhere): the test passes on both.
@@ -173,6 +175,7 @@ for (const backend of ['wasm', 'webgpu'] as const) {
     it('Stop ends a long generation within one token, and the page stays responsive mid-generation', async () => {
       await setControl(o.page, 'Temperature', '0.8');
       await setControl(o.page, 'Max tokens', '200');
+      await openMore(o.page);
       await o.page.getByLabel('Speed', { exact: true }).selectOption('250'); // slow motion, so 'mid-generation' does not depend on machine speed
       await o.page.getByRole('button', { name: 'Generate', exact: true }).click();
       await o.page.waitForFunction(() => document.querySelectorAll('section[aria-label="Output"] button.token[data-active="true"]').length >= 4, null, { timeout: 120_000 });
@@ -196,6 +199,7 @@ for (const backend of ['wasm', 'webgpu'] as const) {
       await tokens.last().click();
       expect(await o.page.getByRole('region', { name: 'Next-token distribution' }).textContent()).toContain('Greedy: no random draw');
       await setControl(o.page, 'Max tokens', '12');
+      await openMore(o.page);
       await o.page.getByLabel('Speed', { exact: true }).selectOption('0');
     });
 

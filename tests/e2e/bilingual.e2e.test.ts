@@ -8,7 +8,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Fact } from '../../src/engine/tools/evaluate.ts';
 import { zh } from '../../src/ui/i18n/zh.ts';
-import { cliSteps, type OpenPage, ROOT, runAndWait, useApp } from './harness.ts';
+import { cliSteps, type OpenPage, ROOT, runAndWait, useApp, openMore } from './harness.ts';
 
 const app = useApp();
 const run = promisify(execFile);
@@ -94,6 +94,7 @@ describe('中文 on the embedded model (WASM)', () => {
 
   it('the guessing game offers the model’s own Chinese facts to continue; one click makes it the prompt', async () => {
     const page = o.page;
+    await openMore(page); // the game's switch waits in the drawer
     await page.locator('input.guess-mode').check();
     const offered = page.locator('.guess-prompts button');
     await expect.poll(() => offered.count()).toBeGreaterThan(0);

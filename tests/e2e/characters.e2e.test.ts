@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Tokenizer } from '../../src/engine/load/tokenizer.ts';
-import { cliSteps, ROOT, runAndWait, screenshot, useApp } from './harness.ts';
+import { cliSteps, openMore, ROOT, runAndWait, screenshot, useApp } from './harness.ts';
 
 const app = useApp();
 const dir = join(ROOT, 'models', 'nexttoken-3m');
@@ -20,6 +20,7 @@ describe('characters, not bytes', () => {
     const seeds = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
     const clis = await Promise.all(seeds.map((seed) => cliSteps(['--prompt', PROMPT, '--temperature', '1', '--seed', String(seed), '--max-tokens', '24'])));
     const o = await app.open(`?backend=wasm&lang=zh&t=1&max=24&seed=1&prompt=${encodeURIComponent(PROMPT)}`);
+    await openMore(o.page); // the seed waits in the drawer
     for (const seed of seeds) {
       await o.page.getByLabel('随机种子', { exact: true }).fill(String(seed));
       await runAndWait(o.page, '生成');
@@ -48,6 +49,7 @@ describe('characters, not bytes', () => {
     const ids = tok.encode('新加坡的首都是');
     // 坡 is not in the vocabulary: its bytes are tokens, and the tokenizer view shows them as bytes.
     expect(ids.map((id) => tok.tokenLabel(id)).some((l) => l.includes('<0x'))).toBe(true);
+    await openMore(o.page);
     await o.page.locator('details.prompt-tokens summary').click();
     const promptChips = await o.page.getByLabel('Prompt tokens', { exact: true }).locator('.chip').allTextContents();
     expect(promptChips.some((c) => c.includes('<0x'))).toBe(true);

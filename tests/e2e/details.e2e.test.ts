@@ -3,7 +3,7 @@
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ROOT, useApp } from './harness.ts';
+import { openMore, ROOT, useApp } from './harness.ts';
 
 const app = useApp();
 
@@ -24,6 +24,7 @@ describe('details', () => {
   it('Copy link copies the page address and says so', async () => {
     const { page } = await app.open('?backend=wasm&t=0.5&max=12');
     await page.context().grantPermissions(['clipboard-read', 'clipboard-write'], { origin: new URL(page.url()).origin });
+    await openMore(page);
     await page.getByRole('button', { name: 'Copy link', exact: true }).click();
     await expect.poll(() => page.locator('#notice').textContent()).toContain('Link copied');
     expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(page.url());

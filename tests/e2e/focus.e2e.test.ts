@@ -63,4 +63,45 @@ describe('focus', () => {
     expect(await page.evaluate(() => document.activeElement?.classList.contains('token'))).toBe(true);
     await page.close();
   });
+
+  it('from Prompt to a candidate’s Continue from here in at most 8 Tabs: Generate, the output, a step, a pick (arrow keys), Continue', async () => {
+    const o = await app.open('?backend=wasm&t=0&max=8');
+    const page = o.page;
+    const active = () => page.evaluate(() => ({ cls: document.activeElement?.className ?? '', text: document.activeElement?.textContent?.trim() ?? '', label: document.activeElement?.getAttribute('aria-label') ?? '' }));
+    let tabs = 0;
+    const tab = async () => {
+      tabs++;
+      await page.keyboard.press('Tab');
+    };
+    await page.getByLabel('Prompt', { exact: true }).focus();
+    await tab();
+    expect((await active()).text).toBe('Generate');
+    const runs = Number((await page.evaluate(() => document.body.dataset.runs)) ?? 0);
+    await page.keyboard.press('Enter');
+    await page.waitForFunction((n) => Number(document.body.dataset.runs ?? 0) > n, runs);
+    // Focus has moved to the output by itself: arrows to the third token, Enter shows its step.
+    await expect.poll(async () => (await active()).cls).toContain('token');
+    await page.keyboard.press('Home');
+    await page.keyboard.press('ArrowRight');
+    await page.keyboard.press('ArrowRight');
+    await page.keyboard.press('Enter');
+    await expect.poll(() => page.getByRole('region', { name: 'Next-token distribution' }).locator('.step-summary').textContent()).toContain('Step 3 ');
+    while (!(await active()).cls.includes('pick')) {
+      await tab();
+      expect(tabs).toBeLessThanOrEqual(8);
+    }
+    // The candidates are one Tab stop: ↓ moves to the next one; Enter picks it.
+    await page.keyboard.press('ArrowDown');
+    expect((await active()).text).toBe('pick');
+    await page.keyboard.press('Enter');
+    // Selecting the step has the engine inspect it for the model's picture (a few ms): Continue is offered once it is free.
+    await page.waitForFunction(() => document.body.dataset.busy === 'false');
+    await tab();
+    expect((await active()).text).toBe('Continue from here');
+    expect(tabs).toBeLessThanOrEqual(8);
+    const before = Number(await page.evaluate(() => document.body.dataset.runs));
+    await page.keyboard.press('Enter');
+    await page.waitForFunction((n) => Number(document.body.dataset.runs ?? 0) > n, before);
+    await page.close();
+  });
 });

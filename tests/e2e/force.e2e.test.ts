@@ -9,7 +9,7 @@ import { selectBackend } from '../../src/engine/load/backend.ts';
 import type { LoadedModel } from '../../src/engine/load/load.ts';
 import { readF32Safetensors, referenceLogits } from '../reference/naive-gpt2.ts';
 import { expectRow, normalise, badInputRows } from '../shared/badInputTable.ts';
-import { cliSteps, outputTokens, ROOT, runAndWait, useApp, type OpenPage } from './harness.ts';
+import { cliSteps, openMore, outputTokens, ROOT, runAndWait, useApp, type OpenPage } from './harness.ts';
 
 const app = useApp();
 const MODEL = 'models/nexttoken-3m';
@@ -138,6 +138,7 @@ describe('guess the next token', () => {
 
   it('each Next token stays hidden until guessed; a guess (picked or typed) is scored by the model’s probability and rank there (CLI witness), with a running score', async () => {
     const page = o.page;
+    await openMore(page);
     await page.getByLabel('Guess each next token (a game)').check();
     expect(await page.getByRole('button', { name: 'Generate', exact: true }).isDisabled()).toBe(true);
     const cli = await cliSteps(['--model', MODEL, '--prompt', P, '--temperature', '1', '--seed', '3', '--max-tokens', '2']);

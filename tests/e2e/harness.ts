@@ -167,3 +167,9 @@ export async function engineWorkerHeap(browser: Browser): Promise<() => Promise<
     return reply;
   };
 }
+
+/** Opens the "More settings, model and engine" drawer as a learner would (a click on its summary), unless it is open. */
+export async function openMore(page: Page): Promise<void> {
+  const open = await page.locator('details.more').evaluate((d) => (d as HTMLDetailsElement).open);
+  if (!open) await page.locator('details.more > summary').click();
+}

@@ -4,7 +4,7 @@
 // stop the engine, which shows the delivery works.
 import type { Page, Worker } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
-import { cliSteps, outputTokens, runAndWait, useApp } from './harness.ts';
+import { cliSteps, openMore, outputTokens, runAndWait, useApp } from './harness.ts';
 
 const app = useApp();
 const PROMPT = 'The capital of France is';
@@ -44,6 +44,7 @@ describe('test hooks', () => {
     const o = await app.open(`?backend=wasm&t=0&max=6`);
     // Load the model again (a second load replaced the page's warning handler before).
     const loads = Number(await o.page.evaluate(() => document.body.dataset.loads));
+    await openMore(o.page);
     await o.page.getByRole('button', { name: 'Load model', exact: true }).click();
     await o.page.waitForFunction((n) => Number(document.body.dataset.loads) > n && document.body.dataset.job === 'idle', loads);
     const text = 'The GPU device was lost and moving to WASM failed: a test. Reload the page.';

@@ -5,7 +5,7 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHubServer, type HubServer } from '../../tools/hubServer.ts';
-import { cliSteps, type OpenPage, outputTokens, ROOT, runAndWait, useApp } from './harness.ts';
+import { cliSteps, openMore, type OpenPage, outputTokens, ROOT, runAndWait, useApp } from './harness.ts';
 
 const app = useApp();
 const FIX = join(ROOT, 'tests', 'fixtures');
@@ -89,6 +89,7 @@ describe('Hub models in the app (WASM)', () => {
     const page = o.page;
     await page.getByRole('button', { name: 'Complete', exact: true }).click();
     await page.getByLabel('Prompt', { exact: true }).fill('The cat sat');
+    await openMore(page); // the model picker is in the drawer
     await page.getByLabel('Model', { exact: true }).selectOption('other');
     await page.getByLabel('Hub model id').fill('test/private');
     await page.getByRole('button', { name: 'Load model' }).click();
@@ -117,6 +118,7 @@ describe('Hub models in the app (WASM)', () => {
 
   it('lists cached models with their sizes and removes them', async () => {
     const page = o.page;
+    await openMore(page);
     await page.getByText('Hub settings and cache').click();
     const list = page.getByRole('list', { name: 'Cached models' });
     // Each entry names the server it came from (this test's local one, not the Hub).

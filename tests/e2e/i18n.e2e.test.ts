@@ -5,7 +5,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Tokenizer } from '../../src/engine/load/tokenizer.ts';
-import { type OpenPage, outputTokens, ROOT, runAndWait, screenshot, useApp } from './harness.ts';
+import { openMore, type OpenPage, outputTokens, ROOT, runAndWait, screenshot, useApp } from './harness.ts';
 
 const app = useApp();
 let o: OpenPage;
@@ -70,6 +70,7 @@ it('switching to 简体中文 changes every visible UI string, keeps everything,
   await experiments.locator('.temp-col').nth(1).waitFor();
   await experiments.getByRole('button', { name: 'Measure perplexity' }).click();
   await experiments.locator('.surprise strong').waitFor();
+  await openMore(page);
   await page.locator('details.prompt-tokens summary').click();
 
   const english = await englishLeft(page);

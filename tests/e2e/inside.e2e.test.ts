@@ -9,7 +9,7 @@ import { inspect } from '../../src/engine/tools/inspect.ts';
 import type { LoadedModel } from '../../src/engine/load/load.ts';
 import { loadModelDir } from '../../src/node/loadDir.ts';
 import { cliSteps, type OpenPage, outputTokens, ROOT, runAndWait, useApp } from './harness.ts';
-import { visibleToken } from '../../src/ui/dom.ts';
+import { probText, visibleToken } from '../../src/ui/dom.ts';
 
 const app = useApp();
 const PROMPT = 'The capital of France is';
@@ -69,38 +69,41 @@ for (const backend of ['wasm', 'webgpu'] as const) {
       expect(await inside.locator('.heads canvas').count()).toBe(lm.config.nHead);
     });
 
-    it('the architecture view: one box per block, the last block’s lens top token is the model’s top token, and the sampling boxes hold the CLI’s record for the step', async () => {
+    it('the model’s picture: one part per block, the last block’s lens top token is the model’s top token, and the sampling parts hold the CLI’s record for the step', async () => {
+      const picture = o.page.getByRole('region', { name: 'The model', exact: true });
       const inside = o.page.getByRole('region', { name: 'Inside the model' });
-      const arch = inside.getByRole('list', { name: 'The whole forward pass for this step' });
-      const boxes = arch.locator('button.arch-box');
-      expect(await arch.locator('button[data-part="block"]').count()).toBe(lm.config.nLayer);
-      const lastBlock = arch.locator(`button[data-part="block"][data-layer="${lm.config.nLayer}"]`);
-      const softmaxBox = arch.locator('button[data-part="softmax"]');
+      // The selected step (3) is inspected by itself: the picture's parts carry its numbers.
+      await expect.poll(() => picture.locator('svg').getAttribute('data-step')).toBe('2');
+      await picture.locator('g.pic-node[data-part="block"][data-top-id]').first().waitFor();
+      const parts = picture.locator('g.pic-node');
+      expect(await picture.locator('g[data-part="block"]').count()).toBe(lm.config.nLayer);
+      const lastBlock = picture.locator(`g[data-part="block"][data-layer="${lm.config.nLayer}"]`);
+      const softmaxPart = picture.locator('g[data-part="softmax"]');
       // Independent witness: the CLI's record of step 3 (greedy, the same prompt), in its own process.
       const cli = await cliSteps(['--model', 'models/nexttoken-3m', '--prompt', PROMPT, '--temperature', '0', '--max-tokens', '4']);
       const step = cli[2];
       expect(Number(await lastBlock.getAttribute('data-top-id'))).toBe(step.top[0].id);
-      expect(Number(await softmaxBox.getAttribute('data-top-id'))).toBe(step.top[0].id);
-      expect(Math.abs(Number(await softmaxBox.getAttribute('data-entropy')) - step.entropy)).toBeLessThan(1e-4);
-      const draw = arch.locator('button[data-part="draw"]');
+      expect(Number(await softmaxPart.getAttribute('data-top-id'))).toBe(step.top[0].id);
+      expect(Math.abs(Number(await softmaxPart.getAttribute('data-entropy')) - step.entropy)).toBeLessThan(1e-4);
+      const draw = picture.locator('g[data-part="draw"]');
       expect(Number(await draw.getAttribute('data-chosen-id'))).toBe(step.id);
       expect(Math.abs(Number(await draw.getAttribute('data-raw')) - step.rawProb)).toBeLessThan(1e-5);
       expect(Math.abs(Number(await draw.getAttribute('data-prob')) - step.prob)).toBeLessThan(1e-6);
       expect(await draw.getAttribute('data-draw')).toBe('none'); // greedy: no random number
-      // One box per sampling stage that was on, in order, with the CLI's record of it (greedy: temperature alone).
-      const stages = await arch.locator('button[data-part="stage"]').evaluateAll((bs) => bs.map((b) => ({ name: (b as HTMLElement).dataset.stage, kept: Number((b as HTMLElement).dataset.kept), prob: Number((b as HTMLElement).dataset.prob) })));
+      // One part per sampling stage that was on, in order, with the CLI's record of it (greedy: temperature alone).
+      const stages = await picture.locator('g[data-part="stage"]').evaluateAll((gs) => gs.map((g) => ({ name: (g as SVGElement).dataset.stage, kept: Number((g as SVGElement).dataset.kept), prob: Number((g as SVGElement).dataset.prob) })));
       expect(stages.map((s) => s.name)).toEqual(step.stages.map((s) => s.name));
       stages.forEach((s, j) => {
         expect(s.kept).toBe(step.stages[j].kept);
         expect(Math.abs(s.prob - step.stages[j].chosen)).toBeLessThan(1e-6);
       });
-      expect(await boxes.count()).toBe(2 + lm.config.nLayer + 3 + step.stages.length);
-      // A block box opens its detail: the lens row of that layer comes into focus.
+      expect(await parts.count()).toBe(2 + lm.config.nLayer + 3 + step.stages.length);
+      // A block opens its detail: the lens row of that layer comes into focus.
       await lastBlock.click();
       await expect.poll(() => o.page.evaluate(() => (document.activeElement as HTMLElement | null)?.getAttribute('data-layer'))).toBe(String(lm.config.nLayer));
       await expect.poll(() => inside.locator('canvas.heat').getAttribute('data-layer'), { timeout: 60_000 }).toBe(String(lm.config.nLayer - 1)); // and shows that layer's attention
       // Back to block 1, for the tests after this one.
-      await arch.locator('button[data-part="block"][data-layer="1"]').click();
+      await picture.locator('g[data-part="block"][data-layer="1"]').click();
       await expect.poll(() => inside.locator('canvas.heat').getAttribute('data-layer'), { timeout: 60_000 }).toBe('0');
     });
 
@@ -194,6 +197,42 @@ for (const backend of ['wasm', 'webgpu'] as const) {
       const grad = inside.getByRole('group', { name: 'Gradient × input for each context token' });
       expect(await grad.locator('.why-cell').count()).toBe(ids.length);
       expect(Math.abs(Number(await grad.getAttribute('data-log-prob')) - base)).toBeLessThan(1e-3);
+    });
+
+    it('after Next token the picture shows that step’s numbers as text: each block’s lens top token and probability as the engine in Node inspects them, the top 3 within 0.1 point of the CLI; keyboard: Tab in, arrows, Enter opens', async () => {
+      const page = o.page;
+      await runAndWait(page, 'Next token'); // extends the shown run by one step (step 5)
+      const picture = page.getByRole('region', { name: 'The model', exact: true });
+      await expect.poll(() => picture.locator('svg').getAttribute('data-step'), { timeout: 60_000 }).toBe('4');
+      await picture.locator('g[data-part="block"][data-top-id]').first().waitFor({ timeout: 60_000 });
+      const generated = await outputTokens(page);
+      expect(generated).toHaveLength(5);
+      const context = [...lm.tokenizer.encode(PROMPT), ...generated.slice(0, 4).map((t) => t.id)];
+      const engine = await inspect(lm, context, 0); // plumbing witness for the blocks: the same engine, in Node
+      for (const row of engine.logitLens) {
+        const text = await picture.locator(`g[data-part="block"][data-layer="${row.layer}"] text.pic-detail`).textContent();
+        expect(text).toContain(`“${visibleToken(row.top[0].token)}” ${probText(row.top[0].prob)}`);
+      }
+      // The softmax part's visible percentages against the CLI's own run of 5 greedy steps (another process).
+      const cli = await cliSteps(['--model', 'models/nexttoken-3m', '--prompt', PROMPT, '--temperature', '0', '--max-tokens', '5']);
+      const shown = [...((await picture.locator('g[data-part="softmax"] text.pic-detail').textContent()) ?? '').matchAll(/([\d.]+)%/g)].map((m) => Number(m[1]));
+      expect(shown).toHaveLength(3);
+      shown.forEach((p, i) => expect(Math.abs(p - cli[4].top[i].rawProb * 100)).toBeLessThanOrEqual(0.1));
+      // Keyboard: one Tab stop into the picture, arrows through the parts, Enter opens the part's detail.
+      await picture.locator('h2').evaluate((h) => {
+        h.setAttribute('tabindex', '-1');
+        (h as HTMLElement).focus();
+      });
+      await page.keyboard.press('Tab');
+      const active = () => page.evaluate(() => { const a = document.activeElement as SVGElement | null; return a?.closest('g.pic-node') ? `${a.dataset.part}:${a.dataset.layer ?? ''}` : a?.tagName; });
+      expect(await active()).toMatch(/^(tokens|block|draw|softmax|logits|stage|embedding):/);
+      await page.keyboard.press('Home');
+      expect(await active()).toBe('tokens:');
+      await page.keyboard.press('ArrowDown');
+      await page.keyboard.press('ArrowDown');
+      expect(await active()).toBe('block:1');
+      await page.keyboard.press('Enter');
+      await expect.poll(() => page.evaluate(() => (document.activeElement as HTMLElement | null)?.closest('table.logit-lens') ? document.activeElement!.getAttribute('data-layer') : null)).toBe('1');
     });
   });
 }

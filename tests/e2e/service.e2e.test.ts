@@ -6,7 +6,7 @@ import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FaultHook } from '../../src/worker/protocol.ts';
 import { expectRow, normalise, badInputRows } from '../shared/badInputTable.ts';
-import { cliSteps, outputTokens, runAndWait, useApp, type OpenPage } from './harness.ts';
+import { cliSteps, openMore, outputTokens, runAndWait, useApp, type OpenPage } from './harness.ts';
 
 const app = useApp();
 const MODEL = 'models/nexttoken-3m';
@@ -165,6 +165,7 @@ describe('jobs one at a time', () => {
     const lens = o.page.getByRole('region', { name: 'Hallucination lens' });
     await lens.getByRole('button', { name: 'Check all questions' }).click();
     await expect.poll(() => lens.locator('.lens-progress').textContent(), { timeout: 60_000 }).toMatch(/^[1-9]\d* \/ \d+$/);
+    await openMore(o.page);
     await o.page.getByRole('button', { name: 'Load model', exact: true }).click();
     await expect.poll(() => lens.textContent(), { timeout: 120_000 }).toMatch(/Check all questions was cancelled after \d+ of \d+ questions\./);
     await expect.poll(() => notice(o.page).textContent(), { timeout: 120_000 }).toMatch(/nexttoken-3m is loaded\. To load it, the engine cancelled: Check all questions \(\d+ of \d+ done\)\./);
@@ -243,6 +244,7 @@ describe('bad input in the UI: a message that says what to do, and nothing typed
   });
 
   it('B38 Max tokens 0', async () => {
+    await openMore(o.page);
     await o.page.getByLabel('Max tokens', { exact: true }).fill('0');
     await expect.poll(() => errorText(o.page)).toMatch(/Max tokens/);
     expectRow(rows, 'B38', 'UI', 'Max tokens field set to 0', normalise(await errorText(o.page)));

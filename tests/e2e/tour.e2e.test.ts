@@ -23,7 +23,7 @@ it('each card’s “Show me” opens and highlights that concept’s live view'
     embeddings: 'table.emb',
     positions: 'table.emb',
     attention: '.heat-wrap',
-    ffn: 'ol.architecture',
+    ffn: 'section.panel.picture',
     softmax: 'section.dist',
     temperature: 'section.experiments',
     topkp: 'fieldset.controls',
@@ -65,7 +65,7 @@ it('the views nav brings each view into sight below it and focuses its heading, 
     await page.setViewportSize({ width, height: 800 });
     const nav = page.getByRole('navigation', { name: 'Views' });
     const names = await nav.getByRole('button').allTextContents();
-    expect(names).toEqual(['Input', 'Output', 'Next-token distribution', 'Inside the model', 'Hallucination lens', 'Experiments', 'Training replay', 'Before and after fine-tuning']);
+    expect(names).toEqual(['Input', 'Output', 'Next-token distribution', 'The model', 'Inside the model', 'Hallucination lens', 'Experiments', 'Training replay', 'Before and after fine-tuning']);
     for (const name of names.slice().reverse()) {
       const button = nav.getByRole('button', { name, exact: true });
       const selector = (await button.getAttribute('data-view'))!;

@@ -5,6 +5,29 @@ import type { StageName } from '../../sampling/stages.ts';
 import type { Script } from '../coverage.ts';
 import { URL_RULES } from '../urlState.ts';
 
+/** What the status line's sentence is made of (from the worker's BackendInfo). */
+export interface StatusParts {
+  model: string;
+  backend: string;
+  threads: boolean;
+  software: boolean;
+  how: 'measured' | 'remembered' | 'asked' | 'fallback' | 'deviceLost';
+  unavailable: string[];
+}
+
+const backendWords = (p: StatusParts) =>
+  p.backend === 'webgpu' ? (p.software ? 'WebGPU (a software adapter: slow)' : 'WebGPU (the graphics card)') : p.backend === 'wasm' ? (p.threads ? 'WASM, several threads' : 'WASM, one thread') : p.backend === 'cpu' ? 'plain JavaScript (slow)' : p.backend.toUpperCase();
+
+const reasonWords = (p: StatusParts) => {
+  if (p.how === 'deviceLost') return ' — the GPU was lost, so it moved.';
+  if (p.how === 'asked') return ' — as the link asks.';
+  if (p.how === 'fallback') return ' — neither WebGPU nor WASM could start.';
+  if (p.backend !== 'webgpu' && p.unavailable.includes('webgpu')) return ' — WebGPU isn’t available in this browser.';
+  if (p.backend === 'wasm') return ' — measured faster than WebGPU here.';
+  if (p.backend === 'webgpu') return ' — measured faster than WASM here.';
+  return '.';
+};
+
 export const en = {
   lang: 'en',
   language: 'Language',
@@ -12,6 +35,12 @@ export const en = {
   backendLabel: 'Backend',
   speedLabel: 'Generation speed',
   starting: 'starting…',
+  statusLoading: (model: string) => `Loading ${model}…`,
+  statusSentence: (p: StatusParts) => `${p.model} runs on ${backendWords(p)}${reasonWords(p)}`,
+  moreSummary: 'More settings, model and engine',
+  moreSampling: 'More sampling settings',
+  modelGroup: 'Model',
+  engineGroup: 'Engine: what runs where',
   loadingModel: 'Loading the model…',
   modelDownload: 'Model download',
   modelInfo: (p: { name: string; params: string; mb: string; context: number }) => `${p.name} · ${p.params}M parameters · ${p.mb} MB · context ${p.context}`,
@@ -109,8 +138,8 @@ export const en = {
   modelSays: 'Model: ',
   unsure: ', a fork: another token was nearly as likely',
   tokenTitle: (p: string, bits: string) => `${p} · entropy ${bits} bits`,
-  perf: (rate: string, ttft: number, stop: string) => `${rate} · first token after ${ttft} ms · stopped: ${stop}`,
-  tokensPerSec: (r: string) => `${r} tokens/s`,
+  perf: (rates: string | null, ttft: number, stop: string) => `${rates ? `${rates} · ` : ''}first token shown after ${ttft} ms · stopped: ${stop}`,
+  rates: (screen: string, engine: string) => `${screen} tokens/s on screen (the engine alone: ${engine})`,
   stopReasons: { eos: 'end of text', endOfTurn: 'end of the reply', maxTokens: 'max tokens', aborted: 'Stop pressed', contextFull: 'context full' },
   stoppedBy: { chat: 'switched to Chat', complete: 'switched to Complete', load: 'another model was loaded' },
   // distribution panel
@@ -316,13 +345,28 @@ export const en = {
   },
   arch: {
     title: 'The whole forward pass for this step',
+    pictureTitle: 'The model',
+    pictureHint: 'Press Next token: one step flows through every part, top to bottom. Then select a part for its detail.',
+    pictureWaiting: 'The blocks’ numbers come once the step is done.',
+    loop: 'the token is added; next step',
+    tokensTitle: 'Tokens → ids',
+    lensTop: (tok: string, p: string, r: string) => `logit lens ${tok} ${p} · residual length ${r}`,
+    shapeTokens: 'your text cut into tokens, each a number (its id)',
+    shapeEmbedding: 'each id becomes a vector; its position is added',
+    shapeBlock: (heads: number) => `attention (${heads} heads) → feed-forward, each added to the residual`,
+    shapeLogits: (v: string) => `one score for each of the ${v} tokens it knows`,
+    shapeSoftmax: 'the scores become probabilities that sum to 1',
+    sampling: 'Sampling settings',
+    shapeSampling: 'temperature, top-k, top-p … reshape the probabilities',
+    drawTitle: 'Draw',
+    shapeDraw: 'one token is picked and added to the text',
     heading: '0. The whole forward pass for this step (select a box for its detail)',
     tokens: (n: number) => `Tokens → ids (${n})`,
     lastToken: (tok: string, id: number) => `predicting after “${tok}” (id ${id})`,
     embedding: 'Token embedding + position embedding',
     embeddingRotary: 'Token embedding (positions: rotary, inside attention)',
     vector: (n: string, first: string) => `length ${n}; first values ${first}`,
-    block: (l: number) => `Block ${l}: attention → feed-forward (+ residual)`,
+    block: (l: number) => `Block ${l}`,
     residual: (n: string) => `residual length ${n}`,
     lens: 'logit lens:',
     logits: 'Final norm → logits (one score per vocabulary token)',

@@ -1,6 +1,19 @@
 // 界面的全部简体中文字符串。键与 en.ts 一一对应（类型检查保证不缺不漏）。
 // 模型输出、词元文本和引擎的技术诊断信息不属于界面字符串，不翻译。
-import type { Dict } from './en.ts';
+import type { Dict, StatusParts } from './en.ts';
+
+const backendWords = (p: StatusParts) =>
+  p.backend === 'webgpu' ? (p.software ? ' WebGPU（软件适配器：较慢）' : ' WebGPU（显卡）') : p.backend === 'wasm' ? (p.threads ? ' WASM（多线程）' : ' WASM（单线程）') : p.backend === 'cpu' ? '纯 JavaScript（较慢）' : ` ${p.backend.toUpperCase()}`;
+
+const reasonWords = (p: StatusParts) => {
+  if (p.how === 'deviceLost') return '——GPU 丢失，已自动切换。';
+  if (p.how === 'asked') return '——按链接的要求。';
+  if (p.how === 'fallback') return '——WebGPU 和 WASM 都无法启动。';
+  if (p.backend !== 'webgpu' && p.unavailable.includes('webgpu')) return '——此浏览器不支持 WebGPU。';
+  if (p.backend === 'wasm') return '——在本机实测比 WebGPU 快。';
+  if (p.backend === 'webgpu') return '——在本机实测比 WASM 快。';
+  return '。';
+};
 
 export const zh: Dict = {
   lang: 'zh-CN',
@@ -9,6 +22,12 @@ export const zh: Dict = {
   backendLabel: '计算后端',
   speedLabel: '生成速度',
   starting: '启动中…',
+  statusLoading: (model) => `正在加载 ${model}…`,
+  statusSentence: (p) => `${p.model} 运行于${backendWords(p)}${reasonWords(p)}`,
+  moreSummary: '更多设置、模型与引擎',
+  moreSampling: '更多采样设置',
+  modelGroup: '模型',
+  engineGroup: '引擎：在哪里运行',
   loadingModel: '正在加载模型…',
   modelDownload: '模型下载',
   modelInfo: (p) => `${p.name} · ${p.params}M 参数 · ${p.mb} MB · 上下文 ${p.context}`,
@@ -103,8 +122,8 @@ export const zh: Dict = {
   modelSays: '模型：',
   unsure: '，分岔：另一个词元几乎同样可能',
   tokenTitle: (p, bits) => `${p} · 熵 ${bits} 比特`,
-  perf: (rate, ttft, stop) => `${rate} · 首个词元用时 ${ttft} 毫秒 · 停止原因：${stop}`,
-  tokensPerSec: (r) => `每秒 ${r} 个词元`,
+  perf: (rates, ttft, stop) => `${rates ? `${rates} · ` : ''}首个词元 ${ttft} 毫秒后显示 · 停止原因：${stop}`,
+  rates: (screen, engine) => `屏幕上每秒 ${screen} 个词元（引擎本身：${engine}）`,
   stopReasons: { eos: '文本结束', endOfTurn: '回答结束', maxTokens: '达到最多词元数', aborted: '按了停止', contextFull: '上下文已满' },
   stoppedBy: { chat: '切换到了对话', complete: '切换到了续写', load: '加载了另一个模型' },
   distribution: '下一个词元的概率分布',
@@ -302,13 +321,28 @@ export const zh: Dict = {
   },
   arch: {
     title: '这一步的完整前向计算',
+    pictureTitle: '模型结构图',
+    pictureHint: '按“下一个词元”：一步计算从上到下流过每个部分。然后点一个部分查看细节。',
+    pictureWaiting: '这一步完成后才计算各块的数值。',
+    loop: '词元加入文本；下一步',
+    tokensTitle: '词元 → 编号',
+    lensTop: (tok, p, r) => `logit lens ${tok} ${p} · 残差长度 ${r}`,
+    shapeTokens: '你的文本切成词元，每个词元是一个数字（编号）',
+    shapeEmbedding: '每个编号变成一个向量，再加上位置',
+    shapeBlock: (heads) => `注意力（${heads} 个头）→ 前馈网络，各自加到残差上`,
+    shapeLogits: (v) => `为它认识的 ${v} 个词元各打一个分数`,
+    shapeSoftmax: '分数变成加起来等于 1 的概率',
+    sampling: '采样设置',
+    shapeSampling: '温度、前 k 个、累积概率 p … 改变概率分布',
+    drawTitle: '抽取',
+    shapeDraw: '选出一个词元，加到文本末尾',
     heading: '0. 这一步的完整前向计算（点一个方框查看细节）',
     tokens: (n) => `词元 → 编号（${n} 个）`,
     lastToken: (tok, id) => `在 “${tok}”（编号 ${id}）之后预测`,
     embedding: '词元嵌入 + 位置嵌入',
     embeddingRotary: '词元嵌入（位置：旋转位置编码，在注意力内部）',
     vector: (n, first) => `长度 ${n}；前几个值 ${first}`,
-    block: (l) => `第 ${l} 块：注意力 → 前馈网络（+ 残差）`,
+    block: (l) => `第 ${l} 块`,
     residual: (n) => `残差长度 ${n}`,
     lens: 'logit lens：',
     logits: '最终归一化 → logits（每个词表词元一个分数）',
