@@ -117,19 +117,30 @@ export class InsideView {
       }));
       return btn;
     }
+    const g = this.why!.gradient;
+    const last = d.tokens.length - 1;
+    // One scale for both strips, set by the tokens before the last: leaving the last token out moves the position
+    // being predicted (the model then predicts after the token before it), so its number is not comparable.
+    const scale = Math.max(1e-9, ...result.deltas.slice(0, last).map(Math.abs), ...(typeof g === 'string' ? [] : g.scores.slice(0, last).map(Math.abs)));
     const strip = (values: number[], label: string, data: Record<string, number>) => {
-      const max = Math.max(1e-9, ...values.map(Math.abs));
       const cells = values.map((delta, i) => {
-        const a = Math.min(1, Math.abs(delta) / max);
-        const bg = delta >= 0 ? `rgba(33, 102, 172, ${0.12 + 0.6 * a})` : `rgba(217, 95, 2, ${0.12 + 0.6 * a})`;
+        const a = Math.min(1, Math.abs(delta) / scale);
+        const apart = i === last;
+        const bg = apart ? 'transparent' : delta >= 0 ? `rgba(33, 102, 172, ${0.12 + 0.6 * a})` : `rgba(217, 95, 2, ${0.12 + 0.6 * a})`;
         const text = `${delta >= 0 ? '+' : '−'}${Math.abs(delta).toFixed(3)}`;
-        return h('span', { class: 'why-cell', style: `background:${bg}`, 'data-delta': delta, 'aria-label': s.cell(visibleToken(d.tokens[i]), text), translate: 'no' }, h('span', {}, visibleToken(d.tokens[i])), h('sub', {}, text));
+        return h(
+          'span',
+          { class: `why-cell${apart ? ' why-last' : ''}`, style: `background:${bg}`, 'data-delta': delta, 'aria-label': s.cell(visibleToken(d.tokens[i]), text) + (apart ? ` (${s.lastApart})` : ''), translate: 'no' },
+          h('span', {}, visibleToken(d.tokens[i])),
+          h('sub', {}, text),
+        );
       });
-      const attrs: Record<string, string | number> = { class: 'why-strip', role: 'group', 'aria-label': label };
+      const attrs: Record<string, string | number> = { class: 'why-strip', role: 'group', 'aria-label': label, 'data-scale': scale };
       for (const [k, v] of Object.entries(data)) attrs[`data-${k}`] = v;
       return h('div', attrs, ...cells);
     };
-    const g = this.why!.gradient;
+    // Where the two methods point opposite ways (tokens before the last), said plainly.
+    const opposite = typeof g === 'string' ? [] : result.deltas.slice(0, last).map((x, i) => (Math.sign(x) !== Math.sign(g.scores[i]) && x !== 0 && g.scores[i] !== 0 ? i : -1)).filter((i) => i >= 0);
     return h(
       'div',
       { class: 'why' },
@@ -138,6 +149,8 @@ export class InsideView {
       strip(result.deltas, s.label, { base: result.base }),
       h('h4', {}, s.gradientTitle),
       typeof g === 'string' ? h('p', { class: 'hint' }, g) : strip(g.scores, s.gradientLabel, { 'log-prob': g.logProb }),
+      h('p', { class: 'hint why-last-note' }, s.lastNote(visibleToken(d.tokens[last]))),
+      typeof g === 'string' ? null : h('p', { class: 'why-agreement', 'data-opposite': opposite.length, 'data-compared': last }, opposite.length ? s.disagree(opposite.length, last, opposite.map((i) => `“${visibleToken(d.tokens[i])}”`).join(', ')) : s.agree(last)),
     );
   }
 

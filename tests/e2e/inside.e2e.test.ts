@@ -197,6 +197,19 @@ for (const backend of ['wasm', 'webgpu'] as const) {
       const grad = inside.getByRole('group', { name: 'Gradient × input for each context token' });
       expect(await grad.locator('.why-cell').count()).toBe(ids.length);
       expect(Math.abs(Number(await grad.getAttribute('data-log-prob')) - base)).toBeLessThan(1e-3);
+      // One colour scale for both strips, set by the tokens before the last; the last drawn apart.
+      const scores = await grad.locator('.why-cell').evaluateAll((els) => els.map((e) => Number((e as HTMLElement).dataset.delta)));
+      const before = ids.length - 1;
+      const scale = Math.max(...deltas.slice(0, before).map(Math.abs), ...scores.slice(0, before).map(Math.abs));
+      expect(Number(await strip.getAttribute('data-scale'))).toBeCloseTo(scale, 6);
+      expect(Number(await grad.getAttribute('data-scale'))).toBeCloseTo(scale, 6);
+      expect(await strip.locator('.why-cell.why-last').count()).toBe(1);
+      expect(await strip.locator('.why-cell').last().getAttribute('class')).toContain('why-last');
+      // Where the two disagree in sign is said, with the count of such tokens.
+      const opposite = deltas.slice(0, before).filter((x, i) => Math.sign(x) !== Math.sign(scores[i])).length;
+      const note = inside.locator('.why-agreement');
+      expect(Number(await note.getAttribute('data-opposite'))).toBe(opposite);
+      expect(await note.textContent()).toContain(opposite ? `opposite ways for ${opposite} of the ${before} tokens` : 'the same way for every token');
     });
 
     it('after Next token the picture shows that step’s numbers as text: each block’s lens top token and probability as the engine in Node inspects them, the top 3 within 0.1 point of the CLI; keyboard: Tab in, arrows, Enter opens', async () => {

@@ -340,8 +340,14 @@ export const en = {
     explain: (tok: string, lp: string) => `How much each token supported “${tok}” (log-probability ${lp} with all of them): the drop in its log-probability when that token is left out and the rest run again. Blue: it made “${tok}” likelier; orange: it held it back.`,
     cell: (tok: string, d: string) => `“${tok}”: ${d}`,
     occlusionTitle: 'Left out in turn (occlusion): the drop in log-probability',
-    gradientTitle: 'Gradient × input: ∂ log p / ∂ embedding · embedding, one backward pass (a first-order estimate of the same)',
+    gradientTitle: 'Gradient × input: ∂ log p / ∂ embedding · embedding, one backward pass (the slope at the full context, not a leave-one-out difference)',
     gradientLabel: 'Gradient × input for each context token',
+    lastApart: 'not comparable: see below',
+    lastNote: (tok: string) =>
+      `The last token, “${tok}”, is drawn apart and left off the colour scale: leaving it out moves the position being predicted (the model then predicts after the token before it), so its number measures a different question.`,
+    agree: (n: number) => `On the ${n} tokens before the last, both methods point the same way for every token (both strips share one colour scale).`,
+    disagree: (k: number, n: number, which: string) =>
+      `The two methods point opposite ways for ${k} of the ${n} tokens before the last (${which}). They can: gradient × input is the slope of the log-probability at the full context, a first-order guess; leaving a token out is the whole difference, and the two part where the model is not close to linear. Trust the leave-one-out strip for what removing a token does.`,
   },
   arch: {
     title: 'The whole forward pass for this step',
