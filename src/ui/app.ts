@@ -92,6 +92,7 @@ export class App {
       this.dispatch({ type: 'stepSelected', runId, step });
     });
     this.ui.runBox.after(this.tokenTree.element);
+    this.tokenTree.onChange = () => this.render();
     this.learner = new LearnerTools({
       state: () => this.state,
       dispatch: (a) => this.dispatch(a),

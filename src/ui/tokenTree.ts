@@ -42,9 +42,16 @@ export function pathOf(runs: Run[], run: Run): Set<string> {
   return cells;
 }
 
+/** A prompt's key: its token ids (a branch keeps its root's). */
+const promptKey = (r: Run) => r.promptIds.join(',');
+
 export class TokenTree {
   readonly element: HTMLElement;
   private readonly body: HTMLElement;
+  // Runs of other prompts wait behind this choice; by default the tree follows the shown run's prompt.
+  private readonly promptSel: HTMLSelectElement;
+  private chosenPrompt: string | null = null;
+  private followed: string | null = null; // the shown run's prompt when the choice was made
   private key = '';
   private cells: HTMLButtonElement[][] = []; // [row][column - from]
   private rows: TreeRow[] = [];
@@ -52,18 +59,49 @@ export class TokenTree {
   constructor(private readonly select: (runId: number, step: number) => void) {
     this.body = h('div', { class: 'token-tree', role: 'group' });
     this.body.addEventListener('keydown', (e) => this.keys(e));
-    this.element = h('details', { class: 'token-tree-box' }, h('summary', {}, ''), this.body);
+    this.promptSel = h('select', { class: 'tt-prompt', translate: 'no' });
+    this.promptSel.addEventListener('change', () => {
+      this.chosenPrompt = this.promptSel.value;
+      this.key = '';
+      this.onChange();
+    });
+    this.element = h('details', { class: 'token-tree-box' }, h('summary', {}, ''), h('label', { class: 'inline tt-prompt-box' }, h('span', { class: 'tt-prompt-label' }), ' ', this.promptSel), this.body);
   }
 
+  /** Asks for a render (the app's). */
+  onChange: () => void = () => {};
+
   render(s: AppState): void {
-    const runs = s.runs.filter((r) => r.mode === 'complete');
+    const complete = s.runs.filter((r) => r.mode === 'complete');
     const shown = s.shown.complete;
     const sel = s.selected;
-    const key = `${t().lang}|${shown}|${sel?.runId}:${sel?.step}|${runs.map((r) => `${r.id}:${r.steps.length}`).join(',')}`;
-    this.element.hidden = s.setup.mode !== 'complete' || runs.length < 2;
+    // The shown run's prompt, unless the learner chose another since it was shown.
+    const shownPrompt = complete.find((r) => r.id === shown) ?? complete.at(-1);
+    const follow = shownPrompt ? promptKey(shownPrompt) : null;
+    if (follow !== this.followed) {
+      this.followed = follow;
+      this.chosenPrompt = null;
+    }
+    const current = this.chosenPrompt ?? follow;
+    const runs = complete.filter((r) => promptKey(r) === current);
+    const prompts = [...new Map(complete.map((r) => [promptKey(r), r])).values()];
+    const key = `${t().lang}|${shown}|${current}|${sel?.runId}:${sel?.step}|${complete.map((r) => `${r.id}:${r.steps.length}`).join(',')}`;
+    this.element.hidden = s.setup.mode !== 'complete' || complete.length < 2;
     (this.element.firstChild as HTMLElement).textContent = t().tokenTree;
     this.body.setAttribute('aria-label', t().tokenTree);
     if (key === this.key) return;
+    // Other prompts' runs: one choice each (hidden while there is one prompt).
+    const box = this.promptSel.parentElement!;
+    box.hidden = prompts.length < 2;
+    (box.firstChild as HTMLElement).textContent = t().treePrompt;
+    this.promptSel.setAttribute('aria-label', t().treePrompt);
+    this.promptSel.replaceChildren(
+      ...prompts.map((r) => {
+        const n = complete.filter((x) => promptKey(x) === promptKey(r)).length;
+        return h('option', { value: promptKey(r) }, t().treePromptOption(r.prompt.length > 40 ? `${r.prompt.slice(0, 40)}…` : r.prompt, n));
+      }),
+    );
+    if (current) this.promptSel.value = current;
     const focused = this.body.contains(document.activeElement) ? (document.activeElement as HTMLElement).dataset : null;
     this.key = key;
     clear(this.body);

@@ -75,28 +75,38 @@ export class TourView {
 
   private close(): void {
     this.element.hidden = true;
-    this.element.classList.remove('tour-top');
+    this.element.classList.remove('tour-top', 'tour-left');
     this.focused?.classList.remove('tour-focus');
     this.focused = null;
     (this.opener && document.contains(this.opener) ? this.opener : this.openButton).focus();
   }
 
-  /** Keeps the card off the element it explains: to the other end of the screen, or the element scrolled clear of it. */
+  /**
+   * Keeps the card off the element it explains: the first corner of the screen where it covers none of it; where
+   * no corner is clear (a phone, a tall full-width view), the element scrolled to the top and the card at the bottom,
+   * shortened to the space left.
+   */
   private keepClear(target: HTMLElement): void {
     const overlaps = () => {
       const a = target.getBoundingClientRect();
       const b = this.element.getBoundingClientRect();
       return a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
     };
-    this.element.classList.remove('tour-top');
-    if (!overlaps()) return;
-    this.element.classList.add('tour-top');
-    if (!overlaps()) return;
-    // Neither end is clear (a phone): card at the bottom, target scrolled to the top, card shortened to the space left.
-    this.element.classList.remove('tour-top');
+    const corners: [boolean, boolean][] = [[false, false], [false, true], [true, false], [true, true]]; // [top, left]
+    this.element.style.maxHeight = '';
+    for (const [top, left] of corners) {
+      this.element.classList.toggle('tour-top', top);
+      this.element.classList.toggle('tour-left', left);
+      if (!overlaps()) return;
+    }
+    this.element.classList.remove('tour-top', 'tour-left');
     target.scrollIntoView({ block: 'start', behavior: 'instant' as ScrollBehavior });
-    const top = target.getBoundingClientRect();
-    const room = window.innerHeight - Math.max(0, Math.min(top.bottom, window.innerHeight * 0.6)) - 24;
+    // Below the sticky views bar, if it is there.
+    const nav = document.querySelector<HTMLElement>('nav.views-nav');
+    const navBottom = nav && !nav.hidden ? nav.getBoundingClientRect().bottom : 0;
+    if (target.getBoundingClientRect().top < navBottom) window.scrollBy(0, target.getBoundingClientRect().top - navBottom - 4);
+    const box = target.getBoundingClientRect();
+    const room = window.innerHeight - Math.max(0, Math.min(box.bottom, window.innerHeight * 0.6)) - 24;
     this.element.style.maxHeight = `${Math.max(120, room)}px`;
   }
 

@@ -39,6 +39,24 @@ describe('details', () => {
     await page.close();
   });
 
+  it('Next token on an older run extends that run, not a new one', async () => {
+    const { page } = await app.open('?backend=wasm&t=0&max=4');
+    for (let i = 0; i < 2; i++) {
+      const before = Number((await page.evaluate(() => document.body.dataset.runs)) ?? 0);
+      await page.getByRole('button', { name: 'Generate', exact: true }).click();
+      await page.waitForFunction((n) => Number(document.body.dataset.runs ?? 0) > n, before);
+    }
+    expect(await page.evaluate(() => document.body.dataset.runCount)).toBe('2');
+    await page.locator('.run-tree button[data-run="1"]').click();
+    const before = Number((await page.evaluate(() => document.body.dataset.runs)) ?? 0);
+    await page.getByRole('button', { name: 'Next token', exact: true }).click();
+    await page.waitForFunction((n) => Number(document.body.dataset.runs ?? 0) > n, before);
+    expect(await page.evaluate(() => document.body.dataset.runCount)).toBe('2'); // no third run
+    expect(await page.locator('.run-tree button[aria-current="true"]').getAttribute('data-run')).toBe('1');
+    expect(await page.locator('section[aria-label="Output"] button.token[data-active="true"]').count()).toBe(5);
+    await page.close();
+  });
+
   it('the Views bar lists the views in the order they stand on the page', async () => {
     const { page } = await app.open('?backend=wasm');
     const inOrder = await page.evaluate(() => {

@@ -113,6 +113,24 @@ describe('force a token', () => {
     await expect.poll(() => rows.nth(1).locator('.tt-node[aria-current="true"]').getAttribute('data-step')).toBe('1');
   });
 
+  it('the token tree shows the shown prompt’s runs; another prompt’s runs wait behind its choice', async () => {
+    const page = o.page;
+    const rows = page.locator('.tt-row');
+    await page.getByLabel('Prompt', { exact: true }).fill('Once upon a time');
+    await runAndWait(page, 'Generate');
+    // The new prompt has one run: the tree shows it alone, not the two runs of the first prompt.
+    await expect.poll(() => rows.count()).toBe(1);
+    const choice = page.getByLabel('Runs of the prompt', { exact: true });
+    const options = await choice.locator('option').allTextContents();
+    expect(options).toEqual([`“${PROMPT}” (2 runs)`, '“Once upon a time” (1 run)']);
+    await choice.selectOption({ index: 0 });
+    await expect.poll(() => rows.count()).toBe(2);
+    expect(await rows.evaluateAll((rs) => rs.map((r) => (r as HTMLElement).dataset.run))).toEqual(['1', '2']);
+    // Back to the first prompt's run for the tests after this one.
+    await page.getByLabel('Prompt', { exact: true }).fill(PROMPT);
+    await rows.nth(0).locator('.tt-node').first().click();
+  });
+
   it('B40 empty text is refused with a message that says what to do (the docs/bad-input.md row, word for word); the runs stay', async () => {
     const page = o.page;
     const runsBefore = await page.evaluate(() => document.body.dataset.runCount);

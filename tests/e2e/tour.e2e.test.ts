@@ -13,7 +13,17 @@ afterAll(async () => {
   expect(o.consoleErrors).toEqual([]);
 });
 
-it('each card’s “Show me” opens and highlights that concept’s live view', async () => {
+type Box = { x: number; y: number; width: number; height: number };
+
+/** The card covers none of what it explains; where that cannot be (a view taller than the screen), the view's top is in sight above the card. */
+function expectClear(target: Box, card: Box, concept: string): void {
+  const overlap = target.x < card.x + card.width && card.x < target.x + target.width && target.y < card.y + card.height && card.y < target.y + target.height;
+  if (!overlap) return;
+  expect(target.y, `${concept}: the view's top is in sight`).toBeGreaterThanOrEqual(0);
+  expect(target.y + 40, `${concept}: the card sits below the view's top`).toBeLessThanOrEqual(card.y);
+}
+
+it('each card’s “Show me” opens and highlights that concept’s live view, beside it, never over it', async () => {
   const page = o.page;
   await page.getByRole('button', { name: 'Guided tour' }).click();
   const tour = page.getByRole('dialog', { name: 'Guided tour' });
@@ -47,6 +57,7 @@ it('each card’s “Show me” opens and highlights that concept’s live view'
       const vh = page.viewportSize()!.height;
       expect(box.y).toBeLessThan(vh);
       expect(box.y + box.height).toBeGreaterThan(0);
+      expectClear(box, (await tour.boundingBox())!, concept);
       if (concept === 'tokens') expect(await page.locator('details.prompt-tokens').getAttribute('open')).not.toBeNull();
       // Watch it learn: the prompt has been run through every training snapshot.
       if (concept === 'replay') expect(await page.locator('section.replay article.replay-card').count()).toBe(5);
@@ -57,6 +68,25 @@ it('each card’s “Show me” opens and highlights that concept’s live view'
   }
   // The inside view was computed on request by the tour (a generation and an inspection ran).
   expect(await page.locator('canvas.heat').count()).toBe(1);
+});
+
+it('at 390 px each card leaves what it explains in sight', async () => {
+  const page = o.page;
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.getByRole('button', { name: 'Guided tour' }).click();
+  const tour = page.getByRole('dialog', { name: 'Guided tour' });
+  for (const [i, concept] of CONCEPTS.entries()) {
+    await expect.poll(() => tour.locator('.tour-card').getAttribute('data-concept')).toBe(concept);
+    if (concept !== 'training') {
+      await tour.getByRole('button', { name: 'Show me' }).click();
+      const target = page.locator(`[data-tour-target="${concept}"].tour-focus`);
+      await target.waitFor({ timeout: 60_000 });
+      expectClear((await target.boundingBox())!, (await tour.boundingBox())!, concept);
+    }
+    if (i < CONCEPTS.length - 1) await tour.getByRole('button', { name: 'Next' }).click();
+  }
+  await page.keyboard.press('Escape');
+  await page.setViewportSize({ width: 1280, height: 900 });
 });
 
 it('the views nav brings each view into sight below it and focuses its heading, at 1280 and 390 px', async () => {

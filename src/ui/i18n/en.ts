@@ -304,6 +304,8 @@ export const en = {
   attentionLabel: (l: number, hd: number) => `Attention weights, layer ${l}, head ${hd}`,
   attentionTitle: 'Row = the token doing the looking; column = the token looked at. Grey: the future, which a causal model cannot see.',
   tokenTree: 'Token tree: every run of this prompt, token by token (probability under each)',
+  treePrompt: 'Runs of the prompt',
+  treePromptOption: (text: string, n: number) => `“${text}” (${n === 1 ? '1 run' : `${n} runs`})`,
   treeNode: (step: number, token: string, p: string, run: number) => `step ${step}: “${token}”, ${p}, run ${run}`,
   guessMode: 'Guess each next token (a game)',
   guessTitle: 'Your turn: guess the next token',

@@ -280,6 +280,8 @@ export const zh: Dict = {
   attentionLabel: (l, hd) => `注意力权重，第 ${l} 层，第 ${hd} 个头`,
   attentionTitle: '行 = 正在“看”的词元；列 = 被看的词元。灰色：未来的位置，因果模型看不到。',
   tokenTree: '词元树：这个提示的每次运行，逐个词元（下方是概率）',
+  treePrompt: '提示词的运行',
+  treePromptOption: (text, n) => `“${text}”（${n} 次运行）`,
   treeNode: (step, token, p, run) => `第 ${step} 步：“${token}”，${p}，运行 ${run}`,
   guessMode: '猜下一个词元（游戏）',
   guessTitle: '轮到你了：猜下一个词元',
