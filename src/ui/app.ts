@@ -138,7 +138,12 @@ export class App {
     this.picture = new ModelPicture((part) => this.tools.inside.openPart(part));
     this.ui.outputRegion.parentElement!.append(this.picture.element);
     this.tools.inside.onInspected = () => this.render();
-    this.tour = new TourView({ show: (c) => this.tourShow(c), trainingLog: () => this.logs.of(this.source), error: (m) => this.showError(m) });
+    this.tour = new TourView({
+      show: (c) => this.tourShow(c),
+      trainingLog: () => this.logs.of(this.source),
+      measuredPatterns: () => this.tools.lens.measuredPatterns(),
+      error: (m) => this.showError(m),
+    });
     this.ui.language.before(this.tour.openButton);
     root.append(this.tour.element);
     this.ui.language.addEventListener('change', () => setLang(this.ui.language.value as Lang));

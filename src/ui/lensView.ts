@@ -203,6 +203,11 @@ export class LensView {
     }
   }
 
+  /** The loaded model's measured pattern in words, one line per language, once Check all questions has run. */
+  measuredPatterns(): string[] {
+    return [...this.summary.querySelectorAll('p.measured-pattern')].map((p) => p.textContent ?? '');
+  }
+
   private renderSummary(summary: LensSummaryRow[]): void {
     clear(this.summary);
     const d = t();

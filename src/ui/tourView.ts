@@ -22,6 +22,8 @@ export interface TourHost {
   show(concept: Concept): Promise<HTMLElement | null>;
   /** The embedded model's training log, or null for a model trained elsewhere. */
   trainingLog(): Promise<TrainingLog | null>;
+  /** The hallucination lens's measured pattern for the loaded model (empty before Check all questions). */
+  measuredPatterns(): string[];
   error(message: string): void;
 }
 
@@ -128,6 +130,8 @@ export class TourView {
       h('p', {}, text),
     );
     if (concept === 'training' || concept === 'parameters') void this.addTrainingFacts(concept, d);
+    // Hallucination: this model's own figures, the lens's words, never a general claim its data contradict.
+    if (concept === 'hallucination') for (const line of this.host.measuredPatterns()) this.card.append(h('p', { class: 'tour-pattern' }, line));
     this.card.append(h('div', { class: 'buttons' }, prev, show, next));
     this.card.dataset.concept = concept;
   }

@@ -94,6 +94,13 @@ for (const backend of ['wasm', 'webgpu'] as const) {
           expect(said).toContain(wrong < right / 2 ? 'low confidence gives a wrong answer away' : 'does not tell a wrong answer from a right one');
         }
         expect(await lens.textContent()).not.toMatch(/just as fluently|High confidence on a wrong answer is hallucination/);
+        // The tour's hallucination card states the same measured figures, word for word.
+        const said = await lens.locator('p.measured-pattern').allTextContents();
+        await o.page.getByRole('button', { name: 'Guided tour' }).click();
+        const tour = o.page.getByRole('dialog', { name: 'Guided tour' });
+        while ((await tour.locator('.tour-card').getAttribute('data-concept')) !== 'hallucination') await tour.getByRole('button', { name: 'Next', exact: true }).click();
+        expect(await tour.locator('p.tour-pattern').allTextContents()).toEqual(said);
+        await o.page.keyboard.press('Escape');
       });
     }
   });
