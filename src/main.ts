@@ -1,7 +1,7 @@
 import { setUpOffline } from './offline.ts';
 import { App } from './ui/app.ts';
 import { initialLang, setLang, storedLang } from './ui/i18n/index.ts';
-import { storedEndpoint } from './ui/modelPicker.ts';
+import { storedEndpoint } from './ui/views/modelPicker.ts';
 import { embeddedUrls, sourceFromUrl } from './ui/models.ts';
 import './ui/styles.css';
 

@@ -3,12 +3,12 @@
 // while the engine is busy, told together of a new model.
 import type { ModelInfo } from '../worker/protocol.ts';
 import type { EngineClient } from './engineClient.ts';
-import { ExperimentsView, type ExperimentsHost } from './experimentsView.ts';
-import { FinetuneView, type FinetuneHost } from './finetuneView.ts';
-import { InsideView } from './insideView.ts';
-import { LensView, type LensHost } from './lensView.ts';
+import { ExperimentsView, type ExperimentsHost } from './views/experimentsView.ts';
+import { FinetuneView, type FinetuneHost } from './views/finetuneView.ts';
+import { InsideView } from './views/insideView.ts';
+import { LensView, type LensHost } from './views/lensView.ts';
 import type { ToolHost } from './toolHost.ts';
-import { TrainingView, type TrainingHost } from './trainingView.ts';
+import { TrainingView, type TrainingHost } from './views/trainingView.ts';
 
 /** Everything the five views ask of the app, beyond the common ToolHost. */
 export type ToolViewsHost = ToolHost &

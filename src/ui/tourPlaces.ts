@@ -1,12 +1,12 @@
 // Where each concept of the guided tour lives in the app: "Show me" opens that live view,
 // generating or inspecting first when the view would otherwise be empty.
-import type { ExperimentsView } from './experimentsView.ts';
-import type { InsideView } from './insideView.ts';
+import type { ExperimentsView } from './views/experimentsView.ts';
+import type { InsideView } from './views/insideView.ts';
 import type { Layout } from './layout.ts';
-import type { LensView } from './lensView.ts';
-import type { TrainingView } from './trainingView.ts';
-import type { FinetuneView } from './finetuneView.ts';
-import type { Concept } from './tourView.ts';
+import type { LensView } from './views/lensView.ts';
+import type { TrainingView } from './views/trainingView.ts';
+import type { FinetuneView } from './views/finetuneView.ts';
+import type { Concept } from './views/tourView.ts';
 
 export interface TourPlaces {
   ui: Layout;

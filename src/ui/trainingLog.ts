@@ -1,7 +1,7 @@
 // The loaded model's training log (training_log.json; only the embedded model has one), for the training
 // replay and the tour: fetched once per model, asked again after a failed fetch.
 import type { ModelSource } from '../worker/protocol.ts';
-import type { TrainingLog } from './tourView.ts';
+import type { TrainingLog } from './views/tourView.ts';
 
 export class TrainingLogs {
   private logFor: { url: string; log: Promise<TrainingLog | null> } | null = null;

@@ -1,6 +1,6 @@
 // The guided tour opens each concept's live view on the running model (WASM).
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { CONCEPTS } from '../../src/ui/tourView.ts';
+import { CONCEPTS } from '../../src/ui/views/tourView.ts';
 import { type OpenPage, useApp } from './harness.ts';
 
 const app = useApp();

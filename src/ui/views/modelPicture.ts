@@ -5,7 +5,7 @@
 // In slow motion a new step sweeps down the parts; with prefers-reduced-motion it does not (styles.css).
 import type { StepRecord } from '../../engine/generate/generate.ts';
 import type { Inspection } from '../../engine/tools/inspect.ts';
-import { forwardParts, type ArchPart, type ForwardPart, type ModelShape } from '../architectureView.ts';
+import { forwardParts, type ArchPart, type ForwardPart, type ModelShape } from './architectureView.ts';
 import { h, visibleToken } from '../dom.ts';
 import { label, onLangChange, t } from '../i18n/index.ts';
 

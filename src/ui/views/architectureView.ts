@@ -3,10 +3,10 @@
 // logits → softmax → each sampling stage that is on → the draw. Before a step exists the parts carry
 // the model's shape instead. The numbers come from the engine (the inspection) and the step's record;
 // this file only words them (views/modelPicture.ts draws them).
-import type { StepRecord } from '../engine/generate/generate.ts';
-import type { Inspection } from '../engine/tools/inspect.ts';
-import { probText, visibleToken } from './dom.ts';
-import { t } from './i18n/index.ts';
+import type { StepRecord } from '../../engine/generate/generate.ts';
+import type { Inspection } from '../../engine/tools/inspect.ts';
+import { probText, visibleToken } from '../dom.ts';
+import { t } from '../i18n/index.ts';
 
 /** Where a part leads: a part of the inside view (a CSS selector), or the step panel. */
 export type ArchPart = { selector: string; layer?: number };

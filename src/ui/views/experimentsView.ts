@@ -1,15 +1,15 @@
 // Two experiments: the prompt continued at several temperatures side by side (same seed), and the
 // perplexity of a pasted text with each token coloured by how surprising the model found it.
-import { parseSetting } from '../sampling/limits.ts';
-import { clear, h, pct, probText, visibleToken } from './dom.ts';
-import type { TemperatureColumn } from '../engine/tools/compare.ts';
-import type { EngineClient } from './engineClient.ts';
-import { label, lang, onLangChange, t } from './i18n/index.ts';
-import { probBucket } from './tokens.ts';
+import { parseSetting } from '../../sampling/limits.ts';
+import { clear, h, pct, probText, visibleToken } from '../dom.ts';
+import type { TemperatureColumn } from '../../engine/tools/compare.ts';
+import type { EngineClient } from '../engineClient.ts';
+import { label, lang, onLangChange, t } from '../i18n/index.ts';
+import { probBucket } from '../tokens.ts';
 
 /** Texts to measure perplexity on, per interface language (a Bible verse and a Debian-manual sentence: both kinds of text the embedded model read). */
 const SAMPLE_TEXT: Record<'en' | 'zh', string> = { en: 'In the beginning God created the heavens and the earth.', zh: '软件包管理系统可以安装、升级和删除软件。' };
-import { Availability, toolPanel, type ToolHost } from './toolHost.ts';
+import { Availability, toolPanel, type ToolHost } from '../toolHost.ts';
 
 export interface ExperimentsHost extends ToolHost {
   /** The current prompt's ids, seed and max tokens (from the main controls). */

@@ -2,11 +2,11 @@
 // prompt (or conversation) and its tokens as buttons; the tokens are one Tab stop (roving tabindex:
 // arrow keys move, Enter or Space selects). While a run streams, new tokens are appended rather than
 // the pane redrawn, so focus and scroll stay where the learner left them.
-import type { StepRecord } from '../engine/generate/generate.ts';
-import { clear, h, pct, visibleToken } from './dom.ts';
-import { t } from './i18n/index.ts';
-import { conversationOf, runById, shownRun, type AppState, type Run } from './state.ts';
-import { charGroups, hasPartialBytes, isFork, probBucket, tokenButton } from './tokens.ts';
+import type { StepRecord } from '../../engine/generate/generate.ts';
+import { clear, h, pct, visibleToken } from '../dom.ts';
+import { t } from '../i18n/index.ts';
+import { conversationOf, runById, shownRun, type AppState, type Run } from '../state.ts';
+import { charGroups, hasPartialBytes, isFork, probBucket, tokenButton } from '../tokens.ts';
 
 export interface OutputHandlers {
   select(runId: number, step: number): void;

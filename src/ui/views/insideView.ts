@@ -1,13 +1,13 @@
 // Inside the model, for the selected step: the tokens and ids, their embeddings, one layer's attention
 // (a chosen head as a heat map, all heads as thumbnails), the logit lens, and the sampling chain.
 // The numbers come from the engine on request; this file only draws them.
-import type { StepRecord } from '../engine/generate/generate.ts';
-import type { Inspection } from '../engine/tools/inspect.ts';
-import type { GradientAttribution, Occlusion } from '../engine/tools/attribution.ts';
-import { append, clear, h, pct, probText, visibleToken } from './dom.ts';
-import type { EngineClient } from './engineClient.ts';
-import { label, onLangChange, t } from './i18n/index.ts';
-import { Availability, toolPanel, type ToolHost } from './toolHost.ts';
+import type { StepRecord } from '../../engine/generate/generate.ts';
+import type { Inspection } from '../../engine/tools/inspect.ts';
+import type { GradientAttribution, Occlusion } from '../../engine/tools/attribution.ts';
+import { append, clear, h, pct, probText, visibleToken } from '../dom.ts';
+import type { EngineClient } from '../engineClient.ts';
+import { label, onLangChange, t } from '../i18n/index.ts';
+import { Availability, toolPanel, type ToolHost } from '../toolHost.ts';
 import { attentionMap, type AttentionChoice } from './attentionMap.ts';
 import type { ArchPart } from './architectureView.ts';
 

@@ -2,8 +2,8 @@
 // a colour scale with its numbers, the query row highlighted, and the first position (the "attention
 // sink", where many heads park most of their weight) optionally left out with each row renormalised.
 // The weights come from the engine; this file only shows them.
-import { append, clear, h, pct, visibleToken } from './dom.ts';
-import { t } from './i18n/index.ts';
+import { append, clear, h, pct, visibleToken } from '../dom.ts';
+import { t } from '../i18n/index.ts';
 
 /** What the learner chose on the map; kept by the inside view across re-renders. */
 export interface AttentionChoice {

@@ -1,10 +1,10 @@
 // The model picker: the embedded model or a Hub model (presets with their download size, or any id),
 // the Hub endpoint, and the cache of downloaded models. It only builds the source to load; the app loads it.
-import type { CachedModel, ModelSource } from '../worker/protocol.ts';
-import { clear, h } from './dom.ts';
-import { label, onLangChange, t } from './i18n/index.ts';
-import { DEFAULT_ENDPOINT, endpointKey, hubLabel, parseHubRef } from '../engine/load/hubRef.ts';
-import { embeddedIdOf, PRESETS, presetLabel, type EmbeddedUrls } from './models.ts';
+import type { CachedModel, ModelSource } from '../../worker/protocol.ts';
+import { clear, h } from '../dom.ts';
+import { label, onLangChange, t } from '../i18n/index.ts';
+import { DEFAULT_ENDPOINT, endpointKey, hubLabel, parseHubRef } from '../../engine/load/hubRef.ts';
+import { embeddedIdOf, PRESETS, presetLabel, type EmbeddedUrls } from '../models.ts';
 
 const OTHER = 'other';
 const ENDPOINT_KEY = 'nexttoken.hubEndpoint';

@@ -4,14 +4,14 @@
 // control shows "what these settings would have done here". The chosen token is always listed (with its
 // rank), one entry holds all other tokens, and every segment of the cumulative bar is labelled.
 import { BarController, BarElement, CategoryScale, Chart, Legend, LinearScale, Tooltip } from 'chart.js';
-import type { StepRecord } from '../engine/generate/generate.ts';
-import { rawStanding, type SamplingSettings } from '../sampling/sampler.ts';
-import { isActive, sameSampling, STAGES } from '../sampling/stages.ts';
-import { segmentAt, stepView, type CdfSegment, type StepView } from '../sampling/stepView.ts';
-import { clear, h, pct, probText, visibleToken } from './dom.ts';
-import { label, t } from './i18n/index.ts';
-import { describeChoice } from '../sampling/step.ts';
-import type { ForcedText, GuessRound } from './state.ts';
+import type { StepRecord } from '../../engine/generate/generate.ts';
+import { rawStanding, type SamplingSettings } from '../../sampling/sampler.ts';
+import { isActive, sameSampling, STAGES } from '../../sampling/stages.ts';
+import { segmentAt, stepView, type CdfSegment, type StepView } from '../../sampling/stepView.ts';
+import { clear, h, pct, probText, visibleToken } from '../dom.ts';
+import { label, t } from '../i18n/index.ts';
+import { describeChoice } from '../../sampling/step.ts';
+import type { ForcedText, GuessRound } from '../state.ts';
 
 Chart.register(BarController, BarElement, CategoryScale, LinearScale, Legend, Tooltip);
 

@@ -1,9 +1,9 @@
 // The guided tour: one short card per concept of the introductory material, each with a "Show me"
 // that opens and highlights the live view where the concept can be seen on the running model.
 import { CategoryScale, Chart, LinearScale, LineController, LineElement, PointElement } from 'chart.js';
-import { clear, h } from './dom.ts';
-import type { Dict } from './i18n/en.ts';
-import { label, onLangChange, t } from './i18n/index.ts';
+import { clear, h } from '../dom.ts';
+import type { Dict } from '../i18n/en.ts';
+import { label, onLangChange, t } from '../i18n/index.ts';
 
 Chart.register(LineController, LineElement, PointElement, LinearScale, CategoryScale);
 

@@ -3,12 +3,12 @@
 // continuation drawn with the current settings and seed, and its point on the loss curve: the learner
 // watches the same parameters go from noise to words to facts. Scrub with the slider.
 import { CategoryScale, Chart, LinearScale, LineController, LineElement, PointElement } from 'chart.js';
-import type { CheckpointPrediction } from '../engine/tools/checkpoints.ts';
-import type { SamplingSettings } from '../sampling/sampler.ts';
-import { clear, h, pct, probText, visibleToken } from './dom.ts';
-import type { EngineClient } from './engineClient.ts';
-import { label, onLangChange, t } from './i18n/index.ts';
-import { Availability, toolPanel, type ToolHost } from './toolHost.ts';
+import type { CheckpointPrediction } from '../../engine/tools/checkpoints.ts';
+import type { SamplingSettings } from '../../sampling/sampler.ts';
+import { clear, h, pct, probText, visibleToken } from '../dom.ts';
+import type { EngineClient } from '../engineClient.ts';
+import { label, onLangChange, t } from '../i18n/index.ts';
+import { Availability, toolPanel, type ToolHost } from '../toolHost.ts';
 import type { TrainingLog } from './tourView.ts';
 
 Chart.register(LineController, LineElement, PointElement, LinearScale, CategoryScale);

@@ -2,9 +2,9 @@
 // token in the column of its step, a branch starting in the column where it left its parent; under
 // each token the probability the model gave it there (raw, T = 1). The shown run's path is marked; the
 // arrow keys move between tokens (← → along a row, ↑ ↓ between rows), Enter or a click selects that step.
-import { clear, h, pct, visibleToken } from './dom.ts';
-import { t } from './i18n/index.ts';
-import type { AppState, Run } from './state.ts';
+import { clear, h, pct, visibleToken } from '../dom.ts';
+import { t } from '../i18n/index.ts';
+import type { AppState, Run } from '../state.ts';
 
 /** A row: a run, shown from the step where it left its parent (0 for a root run). */
 export interface TreeRow {

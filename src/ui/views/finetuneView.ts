@@ -2,15 +2,15 @@
 // distribution beside the chat-tuned model's (the two embedded models), what the chosen token had in
 // each, how far apart the two are (KL divergence), and the tokens fine-tuning raised or lowered most.
 // In a chat each model reads the conversation in its own template, then the same reply so far.
-import type { BeforeAfter, SideDistribution, TokenShift } from '../engine/tools/finetune.ts';
-import type { ChatMessage } from '../engine/load/tokenizer.ts';
-import type { BeforeAfterArgs, ModelSource } from '../worker/protocol.ts';
-import { clear, h, probText, visibleToken } from './dom.ts';
-import type { EngineClient } from './engineClient.ts';
-import { label, onLangChange, t } from './i18n/index.ts';
-import { Availability, toolPanel, type ToolHost } from './toolHost.ts';
-import { contextIds, runById, shownRun, type AppState } from './state.ts';
-import type { SamplingSettings } from '../sampling/sampler.ts';
+import type { BeforeAfter, SideDistribution, TokenShift } from '../../engine/tools/finetune.ts';
+import type { ChatMessage } from '../../engine/load/tokenizer.ts';
+import type { BeforeAfterArgs, ModelSource } from '../../worker/protocol.ts';
+import { clear, h, probText, visibleToken } from '../dom.ts';
+import type { EngineClient } from '../engineClient.ts';
+import { label, onLangChange, t } from '../i18n/index.ts';
+import { Availability, toolPanel, type ToolHost } from '../toolHost.ts';
+import { contextIds, runById, shownRun, type AppState } from '../state.ts';
+import type { SamplingSettings } from '../../sampling/sampler.ts';
 
 const TOP_SHOWN = 8;
 

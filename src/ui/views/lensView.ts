@@ -1,11 +1,11 @@
 // The hallucination lens: pick a question with a known answer, see what the model says, how sure it is,
 // and how much probability it gives the truth; ask it many times; check every question at once.
-import type { LensAnswer, LensSummaryRow, ScoredToken } from '../engine/tools/lens.ts';
-import { clear, h, pct, probText, visibleToken } from './dom.ts';
-import type { EngineClient, LensQuestionView, RepeatResult } from './engineClient.ts';
-import { label, lang, onLangChange, t } from './i18n/index.ts';
-import { CancelledError } from '../engine/generate/cancelled.ts';
-import { Availability, toolPanel, type ToolHost } from './toolHost.ts';
+import type { LensAnswer, LensSummaryRow, ScoredToken } from '../../engine/tools/lens.ts';
+import { clear, h, pct, probText, visibleToken } from '../dom.ts';
+import type { EngineClient, LensQuestionView, RepeatResult } from '../engineClient.ts';
+import { label, lang, onLangChange, t } from '../i18n/index.ts';
+import { CancelledError } from '../../engine/generate/cancelled.ts';
+import { Availability, toolPanel, type ToolHost } from '../toolHost.ts';
 
 const REPEATS = 10;
 // Each language named in itself: a learner finds their own language whatever the interface speaks.
