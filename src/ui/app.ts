@@ -30,8 +30,11 @@ import { promptCoverage } from './coverage.ts';
 import { keepModelsOffline, watchForUpdate, whenControlled, type OfflineSetup } from '../offline.ts';
 import { RunKeeper } from './runKeeper.ts';
 
-/** Up to this size a selected step is inspected by itself (a few ms on the embedded model), so the picture has its numbers. */
-const AUTO_INSPECT_PARAMS = 200e6;
+/**
+ * Up to this size a selected step is inspected by itself, so the picture has its numbers: the embedded 3.5M model
+ * (a quiet job a learner's run may start over). Larger models inspect on request (Look inside this step).
+ */
+const AUTO_INSPECT_PARAMS = 30e6;
 
 export class App {
   private state: AppState;
@@ -114,7 +117,7 @@ export class App {
     // and the pieces of the state each one reads.
     this.tools = new ToolViews(this.client, {
       canRun: () => !busy(this.state) && this.state.model !== null,
-      setBusy: (b, quiet) => this.dispatch(b ? { type: 'jobStarted', job: { kind: 'tool' }, quiet } : { type: 'jobEnded', kind: 'tool' }),
+      setBusy: (b, quiet) => this.dispatch(b ? { type: 'jobStarted', job: { kind: 'tool', quiet }, quiet } : { type: 'jobEnded', kind: 'tool' }),
       error: (m) => this.showError(m),
       temperature: () => this.state.setup.temperature,
       promptSetup: async () => {
@@ -231,12 +234,13 @@ export class App {
     const run = runById(s, sel?.runId);
     const record = run && sel ? (run.steps[sel.step] ?? null) : null;
     const hidden = !!record && s.guess.pending?.runId === run?.id && s.guess.pending?.step === sel?.step;
-    // A small model's step is inspected as soon as the engine is free, so the picture shows its numbers (not while guessing).
-    const autoLook = !s.guess.on && !!s.model && s.model.params <= AUTO_INSPECT_PARAMS;
-    this.tools.inside.setStep(run && record ? contextIds(run, sel!.step) : null, record, autoLook);
+    // A step hidden for the guessing game is shown nowhere, inside the model included. A small model's step is
+    // inspected by itself as soon as the engine is free, so the picture shows its numbers.
+    const shown = hidden ? null : record;
+    const autoLook = !!s.model && s.model.params <= AUTO_INSPECT_PARAMS;
+    this.tools.inside.setStep(run && shown ? contextIds(run, sel!.step) : null, shown, autoLook);
     if (s.model) {
-      const shown = hidden ? null : record;
-      this.picture.show({ shape: this.shapeOf(s.model), inspection: this.tools.inside.inspectionOf(shown), record: shown, animate: s.job.kind === 'generate' && s.setup.delayMs >= 250 });
+      this.picture.show({ shape: this.shapeOf(s.model), inspection: this.tools.inside.inspectionOf(shown), record: shown, animate: s.job.kind === 'generate' && s.setup.delayMs >= 250, auto: autoLook });
     }
     const wide = window.matchMedia?.('(min-width: 900px)').matches ?? true;
     this.panel.render(record ? { record, settings: this.settings, picked: s.picked, forced: s.forced, guess: { hidden, on: s.guess.on, rounds: s.guess.rounds }, labels: s.labels, topN: wide ? 15 : 10, context: contextIds(run!, sel!.step) } : null);
@@ -307,7 +311,7 @@ export class App {
       if (total) ui.progress.value = (p.overallTotal ? p.overallLoaded : p.loaded) / total;
       ui.progressText.textContent = progressLine(p, tr());
     };
-    const toolWasRunning = this.state.job.kind === 'tool';
+    const toolWasRunning = this.state.job.kind === 'tool' && !this.state.job.quiet; // the app's own inspection is not worth a notice
     // Busy before the first await: a Generate pressed just after a mode switch must not start a run that the
     // load would then pull the model from under.
     this.dispatch({ type: 'jobStarted', job: { kind: 'load' } });

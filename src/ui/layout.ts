@@ -139,7 +139,7 @@ export function buildLayout(root: HTMLElement) {
   const updateBox = h('div', { class: 'notice update', role: 'status', hidden: true }, el('span', {}, (d) => d.updateReady), ' ', updateReload);
 
   // One sentence on what runs where (render.ts), with the engine's own diagnostic in the drawer.
-  const statusLine = h('p', { class: 'status-line', id: 'status-line' });
+  const statusLine = named(h('p', { class: 'status-line', id: 'status-line', role: 'status' }), (d) => d.statusLabel);
   // Everything past the first screen's few controls, grouped and labelled, one click away.
   const group = (title: Text, ...children: HTMLElement[]) => h('section', { class: 'more-group' }, el('h3', {}, title), ...children);
   const more = h(

@@ -6,7 +6,7 @@ import { h } from './dom.ts';
 import { lang, t } from './i18n/index.ts';
 import type { Layout } from './layout.ts';
 import { EMBEDDED_ID } from './models.ts';
-import { allIds, busy, guessPromptsFor, shownRun, type AppState } from './state.ts';
+import { allIds, busy, canStart, guessPromptsFor, shownRun, type AppState } from './state.ts';
 import { modelLacksScript } from './coverage.ts';
 
 export function renderChrome(u: Layout, s: AppState, source: ModelSource | null): void {
@@ -41,7 +41,7 @@ export function renderChrome(u: Layout, s: AppState, source: ModelSource | null)
 
   // Busy: the moment a generation is asked for, Stop is offered and the start buttons are not.
   const generating = s.job.kind === 'generate';
-  const isBusy = busy(s) || !s.model;
+  const isBusy = !canStart(s) || !s.model;
   u.stop.disabled = s.job.kind !== 'generate' || s.job.stopping;
   for (const b of [u.generate, u.nextToken, u.send]) b.disabled = isBusy;
   // Guessing: one token at a time, and the next only once this one is guessed.
@@ -81,7 +81,7 @@ export function renderChrome(u: Layout, s: AppState, source: ModelSource | null)
     s.job.kind === 'generate' && s.job.phase === 'preparing'
       ? d.preparing
       : p
-        ? d.perf(p.screenTokensPerSec === null ? null : d.rates(rate(p.screenTokensPerSec), rate(p.tokensPerSec)), Math.round(p.ttftMs), p.stoppedBy ? d.stoppedBy[p.stoppedBy] : d.stopReasons[p.stop])
+        ? d.perf(p.screenTokensPerSec === null ? null : d.rates(rate(p.screenTokensPerSec), p.tokensPerSec === null ? null : rate(p.tokensPerSec)), Math.round(p.ttftMs), p.stoppedBy ? d.stoppedBy[p.stoppedBy] : d.stopReasons[p.stop])
         : '';
 
   renderOffline(u, s);

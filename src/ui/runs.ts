@@ -9,7 +9,7 @@ import { describeChoice } from '../sampling/step.ts';
 import type { TokenView } from '../worker/protocol.ts';
 import type { EngineClient } from './engineClient.ts';
 import { t as tr } from './i18n/index.ts';
-import { allIds, busy, contextIds, conversationOf, ended, runById, type Action, type AppState, type Run, type StoppedBy, type Turn } from './state.ts';
+import { allIds, contextIds, conversationOf, ended, runById, type Action, type AppState, type Run, type StoppedBy, type Turn, canStart } from './state.ts';
 
 export interface RunHost {
   state(): AppState;
@@ -26,7 +26,7 @@ export interface RunHost {
 export class Runs {
   /** A run has started and its first token should be brought into view once it is drawn. */
   wantsScroll = false;
-  private clock = { start: 0, first: 0, shown: 0, lastShown: 0 };
+  private clock = { start: 0, first: 0, shown: 0, lastShown: 0, paced: false };
 
   private stoppedBy: StoppedBy | undefined;
 
@@ -58,7 +58,7 @@ export class Runs {
       this.host.showError(tr().stillLoading);
       return false;
     }
-    if (busy(this.state)) return false; // a second click or a held key: the first one is being answered
+    if (!canStart(this.state)) return false; // a second click or a held key: the first one is being answered
     this.host.dispatch({ type: 'jobStarted', job: { kind: 'generate', runId: null, phase: 'preparing', stopping: false } });
     return true;
   }
@@ -180,7 +180,7 @@ export class Runs {
   /** Runs the engine on the run's own tokens (never the text boxes) and streams its steps into the state. */
   private startRun(run: Run, maxTokens: number, onError?: () => void): void {
     const drawsUsed = run.steps.filter((s) => s.draw !== null).length;
-    this.clock = { start: performance.now(), first: 0, shown: 0, lastShown: 0 };
+    this.clock = { start: performance.now(), first: 0, shown: 0, lastShown: 0, paced: this.state.setup.delayMs > 0 };
     this.wantsScroll = true;
     this.host.client.generate(allIds(run), this.host.settings(), run.seed, drawsUsed, maxTokens, this.state.setup.delayMs, run.mode === 'chat', {
       onStep: (record) => {
@@ -205,16 +205,18 @@ export class Runs {
 
   private async finishRun(run: Run, summary: GenerationSummary | null): Promise<void> {
     const c = this.clock;
-    const stoppedBy = summary?.stopReason === 'aborted' ? this.stoppedBy : undefined;
-    this.stoppedBy = undefined;
     // The last token's frame has been timed (a hidden tab paints no frames: then it waits no longer than 100 ms).
     await new Promise<void>((resolve) => {
       requestAnimationFrame(() => resolve());
       setTimeout(resolve, 100);
     });
+    // Read after the wait: a mode switch or a load in that moment is still this run's stop.
+    const stoppedBy = summary?.stopReason === 'aborted' ? this.stoppedBy : undefined;
+    this.stoppedBy = undefined;
     const screenTokensPerSec = c.shown > 1 && c.lastShown > c.first ? ((c.shown - 1) * 1000) / (c.lastShown - c.first) : null;
     const perf = summary
-      ? { tokensPerSec: summary.msPerToken > 0 ? 1000 / summary.msPerToken : null, screenTokensPerSec, ttftMs: c.first ? c.first - c.start : 0, stop: summary.stopReason, ...(stoppedBy ? { stoppedBy } : {}) }
+      ? // In slow motion the run's wall time holds the pauses: no engine figure then.
+        { tokensPerSec: summary.msPerToken > 0 && !c.paced ? 1000 / summary.msPerToken : null, screenTokensPerSec, ttftMs: c.first ? c.first - c.start : 0, stop: summary.stopReason, ...(stoppedBy ? { stoppedBy } : {}) }
       : null;
     this.host.dispatch({ type: 'runEnded', runId: run.id, summary, perf });
     if (run.mode === 'chat') {

@@ -93,7 +93,7 @@ export type Job =
   | { kind: 'idle' }
   | { kind: 'generate'; runId: number | null; phase: 'preparing' | 'running'; stopping: boolean }
   | { kind: 'load' }
-  | { kind: 'tool' };
+  | { kind: 'tool'; /** started by the app itself (the picture's inspection): a learner's run may start over it */ quiet?: boolean };
 
 export interface Message {
   kind: 'error' | 'notice';
@@ -367,6 +367,11 @@ export function shownRun(s: AppState): Run | null {
 
 export function busy(s: AppState): boolean {
   return s.job.kind !== 'idle';
+}
+
+/** May the learner start a run now? Yes when idle, or over the app's own quiet job (the worker queues the run behind it). */
+export function canStart(s: AppState): boolean {
+  return s.job.kind === 'idle' || (s.job.kind === 'tool' && !!s.job.quiet);
 }
 
 /** The tokens the model had read when it produced step `step` of `run`. */

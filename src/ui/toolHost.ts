@@ -30,6 +30,8 @@ export async function runTool(host: ToolHost, action: () => Promise<void>, quiet
   try {
     await action();
   } catch (e) {
+    // The app's own job, cut short by a load or a learner's run: nothing the learner asked for failed.
+    if (quiet && /^Cancelled /.test((e as Error).message)) return;
     host.error((e as Error).message);
   } finally {
     host.setBusy(false);

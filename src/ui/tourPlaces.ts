@@ -54,7 +54,8 @@ export async function placeOf(c: Concept, p: TourPlaces): Promise<HTMLElement | 
     case 'temperature':
       return p.experiments.element;
     case 'topkp':
-      return section(u.topK);
+      u.more.open = true; // Top-k is on the first screen, Top-p in the drawer: the panel holding both
+      return u.topK.closest('section') as HTMLElement;
     case 'loop':
       p.completeMode();
       return section(u.output);

@@ -8,6 +8,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Fact } from '../../src/engine/tools/evaluate.ts';
 import { zh } from '../../src/ui/i18n/zh.ts';
+import { Tokenizer } from '../../src/engine/load/tokenizer.ts';
 import { cliSteps, type OpenPage, ROOT, runAndWait, useApp, openMore } from './harness.ts';
 
 const app = useApp();
@@ -66,6 +67,26 @@ describe('中文 on the embedded model (WASM)', () => {
     expect(zhFacts.find((f) => f.answer === saidCapital)!.entity).not.toBe(fact.entity);
     expect(await result.textContent()).toContain(fact.answer);
     expect(Number(await result.getAttribute('data-truth-prob'))).toBeLessThan(0.05);
+  });
+
+  it('lens answers show characters, not bytes: a true answer the tokenizer spells in bytes reads as its characters', async () => {
+    // Independent witness: the model's tokenizer in Node says which answer has a character made of byte tokens.
+    const j = (f: string) => JSON.parse(readFileSync(join(MODEL, f), 'utf8'));
+    const tok = Tokenizer.fromJSON(j('tokenizer.json'), j('tokenizer_config.json'));
+    const bytesOf = (text: string) => tok.encode(text).filter((id) => tok.decode([id]).includes('\uFFFD')).length;
+    const fact = zhFacts.find((f) => bytesOf(f.answer) >= 2)!;
+    expect(fact).toBeDefined();
+    const lens = o.page.locator('section.panel.lens');
+    await lens.locator('#lens-question').selectOption({ label: fact.prompts.question });
+    await lens.locator('button.primary').click();
+    const result = lens.locator('.lens-result');
+    await result.locator('dl', { hasText: fact.prompts.question }).waitFor();
+    const chips = await result.locator('.chain .chip').evaluateAll((els) => els.map((e) => ({ text: e.firstChild?.textContent ?? '', tokens: Number((e as HTMLElement).dataset.tokens) })));
+    expect(chips.some((c) => c.text.includes('<0x'))).toBe(false);
+    expect(chips.some((c) => c.tokens >= 2)).toBe(true);
+    // The truth's chain spells the true answer.
+    const truth = await result.locator('.chain').nth(1).locator('.chip').evaluateAll((els) => els.map((e) => e.firstChild?.textContent ?? '').join(''));
+    expect(truth.replace(/␣/g, ' ').trim().startsWith(fact.answer)).toBe(true);
   });
 
   it('the training replay shows every snapshot’s distribution for the prompt; the final one’s top token is the CLI’s', async () => {

@@ -94,7 +94,8 @@ for (const backend of ['wasm', 'webgpu'] as const) {
           expect(said).toContain(wrong < right / 2 ? 'low confidence gives a wrong answer away' : 'does not tell a wrong answer from a right one');
         }
         expect(await lens.textContent()).not.toMatch(/just as fluently|High confidence on a wrong answer is hallucination/);
-        // The tour's hallucination card states the same measured figures, word for word.
+        // Plumbing: the tour's hallucination card states the lens's sentence, word for word (the figures in it are
+        // checked against the table above).
         const said = await lens.locator('p.measured-pattern').allTextContents();
         await o.page.getByRole('button', { name: 'Guided tour' }).click();
         const tour = o.page.getByRole('dialog', { name: 'Guided tour' });

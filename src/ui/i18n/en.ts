@@ -23,6 +23,8 @@ const reasonWords = (p: StatusParts) => {
   if (p.how === 'asked') return ' — as the link asks.';
   if (p.how === 'fallback') return ' — neither WebGPU nor WASM could start.';
   if (p.backend !== 'webgpu' && p.unavailable.includes('webgpu')) return ' — WebGPU isn’t available in this browser.';
+  if (p.backend === 'webgpu' && p.unavailable.includes('wasm')) return ' — WASM couldn’t start here.';
+  if (p.how === 'remembered') return ` — measured faster than ${p.backend === 'wasm' ? 'WebGPU' : 'WASM'} here before.`;
   if (p.backend === 'wasm') return ' — measured faster than WebGPU here.';
   if (p.backend === 'webgpu') return ' — measured faster than WASM here.';
   return '.';
@@ -35,6 +37,7 @@ export const en = {
   backendLabel: 'Backend',
   speedLabel: 'Generation speed',
   starting: 'starting…',
+  statusLabel: 'Status',
   statusLoading: (model: string) => `Loading ${model}…`,
   statusSentence: (p: StatusParts) => `${p.model} runs on ${backendWords(p)}${reasonWords(p)}`,
   moreSummary: 'More settings, model and engine',
@@ -139,7 +142,7 @@ export const en = {
   unsure: ', a fork: another token was nearly as likely',
   tokenTitle: (p: string, bits: string) => `${p} · entropy ${bits} bits`,
   perf: (rates: string | null, ttft: number, stop: string) => `${rates ? `${rates} · ` : ''}first token shown after ${ttft} ms · stopped: ${stop}`,
-  rates: (screen: string, engine: string) => `${screen} tokens/s on screen (the engine alone: ${engine})`,
+  rates: (screen: string, engine: string | null) => `${screen} tokens/s on screen${engine === null ? ' (slow motion)' : ` (the engine alone: ${engine})`}`,
   stopReasons: { eos: 'end of text', endOfTurn: 'end of the reply', maxTokens: 'max tokens', aborted: 'Stop pressed', contextFull: 'context full' },
   stoppedBy: { chat: 'switched to Chat', complete: 'switched to Complete', load: 'another model was loaded' },
   // distribution panel
@@ -356,6 +359,7 @@ export const en = {
     pictureTitle: 'The model',
     pictureHint: 'Press Next token: one step flows through every part, top to bottom. Then select a part for its detail.',
     pictureWaiting: 'The blocks’ numbers come once the step is done.',
+    pictureManual: 'For a model this size the blocks’ numbers are computed on request: Look inside this step, below.',
     loop: 'the token is added; next step',
     tokensTitle: 'Tokens → ids',
     lensTop: (tok: string, p: string, r: string) => `logit lens ${tok} ${p} · residual length ${r}`,

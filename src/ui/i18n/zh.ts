@@ -10,6 +10,8 @@ const reasonWords = (p: StatusParts) => {
   if (p.how === 'asked') return '——按链接的要求。';
   if (p.how === 'fallback') return '——WebGPU 和 WASM 都无法启动。';
   if (p.backend !== 'webgpu' && p.unavailable.includes('webgpu')) return '——此浏览器不支持 WebGPU。';
+  if (p.backend === 'webgpu' && p.unavailable.includes('wasm')) return '——WASM 无法在这里启动。';
+  if (p.how === 'remembered') return `——之前在本机实测比 ${p.backend === 'wasm' ? 'WebGPU' : 'WASM'} 快。`;
   if (p.backend === 'wasm') return '——在本机实测比 WebGPU 快。';
   if (p.backend === 'webgpu') return '——在本机实测比 WASM 快。';
   return '。';
@@ -22,6 +24,7 @@ export const zh: Dict = {
   backendLabel: '计算后端',
   speedLabel: '生成速度',
   starting: '启动中…',
+  statusLabel: '状态',
   statusLoading: (model) => `正在加载 ${model}…`,
   statusSentence: (p) => `${p.model} 运行于${backendWords(p)}${reasonWords(p)}`,
   moreSummary: '更多设置、模型与引擎',
@@ -123,7 +126,7 @@ export const zh: Dict = {
   unsure: '，分岔：另一个词元几乎同样可能',
   tokenTitle: (p, bits) => `${p} · 熵 ${bits} 比特`,
   perf: (rates, ttft, stop) => `${rates ? `${rates} · ` : ''}首个词元 ${ttft} 毫秒后显示 · 停止原因：${stop}`,
-  rates: (screen, engine) => `屏幕上每秒 ${screen} 个词元（引擎本身：${engine}）`,
+  rates: (screen, engine) => `屏幕上每秒 ${screen} 个词元${engine === null ? '（慢动作）' : `（引擎本身：${engine}）`}`,
   stopReasons: { eos: '文本结束', endOfTurn: '回答结束', maxTokens: '达到最多词元数', aborted: '按了停止', contextFull: '上下文已满' },
   stoppedBy: { chat: '切换到了对话', complete: '切换到了续写', load: '加载了另一个模型' },
   distribution: '下一个词元的概率分布',
@@ -331,6 +334,7 @@ export const zh: Dict = {
     pictureTitle: '模型结构图',
     pictureHint: '按“下一个词元”：一步计算从上到下流过每个部分。然后点一个部分查看细节。',
     pictureWaiting: '这一步完成后才计算各块的数值。',
+    pictureManual: '这么大的模型，各块的数值按需计算：请点下面的“查看这一步的内部”。',
     loop: '词元加入文本；下一步',
     tokensTitle: '词元 → 编号',
     lensTop: (tok, p, r) => `logit lens ${tok} ${p} · 残差长度 ${r}`,

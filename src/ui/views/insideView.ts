@@ -55,6 +55,9 @@ export class InsideView {
     for (let l = 0; l < nLayer; l++) this.layerSel.append(h('option', { value: l }, String(l + 1)));
     for (let k = 0; k < nHead; k++) this.headSel.append(h('option', { value: k }, String(k + 1)));
     this.data = null;
+    this.dataFor = null;
+    this.autoTried = null;
+    this.why = null;
     this.setStep(null, null);
   }
 
@@ -150,7 +153,7 @@ export class InsideView {
       h('h4', {}, s.gradientTitle),
       typeof g === 'string' ? h('p', { class: 'hint' }, g) : strip(g.scores, s.gradientLabel, { 'log-prob': g.logProb }),
       h('p', { class: 'hint why-last-note' }, s.lastNote(visibleToken(d.tokens[last]))),
-      typeof g === 'string' ? null : h('p', { class: 'why-agreement', 'data-opposite': opposite.length, 'data-compared': last }, opposite.length ? s.disagree(opposite.length, last, opposite.map((i) => `“${visibleToken(d.tokens[i])}”`).join(', ')) : s.agree(last)),
+      typeof g === 'string' || last < 2 ? null : h('p', { class: 'why-agreement', 'data-opposite': opposite.length, 'data-compared': last }, opposite.length ? s.disagree(opposite.length, last, opposite.map((i) => `“${visibleToken(d.tokens[i])}”`).join(', ')) : s.agree(last)),
     );
   }
 

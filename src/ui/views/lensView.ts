@@ -1,6 +1,7 @@
 // The hallucination lens: pick a question with a known answer, see what the model says, how sure it is,
 // and how much probability it gives the truth; ask it many times; check every question at once.
 import type { LensAnswer, LensSummaryRow, ScoredToken } from '../../engine/tools/lens.ts';
+import { charGroups } from '../tokens.ts';
 import { clear, h, pct, probText, visibleToken } from '../dom.ts';
 import type { EngineClient, LensQuestionView, RepeatResult } from '../engineClient.ts';
 import { label, lang, onLangChange, t } from '../i18n/index.ts';
@@ -239,12 +240,21 @@ export class LensView {
   }
 }
 
-/** "␣Par 92% × is 99%": the chain of token probabilities whose product is shown. */
+/**
+ * "␣Par 92% × is 99%": the chain of token probabilities whose product is shown. Tokens that each hold part of a
+ * character are one chip showing the character, with their joint probability and how many tokens it took.
+ */
 function chain(tokens: ScoredToken[]): HTMLElement {
   const parts: (Node | string)[] = [];
-  tokens.forEach((t, i) => {
+  charGroups(tokens.map((x) => x.token)).forEach((g, i) => {
+    const part = tokens.slice(g.start, g.end + 1);
+    const prob = part.reduce((p, x) => p * x.prob, 1);
+    const title = part.map((x) => `id ${x.id}${x.rank ? ` · rank ${x.rank}` : ''}`).join('; ');
     if (i) parts.push(' × ');
-    parts.push(h('span', { class: 'chip tok', translate: 'no', title: `id ${t.id}${t.rank ? ` · rank ${t.rank}` : ''}` }, visibleToken(t.token)), ` ${probText(t.prob)}`);
+    parts.push(
+      h('span', { class: 'chip tok', translate: 'no', title, 'data-tokens': part.length }, visibleToken(g.text), part.length > 1 ? h('sup', { class: 'n-tokens' }, t().nTokens(part.length)) : null),
+      ` ${probText(prob)}`,
+    );
   });
   return h('span', { class: 'chain' }, '(', ...parts, ')');
 }

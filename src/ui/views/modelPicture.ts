@@ -29,6 +29,8 @@ export interface PictureInput {
   record: StepRecord | null;
   /** Sweep the parts (slow motion). */
   animate: boolean;
+  /** The step is inspected by itself (small models); else Look inside computes the blocks' numbers. */
+  auto: boolean;
 }
 
 export class ModelPicture {
@@ -57,7 +59,7 @@ export class ModelPicture {
     if (!input) return;
     const s = t().arch;
     const parts = forwardParts(input.shape, input.inspection, input.record);
-    this.hint.textContent = !input.record ? s.pictureHint : input.inspection ? t().computedForStep(input.record.step + 1, visibleToken(input.record.token)) : s.pictureWaiting;
+    this.hint.textContent = !input.record ? s.pictureHint : input.inspection ? t().computedForStep(input.record.step + 1, visibleToken(input.record.token)) : input.auto ? s.pictureWaiting : s.pictureManual;
     const focusable = parts.some((p) => p.to);
     const hadFocus = this.figure.contains(document.activeElement);
     this.focusIndex = Math.min(this.focusIndex, parts.length - 1);
@@ -118,6 +120,7 @@ export class ModelPicture {
     );
     g.addEventListener('click', () => {
       this.focusIndex = i;
+      if (focusable) for (const n of this.nodes()) n.setAttribute('tabindex', n === g ? '0' : '-1');
       if (p.to) this.open(p.to);
     });
     g.addEventListener('keydown', (e) => this.key(e, i, p));

@@ -95,13 +95,19 @@ export class TokenTree {
     box.hidden = prompts.length < 2;
     (box.firstChild as HTMLElement).textContent = t().treePrompt;
     this.promptSel.setAttribute('aria-label', t().treePrompt);
-    this.promptSel.replaceChildren(
-      ...prompts.map((r) => {
-        const n = complete.filter((x) => promptKey(x) === promptKey(r)).length;
-        return h('option', { value: promptKey(r) }, t().treePromptOption(r.prompt.length > 40 ? `${r.prompt.slice(0, 40)}…` : r.prompt, n));
-      }),
-    );
-    if (current) this.promptSel.value = current;
+    // Rebuilt only when the prompts or their run counts change (not on every streamed token: an open list stays open).
+    const counts = prompts.map((r) => [promptKey(r), complete.filter((x) => promptKey(x) === promptKey(r)).length] as const);
+    const optionsKey = `${t().lang}|${counts.map(([k, n]) => `${k}:${n}`).join('|')}`;
+    if (this.promptSel.dataset.key !== optionsKey) {
+      this.promptSel.dataset.key = optionsKey;
+      this.promptSel.replaceChildren(
+        ...prompts.map((r, i) => {
+          const chars = [...r.prompt]; // by code point: an emoji is never cut in half
+          return h('option', { value: promptKey(r) }, t().treePromptOption(chars.length > 40 ? `${chars.slice(0, 40).join('')}…` : r.prompt, counts[i][1]));
+        }),
+      );
+    }
+    if (current && this.promptSel.value !== current) this.promptSel.value = current;
     const focused = this.body.contains(document.activeElement) ? (document.activeElement as HTMLElement).dataset : null;
     this.key = key;
     clear(this.body);
