@@ -103,7 +103,7 @@ export class App {
       showError: (m) => this.showError(m),
       recomputeLogits: (runId, step) => this.recomputeLogits(runId, step),
     });
-    this.panel = new StepPanel(this.ui.stepPanel, { onPick: (id) => this.dispatch({ type: 'candidatePicked', id }), needLabels: (ids) => void this.learnLabels(ids), onGuess: (g) => void this.learner.guess(g) });
+    this.panel = new StepPanel(this.ui.stepPanel, { onPick: (id) => this.dispatch({ type: 'candidatePicked', id }), needLabels: (ids) => void this.learnLabels(ids), onGuess: (g) => void this.learner.guess(g), needCharacters: (context, ids) => this.client.characters(context, ids) });
     this.picker = new ModelPicker(embedded, {
       load: (source, choice) => {
         this.modelPicked = true;

@@ -47,6 +47,7 @@ export const SILENCE_TIMEOUT_S: Record<JobName, number> = {
   compareTemperatures: 300,
   perplexity: 120,
   stepLogits: 120,
+  characters: 120,
   checkpoints: 120,
   beforeAfter: 120,
   askBoth: 300,
@@ -264,6 +265,9 @@ export class EngineClient {
   }
   stepLogits(ids: number[]) {
     return this.ask('stepLogits', { ids });
+  }
+  characters(contextIds: number[], candidateIds: number[]) {
+    return this.ask('characters', { contextIds, candidateIds });
   }
   checkpoints(promptIds: number[], settings: SamplingSettings, seed: number, maxTokens: number) {
     return this.ask('checkpoints', { promptIds, settings, seed, maxTokens });

@@ -45,6 +45,20 @@ export function tokenButton(s: StepRecord, onSelect: () => void): HTMLButtonElem
   );
 }
 
+/**
+ * A candidate's label as a learner reads it: the character it begins (read on by the engine, characters.ts) with
+ * a small token count, or the token itself. Children and a title for a chip, a bar label or a pick button.
+ */
+export function candidateText(token: string, reading: { text: string; ids: number[] } | undefined): { children: Node[]; title: string | undefined; readIds: string | undefined } {
+  if (!reading) return { children: [document.createTextNode(visibleToken(token))], title: undefined, readIds: undefined };
+  const n = reading.ids.length;
+  return {
+    children: [document.createTextNode(visibleToken(reading.text)), h('sup', { class: 'n-tokens', 'aria-hidden': 'true' }, t().nTokens(n))],
+    title: t().charReading(visibleToken(token), reading.text, n),
+    readIds: reading.ids.join(','), // for scripts: the tokens read
+  };
+}
+
 /** The tokens the model reads, special tokens marked, with ids and a count. */
 export function promptChips(views: TokenView[]): Node[] {
   return [

@@ -20,6 +20,7 @@ import { listCachedModels, removeCachedModels } from './cacheStore.ts';
 import { backendInfo, loadFastest, loadOn } from './chooseBackend.ts';
 import { loadSource, type LoadedSource } from './loadSource.ts';
 import { predictAt, snapshotOf } from '../engine/tools/checkpoints.ts';
+import { readCharacters } from '../engine/tools/characters.ts';
 import { chatIds, chatReply, compareBeforeAfter } from '../engine/tools/finetune.ts';
 import { fetchBytes } from '../engine/load/fetchModel.ts';
 import type { HubProgress } from '../engine/load/hub.ts';
@@ -153,6 +154,8 @@ async function runJob(req: JobRequest, job: Running): Promise<void> {
       const logits = await tool(() => logitsAfter(need(), req.args.ids));
       return answer(req.reqId, 'stepLogits', logits, [logits.buffer]);
     }
+    case 'characters':
+      return answer(req.reqId, 'characters', await tool(() => readCharacters(need(), req.args.contextIds, req.args.candidateIds)));
     case 'checkpoints':
       return answer(req.reqId, 'checkpoints', await tool(() => runCheckpoints(req.args, signal)));
     case 'beforeAfter':

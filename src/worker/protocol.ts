@@ -15,6 +15,7 @@ import type { Surprise, TemperatureColumn } from '../engine/tools/compare.ts';
 import type { BeforeAfter, ChatReply } from '../engine/tools/finetune.ts';
 import type { SamplingSettings } from '../sampling/sampler.ts';
 import type { CheckpointPrediction } from '../engine/tools/checkpoints.ts';
+import type { CharacterReading } from '../engine/tools/characters.ts';
 
 export interface ModelInfo {
   name: string;
@@ -131,6 +132,8 @@ export interface Jobs {
   /** The same conversation answered by the base and by the tuned model (each in its own template). */
   askBoth: { args: { other: ModelSource; otherIs: 'base' | 'tuned'; messages: ChatMessage[]; settings: SamplingSettings; seed: number; maxTokens: number }; result: { base: ChatReply; tuned: ChatReply } };
   /** The prompt through every training snapshot of the model (the embedded model ships them). */
+  /** Candidates at one position that are part of a character, each read on (the model's top choices) to that character. */
+  characters: { args: { contextIds: number[]; candidateIds: number[] }; result: Record<number, CharacterReading> };
   checkpoints: { args: { promptIds: number[]; settings: SamplingSettings; seed: number; maxTokens: number }; result: { totalSteps: number; predictions: CheckpointPrediction[] } };
   // Answered at once (no model run):
   lensQuestions: { args: Record<string, never>; result: LensQuestionView[] };

@@ -5,6 +5,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Tokenizer } from '../../src/engine/load/tokenizer.ts';
+import { selectBackend } from '../../src/engine/load/backend.ts';
+import { scoreContinuation } from '../../src/engine/tools/lens.ts';
+import { loadModelDir } from '../../src/node/loadDir.ts';
 import { cliSteps, openMore, ROOT, runAndWait, screenshot, useApp } from './harness.ts';
 
 const app = useApp();
@@ -61,6 +64,67 @@ describe('characters, not bytes', () => {
     await head.click();
     await expect.poll(() => head.getAttribute('aria-pressed')).toBe('true');
     await expect.poll(() => o.page.getByRole('region', { name: 'Next-token distribution' }).textContent()).toContain(`Step ${from + 1} (`);
+    await o.page.close();
+  });
+
+  it('the token tree, the guessing game’s picks and the training replay read characters too (CLI and Node-engine witnesses)', async () => {
+    const shown = (text: string) => text.replace(/␣/g, ' ').replace(/↵/g, '\n');
+    // The token tree: two greedy runs of 新加坡的首都是 (坡 is two tokens), one node per character.
+    const P1 = '新加坡的首都是';
+    const o = await app.open(`?backend=wasm&t=0&max=8&prompt=${encodeURIComponent(P1)}`);
+    const cli = await cliSteps(['--prompt', P1, '--temperature', '0', '--max-tokens', '8']);
+    await runAndWait(o.page, 'Generate');
+    await runAndWait(o.page, 'Generate');
+    await o.page.locator('details.token-tree-box > summary').click();
+    const nodes = await o.page.locator('.tt-row').first().locator('.tt-node').evaluateAll((els) =>
+      els.map((e) => ({ text: e.querySelector('.tt-tok')?.firstChild?.textContent ?? '', badge: e.querySelector('.n-tokens')?.textContent ?? null, from: Number((e as HTMLElement).dataset.step), to: Number((e as HTMLElement).dataset.stepEnd) })),
+    );
+    expect(nodes.some((n) => n.to > n.from)).toBe(true);
+    for (const n of nodes) {
+      expect(n.text).not.toContain('<0x');
+      expect(n.badge).toBe(n.to > n.from ? `${n.to - n.from + 1} tokens` : null);
+    }
+    expect(shown(nodes.map((n) => n.text).join(''))).toBe(tok.decode(cli.map((x) => x.id)));
+
+    // The guessing game: after 马绍尔群岛的首都是马 several candidates are first bytes of a character. Each such pick
+    // is relabelled with the character it begins; the Node engine witnesses that the tokens read after it are its
+    // top choices (one full forward pass without the cache, not the worker's incremental one).
+    const P2 = '马绍尔群岛的首都是马';
+    await o.page.getByLabel('Prompt', { exact: true }).fill(P2);
+    await openMore(o.page);
+    await o.page.getByLabel('Guess each next token (a game)').check();
+    await o.page.getByRole('button', { name: 'Next token', exact: true }).click();
+    const picks = o.page.locator('#step-panel button.guess-pick');
+    await expect.poll(() => picks.locator('xpath=self::*[@data-read-ids]').count(), { timeout: 60_000 }).toBeGreaterThan(0);
+    await selectBackend({ order: ['wasm'] });
+    const lm = await loadModelDir(dir);
+    const context = tok.encode(P2);
+    const read = await picks.evaluateAll((els) => els.map((e) => ({ id: Number((e as HTMLElement).dataset.id), text: e.firstChild?.textContent ?? '', badge: e.querySelector('.n-tokens')?.textContent ?? null, ids: (e as HTMLElement).dataset.readIds ?? null })));
+    for (const r of read) {
+      if (r.ids === null) {
+        expect(r.text).not.toContain('<0x'); // a whole token
+        continue;
+      }
+      const ids = r.ids.split(',').map(Number);
+      expect(ids[0]).toBe(r.id);
+      expect(r.text).toBe(tok.decode(ids));
+      expect(r.badge).toBe(`${ids.length} tokens`);
+      const scored = await scoreContinuation(lm, [...context, r.id], ids.slice(1));
+      expect(scored.tokens.every((x) => x.rank === 1)).toBe(true);
+    }
+    await o.page.getByLabel('Guess each next token (a game)').uncheck();
+
+    // The training replay of the same prompt: the final snapshot (the model itself) reads its byte candidates on the same way.
+    const replay = o.page.locator('section.panel.replay');
+    await replay.locator('button.primary').click();
+    const finalTop = replay.locator('article.replay-card').last().locator('ol.replay-top li');
+    await expect.poll(() => finalTop.count(), { timeout: 120_000 }).toBe(5);
+    const top = await finalTop.evaluateAll((els) => els.map((e) => ({ id: Number((e as HTMLElement).dataset.id), text: e.querySelector('.tok')?.firstChild?.textContent ?? '', ids: (e.querySelector('.tok') as HTMLElement).dataset.readIds ?? null })));
+    expect(top.some((x) => x.ids !== null)).toBe(true);
+    for (const x of top) {
+      expect(x.text).not.toContain('<0x');
+      if (x.ids) expect(x.text).toBe(tok.decode(x.ids.split(',').map(Number)));
+    }
     await o.page.close();
   });
 });

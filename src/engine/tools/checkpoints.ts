@@ -6,6 +6,7 @@ import { generate } from '../generate/generate.ts';
 import { modelFor, type LoadedModel } from '../load/load.ts';
 import { memoryWeights } from '../load/safetensors.ts';
 import type { SamplingSettings } from '../../sampling/sampler.ts';
+import { readCharacters, type CharacterReading } from './characters.ts';
 
 export interface CheckpointPoint {
   step: number;
@@ -53,8 +54,8 @@ export interface CheckpointPrediction {
   tokens: number;
   valLoss: number;
   trainLoss: number | null;
-  /** The next-token distribution after the prompt (raw, T = 1): its top tokens. */
-  top: { id: number; token: string; prob: number }[];
+  /** The next-token distribution after the prompt (raw, T = 1): its top tokens; one that is part of a character, read on to that character. */
+  top: { id: number; token: string; prob: number; character?: CharacterReading }[];
   entropy: number; // bits, of that distribution
   /** A continuation drawn at the given settings and seed (greedy at temperature 0). */
   sampleIds: number[];
@@ -76,5 +77,7 @@ export async function predictAt(lm: LoadedModel, point: CheckpointPoint, promptI
     lm.model.truncate(0);
   }
   if (!first) throw new Error('maxTokens must be at least 1 to see a prediction.');
+  const characters = await readCharacters(lm, promptIds, first.top.map((c) => c.id));
+  first.top = first.top.map((c) => (characters[c.id] ? { ...c, character: characters[c.id] } : c));
   return { step: point.step, share: point.share, tokens: point.tokens, valLoss: point.valLoss, trainLoss: point.trainLoss, ...first, sampleIds, sample: lm.tokenizer.decode(sampleIds, true) };
 }

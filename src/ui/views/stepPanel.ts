@@ -12,6 +12,8 @@ import { clear, h, pct, probText, visibleToken } from '../dom.ts';
 import { label, t } from '../i18n/index.ts';
 import { describeChoice } from '../../sampling/step.ts';
 import type { ForcedText, GuessRound } from '../state.ts';
+import type { CharacterReading } from '../../engine/tools/characters.ts';
+import { candidateText, hasPartialBytes } from '../tokens.ts';
 
 Chart.register(BarController, BarElement, CategoryScale, LinearScale, Legend, Tooltip);
 
@@ -22,6 +24,8 @@ export interface StepPanelHandlers {
   needLabels(ids: number[]): void;
   /** The guessing game: the learner's guess for the hidden step (typed text, or a picked id). */
   onGuess(guess: { text: string } | { id: number }): void;
+  /** Candidates that are part of a character, read on to that character after `context` (the engine's characters job). */
+  needCharacters(context: number[], ids: number[]): Promise<Record<number, CharacterReading>>;
 }
 
 /** What the panel shows: one step, seen under the current settings. */
@@ -42,6 +46,7 @@ export interface StepPanelInput {
 export class StepPanel {
   private chart: Chart | null = null;
   private drawn: (StepPanelInput & { lang: string }) | null | undefined = undefined;
+  private readonly readings = new Map<string, Record<number, CharacterReading>>(); // the guessing game's, by context
   readonly canvas = label(h('canvas', { role: 'img' }), (d) => d.chartLabel, 'aria-label');
 
   constructor(
@@ -73,7 +78,7 @@ export class StepPanel {
       this.root.append(h('p', { class: 'hint', 'data-recomputing': input ? 'true' : undefined }, input ? t().recomputing : t().selectToken));
       return;
     }
-    if (input.guess.hidden) return void this.root.append(this.guessForm(input.record));
+    if (input.guess.hidden) return void this.root.append(this.guessForm(input.record, input.context));
     const { record, settings, picked, topN } = input;
     const view = stepView(record.logits!, settings, record.id, record.draw, topN, input.context);
     const name = (id: number) => tokenLabel(record, input.labels, id);
@@ -166,15 +171,42 @@ export class StepPanel {
     this.drawChart(chartLabels, [...view.rows.map((r) => r.raw), o.raw], [...view.rows.map((r) => r.tempered), o.tempered], [...view.rows.map((r) => r.final), o.final], view.rows.findIndex((r) => r.id === record.id));
   }
 
-  /** The hidden step: a box for a typed guess and a few of the model's candidates to pick from, in alphabetical order (no probabilities). */
-  private guessForm(record: StepRecord): HTMLElement {
+  /**
+   * The hidden step: a box for a typed guess and a few of the model's candidates to pick from, in alphabetical
+   * order (no probabilities). A candidate that is only part of a character shows the character it begins, once
+   * the engine has read it on (the picks are drawn at once, then relabelled).
+   */
+  private guessForm(record: StepRecord, context: number[]): HTMLElement {
     const d = t();
     const input = h('input', { type: 'text', class: 'guess-text', 'aria-label': d.guessTitle, autocomplete: 'off', spellcheck: 'false' }) as HTMLInputElement;
-    const picks = record.top
+    const candidates = record.top
       .slice(0, 8)
       .slice()
-      .sort((a, b) => a.token.localeCompare(b.token))
-      .map((c) => h('button', { type: 'button', class: 'guess-pick', 'data-id': c.id, translate: 'no', onclick: () => this.handlers.onGuess({ id: c.id }) }, visibleToken(c.token)));
+      .sort((a, b) => a.token.localeCompare(b.token));
+    const picks = candidates.map((c) => h('button', { type: 'button', class: 'guess-pick', 'data-id': c.id, translate: 'no', onclick: () => this.handlers.onGuess({ id: c.id }) }, visibleToken(c.token)));
+    const partial = candidates.filter((c) => hasPartialBytes(c.token)).map((c) => c.id);
+    if (partial.length) {
+      const key = `${context.join(',')}|${partial.join(',')}`;
+      const known = this.readings.get(key);
+      const relabel = (readings: Record<number, CharacterReading>) =>
+        candidates.forEach((c, i) => {
+          if (!readings[c.id]) return;
+          const { children, title, readIds } = candidateText(c.token, readings[c.id]);
+          picks[i].replaceChildren(...children);
+          picks[i].title = title ?? '';
+          picks[i].dataset.readIds = readIds;
+        });
+      if (known) relabel(known);
+      else
+        this.handlers
+          .needCharacters(context, partial)
+          .then((r) => {
+            if (this.readings.size > 100) this.readings.clear();
+            this.readings.set(key, r);
+            relabel(r);
+          })
+          .catch(() => {}); // the byte labels stay: still right, only less readable
+    }
     const form = h(
       'form',
       { class: 'guess' },

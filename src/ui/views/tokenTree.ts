@@ -2,7 +2,9 @@
 // token in the column of its step, a branch starting in the column where it left its parent; under
 // each token the probability the model gave it there (raw, T = 1). The shown run's path is marked; the
 // arrow keys move between tokens (← → along a row, ↑ ↓ between rows), Enter or a click selects that step.
+// Tokens that together spell one character are one node (characters, not bytes), as in the output.
 import { clear, h, pct, visibleToken } from '../dom.ts';
+import { charGroups } from '../tokens.ts';
 import { t } from '../i18n/index.ts';
 import type { AppState, Run } from '../state.ts';
 
@@ -117,37 +119,47 @@ export class TokenTree {
     const width = Math.max(0, ...runs.map((r) => r.steps.length));
     this.cells = this.rows.map(({ run, from, depth }) => {
       const row = h('div', { class: 'tt-row', style: `grid-template-columns: repeat(${width}, 5.5rem)`, 'data-run': run.id, 'data-depth': depth });
-      const buttons = run.steps.slice(from).map((step, j) => {
-        const i = from + j;
-        const onPath = path.has(`${run.id}:${i}`);
-        const selected = sel?.runId === run.id && sel.step === i;
+      // Characters, not bytes: tokens that each hold part of a character are one node spanning their columns
+      // (grouped over the whole path, so a branch that finishes a character begun before it shows that character).
+      const groups = charGroups(run.steps.map((x) => x.token)).filter((g) => g.end >= from);
+      const columns: HTMLButtonElement[] = [];
+      for (const g of groups) {
+        const start = Math.max(g.start, from);
+        const steps = run.steps.slice(start, g.end + 1);
+        const n = g.end - start + 1;
+        const prob = steps.reduce((p, x) => p * x.rawProb, 1);
+        const text = n > 1 || !g.complete || g.start < from ? g.text : steps[0].token;
+        const onPath = path.has(`${run.id}:${start}`);
+        const selected = sel?.runId === run.id && sel.step >= start && sel.step <= g.end;
         const b = h(
           'button',
           {
             type: 'button',
-            class: ['tt-node', onPath ? 'on-path' : '', j === 0 && run.parent ? 'fork' : ''].join(' ').trim(),
-            style: `grid-column: ${i + 1}`,
+            class: ['tt-node', onPath ? 'on-path' : '', start === from && run.parent ? 'fork' : '', n > 1 ? 'chars' : ''].join(' ').trim(),
+            style: `grid-column: ${start + 1} / ${g.end + 2}`,
             tabindex: -1,
             'data-run': run.id,
-            'data-step': i,
-            'data-id': step.id,
-            'data-prob': step.rawProb,
+            'data-step': start,
+            'data-step-end': g.end,
+            'data-id': steps[0].id,
+            'data-prob': prob,
             'aria-current': selected ? 'true' : undefined,
-            'aria-label': t().treeNode(i + 1, visibleToken(step.token), pct(step.rawProb), run.id),
+            'aria-label': t().treeNode(start + 1, visibleToken(text), pct(prob), run.id) + (n > 1 ? ` (${t().nTokens(n)}: ${steps.map((x) => x.token).join(' ')})` : ''),
+            title: n > 1 ? `${t().nTokens(n)}: ${steps.map((x) => x.token).join(' ')}` : undefined,
             translate: 'no',
-            onclick: () => this.select(run.id, i),
+            onclick: () => this.select(run.id, start),
           },
-          h('span', { class: 'tt-tok' }, visibleToken(step.token)),
-          h('span', { class: 'tt-p' }, pct(step.rawProb)),
+          h('span', { class: 'tt-tok' }, visibleToken(text), ...(n > 1 ? [h('sup', { class: 'n-tokens', 'aria-hidden': 'true' }, t().nTokens(n))] : [])),
+          h('span', { class: 'tt-p' }, pct(prob)),
         );
         row.append(b);
-        return b;
-      });
+        for (let i = start; i <= g.end; i++) columns.push(b);
+      }
       this.body.append(row);
-      return buttons;
+      return columns;
     });
     // One Tab stop: the selected token if it is here, else the first.
-    const all = this.cells.flat();
+    const all = [...new Set(this.cells.flat())];
     const stop = all.find((b) => b.getAttribute('aria-current') === 'true') ?? all[0];
     if (stop) stop.tabIndex = 0;
     if (focused) all.find((b) => b.dataset.run === focused.run && b.dataset.step === focused.step)?.focus();
@@ -164,7 +176,8 @@ export class TokenTree {
       return cells[Math.max(0, Math.min(cells.length - 1, s - from))];
     };
     let next: HTMLButtonElement | undefined;
-    if (e.key === 'ArrowRight') next = at(r, step + 1);
+    const end = Number(b.dataset.stepEnd ?? step); // a character node spans steps step..end
+    if (e.key === 'ArrowRight') next = at(r, end + 1);
     else if (e.key === 'ArrowLeft') next = step > this.rows[r].from ? at(r, step - 1) : r > 0 ? this.parentCell(r, step - 1) : undefined;
     else if (e.key === 'ArrowDown' && r + 1 < this.rows.length) next = at(r + 1, step);
     else if (e.key === 'ArrowUp' && r > 0) next = at(r - 1, step);

@@ -5,7 +5,8 @@
 import { CategoryScale, Chart, LinearScale, LineController, LineElement, PointElement } from 'chart.js';
 import type { CheckpointPrediction } from '../../engine/tools/checkpoints.ts';
 import type { SamplingSettings } from '../../sampling/sampler.ts';
-import { clear, h, pct, probText, visibleToken } from '../dom.ts';
+import { clear, h, pct, probText } from '../dom.ts';
+import { candidateText } from '../tokens.ts';
 import type { EngineClient } from '../engineClient.ts';
 import { label, onLangChange, t } from '../i18n/index.ts';
 import { Availability, toolPanel, type ToolHost } from '../toolHost.ts';
@@ -98,15 +99,17 @@ export class TrainingView {
     clear(this.cards);
     this.cards.append(h('p', { class: 'hint computed-for', translate: 'no' }, d.computedForPrompt(r.prompt)));
     for (const [i, p] of r.predictions.entries()) {
-      const bars = p.top.slice(0, TOP_SHOWN).map((c) =>
-        h(
+      const bars = p.top.slice(0, TOP_SHOWN).map((c) => {
+        const shown = candidateText(c.token, c.character);
+        return h(
           'li',
           { 'data-id': c.id, 'data-prob': c.prob },
-          h('span', { class: 'tok', translate: 'no' }, visibleToken(c.token)),
+          // A byte of a character: the character it begins, as this snapshot reads on (characters.ts).
+          h('span', { class: 'tok', translate: 'no', title: shown.title, 'data-read-ids': shown.readIds }, ...shown.children),
           h('span', { class: 'bar' }, h('span', { class: 'fill', style: `width: ${Math.max(1, c.prob * 100)}%` })),
           h('span', { class: 'num' }, probText(c.prob)),
-        ),
-      );
+        );
+      });
       this.cards.append(
         h(
           'article',
