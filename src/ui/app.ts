@@ -3,7 +3,7 @@
 // the worker client; knows nothing of TF.js.
 import { pickSampling, type SamplingSettings } from '../sampling/stages.ts';
 import type { HubProgress } from '../engine/load/hub.ts';
-import type { FaultHook, ModelInfo, ModelSource, TokenView } from '../worker/protocol.ts';
+import { SLOW_MOTION_MS, type FaultHook, type ModelInfo, type ModelSource, type TokenView } from '../worker/protocol.ts';
 import { wireControls } from './controls.ts';
 import { EngineClient } from './engineClient.ts';
 import { lang, onLangChange, setLang, t as tr, type Lang } from './i18n/index.ts';
@@ -162,6 +162,11 @@ export class App {
       showError: (m) => this.showError(m),
       showPromptTokens: (views, text) => this.promptTokensShown(views, text),
       recomputeLogits: (runId, step) => this.recomputeLogits(runId, step),
+      inspectLayer: () => (this.autoInspects ? this.tools.inside.layer : null),
+      stepInspected: (runId, step, inspection) => {
+        const record = runById(this.state, runId)?.steps[step];
+        if (record) this.tools.inside.accept(record, inspection);
+      },
     });
     wireControls(this.ui, {
       state: () => this.state,
@@ -236,11 +241,11 @@ export class App {
     const hidden = !!record && s.guess.pending?.runId === run?.id && s.guess.pending?.step === sel?.step;
     // A step hidden for the guessing game is shown nowhere, inside the model included. A small model's step is
     // inspected by itself as soon as the engine is free, so the picture shows its numbers.
+    // Not during a run: its job would wait for the run's end anyway, and in slow motion the run looks inside each step itself.
     const shown = hidden ? null : record;
-    const autoLook = !!s.model && s.model.params <= AUTO_INSPECT_PARAMS;
-    this.tools.inside.setStep(run && shown ? contextIds(run, sel!.step) : null, shown, autoLook);
+    this.tools.inside.setStep(run && shown ? contextIds(run, sel!.step) : null, shown, this.autoInspects && s.job.kind !== 'generate');
     if (s.model) {
-      this.picture.show({ shape: this.shapeOf(s.model), inspection: this.tools.inside.inspectionOf(shown), record: shown, animate: s.job.kind === 'generate' && s.setup.delayMs >= 250, auto: autoLook });
+      this.picture.show({ shape: this.shapeOf(s.model), inspection: this.tools.inside.inspectionOf(shown), record: shown, animate: s.job.kind === 'generate' && s.setup.delayMs >= SLOW_MOTION_MS, auto: this.autoInspects });
     }
     const wide = window.matchMedia?.('(min-width: 900px)').matches ?? true;
     this.panel.render(record ? { record, settings: this.settings, picked: s.picked, forced: s.forced, guess: { hidden, on: s.guess.on, rounds: s.guess.rounds }, labels: s.labels, topN: wide ? 15 : 10, context: contextIds(run!, sel!.step) } : null);
@@ -278,6 +283,11 @@ export class App {
     const j = this.state.job;
     if (!this.state.model) return tr().stillLoading;
     return j.kind === 'idle' ? null : tr().busyReason[j.kind];
+  }
+
+  /** A model small enough that its selected step is looked inside by itself (AUTO_INSPECT_PARAMS). */
+  private get autoInspects(): boolean {
+    return !!this.state.model && this.state.model.params <= AUTO_INSPECT_PARAMS;
   }
 
   private get settings(): SamplingSettings {

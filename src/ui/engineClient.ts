@@ -6,18 +6,22 @@ import { CancelledError } from '../engine/generate/cancelled.ts';
 import type { ChatMessage } from '../engine/load/tokenizer.ts';
 import type { HubProgress } from '../engine/load/hub.ts';
 import type { SamplingSettings } from '../sampling/sampler.ts';
-import { IMMEDIATE_JOBS, type BackendInfo, type BeforeAfterArgs, type FaultHook, type JobName, type JobRequest, type Jobs, type ModelSource, type Request, type Response } from '../worker/protocol.ts';
+import type { Inspection } from '../engine/tools/inspect.ts';
+import { IMMEDIATE_JOBS, type BackendInfo, type BeforeAfterArgs, type FaultHook, type GenerateArgs, type JobName, type JobRequest, type Jobs, type ModelSource, type Request, type Response } from '../worker/protocol.ts';
 
 export type { LensQuestionView, RepeatResult } from '../worker/protocol.ts';
 
 export interface GenerateCallbacks {
   onStep(record: StepRecord): void;
+  /** A slow-motion step looked inside during its pause (GenerateArgs.inspectLayer). */
+  onInspected?(step: number, inspection: Inspection): void;
   onDone(summary: GenerationSummary): void;
   onError(message: string): void;
 }
 
 interface CallOptions {
   onStep?: (record: StepRecord) => void;
+  onInspected?: (step: number, inspection: Inspection) => void;
   onProgress?: (p: HubProgress) => void;
   onLensProgress?: (done: number, total: number) => void;
 }
@@ -135,6 +139,9 @@ export class EngineClient {
         return;
       case 'step':
         p.opts.onStep?.(msg.record);
+        return;
+      case 'stepInspected':
+        p.opts.onInspected?.(msg.step, msg.inspection);
         return;
       case 'result':
         this.settle(msg.reqId);
@@ -301,8 +308,8 @@ export class EngineClient {
     return this.generationId !== null;
   }
 
-  generate(promptIds: number[], settings: SamplingSettings, seed: number, rngSkip: number, maxTokens: number, delayMs: number, chat: boolean, cb: GenerateCallbacks): void {
-    const { reqId, result } = this.call('generate', { promptIds, settings, seed, rngSkip, maxTokens, delayMs, chat }, { onStep: (r) => cb.onStep(r) });
+  generate(args: GenerateArgs, cb: GenerateCallbacks): void {
+    const { reqId, result } = this.call('generate', args, { onStep: (r) => cb.onStep(r), onInspected: (step, d) => cb.onInspected?.(step, d) });
     this.generationId = reqId;
     result.then(
       (summary) => cb.onDone(summary),

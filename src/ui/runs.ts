@@ -3,6 +3,7 @@
 // and streams its steps into the app state as named actions.
 import type { GenerationSummary, StepRecord } from '../engine/generate/generate.ts';
 import type { ChatMessage } from '../engine/load/tokenizer.ts';
+import type { Inspection } from '../engine/tools/inspect.ts';
 import { randomSeed as newRandomSeed } from '../sampling/prng.ts';
 import type { SamplingSettings } from '../sampling/sampler.ts';
 import { describeChoice } from '../sampling/step.ts';
@@ -21,6 +22,10 @@ export interface RunHost {
   showPromptTokens(views: TokenView[], text: string): void;
   /** A past step's logits, recomputed by the engine when the page no longer holds them. */
   recomputeLogits(runId: number, step: number): Promise<Float32Array | null>;
+  /** The layer to look inside each slow-motion step at, in its pause (null: the model is too large to, by itself). */
+  inspectLayer(): number | null;
+  /** A slow-motion step, looked inside during its pause. */
+  stepInspected(runId: number, step: number, inspection: Inspection): void;
 }
 
 export class Runs {
@@ -182,7 +187,8 @@ export class Runs {
     const drawsUsed = run.steps.filter((s) => s.draw !== null).length;
     this.clock = { start: performance.now(), first: 0, shown: 0, lastShown: 0, paced: this.state.setup.delayMs > 0 };
     this.wantsScroll = true;
-    this.host.client.generate(allIds(run), this.host.settings(), run.seed, drawsUsed, maxTokens, this.state.setup.delayMs, run.mode === 'chat', {
+    const args = { promptIds: allIds(run), settings: this.host.settings(), seed: run.seed, rngSkip: drawsUsed, maxTokens, delayMs: this.state.setup.delayMs, chat: run.mode === 'chat', inspectLayer: this.host.inspectLayer() };
+    this.host.client.generate(args, {
       onStep: (record) => {
         const clock = this.clock;
         if (!clock.first) clock.first = performance.now();
@@ -193,6 +199,7 @@ export class Runs {
           if (!clock.shown++) clock.first = clock.lastShown;
         });
       },
+      onInspected: (step, inspection) => this.host.stepInspected(run.id, step, inspection),
       onDone: (summary) => void this.finishRun(run, summary),
       onError: (message) => {
         onError?.();

@@ -10,7 +10,7 @@ import { generate, logitsAfter, type GenerationSummary, type StepRecord } from '
 import { WASM_PATHS } from '../engine/load/wasmPaths.ts';
 import { withCacheKept } from '../engine/model/model.ts';
 import type { LoadedModel } from '../engine/load/load.ts';
-import { inspect } from '../engine/tools/inspect.ts';
+import { inspect, MAX_INSPECT_TOKENS } from '../engine/tools/inspect.ts';
 import { gradientTimesInput, occlusion } from '../engine/tools/attribution.ts';
 import { compareTemperatures, perplexity } from '../engine/tools/compare.ts';
 import { askAll, askFact, knownAnswers, repeatAsk, summarize, type LensQuestion } from '../engine/tools/lens.ts';
@@ -24,7 +24,7 @@ import { readCharacters } from '../engine/tools/characters.ts';
 import { chatIds, chatReply, compareBeforeAfter } from '../engine/tools/finetune.ts';
 import { fetchBytes } from '../engine/load/fetchModel.ts';
 import type { HubProgress } from '../engine/load/hub.ts';
-import { IMMEDIATE_JOBS, type BeforeAfterArgs, type FaultHook, type GenerateArgs, type JobName, type JobProgress, type JobRequest, type Jobs, type ModelSource, type Ready, type Request, type Response, type TokenView } from './protocol.ts';
+import { IMMEDIATE_JOBS, SLOW_MOTION_MS, type BeforeAfterArgs, type FaultHook, type GenerateArgs, type JobName, type JobProgress, type JobRequest, type Jobs, type ModelSource, type Ready, type Request, type Response, type TokenView } from './protocol.ts';
 
 let lm: LoadedModel | null = null;
 let loaded: { source: ModelSource; backends?: string[] } | null = null;
@@ -358,14 +358,31 @@ async function runGeneration(reqId: number, a: GenerateArgs, job: Running): Prom
         post({ type: 'step', reqId, record }, [record.logits!.buffer]);
         posted.push({ ...record, logits: undefined });
         if (fault('loseDevice', record.step)) loseDevice();
+        // In slow motion the pause is spent looking inside this step (the picture fills in with it), then what is left of it waited.
+        const paused = performance.now();
+        if (a.inspectLayer !== null && live.delayMs >= SLOW_MOTION_MS) await inspectInPause(reqId, m, [...a.promptIds, ...posted.slice(0, -1).map((x) => x.id)], record.step, a.inspectLayer);
         // Let 'stop' and 'settings' in between tokens (and pause in slow motion).
-        await new Promise((res) => setTimeout(res, live.delayMs));
+        await new Promise((res) => setTimeout(res, Math.max(0, live.delayMs - (performance.now() - paused))));
       }
     } catch (e) {
       const lost = e instanceof DeviceLostError || deviceLostReason() !== null;
       if (!lost || attempt > 0) throw e;
       await recoverFromDeviceLoss();
     }
+  }
+}
+
+/**
+ * One slow-motion step looked inside, between two tokens: the generation's KV cache is kept as it was. A failure
+ * here costs only the picture's numbers (a learner's Look inside can still ask), never the run.
+ */
+async function inspectInPause(reqId: number, m: LoadedModel, ids: number[], step: number, layer: number): Promise<void> {
+  if (ids.length > MAX_INSPECT_TOKENS || layer >= m.config.nLayer) return;
+  try {
+    const inspection = await withCacheKept(m.model, () => inspect(m, ids, layer));
+    post({ type: 'stepInspected', reqId, step, inspection });
+  } catch {
+    // the next token's forward pass reports a real fault (a lost device) itself
   }
 }
 

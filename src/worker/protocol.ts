@@ -98,7 +98,15 @@ export interface GenerateArgs {
   maxTokens: number;
   delayMs: number;
   chat: boolean;
+  /**
+   * In slow motion (a pause of at least SLOW_MOTION_MS between tokens), inspect each step at this layer during the
+   * pause, so the model's picture fills in with the step's own numbers as it is shown (null: never).
+   */
+  inspectLayer: number | null;
 }
+
+/** A pause between tokens from which on the run is in slow motion: animated, and each step inspected in its pause. */
+export const SLOW_MOTION_MS = 250;
 
 export interface BeforeAfterArgs {
   other: ModelSource;
@@ -170,6 +178,8 @@ export type Response =
   | ({ type: 'progress'; reqId: number } & HubProgress)
   | { type: 'lensProgress'; reqId: number; done: number; total: number }
   | { type: 'step'; reqId: number; record: StepRecord }
+  /** A slow-motion step, inspected in its pause (GenerateArgs.inspectLayer). */
+  | { type: 'stepInspected'; reqId: number; step: number; inspection: Inspection }
   | { type: 'warning'; message: string }
   /** The engine changed backend by itself (a lost GPU device); `why` says what happened. */
   | { type: 'backendChanged'; backend: BackendInfo; why: string }

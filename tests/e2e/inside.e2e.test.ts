@@ -247,5 +247,38 @@ for (const backend of ['wasm', 'webgpu'] as const) {
       await page.keyboard.press('Enter');
       await expect.poll(() => page.evaluate(() => (document.activeElement as HTMLElement | null)?.closest('table.logit-lens') ? document.activeElement!.getAttribute('data-layer') : null)).toBe('1');
     });
+
+    it('in slow motion the picture fills in during the run: each step’s blocks show their lens top tokens while the run is still going (engine in Node as plumbing witness)', async () => {
+      const slow = await app.open(`?backend=${backend}&prompt=${encodeURIComponent(PROMPT)}&t=0&max=3&delay=1000`);
+      const page = slow.page;
+      // Every state the picture passes through, recorded by the page itself (no timing guesses): its step, its blocks'
+      // lens top ids, how many tokens the output shows and whether the run is still going.
+      await page.evaluate(() => {
+        const w = window as unknown as { pictureLog: { step: string | null; tops: (string | null)[]; tokens: number; running: boolean }[] };
+        w.pictureLog = [];
+        const region = document.querySelector('section.panel.picture')!;
+        new MutationObserver(() => {
+          const svg = region.querySelector('svg');
+          w.pictureLog.push({
+            step: svg?.getAttribute('data-step') ?? null,
+            tops: [...region.querySelectorAll('g[data-part="block"]')].map((g) => g.getAttribute('data-top-id')),
+            tokens: document.querySelectorAll('section.panel.output button.token[data-active="true"]').length,
+            running: [...document.querySelectorAll('button')].some((b) => b.textContent === 'Stop' && !b.disabled),
+          });
+        }).observe(region, { subtree: true, childList: true, attributes: true });
+      });
+      await runAndWait(page, 'Generate');
+      const log = await page.evaluate(() => (window as unknown as { pictureLog: { step: string | null; tops: (string | null)[]; tokens: number; running: boolean }[] }).pictureLog);
+      const generated = await outputTokens(page);
+      expect(generated).toHaveLength(3);
+      for (let k = 0; k < 3; k++) {
+        const during = log.find((x) => x.step === String(k) && x.running && x.tokens === k + 1 && x.tops.length === lm.config.nLayer && x.tops.every((id) => id !== null));
+        expect(during, `step ${k + 1}'s blocks filled in while the run went on`).toBeTruthy();
+        const context = [...lm.tokenizer.encode(PROMPT), ...generated.slice(0, k).map((t) => t.id)];
+        const engine = await inspect(lm, context, 0);
+        expect(during!.tops.map(Number)).toEqual(engine.logitLens.map((row) => row.top[0].id));
+      }
+      await page.close();
+    });
   });
 }

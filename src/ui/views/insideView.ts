@@ -64,6 +64,21 @@ export class InsideView {
   /** Told of each new inspection, with the step it was computed for (the model's picture draws it). */
   onInspected: (d: Inspection, record: StepRecord) => void = () => {};
 
+  /** The layer whose attention an inspection includes (the layer choice). */
+  get layer(): number {
+    return Number(this.layerSel.value || 0);
+  }
+
+  /** An inspection the engine made by itself (a slow-motion step, in its pause): kept if it is of the selected step at the chosen layer. */
+  accept(record: StepRecord, d: Inspection): void {
+    if (this.context?.record !== record || d.layer !== this.layer) return;
+    this.data = d;
+    this.dataFor = record;
+    this.attention.query = null;
+    this.render();
+    this.onInspected(d, record);
+  }
+
   /** The inspection of `record`, if it has been computed. */
   inspectionOf(record: StepRecord | null): Inspection | null {
     return record && this.dataFor === record ? this.data : null;
