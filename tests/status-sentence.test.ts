@@ -4,14 +4,14 @@ import { describe, expect, it } from 'vitest';
 import { en, type StatusParts } from '../src/ui/i18n/en.ts';
 import { zh } from '../src/ui/i18n/zh.ts';
 
-const base: StatusParts = { model: 'nexttoken-3m-chat', backend: 'wasm', threads: true, software: false, how: 'measured', unavailable: [] };
+const base: StatusParts = { model: 'nexttoken-3m-chat', backend: 'wasm', threads: 4, software: false, how: 'measured', unavailable: [] };
 const cases: [Partial<StatusParts>, RegExp, RegExp][] = [
-  [{ unavailable: ['webgpu'] }, /WASM, several threads — WebGPU isn’t available in this browser\.$/, /WASM（多线程）——此浏览器不支持 WebGPU。$/],
+  [{ unavailable: ['webgpu'] }, /WASM, 4 threads — WebGPU isn’t available in this browser\.$/, /WASM（4 个线程）——此浏览器不支持 WebGPU。$/],
   [{}, /— measured faster than WebGPU here\.$/, /在本机实测比 WebGPU 快。$/],
   [{ how: 'remembered' }, /— measured faster than WebGPU here before\.$/, /之前在本机实测比 WebGPU 快。$/],
   [{ backend: 'webgpu', unavailable: ['wasm'] }, /WebGPU \(the graphics card\) — WASM couldn’t start here\.$/, /WASM 无法在这里启动。$/],
   [{ backend: 'webgpu', software: true }, /WebGPU \(a software adapter: slow\) — measured faster than WASM here\.$/, /软件适配器/],
-  [{ how: 'asked', threads: false }, /WASM, one thread — as the link asks\.$/, /单线程.*按链接的要求/],
+  [{ how: 'asked', threads: 1 }, /WASM, one thread — as the link asks\.$/, /单线程.*按链接的要求/],
   [{ backend: 'cpu', how: 'fallback', unavailable: ['webgpu', 'wasm'] }, /plain JavaScript \(slow\) — neither WebGPU nor WASM could start\.$/, /都无法启动/],
   [{ how: 'deviceLost' }, /the GPU was lost/, /GPU 丢失/],
 ];

@@ -98,7 +98,7 @@ export function backendInfo(status: BackendStatus, how: BackendInfo['how']): Bac
     description: describeBackend(status),
     softwareAdapter: Boolean(status.adapter?.isFallbackAdapter),
     how,
-    threads: Boolean(status.wasm?.threads),
+    threads: status.wasm?.threadCount ?? 0,
     unavailable: status.attempts.filter((a) => !a.ok).map((a) => a.name),
   };
 }

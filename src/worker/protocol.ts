@@ -33,12 +33,12 @@ export interface ModelInfo {
 
 export interface BackendInfo {
   backend: string;
-  description: string; // "wasm (SIMD, threads) — not used: webgpu: no adapter …"
+  description: string; // "wasm (SIMD, 4 threads) — not used: webgpu: no adapter …"
   softwareAdapter: boolean;
   /** For the status line's one plain sentence (the description holds the detail). */
   how: 'measured' | 'remembered' | 'asked' | 'fallback' | 'deviceLost';
-  /** WASM running on several threads. */
-  threads: boolean;
+  /** How many threads WASM runs on (0: another backend). */
+  threads: number;
   /** Backends that could not start here (the reasons are in the description). */
   unavailable: string[];
 }

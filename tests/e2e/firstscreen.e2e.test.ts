@@ -46,6 +46,17 @@ describe('the first screen', () => {
       const backend = diagnostic.match(/^(?:auto → )?(\w+)/)![1];
       expect(sentence).toMatch(BACKEND_WORDS[backend]);
       expect(diagnostic).toMatch(/measured/); // the default choice measures both backends at load
+      // On WASM the sentence gives the thread count XNNPACK reports (the diagnostic's), never more than the cores.
+      if (backend === 'wasm') {
+        const threads = /(\d+) threads\)/.exec(diagnostic)?.[1];
+        if (threads) {
+          expect(Number(threads)).toBeLessThanOrEqual(await page.evaluate(() => navigator.hardwareConcurrency));
+          expect(sentence).toContain(lang === 'en' ? `WASM, ${threads} threads` : `WASM（${threads} 个线程）`);
+        } else {
+          expect(diagnostic).toContain('one thread');
+          expect(sentence).toContain(lang === 'en' ? 'WASM, one thread' : 'WASM（单线程）');
+        }
+      }
 
       // One click away: the rest of the settings, the model picker and the engine's diagnostic.
       await openMore(page);

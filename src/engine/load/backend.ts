@@ -4,7 +4,7 @@
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import '@tensorflow/tfjs-backend-webgpu';
-import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import { getThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 
 export type BackendName = 'webgpu' | 'wasm' | 'webgl' | 'cpu';
 
@@ -24,7 +24,7 @@ export interface BackendStatus {
   backend: BackendName;
   attempts: BackendAttempt[];
   adapter?: AdapterDescription;
-  wasm?: { simd: boolean; threads: boolean };
+  wasm?: { simd: boolean; threads: boolean; /** threads XNNPACK runs on (1 without multithreading) */ threadCount: number };
 }
 
 export const BROWSER_ORDER: BackendName[] = ['webgpu', 'wasm', 'webgl', 'cpu'];
@@ -59,7 +59,10 @@ export async function selectBackend(opts: BackendOptions = {}): Promise<BackendS
         status.wasm = {
           simd: Boolean(await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')),
           threads: Boolean(await tf.env().getAsync('WASM_HAS_MULTITHREAD_SUPPORT')),
+          threadCount: 1,
         };
+        // Known only once the backend runs (one per logical core, unless set before it starts).
+        if (status.wasm.threads) status.wasm.threadCount = Math.max(1, getThreadsCount());
       }
       return status;
     } catch (e) {
@@ -94,11 +97,11 @@ function withTimeout<T>(p: Promise<T>, ms: number, message: string): Promise<T> 
   });
 }
 
-/** One line for a status bar: "wasm (SIMD, threads) — webgpu: no adapter …". */
+/** One line for a status bar: "wasm (SIMD, 4 threads) — webgpu: no adapter …". */
 export function describeBackend(s: BackendStatus): string {
   let main: string = s.backend;
   if (s.adapter) main += ` (${s.adapter.vendor || 'unknown'} ${s.adapter.architecture}${s.adapter.isFallbackAdapter ? ', software adapter' : ''})`;
-  if (s.wasm) main += ` (${[s.wasm.simd ? 'SIMD' : 'no SIMD', s.wasm.threads ? 'threads' : 'single thread'].join(', ')})`;
+  if (s.wasm) main += ` (${[s.wasm.simd ? 'SIMD' : 'no SIMD', s.wasm.threadCount > 1 ? `${s.wasm.threadCount} threads` : 'one thread'].join(', ')})`;
   const skipped = s.attempts.filter((a) => !a.ok).map((a) => `${a.name}: ${a.reason}`);
   return skipped.length ? `${main} — not used: ${skipped.join('; ')}` : main;
 }

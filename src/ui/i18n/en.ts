@@ -9,14 +9,14 @@ import { URL_RULES } from '../urlState.ts';
 export interface StatusParts {
   model: string;
   backend: string;
-  threads: boolean;
+  threads: number; // WASM's threads
   software: boolean;
   how: 'measured' | 'remembered' | 'asked' | 'fallback' | 'deviceLost';
   unavailable: string[];
 }
 
 const backendWords = (p: StatusParts) =>
-  p.backend === 'webgpu' ? (p.software ? 'WebGPU (a software adapter: slow)' : 'WebGPU (the graphics card)') : p.backend === 'wasm' ? (p.threads ? 'WASM, several threads' : 'WASM, one thread') : p.backend === 'cpu' ? 'plain JavaScript (slow)' : p.backend.toUpperCase();
+  p.backend === 'webgpu' ? (p.software ? 'WebGPU (a software adapter: slow)' : 'WebGPU (the graphics card)') : p.backend === 'wasm' ? (p.threads > 1 ? `WASM, ${p.threads} threads` : 'WASM, one thread') : p.backend === 'cpu' ? 'plain JavaScript (slow)' : p.backend.toUpperCase();
 
 const reasonWords = (p: StatusParts) => {
   if (p.how === 'deviceLost') return ' — the GPU was lost, so it moved.';

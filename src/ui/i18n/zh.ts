@@ -3,7 +3,7 @@
 import type { Dict, StatusParts } from './en.ts';
 
 const backendWords = (p: StatusParts) =>
-  p.backend === 'webgpu' ? (p.software ? ' WebGPU（软件适配器：较慢）' : ' WebGPU（显卡）') : p.backend === 'wasm' ? (p.threads ? ' WASM（多线程）' : ' WASM（单线程）') : p.backend === 'cpu' ? '纯 JavaScript（较慢）' : ` ${p.backend.toUpperCase()}`;
+  p.backend === 'webgpu' ? (p.software ? ' WebGPU（软件适配器：较慢）' : ' WebGPU（显卡）') : p.backend === 'wasm' ? (p.threads > 1 ? ` WASM（${p.threads} 个线程）` : ' WASM（单线程）') : p.backend === 'cpu' ? '纯 JavaScript（较慢）' : ` ${p.backend.toUpperCase()}`;
 
 const reasonWords = (p: StatusParts) => {
   if (p.how === 'deviceLost') return '——GPU 丢失，已自动切换。';
