@@ -2,7 +2,6 @@
 // and renders everything from the state through one path (render). Talks to the engine only through
 // the worker client; knows nothing of TF.js.
 import { pickSampling, type SamplingSettings } from '../sampling/stages.ts';
-import type { HubProgress } from '../engine/load/hub.ts';
 import { SLOW_MOTION_MS, type FaultHook, type ModelInfo, type ModelSource, type TokenView } from '../worker/protocol.ts';
 import { wireControls } from './controls.ts';
 import { EngineClient } from './engineClient.ts';
@@ -11,7 +10,7 @@ import { download } from './dom.ts';
 import { buildLayout, type Layout } from './layout.ts';
 import { conversationOf, stepContextOf } from './views/finetuneView.ts';
 import { ModelPicker } from './views/modelPicker.ts';
-import { describeSource, EMBEDDED_CHAT_ID, EMBEDDED_ID, embeddedIdOf, modelQuery, progressLine, sameSource, siblingOf, sourceKey, type EmbeddedUrls } from './models.ts';
+import { siblingOf, type EmbeddedUrls } from './models.ts';
 import { OutputView } from './views/outputView.ts';
 import { renderChrome } from './render.ts';
 import { Runs } from './runs.ts';
@@ -29,6 +28,7 @@ import { readSetup, writeSetup } from './urlState.ts';
 import { promptCoverage } from './coverage.ts';
 import { keepModelsOffline, watchForUpdate, whenControlled, type OfflineSetup } from '../offline.ts';
 import { RunKeeper } from './runKeeper.ts';
+import { ModelLoading } from './modelLoading.ts';
 
 /**
  * Up to this size a selected step is inspected by itself, so the picture has its numbers: the embedded 3.5M model
@@ -49,15 +49,13 @@ export class App {
   private readonly picture: ModelPicture;
   private shape: { of: ModelInfo; shape: ModelShape } | null = null;
   private readonly tour: TourView;
-  private source: ModelSource | null = null;
   private readonly logs = new TrainingLogs();
   private renderQueued = false;
   private idleWaiters: (() => void)[] = [];
   private readonly labelsAsked = new Set<number>();
   private readonly runs: Runs;
   private readonly keeper: RunKeeper;
-  private loadWarnings: string[] | null = null; // while a load runs: its warnings, said when it ends
-  private modelPicked = false; // a learner chose the model (picker or URL): modes no longer switch it
+  private readonly models: ModelLoading;
 
   constructor(
     root: HTMLElement,
@@ -73,10 +71,7 @@ export class App {
       this.dispatch({ type: 'backendChanged', backend });
       this.dispatch({ type: 'noticeAdded', text: why });
     };
-    this.client.onRestarted = (why) => void this.recover(why);
-    // One subscription for the page's life: a warning during a load is said when the load ends; any other
-    // (e.g. a failed move to WASM after a lost GPU) at once.
-    this.client.onWarning = (message) => (this.loadWarnings ? this.loadWarnings.push(message) : this.showError(message));
+    this.client.onRestarted = (why) => void this.models.recover(why);
     const { setup, corrections } = readSetup(location.search, lang());
     const { isolated, reason, detail, registration } = offline;
     const models = registration ? { done: 0, total: 0, failed: [], finished: false } : null; // filled once the service worker answers
@@ -106,13 +101,34 @@ export class App {
     this.panel = new StepPanel(this.ui.stepPanel, { onPick: (id) => this.dispatch({ type: 'candidatePicked', id }), needLabels: (ids) => void this.learnLabels(ids), onGuess: (g) => void this.learner.guess(g), needCharacters: (context, ids) => this.client.characters(context, ids) });
     this.picker = new ModelPicker(embedded, {
       load: (source, choice) => {
-        this.modelPicked = true;
-        void this.loadModel(source, choice);
+        this.models.picked = true;
+        void this.models.load(source, choice);
       },
       listCache: () => this.client.cachedModels(),
       removeCache: () => this.client.removeCachedModels(),
     });
     this.ui.modelSlot.append(this.picker.element);
+    this.models = new ModelLoading(
+      {
+        state: () => this.state,
+        dispatch: (a) => this.dispatch(a),
+        client: this.client,
+        ui: this.ui,
+        keeper: this.keeper,
+        picker: this.picker,
+        showError: (m) => this.showError(m),
+        stopRunForLoad: () => {
+          this.runs.stop('load');
+          return this.whenIdle();
+        },
+        modelIn: async (model) => {
+          this.labelsAsked.clear();
+          this.dispatch({ type: 'guessPromptsSet', prompts: pickGuessPrompts(await this.tools.modelLoaded(model)) });
+        },
+        loadEnded: () => void this.showPromptTokens(),
+      },
+      embedded,
+    );
     // What the tool views may ask of the app: whether the engine is free, to hold it, to report an error,
     // and the pieces of the state each one reads.
     this.tools = new ToolViews(this.client, {
@@ -126,9 +142,9 @@ export class App {
         return { promptIds: (await this.client.tokenize(prompt)).map((x) => x.id), seed, maxTokens, prompt };
       },
       settings: () => this.settings,
-      trainingLog: () => this.logs.of(this.source),
+      trainingLog: () => this.logs.of(this.models.source),
       stepContext: () => stepContextOf(this.state),
-      sibling: () => siblingOf(this.source, this.embedded),
+      sibling: () => siblingOf(this.models.source, this.embedded),
       conversation: () => {
         const messages = conversationOf(this.state);
         const { seed, maxTokens } = this.state.setup;
@@ -143,7 +159,7 @@ export class App {
     this.tools.inside.onInspected = () => this.render();
     this.tour = new TourView({
       show: (c) => this.tourShow(c),
-      trainingLog: () => this.logs.of(this.source),
+      trainingLog: () => this.logs.of(this.models.source),
       measuredPatterns: () => this.tools.lens.measuredPatterns(),
       error: (m) => this.showError(m),
     });
@@ -190,9 +206,9 @@ export class App {
   }
 
   async start(source: ModelSource, picked: boolean): Promise<void> {
-    this.modelPicked = picked;
+    this.models.picked = picked;
     this.picker.show(source);
-    await this.loadModel(source, null);
+    await this.models.load(source, null);
     const reg = this.offline.registration;
     if (!reg) return;
     watchForUpdate(reg, (apply) => {
@@ -232,7 +248,7 @@ export class App {
   private render(): void {
     const s = this.state;
     const focused = document.activeElement;
-    renderChrome(this.ui, s, this.source);
+    renderChrome(this.ui, s, this.models.source);
     this.output.render(s, s.model?.eosIds ?? []);
     this.tokenTree.render(s);
     const sel = s.selected;
@@ -303,94 +319,13 @@ export class App {
     return busy(this.state) ? new Promise((r) => this.idleWaiters.push(r)) : Promise.resolve();
   }
 
-  // ---------- models ----------
-
-  /**
-   * Loads a model in the worker. A running generation is stopped first. If loading fails, the current
-   * model, runs, prompt, conversation and settings stay; on the very first load the embedded model is
-   * loaded instead, so the app always ends with a working model.
-   */
-  private async loadModel(source: ModelSource, choice: string | null): Promise<void> {
-    if (this.state.job.kind === 'generate') {
-      this.runs.stop('load');
-      await this.whenIdle();
-    }
-    const ui = this.ui;
-    const onProgress = (p: HubProgress) => {
-      const total = p.overallTotal ?? p.total;
-      if (total) ui.progress.value = (p.overallTotal ? p.overallLoaded : p.loaded) / total;
-      ui.progressText.textContent = progressLine(p, tr());
-    };
-    const toolWasRunning = this.state.job.kind === 'tool' && !this.state.job.quiet; // the app's own inspection is not worth a notice
-    // Busy before the first await: a Generate pressed just after a mode switch must not start a run that the
-    // load would then pull the model from under.
-    this.dispatch({ type: 'jobStarted', job: { kind: 'load' } });
-    this.loadWarnings = []; // said once the model is in (onWarning, set once in the constructor)
-    ui.loadBox.hidden = false;
-    ui.progress.value = 0;
-    ui.progressText.textContent = tr().loadingSource(describeSource(source));
-    await this.keeper.flush(); // the current model's last changes, before its runs leave the page
-    const backends = new URLSearchParams(location.search).get('backend')?.split(',');
-    try {
-      const r = await this.client.load(source, backends, onProgress);
-      // The same model again (a reload after a crash, or picked again) reads the same token ids: runs stay.
-      const keepRuns = this.state.model === null || sameSource(source, this.source);
-      this.source = source;
-      this.dispatch({ type: 'modelLoaded', model: r.model, backend: r.backend, keepRuns });
-      await this.keeper.modelLoaded(sourceKey(source));
-      this.labelsAsked.clear();
-      ui.loadBox.hidden = true;
-      if (choice !== null) history.replaceState(null, '', modelQuery(location.search, source, choice));
-      this.picker.show(source);
-      this.dispatch({ type: 'guessPromptsSet', prompts: pickGuessPrompts(await this.tools.modelLoaded(r.model)) });
-      document.body.dataset.model = r.model.name;
-      const warnings = this.loadWarnings ?? [];
-      this.loadWarnings = null;
-      if (warnings.length) this.showError(warnings.join(' '));
-      const named = (list: typeof r.cancelled) => list.map((j) => tr().jobProgress(tr().jobNames[j.job], j.done, j.total));
-      if (r.cancelled.length || r.waited.length || toolWasRunning) this.dispatch({ type: 'noticeAdded', text: tr().loadCancelled(r.model.name, named(r.cancelled), named(r.waited)) });
-      this.dispatch({ type: 'jobEnded', kind: 'load' });
-      document.body.dataset.ready = 'true';
-      document.body.dataset.loads = String(Number(document.body.dataset.loads ?? 0) + 1); // for scripts: loads finished
-      void this.showPromptTokens();
-    } catch (e) {
-      this.loadWarnings = null;
-      this.dispatch({ type: 'jobEnded', kind: 'load' });
-      const why = tr().loadFailed(describeSource(source), (e as Error).message);
-      const embedded: ModelSource = { kind: 'url', url: this.embedded[EMBEDDED_ID] };
-      if (!this.state.model && embeddedIdOf(source, this.embedded) === null) {
-        ui.progressText.textContent = why;
-        await this.loadModel(embedded, EMBEDDED_ID);
-        this.showError(why + tr().fellBack((this.state as AppState).model?.name ?? 'nexttoken'));
-        return;
-      }
-      ui.progressText.textContent = this.state.model ? tr().stillUsing(this.state.model.name) : tr().couldNotLoad;
-      this.showError(why);
-    }
-  }
-
-  /** The worker was replaced: load the model again. Runs, prompt and settings live here and are kept. */
-  private async recover(why: string): Promise<void> {
-    this.dispatch({ type: 'noticeAdded', text: tr().engineRestarted(why) });
-    if (this.state.job.kind !== 'idle') this.dispatch({ type: 'jobEnded', kind: this.state.job.kind });
-    await this.loadModel(this.source ?? { kind: 'url', url: this.embedded[EMBEDDED_ID] }, null);
-  }
-
   // ---------- generation ----------
 
   private setMode(mode: AppState['setup']['mode']): void {
     if (mode === this.state.setup.mode) return;
     if (this.state.job.kind === 'generate') this.runs.stop(mode); // a run is never left going where it cannot be seen
     this.dispatch({ type: 'modeSet', mode });
-    // Until a learner picks a model, each mode has its shipped model: the base continues text, the
-    // fine-tuned one chats (it ends its turns). Each model's runs are kept and come back with it.
-    const shipped = embeddedIdOf(this.source, this.embedded);
-    const wanted = mode === 'chat' ? EMBEDDED_CHAT_ID : EMBEDDED_ID;
-    if (!this.modelPicked && shipped !== null && shipped !== wanted && this.state.job.kind !== 'load') {
-      void this.loadModel({ kind: 'url', url: this.embedded[wanted] }, null).then(() => {
-        if (embeddedIdOf(this.source, this.embedded) === wanted) this.dispatch({ type: 'noticeAdded', text: tr().modeModel[mode] });
-      });
-    }
+    this.models.modeChanged(mode);
   }
 
   private exportRun(): void {
