@@ -4,7 +4,7 @@
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { selectBackend } from '../src/engine/load/backend.ts';
+import { selectBackend } from '../src/engine/runtime/backend.ts';
 import { logitsAfter } from '../src/engine/generate/generate.ts';
 import type { KVModel } from '../src/engine/model/kvModel.ts';
 import { gradientTimesInput } from '../src/engine/tools/attribution.ts';

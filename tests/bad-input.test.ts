@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generate } from '../src/engine/generate/generate.ts';
-import { selectBackend } from '../src/engine/load/backend.ts';
+import { selectBackend } from '../src/engine/runtime/backend.ts';
 import { loadHubFiles, parseHubRef, type FileStore } from '../src/engine/load/hub.ts';
 import { buildModel } from '../src/engine/load/load.ts';
 import { diskStore } from '../src/node/diskStore.ts';

@@ -4,7 +4,7 @@
 // full forward pass without the KV cache (scoreContinuation), and the tokenizer's own decoding.
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { selectBackend } from '../src/engine/load/backend.ts';
+import { selectBackend } from '../src/engine/runtime/backend.ts';
 import type { LoadedModel } from '../src/engine/load/load.ts';
 import { isPartialToken, readCharacters } from '../src/engine/tools/characters.ts';
 import { scoreContinuation } from '../src/engine/tools/lens.ts';

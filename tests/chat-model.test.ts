@@ -4,7 +4,7 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { selectBackend } from '../src/engine/load/backend.ts';
+import { selectBackend } from '../src/engine/runtime/backend.ts';
 import type { LoadedModel } from '../src/engine/load/load.ts';
 import { chatIds, chatReply, klOverShared } from '../src/engine/tools/finetune.ts';
 import { loadModelDir } from '../src/node/loadDir.ts';

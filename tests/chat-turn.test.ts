@@ -2,7 +2,7 @@
 // engine stops where the model starts a new speaker line, and nothing from that line on is yielded.
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { selectBackend } from '../src/engine/load/backend.ts';
+import { selectBackend } from '../src/engine/runtime/backend.ts';
 import { generate, type GenerationSummary, type StepRecord } from '../src/engine/generate/generate.ts';
 import type { LoadedModel } from '../src/engine/load/load.ts';
 import { loadModelDir } from '../src/node/loadDir.ts';

@@ -2,7 +2,7 @@
 // and the validation-loss code they must agree with.
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { selectBackend } from '../src/engine/load/backend.ts';
+import { selectBackend } from '../src/engine/runtime/backend.ts';
 import { compareTemperatures, perplexity } from '../src/engine/tools/compare.ts';
 import { validationLoss } from '../src/engine/tools/evaluate.ts';
 import { generate } from '../src/engine/generate/generate.ts';

@@ -4,7 +4,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { selectBackend } from '../src/engine/load/backend.ts';
+import { selectBackend } from '../src/engine/runtime/backend.ts';
 import { evaluateFacts, factSummary, validationLoss, type Fact } from '../src/engine/tools/evaluate.ts';
 import type { LoadedModel } from '../src/engine/load/load.ts';
 import { loadModelDir } from '../src/node/loadDir.ts';

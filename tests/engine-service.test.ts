@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generate, logitsAfter, type StepRecord } from '../src/engine/generate/generate.ts';
-import { selectBackend } from '../src/engine/load/backend.ts';
+import { selectBackend } from '../src/engine/runtime/backend.ts';
 import { endpointKey, loadHubFiles, parseHubRef } from '../src/engine/load/hub.ts';
 import { buildModel, type LoadedModel } from '../src/engine/load/load.ts';
 import { withCacheKept } from '../src/engine/model/model.ts';

@@ -4,13 +4,13 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { commands } from 'vitest/browser';
-import { selectBackend, type BackendName } from '../src/engine/load/backend.ts';
+import { selectBackend, type BackendName } from '../src/engine/runtime/backend.ts';
 import { fetchModelFiles } from '../src/engine/load/fetchModel.ts';
 import { generate } from '../src/engine/generate/generate.ts';
 import { buildModel, type LoadedModel } from '../src/engine/load/load.ts';
-import { WASM_PATHS } from '../src/engine/load/wasmPaths.ts';
+import { WASM_PATHS } from '../src/engine/runtime/wasmPaths.ts';
 import { lastLogits } from '../src/engine/model/model.ts';
-import { countDispatches } from '../src/engine/tools/bench.ts';
+import { countDispatches } from '../src/engine/runtime/dispatchCounter.ts';
 import { compareWithReference } from './shared/checks.ts';
 
 declare module 'vitest/browser' {

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { selectBackend } from '../src/engine/load/backend.ts';
+import { selectBackend } from '../src/engine/runtime/backend.ts';
 import { generate, logitsAfter } from '../src/engine/generate/generate.ts';
 import type { GPT2 } from '../src/engine/model/gpt2.ts';
 import type { LoadedModel } from '../src/engine/load/load.ts';

@@ -1,11 +1,11 @@
-// The fused WASM kernels (src/engine/model/fused.ts) against float64 computations written out here, and
+// The fused WASM kernels (src/engine/runtime/fused.ts) against float64 computations written out here, and
 // against the composite TF.js ops they replace. The whole model with them is checked against the
 // float64 GPT-2 reference in engine.test.ts.
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { selectBackend } from '../src/engine/load/backend.ts';
-import { causalAttention, causalMask, KVCache } from '../src/engine/model/attention.ts';
-import { addLayerNorm, cachedAttention, denseWasm, embedTokens, fusedKernels, gelu, layerNorm } from '../src/engine/model/fused.ts';
+import { selectBackend } from '../src/engine/runtime/backend.ts';
+import { causalAttention, causalMask, KVCache } from '../src/engine/runtime/attention.ts';
+import { addLayerNorm, cachedAttention, denseWasm, embedTokens, fusedKernels, gelu, layerNorm } from '../src/engine/runtime/fused.ts';
 import { layerNormF64, maxAbsDiff, randomFloats } from './shared/numeric.ts';
 
 const randn = randomFloats(3);

@@ -1,10 +1,10 @@
-// The fused WebGPU decode kernels (src/engine/model/fusedWebGPU.ts) in real Chromium (software adapter),
+// The fused WebGPU decode kernels (src/engine/runtime/fusedWebGPU.ts) in real Chromium (software adapter),
 // each against float64 arithmetic written out here. The whole decode step with them is checked
 // against the float64 GPT-2 reference in engine.browser.test.ts.
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { selectBackend } from '../src/engine/load/backend.ts';
-import { attnProj, embed, lnMatVec, webgpuDecodeStep, writeCacheRow } from '../src/engine/model/fusedWebGPU.ts';
+import { selectBackend } from '../src/engine/runtime/backend.ts';
+import { attnProj, embed, lnMatVec, webgpuDecodeStep, writeCacheRow } from '../src/engine/runtime/fusedWebGPU.ts';
 import { layerNormF64, maxAbsDiff, randomFloats } from './shared/numeric.ts';
 
 const randn = randomFloats(5);

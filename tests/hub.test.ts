@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { selectBackend } from '../src/engine/load/backend.ts';
+import { selectBackend } from '../src/engine/runtime/backend.ts';
 import { endpointKey, HubError, loadHubFiles, parseHubRef } from '../src/engine/load/hub.ts';
 import { buildModel, type LoadedModel } from '../src/engine/load/load.ts';
 import { diskStore } from '../src/node/diskStore.ts';

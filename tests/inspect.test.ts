@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { selectBackend } from '../src/engine/load/backend.ts';
+import { selectBackend } from '../src/engine/runtime/backend.ts';
 import { inspect } from '../src/engine/tools/inspect.ts';
 import { loadModelDir } from '../src/node/loadDir.ts';
 import { readF32Safetensors, referenceLogits } from './reference/naive-gpt2.ts';

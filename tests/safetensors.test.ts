@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { selectBackend } from '../src/engine/load/backend.ts';
+import { selectBackend } from '../src/engine/runtime/backend.ts';
 import { buildModel } from '../src/engine/load/load.ts';
 import { memoryWeights, parseHeader, readTensor, SafetensorsError, streamTensors } from '../src/engine/load/safetensors.ts';
 import { readModelDir } from '../src/node/loadDir.ts';

@@ -4,7 +4,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { selectBackend } from '../src/engine/load/backend.ts';
+import { selectBackend } from '../src/engine/runtime/backend.ts';
 import { memoryWeights, SafetensorsError } from '../src/engine/load/safetensors.ts';
 import { validationLoss } from '../src/engine/tools/evaluate.ts';
 import { loadModelDir, loadSnapshot, readCheckpointIndex } from '../src/node/loadDir.ts';

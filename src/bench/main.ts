@@ -1,10 +1,10 @@
 // The engine benchmark in a page (used by `npm run -s bench:browser`): ?backend=&model=&promptTokens=&tokens=&fused=0
-import { selectBackend, type BackendName } from '../engine/load/backend.ts';
+import { selectBackend, type BackendName } from '../engine/runtime/backend.ts';
 import { runBenchmark } from '../engine/tools/bench.ts';
 import { fetchModelFiles } from '../engine/load/fetchModel.ts';
 import { buildModel } from '../engine/load/load.ts';
-import { WASM_PATHS } from '../engine/load/wasmPaths.ts';
-import { fusedKernels } from '../engine/model/fused.ts';
+import { WASM_PATHS } from '../engine/runtime/wasmPaths.ts';
+import { fusedKernels } from '../engine/runtime/fused.ts';
 
 const q = new URLSearchParams(location.search);
 const out = document.getElementById('out')!;

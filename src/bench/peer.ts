@@ -7,10 +7,10 @@ import { setThreadsCount } from '@tensorflow/tfjs-backend-wasm';
 import { Wllama } from '@wllama/wllama/esm/index.js';
 import wllamaWasm from '@wllama/wllama/esm/wasm/wllama.wasm?url';
 import { generate } from '../engine/generate/generate.ts';
-import { selectBackend } from '../engine/load/backend.ts';
+import { selectBackend } from '../engine/runtime/backend.ts';
 import { fetchModelFiles } from '../engine/load/fetchModel.ts';
 import { buildModel } from '../engine/load/load.ts';
-import { WASM_PATHS } from '../engine/load/wasmPaths.ts';
+import { WASM_PATHS } from '../engine/runtime/wasmPaths.ts';
 import { readFloor } from '../engine/tools/readFloor.ts';
 
 interface Chunk {

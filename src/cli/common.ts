@@ -2,7 +2,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { totalmem } from 'node:os';
 import { join } from 'node:path';
-import { selectBackend, type BackendName, type BackendStatus } from '../engine/load/backend.ts';
+import { selectBackend, type BackendName, type BackendStatus } from '../engine/runtime/backend.ts';
 import { DEFAULT_ENDPOINT, loadHubFiles, parseHubRef, type HubProgress } from '../engine/load/hub.ts';
 import { buildModel, type LoadedModel } from '../engine/load/load.ts';
 import { defaultCacheDir, diskStore } from '../node/diskStore.ts';

@@ -19,7 +19,8 @@ import { initialState, reduce, type AppState } from '../ui/state.ts';
 import { DEFAULT_SETUP } from '../ui/urlState.ts';
 import { writeGpt2Random } from '../../tools/gpt2-124m.ts';
 import { parseArgs, runMain } from './args.ts';
-import { selectBackend } from '../engine/load/backend.ts';
+import { selectBackend } from '../engine/runtime/backend.ts';
+import { wasmHeapBytes } from '../engine/runtime/tfjsInternals.ts';
 import { samplingSettings } from '../sampling/stages.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
@@ -45,7 +46,7 @@ function sample(tokens: number, s: AppState): Sample {
     tokens,
     tensors: tf.memory().numTensors,
     engineMB: round(tf.memory().numBytes / MB),
-    wasmMB: round(((tf.backend() as unknown as { wasm?: { HEAPU8: Uint8Array } }).wasm?.HEAPU8.length ?? 0) / MB),
+    wasmMB: round(wasmHeapBytes() / MB),
     heapMB: round(m.heapUsed / MB),
     arrayBuffersMB: round(m.arrayBuffers / MB),
     rssMB: round(m.rss / MB),

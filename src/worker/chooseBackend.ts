@@ -1,8 +1,8 @@
 // Which backend the engine runs on: a given order, or the faster of WebGPU and WASM measured at load
 // (the default), remembered per model and device. Used by the worker's load job.
 import * as tf from '@tensorflow/tfjs';
-import { describeBackend, selectBackend, type BackendName, type BackendStatus } from '../engine/load/backend.ts';
-import { WASM_PATHS } from '../engine/load/wasmPaths.ts';
+import { describeBackend, selectBackend, type BackendName, type BackendStatus } from '../engine/runtime/backend.ts';
+import { WASM_PATHS } from '../engine/runtime/wasmPaths.ts';
 import { decodeMsPerToken } from '../engine/tools/bench.ts';
 import { loadSource, type LoadCallbacks } from './loadSource.ts';
 import type { BackendInfo, ModelSource } from './protocol.ts';

@@ -4,10 +4,11 @@
 // they found it (withCacheKept). A model load cancels what is running and queued, and its answer says
 // what it cancelled. A lost GPU device moves the engine to WASM: the weights are loaded again from the
 // same source and a running generation carries on from its last step.
-import { deviceLostReason, DeviceLostError, forgetLostDevice, selectBackend, watchDevice, type BackendName } from '../engine/load/backend.ts';
+import { deviceLostReason, DeviceLostError, forgetLostDevice, selectBackend, watchDevice, type BackendName } from '../engine/runtime/backend.ts';
+import { webgpuDevice } from '../engine/runtime/tfjsInternals.ts';
 import { CancelledError } from '../engine/generate/cancelled.ts';
 import { generate, logitsAfter, type GenerationSummary, type StepRecord } from '../engine/generate/generate.ts';
-import { WASM_PATHS } from '../engine/load/wasmPaths.ts';
+import { WASM_PATHS } from '../engine/runtime/wasmPaths.ts';
 import { withCacheKept } from '../engine/model/model.ts';
 import type { LoadedModel } from '../engine/load/load.ts';
 import { inspect, MAX_INSPECT_TOKENS } from '../engine/tools/inspect.ts';
@@ -395,7 +396,7 @@ function fault<K extends FaultHook['kind']>(kind: K, step: number): FaultHook | 
 
 /** Destroys the WebGPU device, as a driver reset would: device.lost resolves and pending reads fail. */
 function loseDevice(): void {
-  if (tf.getBackend() === 'webgpu') (tf.backend() as unknown as { device: GPUDevice }).device.destroy();
+  webgpuDevice()?.destroy();
 }
 
 self.onmessage = (e: MessageEvent<Request>) => {

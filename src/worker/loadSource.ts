@@ -1,7 +1,8 @@
 // Turns a model source (the embedded folder over HTTP, or a Hub repository through Cache Storage) into
 // a runnable model on the current backend. A load that fails frees every tensor it uploaded.
 import * as tf from '@tensorflow/tfjs';
-import { uploadNow } from '../engine/load/backend.ts';
+import { uploadNow } from '../engine/runtime/backend.ts';
+import { webgpuDevice } from '../engine/runtime/tfjsInternals.ts';
 import { fetchModelFiles } from '../engine/load/fetchModel.ts';
 import { loadHubFiles, type HubProgress } from '../engine/load/hub.ts';
 import { buildModel, type LoadedModel, type ModelFiles } from '../engine/load/load.ts';
@@ -64,7 +65,7 @@ function fetchFiles(source: ModelSource, backend: string, uploaded: tf.Tensor[],
   const gib = 2 ** 30;
   const deviceMemory = (navigator as Navigator & { deviceMemory?: number }).deviceMemory;
   const maxWeightBytes = Math.min(backend === 'wasm' ? 3.5 * gib : Infinity, deviceMemory ? (deviceMemory * gib) / 2 : Infinity);
-  const limits = backend === 'webgpu' ? (tf.backend() as unknown as { device?: GPUDevice }).device?.limits : undefined;
+  const limits = backend === 'webgpu' ? webgpuDevice()?.limits : undefined;
   return loadHubFiles(
     { id: source.id, revision: source.revision },
     {

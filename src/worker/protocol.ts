@@ -33,7 +33,7 @@ export interface ModelInfo {
 
 export interface BackendInfo {
   backend: string;
-  description: string; // "wasm (SIMD, 4 threads) — not used: webgpu: no adapter …"
+  description: string; // "wasm (SIMD, multithreaded build, 4 threads) — not used: webgpu: no adapter …"
   softwareAdapter: boolean;
   /** For the status line's one plain sentence (the description holds the detail). */
   how: 'measured' | 'remembered' | 'asked' | 'fallback' | 'deviceLost';

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Tokenizer } from '../../src/engine/load/tokenizer.ts';
-import { selectBackend } from '../../src/engine/load/backend.ts';
+import { selectBackend } from '../../src/engine/runtime/backend.ts';
 import { scoreContinuation } from '../../src/engine/tools/lens.ts';
 import { loadModelDir } from '../../src/node/loadDir.ts';
 import { cliSteps, openMore, ROOT, runAndWait, screenshot, useApp } from './harness.ts';

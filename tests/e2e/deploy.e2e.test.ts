@@ -88,7 +88,7 @@ describe('a deploy under a sub-path of a plain static host', () => {
     await waitReady(page);
     expect(navigations).toBeLessThanOrEqual(2); // the visit, and at most one automatic reload
     expect(await page.evaluate(() => crossOriginIsolated)).toBe(true);
-    expect(await page.locator('#backend').textContent()).toMatch(/threads/);
+    expect(await page.locator('#backend').textContent()).toMatch(/multithreaded build, \d+ threads?\)/); // the threaded binary runs (its pool: half the cores)
     // What ships is the app: the benchmark page and its peer are in their own build.
     expect(readdirSync(join(www, SUB), { recursive: true }).map(String).filter((f) => /wllama|bench/i.test(f))).toEqual([]);
     // Every file came from under the sub-path: nothing was asked of the server's root.

@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readF32Safetensors, referenceLogits } from '../reference/naive-gpt2.ts';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { selectBackend } from '../../src/engine/load/backend.ts';
+import { selectBackend } from '../../src/engine/runtime/backend.ts';
 import { perplexity } from '../../src/engine/tools/compare.ts';
 import { loadModelDir } from '../../src/node/loadDir.ts';
 import { cliSteps, type OpenPage, ROOT, useApp } from './harness.ts';

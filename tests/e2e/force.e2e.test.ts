@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadModelDir } from '../../src/node/loadDir.ts';
-import { selectBackend } from '../../src/engine/load/backend.ts';
+import { selectBackend } from '../../src/engine/runtime/backend.ts';
 import type { LoadedModel } from '../../src/engine/load/load.ts';
 import { readF32Safetensors, referenceLogits } from '../reference/naive-gpt2.ts';
 import { expectRow, normalise, badInputRows } from '../shared/badInputTable.ts';

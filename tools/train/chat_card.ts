@@ -3,7 +3,7 @@
 //   npx tsx tools/train/chat_card.ts CHAT_DIR BASE_DIR
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { selectBackend } from '../../src/engine/load/backend.ts';
+import { selectBackend } from '../../src/engine/runtime/backend.ts';
 import { generate } from '../../src/engine/generate/generate.ts';
 import type { LoadedModel } from '../../src/engine/load/load.ts';
 import { evaluateFacts, factSummary, textsIn, validationByLanguage, type Fact } from '../../src/engine/tools/evaluate.ts';

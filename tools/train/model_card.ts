@@ -2,7 +2,7 @@
 // eval.json and MODEL_CARD.md. Every figure in the card is measured here or read from the trainer's log.
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { selectBackend } from '../../src/engine/load/backend.ts';
+import { selectBackend } from '../../src/engine/runtime/backend.ts';
 import { evaluateFacts, factLang, factSummary, textsIn, validationByLanguage, type Fact } from '../../src/engine/tools/evaluate.ts';
 import { generate } from '../../src/engine/generate/generate.ts';
 import { gzipBitsPerByte, xzBitsPerByte } from '../../src/node/compress.ts';

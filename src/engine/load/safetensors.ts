@@ -1,5 +1,6 @@
 // Safetensors reader: 8-byte little-endian header length N, N bytes of JSON, then the data block.
 // Every check names the file and the tensor or field at fault, and says what was expected.
+import type { WeightSource } from '../model/weights.ts';
 
 export type SafetensorsDtype = 'F32' | 'F16' | 'BF16' | 'I8';
 const DTYPE_BYTES: Record<SafetensorsDtype, number> = { F32: 4, F16: 2, BF16: 2, I8: 1 };
@@ -142,16 +143,7 @@ export function dequantizeRows(q: Int8Array, scale: Float32Array): Float32Array 
   return out;
 }
 
-/** Where a model's weights come from: one file in memory, shards, or a stream (see the Hub loader). */
-export interface WeightSource {
-  describe(name: string): string; // "model.safetensors" — for error messages
-  shape(name: string): number[] | undefined;
-  read(name: string): Float32Array;
-  /** A streaming loader's already-uploaded tensor for `name` (the model then owns it), if there is one. */
-  take?(name: string): unknown;
-  /** Handles nobody took (tensors the model does not use), for the loader to release. */
-  leftovers?(): unknown[];
-}
+export type { WeightSource }; // defined beside the model code that reads it (model/ knows nothing of load/)
 
 /** A WeightSource over whole safetensors files held in memory (one, or several shards). */
 export function memoryWeights(files: { name: string; bytes: Uint8Array }[]): WeightSource {

@@ -6,14 +6,14 @@
 //
 // Conv1D weights are stored [in, out], so every projection is a plain x·W + b.
 import * as tf from '@tensorflow/tfjs';
-import { KVCache, causalAttention, causalMask } from './attention.ts';
+import { KVCache, causalAttention, causalMask } from '../runtime/attention.ts';
 import type { GPT2Config } from './config.ts';
-import { addLayerNorm, cachedAttention, embedTokens, gelu, layerNorm } from './fused.ts';
-import { attnProj, embed, lnMatVec, webgpuDecodeStep, writeCacheRow } from './fusedWebGPU.ts';
+import { addLayerNorm, cachedAttention, embedTokens, gelu, layerNorm } from '../runtime/fused.ts';
+import { attnProj, embed, lnMatVec, webgpuDecodeStep, writeCacheRow } from '../runtime/fusedWebGPU.ts';
 import { dense, KVModel, type Linear as BaseLinear } from './kvModel.ts';
 import type { Trace } from './model.ts';
 import { loadWeights } from './weights.ts';
-import type { WeightSource } from '../load/safetensors.ts';
+import type { WeightSource } from './weights.ts';
 
 interface Block {
   ln_1: { g: tf.Tensor1D; b: tf.Tensor1D };

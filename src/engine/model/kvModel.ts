@@ -1,8 +1,8 @@
 // What GPT-2 and Llama share around their forward passes: the KV cache and its positions, the weights
 // they free together, and the last step from the residual stream to logits (final norm, LM head).
 import * as tf from '@tensorflow/tfjs';
-import { causalAttention, type KVCache } from './attention.ts';
-import { denseWasm, withCompositeKernels } from './fused.ts';
+import { causalAttention, type KVCache } from '../runtime/attention.ts';
+import { denseWasm, withCompositeKernels } from '../runtime/fused.ts';
 import type { ModelConfig } from './config.ts';
 import { ContextFullError, type LanguageModel, type Trace } from './model.ts';
 

@@ -13,12 +13,12 @@
 // stored [out, in] (transposed once here so that every projection is x·W).
 // The KV cache and the attention itself are shared with GPT-2 (attention.ts).
 import * as tf from '@tensorflow/tfjs';
-import { KVCache, causalAttention, causalMask } from './attention.ts';
+import { KVCache, causalAttention, causalMask } from '../runtime/attention.ts';
 import type { LlamaConfig } from './config.ts';
 import { dense, KVModel, type Linear } from './kvModel.ts';
 import type { Trace } from './model.ts';
 import { loadWeights } from './weights.ts';
-import type { WeightSource } from '../load/safetensors.ts';
+import type { WeightSource } from './weights.ts';
 
 interface Layer {
   input_layernorm: tf.Tensor1D;

@@ -1,7 +1,7 @@
 // What every architecture offers the generation loop, the CLI and the UI.
 import type * as tf from '@tensorflow/tfjs';
-import { readData } from '../load/backend.ts';
-import type { KVCache } from './attention.ts';
+import { readData } from '../runtime/backend.ts';
+import type { KVCache } from '../runtime/attention.ts';
 import type { ModelConfig } from './config.ts';
 
 /** What the forward pass can hand back besides logits, for the "inside the model" views. */

@@ -2,9 +2,19 @@
 // shape the config implies, uploaded one at a time, and remembered, so that the model can free all
 // of them at once and a load that fails part-way frees what it had already uploaded.
 import * as tf from '@tensorflow/tfjs';
-import { uploadNow } from '../load/backend.ts';
-import type { WeightSource } from '../load/safetensors.ts';
+import { uploadNow } from '../runtime/backend.ts';
 import { expectShape } from './model.ts';
+
+/** Where a model's weights come from: one file in memory, shards, or a stream (see the Hub loader). */
+export interface WeightSource {
+  describe(name: string): string; // "model.safetensors" — for error messages
+  shape(name: string): number[] | undefined;
+  read(name: string): Float32Array;
+  /** A streaming loader's already-uploaded tensor for `name` (the model then owns it), if there is one. */
+  take?(name: string): unknown;
+  /** Handles nobody took (tensors the model does not use), for the loader to release. */
+  leftovers?(): unknown[];
+}
 
 export class WeightReader {
   params = 0;

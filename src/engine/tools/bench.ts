@@ -8,6 +8,7 @@ import { createRng } from '../../sampling/prng.ts';
 import { sampleNext, sampleNextBySort } from '../../sampling/step.ts';
 import { samplingSettings } from '../../sampling/stages.ts';
 import { readFloor } from './readFloor.ts';
+import { countDispatches } from '../runtime/dispatchCounter.ts';
 import { generate } from '../generate/generate.ts';
 
 export interface BenchResult {
@@ -38,19 +39,6 @@ export interface BenchResult {
   profile?: { msByKernel: Record<string, { count: number; ms: number }>; kernelMs: number; betweenKernelsMs: number };
   /** WebGPU only: compute passes dispatched per decoded token (null on other backends). */
   dispatchesPerToken: number | null;
-}
-
-/** Counts WebGPU compute dispatches (TF.js records each one through recordAndSubmit); null off WebGPU. */
-export function countDispatches(): { read(): number; stop(): void } | null {
-  if (tf.getBackend() !== 'webgpu') return null;
-  const b = tf.backend() as unknown as { recordAndSubmit: (...a: unknown[]) => unknown };
-  const original = b.recordAndSubmit;
-  let n = 0;
-  b.recordAndSubmit = function (this: unknown, ...a: unknown[]) {
-    n++;
-    return original.apply(this, a);
-  };
-  return { read: () => n, stop: () => void (b.recordAndSubmit = original) };
 }
 
 export async function runBenchmark(lm: LoadedModel, promptTokens = 32, tokens = 64, withProfile = false): Promise<BenchResult> {

@@ -5,6 +5,7 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import '@tensorflow/tfjs-backend-webgpu';
 import { getThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import { checkPinnedTfjs, webgpuDevice } from './tfjsInternals.ts';
 
 export type BackendName = 'webgpu' | 'wasm' | 'webgl' | 'cpu';
 
@@ -42,6 +43,7 @@ export interface BackendOptions {
 
 export async function selectBackend(opts: BackendOptions = {}): Promise<BackendStatus> {
   const order = opts.order ?? (isNode ? NODE_ORDER : BROWSER_ORDER);
+  checkPinnedTfjs(); // the fused kernels use internals of this exact version
   if (opts.wasmPaths) setWasmPaths(opts.wasmPaths);
   const attempts: BackendAttempt[] = [];
   let adapter: AdapterDescription | undefined;
@@ -97,11 +99,11 @@ function withTimeout<T>(p: Promise<T>, ms: number, message: string): Promise<T> 
   });
 }
 
-/** One line for a status bar: "wasm (SIMD, 4 threads) — webgpu: no adapter …". */
+/** One line for a status bar: "wasm (SIMD, multithreaded build, 4 threads) — webgpu: no adapter …". */
 export function describeBackend(s: BackendStatus): string {
   let main: string = s.backend;
   if (s.adapter) main += ` (${s.adapter.vendor || 'unknown'} ${s.adapter.architecture}${s.adapter.isFallbackAdapter ? ', software adapter' : ''})`;
-  if (s.wasm) main += ` (${[s.wasm.simd ? 'SIMD' : 'no SIMD', s.wasm.threadCount > 1 ? `${s.wasm.threadCount} threads` : 'one thread'].join(', ')})`;
+  if (s.wasm) main += ` (${[s.wasm.simd ? 'SIMD' : 'no SIMD', s.wasm.threads ? `multithreaded build, ${s.wasm.threadCount} thread${s.wasm.threadCount === 1 ? '' : 's'}` : 'one thread'].join(', ')})`;
   const skipped = s.attempts.filter((a) => !a.ok).map((a) => `${a.name}: ${a.reason}`);
   return skipped.length ? `${main} — not used: ${skipped.join('; ')}` : main;
 }
@@ -131,7 +133,7 @@ let deviceLost: { promise: Promise<never>; info: string | null } | null = null;
  */
 export function watchDevice(): Promise<never> | null {
   if (tf.getBackend() !== 'webgpu') return null;
-  const device = (tf.backend() as unknown as { device?: GPUDevice }).device;
+  const device = webgpuDevice();
   if (!device) return null;
   if (!deviceLost) {
     const state: { promise: Promise<never>; info: string | null } = { promise: null!, info: null };
