@@ -21,6 +21,8 @@ export interface ModelInfo {
   name: string;
   params: number;
   weightBytes: number;
+  /** Bytes the engine holds once the model is in (tf.memory(): the weights as computed on, and the KV cache's first bucket). */
+  engineBytes: number;
   contextLength: number;
   vocabSize: number;
   nLayer: number;

@@ -46,7 +46,7 @@ export const en = {
   engineGroup: 'Engine: what runs where',
   loadingModel: 'Loading the model…',
   modelDownload: 'Model download',
-  modelInfo: (p: { name: string; params: string; mb: string; context: number }) => `${p.name} · ${p.params}M parameters · ${p.mb} MB · context ${p.context}`,
+  modelInfo: (p: { name: string; params: string; mb: string; context: number; engineMb: string }) => `${p.name} · ${p.params}M parameters · ${p.mb} MB · context ${p.context} · ${p.engineMb} MB in the engine`,
   loadingSource: (s: string) => `Loading ${s}…`,
   stillUsing: (name: string) => `Still using ${name}.`,
   couldNotLoad: 'The model could not be loaded.',

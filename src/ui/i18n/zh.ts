@@ -33,7 +33,7 @@ export const zh: Dict = {
   engineGroup: '引擎：在哪里运行',
   loadingModel: '正在加载模型…',
   modelDownload: '模型下载',
-  modelInfo: (p) => `${p.name} · ${p.params}M 参数 · ${p.mb} MB · 上下文 ${p.context}`,
+  modelInfo: (p) => `${p.name} · ${p.params}M 参数 · ${p.mb} MB · 上下文 ${p.context} · 引擎占用 ${p.engineMb} MB`,
   loadingSource: (s) => `正在加载 ${s}…`,
   stillUsing: (name) => `仍在使用 ${name}。`,
   couldNotLoad: '模型无法加载。',
