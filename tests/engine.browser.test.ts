@@ -12,6 +12,14 @@ import { WASM_PATHS } from '../src/engine/runtime/wasmPaths.ts';
 import { lastLogits } from '../src/engine/model/model.ts';
 import { countDispatches } from '../src/engine/runtime/dispatchCounter.ts';
 import { compareWithReference } from './shared/checks.ts';
+import { memoryWeights } from '../src/engine/load/safetensors.ts';
+import { modelFor } from '../src/engine/load/load.ts';
+import { parseConfig } from '../src/engine/model/config.ts';
+import type { WeightSource } from '../src/engine/model/weights.ts';
+import { attnProjWorkgroupBytes, webgpuDecodeStep } from '../src/engine/runtime/fusedWebGPU.ts';
+import { webgpuDevice } from '../src/engine/runtime/tfjsInternals.ts';
+import { readF32Safetensors, referenceLogits } from './reference/naive-gpt2.ts';
+import { argmax } from '../src/sampling/sampler.ts';
 
 declare module 'vitest/browser' {
   interface BrowserCommands {
@@ -97,6 +105,50 @@ for (const backend of ['webgpu', 'wasm'] as BackendName[]) {
         expect(perToken).toBe(4 * configJson.n_layer + 2);
       });
     }
+
+    it('a 4,096-position context: decode steps with the cache at 4,096 positions match the float64 reference (the fused WebGPU attention only where its workgroup memory fits the device)', async () => {
+      // The fixture with its position table grown to 4,096 rows (its 256 rows repeated, each copy shifted a little).
+      const N = 4096;
+      const D = configJson.n_embd;
+      const base = memoryWeights([{ name: 'model.safetensors', bytes: weights }]);
+      const wpe256 = base.read('wpe.weight');
+      const wpe = Float32Array.from({ length: N * D }, (_, i) => wpe256[i % (256 * D)] + 0.01 * Math.floor(i / (256 * D)));
+      const source: WeightSource = { describe: (n) => base.describe(n), shape: (n) => (n === 'wpe.weight' ? [N, D] : base.shape(n)), read: (n) => (n === 'wpe.weight' ? wpe : base.read(n)) };
+      const cfg = { ...configJson, n_positions: N, n_ctx: N };
+      const model = modelFor(parseConfig(cfg), source);
+      try {
+        // 2,100 tokens fill the cache past 2,048 positions: it grows to 4,096. Prefilled in chunks (attention scores stay small).
+        const ids = Array.from({ length: 2100 }, (_, i) => (i * 7 + (i >> 5)) % (configJson.vocab_size - 1));
+        for (let i = 0; i < ids.length; i += 300) model.forward(ids.slice(i, i + 300), true).dispose();
+        expect(model.cache.capacity).toBe(N);
+        if (backend === 'webgpu') {
+          // The guard itself: a cache too long for the device's workgroup memory is never given to the fused kernel.
+          const limit = webgpuDevice()!.limits.maxComputeWorkgroupStorageSize;
+          expect(webgpuDecodeStep(N, D)).toBe(attnProjWorkgroupBytes(N, D) <= limit);
+          expect(webgpuDecodeStep(limit, D)).toBe(false);
+        }
+        const rows: Float32Array[] = [];
+        const first = model.forward([ids[ids.length - 1]], true); // position 2,100
+        let last = (await first.data()) as Float32Array;
+        first.dispose();
+        const all = [...ids, ids[ids.length - 1]];
+        rows.push(last);
+        for (let s = 0; s < 3; s++) {
+          all.push(argmax(last));
+          const out = model.forward([all[all.length - 1]], true);
+          last = (await out.data()) as Float32Array;
+          out.dispose();
+          rows.push(last);
+        }
+        const ref = referenceLogits(cfg as never, new Map([...readF32Safetensors(weights)].map(([k, v]) => [k, k === 'wpe.weight' ? { shape: [N, D], data: Float64Array.from(wpe) } : v])), all);
+        rows.forEach((row, j) => {
+          const r = ref[ids.length + j];
+          expect(row.reduce((m, v, i) => Math.max(m, Math.abs(v - r[i])), 0)).toBeLessThan(1e-3);
+        });
+      } finally {
+        model.dispose();
+      }
+    });
 
     it('holds the same number of tensors after decode step 10 and step 200', async () => {
       const counts: number[] = [];

@@ -13,7 +13,7 @@ describe('fused WebGPU decode kernels', () => {
   beforeAll(async () => {
     await selectBackend({ order: ['webgpu'], timeoutMs: 60_000 });
     expect(tf.getBackend()).toBe('webgpu');
-    expect(webgpuDecodeStep()).toBe(true);
+    expect(webgpuDecodeStep(64, 32)).toBe(true);
   });
 
   it('lnMatVec: layer norm, matrix-vector product, bias, GELU and residual in one kernel, as float64 by hand', async () => {

@@ -68,7 +68,7 @@ export class GPT2 extends KVModel {
   forward(ids: number[], lastOnly = false, trace?: Trace): tf.Tensor2D {
     const { nEmbd: D, nHead: H, layerNormEpsilon: eps } = this.config;
     const hd = D / H;
-    if (ids.length === 1 && !trace && webgpuDecodeStep()) return this.run(ids, lastOnly, (pos) => this.decodeStepWebGPU(ids[0], pos), true);
+    if (ids.length === 1 && !trace && webgpuDecodeStep(this.cache.capacityFor(this.cache.ids.length + 1), D)) return this.run(ids, lastOnly, (pos) => this.decodeStepWebGPU(ids[0], pos), true);
     return this.run(ids, lastOnly, (pos, T) => {
       const embedded = trace?.wantEmbeddings ? null : embedTokens(this.wteT, this.wpe, ids, pos);
       let x: tf.Tensor2D;

@@ -29,11 +29,16 @@ export class KVCache {
   }
 
   /** Makes room for positions [0, n): the next bucket that fits, the filled positions copied over. */
-  reserve(n: number): void {
-    if (n <= this.capacity) return;
+  /** The capacity the cache will have once room for n positions is reserved (the next doubling that holds n). */
+  capacityFor(n: number): number {
     let cap = this.capacity;
     while (cap < n) cap *= 2;
-    cap = Math.min(cap, this.contextLength);
+    return Math.min(cap, this.contextLength);
+  }
+
+  reserve(n: number): void {
+    if (n <= this.capacity) return;
+    const cap = this.capacityFor(n);
     const filled = this.ids.length;
     for (let l = 0; l < this.nLayer; l++) {
       for (const side of [this.k, this.v]) {

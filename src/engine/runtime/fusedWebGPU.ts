@@ -20,6 +20,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { fusedKernels } from './fused.ts';
 import { copyIntoCacheWebGPU } from './attention.ts';
+import { webgpuDevice } from './tfjsInternals.ts';
 
 const LN_MATVEC = 'NextTokenLnMatVec';
 const ATTN_PROJ = 'NextTokenAttnProj';
@@ -41,11 +42,22 @@ interface WebGPUBackend {
   runWebGPUProgram(p: Program, inputs: tf.TensorInfo[], dtype: 'float32', uniforms: Uniform[]): tf.TensorInfo;
 }
 
-/** Whether the fused decode step runs now (WebGPU, fused kernels on). */
-export function webgpuDecodeStep(): boolean {
+/**
+ * Whether the fused decode step runs now (WebGPU, fused kernels on) for a cache of `capacity` positions and width
+ * `D`. Its attention keeps every position's score in workgroup memory (attnProjProgram): where that would pass the
+ * device's limit (16 KB by default: about 3,000 positions at GPT-2's width) the step takes the composite path,
+ * never an unchecked overflow.
+ */
+export function webgpuDecodeStep(capacity: number, D: number): boolean {
   if (!fusedKernels.enabled || tf.getBackend() !== 'webgpu') return false;
+  if (attnProjWorkgroupBytes(capacity, D) > (webgpuDevice()?.limits.maxComputeWorkgroupStorageSize ?? 16384)) return false;
   register();
   return true;
+}
+
+/** Workgroup memory of the fused attention for a cache of `capacity` positions: the reduction row, the scores and the head outputs. */
+export function attnProjWorkgroupBytes(capacity: number, D: number): number {
+  return 4 * (WG + capacity + D);
 }
 
 export interface Norm {
