@@ -1,6 +1,6 @@
 // Screenshots of the first screen (npx tsx tools/screenshots-first-screen.ts [label]): the page as a newcomer meets
-// it at 1280×800 and 390×844 in English and Chinese, the model's picture mid-step in slow motion, a Chinese output
-// with merged chips, and the why strip. Written to docs/screenshots/first-screen/ (file names end in the label,
+// it at 1280×800 and 390×844 in English and Chinese, the model's picture mid-run in slow motion, a Chinese output
+// with merged chips, characters in the token tree, the guessing game and the training replay, and the why strip. Written to docs/screenshots/first-screen/ (file names end in the label,
 // default "after"; run it on an older checkout with "before" for a comparison).
 import { mkdirSync } from 'node:fs';
 import { launch, startApp, stopApp } from './browser.ts';
@@ -30,7 +30,8 @@ if (tag === 'after') {
   // The picture mid-step: slow motion, screenshot once the second token is on screen.
   const slow = await open(`?backend=wasm&prompt=${encodeURIComponent('The capital of France is')}&t=0.8&seed=5&max=6&delay=1000`, 1280, 900);
   await slow.getByRole('button', { name: 'Generate', exact: true }).click();
-  await slow.locator('section.panel.output button.token[data-active="true"]').nth(1).waitFor({ timeout: 120_000 });
+  // Step 2's own numbers in every block, while the run goes on (the worker looks inside each step in its pause).
+  await slow.locator('section.panel.picture svg[data-step="1"] g[data-part="block"][data-top-id]').first().waitFor({ timeout: 120_000 });
   await slow.addStyleTag({ content: '.views-nav { position: static !important; }' });
   await slow.getByRole('region', { name: 'The model', exact: true }).screenshot({ path: `${OUT}/picture-mid-run.png` });
   await slow.getByRole('button', { name: 'Stop', exact: true }).click();
@@ -55,6 +56,30 @@ if (tag === 'after') {
   await zh.addStyleTag({ content: '.views-nav { position: static !important; }' });
   await zh.locator('section.panel.output').screenshot({ path: `${OUT}/zh-output-merged-chips.png` });
   await zh.close();
+
+  // Characters, not bytes, beyond the output: the token tree (two runs of 新加坡的首都是; 坡 is two tokens), the
+  // guessing game's picks and the training replay after 马绍尔群岛的首都是马 (candidates that begin a character).
+  const tree = await open(`?backend=wasm&t=0&max=8&prompt=${encodeURIComponent('新加坡的首都是')}`, 1280, 900);
+  for (let i = 0; i < 2; i++) {
+    const n = Number((await tree.evaluate(() => document.body.dataset.runs)) ?? 0);
+    await tree.getByRole('button', { name: 'Generate', exact: true }).click();
+    await tree.waitForFunction((k) => Number(document.body.dataset.runs ?? 0) > k, n, { timeout: 120_000 });
+  }
+  await tree.locator('details.token-tree-box > summary').click();
+  await tree.addStyleTag({ content: '.views-nav { position: static !important; }' });
+  await tree.locator('details.token-tree-box').screenshot({ path: `${OUT}/token-tree-characters.png` });
+  await tree.getByLabel('Prompt', { exact: true }).fill('马绍尔群岛的首都是马');
+  await tree.locator('details.more > summary').click();
+  await tree.getByLabel('Guess each next token (a game)').check();
+  await tree.getByRole('button', { name: 'Next token', exact: true }).click();
+  await tree.locator('#step-panel button.guess-pick[data-read-ids]').first().waitFor({ timeout: 120_000 });
+  await tree.locator('#step-panel form.guess').screenshot({ path: `${OUT}/guess-picks-characters.png` });
+  await tree.getByLabel('Guess each next token (a game)').uncheck();
+  const replay = tree.locator('section.panel.replay');
+  await replay.locator('button.primary').click();
+  await replay.locator('article.replay-card').last().locator('.tok[data-read-ids]').first().waitFor({ timeout: 120_000 });
+  await replay.locator('article.replay-card').last().screenshot({ path: `${OUT}/replay-characters.png` });
+  await tree.close();
 
   // The why strip: one scale, the last token apart, the agreement note.
   const why = await open(`?backend=wasm&prompt=${encodeURIComponent('The capital of France is')}&t=0&max=3`, 1280, 900);
