@@ -20,6 +20,11 @@ describe('the runtime boundary', () => {
     expect(src.filter((f) => !f.path.startsWith('src/engine/runtime/') && /tf\.backend\(\) as unknown/.test(f.text)).map((f) => f.path)).toEqual([]);
   });
 
+  it('every tensor read in the engine and the worker goes through readData (it races a lost GPU device), never a bare data()', () => {
+    const bare = src.filter((f) => /^src\/(engine|worker)\//.test(f.path) && !f.path.startsWith('src/engine/runtime/') && /\.(data|array|dataSync|arraySync)\(\)/.test(f.text)).map((f) => f.path);
+    expect(bare).toEqual([]);
+  });
+
   it('the model code imports neither loading nor anything above it; the runtime imports no model code', () => {
     const imports = (dir: string) => src.filter((f) => f.path.startsWith(dir)).flatMap((f) => [...f.text.matchAll(/^import [^;]*from '([^']+)'/gm)].map((m) => `${f.path} → ${m[1]}`));
     expect(imports('src/engine/model/').filter((i) => /\/(load|tools|generate|ui|worker)\//.test(i))).toEqual([]);

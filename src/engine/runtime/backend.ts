@@ -157,9 +157,20 @@ export function forgetLostDevice(): void {
   deviceLost = null;
 }
 
-/** A tensor's data, or DeviceLostError if the GPU device is lost while waiting for it. */
+/**
+ * A tensor's data, or DeviceLostError if the GPU device is lost while waiting for it. Every read of the engine's
+ * (generation and tools alike) goes through here, so a lost device ends the job with a message instead of a
+ * read that never returns (tests/runtime-boundary.test.ts keeps it so).
+ */
 export function readData(t: tf.Tensor): Promise<Float32Array> {
   const data = t.data() as Promise<Float32Array>;
   const lost = watchDevice();
   return lost ? Promise.race([data, lost]) : data;
+}
+
+/** A 2-D tensor's rows, read as readData reads. */
+export async function readRows(t: tf.Tensor2D): Promise<Float32Array[]> {
+  const data = await readData(t);
+  const [rows, cols] = t.shape;
+  return Array.from({ length: rows }, (_, r) => data.subarray(r * cols, (r + 1) * cols));
 }

@@ -9,6 +9,7 @@ import { logitsAfter } from '../generate/generate.ts';
 import { KVModel } from '../model/kvModel.ts';
 import type { LoadedModel } from '../load/load.ts';
 import { logSoftmaxAt } from '../../sampling/step.ts';
+import { readData } from '../runtime/backend.ts';
 
 export interface Occlusion {
   /** log p(target | every context token), natural log. */
@@ -44,7 +45,7 @@ export async function gradientTimesInput(lm: LoadedModel, ids: number[], target:
   try {
     const { value, grad } = tf.valueAndGrad((e: tf.Tensor) => model.logProbOfEmbeddings(e as tf.Tensor2D, target))(emb);
     const scores = tf.tidy(() => tf.sum(tf.mul(grad, emb), 1));
-    const [logProb, data] = [(await value.data())[0], Array.from((await scores.data()) as Float32Array)];
+    const [logProb, data] = [(await readData(value))[0], Array.from(await readData(scores))];
     for (const t of [value, grad, scores]) t.dispose();
     return { logProb, scores: data };
   } finally {

@@ -5,6 +5,7 @@
 // of this (the UI groups them); this is for alternatives at one step (the guessing game, the training replay).
 import type { LoadedModel } from '../load/load.ts';
 import { softmax } from '../../sampling/sampler.ts';
+import { readData } from '../runtime/backend.ts';
 
 export interface CharacterReading {
   /** The whole character(s) the candidate begins, as the model goes on greedily. */
@@ -53,7 +54,7 @@ export async function readCharacters(lm: LoadedModel, contextIds: number[], cand
       let text: string | null = null;
       for (let k = 0; k < maxExtra && text === null; k++) {
         const logits = lm.model.forward([ids[ids.length - 1]], true);
-        const probs = softmax((await logits.data()) as Float32Array);
+        const probs = softmax(await readData(logits));
         logits.dispose();
         let best = 0;
         for (let j = 1; j < probs.length; j++) if (probs[j] > probs[best]) best = j;

@@ -3,6 +3,7 @@
 import { generate, type StepRecord } from '../generate/generate.ts';
 import type { LoadedModel } from '../load/load.ts';
 import { logSoftmaxAt } from '../../sampling/step.ts';
+import { readData } from '../runtime/backend.ts';
 
 export interface Fact {
   id: string;
@@ -68,7 +69,7 @@ export async function validationLoss(lm: LoadedModel, docs: string[], onProgress
     const y = ids.slice(i + 1, i + n + 1);
     lm.model.truncate(0);
     const out = lm.model.forward(x.slice(0, y.length), false);
-    const logits = (await out.data()) as Float32Array;
+    const logits = await readData(out);
     out.dispose();
     for (let t = 0; t < y.length; t++) nats -= logSoftmaxAt(logits.subarray(t * V, (t + 1) * V), y[t]);
     count += y.length;

@@ -7,6 +7,7 @@ import type { LoadedModel } from '../load/load.ts';
 import type { ChatMessage } from '../load/tokenizer.ts';
 import { softmaxWithSum } from '../../sampling/sampler.ts';
 import { encodeDocuments } from './evaluate.ts';
+import { readData } from '../runtime/backend.ts';
 
 /** softmax(logits) at T = 1 as float64 sums (the sampler's own softmax). */
 export function probsOf(logits: Float32Array): Float32Array {
@@ -74,7 +75,7 @@ export async function nextTokenProbs(lm: LoadedModel, ids: number[]): Promise<Fl
   lm.model.truncate(0);
   try {
     const out = lm.model.forward(ids, false);
-    const all = (await out.data()) as Float32Array;
+    const all = await readData(out);
     out.dispose();
     return probsOf(all.slice(all.length - vocab));
   } finally {
@@ -125,7 +126,7 @@ export async function klOnText(base: LoadedModel, tuned: LoadedModel, docs: stri
     const logits = async (lm: LoadedModel) => {
       lm.model.truncate(0);
       const out = lm.model.forward(x, false);
-      const data = (await out.data()) as Float32Array;
+      const data = await readData(out);
       out.dispose();
       lm.model.truncate(0);
       return data;

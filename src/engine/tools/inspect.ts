@@ -5,6 +5,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { Trace } from '../model/model.ts';
 import type { LoadedModel } from '../load/load.ts';
 import { softmax, sortedIds } from '../../sampling/sampler.ts';
+import { readData, readRows } from '../runtime/backend.ts';
 
 /** Longest context shown: the attention maps grow with its square. */
 export const MAX_INSPECT_TOKENS = 256;
@@ -53,21 +54,21 @@ export async function inspect(lm: LoadedModel, ids: number[], layer: number, top
   const logits = lm.model.forward(ids, true, trace);
   lm.model.truncate(0);
   try {
-    const final = topOf(lm, (await logits.data()) as Float32Array, topN);
-    const tokenEmb = (await trace.embeddings!.token.array()) as number[][];
-    const posEmb = trace.embeddings!.position ? ((await trace.embeddings!.position.array()) as number[][]) : null;
+    const final = topOf(lm, await readData(logits), topN);
+    const tokenEmb = await readRows(trace.embeddings!.token);
+    const posEmb = trace.embeddings!.position ? await readRows(trace.embeddings!.position) : null;
     // [H, T, capacity] → keep keys 0..T-1 (the rest are masked positions with zero weight).
     const att = tf.tidy(() => tf.slice(trace.attention![layer], [0, 0, 0], [nHead, T, T]));
-    const attData = (await att.data()) as Float32Array;
+    const attData = await readData(att);
     att.dispose();
     const attention = Array.from({ length: nHead }, (_, hh) => Array.from({ length: T }, (_, q) => attData.slice((hh * T + q) * T, (hh * T + q + 1) * T)));
     const lastRows = tf.tidy(() => tf.concat(trace.residual!.map((r) => tf.slice(r, [T - 1, 0], [1, r.shape[1]])), 0) as tf.Tensor2D);
     const lensLogits = lm.model.unembed(lastRows);
     const norms = tf.tidy(() => tf.norm(lastRows, 'euclidean', 1));
-    const residualNorms = Array.from((await norms.data()) as Float32Array);
+    const residualNorms = Array.from(await readData(norms));
     norms.dispose();
     lastRows.dispose();
-    const lensData = (await lensLogits.data()) as Float32Array;
+    const lensData = await readData(lensLogits);
     lensLogits.dispose();
     const logitLens = trace.residual!.map((_, l) => ({ layer: l + 1, top: topOf(lm, lensData.subarray(l * V, (l + 1) * V), topN) }));
     return {

@@ -11,6 +11,7 @@ import type { LoadedModel } from '../load/load.ts';
 import { answerContinuation, answerPools, factLang, judgeAnswer, replyTo, type Fact } from './evaluate.ts';
 import { entropyBits, softmax } from '../../sampling/sampler.ts';
 import { logSoftmaxAt } from '../../sampling/step.ts';
+import { readData } from '../runtime/backend.ts';
 
 /** A question with a known answer. `seen`: whether its fact was in the model's training data, if known. */
 export interface LensQuestion {
@@ -45,7 +46,7 @@ export async function scoreContinuation(lm: LoadedModel, promptIds: number[], co
   const V = lm.config.vocabSize;
   lm.model.truncate(0);
   const out = lm.model.forward(ids.slice(0, -1));
-  const logits = (await out.data()) as Float32Array;
+  const logits = await readData(out);
   out.dispose();
   lm.model.truncate(0);
   const tokens: ScoredToken[] = [];
