@@ -147,5 +147,12 @@ describe('bench CLI', () => {
     expect(b.params).toBe(params);
     expect(b.decodedTokens).toBeGreaterThanOrEqual(64);
     expect(b.tensorsAfter).toBe(b.tensorsBefore);
+    // Memory: the float32 weights plus a KV cache of 2 · layers · (a power-of-two bucket covering prompt + decoded) · width floats.
+    const cfg = JSON.parse(readFileSync(join(FIXTURE, 'config.json'), 'utf8')) as { n_layer: number; n_embd: number; n_positions: number };
+    const positions = b.promptTokens + b.decodedTokens;
+    const bucket = Math.min(cfg.n_positions, 2 ** Math.ceil(Math.log2(positions)));
+    expect(b.kvCacheBytes).toBe(2 * cfg.n_layer * bucket * cfg.n_embd * 4);
+    expect(b.engineBytes).toBeGreaterThanOrEqual(params * 4 + b.kvCacheBytes);
+    expect(b.engineBytes).toBeLessThanOrEqual(params * 4 + b.kvCacheBytes + 64 * 1024); // little besides (GPT-2's mask buffers are not loaded)
   });
 });

@@ -22,6 +22,10 @@ export interface BenchResult {
   msPerToken: number;
   tensorsBefore: number;
   tensorsAfter: number;
+  /** Bytes the engine holds after the timed run (tf.memory()): the weights as computed on and the KV cache. */
+  engineBytes: number;
+  /** Of those, the KV cache's (its keys and values for every layer, at the capacity the run grew it to). */
+  kvCacheBytes: number;
   /** Sampling one token from this model's logits (full distribution, entropy, top 20, draw), mean ms. */
   sampleMs: { greedy: number; t1: number; t08p095: number; t1minP005: number; t1rep13: number; bySortT1: number };
   /** Reading the float32 weights once on one thread (readFloor.ts): the floor under msPerToken at batch 1. */
@@ -60,6 +64,8 @@ export async function runBenchmark(lm: LoadedModel, promptTokens = 32, tokens = 
   const tensorsBefore = tf.memory().numTensors;
   const r = await run(tokens);
   const tensorsAfter = tf.memory().numTensors;
+  const engineBytes = tf.memory().numBytes;
+  const kvCacheBytes = [...lm.model.cache.k, ...lm.model.cache.v].reduce((n, t) => n + t.size * 4, 0);
   // What one decode step runs: kernels (any backend) and GPU dispatches (WebGPU).
   lm.model.truncate(0);
   await lastLogits(lm.model.forward(prompt, true));
@@ -126,6 +132,8 @@ export async function runBenchmark(lm: LoadedModel, promptTokens = 32, tokens = 
     msPerToken: round(r.decodeMs / tokens),
     tensorsBefore,
     tensorsAfter,
+    engineBytes,
+    kvCacheBytes,
     sampleMs: Object.fromEntries(Object.entries(sampleMs).map(([k, v]) => [k, round(v)])) as BenchResult['sampleMs'],
     weightReadFloorMs: round(floor.ms),
     weightReadGBps: round(floor.gbPerSec),
