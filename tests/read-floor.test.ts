@@ -1,8 +1,8 @@
-// The weight-read floor's probe (src/engine/tools/readFloor.ts) reads every byte it is given: over a buffer of
+// The weight-read floor's probe (src/engine/measure/readFloor.ts) reads every byte it is given: over a buffer of
 // ones, lane 0 of its four SIMD accumulators sums to bytes / 16. (Its timing is reported by the benchmarks, never
 // asserted.)
 import { expect, it } from 'vitest';
-import { readFloor } from '../src/engine/tools/readFloor.ts';
+import { readFloor } from '../src/engine/measure/readFloor.ts';
 
 it('streams the whole buffer: the checksum counts every float', async () => {
   for (const bytes of [64, 6400, 64 * 100_003]) {

@@ -31,6 +31,12 @@ describe('the runtime boundary', () => {
     expect(imports('src/engine/runtime/').filter((i) => /'?\.\.\//.test(i.split(' → ')[1]))).toEqual([]);
   });
 
+  it('developer measurement (src/engine/measure/) is apart from the product: the app, the worker and the learner’s tools never import it', () => {
+    const product = src.filter((f) => /^src\/(ui|worker|engine\/(tools|model|load|generate|runtime))\//.test(f.path) || f.path === 'src/main.ts');
+    expect(product.length).toBeGreaterThan(20);
+    expect(product.filter((f) => /from '[^']*\/measure\//.test(f.text)).map((f) => f.path)).toEqual([]);
+  });
+
   it('package.json pins every @tensorflow package to the version the internals were written for, and that is what is installed', () => {
     const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
     const tfjs = Object.entries(pkg.dependencies).filter(([name]) => name.startsWith('@tensorflow/'));

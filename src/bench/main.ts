@@ -1,6 +1,6 @@
 // The engine benchmark in a page (used by `npm run -s bench:browser`): ?backend=&model=&promptTokens=&tokens=&fused=0
 import { selectBackend, type BackendName } from '../engine/runtime/backend.ts';
-import { runBenchmark } from '../engine/tools/bench.ts';
+import { runBenchmark } from '../engine/measure/bench.ts';
 import { fetchModelFiles } from '../engine/load/fetchModel.ts';
 import { buildModel } from '../engine/load/load.ts';
 import { WASM_PATHS } from '../engine/runtime/wasmPaths.ts';

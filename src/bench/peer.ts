@@ -11,7 +11,7 @@ import { selectBackend } from '../engine/runtime/backend.ts';
 import { fetchModelFiles } from '../engine/load/fetchModel.ts';
 import { buildModel } from '../engine/load/load.ts';
 import { WASM_PATHS } from '../engine/runtime/wasmPaths.ts';
-import { readFloor } from '../engine/tools/readFloor.ts';
+import { readFloor } from '../engine/measure/readFloor.ts';
 
 interface Chunk {
   choices?: { logprobs?: { content?: { id: number }[] } }[];

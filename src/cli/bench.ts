@@ -1,5 +1,5 @@
 // npm run -s bench -- [--model <dir>] [--prompt-tokens N] [--tokens M] [--backend wasm|cpu] [--profile] --json
-import { runBenchmark } from '../engine/tools/bench.ts';
+import { runBenchmark } from '../engine/measure/bench.ts';
 import { parseArgs, runMain, UsageError } from './args.ts';
 import { MODEL_FLAGS, startEngine } from './common.ts';
 

@@ -3,9 +3,11 @@
 import * as tf from '@tensorflow/tfjs';
 import { describeBackend, selectBackend, type BackendName, type BackendStatus } from '../engine/runtime/backend.ts';
 import { WASM_PATHS } from '../engine/runtime/wasmPaths.ts';
-import { decodeMsPerToken } from '../engine/tools/bench.ts';
 import { loadSource, type LoadCallbacks } from './loadSource.ts';
 import type { BackendInfo, ModelSource } from './protocol.ts';
+import type { LoadedModel } from '../engine/load/load.ts';
+import { lastLogits } from '../engine/model/model.ts';
+import { argmax } from '../sampling/sampler.ts';
 
 type Loaded = Awaited<ReturnType<typeof loadSource>>;
 
@@ -101,4 +103,17 @@ export function backendInfo(status: BackendStatus, how: BackendInfo['how']): Bac
     threads: status.wasm?.threadCount ?? 0,
     unavailable: status.attempts.filter((a) => !a.ok).map((a) => a.name),
   };
+}
+
+/** Mean ms per greedy decode step after an 8-token prefill (`steps` steps, one warm-up step first): for choosing a backend at load. */
+export async function decodeMsPerToken(lm: LoadedModel, steps = 8): Promise<number> {
+  const prompt = lm.tokenizer.encode('The quick brown fox jumps over the lazy dog.').slice(0, 8);
+  lm.model.truncate(0);
+  let logits = await lastLogits(lm.model.forward(prompt.length ? prompt : [0], true));
+  logits = await lastLogits(lm.model.forward([argmax(logits)], true)); // warm-up: shaders, kernels
+  const t0 = performance.now();
+  for (let i = 0; i < steps; i++) logits = await lastLogits(lm.model.forward([argmax(logits)], true));
+  const ms = (performance.now() - t0) / steps;
+  lm.model.truncate(0);
+  return ms;
 }

@@ -151,16 +151,3 @@ export async function runBenchmark(lm: LoadedModel, promptTokens = 32, tokens = 
     dispatchesPerToken,
   };
 }
-
-/** Mean ms per greedy decode step after an 8-token prefill (`steps` steps, one warm-up step first): for choosing a backend at load. */
-export async function decodeMsPerToken(lm: LoadedModel, steps = 8): Promise<number> {
-  const prompt = lm.tokenizer.encode('The quick brown fox jumps over the lazy dog.').slice(0, 8);
-  lm.model.truncate(0);
-  let logits = await lastLogits(lm.model.forward(prompt.length ? prompt : [0], true));
-  logits = await lastLogits(lm.model.forward([argmax(logits)], true)); // warm-up: shaders, kernels
-  const t0 = performance.now();
-  for (let i = 0; i < steps; i++) logits = await lastLogits(lm.model.forward([argmax(logits)], true));
-  const ms = (performance.now() - t0) / steps;
-  lm.model.truncate(0);
-  return ms;
-}
