@@ -46,7 +46,7 @@ export interface StepPanelInput {
 export class StepPanel {
   private chart: Chart | null = null;
   private drawn: (StepPanelInput & { lang: string }) | null | undefined = undefined;
-  private readonly readings = new Map<string, Record<number, CharacterReading>>(); // the guessing game's, by context
+  private readonly readings = new Map<string, Promise<Record<number, CharacterReading>>>(); // the guessing game's, by context
   readonly canvas = label(h('canvas', { role: 'img' }), (d) => d.chartLabel, 'aria-label');
 
   constructor(
@@ -187,7 +187,6 @@ export class StepPanel {
     const partial = candidates.filter((c) => hasPartialBytes(c.token)).map((c) => c.id);
     if (partial.length) {
       const key = `${context.join(',')}|${partial.join(',')}`;
-      const known = this.readings.get(key);
       const relabel = (readings: Record<number, CharacterReading>) =>
         candidates.forEach((c, i) => {
           if (!readings[c.id]) return;
@@ -196,16 +195,14 @@ export class StepPanel {
           picks[i].title = title ?? '';
           picks[i].dataset.readIds = readIds;
         });
-      if (known) relabel(known);
-      else
-        this.handlers
-          .needCharacters(context, partial)
-          .then((r) => {
-            if (this.readings.size > 100) this.readings.clear();
-            this.readings.set(key, r);
-            relabel(r);
-          })
-          .catch(() => {}); // the byte labels stay: still right, only less readable
+      // One engine job per hidden step: a redraw while it runs waits for the same answer.
+      let reading = this.readings.get(key);
+      if (!reading) {
+        if (this.readings.size > 100) this.readings.clear();
+        reading = this.handlers.needCharacters(context, partial).catch(() => ({})); // on failure the byte labels stay: right, only less readable
+        this.readings.set(key, reading);
+      }
+      void reading.then(relabel);
     }
     const form = h(
       'form',
