@@ -185,6 +185,7 @@ export class Runs {
   /** Runs the engine on the run's own tokens (never the text boxes) and streams its steps into the state. */
   private startRun(run: Run, maxTokens: number, onError?: () => void): void {
     const drawsUsed = run.steps.filter((s) => s.draw !== null).length;
+    const base = run.steps.length; // the worker numbers this call's steps from 0 (Next token and branches start with steps)
     this.clock = { start: performance.now(), first: 0, shown: 0, lastShown: 0, paced: this.state.setup.delayMs > 0 };
     this.wantsScroll = true;
     const args = { promptIds: allIds(run), settings: this.host.settings(), seed: run.seed, rngSkip: drawsUsed, maxTokens, delayMs: this.state.setup.delayMs, chat: run.mode === 'chat', inspectLayer: this.host.inspectLayer() };
@@ -199,7 +200,7 @@ export class Runs {
           if (!clock.shown++) clock.first = clock.lastShown;
         });
       },
-      onInspected: (step, inspection) => this.host.stepInspected(run.id, step, inspection),
+      onInspected: (step, inspection) => this.host.stepInspected(run.id, base + step, inspection),
       onDone: (summary) => void this.finishRun(run, summary),
       onError: (message) => {
         onError?.();

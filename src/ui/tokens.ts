@@ -53,7 +53,8 @@ export function candidateText(token: string, reading: { text: string; ids: numbe
   if (!reading) return { children: [document.createTextNode(visibleToken(token))], title: undefined, readIds: undefined };
   const n = reading.ids.length;
   return {
-    children: [document.createTextNode(visibleToken(reading.text)), h('sup', { class: 'n-tokens', 'aria-hidden': 'true' }, t().nTokens(n))],
+    // The count is read aloud too: the probability beside it belongs to the first token only.
+    children: [document.createTextNode(visibleToken(reading.text)), h('sup', { class: 'n-tokens' }, t().nTokens(n))],
     title: t().charReading(visibleToken(token), reading.text, n),
     readIds: reading.ids.join(','), // for scripts: the tokens read
   };

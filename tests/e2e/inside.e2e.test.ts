@@ -278,6 +278,16 @@ for (const backend of ['wasm', 'webgpu'] as const) {
         const engine = await inspect(lm, context, 0);
         expect(during!.tops.map(Number)).toEqual(engine.logitLens.map((row) => row.top[0].id));
       }
+      // Next token on that run, still in slow motion: the new step (the 4th of the run, the worker's first) fills in too.
+      await page.evaluate(() => ((window as unknown as { pictureLog: unknown[] }).pictureLog.length = 0));
+      await runAndWait(page, 'Next token');
+      const log2 = await page.evaluate(() => (window as unknown as { pictureLog: { step: string | null; tops: (string | null)[]; tokens: number; running: boolean }[] }).pictureLog);
+      const four = await outputTokens(page);
+      expect(four).toHaveLength(4);
+      const during4 = log2.find((x) => x.step === '3' && x.running && x.tokens === 4 && x.tops.length === lm.config.nLayer && x.tops.every((id) => id !== null));
+      expect(during4, 'step 4’s blocks filled in while Next token ran').toBeTruthy();
+      const engine4 = await inspect(lm, [...lm.tokenizer.encode(PROMPT), ...four.slice(0, 3).map((t) => t.id)], 0);
+      expect(during4!.tops.map(Number)).toEqual(engine4.logitLens.map((row) => row.top[0].id));
       await page.close();
     });
   });

@@ -71,7 +71,9 @@ export class InsideView {
 
   /** An inspection the engine made by itself (a slow-motion step, in its pause): kept if it is of the selected step at the chosen layer. */
   accept(record: StepRecord, d: Inspection): void {
-    if (this.context?.record !== record || d.layer !== this.layer) return;
+    const ids = this.context?.ids;
+    // Of this step, at this layer, and of exactly the tokens the model read for it.
+    if (this.context?.record !== record || d.layer !== this.layer || !ids || d.ids.length !== ids.length || d.ids.some((id, i) => id !== ids[i])) return;
     this.data = d;
     this.dataFor = record;
     this.attention.query = null;

@@ -46,7 +46,7 @@ export interface StepPanelInput {
 export class StepPanel {
   private chart: Chart | null = null;
   private drawn: (StepPanelInput & { lang: string }) | null | undefined = undefined;
-  private readonly readings = new Map<string, Promise<Record<number, CharacterReading>>>(); // the guessing game's, by context
+  private readonly readings = new WeakMap<StepRecord, Promise<Record<number, CharacterReading>>>(); // the guessing game's, per hidden step (so per model)
   readonly canvas = label(h('canvas', { role: 'img' }), (d) => d.chartLabel, 'aria-label');
 
   constructor(
@@ -186,21 +186,24 @@ export class StepPanel {
     const picks = candidates.map((c) => h('button', { type: 'button', class: 'guess-pick', 'data-id': c.id, translate: 'no', onclick: () => this.handlers.onGuess({ id: c.id }) }, visibleToken(c.token)));
     const partial = candidates.filter((c) => hasPartialBytes(c.token)).map((c) => c.id);
     if (partial.length) {
-      const key = `${context.join(',')}|${partial.join(',')}`;
       const relabel = (readings: Record<number, CharacterReading>) =>
         candidates.forEach((c, i) => {
           if (!readings[c.id]) return;
           const { children, title, readIds } = candidateText(c.token, readings[c.id]);
           picks[i].replaceChildren(...children);
           picks[i].title = title ?? '';
+          picks[i].setAttribute('aria-label', `${readings[c.id].text} (${t().nTokens(readings[c.id].ids.length)})`);
           picks[i].dataset.readIds = readIds;
         });
       // One engine job per hidden step: a redraw while it runs waits for the same answer.
-      let reading = this.readings.get(key);
+      let reading = this.readings.get(record);
       if (!reading) {
-        if (this.readings.size > 100) this.readings.clear();
-        reading = this.handlers.needCharacters(context, partial).catch(() => ({})); // on failure the byte labels stay: right, only less readable
-        this.readings.set(key, reading);
+        // On failure (a load cancelled it) the byte labels stay, right if less readable; a later redraw asks again.
+        reading = this.handlers.needCharacters(context, partial).catch(() => {
+          this.readings.delete(record);
+          return {};
+        });
+        this.readings.set(record, reading);
       }
       void reading.then(relabel);
     }
