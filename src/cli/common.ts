@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { selectBackend, type BackendName, type BackendStatus } from '../engine/runtime/backend.ts';
 import { DEFAULT_ENDPOINT, loadHubFiles, parseHubRef, type HubProgress } from '../engine/load/hub.ts';
 import { buildModel, type LoadedModel } from '../engine/load/load.ts';
+import { WEIGHT_DTYPES, type WeightDType } from '../engine/runtime/quant.ts';
 import { defaultCacheDir, diskStore } from '../node/diskStore.ts';
 import { loadModelDir, loadSnapshot } from '../node/loadDir.ts';
 import { UsageError } from './args.ts';
@@ -12,7 +13,23 @@ import { UsageError } from './args.ts';
 export const DEFAULT_MODEL = join(import.meta.dirname, '..', '..', 'models', 'nexttoken-3m');
 
 /** Flags every CLI that loads a model accepts. */
-export const MODEL_FLAGS = { model: 'string', 'cache-dir': 'string', backend: 'string', checkpoint: 'int' } as const;
+export const MODEL_FLAGS = { model: 'string', 'cache-dir': 'string', backend: 'string', checkpoint: 'int', dtype: 'string' } as const;
+
+/** The engine options of MODEL_FLAGS as parsed (progress lines to stderr). */
+export function engineOptions(a: Record<string, unknown>): EngineOptions {
+  const dtype = a.dtype as string | undefined;
+  if (dtype !== undefined && !WEIGHT_DTYPES.includes(dtype as WeightDType)) {
+    throw new UsageError(`--dtype must be ${WEIGHT_DTYPES.join(', ')} (float32 weights, or quantized on load to llama.cpp's 8-bit or 4-bit blocks), got "${dtype}".`);
+  }
+  return {
+    model: a.model as string | undefined,
+    cacheDir: a['cache-dir'] as string | undefined,
+    backend: a.backend as string | undefined,
+    checkpoint: a.checkpoint as number | undefined,
+    dtype: dtype as WeightDType | undefined,
+    onProgress: (line) => process.stderr.write(line + '\n'),
+  };
+}
 
 export interface EngineOptions {
   model?: string; // a folder, or a Hub id "owner/name[@revision]"
@@ -20,6 +37,8 @@ export interface EngineOptions {
   backend?: string;
   /** A training snapshot of a local model (its step in checkpoints.json) instead of the final weights. */
   checkpoint?: number;
+  /** The weight matrices' precision: float32 (default) or quantized on load (q8_0, q4_0). */
+  dtype?: WeightDType;
   /** Download progress, one line at a time (the CLIs print it to stderr). */
   onProgress?: (line: string) => void;
 }
@@ -34,7 +53,7 @@ export async function startEngine(opts: EngineOptions): Promise<{ lm: LoadedMode
 export async function loadModel(opts: EngineOptions): Promise<LoadedModel> {
   const model = opts.model;
   const local = (dir: string) => {
-    const lm = loadModelDir(dir);
+    const lm = loadModelDir(dir, { dtype: opts.dtype });
     return opts.checkpoint === undefined ? lm : loadSnapshot(lm, dir, opts.checkpoint);
   };
   if (!model) {
@@ -67,5 +86,5 @@ export async function loadModel(opts: EngineOptions): Promise<LoadedModel> {
       opts.onProgress(`${p.fromCache ? 'cached' : 'downloading'} ${p.file}: ${(p.overallLoaded / 1e6).toFixed(1)} MB${of}`);
     },
   });
-  return buildModel(files);
+  return buildModel(files, { dtype: opts.dtype });
 }

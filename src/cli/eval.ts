@@ -17,7 +17,7 @@ import { loadModelDir } from '../node/loadDir.ts';
 import { xzBitsPerByte } from '../node/compress.ts';
 import { readCheckpointIndex } from '../node/loadDir.ts';
 import { parseArgs, runMain, UsageError } from './args.ts';
-import { DEFAULT_MODEL, MODEL_FLAGS, startEngine } from './common.ts';
+import { DEFAULT_MODEL, engineOptions, MODEL_FLAGS, startEngine } from './common.ts';
 
 runMain(async () => {
   const a = parseArgs(process.argv.slice(2), { ...MODEL_FLAGS, json: 'boolean', 'skip-loss': 'boolean', details: 'boolean', lens: 'boolean', form: 'string', base: 'string' });
@@ -25,7 +25,7 @@ runMain(async () => {
   if (form !== 'chat' && form !== 'completion') throw new UsageError(`--form must be chat (the default: the question as a User turn, the answer begun as the Assistant's) or completion (the bare prompt a learner types, e.g. "法国的首都是"), got "${form}".`);
   const dir = (a.model as string | undefined) ?? DEFAULT_MODEL;
   const checkpoint = a.checkpoint as number | undefined;
-  const { lm } = await startEngine({ model: dir, cacheDir: a['cache-dir'] as string | undefined, backend: a.backend as string | undefined, checkpoint, onProgress: (l) => process.stderr.write(l + '\n') });
+  const { lm } = await startEngine({ ...engineOptions(a), model: dir });
   const out: Record<string, unknown> = { params: lm.model.params, bytes: lm.weightBytes };
   const local = existsSync(join(dir, 'config.json'));
   const index = local ? readCheckpointIndex(dir) : null;

@@ -4,7 +4,7 @@ import { generate, type StepRecord } from '../engine/generate/generate.ts';
 import { checkSetting, LIMITS, type SettingKey } from '../sampling/limits.ts';
 import { STAGES, type SamplingSettings } from '../sampling/stages.ts';
 import { parseArgs, runMain, UsageError, type FlagSpec } from './args.ts';
-import { MODEL_FLAGS, startEngine } from './common.ts';
+import { engineOptions, MODEL_FLAGS, startEngine } from './common.ts';
 
 /** One flag per sampling stage (stages.ts), a whole number where its limit says so. */
 const STAGE_FLAGS: FlagSpec = Object.fromEntries(STAGES.map((s) => [s.cliFlag, LIMITS[s.name].integer ? 'int' : 'number']));
@@ -33,13 +33,7 @@ runMain(async () => {
   const maxTokens = setting('maxTokens', 'max-tokens', 50);
   const seed = setting('seed', 'seed', 0);
 
-  const { lm, status } = await startEngine({
-    model: a.model as string | undefined,
-    cacheDir: a['cache-dir'] as string | undefined,
-    backend: a.backend as string | undefined,
-    checkpoint: a.checkpoint as number | undefined,
-    onProgress: (line) => process.stderr.write(line + '\n'),
-  });
+  const { lm, status } = await startEngine(engineOptions(a));
   const prompt = String(a.prompt ?? '');
   const text = a.chat ? lm.tokenizer.applyChatTemplate([{ role: 'user', content: prompt }]) : prompt;
   const promptIds = givenIds ?? lm.tokenizer.encode(text);

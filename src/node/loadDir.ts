@@ -1,7 +1,7 @@
 // Reads a Hugging Face model folder from disk (the CLI and tests). Node only.
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { buildModel, type LoadedModel, type ModelFiles } from '../engine/load/load.ts';
+import { buildModel, type BuildOptions, type LoadedModel, type ModelFiles } from '../engine/load/load.ts';
 import { memoryWeights } from '../engine/load/safetensors.ts';
 import { parseCheckpointIndex, snapshotOf, type CheckpointIndex } from '../engine/tools/checkpoints.ts';
 
@@ -37,8 +37,8 @@ export function readModelDir(dir: string): ModelFiles {
   };
 }
 
-export function loadModelDir(dir: string): LoadedModel {
-  return buildModel(readModelDir(dir));
+export function loadModelDir(dir: string, opts: BuildOptions = {}): LoadedModel {
+  return buildModel(readModelDir(dir), opts);
 }
 
 /** The folder's training snapshots (checkpoints.json), or null when it has none. */

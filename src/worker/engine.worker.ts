@@ -289,7 +289,7 @@ function modelInfo(m: LoadedModel): Ready['model'] {
     name: m.name,
     params: m.model.params,
     weightBytes: m.weightBytes,
-    engineBytes: tf.memory().numBytes,
+    engineBytes: tf.memory().numBytes + m.model.quantizedBytes,
     contextLength: m.model.contextLength,
     vocabSize: m.config.vocabSize,
     nLayer: m.config.nLayer,

@@ -4,6 +4,7 @@ import { ConfigError, isLlamaLayout, parseConfig, type ModelConfig } from '../mo
 import { GPT2 } from '../model/gpt2.ts';
 import { Llama } from '../model/llama.ts';
 import type { LanguageModel } from '../model/model.ts';
+import type { WeightDType } from '../runtime/quant.ts';
 import type { WeightSource } from './safetensors.ts';
 import { Tokenizer } from './tokenizer.ts';
 
@@ -28,11 +29,16 @@ export interface LoadedModel {
 }
 
 /** The network for a config, its weights read from `weights`. */
-export function modelFor(config: ModelConfig, weights: WeightSource): LanguageModel {
-  return isLlamaLayout(config) ? Llama.load(config, weights) : GPT2.load(config, weights);
+export function modelFor(config: ModelConfig, weights: WeightSource, dtype: WeightDType = 'f32'): LanguageModel {
+  return isLlamaLayout(config) ? Llama.load(config, weights, dtype) : GPT2.load(config, weights, dtype);
 }
 
-export function buildModel(files: ModelFiles): LoadedModel {
+/** How to build: `dtype` quantizes the weight matrices on load (f32 keeps the file's floats). */
+export interface BuildOptions {
+  dtype?: WeightDType;
+}
+
+export function buildModel(files: ModelFiles, opts: BuildOptions = {}): LoadedModel {
   const config = parseConfig(files.config);
   const tokenizer = Tokenizer.fromJSON(files.tokenizer, files.tokenizerConfig);
   // A tokenizer may have fewer tokens than the embedding table (padded vocabularies), never more.
@@ -41,7 +47,7 @@ export function buildModel(files: ModelFiles): LoadedModel {
       `${files.name}: tokenizer.json has ${tokenizer.vocabSize} tokens but config.json says vocab_size ${config.vocabSize}, so token ids ${config.vocabSize} to ${tokenizer.vocabSize - 1} have no embedding. The tokenizer and the weights come from different models.`,
     );
   }
-  const model = modelFor(config, files.weights);
+  const model = modelFor(config, files.weights, opts.dtype);
   const eos = new Set<number>();
   for (const v of [config.eosTokenId, files.generationConfig?.eos_token_id, tokenizer.eosId].flat()) {
     if (Number.isInteger(v)) eos.add(v as number);

@@ -22,7 +22,9 @@ export interface BenchResult {
   msPerToken: number;
   tensorsBefore: number;
   tensorsAfter: number;
-  /** Bytes the engine holds after the timed run (tf.memory()): the weights as computed on and the KV cache. */
+  /** The weight matrices' precision (--dtype). */
+  dtype: string;
+  /** Bytes the engine holds after the timed run (tf.memory() plus quantized matrices): the weights as computed on and the KV cache. */
   engineBytes: number;
   /** Of those, the KV cache's (its keys and values for every layer, at the capacity the run grew it to). */
   kvCacheBytes: number;
@@ -64,7 +66,7 @@ export async function runBenchmark(lm: LoadedModel, promptTokens = 32, tokens = 
   const tensorsBefore = tf.memory().numTensors;
   const r = await run(tokens);
   const tensorsAfter = tf.memory().numTensors;
-  const engineBytes = tf.memory().numBytes;
+  const engineBytes = tf.memory().numBytes + lm.model.quantizedBytes; // tensors, plus quantized matrices held beside them
   const kvCacheBytes = [...lm.model.cache.k, ...lm.model.cache.v].reduce((n, t) => n + t.size * 4, 0);
   // What one decode step runs: kernels (any backend) and GPU dispatches (WebGPU).
   lm.model.truncate(0);
@@ -125,6 +127,7 @@ export async function runBenchmark(lm: LoadedModel, promptTokens = 32, tokens = 
     model: lm.name,
     params: lm.model.params,
     backend: tf.getBackend(),
+    dtype: lm.model.dtype,
     promptTokens,
     decodedTokens: tokens,
     prefillMs: round(r.prefillMs),

@@ -12,7 +12,9 @@ import { addLayerNorm, cachedAttention, embedTokens, gelu, layerNorm } from '../
 import { attnProj, embed, lnMatVec, webgpuDecodeStep, writeCacheRow } from '../runtime/fusedWebGPU.ts';
 import { dense, KVModel, type Linear as BaseLinear } from './kvModel.ts';
 import type { Trace } from './model.ts';
-import { loadWeights } from './weights.ts';
+import { QuantMatrix, type QuantArena, type WeightDType } from '../runtime/quant.ts';
+import { quantRows } from '../runtime/quantDense.ts';
+import { loadWeights, type Matrix } from './weights.ts';
 import type { WeightSource } from './weights.ts';
 
 interface Block {
@@ -26,29 +28,30 @@ type Linear = Required<BaseLinear>; // GPT-2 has a bias on every projection
 export class GPT2 extends KVModel {
   private constructor(
     readonly config: GPT2Config,
-    private readonly wteT: tf.Tensor2D, // [D, V]: the LM head as a plain matMul, and the embedding by column
+    private readonly wteT: Matrix, // [D, V]: the LM head as a plain matMul, and the embedding by column (quantized: [V, D], rows)
     private readonly wpe: tf.Tensor2D,
     private readonly blocks: Block[],
     private readonly ln_f: { g: tf.Tensor1D; b: tf.Tensor1D },
     readonly params: number,
     weights: tf.Tensor[],
+    dtype: WeightDType,
+    arena: QuantArena | null,
   ) {
-    super(new KVCache(config.nLayer, config.nHead, config.contextLength, config.nEmbd / config.nHead), weights, wteT, (x) => layerNorm(x, ln_f, config.layerNormEpsilon));
+    super(new KVCache(config.nLayer, config.nHead, config.contextLength, config.nEmbd / config.nHead), weights, wteT, (x) => layerNorm(x, ln_f, config.layerNormEpsilon), dtype, arena);
   }
 
   /** Reads and checks every tensor, uploading one at a time so only one float32 copy is held in JS. */
-  static load(config: GPT2Config, src: WeightSource): GPT2 {
+  static load(config: GPT2Config, src: WeightSource, dtype: WeightDType = 'f32'): GPT2 {
     const { nEmbd: D, nLayer, vocabSize: V, contextLength: N } = config;
     const prefix = src.shape('transformer.wte.weight') ? 'transformer.' : '';
     return loadWeights(src, prefix, (r) => {
       const vec = (name: string, n: number) => r.read(name, [n]) as tf.Tensor1D;
       const mat = (name: string, rows: number, cols: number) => r.read(name, [rows, cols]) as tf.Tensor2D;
       const norm = (p: string) => ({ g: vec(`${p}.weight`, D), b: vec(`${p}.bias`, D) });
-      const linear = (p: string, i: number, o: number): Linear => ({ w: mat(`${p}.weight`, i, o), b: vec(`${p}.bias`, o) });
+      const linear = (p: string, i: number, o: number): Linear => ({ w: r.matrix(`${p}.weight`, o, i, 'inOut'), b: vec(`${p}.bias`, o) });
 
-      const wte = mat('wte.weight', V, D);
-      const wteT = r.own(tf.transpose(wte) as tf.Tensor2D);
-      r.release(wte);
+      // The token table is the LM head's [V, D] as nn.Linear stores it: at f32 transposed to [D, V].
+      const wteT = r.matrix('wte.weight', V, D, 'outIn');
       const wpe = mat('wpe.weight', N, D);
       const blocks: Block[] = [];
       for (let i = 0; i < nLayer; i++) {
@@ -61,20 +64,20 @@ export class GPT2 extends KVModel {
         });
       }
       const ln_f = norm('ln_f');
-      return new GPT2(config, wteT, wpe, blocks, ln_f, r.params, r.tensors());
-    });
+      return new GPT2(config, wteT, wpe, blocks, ln_f, r.params, r.tensors(), r.dtype, r.arena);
+    }, dtype);
   }
 
   forward(ids: number[], lastOnly = false, trace?: Trace): tf.Tensor2D {
     const { nEmbd: D, nHead: H, layerNormEpsilon: eps } = this.config;
     const hd = D / H;
-    if (ids.length === 1 && !trace && webgpuDecodeStep(this.cache.capacityFor(this.cache.ids.length + 1), D)) return this.run(ids, lastOnly, (pos) => this.decodeStepWebGPU(ids[0], pos), true);
+    if (ids.length === 1 && !trace && this.dtype === 'f32' && webgpuDecodeStep(this.cache.capacityFor(this.cache.ids.length + 1), D)) return this.run(ids, lastOnly, (pos) => this.decodeStepWebGPU(ids[0], pos), true);
     return this.run(ids, lastOnly, (pos, T) => {
-      const embedded = trace?.wantEmbeddings ? null : embedTokens(this.wteT, this.wpe, ids, pos);
+      const embedded = trace?.wantEmbeddings || this.wteT instanceof QuantMatrix ? null : embedTokens(this.wteT, this.wpe, ids, pos);
       let x: tf.Tensor2D;
       if (embedded) x = embedded;
       else {
-        const tokEmb = tf.transpose(tf.gather(this.wteT, tf.tensor1d(ids, 'int32'), 1)) as tf.Tensor2D; // [T, D]
+        const tokEmb = this.tokenEmbeddings(ids); // [T, D]
         // The rows of these positions, gathered (a slice would copy the whole table on WASM).
         const posEmb = tf.gather(this.wpe, tf.tensor1d(Array.from({ length: T }, (_, i) => pos + i), 'int32')) as tf.Tensor2D;
         if (trace?.wantEmbeddings) trace.embeddings = { token: tf.keep(tokEmb), position: tf.keep(posEmb) };
@@ -108,7 +111,9 @@ export class GPT2 extends KVModel {
 
   /** The token embeddings of `ids`, [T, D] (rows of the token table, stored transposed). */
   tokenEmbeddings(ids: number[]): tf.Tensor2D {
-    return tf.tidy(() => tf.transpose(tf.gather(this.wteT, tf.tensor1d(ids, 'int32'), 1)) as tf.Tensor2D);
+    const table = this.wteT;
+    if (table instanceof QuantMatrix) return quantRows(table, ids);
+    return tf.tidy(() => tf.transpose(tf.gather(table, tf.tensor1d(ids, 'int32'), 1)) as tf.Tensor2D);
   }
 
   /** The blocks without the KV cache, on whatever ops are registered (logProbOfEmbeddings runs it on the composite ones). */
@@ -130,14 +135,16 @@ export class GPT2 extends KVModel {
   /** One token's step on WebGPU in 4 dispatches per block (fusedWebGPU.ts): the same function as above. */
   private decodeStepWebGPU(id: number, pos: number): tf.Tensor2D {
     const eps = this.config.layerNormEpsilon;
-    let x = embed(this.wteT, this.wpe, id, pos);
+    // only at float32 (forward checks): every matrix is a tensor here
+    const f32 = (m: Matrix) => m as tf.Tensor2D;
+    let x = embed(f32(this.wteT), this.wpe, id, pos);
     this.blocks.forEach((blk, l) => {
-      const qkv = lnMatVec(x, blk.attn.c_attn.w, { bias: blk.attn.c_attn.b, norm: blk.ln_1, eps });
+      const qkv = lnMatVec(x, f32(blk.attn.c_attn.w), { bias: blk.attn.c_attn.b, norm: blk.ln_1, eps });
       writeCacheRow(qkv, this.cache.k[l], this.cache.v[l], pos);
-      x = attnProj(qkv, this.cache.k[l], this.cache.v[l], blk.attn.c_proj.w, blk.attn.c_proj.b, x, pos);
-      const m = lnMatVec(x, blk.mlp.c_fc.w, { bias: blk.mlp.c_fc.b, norm: blk.ln_2, eps, gelu: true });
-      x = lnMatVec(m, blk.mlp.c_proj.w, { bias: blk.mlp.c_proj.b, residual: x });
+      x = attnProj(qkv, this.cache.k[l], this.cache.v[l], f32(blk.attn.c_proj.w), blk.attn.c_proj.b, x, pos);
+      const m = lnMatVec(x, f32(blk.mlp.c_fc.w), { bias: blk.mlp.c_fc.b, norm: blk.ln_2, eps, gelu: true });
+      x = lnMatVec(m, f32(blk.mlp.c_proj.w), { bias: blk.mlp.c_proj.b, residual: x });
     });
-    return lnMatVec(x, this.wteT, { norm: this.ln_f, eps });
+    return lnMatVec(x, f32(this.wteT), { norm: this.ln_f, eps });
   }
 }

@@ -3,6 +3,9 @@
 import * as tf from '@tensorflow/tfjs';
 import { causalAttention, type KVCache } from '../runtime/attention.ts';
 import { denseWasm, withCompositeKernels } from '../runtime/fused.ts';
+import { QuantArena, QuantMatrix, type WeightDType } from '../runtime/quant.ts';
+import { quantDense } from '../runtime/quantDense.ts';
+import type { Matrix } from './weights.ts';
 import type { ModelConfig } from './config.ts';
 import { ContextFullError, type LanguageModel, type Trace } from './model.ts';
 
@@ -13,11 +16,20 @@ export abstract class KVModel implements LanguageModel {
   constructor(
     readonly cache: KVCache,
     private readonly weights: tf.Tensor[],
-    /** The LM head, [D, V]. */
-    private readonly head: tf.Tensor2D,
+    /** The LM head, [D, V] (or quantized, [V, D]). */
+    private readonly head: Matrix,
     /** The final norm of this architecture (LayerNorm for GPT-2, RMSNorm for Llama). */
     private readonly finalNorm: (x: tf.Tensor2D) => tf.Tensor2D,
+    /** The precision of the weight matrices. */
+    readonly dtype: WeightDType = 'f32',
+    /** The quantized matrices' memory (null at float32). */
+    private readonly arena: QuantArena | null = null,
   ) {}
+
+  /** Bytes of weights held outside TF.js's tensors (the quantized matrices); engine memory = tensors + these. */
+  get quantizedBytes(): number {
+    return this.arena?.heldBytes ?? 0;
+  }
 
   get contextLength(): number {
     return this.config.contextLength;
@@ -98,13 +110,14 @@ export abstract class KVModel implements LanguageModel {
   }
 }
 
-/** A projection: weight [in, out] and an optional bias. */
+/** A projection: weight (float32 [in, out], or quantized) and an optional bias. */
 export interface Linear {
-  w: tf.Tensor2D;
+  w: Matrix;
   b?: tf.Tensor1D;
 }
 
 /** x·W (+ b), the bias added inside the matMul kernel (one dispatch, not two). */
 export function dense(x: tf.Tensor2D, p: Linear): tf.Tensor2D {
+  if (p.w instanceof QuantMatrix) return quantDense(x, p.w, p.b);
   return denseWasm(x, p.w, p.b) ?? (tf.fused.matMul({ a: x, b: p.w, bias: p.b }) as tf.Tensor2D);
 }

@@ -17,7 +17,9 @@ import { KVCache, causalAttention, causalMask } from '../runtime/attention.ts';
 import type { LlamaConfig } from './config.ts';
 import { dense, KVModel, type Linear } from './kvModel.ts';
 import type { Trace } from './model.ts';
-import { loadWeights } from './weights.ts';
+import { QuantMatrix, type QuantArena, type WeightDType } from '../runtime/quant.ts';
+import { quantRows } from '../runtime/quantDense.ts';
+import { loadWeights, type Matrix } from './weights.ts';
 import type { WeightSource } from './weights.ts';
 
 interface Layer {
@@ -30,27 +32,24 @@ interface Layer {
 export class Llama extends KVModel {
   private constructor(
     readonly config: LlamaConfig,
-    private readonly embedT: tf.Tensor2D, // [D, V]: embed_tokens, looked up by column
-    headT: tf.Tensor2D, // [D, V]: the LM head (the same tensor as embedT when tied)
+    private readonly embedT: Matrix, // [D, V]: embed_tokens, looked up by column (quantized: [V, D], by row)
+    headT: Matrix, // [D, V]: the LM head (the same tensor as embedT when tied; quantized: [V, D])
     private readonly layers: Layer[],
     norm: tf.Tensor1D,
     private readonly rope: { cos: tf.Tensor2D; sin: tf.Tensor2D }, // [contextLength, headDim]
     readonly params: number,
     weights: tf.Tensor[],
+    dtype: WeightDType,
+    arena: QuantArena | null,
   ) {
-    super(new KVCache(config.nLayer, config.nKvHead, config.contextLength, config.headDim), weights, headT, (x) => rmsNorm(x, norm, config.rmsNormEps));
+    super(new KVCache(config.nLayer, config.nKvHead, config.contextLength, config.headDim), weights, headT, (x) => rmsNorm(x, norm, config.rmsNormEps), dtype, arena);
   }
 
-  static load(config: LlamaConfig, src: WeightSource): Llama {
+  static load(config: LlamaConfig, src: WeightSource, dtype: WeightDType = 'f32'): Llama {
     const { nEmbd: D, nLayer, vocabSize: V, nHead: H, nKvHead: KV, headDim: hd, intermediateSize: I } = config;
     return loadWeights(src, '', (r) => {
-      // [out, in] on disk; transposed to [in, out] once, the float copy released right away.
-      const transposed = (name: string, out: number, inp: number): tf.Tensor2D => {
-        const w = r.read(name, [out, inp]);
-        const t = r.own(tf.transpose(w) as tf.Tensor2D);
-        r.release(w);
-        return t;
-      };
+      // [out, in] on disk; at f32 transposed to [in, out] once (quantized, kept [out, in]: the kernel's rows).
+      const transposed = (name: string, out: number, inp: number): Matrix => r.matrix(name, out, inp, 'outIn');
       const linear = (p: string, inp: number, out: number, bias: boolean): Linear => ({
         w: transposed(`${p}.weight`, out, inp),
         ...(bias ? { b: r.read(`${p}.bias`, [out]) as tf.Tensor1D } : {}),
@@ -86,8 +85,8 @@ export class Llama extends KVModel {
       const rope = ropeTables(config);
       r.own(rope.cos);
       r.own(rope.sin);
-      return new Llama(config, embedT, headT, layers, norm, rope, r.params, r.tensors());
-    });
+      return new Llama(config, embedT, headT, layers, norm, rope, r.params, r.tensors(), r.dtype, r.arena);
+    }, dtype);
   }
 
   forward(ids: number[], lastOnly = false, trace?: Trace): tf.Tensor2D {
@@ -100,7 +99,9 @@ export class Llama extends KVModel {
   }
 
   tokenEmbeddings(ids: number[]): tf.Tensor2D {
-    return tf.tidy(() => tf.transpose(tf.gather(this.embedT, tf.tensor1d(ids, 'int32'), 1)) as tf.Tensor2D);
+    const table = this.embedT;
+    if (table instanceof QuantMatrix) return quantRows(table, ids);
+    return tf.tidy(() => tf.transpose(tf.gather(table, tf.tensor1d(ids, 'int32'), 1)) as tf.Tensor2D);
   }
 
   /** The blocks from position 0 without the KV cache: attention over these tokens only. */

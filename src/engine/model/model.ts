@@ -3,6 +3,7 @@ import type * as tf from '@tensorflow/tfjs';
 import { readData } from '../runtime/backend.ts';
 import type { KVCache } from '../runtime/attention.ts';
 import type { ModelConfig } from './config.ts';
+import type { WeightDType } from '../runtime/quant.ts';
 
 /** What the forward pass can hand back besides logits, for the "inside the model" views. */
 export interface Trace {
@@ -16,6 +17,10 @@ export interface LanguageModel {
   readonly config: ModelConfig;
   readonly contextLength: number;
   readonly params: number;
+  /** The precision of the weight matrices (float32, or quantized on load). */
+  readonly dtype: WeightDType;
+  /** Bytes of weights held outside TF.js's tensors (quantized matrices): engine memory is tf.memory() plus these. */
+  readonly quantizedBytes: number;
   /** The token ids whose keys and values are in the KV cache, in order. */
   readonly cachedIds: readonly number[];
   /**

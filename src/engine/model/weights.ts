@@ -2,8 +2,12 @@
 // shape the config implies, uploaded one at a time, and remembered, so that the model can free all
 // of them at once and a load that fails part-way frees what it had already uploaded.
 import * as tf from '@tensorflow/tfjs';
-import { uploadNow } from '../runtime/backend.ts';
+import { readUploadedWeight, uploadNow } from '../runtime/backend.ts';
+import { QK, QuantArena, QuantMatrix, quantize, type WeightDType } from '../runtime/quant.ts';
 import { expectShape } from './model.ts';
+
+/** A weight matrix: float32 [in, out] as a tensor (x·W), or quantized [out, in] (a row per output, as on disk). */
+export type Matrix = tf.Tensor2D | QuantMatrix;
 
 /** Where a model's weights come from: one file in memory, shards, or a stream (see the Hub loader). */
 export interface WeightSource {
@@ -19,11 +23,47 @@ export interface WeightSource {
 export class WeightReader {
   params = 0;
   private readonly held = new Set<tf.Tensor>();
+  /** Where quantized matrices live (null at f32): the model keeps it. */
+  readonly arena: QuantArena | null;
 
   constructor(
     private readonly src: WeightSource,
     private readonly prefix = '',
-  ) {}
+    readonly dtype: WeightDType = 'f32',
+  ) {
+    this.arena = dtype === 'f32' ? null : new QuantArena();
+  }
+
+  /**
+   * A projection's weight matrix stored `layout` on disk ([out, in] for nn.Linear, [in, out] for GPT-2's
+   * Conv1D): at f32 a tensor [in, out]; quantized, the blocks of [out, in] (each output's weights in a row,
+   * the kernel's layout). Rows that are not whole blocks of 32 stay float32, as llama.cpp keeps them.
+   */
+  matrix(name: string, out: number, inp: number, layout: 'outIn' | 'inOut'): Matrix {
+    const full = this.prefix + name;
+    const shape = layout === 'outIn' ? [out, inp] : [inp, out];
+    if (!this.arena || inp % QK !== 0) {
+      const w = this.read(name, shape) as tf.Tensor2D;
+      if (layout === 'inOut') return w;
+      const t = this.own(tf.transpose(w) as tf.Tensor2D);
+      this.release(w);
+      return t;
+    }
+    expectShape(full, this.src.shape(full), shape, this.src.describe(full));
+    this.params += out * inp;
+    const data = this.floats(full);
+    const rows = layout === 'outIn' ? data : transpose(data, inp, out);
+    return this.arena.add(quantize(this.dtype as Exclude<WeightDType, 'f32'>, rows, out, inp));
+  }
+
+  /** A tensor's floats, from the file or read back from a tensor a streaming loader already uploaded. */
+  private floats(full: string): Float32Array {
+    const streamed = this.src.take?.(full) as tf.Tensor | undefined;
+    if (!streamed) return this.src.read(full);
+    const data = readUploadedWeight(streamed);
+    streamed.dispose();
+    return data;
+  }
 
   /** One tensor from the file, checked and uploaded (or the one already streamed to the backend). */
   read(name: string, shape: number[]): tf.Tensor {
@@ -63,12 +103,19 @@ export class WeightReader {
 }
 
 /** Runs `build` with a reader; if it throws, every tensor it uploaded is freed before the error goes on. */
-export function loadWeights<T>(src: WeightSource, prefix: string, build: (r: WeightReader) => T): T {
-  const reader = new WeightReader(src, prefix);
+export function loadWeights<T>(src: WeightSource, prefix: string, build: (r: WeightReader) => T, dtype: WeightDType = 'f32'): T {
+  const reader = new WeightReader(src, prefix, dtype);
   try {
     return build(reader);
   } catch (e) {
     reader.abandon();
     throw e;
   }
+}
+
+/** [rows, cols] → [cols, rows], row-major. */
+function transpose(data: Float32Array, rows: number, cols: number): Float32Array {
+  const out = new Float32Array(data.length);
+  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = data[r * cols + c];
+  return out;
 }

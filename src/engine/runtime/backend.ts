@@ -174,3 +174,11 @@ export async function readRows(t: tf.Tensor2D): Promise<Float32Array[]> {
   const [rows, cols] = t.shape;
   return Array.from({ length: rows }, (_, r) => data.subarray(r * cols, (r + 1) * cols));
 }
+
+/**
+ * A tensor's floats, synchronously: only at load time, for a weight a streaming loader already uploaded and
+ * that is to be quantized (WASM reads its heap; WebGPU waits for the GPU once per tensor, before any job runs).
+ */
+export function readUploadedWeight(t: tf.Tensor): Float32Array {
+  return t.dataSync() as Float32Array;
+}

@@ -35,12 +35,12 @@ export function withCompositeKernels<T>(fn: () => T): T {
   }
 }
 
-interface WasmBackend {
+export interface WasmBackend {
   makeOutput(shape: number[], dtype: 'float32'): tf.TensorInfo;
   typedArrayFromHeap(t: tf.TensorInfo): Float32Array;
 }
 
-function onWasm(): boolean {
+export function onWasm(): boolean {
   if (!fusedKernels.enabled || tf.getBackend() !== 'wasm') return false;
   registerWasmKernels();
   return true;

@@ -45,7 +45,7 @@ export function parseCheckpointIndex(json: unknown, where: string): CheckpointIn
 /** The same model (config, tokenizer) with a snapshot's weights. */
 export function snapshotOf(lm: LoadedModel, file: string, bytes: Uint8Array): LoadedModel {
   const weights = memoryWeights([{ name: file, bytes }]);
-  return { ...lm, name: `${lm.name} @ ${file}`, model: modelFor(lm.config, weights), weightBytes: bytes.length };
+  return { ...lm, name: `${lm.name} @ ${file}`, model: modelFor(lm.config, weights, lm.model.dtype), weightBytes: bytes.length };
 }
 
 export interface CheckpointPrediction {

@@ -1,0 +1,15 @@
+// WebAssembly text → binary with wabt (the WebAssembly project's own toolkit, compiled to JavaScript).
+import wabtInit from 'wabt';
+
+export const QUANT_WASM_TS = 'src/engine/runtime/quantWasm.ts';
+
+export async function assembleQuantWasm(wat: string): Promise<Uint8Array> {
+  const wabt = await wabtInit();
+  const module = wabt.parseWat('quant.wat', wat, { simd: true });
+  try {
+    module.validate();
+    return module.toBinary({ log: false, write_debug_names: false }).buffer;
+  } finally {
+    module.destroy();
+  }
+}
