@@ -7,7 +7,7 @@ import type { ChatMessage } from '../engine/load/tokenizer.ts';
 import type { HubProgress } from '../engine/load/hub.ts';
 import type { SamplingSettings } from '../sampling/sampler.ts';
 import type { Inspection } from '../engine/tools/inspect.ts';
-import { IMMEDIATE_JOBS, type BackendInfo, type BeforeAfterArgs, type FaultHook, type GenerateArgs, type JobName, type JobRequest, type Jobs, type ModelSource, type Request, type Response } from '../worker/protocol.ts';
+import { IMMEDIATE_JOBS, type BackendInfo, type BeforeAfterArgs, type FaultHook, type GenerateArgs, type PrecisionArgs, type JobName, type JobRequest, type Jobs, type ModelSource, type Request, type Response } from '../worker/protocol.ts';
 
 export type { LensQuestionView, RepeatResult } from '../worker/protocol.ts';
 
@@ -54,6 +54,7 @@ export const SILENCE_TIMEOUT_S: Record<JobName, number> = {
   characters: 120,
   checkpoints: 120,
   beforeAfter: 120,
+  precision: 300,
   askBoth: 300,
   cacheRemove: 30,
   lensQuestions: 20,
@@ -281,6 +282,9 @@ export class EngineClient {
   }
   beforeAfter(args: BeforeAfterArgs) {
     return this.ask('beforeAfter', args);
+  }
+  precision(args: PrecisionArgs) {
+    return this.ask('precision', args);
   }
   askBoth(args: Jobs['askBoth']['args']) {
     return this.ask('askBoth', args);

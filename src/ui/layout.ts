@@ -200,6 +200,7 @@ function viewsNav(): HTMLElement {
     ['section.panel.experiments', (d) => d.experiments],
     ['section.panel.replay', (d) => d.replay],
     ['section.panel.finetune', (d) => d.finetune],
+    ['section.panel.precision', (d) => d.precision],
   ];
   const goTo = (selector: string) => {
     const target = document.querySelector<HTMLElement>(selector);

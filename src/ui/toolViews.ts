@@ -1,5 +1,5 @@
 // The tool views below the main loop (inside the model, the hallucination lens, experiments, the training
-// replay, before and after fine-tuning): built together from what each may ask of the app, blocked together
+// replay, before and after fine-tuning, precision): built together from what each may ask of the app, blocked together
 // while the engine is busy, told together of a new model.
 import type { ModelInfo } from '../worker/protocol.ts';
 import type { EngineClient } from './engineClient.ts';
@@ -7,6 +7,7 @@ import { ExperimentsView, type ExperimentsHost } from './views/experimentsView.t
 import { FinetuneView, type FinetuneHost } from './views/finetuneView.ts';
 import { InsideView } from './views/insideView.ts';
 import { LensView, type LensHost } from './views/lensView.ts';
+import { PrecisionView } from './views/precisionView.ts';
 import type { ToolHost } from './toolHost.ts';
 import { TrainingView, type TrainingHost } from './views/trainingView.ts';
 
@@ -22,6 +23,7 @@ export class ToolViews {
   readonly experiments: ExperimentsView;
   readonly training: TrainingView;
   readonly finetune: FinetuneView;
+  readonly precision: PrecisionView;
 
   constructor(client: EngineClient, host: ToolViewsHost) {
     this.inside = new InsideView(client, host);
@@ -29,16 +31,17 @@ export class ToolViews {
     this.experiments = new ExperimentsView(client, host);
     this.training = new TrainingView(client, host);
     this.finetune = new FinetuneView(client, host);
+    this.precision = new PrecisionView(client, host);
   }
 
   /** In the Views bar's order. */
   get elements(): HTMLElement[] {
-    return [this.inside.element, this.lens.element, this.experiments.element, this.training.element, this.finetune.element];
+    return [this.inside.element, this.lens.element, this.experiments.element, this.training.element, this.finetune.element, this.precision.element];
   }
 
   /** Why no view may use the engine now (a run, a load, another tool), or null when it is free. */
   setBlocked(reason: string | null): void {
-    for (const v of [this.lens, this.inside, this.experiments, this.training, this.finetune]) v.setBlocked(reason);
+    for (const v of [this.lens, this.inside, this.experiments, this.training, this.finetune, this.precision]) v.setBlocked(reason);
   }
 
   /** A model came in: each view resets to it. Returns the lens's questions for it (the guessing game's prompts). */
@@ -46,6 +49,7 @@ export class ToolViews {
     this.inside.setModel(model.nLayer, model.nHead);
     this.training.setModel(model.checkpoints);
     this.finetune.setModel();
+    this.precision.setModel();
     return this.lens.refresh();
   }
 }

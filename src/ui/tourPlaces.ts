@@ -6,6 +6,7 @@ import type { Layout } from './layout.ts';
 import type { LensView } from './views/lensView.ts';
 import type { TrainingView } from './views/trainingView.ts';
 import type { FinetuneView } from './views/finetuneView.ts';
+import type { PrecisionView } from './views/precisionView.ts';
 import type { Concept } from './views/tourView.ts';
 
 export interface TourPlaces {
@@ -15,6 +16,7 @@ export interface TourPlaces {
   experiments: ExperimentsView;
   training: TrainingView;
   finetune: FinetuneView;
+  precision: PrecisionView;
   /** Switches to completion mode if the app is in chat mode. */
   completeMode: () => void;
   /** The model's picture (views/modelPicture.ts). */
@@ -73,6 +75,11 @@ export async function placeOf(c: Concept, p: TourPlaces): Promise<HTMLElement | 
     case 'parameters':
       u.more.open = true; // the model's size is in the drawer's Engine group
       return u.modelInfo;
+    case 'quantization':
+      // The three precisions at the same token (the step generated first if there is none).
+      await p.ensureStep();
+      await p.precision.run();
+      return p.precision.element;
     case 'hallucination':
       return p.lens.element;
   }

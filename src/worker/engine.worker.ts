@@ -22,10 +22,12 @@ import { backendInfo, loadFastest, loadOn } from './chooseBackend.ts';
 import { loadSource, type LoadedSource } from './loadSource.ts';
 import { predictAt, snapshotOf } from '../engine/tools/checkpoints.ts';
 import { readCharacters } from '../engine/tools/characters.ts';
+import { comparePrecisions, type PrecisionComparison } from '../engine/tools/precision.ts';
+import { WEIGHT_DTYPES, type WeightDType } from '../engine/runtime/quant.ts';
 import { chatIds, chatReply, compareBeforeAfter } from '../engine/tools/finetune.ts';
 import { fetchBytes } from '../engine/load/fetchModel.ts';
 import type { HubProgress } from '../engine/load/hub.ts';
-import { IMMEDIATE_JOBS, SLOW_MOTION_MS, type BeforeAfterArgs, type FaultHook, type GenerateArgs, type JobName, type JobProgress, type JobRequest, type Jobs, type ModelSource, type Ready, type Request, type Response, type TokenView } from './protocol.ts';
+import { IMMEDIATE_JOBS, SLOW_MOTION_MS, type BeforeAfterArgs, type FaultHook, type PrecisionArgs, type GenerateArgs, type JobName, type JobProgress, type JobRequest, type Jobs, type ModelSource, type Ready, type Request, type Response, type TokenView } from './protocol.ts';
 
 let lm: LoadedModel | null = null;
 let loaded: { source: ModelSource; backends?: string[] } | null = null;
@@ -34,6 +36,7 @@ let answersFor = knownAnswers(questions); // each question's plausible answers, 
 let snapshots: LoadedSource['snapshots'] = null; // the loaded model's training snapshots, if it ships them
 const snapshotModels = new Map<number, LoadedModel>(); // built on first use, freed with their model
 let sibling: { key: string; lm: LoadedModel } | null = null; // the fine-tuning sibling (beforeAfter), freed with its model
+const precisionModels = new Map<WeightDType, LoadedModel>(); // the loaded model at other precisions (precision), freed with it
 const faults: FaultHook[] = []; // armed by tests (?testHooks)
 /** Started by a page with ?testHooks (EngineClient names the worker so): only then are faults accepted. */
 const TEST_HOOKS = (self as unknown as { name?: string }).name?.split(' ').includes('testHooks') ?? false;
@@ -161,6 +164,8 @@ async function runJob(req: JobRequest, job: Running): Promise<void> {
       return answer(req.reqId, 'checkpoints', await tool(() => runCheckpoints(req.args, signal)));
     case 'beforeAfter':
       return answer(req.reqId, 'beforeAfter', await tool(() => runBeforeAfter(req.args)));
+    case 'precision':
+      return answer(req.reqId, 'precision', await tool(() => runPrecision(req.args)));
     case 'askBoth': {
       const a = req.args;
       const other = await siblingModel(a.other);
@@ -248,8 +253,29 @@ async function runBeforeAfter(a: BeforeAfterArgs): Promise<Jobs['beforeAfter']['
   return compareBeforeAfter(base, tuned, baseIds, tunedIds, a.chosenId);
 }
 
-/** A new model (or a new backend) replaces the old one's snapshots and sibling too. */
+/** The loaded model at `dtype`: itself, or built from its files again, quantized on load, and kept with it. */
+async function precisionModel(dtype: WeightDType): Promise<LoadedModel> {
+  const m = need();
+  if (m.model.dtype === dtype) return m;
+  let other = precisionModels.get(dtype);
+  if (!other) {
+    if (!loaded) throw new Error('No model is loaded.');
+    other = (await loadSource(loaded.source, tf.getBackend(), { onWarning: () => {}, dtype })).lm;
+    precisionModels.set(dtype, other);
+  }
+  return other;
+}
+
+async function runPrecision(a: PrecisionArgs): Promise<PrecisionComparison> {
+  const models = [];
+  for (const dtype of WEIGHT_DTYPES) models.push({ dtype, lm: await precisionModel(dtype) });
+  return comparePrecisions(models, a.contextIds, a.chosenId, a.promptIds, a.greedyTokens);
+}
+
+/** A new model (or a new backend) replaces the old one's snapshots, sibling and other precisions too. */
 function useSource(next: LoadedSource): void {
+  for (const p of precisionModels.values()) p.model.dispose();
+  precisionModels.clear();
   for (const s of snapshotModels.values()) s.model.dispose();
   snapshotModels.clear();
   sibling?.lm.model.dispose();

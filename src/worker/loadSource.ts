@@ -2,6 +2,7 @@
 // a runnable model on the current backend. A load that fails frees every tensor it uploaded.
 import * as tf from '@tensorflow/tfjs';
 import { uploadNow } from '../engine/runtime/backend.ts';
+import type { WeightDType } from '../engine/runtime/quant.ts';
 import { webgpuDevice } from '../engine/runtime/tfjsInternals.ts';
 import { fetchModelFiles } from '../engine/load/fetchModel.ts';
 import { loadHubFiles, type HubProgress } from '../engine/load/hub.ts';
@@ -15,6 +16,8 @@ import type { ModelSource } from './protocol.ts';
 
 export interface LoadCallbacks {
   signal?: AbortSignal;
+  /** The weight matrices' precision (float32 unless quantized on load). */
+  dtype?: WeightDType;
   onProgress?: (p: HubProgress) => void;
   onWarning?: (message: string) => void;
 }
@@ -31,7 +34,7 @@ export async function loadSource(source: ModelSource, backend: string, cb: LoadC
   let lm: LoadedModel;
   try {
     const files = await fetchFiles(source, backend, uploaded, cb);
-    lm = buildModel(files);
+    lm = buildModel(files, { dtype: cb.dtype });
     for (const t of files.weights.leftovers?.() ?? []) (t as tf.Tensor).dispose(); // e.g. GPT-2's attn.bias masks
   } catch (e) {
     for (const t of uploaded) if (!t.isDisposed) t.dispose();

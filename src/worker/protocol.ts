@@ -16,6 +16,7 @@ import type { BeforeAfter, ChatReply } from '../engine/tools/finetune.ts';
 import type { SamplingSettings } from '../sampling/sampler.ts';
 import type { CheckpointPrediction } from '../engine/tools/checkpoints.ts';
 import type { CharacterReading } from '../engine/tools/characters.ts';
+import type { PrecisionComparison } from '../engine/tools/precision.ts';
 
 export interface ModelInfo {
   name: string;
@@ -118,6 +119,15 @@ export interface BeforeAfterArgs {
   chosenId: number | null;
 }
 
+export interface PrecisionArgs {
+  /** The step's context (the model reads it at each precision) and the token the run drew there. */
+  contextIds: number[];
+  chosenId: number | null;
+  /** The run's prompt, continued greedily at each precision for `greedyTokens`. */
+  promptIds: number[];
+  greedyTokens: number;
+}
+
 /** Every request the page can make: its arguments and its answer. */
 export interface Jobs {
   load: { args: { source: ModelSource; backends?: string[] }; result: Ready };
@@ -139,6 +149,8 @@ export interface Jobs {
    * conversation (`messages`) in its own template, followed by the same `replyIds`.
    */
   beforeAfter: { args: BeforeAfterArgs; result: BeforeAfter };
+  /** The loaded model at float32, Q8_0 and Q4_0 (quantized on the fly) at one step, and greedy runs from its prompt. */
+  precision: { args: PrecisionArgs; result: PrecisionComparison };
   /** The same conversation answered by the base and by the tuned model (each in its own template). */
   askBoth: { args: { other: ModelSource; otherIs: 'base' | 'tuned'; messages: ChatMessage[]; settings: SamplingSettings; seed: number; maxTokens: number }; result: { base: ChatReply; tuned: ChatReply } };
   /** The prompt through every training snapshot of the model (the embedded model ships them). */

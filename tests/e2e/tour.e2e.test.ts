@@ -41,6 +41,7 @@ it('each card’s “Show me” opens and highlights that concept’s live view,
     replay: 'section.replay',
     finetuning: 'section.finetune',
     parameters: '#model-info',
+    quantization: 'section.precision',
     hallucination: 'section.lens',
   };
   for (const [i, concept] of CONCEPTS.entries()) {
@@ -63,6 +64,8 @@ it('each card’s “Show me” opens and highlights that concept’s live view,
       if (concept === 'replay') expect(await page.locator('section.replay article.replay-card').count()).toBe(5);
       // Pre-training → fine-tuning: the base and the tuned model compared at the selected token.
       if (concept === 'finetuning') expect(await page.locator('section.finetune article.finetune-side').count()).toBe(2);
+      // How many bits does knowledge need: the model at float32, Q8_0 and Q4_0 at the selected token.
+      if (concept === 'quantization') expect(await page.locator('section.precision article.precision-side').count()).toBe(3);
     }
     if (i < CONCEPTS.length - 1) await tour.getByRole('button', { name: 'Next' }).click();
   }
@@ -95,7 +98,7 @@ it('the views nav brings each view into sight below it and focuses its heading, 
     await page.setViewportSize({ width, height: 800 });
     const nav = page.getByRole('navigation', { name: 'Views' });
     const names = await nav.getByRole('button').allTextContents();
-    expect(names).toEqual(['Input', 'Output', 'Next-token distribution', 'The model', 'Inside the model', 'Hallucination lens', 'Experiments', 'Training replay', 'Before and after fine-tuning']);
+    expect(names).toEqual(['Input', 'Output', 'Next-token distribution', 'The model', 'Inside the model', 'Hallucination lens', 'Experiments', 'Training replay', 'Before and after fine-tuning', 'Precision']);
     for (const name of names.slice().reverse()) {
       const button = nav.getByRole('button', { name, exact: true });
       const selector = (await button.getAttribute('data-view'))!;

@@ -31,6 +31,10 @@ export abstract class KVModel implements LanguageModel {
     return this.arena?.heldBytes ?? 0;
   }
 
+  get engineWeightBytes(): number {
+    return this.weights.reduce((n, t) => n + t.size * 4, 0) + (this.arena?.weightBytes ?? 0);
+  }
+
   get contextLength(): number {
     return this.config.contextLength;
   }

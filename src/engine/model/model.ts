@@ -21,6 +21,8 @@ export interface LanguageModel {
   readonly dtype: WeightDType;
   /** Bytes of weights held outside TF.js's tensors (quantized matrices): engine memory is tf.memory() plus these. */
   readonly quantizedBytes: number;
+  /** Bytes the weights take in the engine (float32 tensors and quantized blocks; not the KV cache). */
+  readonly engineWeightBytes: number;
   /** The token ids whose keys and values are in the KV cache, in order. */
   readonly cachedIds: readonly number[];
   /**

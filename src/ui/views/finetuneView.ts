@@ -22,6 +22,9 @@ export interface StepContext {
   chosenId: number;
   chosenToken: string;
   chat: { messages: ChatMessage[]; replyIds: number[] } | null;
+  /** The run's prompt and how many tokens the run generated (the precision view continues it greedily). */
+  promptIds: number[];
+  runTokens: number;
 }
 
 export interface FinetuneHost extends ToolHost {
@@ -171,7 +174,7 @@ export function stepContextOf(s: AppState): StepContext | null {
     messages.push({ role: 'user', content: run.prompt });
     chat = { messages, replyIds: ids.slice(root.promptIds.length) };
   }
-  return { runId: run.id, step, contextIds: ids, chosenId: record.id, chosenToken: record.token, chat };
+  return { runId: run.id, step, contextIds: ids, chosenId: record.id, chosenToken: record.token, chat, promptIds: run.promptIds, runTokens: run.steps.length };
 }
 
 /**

@@ -7,7 +7,7 @@ import { label, onLangChange, t } from '../i18n/index.ts';
 
 Chart.register(LineController, LineElement, PointElement, LinearScale, CategoryScale);
 
-export const CONCEPTS = ['tokens', 'embeddings', 'positions', 'attention', 'ffn', 'softmax', 'temperature', 'topkp', 'loop', 'training', 'replay', 'finetuning', 'parameters', 'hallucination'] as const;
+export const CONCEPTS = ['tokens', 'embeddings', 'positions', 'attention', 'ffn', 'softmax', 'temperature', 'topkp', 'loop', 'training', 'replay', 'finetuning', 'parameters', 'quantization', 'hallucination'] as const;
 export type Concept = (typeof CONCEPTS)[number];
 
 export interface TrainingLog {
