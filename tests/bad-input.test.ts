@@ -284,6 +284,9 @@ describe('the generate CLI: each bad flag named with its allowed range, exit cod
   it('B47 a training snapshot the embedded model does not have', async () => {
     expectRow(rows, 'B47', 'CLI', '--model models/nexttoken-3m --checkpoint 7', await cliMessage(['--model', 'models/nexttoken-3m', '--checkpoint', '7', '--prompt', 'Hi'], 1));
   });
+  it('B49 a weight precision the engine does not run', async () => {
+    expectRow(rows, 'B49', 'CLI', '--dtype q5_k', await cliMessage(['--dtype', 'q5_k', '--prompt', 'Hi'], 2));
+  });
   it('B48 an eval form that does not exist', async () => {
     expectRow(rows, 'B48', 'CLI', 'eval --form bare', await cliMessage(['--form', 'bare', '--skip-loss'], 2, 'eval'));
   });
@@ -304,9 +307,9 @@ describe('a link with bad values: corrected, and the page says to what (the same
   }
 });
 
-it('every row of the bad-input table has its test (the UI rows are in tests/e2e/service.e2e.test.ts and force.e2e.test.ts)', () => {
+it('every row of the bad-input table has its test (the UI rows are in tests/e2e/service.e2e.test.ts, force.e2e.test.ts and precision.e2e.test.ts)', () => {
   if (process.env.BAD_INPUT_TABLE_OUT) return;
-  const here = ['bad-input.test.ts', 'e2e/service.e2e.test.ts', 'e2e/force.e2e.test.ts'].map((f) => readFileSync(join(ROOT, 'tests', f), 'utf8')).join('\n');
+  const here = ['bad-input.test.ts', 'e2e/service.e2e.test.ts', 'e2e/force.e2e.test.ts', 'e2e/precision.e2e.test.ts'].map((f) => readFileSync(join(ROOT, 'tests', f), 'utf8')).join('\n');
   for (const id of rows.keys()) expect(here, `row ${id}`).toContain(`'${id}'`);
   expect(rows.size).toBeGreaterThanOrEqual(25);
 });

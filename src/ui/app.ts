@@ -104,6 +104,7 @@ export class App {
         this.models.picked = true;
         void this.models.load(source, choice);
       },
+      setPrecision: (dtype) => void this.models.setPrecision(dtype),
       listCache: () => this.client.cachedModels(),
       removeCache: () => this.client.removeCachedModels(),
     });

@@ -7,7 +7,7 @@ import type { ChatMessage } from '../engine/load/tokenizer.ts';
 import type { HubProgress } from '../engine/load/hub.ts';
 import type { SamplingSettings } from '../sampling/sampler.ts';
 import type { Inspection } from '../engine/tools/inspect.ts';
-import { IMMEDIATE_JOBS, type BackendInfo, type BeforeAfterArgs, type FaultHook, type GenerateArgs, type PrecisionArgs, type JobName, type JobRequest, type Jobs, type ModelSource, type Request, type Response } from '../worker/protocol.ts';
+import { IMMEDIATE_JOBS, type BackendInfo, type BeforeAfterArgs, type FaultHook, type GenerateArgs, type PrecisionArgs, type WeightDType, type JobName, type JobRequest, type Jobs, type ModelSource, type Request, type Response } from '../worker/protocol.ts';
 
 export type { LensQuestionView, RepeatResult } from '../worker/protocol.ts';
 
@@ -228,10 +228,10 @@ export class EngineClient {
 
   // ---------- the app's vocabulary ----------
 
-  load(source: ModelSource, backends: string[] | undefined, onProgress: (p: HubProgress) => void): Promise<Jobs['load']['result']> {
+  load(source: ModelSource, backends: string[] | undefined, onProgress: (p: HubProgress) => void, dtype: WeightDType = 'f32'): Promise<Jobs['load']['result']> {
     // A URL relative to the page (?modelUrl=models/x/) would resolve against the worker's script in assets/.
     if (source.kind === 'url') source = { ...source, url: new URL(source.url, document.baseURI).href };
-    return this.ask('load', { source, backends }, { onProgress });
+    return this.ask('load', { source, backends, dtype }, { onProgress });
   }
 
   lensQuestions() {

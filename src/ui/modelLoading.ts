@@ -2,7 +2,7 @@
 // back to the embedded model when the very first load fails, reloading after a worker restart, and the shipped
 // model each mode uses until a learner picks one. Runs, prompt, conversation and settings survive every failure.
 import type { HubProgress } from '../engine/load/hub.ts';
-import type { ModelInfo, ModelSource } from '../worker/protocol.ts';
+import { PRECISIONS, type ModelInfo, type ModelSource, type WeightDType } from '../worker/protocol.ts';
 import type { EngineClient } from './engineClient.ts';
 import { t as tr } from './i18n/index.ts';
 import type { Layout } from './layout.ts';
@@ -67,9 +67,12 @@ export class ModelLoading {
     ui.progress.value = 0;
     ui.progressText.textContent = tr().loadingSource(describeSource(source));
     await host.keeper.flush(); // the current model's last changes, before its runs leave the page
-    const backends = new URLSearchParams(location.search).get('backend')?.split(',');
+    const query = new URLSearchParams(location.search);
+    const backends = query.get('backend')?.split(',');
+    const dtype = precisionAsked(query);
+    if (dtype === null) this.warnings.push(tr().badPrecision(query.get('dtype') ?? '', PRECISIONS.join(', ')));
     try {
-      const r = await host.client.load(source, backends, onProgress);
+      const r = await host.client.load(source, backends, onProgress, dtype ?? 'f32');
       // The same model again (a reload after a crash, or picked again) reads the same token ids: runs stay.
       const keepRuns = host.state().model === null || sameSource(source, this.source);
       this.source = source;
@@ -77,7 +80,7 @@ export class ModelLoading {
       await host.keeper.modelLoaded(sourceKey(source));
       ui.loadBox.hidden = true;
       if (choice !== null) history.replaceState(null, '', modelQuery(location.search, source, choice));
-      host.picker.show(source);
+      host.picker.show(source, r.model.dtype);
       await host.modelIn(r.model);
       document.body.dataset.model = r.model.name;
       const warnings = this.warnings ?? [];
@@ -106,6 +109,15 @@ export class ModelLoading {
     }
   }
 
+  /** The same model again at another precision (the page's address keeps it: ?dtype=q4_0). Runs are kept: same tokens. */
+  async setPrecision(dtype: WeightDType): Promise<void> {
+    const query = new URLSearchParams(location.search);
+    if (dtype === 'f32') query.delete('dtype');
+    else query.set('dtype', dtype);
+    history.replaceState(null, '', '?' + query.toString());
+    await this.load(this.source ?? { kind: 'url', url: this.embedded[EMBEDDED_ID] }, null);
+  }
+
   /** The worker was replaced: load the model again. Runs, prompt and settings live in the page and are kept. */
   async recover(why: string): Promise<void> {
     const { dispatch, state } = this.host;
@@ -127,4 +139,11 @@ export class ModelLoading {
       if (embeddedIdOf(this.source, this.embedded) === wanted) this.host.dispatch({ type: 'noticeAdded', text: tr().modeModel[mode] });
     });
   }
+}
+
+/** The precision the page's address asks for (?dtype=q8_0), float32 when it asks none; null when the value is not one. */
+export function precisionAsked(query: URLSearchParams): WeightDType | null {
+  const v = query.get('dtype');
+  if (v === null) return 'f32';
+  return (PRECISIONS as readonly string[]).includes(v) ? (v as WeightDType) : null;
 }

@@ -74,7 +74,7 @@ export function renderChrome(u: Layout, s: AppState, source: ModelSource | null)
   const b = s.backend;
   u.statusLine.textContent = !m || !b ? d.statusLoading(source ? sourceName(source) : '') : d.statusSentence({ model: m.name, backend: b.backend, threads: b.threads, software: b.softwareAdapter, how: b.how, unavailable: b.unavailable });
   u.backend.textContent = s.backend?.description ?? d.starting;
-  u.modelInfo.textContent = m ? d.modelInfo({ name: m.name, params: (m.params / 1e6).toFixed(2), mb: (m.weightBytes / 1e6).toFixed(1), context: m.contextLength, engineMb: (m.engineBytes / 1e6).toFixed(1) }) : '';
+  u.modelInfo.textContent = m ? d.modelInfo({ name: m.name, params: (m.params / 1e6).toFixed(2), mb: (m.weightBytes / 1e6).toFixed(1), context: m.contextLength, engineMb: (m.engineBytes / 1e6).toFixed(1) }) + (m.dtype !== 'f32' ? d.modelInfoPrecision(d.precisionNames[m.dtype]) : '') : '';
   const p = s.perf;
   const rate = (r: number | null) => (r === null ? '–' : r.toFixed(1));
   u.perf.textContent =

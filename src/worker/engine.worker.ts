@@ -30,7 +30,7 @@ import type { HubProgress } from '../engine/load/hub.ts';
 import { IMMEDIATE_JOBS, SLOW_MOTION_MS, type BeforeAfterArgs, type FaultHook, type PrecisionArgs, type GenerateArgs, type JobName, type JobProgress, type JobRequest, type Jobs, type ModelSource, type Ready, type Request, type Response, type TokenView } from './protocol.ts';
 
 let lm: LoadedModel | null = null;
-let loaded: { source: ModelSource; backends?: string[] } | null = null;
+let loaded: { source: ModelSource; backends?: string[]; dtype: WeightDType } | null = null;
 let questions: LensQuestion[] = []; // the hallucination lens's questions for the loaded model
 let answersFor = knownAnswers(questions); // each question's plausible answers, grouped once per model
 let snapshots: LoadedSource['snapshots'] = null; // the loaded model's training snapshots, if it ships them
@@ -119,7 +119,7 @@ async function runJob(req: JobRequest, job: Running): Promise<void> {
   else if (req.job !== 'load' && deviceLostReason() && lm) await recoverFromDeviceLoss();
   switch (req.job) {
     case 'load':
-      return answer(req.reqId, 'load', await load(req.args.source, req.args.backends, req.reqId, signal));
+      return answer(req.reqId, 'load', await load(req.args.source, req.args.backends, req.args.dtype ?? 'f32', req.reqId, signal));
     case 'generate':
       return answer(req.reqId, 'generate', await runGeneration(req.reqId, req.args, job));
     case 'lensAsk':
@@ -288,11 +288,11 @@ function useSource(next: LoadedSource): void {
 
 // ---------- loading ----------
 
-async function load(source: ModelSource, backends: string[] | undefined, reqId: number, signal: AbortSignal): Promise<Ready> {
+async function load(source: ModelSource, backends: string[] | undefined, dtype: WeightDType, reqId: number, signal: AbortSignal): Promise<Ready> {
   const cancelled = lastCancelled.splice(0);
   const waited = lastWaited.splice(0);
   const t0 = performance.now();
-  const callbacks = { signal, onProgress: (p: HubProgress) => post({ type: 'progress', reqId, ...p }), onWarning: (message: string) => post({ type: 'warning', message }) };
+  const callbacks = { signal, dtype, onProgress: (p: HubProgress) => post({ type: 'progress', reqId, ...p }), onWarning: (message: string) => post({ type: 'warning', message }) };
   // No backend asked for: auto, remembered per model and device. `?backend=auto` measures again.
   const chosen = !backends?.length || backends[0] === 'auto' ? await loadFastest(source, callbacks, !!backends?.length) : await loadOn(backends as BackendName[], source, callbacks);
   // A device lost while the engine is idle: move to WASM at once, so the status line tells the truth.
@@ -302,7 +302,7 @@ async function load(source: ModelSource, backends: string[] | undefined, reqId: 
   // The new model is built before the old one is let go: if the load fails, the old one still works.
   lm?.model.dispose();
   useSource(chosen.next);
-  loaded = { source, backends };
+  loaded = { source, backends, dtype };
   return { model: modelInfo(chosen.next.lm), backend: chosen.info, loadMs: performance.now() - t0, cancelled, waited };
 }
 
@@ -323,6 +323,7 @@ function modelInfo(m: LoadedModel): Ready['model'] {
     hasChatTemplate: m.tokenizer.hasChatTemplate,
     eosIds: m.eosIds,
     checkpoints: snapshots?.index.checkpoints.length ?? 0,
+    dtype: m.model.dtype,
   };
 }
 
@@ -332,15 +333,16 @@ let recovering: Promise<void> | null = null;
 function recoverFromDeviceLoss(): Promise<void> {
   recovering ??= (async () => {
     const why = deviceLostReason() ?? 'unknown reason';
-    const source = loaded!.source;
+    const { source, dtype } = loaded!;
     lm = null; // its tensors lived on the lost device: nothing to free
     snapshotModels.clear(); // so did its snapshots'
     sibling = null; // and its sibling's
+    precisionModels.clear(); // and its other precisions'
     forgetLostDevice();
     const status = await selectBackend({ order: ['wasm', 'webgl', 'cpu'], wasmPaths: WASM_PATHS });
-    const next = await loadSource(source, status.backend, { onWarning: (message) => post({ type: 'warning', message }) });
+    const next = await loadSource(source, status.backend, { dtype, onWarning: (message) => post({ type: 'warning', message }) });
     useSource(next);
-    loaded = { source, backends: [status.backend] };
+    loaded = { source, backends: [status.backend], dtype };
     post({ type: 'backendChanged', backend: backendInfo(status, 'deviceLost'), why: `The GPU device was lost (${why}). The engine moved to ${status.backend} and reloaded ${next.lm.name}; nothing was lost.` });
   })().finally(() => (recovering = null));
   return recovering;

@@ -17,6 +17,11 @@ import type { SamplingSettings } from '../sampling/sampler.ts';
 import type { CheckpointPrediction } from '../engine/tools/checkpoints.ts';
 import type { CharacterReading } from '../engine/tools/characters.ts';
 import type { PrecisionComparison } from '../engine/tools/precision.ts';
+import type { WeightDType } from '../engine/runtime/quant.ts';
+
+export type { WeightDType };
+/** The precisions a model can be loaded at (the weight matrices quantized on load), in the picker's order. */
+export const PRECISIONS: readonly WeightDType[] = ['f32', 'q8_0', 'q4_0'];
 
 export interface ModelInfo {
   name: string;
@@ -32,6 +37,8 @@ export interface ModelInfo {
   eosIds: number[];
   /** How many training snapshots the model has (0: trained elsewhere, none shipped). */
   checkpoints: number;
+  /** The weight matrices' precision (float32, or quantized on load). */
+  dtype: WeightDType;
 }
 
 export interface BackendInfo {
@@ -130,7 +137,7 @@ export interface PrecisionArgs {
 
 /** Every request the page can make: its arguments and its answer. */
 export interface Jobs {
-  load: { args: { source: ModelSource; backends?: string[] }; result: Ready };
+  load: { args: { source: ModelSource; backends?: string[]; dtype?: WeightDType }; result: Ready };
   generate: { args: GenerateArgs; result: GenerationSummary };
   lensAsk: { args: { index: number }; result: LensAnswer };
   lensRepeat: { args: { index: number; n: number; temperature: number }; result: RepeatResult };

@@ -5,7 +5,8 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cliSteps, outputTokens, ROOT, runAndWait, screenshot, useApp, type OpenPage } from './harness.ts';
+import { badInputRows, expectRow, normalise } from '../shared/badInputTable.ts';
+import { cliSteps, openMore, outputTokens, ROOT, runAndWait, screenshot, useApp, type OpenPage } from './harness.ts';
 
 const app = useApp();
 const MODEL = 'models/nexttoken-3m';
@@ -72,3 +73,32 @@ async function cliPromptIds(prompt: string): Promise<number[]> {
   const { stdout } = await promisify(execFile)(join(ROOT, 'node_modules', '.bin', 'tsx'), ['src/cli/generate.ts', '--model', MODEL, '--prompt', prompt, '--max-tokens', '1', '--json'], { cwd: ROOT });
   return (JSON.parse(stdout.trim().split('\n').at(-1)!) as { summary: { promptIds: number[] } }).summary.promptIds;
 }
+
+describe('loading the model at a precision (WASM)', () => {
+  it('?dtype=q4_0 loads quantized: the model line says so and greedy tokens are the CLI’s at --dtype q4_0; the picker’s Q8_0 reloads at Q8_0 and keeps the runs; a bad value is named', async () => {
+    const o = await app.open(`?backend=wasm&dtype=q4_0&prompt=${encodeURIComponent('Once upon a time')}&t=0&max=10`);
+    const page = o.page;
+    const promptIds = await cliPromptIds('Once upon a time');
+    const greedy = async (dtype: string) => (await cliSteps(['--model', MODEL, '--dtype', dtype, '--prompt-ids', promptIds.join(','), '--temperature', '0', '--max-tokens', '10'])).map((s) => s.id);
+    expect(await page.locator('#model-info').textContent()).toContain('Q4_0');
+    await runAndWait(page, 'Generate');
+    const q4 = (await outputTokens(page)).map((c) => c.id);
+    expect(q4).toEqual(await greedy('q4_0'));
+
+    await openMore(page); // the drawer holds the picker
+    await page.getByLabel('Weight precision', { exact: true }).selectOption('q8_0');
+    await expect.poll(() => page.locator('#model-info').textContent(), { timeout: 120_000 }).toContain('Q8_0');
+    expect(new URL(page.url()).searchParams.get('dtype')).toBe('q8_0');
+    expect((await outputTokens(page)).map((c) => c.id)).toEqual(q4); // the run made at Q4_0 is kept
+    await runAndWait(page, 'Generate');
+    expect((await page.locator('#output button.token').evaluateAll((els) => els.slice(-10).map((e) => Number((e as HTMLElement).dataset.id))))).toEqual(await greedy('q8_0'));
+    expect(o.consoleErrors).toEqual([]);
+    await page.close();
+
+    const bad = await app.open('?backend=wasm&dtype=q5_k');
+    await expect.poll(() => bad.page.locator('#error').textContent()).toContain('q5_k');
+    expectRow(badInputRows(), 'B50', 'UI', '?dtype=q5_k', normalise((await bad.page.locator('#error').textContent()) ?? ''));
+    expect(await bad.page.locator('#model-info').textContent()).not.toContain('quantized');
+    await bad.page.close();
+  });
+});

@@ -1,6 +1,6 @@
 // The model picker: the embedded model or a Hub model (presets with their download size, or any id),
 // the Hub endpoint, and the cache of downloaded models. It only builds the source to load; the app loads it.
-import type { CachedModel, ModelSource } from '../../worker/protocol.ts';
+import { PRECISIONS, type CachedModel, type ModelSource, type WeightDType } from '../../worker/protocol.ts';
 import { clear, h } from '../dom.ts';
 import { label, onLangChange, t } from '../i18n/index.ts';
 import { DEFAULT_ENDPOINT, endpointKey, hubLabel, parseHubRef } from '../../engine/load/hubRef.ts';
@@ -11,6 +11,8 @@ const ENDPOINT_KEY = 'nexttoken.hubEndpoint';
 
 export interface PickerActions {
   load(source: ModelSource, choice: string): void;
+  /** Load the current model again at another precision (its weight matrices quantized on load). */
+  setPrecision(dtype: WeightDType): void;
   listCache(): Promise<CachedModel[]>;
   removeCache(): Promise<void>;
 }
@@ -26,6 +28,7 @@ export function storedEndpoint(): string | null {
 export class ModelPicker {
   readonly element: HTMLElement;
   private readonly select: HTMLSelectElement;
+  private readonly precision: HTMLSelectElement;
   private readonly customId: HTMLInputElement;
   private readonly endpoint: HTMLInputElement;
   private readonly loadBtn: HTMLButtonElement;
@@ -47,6 +50,11 @@ export class ModelPicker {
       (d) => d.model,
       'aria-label',
     );
+    this.precision = label(
+      h('select', { id: 'precision-select' }, ...PRECISIONS.map((p) => label(h('option', { value: p }), (d) => d.precisionNames[p]))),
+      (d) => d.weightPrecision,
+      'aria-label',
+    );
     this.customId = label(label(h('input', { type: 'text', hidden: true, spellcheck: 'false', translate: 'no' }), (d) => d.hubModelId, 'aria-label'), (d) => d.hubIdPlaceholder, 'placeholder');
     this.loadBtn = label(h('button', { type: 'button' }), (d) => d.loadModel);
     this.note = h('span', { class: 'hint', id: 'model-note' });
@@ -66,7 +74,9 @@ export class ModelPicker {
       this.showChoice();
       if (settings.open) void this.refreshCache();
     });
-    this.element = h('div', { class: 'model-picker' }, this.select, this.customId, this.loadBtn, this.note, settings);
+    const precisionField = h('label', { class: 'field precision-field' }, label(h('span', {}), (d) => d.weightPrecision), this.precision);
+    this.element = h('div', { class: 'model-picker' }, this.select, this.customId, this.loadBtn, this.note, precisionField, settings);
+    this.precision.addEventListener('change', () => this.actions.setPrecision(this.precision.value as WeightDType));
 
     this.select.addEventListener('change', () => this.showChoice());
     this.customId.addEventListener('keydown', (e) => {
@@ -84,8 +94,9 @@ export class ModelPicker {
     this.removeBtn.addEventListener('click', () => void this.actions.removeCache().then(() => this.refreshCache()));
   }
 
-  /** Shows which model is loaded (or being loaded) without reloading it. */
-  show(source: ModelSource): void {
+  /** Shows which model is loaded (or being loaded), and at which precision, without reloading it. */
+  show(source: ModelSource, dtype?: WeightDType): void {
+    if (dtype) this.precision.value = dtype;
     const id = embeddedIdOf(source, this.embedded) ?? (source.kind === 'url' ? source.url : source.id);
     if (source.kind === 'hub') this.endpoint.value = source.endpoint;
     if (PRESETS.some((p) => p.id === id)) this.select.value = id;
@@ -99,6 +110,7 @@ export class ModelPicker {
   setBusy(busy: boolean): void {
     this.loadBtn.disabled = busy;
     this.select.disabled = busy;
+    this.precision.disabled = busy;
   }
 
   private showChoice(): void {
