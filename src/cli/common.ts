@@ -7,7 +7,7 @@ import { DEFAULT_ENDPOINT, loadHubFiles, parseHubRef, type HubProgress } from '.
 import { buildModel, type LoadedModel } from '../engine/load/load.ts';
 import { WEIGHT_DTYPES, type WeightDType } from '../engine/runtime/quant.ts';
 import { defaultCacheDir, diskStore } from '../node/diskStore.ts';
-import { loadModelDir, loadSnapshot } from '../node/loadDir.ts';
+import { loadModelDir, loadSnapshot, readGgufFile } from '../node/loadDir.ts';
 import { UsageError } from './args.ts';
 
 export const DEFAULT_MODEL = join(import.meta.dirname, '..', '..', 'models', 'nexttoken-3m');
@@ -61,6 +61,11 @@ export async function loadModel(opts: EngineOptions): Promise<LoadedModel> {
     return local(DEFAULT_MODEL);
   }
   if (existsSync(model) && statSync(model).isDirectory()) return local(model);
+  if (/\.gguf$/i.test(model)) {
+    if (!existsSync(model)) throw new UsageError(`GGUF file "${model}" does not exist.`);
+    if (opts.checkpoint !== undefined) throw new UsageError('--checkpoint needs a model folder with training snapshots; a GGUF file has none.');
+    return buildModel(readGgufFile(model), { dtype: opts.dtype });
+  }
   if (opts.checkpoint !== undefined) throw new UsageError(`--checkpoint needs a model folder with training snapshots (checkpoints.json), such as the embedded model; "${model}" is not one.`);
   if (/^[.~/\\]/.test(model) || model.split('/').length > 2) {
     throw new UsageError(`Model folder "${model}" does not exist. Pass a folder in Hugging Face layout, or a Hub id (owner/name).`);

@@ -1,6 +1,7 @@
 // Reads a Hugging Face model folder from disk (the CLI and tests). Node only.
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
+import { ggufModelFiles } from '../engine/load/ggufModel.ts';
 import { buildModel, type BuildOptions, type LoadedModel, type ModelFiles } from '../engine/load/load.ts';
 import { memoryWeights } from '../engine/load/safetensors.ts';
 import { parseCheckpointIndex, snapshotOf, type CheckpointIndex } from '../engine/tools/checkpoints.ts';
@@ -35,6 +36,11 @@ export function readModelDir(dir: string): ModelFiles {
     weights: memoryWeights(shards),
     weightBytes: shards.reduce((s, f) => s + f.bytes.length, 0),
   };
+}
+
+/** A .gguf file's model files (the whole file read into memory once). */
+export function readGgufFile(path: string): ModelFiles {
+  return ggufModelFiles(basename(path), new Uint8Array(readFileSync(path)));
 }
 
 export function loadModelDir(dir: string, opts: BuildOptions = {}): LoadedModel {

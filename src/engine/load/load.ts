@@ -29,11 +29,12 @@ export interface LoadedModel {
 }
 
 /** The network for a config, its weights read from `weights`. */
-export function modelFor(config: ModelConfig, weights: WeightSource, dtype: WeightDType = 'f32'): LanguageModel {
+export function modelFor(config: ModelConfig, weights: WeightSource, asked?: WeightDType): LanguageModel {
+  const dtype = asked ?? weights.nativeDType ?? 'f32'; // a quantized GGUF stays as it is unless asked otherwise
   return isLlamaLayout(config) ? Llama.load(config, weights, dtype) : GPT2.load(config, weights, dtype);
 }
 
-/** How to build: `dtype` quantizes the weight matrices on load (f32 keeps the file's floats). */
+/** How to build: `dtype` quantizes the weight matrices on load (f32: float32; unset: as the file holds them). */
 export interface BuildOptions {
   dtype?: WeightDType;
 }

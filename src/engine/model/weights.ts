@@ -3,7 +3,7 @@
 // of them at once and a load that fails part-way frees what it had already uploaded.
 import * as tf from '@tensorflow/tfjs';
 import { readUploadedWeight, uploadNow } from '../runtime/backend.ts';
-import { QK, QuantArena, QuantMatrix, quantize, type WeightDType } from '../runtime/quant.ts';
+import { dequantize, QK, QuantArena, QuantMatrix, quantize, type QuantBlocks, type WeightDType } from '../runtime/quant.ts';
 import { expectShape } from './model.ts';
 
 /** A weight matrix: float32 [in, out] as a tensor (x·W), or quantized [out, in] (a row per output, as on disk). */
@@ -18,6 +18,10 @@ export interface WeightSource {
   take?(name: string): unknown;
   /** Handles nobody took (tensors the model does not use), for the loader to release. */
   leftovers?(): unknown[];
+  /** A matrix the file holds already quantized (a GGUF's Q8_0/Q4_0 tensor): its blocks, [out, in], as they are. */
+  quantized?(name: string): QuantBlocks | undefined;
+  /** The precision the file's matrices are in, when it holds quantized ones (a GGUF): the model keeps it unless asked otherwise. */
+  nativeDType?: WeightDType;
 }
 
 export class WeightReader {
@@ -42,6 +46,13 @@ export class WeightReader {
   matrix(name: string, out: number, inp: number, layout: 'outIn' | 'inOut'): Matrix {
     const full = this.prefix + name;
     const shape = layout === 'outIn' ? [out, inp] : [inp, out];
+    const held = this.src.quantized?.(full);
+    if (held && this.arena && inp % QK === 0) {
+      expectShape(full, this.src.shape(full), shape, this.src.describe(full));
+      this.params += out * inp;
+      // Blocks of the precision asked for are kept as the file has them; another precision is re-quantized from their values.
+      return this.arena.add(held.type === this.dtype ? held : quantize(this.dtype as Exclude<WeightDType, 'f32'>, dequantize(held), out, inp));
+    }
     if (!this.arena || inp % QK !== 0) {
       const w = this.read(name, shape) as tf.Tensor2D;
       if (layout === 'inOut') return w;
