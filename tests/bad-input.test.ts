@@ -11,7 +11,8 @@ import { selectBackend } from '../src/engine/runtime/backend.ts';
 import { loadHubFiles, parseHubRef, type FileStore } from '../src/engine/load/hub.ts';
 import { buildModel } from '../src/engine/load/load.ts';
 import { diskStore } from '../src/node/diskStore.ts';
-import { loadModelDir } from '../src/node/loadDir.ts';
+import { loadModelDir, readGgufFile } from '../src/node/loadDir.ts';
+import { writeFixtureGguf } from './fixtures/make-gguf.ts';
 import { en } from '../src/ui/i18n/en.ts';
 import { readSetup } from '../src/ui/urlState.ts';
 import { startHubServer, type HubServer } from '../tools/hubServer.ts';
@@ -283,6 +284,37 @@ describe('the generate CLI: each bad flag named with its allowed range, exit cod
   });
   it('B47 a training snapshot the embedded model does not have', async () => {
     expectRow(rows, 'B47', 'CLI', '--model models/nexttoken-3m --checkpoint 7', await cliMessage(['--model', 'models/nexttoken-3m', '--checkpoint', '7', '--prompt', 'Hi'], 1));
+  });
+  describe('GGUF files (written by the test-side converter, then spoiled)', () => {
+    /** Loading the GGUF must fail and leave the backend's tensor count where it was. */
+    async function refusedGguf(path: string): Promise<string> {
+      const before = tf.memory().numTensors;
+      const msg = await messageOf(() => buildModel(readGgufFile(path)));
+      expect(tf.memory().numTensors).toBe(before);
+      return msg;
+    }
+    it('B51 a tensor type NextToken does not read (Q4_K)', async () => {
+      const path = join(work, 'q4k.gguf');
+      writeFixtureGguf(join(FIX, 'tiny-llama'), path, 'Q4_0', { tensorTypeId: 12 });
+      expectRow(rows, 'B51', 'model file', 'a GGUF whose matrices are Q4_K', await refusedGguf(path));
+    });
+    it('B52 a truncated GGUF', async () => {
+      const path = join(work, 'cut.gguf');
+      writeFixtureGguf(join(FIX, 'tiny-llama'), path, 'Q8_0');
+      const bytes = readFileSync(path);
+      writeFileSync(path, bytes.subarray(0, Math.floor(bytes.length * 0.6)));
+      expectRow(rows, 'B52', 'model file', 'a GGUF cut to 60% of its length', await refusedGguf(path));
+    });
+    it('B53 an architecture NextToken does not run', async () => {
+      const path = join(work, 'mamba.gguf');
+      writeFixtureGguf(join(FIX, 'tiny-llama'), path, 'Q8_0', { arch: 'mamba' });
+      expectRow(rows, 'B53', 'model file', 'a GGUF with general.architecture "mamba"', await refusedGguf(path));
+    });
+    it('B54 a tokenizer kind NextToken cannot build yet', async () => {
+      const path = join(work, 'spm.gguf');
+      writeFixtureGguf(join(FIX, 'tiny-llama'), path, 'Q8_0', { tokenizerModel: 'llama' });
+      expectRow(rows, 'B54', 'model file', 'a GGUF with tokenizer.ggml.model "llama"', await refusedGguf(path));
+    });
   });
   it('B49 a weight precision the engine does not run', async () => {
     expectRow(rows, 'B49', 'CLI', '--dtype q5_k', await cliMessage(['--dtype', 'q5_k', '--prompt', 'Hi'], 2));
