@@ -228,7 +228,7 @@ export class EngineClient {
 
   // ---------- the app's vocabulary ----------
 
-  load(source: ModelSource, backends: string[] | undefined, onProgress: (p: HubProgress) => void, dtype: WeightDType = 'f32'): Promise<Jobs['load']['result']> {
+  load(source: ModelSource, backends: string[] | undefined, onProgress: (p: HubProgress) => void, dtype?: WeightDType): Promise<Jobs['load']['result']> {
     // A URL relative to the page (?modelUrl=models/x/) would resolve against the worker's script in assets/.
     if (source.kind === 'url') source = { ...source, url: new URL(source.url, document.baseURI).href };
     return this.ask('load', { source, backends, dtype }, { onProgress });

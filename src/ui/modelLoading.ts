@@ -72,7 +72,7 @@ export class ModelLoading {
     const dtype = precisionAsked(query);
     if (dtype === null) this.warnings.push(tr().badPrecision(query.get('dtype') ?? '', PRECISIONS.join(', ')));
     try {
-      const r = await host.client.load(source, backends, onProgress, dtype ?? 'f32');
+      const r = await host.client.load(source, backends, onProgress, dtype ?? undefined);
       // The same model again (a reload after a crash, or picked again) reads the same token ids: runs stay.
       const keepRuns = host.state().model === null || sameSource(source, this.source);
       this.source = source;
@@ -112,8 +112,7 @@ export class ModelLoading {
   /** The same model again at another precision (the page's address keeps it: ?dtype=q4_0). Runs are kept: same tokens. */
   async setPrecision(dtype: WeightDType): Promise<void> {
     const query = new URLSearchParams(location.search);
-    if (dtype === 'f32') query.delete('dtype');
-    else query.set('dtype', dtype);
+    query.set('dtype', dtype); // said even for f32: a quantized GGUF otherwise loads as its file holds it
     history.replaceState(null, '', '?' + query.toString());
     await this.load(this.source ?? { kind: 'url', url: this.embedded[EMBEDDED_ID] }, null);
   }
@@ -141,9 +140,12 @@ export class ModelLoading {
   }
 }
 
-/** The precision the page's address asks for (?dtype=q8_0), float32 when it asks none; null when the value is not one. */
-export function precisionAsked(query: URLSearchParams): WeightDType | null {
+/**
+ * The precision the page's address asks for (?dtype=q8_0); undefined when it asks none (a safetensors model then
+ * loads at float32, a GGUF as its file holds it); null when the value is not one.
+ */
+export function precisionAsked(query: URLSearchParams): WeightDType | undefined | null {
   const v = query.get('dtype');
-  if (v === null) return 'f32';
+  if (v === null) return undefined;
   return (PRECISIONS as readonly string[]).includes(v) ? (v as WeightDType) : null;
 }

@@ -30,7 +30,7 @@ import type { HubProgress } from '../engine/load/hub.ts';
 import { IMMEDIATE_JOBS, SLOW_MOTION_MS, type BeforeAfterArgs, type FaultHook, type PrecisionArgs, type GenerateArgs, type JobName, type JobProgress, type JobRequest, type Jobs, type ModelSource, type Ready, type Request, type Response, type TokenView } from './protocol.ts';
 
 let lm: LoadedModel | null = null;
-let loaded: { source: ModelSource; backends?: string[]; dtype: WeightDType } | null = null;
+let loaded: { source: ModelSource; backends?: string[]; dtype?: WeightDType } | null = null;
 let questions: LensQuestion[] = []; // the hallucination lens's questions for the loaded model
 let answersFor = knownAnswers(questions); // each question's plausible answers, grouped once per model
 let snapshots: LoadedSource['snapshots'] = null; // the loaded model's training snapshots, if it ships them
@@ -119,7 +119,7 @@ async function runJob(req: JobRequest, job: Running): Promise<void> {
   else if (req.job !== 'load' && deviceLostReason() && lm) await recoverFromDeviceLoss();
   switch (req.job) {
     case 'load':
-      return answer(req.reqId, 'load', await load(req.args.source, req.args.backends, req.args.dtype ?? 'f32', req.reqId, signal));
+      return answer(req.reqId, 'load', await load(req.args.source, req.args.backends, req.args.dtype, req.reqId, signal));
     case 'generate':
       return answer(req.reqId, 'generate', await runGeneration(req.reqId, req.args, job));
     case 'lensAsk':
@@ -288,7 +288,7 @@ function useSource(next: LoadedSource): void {
 
 // ---------- loading ----------
 
-async function load(source: ModelSource, backends: string[] | undefined, dtype: WeightDType, reqId: number, signal: AbortSignal): Promise<Ready> {
+async function load(source: ModelSource, backends: string[] | undefined, dtype: WeightDType | undefined, reqId: number, signal: AbortSignal): Promise<Ready> {
   const cancelled = lastCancelled.splice(0);
   const waited = lastWaited.splice(0);
   const t0 = performance.now();

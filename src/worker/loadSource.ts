@@ -4,7 +4,7 @@ import * as tf from '@tensorflow/tfjs';
 import { uploadNow } from '../engine/runtime/backend.ts';
 import type { WeightDType } from '../engine/runtime/quant.ts';
 import { webgpuDevice } from '../engine/runtime/tfjsInternals.ts';
-import { fetchModelFiles } from '../engine/load/fetchModel.ts';
+import { fetchModelFiles, isGgufUrl } from '../engine/load/fetchModel.ts';
 import { loadHubFiles, type HubProgress } from '../engine/load/hub.ts';
 import { buildModel, type LoadedModel, type ModelFiles } from '../engine/load/load.ts';
 import type { Fact } from '../engine/tools/evaluate.ts';
@@ -41,7 +41,7 @@ export async function loadSource(source: ModelSource, backend: string, cb: LoadC
     throw e;
   }
   // The embedded model ships its own facts (seen and held out); other models get general facts.
-  const base = source.kind === 'url' ? source.url.replace(/\/?$/, '/') : null;
+  const base = source.kind === 'url' && !isGgufUrl(source.url) ? source.url.replace(/\/?$/, '/') : null;
   // Both small files at once: they sit on the load's critical path.
   const [facts, index] = base ? await Promise.all([fetchJsonOptional(base + 'facts.json'), fetchJsonOptional(base + 'checkpoints.json')]) : [null, null];
   return {

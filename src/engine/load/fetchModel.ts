@@ -1,6 +1,7 @@
 // Reads a Hugging Face model folder over HTTP (the app's bundled models; the Hub loader builds on it).
 import type { ModelFiles } from './load.ts';
 import { memoryWeights } from './safetensors.ts';
+import { ggufModelFiles } from './ggufModel.ts';
 
 export interface LoadProgress {
   file: string;
@@ -61,7 +62,16 @@ export async function fetchBytes(url: string, onProgress?: (p: LoadProgress) => 
   return out;
 }
 
+/** Whether a model address names one GGUF file rather than a Hugging Face folder. */
+export function isGgufUrl(url: string): boolean {
+  return /\.gguf(?:[?#]|$)/i.test(url);
+}
+
 export async function fetchModelFiles(baseUrl: string, onProgress?: (p: LoadProgress) => void, signal?: AbortSignal): Promise<ModelFiles> {
+  if (isGgufUrl(baseUrl)) {
+    const bytes = await fetchBytes(baseUrl, onProgress, signal);
+    return ggufModelFiles(new URL(baseUrl, 'file:///').pathname.split('/').pop() ?? baseUrl, bytes);
+  }
   const base = baseUrl.replace(/\/?$/, '/');
   const [config, tokenizer, tokenizerConfig, generationConfig] = await Promise.all([
     fetchJson(base + 'config.json', signal),
