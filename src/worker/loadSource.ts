@@ -79,12 +79,18 @@ function fetchFiles(source: ModelSource, backend: string, uploaded: tf.Tensor[],
       maxTensorBytes: limits ? Math.min(limits.maxStorageBufferBindingSize, limits.maxBufferSize) : undefined,
       onProgress: cb.onProgress,
       onWarning: cb.onWarning,
-      // Each tensor goes to the backend the moment it has arrived; the file is never held whole.
-      onTensor: (_name, shape, data) => {
-        const t = uploadNow(tf.tensor(data, shape));
-        uploaded.push(t);
-        return t;
-      },
+      // At float32 each tensor goes to the backend the moment it has arrived; the file is never held whole.
+      // Quantized on load, the file is kept as downloaded (BF16 or F16: half of float32) and each matrix quantized
+      // from it: uploading float32 first would grow the WASM heap to the float32 size, and it never shrinks.
+      ...(cb.dtype === undefined || cb.dtype === 'f32'
+        ? {
+            onTensor: (_name: string, shape: number[], data: Float32Array) => {
+              const t = uploadNow(tf.tensor(data, shape));
+              uploaded.push(t);
+              return t;
+            },
+          }
+        : {}),
       discard: (handle) => (handle as tf.Tensor).dispose(),
     },
   );
