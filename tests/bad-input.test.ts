@@ -12,7 +12,7 @@ import { loadHubFiles, parseHubRef, type FileStore } from '../src/engine/load/hu
 import { buildModel } from '../src/engine/load/load.ts';
 import { diskStore } from '../src/node/diskStore.ts';
 import { loadModelDir, readGgufFile } from '../src/node/loadDir.ts';
-import { writeFixtureGguf } from './fixtures/make-gguf.ts';
+import { writeFixtureGguf } from '../tools/ggufWrite.ts';
 import { en } from '../src/ui/i18n/en.ts';
 import { readSetup } from '../src/ui/urlState.ts';
 import { startHubServer, type HubServer } from '../tools/hubServer.ts';

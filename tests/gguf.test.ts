@@ -1,4 +1,4 @@
-// GGUF files (llama.cpp's format) written by a test-side converter (tests/fixtures/make-gguf.ts, llama.cpp's
+// GGUF files (llama.cpp's format) written by a test-side converter (tools/ggufWrite.ts, llama.cpp's
 // conventions, its own quantizer) and read by the engine: the weights a float reader would see run through the
 // float32 engine (checked against PyTorch in reference-logits.test.ts) as the witness, the float64 GPT-2
 // reference for GPT-2, and the fixture's own tokenizer.json for the tokenizer rebuilt from the metadata.
@@ -13,7 +13,7 @@ import { readData, selectBackend } from '../src/engine/runtime/backend.ts';
 import { quantize } from '../src/engine/runtime/quant.ts';
 import { readGgufFile, readModelDir } from '../src/node/loadDir.ts';
 import { Tokenizer } from '../src/engine/load/tokenizer.ts';
-import { writeFixtureGguf } from './fixtures/make-gguf.ts';
+import { writeFixtureGguf } from '../tools/ggufWrite.ts';
 import { referenceLogits } from './reference/naive-gpt2.ts';
 
 const FIXTURES = join(import.meta.dirname, 'fixtures');

@@ -1,7 +1,8 @@
-// npm run -s bench:peer -- [--models embedded,124m] [--threads 1,2] [--runs 7] [--warmups 3] [--json]
+// npm run -s bench:peer -- [--models embedded,124m] [--dtype f32,q8_0,q4_0] [--threads 1,2] [--runs 7] [--warmups 3] [--json]
 //
 // NextToken against llama.cpp compiled to WebAssembly (@wllama/wllama, pinned in package.json) on the
-// same weights (converted to F32 GGUF by tools/gguf.ts), in one headless Chromium page (bench.html?peer), interleaved run
+// same weights (converted to F32 GGUF by tools/gguf.ts; at --dtype q8_0 or q4_0 to a GGUF of that type by
+// tools/ggufWrite.ts, which NextToken then loads too: the same file for both), in one headless Chromium page (bench.html?peer), interleaved run
 // by run (the order alternating), warm-ups discarded, medians reported. Before timing it checks that
 // both engines read the prompt as the same number of tokens and produce the same greedy ids.
 // One JSON line per model × thread count. It measures; nothing asserts on its numbers.
@@ -16,6 +17,7 @@ import { parseArgs, runMain, UsageError } from '../src/cli/args.ts';
 import { launch, ROOT, startApp, stopApp } from './browser.ts';
 import { writeGpt2Random } from './gpt2-124m.ts';
 import { writeGguf } from './gguf.ts';
+import { writeFixtureGguf } from './ggufWrite.ts';
 import { startHubServer } from './hubServer.ts';
 
 interface RunResult {
@@ -46,7 +48,9 @@ const median = (xs: number[]) => {
 const round = (x: number, d = 2) => Math.round(x * 10 ** d) / 10 ** d;
 
 runMain(async () => {
-  const a = parseArgs(process.argv.slice(2), { models: 'string', threads: 'string', runs: 'int', warmups: 'int', json: 'boolean' });
+  const a = parseArgs(process.argv.slice(2), { models: 'string', dtype: 'string', threads: 'string', runs: 'int', warmups: 'int', json: 'boolean' });
+  const dtypes = ((a.dtype as string | undefined) ?? 'f32').split(',');
+  for (const d of dtypes) if (!['f32', 'q8_0', 'q4_0'].includes(d)) throw new UsageError(`--dtype: "${d}" is not f32, q8_0 or q4_0`);
   const models = ((a.models as string | undefined) ?? 'embedded,124m').split(',');
   for (const m of models) if (!MODELS[m]) throw new UsageError(`--models: unknown model "${m}" (known: ${Object.keys(MODELS).join(', ')})`);
   const threadCounts = ((a.threads as string | undefined) ?? '1,2').split(',').map(Number);
@@ -63,10 +67,13 @@ runMain(async () => {
       spec.make(spec.dir);
     }
     const ggufDir = join(ROOT, '.cache', 'peer', m);
-    if (!existsSync(join(ggufDir, 'model.gguf'))) {
-      mkdirSync(ggufDir, { recursive: true });
-      process.stderr.write(`converting ${spec.dir} to GGUF (once)…\n`);
-      writeGguf(spec.dir, join(ggufDir, 'model.gguf'));
+    mkdirSync(ggufDir, { recursive: true });
+    for (const d of dtypes) {
+      const file = join(ggufDir, `model-${d}.gguf`);
+      if (existsSync(file)) continue;
+      process.stderr.write(`converting ${spec.dir} to a ${d} GGUF (once)…\n`);
+      if (d === 'f32') writeGguf(spec.dir, file);
+      else writeFixtureGguf(spec.dir, file, d === 'q8_0' ? 'Q8_0' : 'Q4_0');
     }
     repos[`bench/${m}`] = spec.dir;
     repos[`gguf/${m}`] = ggufDir;
@@ -77,12 +84,14 @@ runMain(async () => {
   try {
     for (const m of models) {
       const spec = MODELS[m];
-      for (const threads of threadCounts) {
+      for (const dtype of dtypes) for (const threads of threadCounts) {
         const context = await browser.newContext();
         const page = await context.newPage();
         // Chromium's own override (DevTools protocol), seen by the page and its workers alike.
         if (threads > 1) await (await context.newCDPSession(page)).send('Emulation.setHardwareConcurrencyOverride', { hardwareConcurrency: threads * 2 });
-        const q = new URLSearchParams({ model: `${files.url}/bench/${m}/resolve/main/`, gguf: `${files.url}/gguf/${m}/resolve/main/model.gguf`, threads: String(threads) });
+        const gguf = `${files.url}/gguf/${m}/resolve/main/model-${dtype}.gguf`;
+        // Quantized, both engines load the one GGUF file; at f32 NextToken reads the folder, llama.cpp its conversion.
+        const q = new URLSearchParams({ model: dtype === 'f32' ? `${files.url}/bench/${m}/resolve/main/` : gguf, gguf, threads: String(threads) });
         await page.goto(`${base}bench.html?peer&${q}`);
         await page.waitForFunction(() => document.title === 'ready', null, { timeout: 600_000 });
         const error = await page.evaluate(() => (window as unknown as { __peerError?: string }).__peerError);
@@ -104,12 +113,13 @@ runMain(async () => {
             if (r >= warmups) (e === 'project' ? project : peer).push(res);
           }
         }
-        // The floor under any engine's decode step here: streaming the float32 weights once, on one thread.
+        // The floor under any engine's decode step here: streaming the weights as NextToken holds them once, on one thread.
         const floor = await page.evaluate(() => (window as unknown as { __peer: { readFloor: () => Promise<{ bytes: number; ms: number; gbPerSec: number }> } }).__peer.readFloor());
         const p = { tok: median(project.map((x) => x.decodeTokPerSec)), ttft: median(project.map((x) => x.ttftMs)) };
         const l = { tok: median(peer.map((x) => x.decodeTokPerSec)), ttft: median(peer.map((x) => x.ttftMs)) };
         const line = {
           model: m,
+          dtype,
           threads,
           projectTokPerSec: round(p.tok),
           peerTokPerSec: round(l.tok),

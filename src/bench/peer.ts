@@ -86,7 +86,7 @@ try {
     return { ids, promptTokens, ttftMs: first - t0, decodeTokPerSec: ids.length > 1 ? ((ids.length - 1) / (last - first)) * 1000 : 0 };
   }
 
-  w.__peer = { project, llamaCpp, readFloor: () => readFloor(lm.model.params * 4), info: { projectBackend: status.backend, wasm: status.wasm, llamaCpp: Wllama.getLibllamaVersion(), threads, crossOriginIsolated: self.crossOriginIsolated, hardwareConcurrency: navigator.hardwareConcurrency } };
+  w.__peer = { project, llamaCpp, readFloor: () => readFloor(lm.model.engineWeightBytes), info: { projectBackend: status.backend, wasm: status.wasm, llamaCpp: Wllama.getLibllamaVersion(), threads, crossOriginIsolated: self.crossOriginIsolated, hardwareConcurrency: navigator.hardwareConcurrency } };
   out.textContent = 'ready';
 } catch (e) {
   w.__peerError = (e as Error).message;

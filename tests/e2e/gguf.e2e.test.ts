@@ -1,10 +1,10 @@
 // A GGUF file in the app (production build): ?modelUrl= naming a .gguf loads it in the worker, on WASM and on
 // WebGPU's software adapter, and greedy generation gives the CLI's ids for the same file. The file is written by
-// the test-side converter (tests/fixtures/make-gguf.ts) from the embedded model, into an ignored folder.
+// the test-side converter (tools/ggufWrite.ts) from the embedded model, into an ignored folder.
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { writeFixtureGguf } from '../fixtures/make-gguf.ts';
+import { writeFixtureGguf } from '../../tools/ggufWrite.ts';
 import { cliSteps, outputTokens, ROOT, runAndWait, useApp, type OpenPage } from './harness.ts';
 
 const app = useApp();
