@@ -111,6 +111,7 @@ export abstract class KVModel implements LanguageModel {
   dispose(): void {
     this.cache.dispose();
     for (const t of this.weights) t.dispose();
+    this.arena?.dispose();
   }
 }
 

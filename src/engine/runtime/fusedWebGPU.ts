@@ -27,7 +27,7 @@ const ATTN_PROJ = 'NextTokenAttnProj';
 const EMBED = 'NextTokenEmbed';
 const WG = 64; // threads per workgroup: one output column each
 
-interface Program {
+export interface Program {
   variableNames: string[];
   outputShape: number[];
   shaderKey: string;
@@ -37,8 +37,8 @@ interface Program {
   uniforms: string;
   getUserCode(): string;
 }
-type Uniform = { type: 'int32' | 'float32'; data: number[] };
-interface WebGPUBackend {
+export type Uniform = { type: 'int32' | 'float32'; data: number[] };
+export interface WebGPUBackend {
   runWebGPUProgram(p: Program, inputs: tf.TensorInfo[], dtype: 'float32', uniforms: Uniform[]): tf.TensorInfo;
 }
 

@@ -220,11 +220,22 @@ export class QuantArena {
   private readonly kernels: QuantExports | null;
   private top = 0; // bytes allocated to weights
   private scratch = 0; // bytes reserved past `top` for x and y
+  private readonly disposers: (() => void)[] = []; // copies of the blocks elsewhere (the GPU), freed with the arena
 
   constructor() {
     this.memory = new WebAssembly.Memory({ initial: 1 });
     const mod = quantModule();
     this.kernels = mod ? (new WebAssembly.Instance(mod, { env: { memory: this.memory } }).exports as unknown as QuantExports) : null;
+  }
+
+  /** Runs `fn` when the arena is freed (a copy of its blocks held elsewhere goes with it). */
+  onDispose(fn: () => void): void {
+    this.disposers.push(fn);
+  }
+
+  /** Frees what was made from the arena's blocks; the memory itself goes with the last reference to the arena. */
+  dispose(): void {
+    for (const fn of this.disposers.splice(0)) fn();
   }
 
   /** Bytes the weights take in this arena. */

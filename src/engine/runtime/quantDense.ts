@@ -3,10 +3,12 @@
 // On WASM the product is one registered kernel: the activations are copied from TF.js's heap to the
 // matrix's arena, quant.wat multiplies them by the blocks in place, the result is copied back (both copies
 // are the size of a few activation rows; the weights, the large part, are read once and never copied).
-// Elsewhere (WebGPU, CPU, and the composite ops autodiff differentiates) the matrix is dequantized for the
-// call and multiplied by TF.js's own matMul: the same function, float32 weights built per call, so slow.
+// On WebGPU the blocks go to the GPU once and a WGSL kernel multiplies them (quantWebGPU.ts). Elsewhere (CPU,
+// WebGL, and the composite ops autodiff differentiates) the matrix is dequantized for the call and multiplied by
+// TF.js's own matMul: the same function, float32 weights built per call, so slow.
 import * as tf from '@tensorflow/tfjs';
-import { onWasm, type WasmBackend } from './fused.ts';
+import { fusedKernels, onWasm, type WasmBackend } from './fused.ts';
+import { quantDenseWebGPU } from './quantWebGPU.ts';
 import type { QuantMatrix } from './quant.ts';
 
 const DENSE_Q = 'NextTokenDenseQuantized';
@@ -18,6 +20,7 @@ export function quantDense(x: tf.Tensor2D, w: QuantMatrix, bias?: tf.Tensor1D): 
     registerQuantKernel();
     return tf.engine().runKernel(DENSE_Q, bias ? { x, bias } : { x }, { matrix: w } as unknown as tf.NamedAttrMap) as tf.Tensor2D;
   }
+  if (fusedKernels.enabled && tf.getBackend() === 'webgpu') return quantDenseWebGPU(x, w, bias);
   return tf.tidy(() => tf.fused.matMul({ a: x, b: tf.tensor2d(w.dequantizedTransposed(), [w.cols, w.rows]), bias }) as tf.Tensor2D);
 }
 

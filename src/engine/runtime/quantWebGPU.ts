@@ -1,0 +1,108 @@
+// Quantized products on WebGPU: the Q8_0 / Q4_0 blocks kept on the GPU (uploaded once, on first use, as two
+// tensors: the scales as float32, the quants packed four bytes to an int32 word) and multiplied by float32
+// activations in one WGSL dispatch. One thread per output (row t, column n): per block, the 32 products
+// summed in order, times the block's scale, added up block by block. Another summation order than the WASM
+// kernel's (both float32): the tests hold the two to 1e-4 of the float64 product of the dequantized weights.
+import * as tf from '@tensorflow/tfjs';
+import type { Program, WebGPUBackend } from './fusedWebGPU.ts';
+import { QK, type QuantMatrix } from './quant.ts';
+
+const DENSE_Q_GPU = 'NextTokenDenseQuantizedWebGPU';
+const WG = 64;
+
+interface GpuBlocks {
+  scales: tf.Tensor1D;
+  quants: tf.Tensor1D; // int32 words: the quants' bytes in order
+}
+const onGpu = new WeakMap<QuantMatrix, GpuBlocks>();
+
+/** The matrix's blocks as GPU tensors (uploaded on first use, freed with the model's arena). */
+function gpuBlocks(m: QuantMatrix): GpuBlocks {
+  let g = onGpu.get(m);
+  if (!g) {
+    const b = m.arena.blocks(m);
+    const bytes = new Uint8Array(b.quants.buffer, b.quants.byteOffset, b.quants.byteLength);
+    const words = new Int32Array(bytes.byteLength / 4);
+    new Uint8Array(words.buffer).set(bytes);
+    g = { scales: tf.keep(tf.tensor1d(Float32Array.from(b.scales))), quants: tf.keep(tf.tensor1d(words, 'int32')) };
+    onGpu.set(m, g);
+    const held = g;
+    m.arena.onDispose(() => {
+      held.scales.dispose();
+      held.quants.dispose();
+    });
+  }
+  return g;
+}
+
+/** x [T, K] · Wᵀ (+ bias) on WebGPU with W's blocks on the GPU → [T, N]. */
+export function quantDenseWebGPU(x: tf.Tensor2D, w: QuantMatrix, bias?: tf.Tensor1D): tf.Tensor2D {
+  register();
+  const { scales, quants } = gpuBlocks(w);
+  return tf.engine().runKernel(DENSE_Q_GPU, bias ? { x, scales, quants, bias } : { x, scales, quants }, { type: w.type, N: w.rows, K: w.cols } as unknown as tf.NamedAttrMap) as tf.Tensor2D;
+}
+
+function program(type: 'q8_0' | 'q4_0', T: number, N: number, K: number, bias: boolean): Program {
+  const B = K / QK;
+  const block =
+    type === 'q8_0'
+      ? `
+            for (var wi = 0; wi < 8; wi++) {
+              let word = quants[blk * 8 + wi];
+              let xi = xb + wi * 4;
+              s += f32(extractBits(word, 0u, 8u)) * x[xi] + f32(extractBits(word, 8u, 8u)) * x[xi + 1]
+                 + f32(extractBits(word, 16u, 8u)) * x[xi + 2] + f32(extractBits(word, 24u, 8u)) * x[xi + 3];
+            }`
+      : `
+            for (var wi = 0; wi < 4; wi++) {
+              let word = u32(quants[blk * 4 + wi]);
+              for (var k = 0u; k < 4u; k++) {
+                let byte = extractBits(word, 8u * k, 8u);
+                let j = wi * 4 + i32(k); // low nibble: element j; high nibble: element j + 16
+                s += (f32(byte & 15u) - 8.0) * x[xb + j] + (f32(byte >> 4u) - 8.0) * x[xb + j + 16];
+              }
+            }`;
+  return {
+    variableNames: ['x', 'scales', 'quants', ...(bias ? ['bias'] : [])],
+    outputShape: [T, N],
+    shaderKey: `nt_denseq_${type}_${T}_${N}_${K}_${bias}`,
+    dispatchLayout: { x: [0, 1] },
+    dispatch: [Math.ceil((T * N) / WG), 1, 1],
+    workgroupSize: [WG, 1, 1],
+    uniforms: 'n : i32,',
+    getUserCode: () => `
+      fn main(index : i32) {
+        // Read from the uniforms: a binding the shader never uses is left out of its layout (see fusedWebGPU.ts).
+        if (index < ${T * N} && uniforms.n == ${N}) {
+          let t = index / ${N};
+          let n = index % ${N};
+          var acc = 0.0;
+          for (var b = 0; b < ${B}; b++) {
+            let blk = n * ${B} + b;
+            let xb = t * ${K} + b * ${QK};
+            var s = 0.0;${block}
+            acc += s * scales[blk];
+          }
+          ${bias ? 'acc += bias[n];' : ''}
+          result[index] = acc;
+        }
+      }`,
+  };
+}
+
+let registered = false;
+function register(): void {
+  if (registered) return;
+  registered = true;
+  tf.registerKernel({
+    kernelName: DENSE_Q_GPU,
+    backendName: 'webgpu',
+    kernelFunc: ({ inputs, backend, attrs }) => {
+      const { x, scales, quants, bias } = inputs as Record<string, tf.TensorInfo | undefined>;
+      const { type, N, K } = attrs as unknown as { type: 'q8_0' | 'q4_0'; N: number; K: number };
+      const T = x!.shape[0];
+      const list = [x, scales, quants, bias].filter((t): t is tf.TensorInfo => !!t);
+      return (backend as unknown as WebGPUBackend).runWebGPUProgram(program(type, T, N, K, !!bias), list, 'float32', [{ type: 'int32', data: [N] }]);
+    },
+  });
+}
