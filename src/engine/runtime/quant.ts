@@ -191,6 +191,8 @@ export function matmulScalar(m: QuantBlocks, x: Float32Array, T: number): Float3
 interface QuantExports {
   matmul_q8_0(q: number, d: number, x: number, y: number, N: number, K: number, T: number): void;
   matmul_q4_0(q: number, d: number, x: number, y: number, N: number, K: number, T: number): void;
+  matmul_rows_q8_0(q: number, d: number, x: number, y: number, N: number, K: number, T: number, accs: number): void;
+  matmul_rows_q4_0(q: number, d: number, x: number, y: number, N: number, K: number, T: number, accs: number): void;
 }
 
 let compiled: WebAssembly.Module | null | undefined;
@@ -269,11 +271,13 @@ export class QuantArena {
     if (x.length !== T * m.cols) throw new Error(`quantized product: ${x.length} activations for ${T} rows of ${m.cols}`);
     if (!this.kernels) return matmulScalar(this.blocks(m), x, T);
     const xBytes = x.byteLength;
-    this.reserveScratch(xBytes + T * m.rows * 4);
+    const yBytes = T * m.rows * 4;
+    this.reserveScratch(xBytes + yBytes + T * 16);
     const xAt = this.top;
     const yAt = this.top + xBytes;
     new Float32Array(this.memory.buffer, xAt, x.length).set(x);
-    this.kernels[m.type === 'q8_0' ? 'matmul_q8_0' : 'matmul_q4_0'](m.qAt, m.dAt, xAt, yAt, m.rows, m.cols, T);
+    if (T === 1) this.kernels[m.type === 'q8_0' ? 'matmul_q8_0' : 'matmul_q4_0'](m.qAt, m.dAt, xAt, yAt, m.rows, m.cols, T);
+    else this.kernels[m.type === 'q8_0' ? 'matmul_rows_q8_0' : 'matmul_rows_q4_0'](m.qAt, m.dAt, xAt, yAt, m.rows, m.cols, T, yAt + yBytes);
     return new Float32Array(this.memory.buffer, yAt, T * m.rows);
   }
 
