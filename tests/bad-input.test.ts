@@ -245,6 +245,9 @@ describe('Hub and network faults: a message that says what to do, and no partial
   it('B20 a model larger than the device allows', async () => {
     expectRow(rows, 'B20', 'Hub', 'a model over the memory limit (1 KB in this test)', await messageOf(() => load('test/tiny-gpt2', 'c20', { maxWeightBytes: 1000 })));
   });
+  it('B55 a model larger than the device allows at the precision asked for (Q4_0: the blocks, and the downloaded file held while they are made)', async () => {
+    expectRow(rows, 'B55', 'Hub', 'the same at Q4_0', await messageOf(() => load('test/tiny-gpt2', 'c55', { maxWeightBytes: 1000, dtype: 'q4_0' })));
+  });
   it('B21 a download cancelled by the user', async () => {
     const ctl = new AbortController();
     hub.stallOnce('test/tiny-gpt2/model.safetensors');

@@ -82,6 +82,7 @@ export async function loadModel(opts: EngineOptions): Promise<LoadedModel> {
     store,
     // WASM memory ends at 4 GiB; keep room for activations and the JS side.
     maxWeightBytes: Math.min(totalmem() / 2, 3.5 * 2 ** 30),
+    dtype: opts.dtype,
     onProgress: (p: HubProgress) => {
       const now = Date.now();
       const done = p.total !== null && p.loaded === p.total;

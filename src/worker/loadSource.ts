@@ -77,6 +77,7 @@ function fetchFiles(source: ModelSource, backend: string, uploaded: tf.Tensor[],
       signal: cb.signal,
       maxWeightBytes: Number.isFinite(maxWeightBytes) ? maxWeightBytes : undefined,
       maxTensorBytes: limits ? Math.min(limits.maxStorageBufferBindingSize, limits.maxBufferSize) : undefined,
+      dtype: cb.dtype,
       onProgress: cb.onProgress,
       onWarning: cb.onWarning,
       // At float32 each tensor goes to the backend the moment it has arrived; the file is never held whole.

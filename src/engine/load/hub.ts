@@ -11,7 +11,8 @@ import { ConfigError, isLlamaLayout, parseConfig, SUPPORTED_MODEL_TYPES, type Mo
 import type { ModelFiles } from './load.ts';
 import { DEFAULT_ENDPOINT, endpointKey, hubFileUrl, hubLabel, type HubRef } from './hubRef.ts';
 import { HubError, interrupted, mb, readBody, stallGuard } from './download.ts';
-import { memoryWeights, parseHeader, SafetensorsError, type SafetensorsHeader, type WeightSource } from './safetensors.ts';
+import { DTYPE_BYTES, memoryWeights, parseHeader, SafetensorsError, type SafetensorsHeader, type WeightSource } from './safetensors.ts';
+import { BLOCK_BYTES, QK, type WeightDType } from '../runtime/quant.ts';
 import { StreamedWeights } from './streamedWeights.ts';
 
 export { HubError, type HubErrorKind } from './download.ts';
@@ -47,6 +48,8 @@ export interface HubLoadOptions {
   onProgress?: (p: HubProgress) => void;
   /** Refuse (before downloading weights) a model whose float32 weights would need more than this. */
   maxWeightBytes?: number;
+  /** The precision the model will be built at: the size check counts each weight's real bytes (float32 unless quantized). */
+  dtype?: WeightDType;
   /** Refuse a model with a single tensor larger than this (a WebGPU buffer limit). */
   maxTensorBytes?: number;
   fetch?: typeof fetch;
@@ -353,21 +356,28 @@ async function loadOnce(ref: HubRef, opts: HubLoadOptions): Promise<ModelFiles> 
 
 /** Refuses a model that will not fit, with the numbers. */
 function checkSize(headers: SafetensorsHeader[], config: ModelConfig, label: string, opts: HubLoadOptions): void {
-  let elements = 0;
+  const quant = opts.dtype && opts.dtype !== 'f32' ? opts.dtype : null;
+  let weightBytes = 0;
+  let fileBytes = 0;
   let largest = 0;
   for (const h of headers) {
     for (const t of h.tensors.values()) {
       const n = t.shape.reduce((a, b) => a * b, 1);
-      elements += n;
-      largest = Math.max(largest, n * 4);
+      // Quantized on load, a matrix whose rows are whole blocks takes its blocks' bytes; the rest stays float32.
+      const bytes = quant && t.shape.length === 2 && t.shape[1] % QK === 0 ? (n / QK) * BLOCK_BYTES[quant] : n * 4;
+      weightBytes += bytes;
+      fileBytes += n * DTYPE_BYTES[t.dtype];
+      largest = Math.max(largest, bytes);
     }
   }
   const kvHeads = isLlamaLayout(config) ? config.nKvHead : config.nHead;
   const headDim = isLlamaLayout(config) ? config.headDim : config.nEmbd / config.nHead;
   const kvCache = 2 * config.nLayer * kvHeads * config.contextLength * headDim * 4;
-  const need = elements * 4 + kvCache;
+  // Quantized on load, the downloaded file is held while its matrices are quantized (see loadSource.ts).
+  const need = weightBytes + kvCache + (quant ? fileBytes : 0);
   if (opts.maxWeightBytes && need > opts.maxWeightBytes) {
-    throw new HubError('too-large', `${label} needs about ${mb(need)} of memory as float32 weights and KV cache, more than this device allows (${mb(opts.maxWeightBytes)}). Pick a smaller model.`);
+    const as = quant ? `as ${quant.toUpperCase()} weights, KV cache and the downloaded file while it is quantized` : 'as float32 weights and KV cache';
+    throw new HubError('too-large', `${label} needs about ${mb(need)} of memory ${as}, more than this device allows (${mb(opts.maxWeightBytes)}). Pick a smaller model${quant === 'q4_0' ? '' : ' or a lower precision'}.`);
   }
   if (opts.maxTensorBytes && largest > opts.maxTensorBytes) {
     throw new HubError('too-large', `${label} has a ${mb(largest)} tensor, larger than this GPU's largest buffer (${mb(opts.maxTensorBytes)}). Switch the backend to WASM or pick a smaller model.`);

@@ -3,7 +3,7 @@
 import type { WeightSource } from '../model/weights.ts';
 
 export type SafetensorsDtype = 'F32' | 'F16' | 'BF16' | 'I8';
-const DTYPE_BYTES: Record<SafetensorsDtype, number> = { F32: 4, F16: 2, BF16: 2, I8: 1 };
+export const DTYPE_BYTES: Record<SafetensorsDtype, number> = { F32: 4, F16: 2, BF16: 2, I8: 1 };
 /**
  * An I8 tensor is NextToken's int8 snapshot format (tools/train/train.py, quantize_int8): a 2-D tensor
  * stored as int8 with one scale per row in a companion tensor `<name>.scale` (F16), w = q · scale.
