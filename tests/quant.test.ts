@@ -111,4 +111,16 @@ describe('the quantized matrix product (quant.wat)', () => {
     }
     expect(Array.from(m.row(5))).toEqual(Array.from(deq.subarray(5 * K, 6 * K)));
   });
+
+  it.each<QuantType>(['q8_0', 'q4_0'])('%s: the one-row kernel (every decode step) equals the scalar twin; 70 rows (two chunks of the prompt kernel) equal 70 one-row products, bit for bit', (type) => {
+    const rand = mulberry32(12);
+    const [N, K, T] = [40, 32, 70];
+    const blocks = quantize(type, Float32Array.from({ length: N * K }, () => gaussian(rand)), N, K);
+    const x = Float32Array.from({ length: T * K }, () => gaussian(rand));
+    const m = new QuantArena().add(blocks);
+    const one = (t: number) => Array.from(m.matmul(x.subarray(t * K, (t + 1) * K), 1));
+    expect(one(0)).toEqual(Array.from(matmulScalar(blocks, x.subarray(0, K), 1)));
+    const all = Array.from(m.matmul(x, T));
+    for (let t = 0; t < T; t++) expect(all.slice(t * N, (t + 1) * N), `row ${t}`).toEqual(one(t));
+  });
 });

@@ -232,12 +232,14 @@ async function runCheckpoints(a: Jobs['checkpoints']['args'], signal: AbortSigna
 
 /** The loaded model's fine-tuning sibling, loaded on first use onto the same backend and kept with it. */
 async function siblingModel(source: ModelSource): Promise<LoadedModel> {
-  const key = JSON.stringify(source);
+  // At the loaded model's precision: a comparison of fine-tuning must not also measure quantization.
+  const dtype = need().model.dtype;
+  const key = JSON.stringify([source, dtype]);
   if (sibling?.key !== key) {
     sibling?.lm.model.dispose();
     sibling = null;
     // Small models only (the shipped pair): holding both costs at most twice the loaded one's memory.
-    const next = await loadSource(source, tf.getBackend(), { onWarning: () => {} });
+    const next = await loadSource(source, tf.getBackend(), { onWarning: () => {}, dtype });
     sibling = { key, lm: next.lm };
   }
   return sibling.lm;
@@ -292,6 +294,9 @@ async function load(source: ModelSource, backends: string[] | undefined, dtype: 
   const cancelled = lastCancelled.splice(0);
   const waited = lastWaited.splice(0);
   const t0 = performance.now();
+  // The other precisions go first (they are rebuilt on demand): a load then holds at most the old model and the new.
+  for (const p of precisionModels.values()) p.model.dispose();
+  precisionModels.clear();
   const callbacks = { signal, dtype, onProgress: (p: HubProgress) => post({ type: 'progress', reqId, ...p }), onWarning: (message: string) => post({ type: 'warning', message }) };
   // No backend asked for: auto, remembered per model and device. `?backend=auto` measures again.
   const chosen = !backends?.length || backends[0] === 'auto' ? await loadFastest(source, callbacks, !!backends?.length) : await loadOn(backends as BackendName[], source, callbacks);

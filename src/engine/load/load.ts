@@ -25,6 +25,8 @@ export interface LoadedModel {
   tokenizer: Tokenizer;
   /** Generation stops at any of these. */
   eosIds: number[];
+  /** The precision of the weights in the file it was built from (a quantized GGUF's type; f32 for safetensors). */
+  sourceDType: WeightDType;
   weightBytes: number;
 }
 
@@ -53,5 +55,5 @@ export function buildModel(files: ModelFiles, opts: BuildOptions = {}): LoadedMo
   for (const v of [config.eosTokenId, files.generationConfig?.eos_token_id, tokenizer.eosId].flat()) {
     if (Number.isInteger(v)) eos.add(v as number);
   }
-  return { name: files.name, config, model, tokenizer, eosIds: [...eos], weightBytes: files.weightBytes };
+  return { name: files.name, config, model, tokenizer, eosIds: [...eos], weightBytes: files.weightBytes, sourceDType: files.weights.nativeDType ?? 'f32' };
 }

@@ -47,13 +47,16 @@ export class WeightReader {
     const full = this.prefix + name;
     const shape = layout === 'outIn' ? [out, inp] : [inp, out];
     const held = this.src.quantized?.(full);
+    // At the file's own precision (a GGUF loaded as it is) every matrix stays as the file has it, whatever its
+    // type: Q8_0 blocks in a mostly-Q4_0 file stay Q8_0, float matrices stay float.
+    const asFile = this.src.nativeDType !== undefined && this.dtype === this.src.nativeDType;
     if (held && this.arena && inp % QK === 0) {
       expectShape(full, this.src.shape(full), shape, this.src.describe(full));
       this.params += out * inp;
-      // Blocks of the precision asked for are kept as the file has them; another precision is re-quantized from their values.
-      return this.arena.add(held.type === this.dtype ? held : quantize(this.dtype as Exclude<WeightDType, 'f32'>, dequantize(held), out, inp));
+      // Blocks of the precision asked for are kept; another precision is re-quantized from their values.
+      return this.arena.add(held.type === this.dtype || asFile ? held : quantize(this.dtype as Exclude<WeightDType, 'f32'>, dequantize(held), out, inp));
     }
-    if (!this.arena || inp % QK !== 0) {
+    if (!this.arena || inp % QK !== 0 || (asFile && !held)) {
       const w = this.read(name, shape) as tf.Tensor2D;
       if (layout === 'inOut') return w;
       const t = this.own(tf.transpose(w) as tf.Tensor2D);

@@ -211,6 +211,8 @@ export function quantSimd(): boolean {
 }
 
 const PAGE = 65536;
+/** The most activation rows one product takes at once (larger products run in chunks of this many). */
+const CHUNK_ROWS = 64;
 
 /**
  * One model's quantized matrices in a WebAssembly memory of their own, beside a scratch area for a
@@ -270,6 +272,19 @@ export class QuantArena {
   matmul(m: QuantMatrix, x: Float32Array, T: number): Float32Array {
     if (x.length !== T * m.cols) throw new Error(`quantized product: ${x.length} activations for ${T} rows of ${m.cols}`);
     if (!this.kernels) return matmulScalar(this.blocks(m), x, T);
+    if (T <= CHUNK_ROWS) return this.matmulRows(m, x, T);
+    // Many rows (a long text's logits over a large vocabulary) in chunks: the scratch area, which a WebAssembly
+    // memory never gives back, stays the size of CHUNK_ROWS rows.
+    const y = new Float32Array(T * m.rows);
+    for (let t = 0; t < T; t += CHUNK_ROWS) {
+      const n = Math.min(CHUNK_ROWS, T - t);
+      y.set(this.matmulRows(m, x.subarray(t * m.cols, (t + n) * m.cols), n), t * m.rows);
+    }
+    return y;
+  }
+
+  private matmulRows(m: QuantMatrix, x: Float32Array, T: number): Float32Array {
+    if (!this.kernels) throw new Error('unreachable: no kernels');
     const xBytes = x.byteLength;
     const yBytes = T * m.rows * 4;
     this.reserveScratch(xBytes + yBytes + T * 16);
@@ -283,7 +298,7 @@ export class QuantArena {
 
   private alloc(bytes: number): number {
     const at = this.top;
-    this.top = (this.top + bytes + 15) & ~15; // 16-byte aligned: the kernel's vector loads
+    this.top = Math.ceil((this.top + bytes) / 16) * 16; // 16-byte aligned (not `& ~15`: 32-bit, wrong past 2 GiB)
     this.ensure(this.top + this.scratch);
     return at;
   }
@@ -297,7 +312,14 @@ export class QuantArena {
 
   private ensure(bytes: number): void {
     const have = this.memory.buffer.byteLength;
-    if (bytes > have) this.memory.grow(Math.ceil((bytes - have) / PAGE));
+    if (bytes <= have) return;
+    const limit = 65536 * PAGE; // a WebAssembly memory's 4 GiB
+    try {
+      if (bytes > limit) throw new Error('past 4 GiB');
+      this.memory.grow(Math.ceil((bytes - have) / PAGE));
+    } catch (e) {
+      throw new Error(`The quantized weights need ${(bytes / 2 ** 20).toFixed(0)} MiB in one WebAssembly memory, which could not grow to that (${(e as Error).message}; the limit is 4 GiB, less if the browser is short of memory). Pick a smaller model or Q4_0.`);
+    }
   }
 }
 

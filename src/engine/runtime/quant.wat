@@ -20,7 +20,7 @@
 ;; for every row, with each row's sums in the same order as above (so a prompt's logits equal step-by-step ones).
 ;;
 ;; The 16-weight dot product is written out at each use rather than called: V8 does not inline a call
-;; between WebAssembly functions, and the call cost 2.5× the product's time (measured, 3072×768 Q8_0).
+;; between WebAssembly functions, and the calls cost 1.7× the product's time (measured: 0.44 → 0.26 ms for a 3072×768 Q8_0 matrix).
 (module
   (import "env" "memory" (memory 1))
 

@@ -38,6 +38,8 @@ export interface PrecisionComparison {
   /** Greedy continuations of the run's prompt at each precision, as long as the run (at most maxTokens). */
   greedy: GreedyPath[];
   greedyFrom: number; // prompt tokens the greedy runs start after
+  /** The precision of the weights in the model's file: when it is quantized, "float32" is those weights as floats, not the weights as trained. */
+  source: WeightDType;
 }
 
 /** The model at one precision. */
@@ -116,5 +118,5 @@ export async function comparePrecisions(models: PrecisionModel[], contextIds: nu
       maxProbDiff,
     };
   });
-  return { sides, greedy, greedyFrom: promptIds.length };
+  return { sides, greedy, greedyFrom: promptIds.length, source: models[0].lm.sourceDType };
 }

@@ -64,14 +64,15 @@ export class PrecisionView {
     this.result.dataset.run = String(at.runId);
     this.result.dataset.step = String(at.step);
     const f32Bytes = r.sides[0].weightBytes;
+    this.result.append(h('p', { class: 'hint computed-for', translate: 'no' }, d.computedForStep(at.step + 1, visibleToken(at.chosenToken))));
+    if (r.source !== 'f32') this.result.append(h('p', { class: 'precision-source' }, d.precisionFromFile(d.precisionNames[r.source])));
     this.result.append(
-      h('p', { class: 'hint computed-for', translate: 'no' }, d.computedForStep(at.step + 1, visibleToken(at.chosenToken))),
-      h('div', { class: 'precision-sides' }, ...r.sides.map((s) => this.side(s, f32Bytes))),
+      h('div', { class: 'precision-sides' }, ...r.sides.map((s) => this.side(s, f32Bytes, r.source))),
       this.greedy(r.greedy),
     );
   }
 
-  private side(s: PrecisionSide, f32Bytes: number): HTMLElement {
+  private side(s: PrecisionSide, f32Bytes: number, source: PrecisionComparison['source']): HTMLElement {
     const d = t();
     const name = d.precisionNames[s.dtype];
     const bars = s.top.slice(0, TOP_SHOWN).map((c) =>
@@ -92,7 +93,7 @@ export class PrecisionView {
         h('p', { class: 'hint precision-size' }, s.dtype === 'f32' ? d.precisionSizeF32(mb) : d.precisionSize(mb, (s.weightBytes / f32Bytes).toFixed(2))),
         h('p', { class: 'precision-chosen', 'data-prob': s.chosen?.prob ?? '', 'data-rank': s.chosen?.rank ?? '' }, s.chosen ? d.finetuneChosen(probText(s.chosen.prob), s.chosen.rank) : d.finetuneChosenMissing),
         h('ol', { class: 'precision-top', 'aria-label': d.replayTop }, ...bars),
-        s.dtype === 'f32' ? h('p', { class: 'hint' }, d.precisionReference) : h('p', { class: 'precision-diff' }, d.precisionDiff(s.sameTop1, s.klNats.toPrecision(2), (s.maxProbDiff * 100).toFixed(1))),
+        s.dtype === 'f32' ? h('p', { class: 'hint' }, source === 'f32' ? d.precisionReference : d.precisionReferenceFile) : h('p', { class: 'precision-diff' }, d.precisionDiff(s.sameTop1, s.klNats.toPrecision(2), (s.maxProbDiff * 100).toFixed(1))),
       ),
       () => name,
       'aria-label',
