@@ -9,6 +9,7 @@ import { clear, h, probText, visibleToken } from '../dom.ts';
 import type { EngineClient } from '../engineClient.ts';
 import { label, onLangChange, t } from '../i18n/index.ts';
 import { Availability, toolPanel, type ToolHost } from '../toolHost.ts';
+import { topBars } from './topBars.ts';
 import { contextIds, runById, shownRun, type AppState } from '../state.ts';
 import type { SamplingSettings } from '../../sampling/sampler.ts';
 
@@ -119,22 +120,13 @@ export class FinetuneView {
 
   private side(s: SideDistribution, which: 'base' | 'tuned', title: string): HTMLElement {
     const d = t();
-    const bars = s.top.slice(0, TOP_SHOWN).map((c) =>
-      h(
-        'li',
-        { 'data-id': c.id, 'data-prob': c.prob, class: c.id === s.chosen?.id ? 'chosen' : undefined },
-        h('span', { class: 'tok', translate: 'no' }, visibleToken(c.token)),
-        h('span', { class: 'bar' }, h('span', { class: 'fill', style: `width: ${Math.max(1, c.prob * 100)}%` })),
-        h('span', { class: 'num' }, probText(c.prob)),
-      ),
-    );
     return label(
       h(
         'article',
         { class: `finetune-side ${which}`, role: 'region', 'data-model': s.model },
         h('h3', { translate: 'no' }, `${title} · ${s.model}`),
         h('p', { class: 'finetune-chosen', 'data-prob': s.chosen?.prob ?? '', 'data-rank': s.chosen?.rank ?? '' }, s.chosen ? d.finetuneChosen(probText(s.chosen.prob), s.chosen.rank) : d.finetuneChosenMissing),
-        h('ol', { class: 'finetune-top', 'aria-label': d.replayTop }, ...bars),
+        topBars(s.top.slice(0, TOP_SHOWN), s.chosen?.id, 'finetune-top', d.replayTop),
         h('p', { class: 'hint' }, d.finetuneEntropy(s.entropy.toFixed(1))),
       ),
       () => title,

@@ -7,6 +7,7 @@ import { clear, h, probText, visibleToken } from '../dom.ts';
 import type { EngineClient } from '../engineClient.ts';
 import { label, onLangChange, t } from '../i18n/index.ts';
 import { Availability, toolPanel, type ToolHost } from '../toolHost.ts';
+import { topBars } from './topBars.ts';
 import type { StepContext } from './finetuneView.ts';
 
 const TOP_SHOWN = 8;
@@ -75,15 +76,6 @@ export class PrecisionView {
   private side(s: PrecisionSide, f32Bytes: number, source: PrecisionComparison['source']): HTMLElement {
     const d = t();
     const name = d.precisionNames[s.dtype];
-    const bars = s.top.slice(0, TOP_SHOWN).map((c) =>
-      h(
-        'li',
-        { 'data-id': c.id, 'data-prob': c.prob, class: c.id === s.chosen?.id ? 'chosen' : undefined },
-        h('span', { class: 'tok', translate: 'no' }, visibleToken(c.token)),
-        h('span', { class: 'bar' }, h('span', { class: 'fill', style: `width: ${Math.max(1, c.prob * 100)}%` })),
-        h('span', { class: 'num' }, probText(c.prob)),
-      ),
-    );
     const mb = (s.weightBytes / 1e6).toFixed(1);
     return label(
       h(
@@ -92,7 +84,7 @@ export class PrecisionView {
         h('h3', { translate: 'no' }, name),
         h('p', { class: 'hint precision-size' }, s.dtype === 'f32' ? d.precisionSizeF32(mb) : d.precisionSize(mb, (s.weightBytes / f32Bytes).toFixed(2))),
         h('p', { class: 'precision-chosen', 'data-prob': s.chosen?.prob ?? '', 'data-rank': s.chosen?.rank ?? '' }, s.chosen ? d.finetuneChosen(probText(s.chosen.prob), s.chosen.rank) : d.finetuneChosenMissing),
-        h('ol', { class: 'precision-top', 'aria-label': d.replayTop }, ...bars),
+        topBars(s.top.slice(0, TOP_SHOWN), s.chosen?.id, 'precision-top', d.replayTop),
         s.dtype === 'f32' ? h('p', { class: 'hint' }, source === 'f32' ? d.precisionReference : d.precisionReferenceFile) : h('p', { class: 'precision-diff' }, d.precisionDiff(s.sameTop1, s.klNats.toPrecision(2), (s.maxProbDiff * 100).toFixed(1))),
       ),
       () => name,
