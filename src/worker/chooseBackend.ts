@@ -40,7 +40,7 @@ export async function loadFastest(source: ModelSource, cb: LoadCallbacks, measur
     const fallback = await loadOn(['webgl', 'cpu'], source, cb);
     return { next: fallback.next, info: { ...fallback.info, how: 'fallback', unavailable: [...unavailable, ...fallback.info.unavailable], description: `${fallback.info.description} (${skipped.join('; ')})` } };
   }
-  const key = autoKey(source, candidates.map((c) => c.status));
+  const key = autoKey(source, candidates.map((c) => c.status), cb.dtype ?? 'file');
   const remembered = candidates.length > 1 && !measureAgain ? await recallChoice(key) : null;
   const known = remembered && candidates.find((c) => c.status.backend === remembered.backend);
   if (known) {
@@ -72,9 +72,10 @@ export async function loadFastest(source: ModelSource, cb: LoadCallbacks, measur
 const AUTO_CACHE = 'nexttoken-auto-v1';
 type AutoChoice = { backend: BackendName; figures: string };
 
-function autoKey(source: ModelSource, statuses: BackendStatus[]): string {
+function autoKey(source: ModelSource, statuses: BackendStatus[], dtype: string): string {
   const device = statuses.map((s) => (s.adapter ? `${s.backend}:${s.adapter.vendor}/${s.adapter.architecture}` : s.backend)).join(',');
-  return `https://nexttoken.invalid/auto?${new URLSearchParams({ source: JSON.stringify(source), device, agent: navigator.userAgent })}`;
+  // Per precision too: the fastest backend for float32 weights need not be the fastest for quantized ones.
+  return `https://nexttoken.invalid/auto?${new URLSearchParams({ source: JSON.stringify(source), dtype, device, agent: navigator.userAgent })}`;
 }
 
 async function recallChoice(key: string): Promise<AutoChoice | null> {
