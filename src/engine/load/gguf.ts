@@ -5,7 +5,7 @@
 //   uint64 offset); then, at the next multiple of general.alignment (32), the data, each tensor at its offset.
 // Why not @huggingface/gguf: it reads metadata over fetch and range requests; the engine needs the tensors'
 // bytes too, from a file already in memory (the CLI) or the Hub cache, and the format is small enough to read here.
-import { f16BitsToF32, QK, type QuantBlocks, type QuantType } from '../runtime/quant.ts';
+import { dequantize, f16BitsToF32, QK, type QuantBlocks, type QuantType } from '../runtime/quant.ts';
 
 export class GgufError extends Error {
   constructor(message: string) {
@@ -136,25 +136,12 @@ export function parseGguf(bytes: Uint8Array, file: string): GgufFile {
 
 /** A tensor's values as float32 (F32 copied, F16 widened, Q8_0/Q4_0 dequantized), in the file's row-major order. */
 export function ggufFloats(bytes: Uint8Array, t: GgufTensor): Float32Array {
+  if (t.type === 'Q8_0' || t.type === 'Q4_0') return dequantize(ggufBlocks(bytes, t)); // the engine's own dequantization
   const count = t.ne.reduce((a, b) => a * b, 1);
   const dv = new DataView(bytes.buffer, bytes.byteOffset + t.start, t.bytes);
   const out = new Float32Array(count);
   if (t.type === 'F32') for (let i = 0; i < count; i++) out[i] = dv.getFloat32(4 * i, true);
-  else if (t.type === 'F16') for (let i = 0; i < count; i++) out[i] = f16BitsToF32(dv.getUint16(2 * i, true));
-  else {
-    const b = ggufBlocks(bytes, t);
-    const per = b.type === 'q8_0' ? 32 : 16;
-    for (let blk = 0; blk < count / QK; blk++) {
-      const d = b.scales[blk];
-      for (let j = 0; j < QK; j++) {
-        if (b.type === 'q8_0') out[blk * QK + j] = d * b.quants[blk * per + j];
-        else {
-          const byte = b.quants[blk * per + (j % 16)];
-          out[blk * QK + j] = d * ((j < 16 ? byte & 15 : byte >> 4) - 8);
-        }
-      }
-    }
-  }
+  else for (let i = 0; i < count; i++) out[i] = f16BitsToF32(dv.getUint16(2 * i, true));
   return out;
 }
 

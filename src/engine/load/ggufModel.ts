@@ -8,7 +8,7 @@
 import type { QuantBlocks, WeightDType } from '../runtime/quant.ts';
 import { ggufBlocks, GgufError, ggufFloats, parseGguf, type GgufFile, type GgufTensor, type GgufValue } from './gguf.ts';
 import type { ModelFiles } from './load.ts';
-import type { WeightSource } from '../model/weights.ts';
+import { transpose, type WeightSource } from '../model/weights.ts';
 
 export const GGUF_ARCHITECTURES = ['gpt2', 'llama', 'qwen2', 'qwen3'] as const;
 
@@ -208,7 +208,8 @@ function ggufWeights(gguf: GgufFile, bytes: Uint8Array, file: string, arch: stri
       const m = get(name);
       let data = ggufFloats(bytes, m.tensor);
       const [rows, cols] = [m.tensor.ne[1] ?? 1, m.tensor.ne[0]];
-      if (m.unpermuteHeads) data = unpermuteRows(data, rows, m.tensor.ne.length === 1 ? 1 : cols, m.unpermuteHeads);
+      // A bias is its rows' values one each (width 1); a matrix's rows are `cols` wide.
+      if (m.unpermuteHeads) data = m.tensor.ne.length === 1 ? unpermuteRows(data, cols, 1, m.unpermuteHeads) : unpermuteRows(data, rows, cols, m.unpermuteHeads);
       return m.transposed ? transpose(data, rows, cols) : data;
     },
     quantized: (name) => {
@@ -232,9 +233,7 @@ function fileRowOf(r: number, heads: number, rows: number): number {
   return h * hd + 2 * i + half;
 }
 
-function unpermuteRows(data: Float32Array, rows: number, cols: number, heads: number): Float32Array {
-  const n = cols === 1 && rows === 1 ? data.length : rows; // a bias is one row of `rows` values
-  const width = cols === 1 && rows === 1 ? 1 : cols;
+function unpermuteRows(data: Float32Array, n: number, width: number, heads: number): Float32Array {
   const out = new Float32Array(data.length);
   for (let r = 0; r < n; r++) out.set(data.subarray(fileRowOf(r, heads, n) * width, (fileRowOf(r, heads, n) + 1) * width), r * width);
   return out;
@@ -251,10 +250,4 @@ function unpermuteBlockRows(b: QuantBlocks, heads: number): QuantBlocks {
     (quants as Uint8Array).set((b.quants as Uint8Array).subarray(from * qPerRow, (from + 1) * qPerRow), r * qPerRow);
   }
   return { ...b, scales, quants };
-}
-
-function transpose(data: Float32Array, rows: number, cols: number): Float32Array {
-  const out = new Float32Array(data.length);
-  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = data[r * cols + c];
-  return out;
 }

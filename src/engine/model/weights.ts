@@ -128,7 +128,7 @@ export function loadWeights<T>(src: WeightSource, prefix: string, build: (r: Wei
 }
 
 /** [rows, cols] → [cols, rows], row-major. */
-function transpose(data: Float32Array, rows: number, cols: number): Float32Array {
+export function transpose(data: Float32Array, rows: number, cols: number): Float32Array {
   const out = new Float32Array(data.length);
   for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = data[r * cols + c];
   return out;
