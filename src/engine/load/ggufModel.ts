@@ -8,6 +8,7 @@
 import type { QuantBlocks, WeightDType } from '../runtime/quant.ts';
 import { ggufBlocks, GgufError, ggufFloats, parseGguf, type GgufFile, type GgufTensor, type GgufValue } from './gguf.ts';
 import type { ModelFiles } from './load.ts';
+import { sentencePieceTokenizerJson } from './sentencePiece.ts';
 import { transpose, type WeightSource } from '../model/weights.ts';
 
 export const GGUF_ARCHITECTURES = ['gpt2', 'llama', 'qwen2', 'qwen3'] as const;
@@ -97,8 +98,9 @@ function tokenizerOf(gguf: GgufFile, name: string): { json: object; config: Reco
   const kind = String(meta('tokenizer.ggml.model') ?? '');
   const tokens = meta('tokenizer.ggml.tokens');
   if (!Array.isArray(tokens)) throw new GgufError(`${name}: the metadata has no tokenizer.ggml.tokens, so the text cannot be tokenized.`);
+  if (kind === 'llama') return sentencePieceOf(gguf, name, tokens.map(String));
   if (kind !== 'gpt2') {
-    throw new GgufError(`${name}: tokenizer kind "${kind}" (tokenizer.ggml.model) is one NextToken cannot build yet; it builds the byte-level BPE kind "gpt2" (GPT-2, SmolLM2, Qwen). Use the model's safetensors files (with tokenizer.json) instead.`);
+    throw new GgufError(`${name}: tokenizer kind "${kind}" (tokenizer.ggml.model) is one NextToken cannot build yet; it builds the byte-level BPE kind "gpt2" (GPT-2, SmolLM2, Qwen) and the SentencePiece kind "llama" (Llama 2, TinyLlama, llama2.c). Use the model's safetensors files (with tokenizer.json) instead.`);
   }
   const pre = String(meta('tokenizer.ggml.pre') ?? 'default');
   const preTokenizer = PRE_TOKENIZERS[pre];
@@ -136,6 +138,33 @@ function tokenizerOf(gguf: GgufFile, name: string): { json: object; config: Reco
   const template = meta('tokenizer.chat_template');
   if (typeof template === 'string') config.chat_template = template;
   return { json, config, tokens: tokens.length };
+}
+
+/** The `llama` kind: SentencePiece BPE with byte fallback, ranked by tokenizer.ggml.scores (sentencePiece.ts). */
+function sentencePieceOf(gguf: GgufFile, name: string, pieces: string[]): { json: object; config: Record<string, unknown>; tokens: number } {
+  const meta = (key: string) => gguf.metadata.get(key);
+  const scores = meta('tokenizer.ggml.scores');
+  const types = meta('tokenizer.ggml.token_type');
+  if (!Array.isArray(scores) || !Array.isArray(types) || scores.length !== pieces.length || types.length !== pieces.length) {
+    throw new GgufError(`${name}: a "llama" tokenizer needs tokenizer.ggml.scores and tokenizer.ggml.token_type, one per token, which the metadata does not have.`);
+  }
+  const tokenAt = (key: string) => {
+    const id = num2(meta(key));
+    return id !== undefined && id < pieces.length ? pieces[id] : undefined;
+  };
+  const addBos = meta('tokenizer.ggml.add_bos_token');
+  const config: Record<string, unknown> = {
+    tokenizer_class: 'LlamaTokenizer',
+    bos_token: tokenAt('tokenizer.ggml.bos_token_id'),
+    eos_token: tokenAt('tokenizer.ggml.eos_token_id'),
+    unk_token: tokenAt('tokenizer.ggml.unknown_token_id'),
+    add_bos_token: addBos === undefined ? true : addBos === true, // llama.cpp's default for this kind: BOS first
+    clean_up_tokenization_spaces: false,
+  };
+  const template = meta('tokenizer.chat_template');
+  if (typeof template === 'string') config.chat_template = template;
+  const json = sentencePieceTokenizerJson({ pieces, scores: scores.map(Number), types: types.map(Number) });
+  return { json, config, tokens: pieces.length };
 }
 
 interface Mapped {

@@ -86,6 +86,8 @@ export class Tokenizer {
     private readonly hf: HfTokenizer,
     readonly eosId: number | null,
     readonly hasChatTemplate: boolean,
+    /** The token every prompt starts with, where the model was trained so (add_bos_token: Llama 2, llama2.c). */
+    readonly bosId: number | null = null,
   ) {
     const vocab = hf.model.vocab;
     this.vocabSize = vocab.length;
@@ -103,10 +105,19 @@ export class Tokenizer {
     const hf = new Cls(tokenizerJson, tokenizerConfig);
     const eosText = tokenText(tokenizerConfig.eos_token);
     const eosId = eosText !== null ? (hf.model.tokens_to_ids.get(eosText) ?? null) : null;
-    return new Tokenizer(hf, eosId, typeof tokenizerConfig.chat_template === 'string');
+    const bosText = tokenizerConfig.add_bos_token === true ? tokenText(tokenizerConfig.bos_token) : null;
+    const bosId = bosText !== null ? (hf.model.tokens_to_ids.get(bosText) ?? null) : null;
+    return new Tokenizer(hf, eosId, typeof tokenizerConfig.chat_template === 'string', bosId);
   }
 
+  /** A prompt's ids: the text's tokens, after the BOS token where the model expects one (once, if a template wrote it). */
   encode(text: string): number[] {
+    const ids = this.encodeText(text);
+    return this.bosId === null || ids[0] === this.bosId ? ids : [this.bosId, ...ids];
+  }
+
+  /** The tokens of a piece of text alone (a continuation to score), with no BOS. */
+  encodeText(text: string): number[] {
     return this.hf.encode(text, null, { add_special_tokens: false });
   }
 
