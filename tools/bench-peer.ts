@@ -1,4 +1,4 @@
-// npm run -s bench:peer -- [--models embedded,124m] [--dtype f32,q8_0,q4_0] [--threads 1,2] [--runs 7] [--warmups 3] [--json]
+// npm run -s bench:peer -- [--models embedded,124m,stories15m] [--dtype f32,q8_0,q4_0] [--threads 1,2] [--runs 7] [--warmups 3] [--json]
 //
 // NextToken against llama.cpp compiled to WebAssembly (@wllama/wllama, pinned in package.json) on the
 // same weights (converted to F32 GGUF by tools/gguf.ts; at --dtype q8_0 or q4_0 to a GGUF of that type by
@@ -10,7 +10,7 @@
 // Threads: tfjs-backend-wasm sizes its pool as min(requested, navigator.hardwareConcurrency / 2), so on
 // a 2-vCPU machine it would never use 2; for the 2-thread runs the page is told it has 4 (both engines
 // are then asked for exactly 2 threads).
-import { existsSync, mkdirSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs, runMain, UsageError } from '../src/cli/args.ts';
@@ -19,6 +19,7 @@ import { writeGpt2Random } from './gpt2-124m.ts';
 import { writeGguf } from './gguf.ts';
 import { writeFixtureGguf } from './ggufWrite.ts';
 import { startHubServer } from './hubServer.ts';
+import { convertStories, STORIES_GGUF, STORIES_HF_DIR } from './tinystories.ts';
 
 interface RunResult {
   ids: number[];
@@ -27,7 +28,16 @@ interface RunResult {
   decodeTokPerSec: number;
 }
 
-const MODELS: Record<string, { dir: string; prompt: string; tokens: number; make?: (dir: string) => void }> = {
+interface PeerModel {
+  dir: string;
+  prompt: string;
+  tokens: number;
+  make?: (dir: string) => void;
+  /** Writes the model's GGUF at a precision (default: tools/gguf.ts at f32, tools/ggufWrite.ts quantized). */
+  gguf?: (dtype: string, file: string) => void;
+}
+
+const MODELS: Record<string, PeerModel> = {
   embedded: {
     dir: join(ROOT, 'models', 'nexttoken-3m'),
     prompt: 'Once upon a time, there was a little girl named Lily. She liked to play in the park with her',
@@ -38,6 +48,18 @@ const MODELS: Record<string, { dir: string; prompt: string; tokens: number; make
     prompt: 'The history of the city begins in the early years of the nineteenth century, when a small group of settlers arrived from the coast and built a market, a school and a church near the river, which soon became the centre of trade for',
     tokens: 64,
     make: (dir) => writeGpt2Random(dir),
+  },
+  // The shipped storyteller (Llama architecture, SentencePiece): at q4_0 both engines load the very file that ships.
+  stories15m: {
+    dir: STORIES_HF_DIR,
+    prompt: 'Once upon a time, there was a little girl named Lily. She liked to play in the park with her',
+    tokens: 128,
+    make: () => convertStories(),
+    gguf: (dtype, file) => {
+      if (dtype === 'q4_0') return copyFileSync(STORIES_GGUF, file);
+      const { sentencePiece } = convertStories();
+      writeFixtureGguf(STORIES_HF_DIR, file, dtype === 'q8_0' ? 'Q8_0' : 'F32', { sentencePiece });
+    },
   },
 };
 
@@ -72,7 +94,8 @@ runMain(async () => {
       const file = join(ggufDir, `model-${d}.gguf`);
       if (existsSync(file)) continue;
       process.stderr.write(`converting ${spec.dir} to a ${d} GGUF (once)…\n`);
-      if (d === 'f32') writeGguf(spec.dir, file);
+      if (spec.gguf) spec.gguf(d, file);
+      else if (d === 'f32') writeGguf(spec.dir, file);
       else writeFixtureGguf(spec.dir, file, d === 'q8_0' ? 'Q8_0' : 'Q4_0');
     }
     repos[`bench/${m}`] = spec.dir;

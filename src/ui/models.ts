@@ -8,8 +8,15 @@ export const EMBEDDED_ID = 'embedded';
 /** The embedded model's chat-tuned sibling (models/nexttoken-3m-chat): what Chat uses unless a learner picks. */
 export const EMBEDDED_CHAT_ID = 'embedded-chat';
 
-/** The shipped models' folders, relative to the page: both work offline. */
-export const EMBEDDED_FOLDERS: Record<string, string> = { [EMBEDDED_ID]: 'models/nexttoken-3m/', [EMBEDDED_CHAT_ID]: 'models/nexttoken-3m-chat/' };
+/** stories15M (llama2.c, TinyStories): a third-party storyteller, shipped as one Q4_0 GGUF file. */
+export const STORIES_ID = 'stories';
+
+/** The shipped models, relative to the page (a folder, or one GGUF file): all work offline. */
+export const EMBEDDED_FOLDERS: Record<string, string> = {
+  [EMBEDDED_ID]: 'models/nexttoken-3m/',
+  [EMBEDDED_CHAT_ID]: 'models/nexttoken-3m-chat/',
+  [STORIES_ID]: 'models/stories15m/stories15m-q4_0.gguf',
+};
 
 /** The shipped models' absolute URLs (resolved against the page, wherever it is deployed). */
 export type EmbeddedUrls = Record<string, string>;
@@ -35,6 +42,7 @@ export interface Preset {
 export const PRESETS: Preset[] = [
   { id: EMBEDDED_ID, label: (d) => d.embeddedLabel, downloadMB: 6.9, note: (d) => d.presetNotes.embedded },
   { id: EMBEDDED_CHAT_ID, label: (d) => d.embeddedChatLabel, downloadMB: 3.5, note: (d) => d.presetNotes.embeddedChat },
+  { id: STORIES_ID, label: 'stories15M (TinyStories) · Q4_0', downloadMB: 9.3, note: (d) => d.presetNotes.stories },
   { id: 'openai-community/gpt2', label: 'GPT-2 (124M)', downloadMB: 548, note: (d) => d.presetNotes.gpt2 },
   { id: 'distilbert/distilgpt2', label: 'DistilGPT2 (82M)', downloadMB: 353, note: (d) => d.presetNotes.distilgpt2 },
   { id: 'HuggingFaceTB/SmolLM2-135M-Instruct', label: 'SmolLM2-135M-Instruct', downloadMB: 269, note: (d) => d.presetNotes.smol },

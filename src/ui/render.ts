@@ -133,14 +133,16 @@ function renderModelAbout(u: Layout, s: AppState, source: ModelSource | null): v
   box.dataset.key = key;
   box.replaceChildren();
   const embedded = source.kind === 'url';
-  const card = embedded ? `${source.url.replace(/\/?$/, '/')}MODEL_CARD.md` : `${source.endpoint}/${source.id}`;
+  const folder = embedded ? (/\.gguf$/i.test(source.url) ? source.url.replace(/[^/]*$/, '') : source.url.replace(/\/?$/, '/')) : '';
+  const card = embedded ? `${folder}MODEL_CARD.md` : `${source.endpoint}/${source.id}`;
   const link = document.createElement('a');
   link.href = card;
   link.target = '_blank';
   link.rel = 'noopener';
   link.textContent = t().aboutModel;
   // The transcript format is shown as the model sees it, in any language.
-  const text = !embedded ? t().knows.hub(s.model.name) : s.model.name.endsWith('-chat') ? t().knows.embeddedChat : t().knows.embedded;
+  const knows = t().knows;
+  const text = !embedded ? knows.hub(s.model.name) : s.model.name.startsWith('stories15m') ? knows.stories : s.model.name.endsWith('-chat') ? knows.embeddedChat : knows.embedded;
   const [before, ...after] = text.split(TRANSCRIPT);
   const code = document.createElement('code');
   code.translate = false;

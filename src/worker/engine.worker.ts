@@ -32,6 +32,7 @@ import { IMMEDIATE_JOBS, SLOW_MOTION_MS, type BeforeAfterArgs, type FaultHook, t
 let lm: LoadedModel | null = null;
 let loaded: { source: ModelSource; backends?: string[]; dtype?: WeightDType } | null = null;
 let questions: LensQuestion[] = []; // the hallucination lens's questions for the loaded model
+let openings: string[] = []; // the guessing game's prompts where the model has no facts (the story model)
 let answersFor = knownAnswers(questions); // each question's plausible answers, grouped once per model
 let snapshots: LoadedSource['snapshots'] = null; // the loaded model's training snapshots, if it ships them
 const snapshotModels = new Map<number, LoadedModel>(); // built on first use, freed with their model
@@ -284,6 +285,7 @@ function useSource(next: LoadedSource): void {
   sibling = null;
   lm = next.lm;
   questions = next.questions;
+  openings = next.openings;
   answersFor = knownAnswers(questions);
   snapshots = next.snapshots;
 }
@@ -329,6 +331,7 @@ function modelInfo(m: LoadedModel): Ready['model'] {
     eosIds: m.eosIds,
     checkpoints: snapshots?.index.checkpoints.length ?? 0,
     dtype: m.model.dtype,
+    openings,
   };
 }
 

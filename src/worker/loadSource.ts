@@ -25,6 +25,8 @@ export interface LoadCallbacks {
 export interface LoadedSource {
   lm: LoadedModel;
   questions: LensQuestion[];
+  /** Openings to continue in the guessing game, where the model's folder gives some (a story model: no facts). */
+  openings: string[];
   /** The embedded model's training snapshots: where they are and what they are. */
   snapshots: { baseUrl: string; index: CheckpointIndex } | null;
 }
@@ -40,13 +42,17 @@ export async function loadSource(source: ModelSource, backend: string, cb: LoadC
     for (const t of uploaded) if (!t.isDisposed) t.dispose();
     throw e;
   }
-  // The embedded model ships its own facts (seen and held out); other models get general facts.
-  const base = source.kind === 'url' && !isGgufUrl(source.url) ? source.url.replace(/\/?$/, '/') : null;
+  // The shipped models bring their own facts (seen and held out; none for the story model, which has openings
+  // instead); other models get general facts. A GGUF file's facts.json sits beside it.
+  const folder = source.kind === 'url' ? (isGgufUrl(source.url) ? source.url.split(/[?#]/)[0].replace(/[^/]*$/, '') : source.url.replace(/\/?$/, '/')) : null;
+  const base = source.kind === 'url' && !isGgufUrl(source.url) ? folder : null;
   // Both small files at once: they sit on the load's critical path.
-  const [facts, index] = base ? await Promise.all([fetchJsonOptional(base + 'facts.json'), fetchJsonOptional(base + 'checkpoints.json')]) : [null, null];
+  const [facts, index] = folder ? await Promise.all([fetchJsonOptional(folder + 'facts.json'), base ? fetchJsonOptional(base + 'checkpoints.json') : null]) : [null, null];
+  const given = facts as { facts: Fact[]; openings?: string[] } | null;
   return {
     lm,
-    questions: facts ? questionsFromFacts((facts as { facts: Fact[] }).facts) : GENERAL_FACTS,
+    questions: given ? questionsFromFacts(given.facts) : GENERAL_FACTS,
+    openings: given?.openings ?? [],
     snapshots: base && index ? { baseUrl: base, index: parseCheckpointIndex(index, base + 'checkpoints.json') } : null,
   };
 }

@@ -39,6 +39,8 @@ export interface ModelInfo {
   checkpoints: number;
   /** The weight matrices' precision (float32, or quantized on load). */
   dtype: WeightDType;
+  /** Openings the guessing game offers for a model with no facts to ask (the story model); empty otherwise. */
+  openings: string[];
 }
 
 export interface BackendInfo {

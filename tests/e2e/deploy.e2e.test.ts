@@ -241,4 +241,27 @@ describe('a deploy under a sub-path of a plain static host', () => {
     await screenshot(page, 'deploy-offline-1280.png');
     console.log(JSON.stringify({ offlineReloadToReadyMs: readyMs }));
   });
+
+  it('offline too, the shipped storyteller (stories15M, a Q4_0 GGUF) writes the CLI\'s tokens and its panel shows the CLI\'s distribution', async () => {
+    const prompt = 'Once upon a time, there was a little girl named';
+    const cli = await cliSteps(['--model', 'models/stories15m/stories15m-q4_0.gguf', '--prompt', prompt, '--temperature', '0', '--max-tokens', '4']);
+    await page.goto(url + `?backend=wasm&model=stories&prompt=${encodeURIComponent(prompt)}&t=0&max=4&seed=42`);
+    await waitReady(page);
+    await runAndWait(page, 'Generate');
+    expect((await outputTokens(page)).map((t) => t.id)).toEqual(cli.map((s) => s.id));
+    await page.getByRole('region', { name: 'Output' }).locator('button.token[data-active="true"]').first().click();
+    const rows = await page.getByRole('region', { name: 'Next-token distribution' }).evaluate((root) =>
+      [...root.querySelectorAll('ol.candidates li[data-id]')].map((li) => ({ id: Number(li.getAttribute('data-id')), raw: li.querySelector('.raw')?.textContent ?? '' })),
+    );
+    expect(rows.length).toBeGreaterThanOrEqual(5);
+    for (const row of rows.slice(0, 5)) {
+      const witness = cli[0].top.find((c) => c.id === row.id);
+      expect(witness, `candidate ${row.id} is among the CLI's top 10`).toBeDefined();
+      expect(Math.abs(parseFloat(row.raw) - witness!.rawProb * 100)).toBeLessThanOrEqual(0.1);
+    }
+    // What applies to it: a story model, no facts for the lens to check.
+    await expect.poll(() => page.locator('.model-about').textContent()).toContain('stories15M');
+    await expect.poll(() => page.locator('section.panel.lens p.blocked').textContent(), { timeout: 60_000 }).toContain('not facts'); // once no other view holds the engine
+    await screenshot(page, 'stories15m-offline-1280.png');
+  });
 });

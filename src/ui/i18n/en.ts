@@ -219,6 +219,7 @@ export const en = {
   knows: {
     embedded: 'What it knows: a 3.5-million-parameter base model trained by this project on openly licensed English (the World English Bible, Moby-Dick, State of the Union addresses, WordNet) and Simplified Chinese (Debian’s manuals, Tang and Song poems), and country facts in both languages, some held out. It continues text; in Chat it imitates a User:/Assistant: transcript. It is not an assistant and knows nothing else.',
     embeddedChat: 'What it knows: nexttoken-3m, fine-tuned by this project on about 1,700 short conversations in English and Chinese (questions about the facts it saw, greetings, who it is, stories, Tang poems). It answers and ends its turn with <|im_end|>. Fine-tuning taught it the form of a reply, not new facts: asked about a country it never saw, it still names a capital.',
+    stories: 'What it knows: stories15M, a 15-million-parameter Llama-architecture model that Andrej Karpathy trained (llama2.c) on TinyStories, about two million short English stories for young children written by GPT-3.5 and GPT-4. It continues simple stories; it knows no facts and no Chinese, and it has no chat template: in Chat it only continues a User:/Assistant: transcript as if it were a story. Shipped here with 4-bit weights (Q4_0, 9.3 MB).',
     hub: (name: string) => `What it knows: ${name} was trained elsewhere; what it knows comes from its own training data, described in its model card.`,
   },
   nothingToExport: 'Nothing to export yet: generate some text first.',
@@ -252,6 +253,7 @@ export const en = {
     smol: 'Llama family; chat',
     qwen2: 'Qwen2 (Llama layout + q/k/v biases); chat; Chinese and English; ~2 GB in memory as float32',
     qwen3: 'Qwen3 (Llama layout + q/k norms); chat, may open a thinking block; Chinese and English; ~2.4 GB in memory as float32',
+    stories: 'Andrej Karpathy’s llama2.c model, trained on TinyStories; Llama architecture, 4-bit weights; simple English stories only; works offline',
   },
   embeddedLabel: 'nexttoken-3m (base)',
   embeddedChatLabel: 'nexttoken-3m-chat (fine-tuned)',
@@ -261,6 +263,7 @@ export const en = {
   },
   // lens
   lens: 'Hallucination lens',
+  lensNoFacts: 'stories15M learned children’s stories, not facts: there are no questions with known answers to check it against, so the lens has nothing to measure. Load nexttoken-3m (whose facts are known, seen and held out) or a Hub model to use it.',
   lensIntro: 'Questions with known answers. For the embedded model we know which facts it saw in training and which were held out: it writes an answer to both, in the same form. Watch the probability it gives the true answer; Check all questions measures how sure it is when right and when wrong.',
   question: 'Question',
   ask: 'Ask',
@@ -494,7 +497,7 @@ export const en = {
     topkp: ['Top-k and top-p', 'Top-k keeps only the k most probable tokens; top-p keeps the smallest set whose probabilities reach p. The rest get probability 0 and the kept ones are renormalised before the draw.'],
     loop: ['The autoregressive loop', 'Generation is one step repeated: predict a distribution, draw a token, append it, predict again. Press “Next token” to take one step at a time.'],
     training: ['Training vs inference', 'Training adjusted the parameters to make the next token of real text more probable (the loss falls). Inference, here, only reads the parameters: nothing is learned while you chat.'],
-    parameters: ['Parameters as knowledge', 'Everything the model “knows” is in its parameters, learned from its training text. A small model trained on little text knows little.'],
+    parameters: ['Parameters as knowledge', 'Everything the model “knows” is in its parameters, learned from its training text. A small model trained on little text knows little. Try one prompt on two models from the picker: nexttoken-3m, 3.5 million parameters trained here for 2¼ hours on a 3.9-million-token text, and stories15M, 15 million parameters trained by Andrej Karpathy on about two million children’s stories. Give both “Once upon a time”.'],
     quantization: ['How many bits does knowledge need?', 'If the parameters are the knowledge, what is left when each one is rounded? Quantization stores each weight in 8 or 4 bits instead of 32 (with one scale per block of 32 weights), the way models are shipped to laptops and phones. Show me runs this model at all three precisions on the same text: how far its probabilities move, and how long a greedy continuation stays the same.'],
     replay: ['Watch it learn', 'The same prompt through snapshots of this model’s own training: at step 0 the parameters are random and every token is about equally likely (noise); early on it learns frequent tokens and spaces, then words, then facts. Nothing else changes between the snapshots: only the parameters.'],
     finetuning: ['Pre-training → fine-tuning → preference tuning', 'Pre-training taught nexttoken-3m to continue text (the training replay shows it). Fine-tuning then trained it a few minutes more on about 1,700 short conversations, each reply ending with the token <|im_end|>: the result, nexttoken-3m-chat, answers and ends its turn. Show me compares the two at the same token: which tokens fine-tuning made more likely, and how far the distributions moved (KL divergence). The third stage, preference tuning (RLHF, or DPO without a reward model), would then push a model toward the answers people prefer; NextToken’s models have not had it.'],

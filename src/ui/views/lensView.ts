@@ -27,6 +27,7 @@ export class LensView {
   private readonly availability: Availability;
   private readonly cancelBtn: HTMLButtonElement;
   private questions: LensQuestionView[] = [];
+  private engineBusy: string | null = null;
   // The last results, so a language switch can draw them again.
   private lastAnswer: LensAnswer | null = null;
   private lastRepeat: { r: RepeatResult; t: number; question: string } | null = null;
@@ -62,6 +63,7 @@ export class LensView {
     onLangChange(() => {
       // The interface switched language: the questions follow, where the model has them in it.
       if (this.languages().includes(lang())) this.langSelect.value = lang();
+      this.availability.set(this.blockedBy());
       this.renderGroups();
       if (this.lastAnswer) this.renderAnswer(this.lastAnswer);
       if (this.lastRepeat) this.renderRepeat(this.lastRepeat.r, this.lastRepeat.t, this.lastRepeat.question);
@@ -85,6 +87,7 @@ export class LensView {
   /** Called after each model load: the embedded model has its own facts, others get general ones. */
   async refresh(): Promise<LensQuestionView[]> {
     this.questions = await this.client.lensQuestions();
+    this.availability.set(this.blockedBy());
     clear(this.result);
     clear(this.repeat);
     clear(this.summary);
@@ -123,7 +126,13 @@ export class LensView {
 
   /** Why the lens cannot ask now (null: it can). */
   setBlocked(reason: string | null): void {
-    this.availability.set(reason);
+    this.engineBusy = reason;
+    this.availability.set(this.blockedBy());
+  }
+
+  /** The engine's reason, or that this model has no questions with known answers (the story model). */
+  private blockedBy(): string | null {
+    return this.engineBusy ?? (this.questions.length ? null : t().lensNoFacts);
   }
 
   private run(action: () => Promise<void>): Promise<void> {
