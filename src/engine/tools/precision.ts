@@ -56,11 +56,14 @@ async function lastProbs(lm: LoadedModel, ids: number[]): Promise<Float32Array> 
   return probsOf(logits);
 }
 
-/** KL(p ‖ q) in nats. */
+/**
+ * KL(p ‖ q) in nats. Never below 0: two float32 distributions that are equal but for rounding (a Q4_0 file against
+ * its own weights widened to float32) can sum to a hair under it, and a learner would read "−5.6e-9" as a result.
+ */
 export function klNats(p: Float32Array, q: Float32Array): number {
   let kl = 0;
   for (let i = 0; i < p.length; i++) if (p[i] > 0) kl += p[i] * Math.log(p[i] / Math.max(q[i], 1e-45));
-  return kl;
+  return Math.max(0, kl);
 }
 
 function argmax(p: Float32Array): number {
