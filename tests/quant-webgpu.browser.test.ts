@@ -1,10 +1,15 @@
 // The quantized product on WebGPU (src/engine/runtime/quantWebGPU.ts) in real Chromium (software adapter):
-// Q8_0 and Q4_0 blocks kept on the GPU, against the float64 product of the dequantized weights written out here.
+// Q8_0 and Q4_0 blocks kept on the GPU, against the float64 product of the dequantized weights written out here;
+// and the shipped stories15M (a Q4_0 GGUF, Llama) on WebGPU against the float64 NumPy reference on the same file.
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { selectBackend } from '../src/engine/runtime/backend.ts';
 import { dequantize, QuantArena, quantize, type QuantType } from '../src/engine/runtime/quant.ts';
 import { quantDense } from '../src/engine/runtime/quantDense.ts';
+import { fetchModelFiles } from '../src/engine/load/fetchModel.ts';
+import { buildModel } from '../src/engine/load/load.ts';
+import { generate } from '../src/engine/generate/generate.ts';
+import reference from './fixtures/stories15m/reference.json';
 import { randomFloats } from './shared/numeric.ts';
 
 const randn = randomFloats(9);
@@ -47,4 +52,19 @@ describe('quantized products on WebGPU', () => {
       expect(tf.memory().numTensors).toBe(before);
     });
   }
+
+  it('the shipped stories15M (Q4_0 GGUF): 24 greedy ids from "Once upon a time" equal the float64 reference on the file', async () => {
+    const lm = buildModel(await fetchModelFiles('/models/stories15m/stories15m-q4_0.gguf'));
+    try {
+      const promptIds = lm.tokenizer.encode('Once upon a time');
+      expect(promptIds).toEqual(reference.prompt);
+      const steps = [];
+      for await (const s of generate(lm, promptIds, { temperature: 0, topK: 0, topP: 1, seed: 0, maxTokens: 24 })) steps.push(s);
+      expect(steps.map((s) => s.id)).toEqual(reference.steps.map((s) => s.id));
+      // The first choice's probability too (the software adapter computes in float32, like the CPU paths).
+      for (const [i, ref] of reference.steps.entries()) expect(Math.abs(steps[i].rawProb - ref.top[0][1])).toBeLessThan(1e-3);
+    } finally {
+      lm.model.dispose();
+    }
+  });
 });

@@ -81,6 +81,22 @@ describe('its tokenizer (SentencePiece with byte fallback, rebuilt from the GGUF
   });
 });
 
+describe('text that continues other text (a guess, a forced token)', () => {
+  const files = readGgufFile(GGUF);
+  const tokenizer = Tokenizer.fromJSON(files.tokenizer, files.tokenizerConfig);
+  it.each([
+    [' Lily', '▁L|ily'],
+    ['ily', 'ily'],
+    [' park with', '▁park|▁with'],
+  ])('%j is its own tokens, no BOS and no second space before it (%s)', (text, pieces) => {
+    const ids = tokenizer.encodeContinuation(text);
+    expect(ids.map((id) => tokenizer.tokenLabel(id).replace(/ /g, '▁')).join('|')).toBe(pieces);
+    // the same tokens as in a whole story, where the text follows other text
+    const whole = tokenizer.encode('Once upon a time there was a girl named' + text);
+    expect(whole.slice(-ids.length)).toEqual(ids);
+  });
+});
+
 describe('the model (CLI, WASM) against the float64 reference on the same file', () => {
   it('continues "Once upon a time" greedily with the reference ids for 24 steps, probabilities within 1e-3', async () => {
     const r = await cli('generate', ['--model', GGUF, '--prompt', 'Once upon a time', '--temperature', '0', '--max-tokens', '24', '--json']);

@@ -125,7 +125,7 @@ export class App {
         modelIn: async (model) => {
           this.labelsAsked.clear();
           const questions = await this.tools.modelLoaded(model);
-          const prompts = model.openings.length ? model.openings.map((text) => ({ lang: 'en' as const, text })) : pickGuessPrompts(questions);
+          const prompts = model.openings.length ? model.openings.map((text) => ({ lang: 'en' as const, text, story: true })) : pickGuessPrompts(questions);
           this.dispatch({ type: 'guessPromptsSet', prompts });
         },
         loadEnded: () => void this.showPromptTokens(),
@@ -225,7 +225,7 @@ export class App {
 
   /** One shape object per model (the picture redraws when it changes). */
   private shapeOf(m: ModelInfo): ModelShape {
-    if (this.shape?.of !== m) this.shape = { of: m, shape: { nLayer: m.nLayer, nHead: m.nHead, vocabSize: m.vocabSize } };
+    if (this.shape?.of !== m) this.shape = { of: m, shape: { nLayer: m.nLayer, nHead: m.nHead, vocabSize: m.vocabSize, rotary: m.rotary } };
     return this.shape.shape;
   }
 

@@ -295,8 +295,8 @@ export class EngineClient {
   removeCachedModels(): Promise<void> {
     return this.ask('cacheRemove', {}).then(() => undefined);
   }
-  tokenize(text: string) {
-    return this.ask('tokenize', { text });
+  tokenize(text: string, continuation = false) {
+    return this.ask('tokenize', { text, continuation });
   }
   chatPrompt(messages: ChatMessage[]) {
     return this.ask('chatPrompt', { messages });

@@ -52,7 +52,7 @@ export class LearnerTools {
       let label: string;
       if ('id' in g) [id, label] = [g.id, record.top.find((c) => c.id === g.id)?.token ?? ''];
       else {
-        const views = g.text === '' ? [] : (await this.host.client.tokenize(g.text)).filter((v) => !v.special);
+        const views = g.text === '' ? [] : (await this.host.client.tokenize(g.text, true)).filter((v) => !v.special);
         if (!views.length) return this.host.showError(tr().guessEmpty);
         [id, label] = [views[0].id, views[0].label];
       }
@@ -70,7 +70,7 @@ export class LearnerTools {
     if (!this.host.state().selected || !this.host.state().model) return;
     if (text === '') return this.host.showError(tr().forceEmpty);
     try {
-      const views = (await this.host.client.tokenize(text)).filter((v) => !v.special);
+      const views = (await this.host.client.tokenize(text, true)).filter((v) => !v.special);
       if (!views.length) return this.host.showError(tr().forceEmpty);
       this.host.dispatch({ type: 'forcedText', forced: { text, ids: views.map((v) => v.id), labels: views.map((v) => v.label) } });
     } catch (e) {

@@ -53,7 +53,7 @@ export function renderChrome(u: Layout, s: AppState, source: ModelSource | null)
   const key = [lang(), ...offered.map((p) => p.text)].join('\n');
   if (u.guessPrompts.dataset.key !== key) {
     u.guessPrompts.dataset.key = key;
-    u.guessPrompts.replaceChildren(h('span', { class: 'hint' }, d.guessTry), ...offered.map((p, i) => h('button', { type: 'button', 'data-index': i, translate: 'no', lang: p.lang === 'zh' ? 'zh-CN' : 'en' }, p.text)));
+    u.guessPrompts.replaceChildren(h('span', { class: 'hint' }, offered[0]?.story ? d.guessTryStory : d.guessTry), ...offered.map((p, i) => h('button', { type: 'button', 'data-index': i, translate: 'no', lang: p.lang === 'zh' ? 'zh-CN' : 'en' }, p.text)));
   }
   const sel = s.selected;
   u.continueBtn.disabled = isBusy || s.picked === null || !sel;

@@ -25,6 +25,8 @@ export interface Turn {
 export interface GuessPrompt {
   lang: 'en' | 'zh';
   text: string;
+  /** A story opening (a model with no facts to ask, stories15M) rather than a fact to complete. */
+  story?: boolean;
 }
 
 /** Up to `n` per language: facts the model saw (it should complete them), then held-out ones (it cannot). */

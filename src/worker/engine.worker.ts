@@ -4,6 +4,7 @@
 // they found it (withCacheKept). A model load cancels what is running and queued, and its answer says
 // what it cancelled. A lost GPU device moves the engine to WASM: the weights are loaded again from the
 // same source and a running generation carries on from its last step.
+import { isLlamaLayout } from '../engine/model/config.ts';
 import { deviceLostReason, DeviceLostError, forgetLostDevice, selectBackend, watchDevice, type BackendName } from '../engine/runtime/backend.ts';
 import { webgpuDevice } from '../engine/runtime/tfjsInternals.ts';
 import { CancelledError } from '../engine/generate/cancelled.ts';
@@ -190,7 +191,7 @@ async function immediate(req: JobRequest): Promise<void> {
     case 'cacheList':
       return answer(req.reqId, 'cacheList', await listCachedModels());
     case 'tokenize':
-      return answer(req.reqId, 'tokenize', views(need().tokenizer.encode(req.args.text)));
+      return answer(req.reqId, 'tokenize', views(req.args.continuation ? need().tokenizer.encodeContinuation(req.args.text) : need().tokenizer.encode(req.args.text)));
     case 'chatPrompt':
       return answer(req.reqId, 'chatPrompt', need().tokenizer.applyChatTemplate(req.args.messages));
     case 'labels':
@@ -331,6 +332,7 @@ function modelInfo(m: LoadedModel): Ready['model'] {
     eosIds: m.eosIds,
     checkpoints: snapshots?.index.checkpoints.length ?? 0,
     dtype: m.model.dtype,
+    rotary: isLlamaLayout(m.config),
     openings,
   };
 }

@@ -39,6 +39,8 @@ export interface ModelInfo {
   checkpoints: number;
   /** The weight matrices' precision (float32, or quantized on load). */
   dtype: WeightDType;
+  /** Whether positions enter by rotary embedding inside attention (Llama family) rather than an added vector. */
+  rotary: boolean;
   /** Openings the guessing game offers for a model with no facts to ask (the story model); empty otherwise. */
   openings: string[];
 }
@@ -169,7 +171,8 @@ export interface Jobs {
   // Answered at once (no model run):
   lensQuestions: { args: Record<string, never>; result: LensQuestionView[] };
   cacheList: { args: Record<string, never>; result: CachedModel[] };
-  tokenize: { args: { text: string }; result: TokenView[] };
+  /** continuation: text that follows other text (a guess, a forced token): no BOS, no SentencePiece "▁" before it. */
+  tokenize: { args: { text: string; continuation?: boolean }; result: TokenView[] };
   chatPrompt: { args: { messages: ChatMessage[] }; result: string };
   labels: { args: { ids: number[] }; result: TokenView[] };
   decode: { args: { ids: number[] }; result: string };

@@ -259,6 +259,10 @@ describe('a deploy under a sub-path of a plain static host', () => {
       expect(witness, `candidate ${row.id} is among the CLI's top 10`).toBeDefined();
       expect(Math.abs(parseFloat(row.raw) - witness!.rawProb * 100)).toBeLessThanOrEqual(0.1);
     }
+    // Typed text continues the story: " Lily" is ▁L + ily, with no second space before it (SentencePiece's dummy prefix).
+    await page.getByRole('textbox', { name: 'Or force your own next token(s):' }).fill(' Lily');
+    await page.getByRole('button', { name: 'Check', exact: true }).click();
+    await expect.poll(() => page.locator('.forced .chip').evaluateAll((els) => els.map((e) => Number((e as HTMLElement).dataset.id)))).toEqual([365, 2354]); // Llama 2's ids for ▁L, ily
     // What applies to it: a story model, no facts for the lens to check.
     await expect.poll(() => page.locator('.model-about').textContent()).toContain('stories15M');
     await expect.poll(() => page.locator('section.panel.lens p.blocked').textContent(), { timeout: 60_000 }).toContain('not facts'); // once no other view holds the engine

@@ -43,7 +43,7 @@ describe('force a token', () => {
     const forced = page.locator('.forced');
     await forced.waitFor();
 
-    const ids = lm.tokenizer.encode(TYPED);
+    const ids = lm.tokenizer.encodeContinuation(TYPED);
     expect(ids.length).toBeGreaterThan(1);
     expect((await forced.locator('.chip').evaluateAll((els) => els.map((e) => Number((e as HTMLElement).dataset.id))))).toEqual(ids);
     // The step's context: the prompt and the first generated token. The reference's distribution there.
@@ -99,7 +99,7 @@ describe('force a token', () => {
     root.forEach((c, i) => expect(Math.abs(c.p - cli[i].rawProb)).toBeLessThan(1e-4));
     // The branch (typed at step 2) starts in column 2 with the typed tokens.
     const branch = await cells(1);
-    const ids = lm.tokenizer.encode(TYPED);
+    const ids = lm.tokenizer.encodeContinuation(TYPED);
     expect(branch[0].step).toBe(1);
     expect(branch.slice(0, ids.length).map((c) => c.id)).toEqual(ids);
     // The shown run's path (run 1) is marked; keyboard: from its step 2, ↓ to the branch's first token, Enter selects it.

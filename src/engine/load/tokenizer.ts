@@ -116,10 +116,24 @@ export class Tokenizer {
     return this.bosId === null || ids[0] === this.bosId ? ids : [this.bosId, ...ids];
   }
 
-  /** The tokens of a piece of text alone (a continuation to score), with no BOS. */
+  /** The tokens of a piece of text alone, with no BOS (SentencePiece still puts its "▁" before it). */
   encodeText(text: string): number[] {
     return this.hf.encode(text, null, { add_special_tokens: false });
   }
+
+  /**
+   * Text that continues other text (a guess, a forced token, an answer to score): no BOS, and no dummy "▁" from a
+   * SentencePiece tokenizer, so " Lily" is ▁Lily and "ily" stays glued — as in byte-level BPE. The text is encoded
+   * after a newline, which no merge crosses, and the newline's tokens are dropped.
+   */
+  encodeContinuation(text: string): number[] {
+    if (this.dummyPrefix === null) this.dummyPrefix = this.decode(this.encodeText('a')) === ' a';
+    if (!this.dummyPrefix) return this.encodeText(text);
+    const marker = this.encodeText('\n');
+    const ids = this.encodeText('\n' + text);
+    return marker.every((id, i) => ids[i] === id) ? ids.slice(marker.length) : this.encodeText(text);
+  }
+  private dummyPrefix: boolean | null = null;
 
   decode(ids: number[], skipSpecial = false): string {
     return this.hf.decode(ids, { skip_special_tokens: skipSpecial });

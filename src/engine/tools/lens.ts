@@ -100,7 +100,7 @@ export async function askFact(lm: LoadedModel, fact: LensQuestion, allAnswers: s
   const reply = lm.tokenizer.decode(steps.map((s) => s.id), true);
   const judged = judgeAnswer(reply, fact.answer, allAnswers);
   const span = steps.slice(0, answerSpan(lm, steps.map((s) => s.id)));
-  const truth = await scoreContinuation(lm, promptIds, lm.tokenizer.encodeText(answerContinuation(fact.answer, fact.lang)));
+  const truth = await scoreContinuation(lm, promptIds, lm.tokenizer.encodeContinuation(answerContinuation(fact.answer, fact.lang)));
   return {
     factId: fact.id,
     question: fact.question,

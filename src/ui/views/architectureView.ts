@@ -28,6 +28,8 @@ export interface ModelShape {
   nLayer: number;
   nHead: number;
   vocabSize: number;
+  /** Positions enter by rotating q and k inside attention (Llama family), not as an added vector (GPT-2). */
+  rotary: boolean;
 }
 
 const fmt = (x: number) => (Math.abs(x) >= 100 ? x.toFixed(0) : x.toFixed(2));
@@ -60,7 +62,7 @@ export function forwardParts(shape: ModelShape, d: Inspection | null, record: St
     );
   } else {
     add('tokens', s.tokensTitle, s.shapeTokens, null);
-    add('embedding', s.embedding, s.shapeEmbedding, null);
+    add('embedding', shape.rotary ? s.embeddingRotary : s.embedding, shape.rotary ? s.shapeEmbeddingRotary : s.shapeEmbedding, null);
     for (let l = 1; l <= shape.nLayer; l++) add('block', s.block(l), s.shapeBlock(shape.nHead), null, { layer: l });
   }
 

@@ -230,7 +230,7 @@ export class InsideView {
       record ? h('p', { class: 'computed-for', 'data-step': record.step, translate: 'no' }, s.computedForStep(record.step + 1, visibleToken(record.token))) : null,
       h('h3', {}, s.insideTokens(d.ids.length)),
       h('div', { class: 'chips', translate: 'no' }, ...d.tokens.map((tok, i) => h('span', { class: 'chip tok' }, visibleToken(tok), h('sub', {}, String(d.ids[i]))))),
-      h('h3', {}, s.insideEmbeddings),
+      h('h3', {}, d.positionEmbedding ? s.insideEmbeddings : s.insideEmbeddingsRotary),
       embeddingRows(d),
       h('h3', {}, s.insideAttention(d.layer + 1, head + 1)),
       attentionMap(d.attention[head], d.tokens, { layer: d.layer, head }, this.attention),

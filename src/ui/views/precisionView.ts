@@ -85,7 +85,7 @@ export class PrecisionView {
         h('p', { class: 'hint precision-size' }, s.dtype === 'f32' ? d.precisionSizeF32(mb) : d.precisionSize(mb, (s.weightBytes / f32Bytes).toFixed(2))),
         h('p', { class: 'precision-chosen', 'data-prob': s.chosen?.prob ?? '', 'data-rank': s.chosen?.rank ?? '' }, s.chosen ? d.finetuneChosen(probText(s.chosen.prob), s.chosen.rank) : d.finetuneChosenMissing),
         topBars(s.top.slice(0, TOP_SHOWN), s.chosen?.id, 'precision-top', d.replayTop),
-        s.dtype === 'f32' ? h('p', { class: 'hint' }, source === 'f32' ? d.precisionReference : d.precisionReferenceFile) : h('p', { class: 'precision-diff' }, d.precisionDiff(s.sameTop1, s.klNats.toPrecision(2), (s.maxProbDiff * 100).toFixed(1))),
+        s.dtype === 'f32' ? h('p', { class: 'hint' }, source === 'f32' ? d.precisionReference : d.precisionReferenceFile) : h('p', { class: 'precision-diff' }, d.precisionDiff(s.sameTop1, s.klNats.toPrecision(2), points(s.maxProbDiff * 100))),
       ),
       () => name,
       'aria-label',
@@ -124,4 +124,9 @@ export class PrecisionView {
       ),
     );
   }
+}
+
+/** Percentage points, small moves still readable (a file against itself widened moves ~1e-7: shown as "0.001", an upper bound). */
+function points(p: number): string {
+  return p >= 0.1 ? p.toFixed(1) : p >= 0.001 ? p.toFixed(3) : '0.001';
 }
