@@ -24,7 +24,7 @@ import type { ModelShape } from './views/architectureView.ts';
 import { placeOf } from './tourPlaces.ts';
 import { TourView, type Concept } from './views/tourView.ts';
 import { TrainingLogs } from './trainingLog.ts';
-import { readSetup, writeSetup } from './urlState.ts';
+import { DEFAULT_PROMPTS, readSetup, STORY_PROMPT, writeSetup } from './urlState.ts';
 import { promptCoverage } from './coverage.ts';
 import { keepModelsOffline, watchForUpdate, whenControlled, type OfflineSetup } from '../offline.ts';
 import { RunKeeper } from './runKeeper.ts';
@@ -127,6 +127,9 @@ export class App {
           const questions = await this.tools.modelLoaded(model);
           const prompts = model.openings.length ? model.openings.map((text) => ({ lang: 'en' as const, text, story: true })) : pickGuessPrompts(questions);
           this.dispatch({ type: 'guessPromptsSet', prompts });
+          // A story model given the untouched default prompt (a fact to complete) gets a story opening instead.
+          const untouched = (Object.values(DEFAULT_PROMPTS) as string[]).includes(this.state.setup.prompt);
+          if (model.openings.length && untouched) this.dispatch({ type: 'setupChanged', patch: { prompt: STORY_PROMPT } });
         },
         loadEnded: () => void this.showPromptTokens(),
       },

@@ -19,6 +19,8 @@ export interface Setup extends SamplingSettings {
  * (greedy: " Paris" / "巴黎"), so the first distribution is one the model is sure of.
  */
 export const DEFAULT_PROMPTS = { en: 'The capital of France is', zh: '法国的首都是' } as const;
+/** What a story model (no facts, English only) starts from instead of the default. */
+export const STORY_PROMPT = 'Once upon a time';
 
 export const DEFAULT_SETUP: Setup = {
   mode: 'complete',
