@@ -64,7 +64,7 @@ async function cliMessage(args: string[], code: 1 | 2, command: 'generate' | 'ev
 beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), 'nexttoken-bad-'));
   await selectBackend({ order: ['wasm'] });
-  hub = await startHubServer({ 'test/tiny-gpt2': join(FIX, 'tiny-gpt2'), 'test/bert': variant('bert', 'tiny-gpt2', (d) => writeJson(d, 'config.json', { model_type: 'bert', hidden_size: 32 })) }, ['test/private']);
+  hub = await startHubServer({ 'test/tiny-gpt2': join(FIX, 'tiny-gpt2'), 'test/stories-gguf': join(FIX, '..', '..', 'models', 'stories15m'), 'test/bert': variant('bert', 'tiny-gpt2', (d) => writeJson(d, 'config.json', { model_type: 'bert', hidden_size: 32 })) }, ['test/private']);
 });
 afterAll(async () => {
   await hub?.close();
@@ -247,6 +247,9 @@ describe('Hub and network faults: a message that says what to do, and no partial
   });
   it('B55 a model larger than the device allows at the precision asked for (Q4_0: the blocks, and the downloaded file held while they are made)', async () => {
     expectRow(rows, 'B55', 'Hub', 'the same at Q4_0', await messageOf(() => load('test/tiny-gpt2', 'c55', { maxWeightBytes: 1000, dtype: 'q4_0' })));
+  });
+  it('B56 a GGUF file of a Hub repository larger than the device allows (from the server\'s length, before the download)', async () => {
+    expectRow(rows, 'B56', 'Hub', 'test/stories-gguf/stories15m-q4_0.gguf over the memory limit (1 KB in this test)', await messageOf(() => load('test/stories-gguf/stories15m-q4_0.gguf', 'c56', { maxWeightBytes: 1000 })));
   });
   it('B21 a download cancelled by the user', async () => {
     const ctl = new AbortController();

@@ -85,7 +85,7 @@ describe('Hub loader against a local Hub-layout server', () => {
     cpSync(join(FIX, 'tiny-gpt2'), bert, { recursive: true });
     writeFileSync(join(bert, 'config.json'), JSON.stringify({ model_type: 'bert', hidden_size: 32 }));
     hub = await startHubServer(
-      { 'test/tiny-gpt2': join(FIX, 'tiny-gpt2'), 'test/tiny-llama': join(FIX, 'tiny-llama'), 'test/tiny-qwen3': join(FIX, 'tiny-qwen3'), 'test/sharded-llama': sharded, 'test/bert': bert, 'test/flaky': join(FIX, 'tiny-gpt2') },
+      { 'test/tiny-gpt2': join(FIX, 'tiny-gpt2'), 'test/tiny-llama': join(FIX, 'tiny-llama'), 'test/tiny-qwen3': join(FIX, 'tiny-qwen3'), 'test/sharded-llama': sharded, 'test/bert': bert, 'test/flaky': join(FIX, 'tiny-gpt2'), 'test/stories-gguf': join(ROOT, 'models', 'stories15m') },
       ['test/private'],
     );
     await selectBackend({ order: ['wasm'] });
@@ -123,6 +123,37 @@ describe('Hub loader against a local Hub-layout server', () => {
       expect(tokens(second.stdout)).toEqual(tokens(first.stdout));
     });
   }
+
+  it('a GGUF file of a Hub repository (owner/name/file.gguf) loads through the cache: the tokens of the local file, then zero requests', async () => {
+    const cache = join(work, 'cache-gguf');
+    const id = 'test/stories-gguf/stories15m-q4_0.gguf';
+    const args = ['--prompt', 'Once upon a time', '--max-tokens', '6', '--temperature', '0', '--json'];
+    const env = { HF_ENDPOINT: hub.url };
+    const mark = hub.requests.length;
+    const first = await generateCli(['--model', id, '--cache-dir', cache, ...args], env);
+    expect(first.code).toBe(0);
+    expect(hub.requests.slice(mark)).toEqual(['GET /test/stories-gguf/resolve/main/stories15m-q4_0.gguf']);
+    expect(first.stderr).toMatch(/downloading stories15m-q4_0\.gguf: 9\.3 MB of 9\.3 MB/);
+    const local = await generateCli(['--model', 'models/stories15m/stories15m-q4_0.gguf', ...args], {});
+    expect(tokens(first.stdout)).toEqual(tokens(local.stdout));
+    expect(tokens(first.stdout).length).toBe(6);
+    const again = hub.requests.length;
+    const second = await generateCli(['--model', id, '--cache-dir', cache, ...args], env);
+    expect(second.code).toBe(0);
+    expect(hub.requests.slice(again)).toEqual([]);
+    expect(tokens(second.stdout)).toEqual(tokens(first.stdout));
+  });
+
+  it('a GGUF file the repository does not have, or one too large for the device, is named with what to do', async () => {
+    const store = diskStore(join(work, 'cache-gguf-missing'));
+    await expect(loadHubFiles(parseHubRef('test/stories-gguf/nope-q8_0.gguf')!, { endpoint: hub.url, store })).rejects.toThrow(
+      `test/stories-gguf has no nope-q8_0.gguf on ${hub.url} (HTTP 404). Check the model id (owner/name) and revision.`,
+    );
+    await expect(loadHubFiles(parseHubRef('test/stories-gguf/stories15m-q4_0.gguf')!, { endpoint: hub.url, store, maxWeightBytes: 4e6 })).rejects.toThrow(
+      'test/stories-gguf/stories15m-q4_0.gguf is 9.3 MB, more than this device allows for a model (4.0 MB). Pick a smaller model, or a lower-precision file of this one if the repository has one.',
+    );
+    expect(await store.has(`${endpointKey(hub.url)}/test/stories-gguf/main/stories15m-q4_0.gguf`)).toBe(false);
+  });
 
   it('a connection dropped mid-file gives a clear error, keeps no partial file, and a retry succeeds', async () => {
     const cache = join(work, 'cache-flaky');

@@ -61,13 +61,14 @@ export async function loadModel(opts: EngineOptions): Promise<LoadedModel> {
     return local(DEFAULT_MODEL);
   }
   if (existsSync(model) && statSync(model).isDirectory()) return local(model);
-  if (/\.gguf$/i.test(model)) {
+  const hubGguf = parseHubRef(model)?.file && !existsSync(model) && !/^[.~/\\]/.test(model);
+  if (/\.gguf$/i.test(model) && !hubGguf) {
     if (!existsSync(model)) throw new UsageError(`GGUF file "${model}" does not exist.`);
     if (opts.checkpoint !== undefined) throw new UsageError('--checkpoint needs a model folder with training snapshots; a GGUF file has none.');
     return buildModel(readGgufFile(model), { dtype: opts.dtype });
   }
   if (opts.checkpoint !== undefined) throw new UsageError(`--checkpoint needs a model folder with training snapshots (checkpoints.json), such as the embedded model; "${model}" is not one.`);
-  if (/^[.~/\\]/.test(model) || model.split('/').length > 2) {
+  if (!hubGguf && (/^[.~/\\]/.test(model) || model.split('/').length > 2)) {
     throw new UsageError(`Model folder "${model}" does not exist. Pass a folder in Hugging Face layout, or a Hub id (owner/name).`);
   }
   const ref = parseHubRef(model);

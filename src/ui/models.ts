@@ -1,5 +1,5 @@
 // The models the picker offers, and reading the model choice from the URL.
-import { DEFAULT_ENDPOINT, hubLabel } from '../engine/load/hubRef.ts';
+import { DEFAULT_ENDPOINT, hubLabel, parseHubRef } from '../engine/load/hubRef.ts';
 import type { HubProgress } from '../engine/load/hub.ts';
 import type { ModelSource } from '../worker/protocol.ts';
 import type { Dict } from './i18n/en.ts';
@@ -68,8 +68,11 @@ export function sourceFromUrl(search: string, urls: EmbeddedUrls, storedEndpoint
   const model = q.get('model');
   if (!model) return { kind: 'url', url: urls[chat ? EMBEDDED_CHAT_ID : EMBEDDED_ID] };
   if (model in urls) return { kind: 'url', url: urls[model] };
+  const ref = parseHubRef(model);
   const [id, revision] = model.split('@');
-  return { kind: 'hub', id, revision: revision || 'main', endpoint: q.get('hubEndpoint') || storedEndpoint || DEFAULT_ENDPOINT };
+  const endpoint = q.get('hubEndpoint') || storedEndpoint || DEFAULT_ENDPOINT;
+  // An id the picker would refuse is still passed on whole: the load then says what is wrong with it.
+  return ref ? { kind: 'hub', ...ref, endpoint } : { kind: 'hub', id, revision: revision || 'main', endpoint };
 }
 
 export function describeSource(s: ModelSource): string {
@@ -95,12 +98,14 @@ export function progressLine(p: HubProgress, d: Dict): string {
 
 /** Which model runs are saved under: token ids belong to one tokenizer. */
 export function sourceKey(s: ModelSource): string {
-  return s.kind === 'url' ? `url:${s.url}` : `hub:${s.endpoint}/${s.id}@${s.revision}`;
+  return s.kind === 'url' ? `url:${s.url}` : `hub:${s.endpoint}/${s.id}${s.file ? '/' + s.file : ''}@${s.revision}`;
 }
 
 export function sameSource(a: ModelSource, b: ModelSource | null): boolean {
   if (!b || a.kind !== b.kind) return false;
-  return a.kind === 'url' ? a.url === (b as typeof a).url : a.id === (b as typeof a).id && a.revision === (b as typeof a).revision && a.endpoint === (b as typeof a).endpoint;
+  if (a.kind === 'url') return a.url === (b as typeof a).url;
+  const h = b as typeof a;
+  return a.id === h.id && a.revision === h.revision && a.endpoint === h.endpoint && a.file === h.file;
 }
 
 /** A shipped model's fine-tuning sibling: the tuned one for the base, the base for the tuned one. */

@@ -50,7 +50,8 @@ export async function listCachedModels(): Promise<CachedModel[]> {
     const m = models.get(key) ?? { id: `${owner}/${name}`, revision, endpoint, bytes: 0, complete: false };
     const res = await cache.match(req);
     m.bytes += Number(res?.headers.get('Content-Length') ?? 0);
-    if (file.join('/') === MANIFEST) m.complete = true;
+    // A safetensors model is complete once its manifest is there; a GGUF file enters the cache only whole.
+    if (file.join('/') === MANIFEST || /\.gguf$/i.test(file.join('/'))) m.complete = true;
     models.set(key, m);
   }
   return [...models.values()];

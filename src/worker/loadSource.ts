@@ -76,7 +76,7 @@ function fetchFiles(source: ModelSource, backend: string, uploaded: tf.Tensor[],
   const maxWeightBytes = Math.min(backend === 'wasm' ? 3.5 * gib : Infinity, deviceMemory ? (deviceMemory * gib) / 2 : Infinity);
   const limits = backend === 'webgpu' ? webgpuDevice()?.limits : undefined;
   return loadHubFiles(
-    { id: source.id, revision: source.revision },
+    { id: source.id, revision: source.revision, ...(source.file ? { file: source.file } : {}) },
     {
       endpoint: source.endpoint,
       store: cacheStorageStore(),

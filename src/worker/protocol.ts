@@ -58,7 +58,8 @@ export interface BackendInfo {
 }
 
 /** Where a model comes from: a folder served over HTTP (the embedded model), or a Hub repository. */
-export type ModelSource = { kind: 'url'; url: string } | { kind: 'hub'; id: string; revision: string; endpoint: string };
+/** A Hub source with `file` is one GGUF file of the repository ("owner/name/file.gguf"). */
+export type ModelSource = { kind: 'url'; url: string } | { kind: 'hub'; id: string; revision: string; endpoint: string; file?: string };
 
 export interface CachedModel {
   id: string;

@@ -13,7 +13,7 @@ let hub: HubServer;
 
 beforeAll(async () => {
   hub = await startHubServer(
-    { 'test/tiny-llama': join(FIX, 'tiny-llama'), 'test/tiny-gpt2': join(FIX, 'tiny-gpt2'), 'test/flaky': join(FIX, 'tiny-llama-tied') },
+    { 'test/tiny-llama': join(FIX, 'tiny-llama'), 'test/tiny-gpt2': join(FIX, 'tiny-gpt2'), 'test/flaky': join(FIX, 'tiny-llama-tied'), 'test/stories-gguf': join(ROOT, 'models', 'stories15m') },
     ['test/private'],
   );
 });
@@ -116,6 +116,26 @@ describe('Hub models in the app (WASM)', () => {
     expect((await outputTokens(page)).length).toBeGreaterThan(0);
   });
 
+  it('a GGUF file of a Hub repository (owner/name/file.gguf) loads, writes the CLI\'s tokens, and a reload makes no request', async () => {
+    const page = o.page;
+    const mark = hub.requests.length;
+    await page.getByLabel('Prompt', { exact: true }).fill('Once upon a time');
+    await page.getByLabel('Hub model id').fill('test/stories-gguf/stories15m-q4_0.gguf');
+    await page.getByRole('button', { name: 'Load model' }).click();
+    await expect.poll(() => page.locator('#model-info').textContent(), { timeout: 120_000 }).toMatch(/test\/stories-gguf\/stories15m-q4_0\.gguf/);
+    expect(served(mark)).toEqual(['GET /test/stories-gguf/resolve/main/stories15m-q4_0.gguf']);
+    await runAndWait(page, 'Generate');
+    const cli = await cliSteps(['--model', 'models/stories15m/stories15m-q4_0.gguf', '--prompt', 'Once upon a time', '--temperature', '0', '--max-tokens', '10']);
+    const ui = await outputTokens(page);
+    expect(ui.map((t) => t.id)).toEqual(cli.map((s) => s.id).slice(0, ui.length));
+    expect(ui.length).toBeGreaterThan(0);
+    const again = hub.requests.length;
+    await page.reload();
+    await page.waitForSelector('body[data-ready="true"]');
+    expect(await page.locator('#model-info').textContent()).toMatch(/stories15m-q4_0\.gguf/);
+    expect(served(again)).toEqual([]);
+  });
+
   it('lists cached models with their sizes and removes them', async () => {
     const page = o.page;
     await openMore(page);
@@ -124,6 +144,7 @@ describe('Hub models in the app (WASM)', () => {
     // Each entry names the server it came from (this test's local one, not the Hub).
     await expect.poll(() => list.textContent()).toMatch(/test\/tiny-llama \(127\.0\.0\.1_\d+\) · 0\.2 MB/);
     expect(await list.textContent()).toMatch(/test\/flaky \(127\.0\.0\.1_\d+\) · 0\.\d MB/);
+    expect(await list.textContent()).toMatch(/test\/stories-gguf \(127\.0\.0\.1_\d+\) · 9\.3 MB/); // complete: a GGUF is cached only whole
     await page.getByRole('button', { name: 'Remove cached models' }).click();
     await expect.poll(() => list.textContent()).toBe('No models cached yet.');
   });

@@ -1,6 +1,8 @@
 // Downloading one file over HTTP for the Hub loader: a body that fails when it stalls, read with
 // progress into one buffer, and the errors a user can act on. Platform-neutral (fetch streams).
 
+import { hubFileUrl, hubLabel, type HubRef } from './hubRef.ts';
+
 export type HubErrorKind = 'not-found' | 'gated' | 'network' | 'http' | 'interrupted' | 'too-large' | 'unsupported' | 'invalid';
 
 export class HubError extends Error {
@@ -88,4 +90,49 @@ export async function readBody(res: Response, file: string, label: string, onPro
     throw interrupted(`${label}/${file}`, `ended after ${loaded} of ${total} bytes`);
   }
   return loaded === out.length ? out : out.slice(0, loaded);
+}
+
+/** GET one file of a Hub repository; null for 404 when `optional`. */
+export type HubRequest = (file: string, optional: boolean, headers?: Record<string, string>, signal?: AbortSignal) => Promise<Response | null>;
+
+/**
+ * Requests files of `ref` on `endpoint`, mapping HTTP failures to messages a user can act on. A response's body is
+ * guarded: no bytes for `stallMs` (or a cancel) ends the download with an error.
+ */
+export function hubRequester(endpoint: string, ref: HubRef, opts: { fetch?: typeof fetch; stallMs: number; signal?: AbortSignal }): HubRequest {
+  const doFetch = opts.fetch ?? globalThis.fetch.bind(globalThis);
+  const { stallMs } = opts;
+  const label = hubLabel({ id: ref.id, revision: ref.revision });
+  return async (file, optional, headers, signal = opts.signal) => {
+    const url = hubFileUrl(endpoint, ref, file);
+    let res: Response;
+    const stall = new AbortController();
+    const onAbort = () => stall.abort();
+    signal?.addEventListener('abort', onAbort);
+    const timer = setTimeout(() => stall.abort(), stallMs);
+    try {
+      res = await doFetch(url, { headers, signal: stall.signal, redirect: 'follow' });
+    } catch (e) {
+      if (opts.signal?.aborted) throw new HubError('interrupted', `Loading ${label} was cancelled.`);
+      if (signal?.aborted) throw e;
+      const why = stall.signal.aborted ? `no answer within ${stallMs / 1000} s` : (e as Error).message;
+      throw new HubError('network', `Could not reach ${endpoint} for ${label} (${why}). Check the network connection, or pick the embedded model, which works offline.`);
+    } finally {
+      clearTimeout(timer);
+    }
+    if (res.ok) {
+      if (!res.body) return res;
+      const body = stallGuard(res.body, stallMs, () => stall.abort(), () => signal?.removeEventListener('abort', onAbort));
+      return new Response(body, { status: res.status, statusText: res.statusText, headers: res.headers });
+    }
+    signal?.removeEventListener('abort', onAbort);
+    if (res.status === 404 && optional) return null;
+    if (res.status === 401 || res.status === 403) {
+      throw new HubError('gated', `${label} is gated or private (HTTP ${res.status}): NextToken only loads public models. Pick another model.`);
+    }
+    if (res.status === 404) {
+      throw new HubError('not-found', `${label} has no ${file} on ${endpoint} (HTTP 404). Check the model id (owner/name) and revision.`);
+    }
+    throw new HubError('http', `${endpoint} answered HTTP ${res.status} for ${label}/${file}. Try again later.`);
+  };
 }

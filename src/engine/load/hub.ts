@@ -3,17 +3,18 @@
 //   {endpoint}/{id}/resolve/{revision}/{file}
 //
 // Files: config.json, tokenizer.json, tokenizer_config.json, generation_config.json (optional), and
-// model.safetensors or model.safetensors.index.json + its shards. Each file enters the cache only once
+// model.safetensors or model.safetensors.index.json + its shards; or one GGUF file ("owner/name/file.gguf", hubGguf.ts). Each file enters the cache only once
 // it has fully arrived and checked out, and a manifest is written last: a model with a manifest is
 // complete and loads with no network request at all; an interrupted download resumes file by file.
 // Platform-neutral: the cache (Cache Storage in the browser, a folder in Node) is passed in.
 import { ConfigError, isLlamaLayout, parseConfig, SUPPORTED_MODEL_TYPES, type ModelConfig } from '../model/config.ts';
 import type { ModelFiles } from './load.ts';
-import { DEFAULT_ENDPOINT, endpointKey, hubFileUrl, hubLabel, type HubRef } from './hubRef.ts';
-import { HubError, interrupted, mb, readBody, stallGuard } from './download.ts';
+import { DEFAULT_ENDPOINT, endpointKey, hubLabel, type HubRef } from './hubRef.ts';
+import { HubError, hubRequester, interrupted, mb, readBody } from './download.ts';
 import { DTYPE_BYTES, memoryWeights, parseHeader, SafetensorsError, type SafetensorsHeader, type WeightSource } from './safetensors.ts';
 import { BLOCK_BYTES, QK, type WeightDType } from '../runtime/quant.ts';
 import { StreamedWeights } from './streamedWeights.ts';
+import { loadHubGguf } from './hubGguf.ts';
 
 export { HubError, type HubErrorKind } from './download.ts';
 
@@ -97,6 +98,7 @@ export function cacheKey(endpoint: string, ref: HubRef, file: string): string {
  * fails its checks is removed (with the manifest, so the model counts as incomplete) and fetched again.
  */
 export async function loadHubFiles(ref: HubRef, opts: HubLoadOptions): Promise<ModelFiles> {
+  if (ref.file) return loadHubGguf({ ...ref, file: ref.file }, opts);
   try {
     return await loadOnce(ref, opts);
   } catch (e) {
@@ -111,7 +113,6 @@ export async function loadHubFiles(ref: HubRef, opts: HubLoadOptions): Promise<M
 
 async function loadOnce(ref: HubRef, opts: HubLoadOptions): Promise<ModelFiles> {
   const endpoint = opts.endpoint || DEFAULT_ENDPOINT;
-  const doFetch = opts.fetch ?? globalThis.fetch.bind(globalThis);
   const stallMs = opts.stallMs ?? 60_000;
   const key = (file: string) => cacheKey(endpoint, ref, file);
   const label = hubLabel(ref);
@@ -136,40 +137,7 @@ async function loadOnce(ref: HubRef, opts: HubLoadOptions): Promise<ModelFiles> 
   const manifestBytes = await opts.store.get(key(MANIFEST));
   const manifest = manifestBytes ? (decodeCached(MANIFEST, manifestBytes) as Manifest) : null;
 
-  /** GET a file; null for 404 when `optional`. Maps HTTP failures to messages a user can act on. */
-  const request = async (file: string, optional: boolean, headers?: Record<string, string>, signal = opts.signal): Promise<Response | null> => {
-    const url = hubFileUrl(endpoint, ref, file);
-    let res: Response;
-    const stall = new AbortController();
-    const onAbort = () => stall.abort();
-    signal?.addEventListener('abort', onAbort);
-    const timer = setTimeout(() => stall.abort(), stallMs);
-    try {
-      res = await doFetch(url, { headers, signal: stall.signal, redirect: 'follow' });
-    } catch (e) {
-      if (opts.signal?.aborted) throw new HubError('interrupted', `Loading ${label} was cancelled.`);
-      if (signal?.aborted) throw e;
-      const why = stall.signal.aborted ? `no answer within ${stallMs / 1000} s` : (e as Error).message;
-      throw new HubError('network', `Could not reach ${endpoint} for ${label} (${why}). Check the network connection, or pick the embedded model, which works offline.`);
-    } finally {
-      clearTimeout(timer);
-    }
-    if (res.ok) {
-      if (!res.body) return res;
-      // The body, guarded: no bytes for stallMs (or a cancel) ends the download with an error.
-      const body = stallGuard(res.body, stallMs, () => stall.abort(), () => signal?.removeEventListener('abort', onAbort));
-      return new Response(body, { status: res.status, statusText: res.statusText, headers: res.headers });
-    }
-    signal?.removeEventListener('abort', onAbort);
-    if (res.status === 404 && optional) return null;
-    if (res.status === 401 || res.status === 403) {
-      throw new HubError('gated', `${label} is gated or private (HTTP ${res.status}): NextToken only loads public models. Pick another model.`);
-    }
-    if (res.status === 404) {
-      throw new HubError('not-found', `${label} has no ${file} on ${endpoint} (HTTP 404). Check the model id (owner/name) and revision.`);
-    }
-    throw new HubError('http', `${endpoint} answered HTTP ${res.status} for ${label}/${file}. Try again later.`);
-  };
+  const request = hubRequester(endpoint, ref, { fetch: opts.fetch, stallMs, signal: opts.signal });
 
   const cachedOrFetch = async (file: string, optional: boolean): Promise<Uint8Array | null> => {
     const hit = await opts.store.get(key(file));

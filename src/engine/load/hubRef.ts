@@ -1,4 +1,5 @@
-// Naming a model on the Hugging Face Hub: "owner/name[@revision]", its display label and file URLs.
+// Naming a model on the Hugging Face Hub: "owner/name[@revision]" (a Hugging Face folder) or
+// "owner/name/file.gguf[@revision]" (one GGUF file of a repository), its display label and file URLs.
 // Pure: the loader, the CLI and the page's model picker all read ids through these.
 
 export const DEFAULT_ENDPOINT = 'https://huggingface.co';
@@ -6,18 +7,20 @@ export const DEFAULT_ENDPOINT = 'https://huggingface.co';
 export interface HubRef {
   id: string; // "owner/name"
   revision: string; // "main" unless "owner/name@rev"
+  /** A GGUF file in the repository ("model-q4_0.gguf", "sub/dir/x.gguf"): the model is that one file. */
+  file?: string;
 }
 
-/** A Hub id ("owner/name" or "owner/name@revision"), or null if `s` does not look like one. */
+/** A Hub id ("owner/name", "owner/name@revision", "owner/name/file.gguf[@revision]"), or null if `s` is not one. */
 export function parseHubRef(s: string): HubRef | null {
-  const m = /^([A-Za-z0-9][\w.-]*\/[\w.-]+)(?:@([\w./-]+))?$/.exec(s.trim());
-  if (!m || m[1].includes('..')) return null;
-  return { id: m[1], revision: m[2] ?? 'main' };
+  const m = /^([A-Za-z0-9][\w.-]*\/[\w.-]+)(?:\/((?:[\w.-]+\/)*[\w.-]+\.gguf))?(?:@([\w./-]+))?$/i.exec(s.trim());
+  if (!m || m[0].includes('..')) return null;
+  return { id: m[1], revision: m[3] ?? 'main', ...(m[2] ? { file: m[2] } : {}) };
 }
 
-/** "owner/name", with "@revision" only when it is not main. */
+/** "owner/name[/file.gguf]", with "@revision" only when it is not main. */
 export function hubLabel(ref: HubRef): string {
-  return `${ref.id}${ref.revision === 'main' ? '' : '@' + ref.revision}`;
+  return `${ref.id}${ref.file ? '/' + ref.file : ''}${ref.revision === 'main' ? '' : '@' + ref.revision}`;
 }
 
 export function hubFileUrl(endpoint: string, ref: HubRef, file: string): string {
