@@ -81,6 +81,7 @@ async function greedyIds(lm: LoadedModel, promptIds: number[], n: number): Promi
     const logits = await readData(out);
     out.dispose();
     ids.push(argmax(logits));
+    if (lm.eosIds.includes(ids[i])) break; // the model ended its text (the end token is shown), as a run stops there
     next = [ids[i]];
   }
   return ids;
