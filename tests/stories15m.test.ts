@@ -117,6 +117,15 @@ describe('the model (CLI, WASM) against the float64 reference on the same file',
     expect(worst).toBeLessThan(1e-3);
   });
 
+  it('ends a story where it writes BOS (its training text separated stories by BOS alone), as run.c stops', async () => {
+    const r = await cli('generate', ['--model', GGUF, '--prompt', 'Once upon a time', '--temperature', '0', '--max-tokens', '250', '--json']);
+    expect(r.code).toBe(0);
+    const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    expect(lines.at(-1).summary.stopReason).toBe('eos');
+    expect(lines.at(-2).id).toBe(1);
+    expect(lines.at(-1).summary.generatedTokens).toBeLessThan(250);
+  });
+
   it('writes the story llama2.c made famous', async () => {
     const r = await cli('generate', ['--model', GGUF, '--prompt', 'Once upon a time', '--temperature', '0', '--max-tokens', '20']);
     expect(r.code).toBe(0);

@@ -58,7 +58,7 @@ const MODELS: Record<string, PeerModel> = {
     gguf: (dtype, file) => {
       if (dtype === 'q4_0') return copyFileSync(STORIES_GGUF, file);
       const { sentencePiece } = convertStories();
-      writeFixtureGguf(STORIES_HF_DIR, file, dtype === 'q8_0' ? 'Q8_0' : 'F32', { sentencePiece });
+      writeFixtureGguf(STORIES_HF_DIR, file, dtype === 'q8_0' ? 'Q8_0' : 'F32', { sentencePiece, eotTokenId: 1 });
     },
   },
 };

@@ -10,7 +10,8 @@
 //   .cache/stories15m/       config.json, model.safetensors (float32), tokenizer.json (merges from the scores),
 //                            tokenizer_config.json, generation_config.json — a Hugging Face Llama folder
 //   models/stories15m/stories15m-q4_0.gguf   the same weights, Q4_0 (llama.cpp's reference rounding), the
-//                            tokenizer as GGUF's `llama` kind; what ships (8.6 MB: the models/ budget is 42 MB)
+//                            tokenizer as GGUF's `llama` kind, BOS as the end-of-text (eot) token; what ships
+//                            (9.3 MB: the models/ budget is 42 MB)
 //   models/stories15m/SOURCE.json            the hashes of what went in and what came out
 // Every output is a pure function of the package's bytes: a fresh clone regenerates them byte for byte.
 import { execFileSync } from 'node:child_process';
@@ -181,7 +182,8 @@ function writeHfFolder(ck: Checkpoint, tok: ReturnType<typeof readTokenizer>): v
   json('tokenizer.json', sentencePieceTokenizerJson(tok));
   // A story model: no chat template. BOS first, as llama2.c's run.c encodes a prompt.
   json('tokenizer_config.json', { tokenizer_class: 'LlamaTokenizer', bos_token: '<s>', eos_token: '</s>', unk_token: '<unk>', add_bos_token: true, add_eos_token: false, clean_up_tokenization_spaces: false, model_max_length: ck.seqLen });
-  json('generation_config.json', { bos_token_id: 1, eos_token_id: 2 });
+  // llama2.c's training text put BOS before each story and no EOS: a story ends where the model writes BOS (run.c stops there).
+  json('generation_config.json', { bos_token_id: 1, eos_token_id: [2, 1] });
 }
 
 /** Writes the folder and the shipped GGUF; returns what SOURCE.json records (and the tokenizer's scores and types). */
@@ -206,7 +208,7 @@ export function convertStories(): { source: Record<string, unknown>; sentencePie
   writeHfFolder(ck, tok);
   mkdirSync(shipDir, { recursive: true });
   const gguf = join(shipDir, SHIPPED_GGUF);
-  writeFixtureGguf(hfDir, gguf, 'Q4_0', { name: 'stories15M (llama2.c, TinyStories)', sentencePiece: { scores: tok.scores, types: tok.types } });
+  writeFixtureGguf(hfDir, gguf, 'Q4_0', { name: 'stories15M (llama2.c, TinyStories)', sentencePiece: { scores: tok.scores, types: tok.types }, eotTokenId: 1 });
   const source = {
     package: PACKAGE,
     tarballSha256: TARBALL_SHA256,

@@ -122,7 +122,7 @@ async function session(lm: LoadedModel, total: number, runLength: number): Promi
 
 /** What keeping the generation's cache across a tool costs: snapshot + restore, against running the cached tokens again. */
 async function cacheKeepCost(lm: LoadedModel, cached: number): Promise<Record<string, number>> {
-  const ids = Array.from({ length: cached }, (_, i) => lm.tokenizer.encode(' the cat')[i % 2]);
+  const ids = Array.from({ length: cached }, (_, i) => lm.tokenizer.encodeText(' the cat')[i % 2]);
   lm.model.truncate(0);
   lm.model.forward(ids, true).dispose();
   const reps = 5;

@@ -5,7 +5,7 @@ import type { ModelSource } from '../worker/protocol.ts';
 import { h } from './dom.ts';
 import { lang, t } from './i18n/index.ts';
 import type { Layout } from './layout.ts';
-import { EMBEDDED_ID } from './models.ts';
+import { EMBEDDED_CHAT_ID, EMBEDDED_ID, embeddedIdOf, embeddedUrls, STORIES_ID } from './models.ts';
 import { allIds, busy, canStart, guessPromptsFor, shownRun, type AppState } from './state.ts';
 import { modelLacksScript } from './coverage.ts';
 
@@ -132,24 +132,24 @@ function renderModelAbout(u: Layout, s: AppState, source: ModelSource | null): v
   if (!s.model || !source || box.dataset.key === key) return;
   box.dataset.key = key;
   box.replaceChildren();
-  const embedded = source.kind === 'url';
-  const folder = embedded ? (/\.gguf$/i.test(source.url) ? source.url.replace(/[^/]*$/, '') : source.url.replace(/\/?$/, '/')) : '';
-  const card = embedded ? `${folder}MODEL_CARD.md` : `${source.endpoint}/${source.id}`;
+  // The shipped models have their own line and card beside them; any other model its Hub page (none for a bare URL).
+  const shipped = embeddedIdOf(source, embeddedUrls(document.baseURI));
+  const card = shipped !== null && source.kind === 'url' ? new URL('MODEL_CARD.md', source.url.replace(/\/?$/, shipped === STORIES_ID ? '' : '/')).href : source.kind === 'hub' ? `${source.endpoint}/${source.id}` : null;
   const link = document.createElement('a');
-  link.href = card;
+  link.href = card ?? '';
   link.target = '_blank';
   link.rel = 'noopener';
   link.textContent = t().aboutModel;
   // The transcript format is shown as the model sees it, in any language.
   const knows = t().knows;
-  const text = !embedded ? knows.hub(s.model.name) : s.model.name.startsWith('stories15m') ? knows.stories : s.model.name.endsWith('-chat') ? knows.embeddedChat : knows.embedded;
+  const text = shipped === STORIES_ID ? knows.stories : shipped === EMBEDDED_CHAT_ID ? knows.embeddedChat : shipped === EMBEDDED_ID ? knows.embedded : knows.hub(s.model.name);
   const [before, ...after] = text.split(TRANSCRIPT);
   const code = document.createElement('code');
   code.translate = false;
   code.setAttribute('translate', 'no');
   code.textContent = TRANSCRIPT;
-  box.append(before, ...(after.length ? [code, after.join(TRANSCRIPT)] : []), ' ', link);
-  box.dataset.model = embedded ? EMBEDDED_ID : s.model.name;
+  box.append(before, ...(after.length ? [code, after.join(TRANSCRIPT)] : []), ...(card ? [' ', link] : []));
+  box.dataset.model = shipped ?? s.model.name;
 }
 
 const TRANSCRIPT = 'User:/Assistant:';

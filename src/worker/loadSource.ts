@@ -48,7 +48,8 @@ export async function loadSource(source: ModelSource, backend: string, cb: LoadC
   const base = source.kind === 'url' && !isGgufUrl(source.url) ? folder : null;
   // Both small files at once: they sit on the load's critical path.
   const [facts, index] = folder ? await Promise.all([fetchJsonOptional(folder + 'facts.json'), base ? fetchJsonOptional(base + 'checkpoints.json') : null]) : [null, null];
-  const given = facts as { facts: Fact[]; openings?: string[] } | null;
+  // Only a facts.json of NextToken's own shape counts (a server may answer anything for it beside a GGUF file).
+  const given = facts && Array.isArray((facts as { facts?: unknown }).facts) ? (facts as { facts: Fact[]; openings?: string[] }) : null;
   return {
     lm,
     questions: given ? questionsFromFacts(given.facts) : GENERAL_FACTS,

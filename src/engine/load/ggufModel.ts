@@ -78,14 +78,23 @@ export function ggufModelFiles(name: string, bytes: Uint8Array): ModelFiles {
           bos_token_id: bos,
         };
   const weights = ggufWeights(gguf, bytes, name, arch, config);
+  // llama.cpp's end-of-turn token also ends generation (stories15M's is BOS: its stories were separated by BOS alone).
+  const eot = num2(meta('tokenizer.ggml.eot_token_id'));
   return {
     name,
     config,
     tokenizer: tokenizer.json,
     tokenizerConfig: tokenizer.config,
+    generationConfig: { eos_token_id: [eos, eot].filter((v) => v !== undefined) },
     weights,
     weightBytes: [...gguf.tensors.values()].reduce((n, t) => n + t.bytes, 0),
   };
+}
+
+/** The piece whose id the metadata key holds (tokenizer.ggml.bos_token_id …), if any. */
+function tokenNamed(gguf: GgufFile, pieces: string[], key: string): string | undefined {
+  const id = num2(gguf.metadata.get(key));
+  return id !== undefined && id < pieces.length ? pieces[id] : undefined;
 }
 
 function num2(v: GgufValue | undefined): number | undefined {
@@ -124,10 +133,7 @@ function tokenizerOf(gguf: GgufFile, name: string): { json: object; config: Reco
     decoder: byteLevel,
     model: { type: 'BPE', dropout: null, unk_token: null, continuing_subword_prefix: '', end_of_word_suffix: '', fuse_unk: false, byte_fallback: false, vocab, merges: merges.map(String) },
   };
-  const tokenAt = (key: string) => {
-    const id = num2(meta(key));
-    return id !== undefined && id < tokens.length ? String(tokens[id]) : undefined;
-  };
+  const tokenAt = (key: string) => tokenNamed(gguf, tokens.map(String), key);
   const config: Record<string, unknown> = {
     tokenizer_class: 'GPT2Tokenizer',
     bos_token: tokenAt('tokenizer.ggml.bos_token_id'),
@@ -148,10 +154,10 @@ function sentencePieceOf(gguf: GgufFile, name: string, pieces: string[]): { json
   if (!Array.isArray(scores) || !Array.isArray(types) || scores.length !== pieces.length || types.length !== pieces.length) {
     throw new GgufError(`${name}: a "llama" tokenizer needs tokenizer.ggml.scores and tokenizer.ggml.token_type, one per token, which the metadata does not have.`);
   }
-  const tokenAt = (key: string) => {
-    const id = num2(meta(key));
-    return id !== undefined && id < pieces.length ? pieces[id] : undefined;
-  };
+  const tokenAt = (key: string) => tokenNamed(gguf, pieces, key);
+  if (meta('tokenizer.ggml.add_space_prefix') === false) {
+    throw new GgufError(`${name}: its SentencePiece tokenizer adds no space before the text (tokenizer.ggml.add_space_prefix = false), which NextToken cannot build yet. Use the model's safetensors files (with tokenizer.json) instead.`);
+  }
   const addBos = meta('tokenizer.ggml.add_bos_token');
   const config: Record<string, unknown> = {
     tokenizer_class: 'LlamaTokenizer',

@@ -53,10 +53,12 @@ export function mergesFromScores(v: SentencePieceVocab): string[] {
 export function sentencePieceTokenizerJson(v: SentencePieceVocab): Record<string, unknown> {
   const vocab: Record<string, number> = {};
   v.pieces.forEach((p, id) => {
-    if (!(p in vocab)) vocab[p] = id;
+    if (!Object.hasOwn(vocab, p)) vocab[p] = id;
   });
+  // Control and unknown pieces are special; user-defined pieces are matched whole too, as SentencePiece does.
+  const whole = [TOKEN_TYPE.control, TOKEN_TYPE.unknown, TOKEN_TYPE.userDefined] as number[];
   const special = v.pieces.flatMap((content, id) =>
-    v.types[id] === TOKEN_TYPE.control || v.types[id] === TOKEN_TYPE.unknown ? [{ id, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true }] : [],
+    whole.includes(v.types[id]) ? [{ id, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: v.types[id] !== TOKEN_TYPE.userDefined }] : [],
   );
   const unk = v.pieces[v.types.indexOf(TOKEN_TYPE.unknown)];
   return {

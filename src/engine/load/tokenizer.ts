@@ -127,9 +127,10 @@ export class Tokenizer {
    * after a newline, which no merge crosses, and the newline's tokens are dropped.
    */
   encodeContinuation(text: string): number[] {
-    if (this.dummyPrefix === null) this.dummyPrefix = this.decode(this.encodeText('a')) === ' a';
-    if (!this.dummyPrefix) return this.encodeText(text);
     const marker = this.encodeText('\n');
+    // A SentencePiece tokenizer puts "▁" before any text: "a" alone is ▁a, "a" after a newline is a.
+    if (this.dummyPrefix === null) this.dummyPrefix = this.encodeText('\na').slice(marker.length).join() !== this.encodeText('a').join();
+    if (!this.dummyPrefix) return this.encodeText(text);
     const ids = this.encodeText('\n' + text);
     return marker.every((id, i) => ids[i] === id) ? ids.slice(marker.length) : this.encodeText(text);
   }

@@ -43,12 +43,13 @@ export interface Surprise {
 
 /**
  * Each token's surprise given the text before it, and the text's perplexity, 2^(mean bits).
- * The text is read after an end-of-text token (as in training), so the first token is scored too.
+ * The text is read after the token a document starts after in training — BOS where the model puts one first
+ * (Llama 2, stories15M), else end-of-text (GPT-2) — so the first token is scored too.
  */
 export async function perplexity(lm: LoadedModel, text: string): Promise<{ tokens: Surprise[]; perplexity: number; bitsPerToken: number }> {
-  const ids = lm.tokenizer.encode(text);
+  const ids = lm.tokenizer.encodeText(text);
   if (!ids.length) throw new Error('The text is empty: paste some text to measure.');
-  const start = lm.tokenizer.eosId ?? lm.eosIds[0];
+  const start = lm.tokenizer.bosId ?? lm.tokenizer.eosId ?? lm.eosIds[0];
   if (start === undefined) throw new Error('This model has no end-of-text token to start from.');
   if (ids.length + 1 > lm.model.contextLength) {
     throw new Error(`The text is ${ids.length} tokens; this model reads at most ${lm.model.contextLength - 1} after its start token. Shorten the text.`);

@@ -45,12 +45,12 @@ export function answerContinuation(answer: string, lang: 'en' | 'zh' = 'en'): st
   return lang === 'zh' ? answer : ' ' + answer;
 }
 
-/** Encodes documents the way training did: <|endoftext|> before each document. */
+/** Encodes documents the way training did: BOS before each where the model expects it, else <|endoftext|>. */
 export function encodeDocuments(lm: LoadedModel, docs: string[]): number[] {
-  const eos = lm.tokenizer.eosId;
-  if (eos === null) throw new Error('the tokenizer has no end-of-text token');
+  const start = lm.tokenizer.bosId ?? lm.tokenizer.eosId;
+  if (start === null) throw new Error('the tokenizer has no end-of-text token');
   const ids: number[] = [];
-  for (const d of docs) ids.push(eos, ...lm.tokenizer.encode(d));
+  for (const d of docs) ids.push(start, ...lm.tokenizer.encodeText(d));
   return ids;
 }
 
