@@ -1,7 +1,7 @@
 // A GGUF file in the app (production build): ?modelUrl= naming a .gguf loads it in the worker, on WASM and on
 // WebGPU's software adapter, and greedy generation gives the CLI's ids for the same file. The file is written by
 // the test-side converter (tools/ggufWrite.ts) from the embedded model, into an ignored folder.
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeFixtureGguf } from '../../tools/ggufWrite.ts';
@@ -38,3 +38,18 @@ for (const backend of ['wasm', 'webgpu'] as const) {
     });
   });
 }
+
+describe('the shipped stories15M (a Q4_0 GGUF, Llama) on WebGPU’s software adapter', () => {
+  it('greedy tokens from "Once upon a time" are the float64 NumPy reference’s on the same file', async () => {
+    const reference = JSON.parse(readFileSync(join(ROOT, 'tests/fixtures/stories15m/reference.json'), 'utf8')) as { steps: { id: number }[] };
+    const o = await app.open(`?backend=webgpu&model=stories&prompt=${encodeURIComponent('Once upon a time')}&t=0&max=8`);
+    try {
+      expect(await o.page.locator('#backend').textContent()).toMatch(/^webgpu/);
+      await runAndWait(o.page, 'Generate');
+      expect((await outputTokens(o.page)).map((c) => c.id)).toEqual(reference.steps.slice(0, 8).map((s) => s.id));
+      expect(o.consoleErrors).toEqual([]);
+    } finally {
+      await o.page.close();
+    }
+  });
+});
