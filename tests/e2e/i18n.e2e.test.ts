@@ -18,7 +18,7 @@ afterAll(async () => {
 });
 
 // Names and units that stay as they are in Chinese text (model names, formats, technical terms).
-const KEEP = /\b(nexttoken-3m-chat|NextToken|Debian|English|GPT|DistilGPT2|SmolLM2|Qwen[\w.-]*|Instruct|Llama|safetensors|Hub|JSON|PNG|MB|top|min|softmax|logits?|log|lens|wasm|webgpu|SIMD|threads|https?|huggingface|openai|community|gpt2|owner|name|id|ids|float32)\b/gi;
+const KEEP = /\b(nexttoken-3m-chat|NextToken|stories15M|TinyStories|gguf|Debian|English|GPT|DistilGPT2|SmolLM2|Qwen[\w.-]*|Instruct|Llama|safetensors|Hub|JSON|PNG|MB|top|min|softmax|logits?|log|lens|wasm|webgpu|SIMD|threads|https?|huggingface|openai|community|gpt2|owner|name|id|ids|float32)\b/gi;
 
 /** Visible text outside model output and user input, plus accessible names and placeholders, that still reads as English. */
 async function englishLeft(page: Page): Promise<string[]> {
