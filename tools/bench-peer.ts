@@ -10,7 +10,8 @@
 // Threads: tfjs-backend-wasm sizes its pool as min(requested, navigator.hardwareConcurrency / 2), so on
 // a 2-vCPU machine it would never use 2; for the 2-thread runs the page is told it has 4 (both engines
 // are then asked for exactly 2 threads).
-import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { parseGguf } from '../src/engine/load/gguf.ts';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs, runMain, UsageError } from '../src/cli/args.ts';
@@ -57,7 +58,9 @@ const MODELS: Record<string, PeerModel> = {
     make: () => convertStories(),
     gguf: (dtype, file) => {
       if (dtype === 'q4_0') return copyFileSync(STORIES_GGUF, file);
-      const { sentencePiece } = convertStories();
+      // The same tokenizer as the shipped file: its scores and types, read back from it.
+      const meta = parseGguf(new Uint8Array(readFileSync(STORIES_GGUF)), STORIES_GGUF).metadata;
+      const sentencePiece = { scores: (meta.get('tokenizer.ggml.scores') as number[]).map(Number), types: (meta.get('tokenizer.ggml.token_type') as number[]).map(Number) };
       writeFixtureGguf(STORIES_HF_DIR, file, dtype === 'q8_0' ? 'Q8_0' : 'F32', { sentencePiece, eotTokenId: 1 });
     },
   },

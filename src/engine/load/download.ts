@@ -16,6 +16,11 @@ export class HubError extends Error {
 }
 
 export const mb = (n: number) => (n < 1e5 ? `${Math.max(1, Math.round(n / 1e3))} KB` : `${(n / 1e6).toFixed(n < 1e7 ? 1 : 0)} MB`);
+/** The warnings of a load that goes on: a cached file that failed its checks, and a cache that refused a file. */
+export const damagedInCache = (label: string, file: string, why: string) => `${label}: the cached ${file} was damaged (${why}); it was removed from the cache and downloaded again.`;
+export const notCached = (label: string, e: Error) =>
+  `${label} is loaded but could not be cached (${e.message}); it will be downloaded again next time. Free some storage to keep models offline.`;
+
 export const interrupted = (file: string, what: string) =>
   new HubError('interrupted', `The download of ${file} ${what}. Nothing partial was kept; load the model again to retry.`);
 

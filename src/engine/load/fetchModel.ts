@@ -2,6 +2,9 @@
 import type { ModelFiles } from './load.ts';
 import { memoryWeights } from './safetensors.ts';
 import { ggufModelFiles } from './ggufModel.ts';
+import { isGgufUrl } from './modelUrl.ts';
+
+export { isGgufUrl } from './modelUrl.ts';
 
 export interface LoadProgress {
   file: string;
@@ -60,11 +63,6 @@ export async function fetchBytes(url: string, onProgress?: (p: LoadProgress) => 
     o += c.length;
   }
   return out;
-}
-
-/** Whether a model address names one GGUF file rather than a Hugging Face folder. */
-export function isGgufUrl(url: string): boolean {
-  return /\.gguf(?:[?#]|$)/i.test(url);
 }
 
 export async function fetchModelFiles(baseUrl: string, onProgress?: (p: LoadProgress) => void, signal?: AbortSignal): Promise<ModelFiles> {

@@ -49,6 +49,8 @@ export function ggufModelFiles(name: string, bytes: Uint8Array): ModelFiles {
     return v;
   };
   const tokenizer = tokenizerOf(gguf, name);
+  const template = meta('tokenizer.chat_template'); // either tokenizer kind
+  if (typeof template === 'string') tokenizer.config.chat_template = template;
   const vocabSize = gguf.tensors.get('token_embd.weight')?.ne[1] ?? tokenizer.tokens;
   const tied = !gguf.tensors.has('output.weight');
   const bos = num2(meta('tokenizer.ggml.bos_token_id'));
@@ -141,8 +143,6 @@ function tokenizerOf(gguf: GgufFile, name: string): { json: object; config: Reco
     add_bos_token: meta('tokenizer.ggml.add_bos_token') === true,
     clean_up_tokenization_spaces: false,
   };
-  const template = meta('tokenizer.chat_template');
-  if (typeof template === 'string') config.chat_template = template;
   return { json, config, tokens: tokens.length };
 }
 
@@ -167,8 +167,6 @@ function sentencePieceOf(gguf: GgufFile, name: string, pieces: string[]): { json
     add_bos_token: addBos === undefined ? true : addBos === true, // llama.cpp's default for this kind: BOS first
     clean_up_tokenization_spaces: false,
   };
-  const template = meta('tokenizer.chat_template');
-  if (typeof template === 'string') config.chat_template = template;
   const json = sentencePieceTokenizerJson({ pieces, scores: scores.map(Number), types: types.map(Number) });
   return { json, config, tokens: pieces.length };
 }

@@ -9,8 +9,8 @@
 // Platform-neutral: the cache (Cache Storage in the browser, a folder in Node) is passed in.
 import { ConfigError, isLlamaLayout, parseConfig, SUPPORTED_MODEL_TYPES, type ModelConfig } from '../model/config.ts';
 import type { ModelFiles } from './load.ts';
-import { DEFAULT_ENDPOINT, endpointKey, hubLabel, type HubRef } from './hubRef.ts';
-import { HubError, hubRequester, interrupted, mb, readBody } from './download.ts';
+import { cacheKey, DEFAULT_ENDPOINT, hubLabel, type HubRef } from './hubRef.ts';
+import { damagedInCache, HubError, hubRequester, interrupted, mb, notCached, readBody } from './download.ts';
 import { DTYPE_BYTES, memoryWeights, parseHeader, SafetensorsError, type SafetensorsHeader, type WeightSource } from './safetensors.ts';
 import { BLOCK_BYTES, QK, type WeightDType } from '../runtime/quant.ts';
 import { StreamedWeights } from './streamedWeights.ts';
@@ -18,7 +18,7 @@ import { loadHubGguf } from './hubGguf.ts';
 
 export { HubError, type HubErrorKind } from './download.ts';
 
-export { DEFAULT_ENDPOINT, endpointKey, hubFileUrl, hubLabel, parseHubRef, type HubRef } from './hubRef.ts';
+export { cacheKey, DEFAULT_ENDPOINT, endpointKey, hubFileUrl, hubLabel, parseHubRef, type HubRef } from './hubRef.ts';
 
 /** Where downloaded files are kept. Keys look like "huggingface.co/owner/name/main/config.json". */
 export interface FileStore {
@@ -88,11 +88,6 @@ interface Manifest {
 /** Written last into a model's cache folder: its presence means the model is complete there. */
 export const MANIFEST = '.nexttoken-manifest.json';
 
-/** The key of one file of a model in the store: endpoint, id, revision, file. */
-export function cacheKey(endpoint: string, ref: HubRef, file: string): string {
-  return `${endpointKey(endpoint)}/${ref.id}/${ref.revision}/${file}`;
-}
-
 /**
  * Reads a Hub model through the store, downloading only what is not cached yet. A cached file that
  * fails its checks is removed (with the manifest, so the model counts as incomplete) and fetched again.
@@ -106,7 +101,7 @@ export async function loadHubFiles(ref: HubRef, opts: HubLoadOptions): Promise<M
     const endpoint = opts.endpoint || DEFAULT_ENDPOINT;
     await opts.store.delete(cacheKey(endpoint, ref, e.file));
     await opts.store.delete(cacheKey(endpoint, ref, MANIFEST));
-    opts.onWarning?.(`${hubLabel(ref)}: the cached ${e.file} was damaged (${e.why}); it was removed from the cache and downloaded again.`);
+    opts.onWarning?.(damagedInCache(hubLabel(ref), e.file, e.why));
     return loadOnce(ref, opts);
   }
 }
@@ -157,7 +152,7 @@ async function loadOnce(ref: HubRef, opts: HubLoadOptions): Promise<ModelFiles> 
   let cacheFailed = false;
   const cacheRefused = (e: Error) => {
     cacheFailed = true;
-    opts.onWarning?.(`${label} is loaded but could not be cached (${e.message}); it will be downloaded again next time. Free some storage to keep models offline.`);
+    opts.onWarning?.(notCached(label, e));
   };
   const save = async (file: string, bytes: Uint8Array) => {
     if (cacheFailed) return;

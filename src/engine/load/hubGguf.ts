@@ -3,17 +3,17 @@
 // cache as safetensors models (a file enters it only once it has fully arrived, so its presence means complete),
 // refused up front when the server's length says it cannot fit, and read again from the network once if the
 // cached copy no longer parses.
-import { HubError, hubRequester, mb, readBody } from './download.ts';
+import { damagedInCache, HubError, hubRequester, mb, notCached, readBody } from './download.ts';
 import { GgufError } from './gguf.ts';
 import { ggufModelFiles } from './ggufModel.ts';
 import type { HubLoadOptions } from './hub.ts';
-import { DEFAULT_ENDPOINT, endpointKey, hubLabel, type HubRef } from './hubRef.ts';
+import { cacheKey, DEFAULT_ENDPOINT, hubLabel, type HubRef } from './hubRef.ts';
 import type { ModelFiles } from './load.ts';
 
 export async function loadHubGguf(ref: HubRef & { file: string }, opts: HubLoadOptions): Promise<ModelFiles> {
   const endpoint = opts.endpoint || DEFAULT_ENDPOINT;
   const label = hubLabel(ref);
-  const key = `${endpointKey(endpoint)}/${ref.id}/${ref.revision}/${ref.file}`;
+  const key = cacheKey(endpoint, ref, ref.file);
   const name = ref.file.split('/').pop()!;
   const progress = (loaded: number, total: number | null, fromCache: boolean) =>
     opts.onProgress?.({ file: name, loaded, total, overallLoaded: loaded, overallTotal: total, fromCache });
@@ -26,7 +26,7 @@ export async function loadHubGguf(ref: HubRef & { file: string }, opts: HubLoadO
     } catch (e) {
       if (!(e instanceof GgufError)) throw e;
       await opts.store.delete(key);
-      opts.onWarning?.(`${label}: the cached file was damaged (${e.message}); it was removed from the cache and downloaded again.`);
+      opts.onWarning?.(damagedInCache(label, 'file', e.message));
     }
   }
   const request = hubRequester(endpoint, ref, { fetch: opts.fetch, stallMs: opts.stallMs ?? 60_000, signal: opts.signal });
@@ -45,8 +45,6 @@ export async function loadHubGguf(ref: HubRef & { file: string }, opts: HubLoadO
     if (e instanceof GgufError) throw new HubError('invalid', e.message);
     throw e;
   }
-  await opts.store.put(key, bytes).catch((e: Error) =>
-    opts.onWarning?.(`${label} is loaded but could not be cached (${e.message}); it will be downloaded again next time. Free some storage to keep models offline.`),
-  );
+  await opts.store.put(key, bytes).catch((e: Error) => opts.onWarning?.(notCached(label, e)));
   return files;
 }

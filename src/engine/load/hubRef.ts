@@ -27,6 +27,11 @@ export function hubFileUrl(endpoint: string, ref: HubRef, file: string): string 
   return `${endpoint.replace(/\/+$/, '')}/${ref.id}/resolve/${encodeURIComponent(ref.revision)}/${file}`;
 }
 
+/** The key of one file of a model in the store: endpoint, id, revision, file. */
+export function cacheKey(endpoint: string, ref: HubRef, file: string): string {
+  return `${endpointKey(endpoint)}/${ref.id}/${ref.revision}/${file}`;
+}
+
 /**
  * The first part of every cache key: which server the files came from ("huggingface.co",
  * "127.0.0.1_8123"), so a mirror or a test server never fills the entries the real Hub's model uses.

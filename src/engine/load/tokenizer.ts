@@ -110,6 +110,11 @@ export class Tokenizer {
     return new Tokenizer(hf, eosId, typeof tokenizerConfig.chat_template === 'string', bosId);
   }
 
+  /** The token a document follows in training: BOS where the model puts one first, else end-of-text. */
+  get documentStartId(): number | null {
+    return this.bosId ?? this.eosId;
+  }
+
   /** A prompt's ids: the text's tokens, after the BOS token where the model expects one (once, if a template wrote it). */
   encode(text: string): number[] {
     const ids = this.encodeText(text);

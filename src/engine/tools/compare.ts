@@ -49,7 +49,7 @@ export interface Surprise {
 export async function perplexity(lm: LoadedModel, text: string): Promise<{ tokens: Surprise[]; perplexity: number; bitsPerToken: number }> {
   const ids = lm.tokenizer.encodeText(text);
   if (!ids.length) throw new Error('The text is empty: paste some text to measure.');
-  const start = lm.tokenizer.bosId ?? lm.tokenizer.eosId ?? lm.eosIds[0];
+  const start = lm.tokenizer.documentStartId ?? lm.eosIds[0];
   if (start === undefined) throw new Error('This model has no end-of-text token to start from.');
   if (ids.length + 1 > lm.model.contextLength) {
     throw new Error(`The text is ${ids.length} tokens; this model reads at most ${lm.model.contextLength - 1} after its start token. Shorten the text.`);

@@ -47,7 +47,7 @@ export function answerContinuation(answer: string, lang: 'en' | 'zh' = 'en'): st
 
 /** Encodes documents the way training did: BOS before each where the model expects it, else <|endoftext|>. */
 export function encodeDocuments(lm: LoadedModel, docs: string[]): number[] {
-  const start = lm.tokenizer.bosId ?? lm.tokenizer.eosId;
+  const start = lm.tokenizer.documentStartId;
   if (start === null) throw new Error('the tokenizer has no end-of-text token');
   const ids: number[] = [];
   for (const d of docs) ids.push(start, ...lm.tokenizer.encodeText(d));
