@@ -72,6 +72,8 @@ export class App {
       this.dispatch({ type: 'noticeAdded', text: why });
     };
     this.client.onRestarted = (why) => void this.models.recover(why);
+    // What the engine holds, for scripts and tests: the backend its model computes on, and its phase.
+    this.client.onEngineState = (s) => Object.assign(document.body.dataset, { engine: s.phase, engineBackend: s.backend ?? '', engineModel: s.model ?? '' });
     const { setup, corrections } = readSetup(location.search, lang());
     const { isolated, reason, detail, registration } = offline;
     const models = registration ? { done: 0, total: 0, failed: [], finished: false } : null; // filled once the service worker answers

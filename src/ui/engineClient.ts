@@ -7,7 +7,7 @@ import type { ChatMessage } from '../engine/load/tokenizer.ts';
 import type { HubProgress } from '../engine/load/hub.ts';
 import type { SamplingSettings } from '../sampling/sampler.ts';
 import type { Inspection } from '../engine/tools/inspect.ts';
-import { IMMEDIATE_JOBS, type BackendInfo, type BeforeAfterArgs, type FaultHook, type GenerateArgs, type PrecisionArgs, type WeightDType, type JobName, type JobRequest, type Jobs, type ModelSource, type Request, type Response } from '../worker/protocol.ts';
+import { IMMEDIATE_JOBS, type BackendInfo, type BeforeAfterArgs, type EngineState, type FaultHook, type GenerateArgs, type PrecisionArgs, type WeightDType, type JobName, type JobRequest, type Jobs, type ModelSource, type Request, type Response } from '../worker/protocol.ts';
 
 export type { LensQuestionView, RepeatResult } from '../worker/protocol.ts';
 
@@ -65,6 +65,9 @@ export const SILENCE_TIMEOUT_S: Record<JobName, number> = {
   decode: 20,
 };
 
+/** A request that ended because the worker was replaced: whoever restarts the engine (onRestarted) reloads it. */
+export class EngineRestartedError extends Error {}
+
 export class EngineClient {
   private worker: Worker;
   private nextId = 1;
@@ -76,6 +79,8 @@ export class EngineClient {
   onBackendChanged: (backend: BackendInfo, why: string) => void = () => {};
   /** The worker was replaced after a crash or silence; the model must be loaded again. */
   onRestarted: (why: string) => void = () => {};
+  /** What the engine does and holds, each time that changes. */
+  onEngineState: (state: EngineState) => void = () => {};
 
   constructor(
     private readonly timeoutScale = 1,
@@ -103,9 +108,10 @@ export class EngineClient {
     for (const [reqId, p] of this.pending) {
       if (p.timer) clearTimeout(p.timer);
       this.pending.delete(reqId);
-      p.reject(new Error(message));
+      p.reject(new EngineRestartedError(message));
     }
     this.generationId = null;
+    this.onEngineState({ phase: 'empty', model: null, backend: null });
     this.onRestarted(why);
   }
 
@@ -123,6 +129,9 @@ export class EngineClient {
         return;
       case 'pong':
         this.pongs.get(msg.reqId)?.();
+        return;
+      case 'engineState':
+        this.onEngineState(msg.state);
         return;
     }
     const p = this.pending.get(msg.reqId);

@@ -3,7 +3,7 @@
 // model each mode uses until a learner picks one. Runs, prompt, conversation and settings survive every failure.
 import type { HubProgress } from '../engine/load/hub.ts';
 import { PRECISIONS, type ModelInfo, type ModelSource, type WeightDType } from '../worker/protocol.ts';
-import type { EngineClient } from './engineClient.ts';
+import { EngineRestartedError, type EngineClient } from './engineClient.ts';
 import { t as tr } from './i18n/index.ts';
 import type { Layout } from './layout.ts';
 import { describeSource, EMBEDDED_CHAT_ID, EMBEDDED_ID, embeddedIdOf, modelQuery, progressLine, sameSource, sourceKey, type EmbeddedUrls } from './models.ts';
@@ -33,6 +33,7 @@ export class ModelLoading {
   /** A learner chose the model (picker or URL): modes no longer switch it. */
   picked = false;
   private warnings: string[] | null = null; // while a load runs: its warnings, said when it ends
+  private latest = 0; // the newest load: an older one that fails because a newer replaced it says nothing
 
   constructor(
     private readonly host: ModelLoadingHost,
@@ -50,6 +51,7 @@ export class ModelLoading {
    */
   async load(source: ModelSource, choice: string | null): Promise<void> {
     const host = this.host;
+    const mine = ++this.latest;
     if (host.state().job.kind === 'generate') await host.stopRunForLoad();
     const ui = host.ui;
     const onProgress = (p: HubProgress) => {
@@ -93,6 +95,9 @@ export class ModelLoading {
       document.body.dataset.loads = String(Number(document.body.dataset.loads ?? 0) + 1); // for scripts: loads finished
       host.loadEnded();
     } catch (e) {
+      // A newer load replaced this one (a recovery after a worker restart, or a learner's pick), or the worker was
+      // replaced mid-load and recover() reloads: the newer load owns the page's state, so nothing is touched or said.
+      if (e instanceof EngineRestartedError || mine !== this.latest) return;
       this.warnings = null;
       host.dispatch({ type: 'jobEnded', kind: 'load' });
       const why = tr().loadFailed(describeSource(source), (e as Error).message);

@@ -19,8 +19,8 @@ export async function loadOn(order: BackendName[] | undefined, source: ModelSour
 /**
  * The default (and ?backend=auto): the model is loaded on WebGPU and on WASM, a few decode steps are
  * timed on each, and the faster is kept (a 3M model can be faster on WASM than on a GPU); the status line
- * shows both figures. One model is held at a time (the slower is freed before the next loads; the winner is
- * loaded again if it was not the last). The result is remembered per model and device, so a later load
+ * shows both figures. One candidate is held at a time beside the current model (each is freed before the next
+ * loads; the winner is loaded again if it was not the last). The result is remembered per model and device, so a later load
  * loads once; `measureAgain` (?backend=auto) ignores what was remembered. Where neither can start, the
  * usual order goes on (WebGL, then CPU) with the reasons.
  */
@@ -48,24 +48,30 @@ export async function loadFastest(source: ModelSource, cb: LoadCallbacks, measur
     return { next: next.next, info: { ...next.info, how: 'remembered', unavailable, description: `auto → ${next.info.description} (measured on this device before: ${remembered.figures}; ?backend=auto measures again)` } };
   }
   const tried: { status: BackendStatus; msPerToken: number }[] = [];
-  let held: { status: BackendStatus; next: Loaded } | null = null;
-  for (const c of candidates) {
-    if (tf.getBackend() !== c.status.backend) await tf.setBackend(c.status.backend);
-    const next = await loadSource(source, c.status.backend, cb);
-    const msPerToken = await decodeMsPerToken(next.lm);
-    const best = tried.every((t) => msPerToken < t.msPerToken);
-    tried.push({ status: c.status, msPerToken });
-    if (best) {
-      held?.next.lm.model.dispose(); // each tensor is freed by its own backend
-      held = { status: c.status, next };
-    } else next.lm.model.dispose();
+  let last: Loaded | null = null;
+  try {
+    for (const c of candidates) {
+      last?.lm.model.dispose(); // one candidate at a time (each tensor is freed by its own backend)
+      last = null;
+      if (tf.getBackend() !== c.status.backend) await tf.setBackend(c.status.backend);
+      last = await loadSource(source, c.status.backend, cb);
+      tried.push({ status: c.status, msPerToken: await decodeMsPerToken(last.lm) });
+    }
+  } catch (e) {
+    last?.lm.model.dispose(); // a failed load holds nothing new
+    throw e;
   }
   const winner = tried.reduce((a, b) => (b.msPerToken < a.msPerToken ? b : a));
-  if (tf.getBackend() !== winner.status.backend) await tf.setBackend(winner.status.backend);
+  let next = last!;
+  if (winner !== tried.at(-1)) {
+    next.lm.model.dispose();
+    await tf.setBackend(winner.status.backend);
+    next = await loadSource(source, winner.status.backend, cb);
+  }
   const figures = tried.map((t) => `${t.status.backend} ${t.msPerToken.toFixed(1)} ms/token`).join(', ');
   if (tried.length > 1) await rememberChoice(key, { backend: winner.status.backend, figures });
   const info = backendInfo(winner.status, 'measured');
-  return { next: held!.next, info: { ...info, unavailable, description: `auto → ${info.description} (measured at load: ${figures}${notAvailable})` } };
+  return { next, info: { ...info, unavailable, description: `auto → ${info.description} (measured at load: ${figures}${notAvailable})` } };
 }
 
 // The auto choice, per model and device, in Cache Storage (which a worker can use; localStorage it cannot).

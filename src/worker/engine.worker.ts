@@ -28,7 +28,7 @@ import { WEIGHT_DTYPES, type WeightDType } from '../engine/runtime/quant.ts';
 import { chatIds, chatReply, compareBeforeAfter } from '../engine/tools/finetune.ts';
 import { fetchBytes } from '../engine/load/fetchModel.ts';
 import type { HubProgress } from '../engine/load/hub.ts';
-import { IMMEDIATE_JOBS, SLOW_MOTION_MS, type BeforeAfterArgs, type FaultHook, type PrecisionArgs, type GenerateArgs, type JobName, type JobProgress, type JobRequest, type Jobs, type ModelSource, type Ready, type Request, type Response, type TokenView } from './protocol.ts';
+import { IMMEDIATE_JOBS, SLOW_MOTION_MS, type BeforeAfterArgs, type EngineState, type FaultHook, type PrecisionArgs, type GenerateArgs, type JobName, type JobProgress, type JobRequest, type Jobs, type ModelSource, type Ready, type Request, type Response, type TokenView } from './protocol.ts';
 
 let lm: LoadedModel | null = null;
 let loaded: { source: ModelSource; backends?: string[]; dtype?: WeightDType } | null = null;
@@ -62,9 +62,17 @@ function answer<K extends JobName>(reqId: number, job: K, value: Jobs[K]['result
   post({ type: 'result', reqId, job, value } as Response, transfer);
 }
 
+/** Why the engine holds no model after a failed recovery (every job says so), or null. */
+let failure: string | null = null;
+
 function need(): LoadedModel {
-  if (!lm) throw new Error('The model is not loaded yet.');
+  if (!lm) throw new Error(failure ?? 'The model is not loaded yet.');
   return lm;
+}
+
+/** Tells the page what the engine does and holds (EngineState). */
+function report(phase: EngineState['phase']): void {
+  post({ type: 'engineState', state: { phase, model: lm?.name ?? null, backend: lm ? tf.getBackend() : null, detail: failure ?? undefined } });
 }
 
 function views(ids: number[]): TokenView[] {
@@ -94,18 +102,24 @@ async function pump(): Promise<void> {
       const req = queue.shift()!;
       running = { req, ctl: new AbortController(), progress: () => null, cancellable: req.job === 'generate' || req.job === 'lensAll' || req.job === 'load' };
       post({ type: 'started', reqId: req.reqId });
+      report(req.job === 'load' ? 'loading' : 'busy');
       try {
         await runJob(req, running);
       } catch (e) {
         let message = (e as Error).message;
         if ((e instanceof DeviceLostError || deviceLostReason()) && loaded) {
-          // A tool's pass died with the device: move to WASM now, so that trying again works.
-          await recoverFromDeviceLoss().catch(() => {});
-          message += ' The engine moved to WASM and loaded the model again: try again.';
+          // A tool's pass died with the device: move to WASM now, so that trying again works — and say if it did not.
+          try {
+            await recoverFromDeviceLoss();
+            message += ' The engine moved to WASM and loaded the model again: try again.';
+          } catch (err) {
+            message += ' ' + (err as Error).message;
+          }
         }
         post({ type: 'error', reqId: req.reqId, message, cancelled: e instanceof CancelledError ? { done: e.done, total: e.total } : undefined });
       } finally {
         running = null;
+        report(failure ? 'failed' : lm ? 'ready' : 'empty');
       }
     }
   } finally {
@@ -301,15 +315,25 @@ async function load(source: ModelSource, backends: string[] | undefined, dtype: 
   for (const p of precisionModels.values()) p.model.dispose();
   precisionModels.clear();
   const callbacks = { signal, dtype, onProgress: (p: HubProgress) => post({ type: 'progress', reqId, ...p }), onWarning: (message: string) => post({ type: 'warning', message }) };
-  // No backend asked for: auto, remembered per model and device. `?backend=auto` measures again.
-  const chosen = !backends?.length || backends[0] === 'auto' ? await loadFastest(source, callbacks, !!backends?.length) : await loadOn(backends as BackendName[], source, callbacks);
+  // Atomic: the new model is built (choosing a backend switches TF.js's active one) before anything is let go;
+  // if it fails, the old model stays, on the backend it computes on.
+  const previousBackend = lm ? tf.getBackend() : null;
+  let chosen: Awaited<ReturnType<typeof loadOn>>;
+  try {
+    // No backend asked for: auto, remembered per model and device. `?backend=auto` measures again.
+    chosen = !backends?.length || backends[0] === 'auto' ? await loadFastest(source, callbacks, !!backends?.length) : await loadOn(backends as BackendName[], source, callbacks);
+  } catch (e) {
+    if (previousBackend && tf.getBackend() !== previousBackend) await tf.setBackend(previousBackend);
+    throw e;
+  }
   // A device lost while the engine is idle: move to WASM at once, so the status line tells the truth.
   watchDevice()?.catch(() => {
-    if (!running && lm) void recoverFromDeviceLoss().catch((err: Error) => post({ type: 'warning', message: `The GPU device was lost and moving to WASM failed: ${err.message}. Reload the page.` }));
+    if (!running && lm) void recoverFromDeviceLoss().then(() => report('ready'), () => report('failed')); // a failure is said by the recovery itself
   });
   // The new model is built before the old one is let go: if the load fails, the old one still works.
   lm?.model.dispose();
   useSource(chosen.next);
+  failure = null;
   loaded = { source, backends, dtype };
   return { model: modelInfo(chosen.next.lm), backend: chosen.info, loadMs: performance.now() - t0, cancelled, waited };
 }
@@ -344,16 +368,27 @@ function recoverFromDeviceLoss(): Promise<void> {
   recovering ??= (async () => {
     const why = deviceLostReason() ?? 'unknown reason';
     const { source, dtype } = loaded!;
-    lm = null; // its tensors lived on the lost device: nothing to free
+    const name = lm?.name ?? 'the model';
+    lm = null; // its tensors lived on the lost device: nothing to free, nothing left to compute with
     snapshotModels.clear(); // so did its snapshots'
     sibling = null; // and its sibling's
     precisionModels.clear(); // and its other precisions'
     forgetLostDevice();
-    const status = await selectBackend({ order: ['wasm', 'webgl', 'cpu'], wasmPaths: WASM_PATHS });
-    const next = await loadSource(source, status.backend, { dtype, onWarning: (message) => post({ type: 'warning', message }) });
-    useSource(next);
-    loaded = { source, backends: [status.backend], dtype };
-    post({ type: 'backendChanged', backend: backendInfo(status, 'deviceLost'), why: `The GPU device was lost (${why}). The engine moved to ${status.backend} and reloaded ${next.lm.name}; nothing was lost.` });
+    report('recovering');
+    try {
+      if (takeFault('failRecovery')) throw new Error('test hook: the reload on WASM failed');
+      const status = await selectBackend({ order: ['wasm', 'webgl', 'cpu'], wasmPaths: WASM_PATHS });
+      const next = await loadSource(source, status.backend, { dtype, onWarning: (message) => post({ type: 'warning', message }) });
+      useSource(next);
+      failure = null;
+      loaded = { source, backends: [status.backend], dtype };
+      post({ type: 'backendChanged', backend: backendInfo(status, 'deviceLost'), why: `The GPU device was lost (${why}). The engine moved to ${status.backend} and reloaded ${next.lm.name}; nothing was lost.` });
+    } catch (e) {
+      // Said as it is: no model is held now, and every job will say why until the page is reloaded.
+      failure = `The GPU device was lost (${why}) and moving the engine to WASM failed (${(e as Error).message}), so ${name} is no longer loaded. Reload the page to start the engine again; your runs, prompt and settings are kept.`;
+      post({ type: 'warning', message: failure });
+      throw new Error(failure);
+    }
   })().finally(() => (recovering = null));
   return recovering;
 }
@@ -431,6 +466,12 @@ async function inspectInPause(reqId: number, m: LoadedModel, ids: number[], step
 function fault<K extends FaultHook['kind']>(kind: K, step: number): FaultHook | null {
   const i = faults.findIndex((f) => f.kind === kind && 'atStep' in f && f.atStep === step);
   return i < 0 ? null : faults.splice(i, 1)[0];
+}
+
+/** An armed fault of a kind that has no step, taken once. */
+function takeFault(kind: FaultHook['kind']): boolean {
+  const i = faults.findIndex((f) => f.kind === kind);
+  return i >= 0 && faults.splice(i, 1).length > 0;
 }
 
 /** Destroys the WebGPU device, as a driver reset would: device.lost resolves and pending reads fail. */

@@ -184,7 +184,24 @@ export type JobName = keyof Jobs;
 export const IMMEDIATE_JOBS: ReadonlySet<JobName> = new Set<JobName>(['lensQuestions', 'cacheList', 'tokenize', 'chatPrompt', 'labels', 'decode']);
 
 /** Faults a test can cause on purpose (only when the page was opened with ?testHooks). */
-export type FaultHook = { kind: 'loseDevice'; atStep: number } | { kind: 'throw' } | { kind: 'exit' } | { kind: 'nanLogits'; atStep: number };
+export type FaultHook =
+  | { kind: 'loseDevice'; atStep: number }
+  | { kind: 'throw' }
+  | { kind: 'exit' }
+  | { kind: 'nanLogits'; atStep: number }
+  /** The next move to WASM after a lost device fails (as a page out of memory would). */
+  | { kind: 'failRecovery' };
+
+/**
+ * What the engine is doing and what it holds, posted whenever it changes: `backend` is TF.js's active backend,
+ * the one the held model computes on. `failed`: the model was lost and could not be loaded again (`detail` says why).
+ */
+export interface EngineState {
+  phase: 'empty' | 'loading' | 'ready' | 'busy' | 'recovering' | 'failed';
+  model: string | null;
+  backend: string | null;
+  detail?: string;
+}
 
 export type JobRequest = { [K in JobName]: { type: 'job'; reqId: number; job: K; args: Jobs[K]['args'] } }[JobName];
 
@@ -210,4 +227,5 @@ export type Response =
   | { type: 'warning'; message: string }
   /** The engine changed backend by itself (a lost GPU device); `why` says what happened. */
   | { type: 'backendChanged'; backend: BackendInfo; why: string }
-  | { type: 'pong'; reqId: number };
+  | { type: 'pong'; reqId: number }
+  | { type: 'engineState'; state: EngineState };

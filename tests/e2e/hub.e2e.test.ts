@@ -13,7 +13,7 @@ let hub: HubServer;
 
 beforeAll(async () => {
   hub = await startHubServer(
-    { 'test/tiny-llama': join(FIX, 'tiny-llama'), 'test/tiny-gpt2': join(FIX, 'tiny-gpt2'), 'test/flaky': join(FIX, 'tiny-llama-tied'), 'test/stories-gguf': join(ROOT, 'models', 'stories15m') },
+    { 'test/tiny-llama': join(FIX, 'tiny-llama'), 'test/tiny-gpt2': join(FIX, 'tiny-gpt2'), 'test/flaky': join(FIX, 'tiny-llama-tied'), 'test/flaky-auto': join(FIX, 'tiny-llama-tied'), 'test/stories-gguf': join(ROOT, 'models', 'stories15m') },
     ['test/private'],
   );
 });
@@ -147,5 +147,35 @@ describe('Hub models in the app (WASM)', () => {
     expect(await list.textContent()).toMatch(/test\/stories-gguf \(127\.0\.0\.1_\d+\) · 9\.3 MB/); // complete: a GGUF is cached only whole
     await page.getByRole('button', { name: 'Remove cached models' }).click();
     await expect.poll(() => list.textContent()).toBe('No models cached yet.');
+  });
+});
+
+describe('a load that fails mid-way, with the backend measured at each load (?backend=auto)', () => {
+  it('leaves the previous model on the backend it computes on, generating the CLI\'s ids (issue 29, hole 5)', async () => {
+    const o = await app.open(`?backend=auto&t=0&max=8&prompt=${encodeURIComponent('Hello world')}&model=test/tiny-gpt2&hubEndpoint=${encodeURIComponent(hub.url)}`);
+    const page = o.page;
+    try {
+      const chosen = /^auto → (webgpu|wasm)\b/.exec((await page.locator('#backend').textContent()) ?? '')?.[1];
+      expect(chosen, 'both backends were measured').toBeDefined();
+      // The engine's own report: the backend TF.js computes on is the one the model lives on.
+      await expect.poll(() => page.evaluate(() => document.body.dataset.engineBackend)).toBe(chosen);
+
+      // Choosing a backend for the next model switches TF.js's active one before its weights arrive; they break off.
+      hub.dropOnce('test/flaky-auto/model.safetensors');
+      await openMore(page);
+      await page.getByLabel('Model', { exact: true }).selectOption('other');
+      await page.getByLabel('Hub model id').fill('test/flaky-auto');
+      await page.getByRole('button', { name: 'Load model' }).click();
+      await expect.poll(() => page.getByRole('alert').textContent()).toMatch(/test\/flaky-auto.*(broke off|ended after)/);
+      expect(await page.locator('#model-info').textContent()).toMatch(/test\/tiny-gpt2/);
+      expect(await page.evaluate(() => [document.body.dataset.engine, document.body.dataset.engineBackend])).toEqual(['ready', chosen]);
+
+      await runAndWait(page, 'Generate');
+      const cli = await cliSteps(['--model', 'tests/fixtures/tiny-gpt2', '--prompt', 'Hello world', '--temperature', '0', '--max-tokens', '8']);
+      expect((await outputTokens(page)).map((t) => t.id)).toEqual(cli.map((s) => s.id));
+      expect(await page.evaluate(() => document.body.dataset.engineBackend)).toBe(chosen);
+    } finally {
+      await page.close();
+    }
   });
 });

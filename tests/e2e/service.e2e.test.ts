@@ -65,6 +65,31 @@ describe('a lost GPU device mid-generation (WebGPU, software adapter)', () => {
   });
 });
 
+describe('a lost GPU device when moving to WASM fails too (WebGPU, software adapter)', () => {
+  const o = usePage('backend=webgpu&testHooks&t=0&max=20', false);
+
+  it('says the move failed and to reload, keeps the transcript and prompt, and later jobs say why, not "not loaded" (issue 29, hole 3)', async () => {
+    const page = o.page;
+    await fault(page, { kind: 'failRecovery' });
+    await fault(page, { kind: 'loseDevice', atStep: 5 });
+    await page.getByRole('button', { name: 'Generate', exact: true }).click();
+    const failed = /moving the engine to WASM failed \(test hook: the reload on WASM failed\), so nexttoken-3m is no longer loaded\. Reload the page/;
+    await expect.poll(() => errorText(page), { timeout: 120_000 }).toMatch(failed);
+    await idle(page);
+    expect(await page.evaluate(() => document.body.dataset.engine)).toBe('failed');
+    expect(await notice(page).textContent()).not.toMatch(/moved to wasm/i);
+    // The six tokens shown before the loss stay, and they are the CLI's.
+    const shown = (await outputTokens(page)).map((t) => t.id);
+    expect(shown.length).toBe(6);
+    expect(shown).toEqual((await cliSteps(['--model', MODEL, '--prompt', PROMPT, '--temperature', '0', '--max-tokens', '6'])).map((s) => s.id));
+    expect(await page.getByLabel('Prompt', { exact: true }).inputValue()).toBe(PROMPT);
+    // The next job is refused with the reason, not with "the model is not loaded yet".
+    await page.getByRole('button', { name: 'Generate', exact: true }).click();
+    await expect.poll(() => errorText(page), { timeout: 60_000 }).toMatch(failed);
+    expect(await errorText(page)).not.toMatch(/not loaded yet/);
+  });
+});
+
 /** The status line after an auto load that measured both backends: [chosen, webgpu ms, wasm ms], the faster chosen. */
 async function measuredAtLoad(page: Page): Promise<[string, string, string]> {
   const status = (await page.locator('#backend').textContent()) ?? '';
@@ -131,6 +156,25 @@ describe('a crashed or silent worker', () => {
     await idle(o.page);
     expect(await o.page.getByLabel('Prompt', { exact: true }).inputValue()).toBe('Once upon a time there');
     expect(await o.page.evaluate(() => document.body.dataset.runs)).toBe('2');
+  });
+
+  it('a worker that crashes during a load: the recovery alone loads the model again, and the load it ended shows no error (issue 29, hole 8)', async () => {
+    const page = o.page;
+    const loads = Number(await page.evaluate(() => document.body.dataset.loads));
+    const prompt = await page.getByLabel('Prompt', { exact: true }).inputValue();
+    await openMore(page);
+    await page.getByLabel('Model', { exact: true }).selectOption('stories');
+    await page.getByRole('button', { name: 'Load model' }).click();
+    await page.waitForFunction(() => document.body.dataset.engine === 'loading', null, { timeout: 60_000 });
+    await fault(page, { kind: 'throw' });
+    await expect.poll(() => notice(page).textContent(), { timeout: 120_000 }).toMatch(/The engine stopped \(the inference worker crashed: .*test hook: the worker threw.*\) and was restarted/);
+    await page.waitForFunction((n) => Number(document.body.dataset.loads) > n, loads, { timeout: 120_000 });
+    await idle(page);
+    expect(await page.evaluate(() => [document.body.dataset.engine, document.body.dataset.engineModel])).toEqual(['ready', 'nexttoken-3m']);
+    expect(await page.locator('#model-info').textContent()).toMatch(/nexttoken-3m/);
+    expect(await errorText(page)).toBe('');
+    expect(Number(await page.evaluate(() => document.body.dataset.loads))).toBe(loads + 1);
+    expect(await page.getByLabel('Prompt', { exact: true }).inputValue()).toBe(prompt);
   });
 });
 
