@@ -133,7 +133,10 @@ export class App {
           const untouched = (Object.values(DEFAULT_PROMPTS) as string[]).includes(this.state.setup.prompt);
           if (model.openings.length && untouched) this.dispatch({ type: 'setupChanged', patch: { prompt: STORY_PROMPT } });
         },
-        loadEnded: () => void this.showPromptTokens(),
+        loadEnded: () => {
+          this.recomputeFailed.clear(); // a new engine may answer what the old one could not
+          void this.showPromptTokens();
+        },
       },
       embedded,
     );
@@ -349,13 +352,15 @@ export class App {
   async recomputeLogits(runId: number, step: number): Promise<Float32Array | null> {
     const key = `${runId}:${step}`;
     const run = runById(this.state, runId);
-    if (!run || this.recomputing.has(key)) return null;
+    // Asked once per step and engine: every render asks for a dropped step's logits, and a failure must not loop.
+    if (!run || this.recomputing.has(key) || this.recomputeFailed.has(key)) return null;
     this.recomputing.add(key);
     try {
       const logits = await this.client.stepLogits(contextIds(run, step));
       this.dispatch({ type: 'logitsRecomputed', runId, step, logits });
       return logits;
     } catch (e) {
+      this.recomputeFailed.add(key);
       this.showError((e as Error).message);
       return null;
     } finally {
@@ -363,6 +368,7 @@ export class App {
     }
   }
   private readonly recomputing = new Set<string>();
+  private readonly recomputeFailed = new Set<string>();
 
   /** Token labels the panel asked for (e.g. what other settings would draw), fetched once. */
   private async learnLabels(ids: number[]): Promise<void> {
