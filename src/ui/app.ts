@@ -4,7 +4,8 @@
 import { pickSampling, type SamplingSettings } from '../sampling/stages.ts';
 import { SLOW_MOTION_MS, type FaultHook, type ModelInfo, type ModelSource, type TokenView } from '../worker/protocol.ts';
 import { wireControls } from './controls.ts';
-import { EngineClient } from './engineClient.ts';
+import { EngineClient, EngineRestartedError } from './engineClient.ts';
+import { CancelledError } from '../engine/generate/cancelled.ts';
 import { lang, onLangChange, setLang, t as tr, type Lang } from './i18n/index.ts';
 import { download } from './dom.ts';
 import { buildLayout, type Layout } from './layout.ts';
@@ -73,7 +74,10 @@ export class App {
     };
     this.client.onRestarted = (why) => void this.models.recover(why);
     // What the engine holds, for scripts and tests: the backend its model computes on, and its phase.
-    this.client.onEngineState = (s) => Object.assign(document.body.dataset, { engine: s.phase, engineBackend: s.backend ?? '', engineModel: s.model ?? '' });
+    this.client.onEngineState = (s) => {
+      Object.assign(document.body.dataset, { engine: s.phase, engineBackend: s.backend ?? '', engineModel: s.model ?? '' });
+      if (s.phase === 'loading') this.recomputeFailed.clear(); // another model, or the same one again, may answer
+    };
     const { setup, corrections } = readSetup(location.search, lang());
     const { isolated, reason, detail, registration } = offline;
     const models = registration ? { done: 0, total: 0, failed: [], finished: false } : null; // filled once the service worker answers
@@ -133,10 +137,7 @@ export class App {
           const untouched = (Object.values(DEFAULT_PROMPTS) as string[]).includes(this.state.setup.prompt);
           if (model.openings.length && untouched) this.dispatch({ type: 'setupChanged', patch: { prompt: STORY_PROMPT } });
         },
-        loadEnded: () => {
-          this.recomputeFailed.clear(); // a new engine may answer what the old one could not
-          void this.showPromptTokens();
-        },
+        loadEnded: () => void this.showPromptTokens(),
       },
       embedded,
     );
@@ -246,6 +247,7 @@ export class App {
     if (a.type === 'setupChanged' || a.type === 'modeSet') history.replaceState(null, '', writeSetup(this.state.setup, new URLSearchParams(location.search)));
     if (a.type === 'setupChanged' && this.state.job.kind === 'generate') this.client.updateSettings(this.settings, this.state.setup.delayMs); // from the next token
     if (before.job.kind !== 'idle' && this.state.job.kind === 'idle') for (const w of this.idleWaiters.splice(0)) w();
+    if (a.type === 'runsCleared') this.recomputeFailed.clear(); // run ids start again from 1
     // Batched: several actions in one handler render once, before the browser paints.
     if (!this.renderQueued) {
       this.renderQueued = true;
@@ -276,7 +278,7 @@ export class App {
     }
     const wide = window.matchMedia?.('(min-width: 900px)').matches ?? true;
     this.panel.render(record ? { record, settings: this.settings, picked: s.picked, forced: s.forced, guess: { hidden, on: s.guess.on, rounds: s.guess.rounds }, labels: s.labels, topN: wide ? 15 : 10, context: contextIds(run!, sel!.step) } : null);
-    if (run && record && !record.logits) void this.recomputeLogits(run.id, sel!.step);
+    if (run && record && !record.logits) void this.recomputeLogits(run.id, sel!.step, false);
     void this.learner.decodePlainText();
     const reason = this.busyReason();
     this.tools.setBlocked(reason);
@@ -349,18 +351,22 @@ export class App {
    * A past step whose logits the page let go (see AppState.logitsHeld): the engine recomputes them from
    * the run's ids. The same model and ids give the same distribution the step was sampled from.
    */
-  async recomputeLogits(runId: number, step: number): Promise<Float32Array | null> {
+  /**
+   * A dropped step's logits, computed again. `fromRender`: the render asks on every pass, so a step the engine
+   * refused is not asked again until a load starts (a failure must not loop); a learner's own action always asks.
+   */
+  async recomputeLogits(runId: number, step: number, fromRender = false): Promise<Float32Array | null> {
     const key = `${runId}:${step}`;
     const run = runById(this.state, runId);
-    // Asked once per step and engine: every render asks for a dropped step's logits, and a failure must not loop.
-    if (!run || this.recomputing.has(key) || this.recomputeFailed.has(key)) return null;
+    if (!run || this.recomputing.has(key) || (fromRender && this.recomputeFailed.has(key))) return null;
     this.recomputing.add(key);
     try {
       const logits = await this.client.stepLogits(contextIds(run, step));
       this.dispatch({ type: 'logitsRecomputed', runId, step, logits });
       return logits;
     } catch (e) {
-      this.recomputeFailed.add(key);
+      // Cancelled by a load, or ended by a worker restart: asked again when the engine is back, not remembered.
+      if (!(e instanceof CancelledError || e instanceof EngineRestartedError)) this.recomputeFailed.add(key);
       this.showError((e as Error).message);
       return null;
     } finally {

@@ -92,7 +92,9 @@ export class EngineClient {
 
   private start(): Worker {
     const w = new Worker(new URL('../worker/engine.worker.ts', import.meta.url), { type: 'module', name: this.testHooks ? 'nexttoken-engine testHooks' : 'nexttoken-engine' });
-    w.onmessage = (e: MessageEvent<Response>) => this.receive(e.data);
+    w.onmessage = (e: MessageEvent<Response>) => {
+      if (w === this.worker) this.receive(e.data); // a replaced worker's last messages are not news
+    };
     w.onerror = (e) => {
       e.preventDefault();
       this.restart(`the inference worker crashed: ${e.message || 'an uncaught error'}`);

@@ -75,15 +75,18 @@ export class ModelLoading {
     if (dtype === null) this.warnings.push(tr().badPrecision(query.get('dtype') ?? '', PRECISIONS.join(', ')));
     try {
       const r = await host.client.load(source, backends, onProgress, dtype ?? undefined);
+      if (mine !== this.latest) return; // a newer load (a recovery) owns the page's state now
       // The same model again (a reload after a crash, or picked again) reads the same token ids: runs stay.
       const keepRuns = host.state().model === null || sameSource(source, this.source);
       this.source = source;
       host.dispatch({ type: 'modelLoaded', model: r.model, backend: r.backend, keepRuns });
       await host.keeper.modelLoaded(sourceKey(source));
+      if (mine !== this.latest) return;
       ui.loadBox.hidden = true;
       if (choice !== null) history.replaceState(null, '', modelQuery(location.search, source, choice));
       host.picker.show(source, r.model.dtype);
       await host.modelIn(r.model);
+      if (mine !== this.latest) return;
       document.body.dataset.model = r.model.name;
       const warnings = this.warnings ?? [];
       this.warnings = null;

@@ -70,8 +70,9 @@ function need(): LoadedModel {
   return lm;
 }
 
-/** Tells the page what the engine does and holds (EngineState). */
-function report(phase: EngineState['phase']): void {
+/** Tells the page what the engine does and holds (EngineState); the phase, unless given, from what runs now. */
+function report(phase?: EngineState['phase']): void {
+  phase ??= failure ? 'failed' : running ? (running.req.job === 'load' ? 'loading' : 'busy') : lm ? 'ready' : 'empty';
   post({ type: 'engineState', state: { phase, model: lm?.name ?? null, backend: lm ? tf.getBackend() : null, detail: failure ?? undefined } });
 }
 
@@ -102,7 +103,7 @@ async function pump(): Promise<void> {
       const req = queue.shift()!;
       running = { req, ctl: new AbortController(), progress: () => null, cancellable: req.job === 'generate' || req.job === 'lensAll' || req.job === 'load' };
       post({ type: 'started', reqId: req.reqId });
-      report(req.job === 'load' ? 'loading' : 'busy');
+      report();
       try {
         await runJob(req, running);
       } catch (e) {
@@ -119,7 +120,7 @@ async function pump(): Promise<void> {
         post({ type: 'error', reqId: req.reqId, message, cancelled: e instanceof CancelledError ? { done: e.done, total: e.total } : undefined });
       } finally {
         running = null;
-        report(failure ? 'failed' : lm ? 'ready' : 'empty');
+        report();
       }
     }
   } finally {
@@ -131,7 +132,8 @@ async function pump(): Promise<void> {
 async function runJob(req: JobRequest, job: Running): Promise<void> {
   const { signal } = job.ctl;
   // A device lost while nothing ran: move to WASM before the next job uses the model.
-  if (recovering) await recovering;
+  // (A load goes ahead even if that move fails: a new model is what mends it.)
+  if (recovering) await (req.job === 'load' ? recovering.catch(() => {}) : recovering);
   else if (req.job !== 'load' && deviceLostReason() && lm) await recoverFromDeviceLoss();
   switch (req.job) {
     case 'load':
@@ -328,7 +330,7 @@ async function load(source: ModelSource, backends: string[] | undefined, dtype: 
   }
   // A device lost while the engine is idle: move to WASM at once, so the status line tells the truth.
   watchDevice()?.catch(() => {
-    if (!running && lm) void recoverFromDeviceLoss().then(() => report('ready'), () => report('failed')); // a failure is said by the recovery itself
+    if (!running && lm) void recoverFromDeviceLoss().catch(() => {}); // a failure is said by the recovery itself
   });
   // The new model is built before the old one is let go: if the load fails, the old one still works.
   lm?.model.dispose();
@@ -385,11 +387,14 @@ function recoverFromDeviceLoss(): Promise<void> {
       post({ type: 'backendChanged', backend: backendInfo(status, 'deviceLost'), why: `The GPU device was lost (${why}). The engine moved to ${status.backend} and reloaded ${next.lm.name}; nothing was lost.` });
     } catch (e) {
       // Said as it is: no model is held now, and every job will say why until the page is reloaded.
-      failure = `The GPU device was lost (${why}) and moving the engine to WASM failed (${(e as Error).message}), so ${name} is no longer loaded. Reload the page to start the engine again; your runs, prompt and settings are kept.`;
+      failure = `The GPU device was lost (${why}) and moving the engine to WASM failed (${(e as Error).message}), so ${name} is no longer loaded. Reload the page (or load a model) to start again; your runs, prompt and settings are kept.`;
       post({ type: 'warning', message: failure });
       throw new Error(failure);
     }
-  })().finally(() => (recovering = null));
+  })().finally(() => {
+    recovering = null;
+    report(); // busy again (a job carries on), ready, or failed
+  });
   return recovering;
 }
 

@@ -76,7 +76,7 @@ describe('a lost GPU device when moving to WASM fails too (WebGPU, software adap
     const failed = /moving the engine to WASM failed \(test hook: the reload on WASM failed\), so nexttoken-3m is no longer loaded\. Reload the page/;
     await expect.poll(() => errorText(page), { timeout: 120_000 }).toMatch(failed);
     await idle(page);
-    expect(await page.evaluate(() => document.body.dataset.engine)).toBe('failed');
+    await expect.poll(() => page.evaluate(() => document.body.dataset.engine)).toBe('failed');
     expect(await notice(page).textContent()).not.toMatch(/moved to wasm/i);
     // The six tokens shown before the loss stay, and they are the CLI's.
     const shown = (await outputTokens(page)).map((t) => t.id);
@@ -162,10 +162,20 @@ describe('a crashed or silent worker', () => {
     const page = o.page;
     const loads = Number(await page.evaluate(() => document.body.dataset.loads));
     const prompt = await page.getByLabel('Prompt', { exact: true }).inputValue();
+    // The model file is held back until the crash: the load is surely under way when the worker dies.
+    let release = () => {};
+    const held = new Promise<void>((r) => (release = r));
+    let requested = false;
+    await page.route('**/stories15m-q4_0.gguf', async (route) => {
+      requested = true;
+      await held;
+      await route.abort().catch(() => {});
+    });
     await openMore(page);
     await page.getByLabel('Model', { exact: true }).selectOption('stories');
     await page.getByRole('button', { name: 'Load model' }).click();
-    await page.waitForFunction(() => document.body.dataset.engine === 'loading', null, { timeout: 60_000 });
+    await expect.poll(() => requested, { timeout: 60_000 }).toBe(true);
+    expect(await page.evaluate(() => document.body.dataset.engine)).toBe('loading');
     await fault(page, { kind: 'throw' });
     await expect.poll(() => notice(page).textContent(), { timeout: 120_000 }).toMatch(/The engine stopped \(the inference worker crashed: .*test hook: the worker threw.*\) and was restarted/);
     await page.waitForFunction((n) => Number(document.body.dataset.loads) > n, loads, { timeout: 120_000 });
@@ -175,6 +185,8 @@ describe('a crashed or silent worker', () => {
     expect(await errorText(page)).toBe('');
     expect(Number(await page.evaluate(() => document.body.dataset.loads))).toBe(loads + 1);
     expect(await page.getByLabel('Prompt', { exact: true }).inputValue()).toBe(prompt);
+    release();
+    await page.unroute('**/stories15m-q4_0.gguf');
   });
 });
 
