@@ -60,7 +60,11 @@ runMain(async () => {
   const facts = local && existsSync(factsPath) ? (JSON.parse(readFileSync(factsPath, 'utf8')) as { facts: Fact[] }).facts : null;
   if (facts) {
     const results = await evaluateFacts(lm, facts, 12, form);
-    Object.assign(out, { form }, factSummary(results));
+    const summary = factSummary(results);
+    // Per language, the facts join the loss figures already there (a plain assign would drop those).
+    const byLanguage = (out.byLanguage ?? {}) as Record<string, object>;
+    for (const [lang, l] of Object.entries(summary.byLanguage)) byLanguage[lang] = { ...byLanguage[lang], ...l };
+    Object.assign(out, { form }, summary, { byLanguage });
     if (a.details) out.details = results.map((r) => ({ id: r.fact.id, lang: factLang(r.fact), entity: r.fact.entity, relation: r.fact.relation, seen: r.fact.seen, answer: r.fact.answer, generated: r.generated, correct: r.correct, plausible: r.plausible }));
   }
   const chatEvalPath = join(dir, 'chat_eval.json');
