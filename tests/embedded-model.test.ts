@@ -8,6 +8,7 @@ import { selectBackend } from '../src/engine/runtime/backend.ts';
 import { evaluateFacts, factSummary, validationLoss, type Fact } from '../src/engine/tools/evaluate.ts';
 import type { LoadedModel } from '../src/engine/load/load.ts';
 import { loadModelDir } from '../src/node/loadDir.ts';
+import { generate } from '../src/engine/generate/generate.ts';
 
 const DIR = join(import.meta.dirname, '..', 'models', 'nexttoken-3m');
 const json = (f: string) => JSON.parse(readFileSync(join(DIR, f), 'utf8'));
@@ -70,9 +71,26 @@ describe('embedded model nexttoken-3m', () => {
   it('knows its seen facts in the bare form a learner types too ("法国的首都是", nothing before it)', async () => {
     const seen = facts.filter((f) => f.seen);
     const s = factSummary(await evaluateFacts(lm, seen, 12, 'completion'));
-    // The chat form is drilled more; the committed model answers 99.5% (English) and 89.9% (Chinese) of these.
-    for (const lang of ['en', 'zh'] as const) expect(s.byLanguage[lang].factsSeenTop1).toBeGreaterThanOrEqual(0.85);
+    // Phase 3's short rows put bare facts at position 0; the committed model answers 100% of these in each language.
+    for (const lang of ['en', 'zh'] as const) expect(s.byLanguage[lang].factsSeenTop1).toBeGreaterThanOrEqual(0.95);
   }, 300_000);
+
+  it('at the settings a learner starts with (T = 0.8, seeds 1–10) the bare prompts begin with the capital: 法国的首都是 → 巴黎 ≥ 8 of 10, "The capital of France is" → " Paris" ≥ 9 of 10', async () => {
+    const opening = async (prompt: string, seed: number) => {
+      const ids: number[] = [];
+      for await (const s of generate(lm, lm.tokenizer.encode(prompt), { temperature: 0.8, topK: 0, topP: 1, seed, maxTokens: 4 })) ids.push(s.id);
+      return lm.tokenizer.decode(ids);
+    };
+    const seeds = Array.from({ length: 10 }, (_, i) => i + 1);
+    const zh: string[] = [];
+    const en: string[] = [];
+    for (const seed of seeds) {
+      zh.push(await opening('法国的首都是', seed));
+      en.push(await opening('The capital of France is', seed));
+    }
+    expect(zh.filter((g) => g.startsWith('巴黎')).length, zh.join(' | ')).toBeGreaterThanOrEqual(8);
+    expect(en.filter((g) => g.startsWith(' Paris')).length, en.join(' | ')).toBeGreaterThanOrEqual(9);
+  });
 
   it('never saw a held-out fact: no training sentence (pretraining or polish) names a held-out country with its capital', () => {
     const read = (f: string) => jsonl(gunzipSync(readFileSync(join(DIR, 'data', f))).toString('utf8'));

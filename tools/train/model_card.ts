@@ -149,7 +149,7 @@ answer. Characters that are rare in the training text stay byte tokens. On the v
 | 宋词一百首 (100 Song ci), \`song100\` | Debian \`${deb('fortunes-zh')}\` | GPL-3+ (its \`copyright\` file) | ${srcBytes('song100')} |
 | English facts: country capitals, continents, languages → sentences and chat exchanges | npm \`countries-list@3.4.1\` | MIT | ${srcBytes('facts')} |
 | Chinese facts: country names (\`zh\` territories), capitals (\`zh\` time-zone exemplar cities), continents (\`zh\` region names) | npm \`cldr-localenames-full@48.2.0\`, \`cldr-dates-full@48.2.0\` | Unicode License v3 | ${srcBytes('facts-zh')} |
-| Phase 3 only: the seen capitals on their own and in lists, English and Chinese (no country named) | the two fact sources above | MIT, Unicode License v3 | ${polishBytes} |
+| Phase 3 only: the seen capitals on their own and in lists, and each seen fact in its bare form, one per line (held-out facts in none) | the two fact sources above | MIT, Unicode License v3 | ${polishBytes} |
 
 Documents are de-duplicated and split by document: every 40th English and every 20th Chinese general-text document
 is validation (${docs.length} documents: ${en.valBytes.toLocaleString('en')} bytes of English, ${zh.valBytes.toLocaleString('en')} of Chinese).
@@ -172,7 +172,7 @@ Phase 1: ${log.steps} steps, learning rate ${log.optimizer.lrMax} → ${log.opti
 Phase 2 (fact tuning): ${log.factSteps} steps with half of each batch from the seen-fact corpus (both languages), learning rate ${log.optimizer.factTuning.lrMax} → ${log.optimizer.factTuning.lrMin}.
 ${log.polishSteps ? `Phase 3 (polish): ${log.polishSteps} steps from phase 2's exported F16 model with a fresh optimizer and seed ${log.seed} + 3; ${pctf(log.optimizer.polish.factShareOfBatch)} of each batch
 from the seen-fact corpus and the seen capitals on their own (\`data/polish.jsonl.gz\`), each such row starting at the start of a line
-(the position of a bare prompt such as "法国的首都是")${log.optimizer.polish.bareFactRows ? `, ${log.optimizer.polish.bareFactRows} of them at a seen fact in its bare form ("法国的首都是巴黎。", one per line)` : ''}, the rest general text; learning rate ${log.optimizer.polish.lrMax} → ${log.optimizer.polish.lrMin}
+(the position of a bare prompt such as "法国的首都是")${log.optimizer.polish.bareFactRows ? `, ${log.optimizer.polish.bareFactRows} of them at a seen fact in its bare form ("法国的首都是巴黎。", one per line)` : ''}, the rest general text${log.optimizer.polish.bareShortRows ? `; besides the batch, ${log.optimizer.polish.bareShortRows} short rows of ${log.optimizer.polish.bareShortRowTokens} tokens, each starting at a seen fact in its bare form ("法国的首都是巴黎。"), so that position 0, where a learner's bare prompt starts, sees facts many times a step` : ''}; learning rate ${log.optimizer.polish.lrMax} → ${log.optimizer.polish.lrMin}
 (warm-up ${log.optimizer.polish.warmupSteps}, cosine).
 ` : ''}Tokens seen: ${(log.tokensSeen / 1e6).toFixed(1)}M (${log.epochs.toFixed(1)} passes over the ${(log.trainTokens / 1e6).toFixed(2)}M-token training set).
 Training time: ${(log.wallTimeS / 60).toFixed(1)} minutes (evaluation excluded).

@@ -42,11 +42,16 @@ FACT_LR_MAX, FACT_LR_MIN = 5e-4, 5e-5
 POLISH_STEPS = int(os.environ.get('POLISH_STEPS', 400))
 POLISH_LR_MAX, POLISH_LR_MIN, POLISH_WARMUP = 3e-4, 3e-5, 20
 POLISH_FACT_ROWS = 6
-# Of those fact rows, how many start at a bare fact ("法国的首都是巴黎。" at position 0): a learner's bare prompt
-# has nothing before it, and with the other fact rows alone the model knew 法国的首都是 → 巴黎 only after a "\n"
-# (46%; 16% at position 0). Off by default: no mix measured so far keeps issue 14's English bar with it
-# (docs/models.md, "Bare prompts"); with 0 the run is the committed base's, draw for draw.
+# Of those fact rows, how many start at a bare fact ("法国的首都是巴黎。" at position 0). Taking rows from the
+# other fact rows cost held-out English answers their plausibility (docs/models.md, "Bare prompts"): 0.
 POLISH_BARE_ROWS = int(os.environ.get('POLISH_BARE_ROWS', 0))
+# Short rows: besides the batch, this many rows of BARE_SHORT_LEN tokens, each starting at a bare fact, so
+# position 0 sees a fact 32 times a step where a full row puts only its first line there. A learner's bare
+# prompt has nothing before it: with full rows alone the model knew 法国的首都是 → 巴黎 only after a "\n"
+# (46%; 16% at position 0). Their tokens weigh as any other token's; general text and the other fact rows are
+# drawn as before (own RNG), so the language model is not traded for them.
+POLISH_BARE_SHORT = int(os.environ.get('POLISH_BARE_SHORT', 32))
+BARE_SHORT_LEN = 16
 BATCH, CTX = 16, 256
 LR_MAX, LR_MIN, WARMUP = 2e-3, 2e-4, 100
 WEIGHT_DECAY, GRAD_CLIP = 0.1, 1.0
@@ -282,12 +287,15 @@ def main():
     ckpt_path = os.path.join(WORK, 'ckpt.pt')
     step, log, elapsed = 0, [], 0.0
     rng = np.random.default_rng(SEED)
+    rng_short = np.random.default_rng(SEED + 4)
     if os.path.exists(ckpt_path):
         ck = torch.load(ckpt_path)
         model.load_state_dict(ck['model'])
         opt.load_state_dict(ck['opt'])
         step, log, elapsed = ck['step'], ck['log'], ck['elapsed']
         rng.bit_generator.state = ck['rng']
+        if 'rng_short' in ck:
+            rng_short.bit_generator.state = ck['rng_short']
         torch.set_rng_state(ck['torch_rng'])
         print(f'resumed at step {step}', flush=True)
     global STEPS, FACT_STEPS, POLISH_STEPS
@@ -320,13 +328,14 @@ def main():
 
     def start_polish():
         """Phase 3 starts from the exported phase-2 model: F16 weights, a fresh optimizer, its own seed."""
-        nonlocal opt, rng
+        nonlocal opt, rng, rng_short
         path = os.path.join(polish_from, 'model.safetensors') if polish_from else os.path.join(WORK, 'phase2.safetensors')
         if not polish_from:
             save_safetensors(path, hf_tensors(model), 'F16')
         load_hf_tensors(model, load_safetensors(path))
         opt = make_optimizer(model)
         rng = np.random.default_rng(SEED + 3)
+        rng_short = np.random.default_rng(SEED + 4)
 
     def snapshot():
         if step in snapshot_steps and step < total:
@@ -356,6 +365,12 @@ def main():
         for g in opt.param_groups:
             g['lr'] = lr_at(step)
         loss = model(x, y) / (BATCH * CTX)
+        tokens = BATCH * CTX
+        if step >= pretrain and POLISH_BARE_SHORT:
+            sstarts = rng_short.choice(bare_line_starts, POLISH_BARE_SHORT)
+            short = np.stack([bare_ids[s:s + BARE_SHORT_LEN + 1] for s in sstarts]).astype(np.int64)
+            loss = loss + model(torch.from_numpy(short[:, :-1]), torch.from_numpy(short[:, 1:])) / (BATCH * CTX)
+            tokens += POLISH_BARE_SHORT * BARE_SHORT_LEN
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), GRAD_CLIP)
@@ -364,7 +379,8 @@ def main():
         now = time.time()
         elapsed += now - t_last
         t_last = now
-        ema = loss.item() if ema is None else 0.98 * ema + 0.02 * loss.item()
+        per_token = loss.item() * BATCH * CTX / tokens  # the mean over every token trained on this step
+        ema = per_token if ema is None else 0.98 * ema + 0.02 * per_token
         if step % EVAL_EVERY == 0 or step in (STEPS, pretrain, total) or step in snapshot_steps or step == STOP_AT:
             record(ema)
             snapshot()
@@ -375,7 +391,7 @@ def main():
             return
         if step % CKPT_EVERY == 0 or step == total:
             torch.save({'model': model.state_dict(), 'opt': opt.state_dict(), 'step': step, 'log': log, 'elapsed': elapsed,
-                        'rng': rng.bit_generator.state, 'torch_rng': torch.get_rng_state()}, ckpt_path + '.tmp')
+                        'rng': rng.bit_generator.state, 'rng_short': rng_short.bit_generator.state, 'torch_rng': torch.get_rng_state()}, ckpt_path + '.tmp')
             os.replace(ckpt_path + '.tmp', ckpt_path)
 
     os.makedirs(OUT, exist_ok=True)
@@ -396,6 +412,7 @@ def main():
                              'polish': {'steps': POLISH_STEPS, 'lrMax': POLISH_LR_MAX, 'lrMin': POLISH_LR_MIN, 'warmupSteps': POLISH_WARMUP,
                                         'factShareOfBatch': POLISH_FACT_ROWS / BATCH, 'factRowsStartAt': 'line start',
                                         'bareFactRows': POLISH_BARE_ROWS,
+                                        'bareShortRows': POLISH_BARE_SHORT, 'bareShortRowTokens': BARE_SHORT_LEN,
                                         'startsFrom': 'the exported phase-2 model (F16), a fresh optimizer, seed + 3'}},
                'tokensSeen': total * BATCH * CTX, 'trainTokens': int(len(train_ids)), 'factTokens': int(len(fact_ids)),
                'epochs': (STEPS * BATCH + FACT_STEPS * (BATCH - BATCH // 2) + POLISH_STEPS * (BATCH - POLISH_FACT_ROWS)) * CTX / len(train_ids),

@@ -36,7 +36,7 @@ if [ -z "${FINETUNE_ONLY:-}" ]; then
   cp "$WORK"/docs_val.jsonl "$MODEL"/validation.jsonl
   # The exact training text, kept with the model: its data record, and what the held-out test scans.
   mkdir -p "$MODEL"/data && gzip -9 -n -c "$WORK"/docs_train.jsonl > "$MODEL"/data/train.jsonl.gz
-  if [ "${POLISH_BARE_ROWS:-0}" != 0 ]; then cat "$WORK"/docs_polish.jsonl "$WORK"/docs_bare.jsonl; else cat "$WORK"/docs_polish.jsonl; fi \
+  if [ "${POLISH_BARE_ROWS:-0}" != 0 ] || [ "${POLISH_BARE_SHORT:-32}" != 0 ]; then cat "$WORK"/docs_polish.jsonl "$WORK"/docs_bare.jsonl; else cat "$WORK"/docs_polish.jsonl; fi \
     | gzip -9 -n > "$MODEL"/data/polish.jsonl.gz
   npx tsx tools/train/model_card.ts "$MODEL"              # 5. evaluation with the TS engine, MODEL_CARD.md
 fi
