@@ -425,5 +425,10 @@ export class App {
     const run = shownRun(this.state);
     if (!run?.steps.length) throw new Error(tr().nothingToExport);
     if (!this.state.selected) this.dispatch({ type: 'stepSelected', runId: run.id, step: 0 });
+    // The app's own look inside may start just as the run ends: the tool that asked must find the engine free.
+    do {
+      await new Promise((r) => setTimeout(r, 0));
+      await this.whenIdle();
+    } while (busy(this.state));
   }
 }

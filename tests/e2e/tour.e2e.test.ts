@@ -113,3 +113,19 @@ it('the views nav brings each view into sight below it and focuses its heading, 
     expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(width);
   }
 });
+
+it('a teacher who goes straight to the fine-tuning card, with nothing generated yet: Show me generates a step and compares both models at it', async () => {
+  const fresh = await app.open('?backend=wasm&t=0&max=5');
+  try {
+    const page = fresh.page;
+    await page.getByRole('button', { name: 'Guided tour' }).click();
+    const tour = page.getByRole('dialog', { name: 'Guided tour' });
+    while ((await tour.locator('.tour-card').getAttribute('data-concept')) !== 'finetuning') await tour.getByRole('button', { name: 'Next', exact: true }).click();
+    await tour.getByRole('button', { name: 'Show me' }).click();
+    // Generating the step starts the app's own look inside as it ends; the comparison must still run.
+    await expect.poll(() => page.locator('section.finetune article.finetune-side').count(), { timeout: 120_000 }).toBe(2);
+    expect(fresh.consoleErrors).toEqual([]);
+  } finally {
+    await fresh.page.close();
+  }
+});
