@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generate, logitsAfter, type StepRecord } from '../src/engine/generate/generate.ts';
-import { selectBackend } from '../src/engine/runtime/backend.ts';
+import { DeviceLostError, raceRead, READ_TIMEOUT_MS, ReadTimeoutError, selectBackend } from '../src/engine/runtime/backend.ts';
 import { endpointKey, loadHubFiles, parseHubRef } from '../src/engine/load/hub.ts';
 import { buildModel, type LoadedModel } from '../src/engine/load/load.ts';
 import { withCacheKept } from '../src/engine/model/model.ts';
@@ -148,5 +148,24 @@ describe('the Hub cache is keyed by endpoint', () => {
     const asked = [a.requests.length, b.requests.length];
     for (const hub of [a, b]) buildModel(await load(hub)).model.dispose();
     expect([a.requests.length, b.requests.length]).toEqual(asked);
+  });
+});
+
+describe('a GPU read that never answers (issue 29, hole 4)', () => {
+  const never = <T>() => new Promise<T>(() => {});
+  it('ends with ReadTimeoutError, a kind of device loss the worker recovers from, after the read timeout', async () => {
+    const t0 = performance.now();
+    const err = await raceRead(never<Float32Array>(), never<never>(), 50).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ReadTimeoutError);
+    expect(err).toBeInstanceOf(DeviceLostError); // so the worker moves to WASM, as for a lost device
+    expect((err as Error).message).toBe('The GPU device was lost (a read waited 50 ms for it without an answer, so it is taken for hung).');
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(45);
+    expect(READ_TIMEOUT_MS).toBe(120_000);
+  });
+  it('a read that answers, or a device lost first, wins the race', async () => {
+    const data = Float32Array.from([1, 2]);
+    expect(await raceRead(Promise.resolve(data), never<never>(), 50)).toBe(data);
+    const lost = Promise.reject(new DeviceLostError('destroyed'));
+    await expect(raceRead(never<Float32Array>(), lost, 10_000)).rejects.toThrow('The GPU device was lost (destroyed).');
   });
 });

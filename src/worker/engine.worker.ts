@@ -109,9 +109,9 @@ async function pump(): Promise<void> {
       } catch (e) {
         let message = (e as Error).message;
         if ((e instanceof DeviceLostError || deviceLostReason()) && loaded) {
-          // A tool's pass died with the device: move to WASM now, so that trying again works — and say if it did not.
+          // A tool's pass died with the device (or hung on it): move to WASM now, so that trying again works — and say if it did not.
           try {
-            await recoverFromDeviceLoss();
+            await recoverFromDeviceLoss(e instanceof DeviceLostError ? e.reason : undefined);
             message += ' The engine moved to WASM and loaded the model again: try again.';
           } catch (err) {
             message += ' ' + (err as Error).message;
@@ -366,9 +366,9 @@ function modelInfo(m: LoadedModel): Ready['model'] {
 
 let recovering: Promise<void> | null = null;
 /** The GPU is gone: WASM (then WebGL, CPU) takes over, and the same model is loaded onto it. */
-function recoverFromDeviceLoss(): Promise<void> {
+function recoverFromDeviceLoss(reason?: string): Promise<void> {
   recovering ??= (async () => {
-    const why = deviceLostReason() ?? 'unknown reason';
+    const why = deviceLostReason() ?? reason ?? 'unknown reason';
     const { source, dtype } = loaded!;
     const name = lm?.name ?? 'the model';
     lm = null; // its tensors lived on the lost device: nothing to free, nothing left to compute with
@@ -447,7 +447,7 @@ async function runGeneration(reqId: number, a: GenerateArgs, job: Running): Prom
     } catch (e) {
       const lost = e instanceof DeviceLostError || deviceLostReason() !== null;
       if (!lost || attempt > 0) throw e;
-      await recoverFromDeviceLoss();
+      await recoverFromDeviceLoss(e instanceof DeviceLostError ? e.reason : undefined);
     }
   }
 }

@@ -125,6 +125,20 @@ export class DeviceLostError extends Error {
   }
 }
 
+/** A read that waited READ_TIMEOUT_MS for the GPU: the device is taken for hung, and handled as lost. */
+export class ReadTimeoutError extends DeviceLostError {
+  constructor(ms: number) {
+    super(`a read waited ${ms >= 1000 ? `${Math.round(ms / 1000)} s` : `${ms} ms`} for it without an answer, so it is taken for hung`);
+    this.name = 'ReadTimeoutError';
+  }
+}
+
+/**
+ * How long one read may wait for the GPU. The longest honest wait is a whole prefill at the context's length on
+ * a software adapter (seconds); a read past this would otherwise hold the engine's queue forever.
+ */
+export const READ_TIMEOUT_MS = 120_000;
+
 let deviceLost: { promise: Promise<never>; info: string | null } | null = null;
 
 /**
@@ -158,14 +172,24 @@ export function forgetLostDevice(): void {
 }
 
 /**
- * A tensor's data, or DeviceLostError if the GPU device is lost while waiting for it. Every read of the engine's
+ * A tensor's data, or DeviceLostError if the GPU device is lost while waiting for it (ReadTimeoutError, one kind
+ * of it, if the GPU does not answer in READ_TIMEOUT_MS). Every read of the engine's
  * (generation and tools alike) goes through here, so a lost device ends the job with a message instead of a
  * read that never returns (tests/runtime-boundary.test.ts keeps it so).
  */
 export function readData(t: tf.Tensor): Promise<Float32Array> {
   const data = t.data() as Promise<Float32Array>;
   const lost = watchDevice();
-  return lost ? Promise.race([data, lost]) : data;
+  return lost ? raceRead(data, lost, READ_TIMEOUT_MS) : data; // off the GPU a read is the CPU's own work: it ends
+}
+
+/** A read's data, or the device's loss, or ReadTimeoutError after `timeoutMs`: whichever comes first. */
+export function raceRead<T>(data: Promise<T>, lost: Promise<never>, timeoutMs: number): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const hung = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new ReadTimeoutError(timeoutMs)), timeoutMs);
+  });
+  return Promise.race([data, lost, hung]).finally(() => clearTimeout(timer));
 }
 
 /** A 2-D tensor's rows, read as readData reads. */
