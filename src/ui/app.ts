@@ -277,7 +277,7 @@ export class App {
       this.picture.show({ shape: this.shapeOf(s.model), inspection: this.tools.inside.inspectionOf(shown), record: shown, animate: s.job.kind === 'generate' && s.setup.delayMs >= SLOW_MOTION_MS, auto: this.autoInspects });
     }
     const wide = window.matchMedia?.('(min-width: 900px)').matches ?? true;
-    this.panel.render(record ? { record, settings: this.settings, picked: s.picked, forced: s.forced, guess: { hidden, on: s.guess.on, rounds: s.guess.rounds }, labels: s.labels, topN: wide ? 15 : 10, context: contextIds(run!, sel!.step) } : null);
+    this.panel.render(record ? { record, settings: this.settings, picked: s.picked, forced: s.forced, guess: { hidden, on: s.guess.on, rounds: s.guess.rounds }, labels: s.labels, topN: wide ? 15 : 10, context: contextIds(run!, sel!.step), waitingAhead: s.recomputeQueued?.runId === run!.id && s.recomputeQueued.step === sel!.step ? s.recomputeQueued.ahead : null } : null);
     if (run && record && !record.logits) void this.recomputeLogits(run.id, sel!.step, false);
     void this.learner.decodePlainText();
     const reason = this.busyReason();
@@ -361,7 +361,7 @@ export class App {
     if (!run || this.recomputing.has(key) || (fromRender && this.recomputeFailed.has(key))) return null;
     this.recomputing.add(key);
     try {
-      const logits = await this.client.stepLogits(contextIds(run, step));
+      const logits = await this.client.stepLogits(contextIds(run, step), (ahead) => this.dispatch({ type: 'recomputeQueued', at: { runId, step, ahead } }));
       this.dispatch({ type: 'logitsRecomputed', runId, step, logits });
       return logits;
     } catch (e) {
@@ -371,6 +371,7 @@ export class App {
       return null;
     } finally {
       this.recomputing.delete(key);
+      if (this.state.recomputeQueued?.runId === runId && this.state.recomputeQueued.step === step) this.dispatch({ type: 'recomputeQueued', at: null });
     }
   }
   private readonly recomputing = new Set<string>();

@@ -24,6 +24,8 @@ interface CallOptions {
   onInspected?: (step: number, inspection: Inspection) => void;
   onProgress?: (p: HubProgress) => void;
   onLensProgress?: (done: number, total: number) => void;
+  /** While the job waits in the worker's queue: how many jobs are ahead of it. */
+  onQueued?: (ahead: number) => void;
 }
 
 interface Pending {
@@ -142,6 +144,9 @@ export class EngineClient {
     this.arm(msg.reqId, p); // any word from the job resets its silence timer
     switch (msg.type) {
       case 'started':
+        return;
+      case 'queued':
+        p.opts.onQueued?.(msg.ahead);
         return;
       case 'progress':
         p.opts.onProgress?.(msg);
@@ -282,8 +287,8 @@ export class EngineClient {
   perplexity(text: string) {
     return this.ask('perplexity', { text });
   }
-  stepLogits(ids: number[]) {
-    return this.ask('stepLogits', { ids });
+  stepLogits(ids: number[], onQueued?: (ahead: number) => void) {
+    return this.ask('stepLogits', { ids }, { onQueued });
   }
   characters(contextIds: number[], candidateIds: number[]) {
     return this.ask('characters', { contextIds, candidateIds });

@@ -152,6 +152,8 @@ export interface AppState {
    */
   logitsHeld: { runId: number; step: number; bytes: number }[];
   logitsBudget: number;
+  /** A selected step whose logits wait in the engine's queue to be recomputed: how many jobs are ahead. */
+  recomputeQueued: { runId: number; step: number; ahead: number } | null;
   offline: OfflineState;
   /** What the last finished save kept for after a reload (runStore.ts): runs, and their steps in all. */
   saved: { runs: number; steps: number };
@@ -190,6 +192,7 @@ export type Action =
   | { type: 'promptCoverageSet'; coverage: PromptCoverage | null }
   | { type: 'labelsLearned'; labels: Record<number, string> }
   | { type: 'logitsRecomputed'; runId: number; step: number; logits: Float32Array }
+  | { type: 'recomputeQueued'; at: { runId: number; step: number; ahead: number } | null }
   | { type: 'offlineChanged'; patch: Partial<OfflineState> }
   | { type: 'runsRestored'; runs: Run[]; shown: AppState['shown'] }
   | { type: 'runsCleared' }
@@ -217,6 +220,7 @@ export function initialState(setup: Setup, logitsBudget = LOGITS_BUDGET_BYTES, o
     labels: {},
     logitsHeld: [],
     logitsBudget,
+    recomputeQueued: null,
     offline,
     saved: { runs: 0, steps: 0 },
   };
@@ -348,6 +352,8 @@ function apply(s: AppState, a: Action): AppState {
       return { ...s, runs: [], shown: { complete: null, chat: null }, selected: null, picked: null, forced: null, logitsHeld: [], plainText: { on: s.plainText.on, runId: null, steps: 0, text: '' }, guess: { ...s.guess, pending: null } };
     case 'runsSaved':
       return { ...s, saved: { runs: a.runs.length, steps: a.runs.reduce((n, r) => n + r.steps.length, 0) } };
+    case 'recomputeQueued':
+      return { ...s, recomputeQueued: a.at };
     case 'logitsRecomputed': {
       const run = s.runs[a.runId - 1];
       if (!run?.steps[a.step] || run.steps[a.step].logits) return s;

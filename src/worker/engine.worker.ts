@@ -91,7 +91,13 @@ function enqueue(req: JobRequest): void {
     running?.live?.stop.abort();
   }
   queue.push(req);
+  postQueue();
   void pump();
+}
+
+/** Each waiting job learns how many jobs are ahead of it (the running one included). */
+function postQueue(): void {
+  for (const [i, q] of queue.entries()) post({ type: 'queued', reqId: q.reqId, ahead: i + (running || pumping ? 1 : 0) });
 }
 
 let pumping = false;
@@ -101,6 +107,7 @@ async function pump(): Promise<void> {
   try {
     while (!running && queue.length) {
       const req = queue.shift()!;
+      postQueue();
       running = { req, ctl: new AbortController(), progress: () => null, cancellable: req.job === 'generate' || req.job === 'lensAll' || req.job === 'load' };
       post({ type: 'started', reqId: req.reqId });
       report();

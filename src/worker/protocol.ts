@@ -219,6 +219,7 @@ export type Response =
   | JobResult
   | { type: 'error'; reqId: number; message: string; cancelled?: { done: number; total: number } }
   | { type: 'started'; reqId: number } // a queued job began
+  | { type: 'queued'; reqId: number; ahead: number } // a job waits: how many jobs run or wait before it
   | ({ type: 'progress'; reqId: number } & HubProgress)
   | { type: 'lensProgress'; reqId: number; done: number; total: number }
   | { type: 'step'; reqId: number; record: StepRecord }

@@ -202,6 +202,9 @@ describe('a job queued behind a slow-motion generation', () => {
     const tokens = o.page.locator('section[aria-label="Output"] button.token[data-active="true"]');
     await expect.poll(() => tokens.count(), { timeout: 60_000 }).toBeGreaterThanOrEqual(2);
     await tokens.first().click(); // step 1: its logits were let go, so they are recomputed, behind the run
+    // While it waits, the panel says where it is in the queue (the worker's count), not just "recomputing".
+    const panel = o.page.getByRole('region', { name: 'Next-token distribution' });
+    await expect.poll(() => panel.locator('[data-recomputing]').textContent(), { timeout: 30_000 }).toMatch(/when the engine is free: one job is ahead/);
     await o.page.waitForFunction((n) => Number(document.body.dataset.runs ?? 0) > n, before, { timeout: 120_000 });
     await idle(o.page);
     const cli = await cliSteps(['--model', MODEL, '--prompt', PROMPT, '--temperature', '0', '--max-tokens', '12']);

@@ -40,6 +40,8 @@ export interface StepPanelInput {
   topN: number;
   /** The token ids before this step (prompt and earlier output): what the repetition penalty counts as seen. */
   context: number[];
+  /** Its logits wait in the engine's queue to be recomputed: how many jobs are ahead (null: not waiting). */
+  waitingAhead: number | null;
 }
 
 
@@ -75,7 +77,8 @@ export class StepPanel {
       this.chart?.destroy();
       this.chart = null;
       // A selected step whose logits are being recomputed (the page keeps only the newest steps').
-      this.root.append(h('p', { class: 'hint', 'data-recomputing': input ? 'true' : undefined }, input ? t().recomputing : t().selectToken));
+      const text = !input ? t().selectToken : input.waitingAhead ? t().recomputeWaiting(input.waitingAhead) : t().recomputing;
+      this.root.append(h('p', { class: 'hint', 'data-recomputing': input ? 'true' : undefined }, text));
       return;
     }
     if (input.guess.hidden) return void this.root.append(this.guessForm(input.record, input.context));
@@ -339,7 +342,7 @@ function tokenLabel(record: StepRecord, labels: Record<number, string>, id: numb
 
 function sameInput(a: (StepPanelInput & { lang: string }) | null, b: (StepPanelInput & { lang: string }) | null | undefined): boolean {
   if (a === null || b === null || b === undefined) return a === b;
-  return a.record === b.record && sameSampling(a.settings, b.settings) && a.picked === b.picked && a.forced === b.forced && a.guess.hidden === b.guess.hidden && a.guess.rounds === b.guess.rounds && a.guess.on === b.guess.on && a.labels === b.labels && a.topN === b.topN && a.lang === b.lang;
+  return a.record === b.record && sameSampling(a.settings, b.settings) && a.picked === b.picked && a.forced === b.forced && a.guess.hidden === b.guess.hidden && a.guess.rounds === b.guess.rounds && a.guess.on === b.guess.on && a.labels === b.labels && a.topN === b.topN && a.lang === b.lang && a.waitingAhead === b.waitingAhead;
 }
 
 const MIN_BAR_PX = 3;
