@@ -361,7 +361,8 @@ export class App {
     if (!run || this.recomputing.has(key) || (fromRender && this.recomputeFailed.has(key))) return null;
     this.recomputing.add(key);
     try {
-      const logits = await this.client.stepLogits(contextIds(run, step), (ahead) => this.dispatch({ type: 'recomputeQueued', at: { runId, step, ahead } }));
+      // Said only when something is ahead of it: a job that starts at once changes nothing on screen.
+      const logits = await this.client.stepLogits(contextIds(run, step), (ahead) => ahead > 0 && this.dispatch({ type: 'recomputeQueued', at: { runId, step, ahead } }));
       this.dispatch({ type: 'logitsRecomputed', runId, step, logits });
       return logits;
     } catch (e) {
@@ -371,7 +372,7 @@ export class App {
       return null;
     } finally {
       this.recomputing.delete(key);
-      if (this.state.recomputeQueued?.runId === runId && this.state.recomputeQueued.step === step) this.dispatch({ type: 'recomputeQueued', at: null });
+      if (this.state.recomputeQueued?.runId === runId && this.state.recomputeQueued.step === step) this.dispatch({ type: 'recomputeQueued', at: null }); // this step waits no more
     }
   }
   private readonly recomputing = new Set<string>();

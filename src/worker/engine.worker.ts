@@ -385,7 +385,7 @@ function recoverFromDeviceLoss(reason?: string): Promise<void> {
     forgetLostDevice();
     report('recovering');
     try {
-      if (takeFault('failRecovery')) throw new Error('test hook: the reload on WASM failed');
+      if (fault('failRecovery')) throw new Error('test hook: the reload on WASM failed');
       const status = await selectBackend({ order: ['wasm', 'webgl', 'cpu'], wasmPaths: WASM_PATHS });
       const next = await loadSource(source, status.backend, { dtype, onWarning: (message) => post({ type: 'warning', message }) });
       useSource(next);
@@ -393,7 +393,7 @@ function recoverFromDeviceLoss(reason?: string): Promise<void> {
       loaded = { source, backends: [status.backend], dtype };
       post({ type: 'backendChanged', backend: backendInfo(status, 'deviceLost'), why: `The GPU device was lost (${why}). The engine moved to ${status.backend} and reloaded ${next.lm.name}; nothing was lost.` });
     } catch (e) {
-      // Said as it is: no model is held now, and every job will say why until the page is reloaded.
+      // Said as it is: no model is held now, and every job says why until a load (or a page reload) mends it.
       failure = `The GPU device was lost (${why}) and moving the engine to WASM failed (${(e as Error).message}), so ${name} is no longer loaded. Reload the page (or load a model) to start again; your runs, prompt and settings are kept.`;
       post({ type: 'warning', message: failure });
       throw new Error(failure);
@@ -475,15 +475,10 @@ async function inspectInPause(reqId: number, m: LoadedModel, ids: number[], step
 
 // ---------- faults a test can cause ----------
 
-function fault<K extends FaultHook['kind']>(kind: K, step: number): FaultHook | null {
-  const i = faults.findIndex((f) => f.kind === kind && 'atStep' in f && f.atStep === step);
+/** An armed fault of this kind (at this step, for the kinds that have one), taken once; null if none is armed. */
+function fault(kind: FaultHook['kind'], step?: number): FaultHook | null {
+  const i = faults.findIndex((f) => f.kind === kind && (!('atStep' in f) || f.atStep === step));
   return i < 0 ? null : faults.splice(i, 1)[0];
-}
-
-/** An armed fault of a kind that has no step, taken once. */
-function takeFault(kind: FaultHook['kind']): boolean {
-  const i = faults.findIndex((f) => f.kind === kind);
-  return i >= 0 && faults.splice(i, 1).length > 0;
 }
 
 /** Destroys the WebGPU device, as a driver reset would: device.lost resolves and pending reads fail. */
