@@ -1,5 +1,5 @@
 // The Hub path, end to end in Node, against a local server in the Hub's URL layout (no internet):
-// the CLI loads GPT-2- and Llama-layout models through it, the second load makes no request,
+// the CLI loads GPT-2- and Llama-layout models through it, the second run asks only which commit main names,
 // a dropped connection leaves no corrupt cache and a retry succeeds, a sharded checkpoint loads,
 // and each failure says what is wrong.
 import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -9,7 +9,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { selectBackend } from '../src/engine/runtime/backend.ts';
-import { endpointKey, HubError, loadHubFiles, parseHubRef } from '../src/engine/load/hub.ts';
+import { endpointKey, forgetRevisionChecks, HubError, loadHubFiles, parseHubRef } from '../src/engine/load/hub.ts';
 import { buildModel, type LoadedModel } from '../src/engine/load/load.ts';
 import { diskStore } from '../src/node/diskStore.ts';
 import { loadModelDir } from '../src/node/loadDir.ts';
@@ -99,7 +99,7 @@ describe('Hub loader against a local Hub-layout server', () => {
     ['test/tiny-llama', 'tiny-llama', true],
     ['test/tiny-qwen3', 'tiny-qwen3', true],
   ] as const) {
-    it(`the CLI loads ${id} through the Hub path, and the second run is served from the cache with zero requests`, async () => {
+    it(`the CLI loads ${id} through the Hub path, and the second run is served from the cache, asking only for the commit`, async () => {
       const cache = join(work, `cache-${local}`);
       const args = ['--prompt', 'Hello world', '--max-tokens', '6', '--temperature', '0', '--json', ...(chat ? ['--chat'] : [])];
       const env = { HF_ENDPOINT: hub.url };
@@ -108,8 +108,9 @@ describe('Hub loader against a local Hub-layout server', () => {
       expect(first.stderr).not.toMatch(/error/);
       expect(first.code).toBe(0);
       const fetched = hub.requests.slice(before);
-      expect(fetched).toContain(`GET /${id}/resolve/main/config.json`);
-      expect(fetched).toContain(`GET /${id}/resolve/main/model.safetensors`);
+      expect(fetched[0]).toBe(`GET /api/models/${id}/revision/main`);
+      expect(fetched).toContain(`GET /${id}/resolve/${hub.mainCommit(id)}/config.json`);
+      expect(fetched).toContain(`GET /${id}/resolve/${hub.mainCommit(id)}/model.safetensors`);
       expect(first.stderr).toMatch(/downloading model\.safetensors/);
       // Same tokens as the model loaded from its folder.
       const fromDir = await generateCli(['--model', join('tests/fixtures', local), ...args], {});
@@ -119,12 +120,12 @@ describe('Hub loader against a local Hub-layout server', () => {
       const mark = hub.requests.length;
       const second = await generateCli(['--model', id, '--cache-dir', cache, ...args], env);
       expect(second.code).toBe(0);
-      expect(hub.requests.slice(mark)).toEqual([]);
+      expect(hub.requests.slice(mark)).toEqual([`GET /api/models/${id}/revision/main`]); // a new process: one check, no file
       expect(tokens(second.stdout)).toEqual(tokens(first.stdout));
     });
   }
 
-  it('a GGUF file of a Hub repository (owner/name/file.gguf) loads through the cache: the tokens of the local file, then zero requests', async () => {
+  it('a GGUF file of a Hub repository (owner/name/file.gguf) loads through the cache: the tokens of the local file, then only the commit check', async () => {
     const cache = join(work, 'cache-gguf');
     const id = 'test/stories-gguf/stories15m-q4_0.gguf';
     const args = ['--prompt', 'Once upon a time', '--max-tokens', '6', '--temperature', '0', '--json'];
@@ -132,7 +133,7 @@ describe('Hub loader against a local Hub-layout server', () => {
     const mark = hub.requests.length;
     const first = await generateCli(['--model', id, '--cache-dir', cache, ...args], env);
     expect(first.code).toBe(0);
-    expect(hub.requests.slice(mark)).toEqual(['GET /test/stories-gguf/resolve/main/stories15m-q4_0.gguf']);
+    expect(hub.requests.slice(mark)).toEqual(['GET /api/models/test/stories-gguf/revision/main', `GET /test/stories-gguf/resolve/${hub.mainCommit('test/stories-gguf')}/stories15m-q4_0.gguf`]);
     expect(first.stderr).toMatch(/downloading stories15m-q4_0\.gguf: 9\.3 MB of 9\.3 MB/);
     const local = await generateCli(['--model', 'models/stories15m/stories15m-q4_0.gguf', ...args], {});
     expect(tokens(first.stdout)).toEqual(tokens(local.stdout));
@@ -140,7 +141,7 @@ describe('Hub loader against a local Hub-layout server', () => {
     const again = hub.requests.length;
     const second = await generateCli(['--model', id, '--cache-dir', cache, ...args], env);
     expect(second.code).toBe(0);
-    expect(hub.requests.slice(again)).toEqual([]);
+    expect(hub.requests.slice(again)).toEqual(['GET /api/models/test/stories-gguf/revision/main']);
     expect(tokens(second.stdout)).toEqual(tokens(first.stdout));
   });
 
@@ -152,7 +153,7 @@ describe('Hub loader against a local Hub-layout server', () => {
     await expect(loadHubFiles(parseHubRef('test/stories-gguf/stories15m-q4_0.gguf')!, { endpoint: hub.url, store, maxWeightBytes: 4e6 })).rejects.toThrow(
       'test/stories-gguf/stories15m-q4_0.gguf is 9.3 MB, more than this device allows for a model (4.0 MB). Pick a smaller model, or a lower-precision file of this one if the repository has one.',
     );
-    expect(await store.has(`${endpointKey(hub.url)}/test/stories-gguf/main/stories15m-q4_0.gguf`)).toBe(false);
+    expect(await store.has(`${endpointKey(hub.url)}/test/stories-gguf/${hub.mainCommit('test/stories-gguf')}/stories15m-q4_0.gguf`)).toBe(false);
   });
 
   it('a connection dropped mid-file gives a clear error, keeps no partial file, and a retry succeeds', async () => {
@@ -164,7 +165,7 @@ describe('Hub loader against a local Hub-layout server', () => {
     expect(err.kind).toBe('interrupted');
     expect(err.message).toMatch(/broke off|ended after/);
     expect(err.message).toMatch(/load the model again/);
-    const held = readdirSync(join(cache, endpointKey(hub.url), 'test--flaky', 'main'));
+    const held = readdirSync(join(cache, endpointKey(hub.url), 'test--flaky', hub.mainCommit('test/flaky')));
     expect(held).not.toContain('model.safetensors');
     expect(held.some((f) => f.includes('partial') || f.includes('manifest'))).toBe(false);
 
@@ -177,9 +178,10 @@ describe('Hub loader against a local Hub-layout server', () => {
     const mark = hub.requests.length;
     const files = await loadHubFiles(parseHubRef('test/sharded-llama')!, { endpoint: hub.url, store: diskStore(join(work, 'cache-sharded')) });
     const got = hub.requests.slice(mark);
-    expect(got).toContain('GET /test/sharded-llama/resolve/main/model.safetensors.index.json');
-    expect(got).toContain('GET /test/sharded-llama/resolve/main/model-00001-of-00002.safetensors');
-    expect(got).toContain('GET /test/sharded-llama/resolve/main/model-00002-of-00002.safetensors');
+    const at = hub.mainCommit('test/sharded-llama');
+    expect(got).toContain(`GET /test/sharded-llama/resolve/${at}/model.safetensors.index.json`);
+    expect(got).toContain(`GET /test/sharded-llama/resolve/${at}/model-00001-of-00002.safetensors`);
+    expect(got).toContain(`GET /test/sharded-llama/resolve/${at}/model-00002-of-00002.safetensors`);
     await expectSameLogits(buildModel(files), loadModelDir(join(FIX, 'tiny-llama')), 'Hello world');
   });
 
@@ -191,7 +193,7 @@ describe('Hub loader against a local Hub-layout server', () => {
     expect(err.message).toMatch(/needs about .* MB .* more than this device allows/);
     const weightGets = hub.requests.slice(mark).filter((r) => /\/model\.safetensors( |$)/.test(r));
     // Only the two header range requests, never the whole file.
-    expect(weightGets).toEqual(['GET /test/tiny-llama/resolve/main/model.safetensors bytes=0-7', expect.stringMatching(/bytes=8-\d+$/)]);
+    expect(weightGets).toEqual([`GET /test/tiny-llama/resolve/${hub.mainCommit('test/tiny-llama')}/model.safetensors bytes=0-7`, expect.stringMatching(/bytes=8-\d+$/)]);
   });
 
   it('explains an unknown id, a gated id, an unsupported architecture and an unreachable server', async () => {
@@ -210,7 +212,7 @@ describe('Hub loader against a local Hub-layout server', () => {
     expect([bert.kind, bert.message]).toEqual(['unsupported', expect.stringMatching(/"bert" model\. NextToken runs .*: gpt2, llama/)]);
     const closed = await load('test/tiny-gpt2', 'http://127.0.0.1:9');
     expect([closed.kind, closed.message]).toEqual(['network', expect.stringMatching(/Could not reach http:\/\/127\.0\.0\.1:9 .*Check the network connection/)]);
-    expect(existsSync(join(work, 'cache-errors', endpointKey(hub.url), 'test--bert', 'main', 'model.safetensors'))).toBe(false);
+    expect(existsSync(join(work, 'cache-errors', endpointKey(hub.url), 'test--bert', hub.mainCommit('test/bert'), 'model.safetensors'))).toBe(false);
   });
 
   it('a cache that refuses files (quota, private browsing) costs a warning, not the load', async () => {
@@ -225,5 +227,152 @@ describe('Hub loader against a local Hub-layout server', () => {
     const r = await generateCli(['--model', 'not a model', '--prompt', 'x'], {});
     expect(r.code).not.toBe(0);
     expect(r.stderr).toMatch(/neither a model folder nor a Hugging Face Hub id/);
+  });
+});
+
+// Hub revisions: a branch is resolved to its commit (the Hub API's `sha`) once per page load (here: per
+// forgetRevisionChecks()), files are cached by commit, and the model follows main when it moves.
+describe('Hub revisions: the cache follows the commit main names', () => {
+  let hub: HubServer;
+  let work: string;
+  const A = join(FIX, 'tiny-gpt2');
+  const B = join(FIX, 'tiny-llama');
+  beforeAll(async () => {
+    work = mkdtempSync(join(tmpdir(), 'nexttoken-revisions-'));
+    hub = await startHubServer({ 'test/moving': A, 'test/offline': A, 'test/resume': A, 'test/moving-gguf': join(ROOT, 'models', 'stories15m') });
+    await selectBackend({ order: ['wasm'] });
+  });
+  afterAll(async () => {
+    await hub?.close();
+    rmSync(work, { recursive: true, force: true });
+  });
+  const served = (from: number) => hub.requests.slice(from);
+  const modelDir = (cache: string, id: string) => join(cache, endpointKey(hub.url), id.replace('/', '--'));
+  const short = (sha: string) => sha.slice(0, 7);
+
+  it('after main moves, the next page load downloads the new commit, says the model was updated and drops the old files', async () => {
+    const id = 'test/moving';
+    const cache = join(work, 'cache-moving');
+    const updates: string[] = [];
+    const load = () => loadHubFiles(parseHubRef(id)!, { endpoint: hub.url, store: diskStore(cache), onUpdated: (m) => updates.push(m) });
+    forgetRevisionChecks();
+    const a = hub.mainCommit(id);
+    let mark = hub.requests.length;
+    const first = buildModel(await load());
+    expect(first.config.modelType).toBe('gpt2');
+    first.model.dispose();
+    expect(served(mark)).toContain(`GET /api/models/${id}/revision/main`);
+    expect(served(mark)).toContain(`GET /${id}/resolve/${a}/model.safetensors`);
+
+    const b = hub.moveMain(id, B);
+    expect(b).not.toBe(a);
+    // The same page load has checked already: the cached commit, no request.
+    mark = hub.requests.length;
+    const same = buildModel(await load());
+    expect(same.config.modelType).toBe('gpt2');
+    same.model.dispose();
+    expect(served(mark)).toEqual([]);
+
+    forgetRevisionChecks(); // the next page load
+    mark = hub.requests.length;
+    const files = await load();
+    const got = served(mark);
+    expect(got[0]).toBe(`GET /api/models/${id}/revision/main`);
+    expect(got).toContain(`GET /${id}/resolve/${b}/config.json`);
+    expect(got).toContain(`GET /${id}/resolve/${b}/model.safetensors`);
+    expect(got.filter((r) => r.includes(a))).toEqual([]);
+    await expectSameLogits(buildModel(files), loadModelDir(B), 'Hello world');
+    expect(updates).toEqual([`${id} was updated on the Hub (commit ${short(a)} → ${short(b)}); the new files were downloaded.`]);
+    // The old commit's files are gone: the cache holds one copy of the model, and the pointer to its commit.
+    expect(readdirSync(modelDir(cache, id)).sort()).toEqual([b, 'refs'].sort());
+
+    // A later page load with main unchanged: only the check, no file, no notice.
+    forgetRevisionChecks();
+    mark = hub.requests.length;
+    const again = buildModel(await load());
+    expect(again.config.modelType).toBe('llama');
+    again.model.dispose();
+    expect(served(mark)).toEqual([`GET /api/models/${id}/revision/main`]);
+    expect(updates.length).toBe(1);
+  });
+
+  it('offline, the cached commit loads with no request reaching the Hub; a model never cached says it cannot be reached', async () => {
+    const id = 'test/offline';
+    const cache = join(work, 'cache-offline');
+    forgetRevisionChecks();
+    buildModel(await loadHubFiles(parseHubRef(id)!, { endpoint: hub.url, store: diskStore(cache) })).model.dispose();
+    hub.moveMain(id, B); // a commit this machine has not seen, and cannot reach
+    const tried: string[] = [];
+    const offline = (async (url: string | URL | Request) => {
+      tried.push(String(url));
+      throw new TypeError('fetch failed');
+    }) as typeof fetch;
+    forgetRevisionChecks();
+    const mark = hub.requests.length;
+    const files = await loadHubFiles(parseHubRef(id)!, { endpoint: hub.url, store: diskStore(cache), fetch: offline });
+    expect(served(mark)).toEqual([]);
+    expect(tried).toEqual([`${hub.url}/api/models/${id}/revision/main`]); // the page load's one check, which failed
+    await expectSameLogits(buildModel(files), loadModelDir(A), 'The cat sat');
+
+    const err = await loadHubFiles(parseHubRef(id)!, { endpoint: hub.url, store: diskStore(join(work, 'cache-offline-empty')), fetch: offline }).catch((e) => e);
+    expect([err.kind, err.message]).toEqual(['network', expect.stringMatching(/Could not reach .* for test\/offline \(fetch failed\)\. Check the network connection/)]);
+  });
+
+  it('a download broken off under one commit resumes under the new one with its files only, and the partial files go', async () => {
+    const id = 'test/resume';
+    const cache = join(work, 'cache-resume');
+    const updates: string[] = [];
+    const load = () => loadHubFiles(parseHubRef(id)!, { endpoint: hub.url, store: diskStore(cache), onUpdated: (m) => updates.push(m) });
+    const a = hub.mainCommit(id);
+    hub.dropOnce(`${id}/model.safetensors`);
+    forgetRevisionChecks();
+    const err = await load().catch((e) => e);
+    expect(err.kind).toBe('interrupted');
+    expect(readdirSync(join(modelDir(cache, id), a))).toContain('config.json'); // A's small files arrived
+
+    const b = hub.moveMain(id, B);
+    forgetRevisionChecks();
+    const mark = hub.requests.length;
+    const files = await load();
+    const got = served(mark);
+    // Every file comes from B, the small ones too: A's cached config.json would not match B's weights.
+    expect(got.filter((r) => r.includes('/resolve/') && !r.includes(`/resolve/${b}/`))).toEqual([]);
+    expect(got).toContain(`GET /${id}/resolve/${b}/config.json`);
+    expect(got).toContain(`GET /${id}/resolve/${b}/tokenizer.json`);
+    await expectSameLogits(buildModel(files), loadModelDir(B), 'Hello world');
+    expect(readdirSync(modelDir(cache, id)).sort()).toEqual([b, 'refs'].sort());
+    expect(updates).toEqual([]); // nothing was loaded before, so nothing was updated
+  });
+
+  it('a GGUF file follows main too: the new commit\'s file is downloaded, the old one removed', async () => {
+    const id = 'test/moving-gguf';
+    const cache = join(work, 'cache-gguf');
+    const updates: string[] = [];
+    const ref = parseHubRef(`${id}/stories15m-q4_0.gguf`)!;
+    const load = () => loadHubFiles(ref, { endpoint: hub.url, store: diskStore(cache), onUpdated: (m) => updates.push(m) });
+    forgetRevisionChecks();
+    const a = hub.mainCommit(id);
+    await load();
+    const moved = join(work, 'stories-moved');
+    cpSync(join(ROOT, 'models', 'stories15m'), moved, { recursive: true });
+    const b = hub.moveMain(id, moved);
+    forgetRevisionChecks();
+    const mark = hub.requests.length;
+    await load();
+    expect(served(mark)).toEqual([`GET /api/models/${id}/revision/main`, `GET /${id}/resolve/${b}/stories15m-q4_0.gguf`]);
+    expect(updates).toEqual([`${id}/stories15m-q4_0.gguf was updated on the Hub (commit ${short(a)} → ${short(b)}); the new files were downloaded.`]);
+    expect(readdirSync(modelDir(cache, id)).sort()).toEqual([b, 'refs'].sort());
+  });
+
+  it('a server without the revision API (a plain mirror) still works: files are kept under the revision name', async () => {
+    const noApi = (async (url: string | URL | Request, init?: RequestInit) =>
+      String(url).includes('/api/models/') ? new Response('Not found', { status: 404 }) : fetch(url, init)) as typeof fetch;
+    const cache = join(work, 'cache-no-api');
+    forgetRevisionChecks();
+    const mark = hub.requests.length;
+    const files = await loadHubFiles(parseHubRef('test/offline')!, { endpoint: hub.url, store: diskStore(cache), fetch: noApi });
+    expect(served(mark)).toContain('GET /test/offline/resolve/main/config.json');
+    expect(readdirSync(modelDir(cache, 'test/offline'))).toEqual(['main']);
+    buildModel(files).model.dispose();
   });
 });

@@ -1,10 +1,14 @@
 // A local HTTP server in the Hugging Face Hub's URL layout, for tests and offline demos:
-//   GET /{owner}/{name}/resolve/{revision}/{file}
+//   GET /{owner}/{name}/resolve/{revision}/{file}     a file of a commit (a sha) or of the current main (any other name)
+//   GET /api/models/{owner}/{name}/revision/{rev}     { id, sha }: the commit `main` (or a known sha) names
 // serves files from folders on disk, with Range support, CORS (the app fetches it cross-origin) and
-// a log of every request. It can be told to cut a file's download short, once, to test recovery.
+// a log of every request. Each folder is one commit, its sha derived from the id and the folder's path, so
+// it is the same in every run; `moveMain` makes main point at another folder, as a push to the Hub does.
+// It can be told to cut a file's download short, once, to test recovery.
+import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createReadStream, existsSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 
 export interface HubServer {
   url: string;
@@ -16,11 +20,33 @@ export interface HubServer {
   stallOnce(path: string): void;
   /** The next request for this path ("owner/name/file") answers with this HTTP status (e.g. 503). */
   statusOnce(path: string, status: number): void;
+  /** The commit (40 hex) that `main` of this repository names now. */
+  mainCommit(id: string): string;
+  /** Makes `main` name a new commit whose files are those of `folder`, and returns its sha. Older commits stay reachable by sha. */
+  moveMain(id: string, folder: string): string;
   close(): Promise<void>;
 }
 
+/** A repository: its commits (sha → folder) and the one main names. */
+interface Repo {
+  main: string;
+  commits: Map<string, string>;
+}
+
+const commitSha = (id: string, folder: string) => createHash('sha1').update(`${id}\n${resolve(folder)}`).digest('hex');
+
 /** repos: Hub id → folder. Ids listed in `gated` answer 401, as private or gated repos do. */
-export async function startHubServer(repos: Record<string, string>, gated: string[] = [], port = 0): Promise<HubServer> {
+export async function startHubServer(folders: Record<string, string>, gated: string[] = [], port = 0): Promise<HubServer> {
+  const repos = new Map<string, Repo>();
+  const moveMain = (id: string, folder: string) => {
+    const sha = commitSha(id, folder);
+    const repo = repos.get(id) ?? { main: sha, commits: new Map<string, string>() };
+    repo.commits.set(sha, folder);
+    repo.main = sha;
+    repos.set(id, repo);
+    return sha;
+  };
+  for (const [id, folder] of Object.entries(folders)) moveMain(id, folder);
   const requests: string[] = [];
   const drops = new Set<string>();
   const stalls = new Set<string>();
@@ -36,16 +62,20 @@ export async function startHubServer(repos: Record<string, string>, gated: strin
     const path = decodeURIComponent((req.url ?? '/').split('?')[0]);
     requests.push(`${req.method} ${path}${req.headers.range ? ' ' + req.headers.range : ''}`);
     if (req.method === 'OPTIONS') return void res.writeHead(204, cors).end();
+    const api = /^\/api\/models\/([^/]+\/[^/]+)\/revision\/(.+)$/.exec(path);
+    if (api) return revisionInfo(res, api[1], api[2]);
     const m = /^\/([^/]+\/[^/]+)\/resolve\/([^/]+)\/(.+)$/.exec(path);
     if (!m) return void res.writeHead(404, cors).end('Not found');
-    const [, id, , file] = m;
+    const [, id, revision, file] = m;
     if (gated.includes(id)) return void res.writeHead(401, cors).end('Access to this model is restricted');
     const forced = statuses.get(`${id}/${file}`);
     if (forced) {
       statuses.delete(`${id}/${file}`);
       return void res.writeHead(forced, cors).end(`Status ${forced}`);
     }
-    const dir = repos[id];
+    const repo = repos.get(id);
+    // A sha names its commit; any other revision is served from the current main, as before revisions existed here.
+    const dir = repo && (/^[0-9a-f]{40}$/.test(revision) ? repo.commits.get(revision) : repo.commits.get(repo.main));
     const full = dir && join(dir, file);
     if (!full || file.includes('..') || !existsSync(full) || !statSync(full).isFile()) {
       return void res.writeHead(404, { ...cors, 'X-Error-Code': 'EntryNotFound' }).end('Entry not found');
@@ -73,6 +103,16 @@ export async function startHubServer(repos: Record<string, string>, gated: strin
     }
     createReadStream(full).pipe(res);
   };
+  // The Hub API's model info at a revision, reduced to what the loader reads: the commit it names.
+  const revisionInfo = (res: ServerResponse, id: string, revision: string) => {
+    const json = { ...cors, 'Content-Type': 'application/json' };
+    if (gated.includes(id)) return void res.writeHead(401, json).end(JSON.stringify({ error: 'Access to this model is restricted' }));
+    const repo = repos.get(id);
+    if (!repo) return void res.writeHead(404, json).end(JSON.stringify({ error: 'Repository not found' }));
+    const sha = revision === 'main' ? repo.main : repo.commits.has(revision) ? revision : null;
+    if (!sha) return void res.writeHead(404, json).end(JSON.stringify({ error: `Invalid rev id: ${revision}` }));
+    res.writeHead(200, json).end(JSON.stringify({ id, sha }));
+  };
   const server: Server = createServer(handler);
   await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
   const bound = (server.address() as { port: number }).port;
@@ -82,6 +122,12 @@ export async function startHubServer(repos: Record<string, string>, gated: strin
     dropOnce: (p) => void drops.add(p),
     stallOnce: (p) => void stalls.add(p),
     statusOnce: (p, status) => void statuses.set(p, status),
+    mainCommit: (id) => {
+      const repo = repos.get(id);
+      if (!repo) throw new Error(`hubServer: no repository ${id}`);
+      return repo.main;
+    },
+    moveMain,
     close: () => new Promise((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
   };
 }

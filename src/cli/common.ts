@@ -84,6 +84,8 @@ export async function loadModel(opts: EngineOptions): Promise<LoadedModel> {
     // WASM memory ends at 4 GiB; keep room for activations and the JS side.
     maxWeightBytes: Math.min(totalmem() / 2, 3.5 * 2 ** 30),
     dtype: opts.dtype,
+    // Not a progress line: said even when progress is not shown, as the page shows it as a notice.
+    onUpdated: (message) => process.stderr.write(message + '\n'),
     onProgress: (p: HubProgress) => {
       const now = Date.now();
       const done = p.total !== null && p.loaded === p.total;

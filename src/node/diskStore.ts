@@ -1,6 +1,6 @@
-// The CLI's Hub cache: a folder of plain files, `<cache>/<endpoint>/<owner>--<name>/<revision>/<file>`.
+// The CLI's Hub cache: a folder of plain files, `<cache>/<endpoint>/<owner>--<name>/<commit>/<file>` (see hubRevision.ts).
 // Default `$NEXTTOKEN_CACHE`, else `~/.cache/nexttoken/hub`; `--cache-dir` overrides both. Node only.
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { FileStore } from '../engine/load/hub.ts';
@@ -17,7 +17,15 @@ export function diskStore(root: string): FileStore {
   };
   return {
     has: async (key) => existsSync(path(key)),
-    delete: async (key) => rmSync(path(key), { force: true }),
+    delete: async (key) => {
+      rmSync(path(key), { force: true });
+      // A commit's folder emptied by the removal of an old commit's files goes too (rmdir refuses one that is not empty).
+      try {
+        rmdirSync(dirname(path(key)));
+      } catch {
+        // not empty, or already gone
+      }
+    },
     get: async (key) => (existsSync(path(key)) ? new Uint8Array(readFileSync(path(key))) : null),
     put: async (key, bytes) => {
       const p = path(key);

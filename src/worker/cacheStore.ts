@@ -39,21 +39,34 @@ export function cacheStorageStore(): FileStore {
   };
 }
 
-/** Every model in the cache with its size; `complete` once its manifest is there. */
+/**
+ * Every model in the cache with its size; `complete` once its manifest is there. Files sit under the commit they
+ * are of ("endpoint/owner/name/<commit>/file"), one folder per model; the revision shown is the one whose pointer
+ * ("endpoint/owner/name/refs/<revision>", hubRevision.ts) names that commit, else the commit's first 7 digits
+ * (or the revision's name, for a server without the revision API and caches written before it was asked).
+ */
 export async function listCachedModels(): Promise<CachedModel[]> {
   if (!(await caches.has(CACHE))) return [];
   const cache = await caches.open(CACHE);
   const models = new Map<string, CachedModel>();
+  const named = new Map<string, string>(); // "endpoint/owner/name/<commit>" → the revision that names it
   for (const req of await cache.keys()) {
-    const [endpoint, owner, name, revision, ...file] = req.url.slice(PREFIX.length).split('/');
-    const key = `${endpoint}/${owner}/${name}@${revision}`;
-    const m = models.get(key) ?? { id: `${owner}/${name}`, revision, endpoint, bytes: 0, complete: false };
+    const [endpoint, owner, name, folder, ...file] = req.url.slice(PREFIX.length).split('/');
     const res = await cache.match(req);
+    if (folder === 'refs') {
+      const revision = decodeURIComponent(file.join('/').split('~')[0]);
+      const pointer = (await res?.json().catch(() => null)) as { commit?: string | null; pending?: string } | null;
+      for (const c of [pointer?.commit, pointer?.pending]) if (c && !named.has(`${endpoint}/${owner}/${name}/${c}`)) named.set(`${endpoint}/${owner}/${name}/${c}`, revision);
+      continue;
+    }
+    const key = `${endpoint}/${owner}/${name}/${folder}`;
+    const m = models.get(key) ?? { id: `${owner}/${name}`, revision: folder, endpoint, bytes: 0, complete: false };
     m.bytes += Number(res?.headers.get('Content-Length') ?? 0);
     // A safetensors model is complete once its manifest is there; a GGUF file enters the cache only whole.
     if (file.join('/') === MANIFEST || /\.gguf$/i.test(file.join('/'))) m.complete = true;
     models.set(key, m);
   }
+  for (const [key, m] of models) m.revision = named.get(key) ?? (/^[0-9a-f]{40}$/.test(m.revision) ? m.revision.slice(0, 7) : m.revision);
   return [...models.values()];
 }
 

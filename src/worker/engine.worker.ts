@@ -323,7 +323,7 @@ async function load(source: ModelSource, backends: string[] | undefined, dtype: 
   // The other precisions go first (they are rebuilt on demand): a load then holds at most the old model and the new.
   for (const p of precisionModels.values()) p.model.dispose();
   precisionModels.clear();
-  const callbacks = { signal, dtype, onProgress: (p: HubProgress) => post({ type: 'progress', reqId, ...p }), onWarning: (message: string) => post({ type: 'warning', message }) };
+  const callbacks = { signal, dtype, onProgress: (p: HubProgress) => post({ type: 'progress', reqId, ...p }), onWarning: (message: string) => post({ type: 'warning', message }), onUpdated: (message: string) => post({ type: 'warning', message }) };
   // Atomic: the new model is built (choosing a backend switches TF.js's active one) before anything is let go;
   // if it fails, the old model stays, on the backend it computes on.
   const previousBackend = lm ? tf.getBackend() : null;

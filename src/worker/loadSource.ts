@@ -21,6 +21,8 @@ export interface LoadCallbacks {
   dtype?: WeightDType;
   onProgress?: (p: HubProgress) => void;
   onWarning?: (message: string) => void;
+  /** A cached Hub model whose revision now names a new commit was downloaded again (a sentence to show). */
+  onUpdated?: (message: string) => void;
 }
 
 export interface LoadedSource {
@@ -88,6 +90,7 @@ function fetchFiles(source: ModelSource, backend: string, uploaded: tf.Tensor[],
       dtype: cb.dtype,
       onProgress: cb.onProgress,
       onWarning: cb.onWarning,
+      onUpdated: cb.onUpdated,
       // At float32 each tensor goes to the backend the moment it has arrived; the file is never held whole.
       // Quantized on load, the file is kept as downloaded (BF16 or F16: half of float32) and each matrix quantized
       // from it: uploading float32 first would grow the WASM heap to the float32 size, and it never shrinks.

@@ -193,7 +193,7 @@ describe('a deploy under a sub-path of a plain static host', () => {
       await waitReady(hubPage);
       expect(await hubPage.evaluate(() => crossOriginIsolated)).toBe(true);
       await expect.poll(() => hubPage.locator('#model-info').textContent()).toMatch(/test\/tiny-gpt2/);
-      expect(hub.requests).toContain('GET /test/tiny-gpt2/resolve/main/model.safetensors');
+      expect(hub.requests).toContain(`GET /test/tiny-gpt2/resolve/${hub.mainCommit('test/tiny-gpt2')}/model.safetensors`);
       await runAndWait(hubPage, 'Generate');
       const cli = await cliSteps(['--model', 'tests/fixtures/tiny-gpt2', '--prompt', 'Hello', '--temperature', '0', '--max-tokens', '8']);
       expect((await outputTokens(hubPage)).map((t) => t.id)).toEqual(cli.map((x) => x.id));

@@ -101,15 +101,15 @@ export async function readBody(res: Response, file: string, label: string, onPro
 export type HubRequest = (file: string, optional: boolean, headers?: Record<string, string>, signal?: AbortSignal) => Promise<Response | null>;
 
 /**
- * Requests files of `ref` on `endpoint`, mapping HTTP failures to messages a user can act on. A response's body is
+ * Requests files of `ref` on `endpoint` (at commit `at`: the messages name the ref, as the user wrote it), mapping HTTP failures to messages a user can act on. A response's body is
  * guarded: no bytes for `stallMs` (or a cancel) ends the download with an error.
  */
-export function hubRequester(endpoint: string, ref: HubRef, opts: { fetch?: typeof fetch; stallMs: number; signal?: AbortSignal }): HubRequest {
+export function hubRequester(endpoint: string, ref: HubRef, opts: { fetch?: typeof fetch; stallMs: number; signal?: AbortSignal; /** The commit the files are fetched at (default: the ref's revision). */ at?: string }): HubRequest {
   const doFetch = opts.fetch ?? globalThis.fetch.bind(globalThis);
   const { stallMs } = opts;
   const label = hubLabel({ id: ref.id, revision: ref.revision });
   return async (file, optional, headers, signal = opts.signal) => {
-    const url = hubFileUrl(endpoint, ref, file);
+    const url = hubFileUrl(endpoint, { ...ref, revision: opts.at ?? ref.revision }, file);
     let res: Response;
     const stall = new AbortController();
     const onAbort = () => stall.abort();

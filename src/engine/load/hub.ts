@@ -1,6 +1,9 @@
 // Loads a model from the Hugging Face Hub (or any server with the Hub's URL layout), through a cache.
 //
-//   {endpoint}/{id}/resolve/{revision}/{file}
+//   {endpoint}/{id}/resolve/{commit}/{file}
+//
+// The revision ("main") is first resolved to its commit (hubRevision.ts: once per page load; offline, the last
+// one), and files are cached and fetched by commit: when main moves, the new commit's files are downloaded.
 //
 // Files: config.json, tokenizer.json, tokenizer_config.json, generation_config.json (optional), and
 // model.safetensors or model.safetensors.index.json + its shards; or one GGUF file ("owner/name/file.gguf", hubGguf.ts). Each file enters the cache only once
@@ -15,12 +18,14 @@ import { DTYPE_BYTES, memoryWeights, parseHeader, SafetensorsError, type Safeten
 import { BLOCK_BYTES, QK, type WeightDType } from '../runtime/quant.ts';
 import { StreamedWeights } from './streamedWeights.ts';
 import { loadHubGguf } from './hubGguf.ts';
+import { isCommit, resolveRevision, settleRevision } from './hubRevision.ts';
 
 export { HubError, type HubErrorKind } from './download.ts';
 
+export { forgetRevisionChecks } from './hubRevision.ts';
 export { cacheKey, DEFAULT_ENDPOINT, endpointKey, hubFileUrl, hubLabel, parseHubRef, type HubRef } from './hubRef.ts';
 
-/** Where downloaded files are kept. Keys look like "huggingface.co/owner/name/main/config.json". */
+/** Where downloaded files are kept. Keys look like "huggingface.co/owner/name/<commit>/config.json". */
 export interface FileStore {
   /** Removes one file (a damaged one, found when it is read back). */
   delete(key: string): Promise<void>;
@@ -59,6 +64,8 @@ export interface HubLoadOptions {
   stallMs?: number;
   /** Something went wrong that does not stop the load (the cache refused a file). */
   onWarning?: (message: string) => void;
+  /** The model was cached at another commit and the Hub names a new one: its files were downloaded (a sentence to show). */
+  onUpdated?: (message: string) => void;
   /**
    * Streaming load (with a store that streams): each tensor is handed over as float32 the moment its
    * bytes arrive, and the returned handle (e.g. a tensor already uploaded to the backend) is what the
@@ -80,6 +87,8 @@ class DamagedInCache extends Error {
 }
 
 interface Manifest {
+  /** The commit the files are of (absent on a server without the revision API, and in older caches). */
+  commit?: string;
   files: string[];
   weightFiles: string[];
   sizes: Record<string, number>;
@@ -93,23 +102,56 @@ export const MANIFEST = '.nexttoken-manifest.json';
  * fails its checks is removed (with the manifest, so the model counts as incomplete) and fetched again.
  */
 export async function loadHubFiles(ref: HubRef, opts: HubLoadOptions): Promise<ModelFiles> {
-  if (ref.file) return loadHubGguf({ ...ref, file: ref.file }, opts);
+  const endpoint = opts.endpoint || DEFAULT_ENDPOINT;
+  const resolved = await resolveRevision(endpoint, ref, opts);
+  const { at } = resolved;
+  if (ref.file) {
+    const file = ref.file;
+    const files = await loadHubGguf({ ...ref, file }, at, opts);
+    await settleRevision(endpoint, ref, resolved, opts, (old) => opts.store.delete(cacheKey(endpoint, { ...ref, revision: old }, file)));
+    return files;
+  }
+  let files: ModelFiles;
   try {
-    return await loadOnce(ref, opts);
+    files = await loadOnce(ref, at, opts);
   } catch (e) {
     if (!(e instanceof DamagedInCache)) throw e;
-    const endpoint = opts.endpoint || DEFAULT_ENDPOINT;
-    await opts.store.delete(cacheKey(endpoint, ref, e.file));
-    await opts.store.delete(cacheKey(endpoint, ref, MANIFEST));
+    await opts.store.delete(cacheKey(endpoint, { ...ref, revision: at }, e.file));
+    await opts.store.delete(cacheKey(endpoint, { ...ref, revision: at }, MANIFEST));
     opts.onWarning?.(damagedInCache(hubLabel(ref), e.file, e.why));
-    return loadOnce(ref, opts);
+    files = await loadOnce(ref, at, opts);
   }
+  await settleRevision(endpoint, ref, resolved, opts, (old) => removeModelFiles(opts.store, (f) => cacheKey(endpoint, { ...ref, revision: old }, f)));
+  return files;
 }
 
-async function loadOnce(ref: HubRef, opts: HubLoadOptions): Promise<ModelFiles> {
+/**
+ * Removes a folder model's files at one commit: those its manifest names, or (a download that never completed)
+ * every file such a model can have, shards from its cached index included. The manifest goes first, so a
+ * removal cut short leaves an incomplete model, never a manifest naming missing files.
+ */
+async function removeModelFiles(store: FileStore, key: (file: string) => string): Promise<void> {
+  let names = ['config.json', 'tokenizer.json', 'tokenizer_config.json', 'generation_config.json', 'model.safetensors', 'model.safetensors.index.json'];
+  try {
+    const manifest = await store.get(key(MANIFEST));
+    const index = await store.get(key('model.safetensors.index.json'));
+    if (manifest) {
+      const m = JSON.parse(new TextDecoder().decode(manifest)) as Manifest;
+      names = [...m.files, ...m.weightFiles];
+    } else if (index) {
+      names.push(...Object.values((JSON.parse(new TextDecoder().decode(index)) as { weight_map?: Record<string, string> }).weight_map ?? {}));
+    }
+  } catch {
+    // a damaged manifest or index: the usual names are removed
+  }
+  await store.delete(key(MANIFEST));
+  for (const f of new Set(names)) await store.delete(key(f));
+}
+
+async function loadOnce(ref: HubRef, at: string, opts: HubLoadOptions): Promise<ModelFiles> {
   const endpoint = opts.endpoint || DEFAULT_ENDPOINT;
   const stallMs = opts.stallMs ?? 60_000;
-  const key = (file: string) => cacheKey(endpoint, ref, file);
+  const key = (file: string) => cacheKey(endpoint, { ...ref, revision: at }, file);
   const label = hubLabel(ref);
   const decodeJson = (file: string, bytes: Uint8Array): unknown => {
     try {
@@ -132,7 +174,7 @@ async function loadOnce(ref: HubRef, opts: HubLoadOptions): Promise<ModelFiles> 
   const manifestBytes = await opts.store.get(key(MANIFEST));
   const manifest = manifestBytes ? (decodeCached(MANIFEST, manifestBytes) as Manifest) : null;
 
-  const request = hubRequester(endpoint, ref, { fetch: opts.fetch, stallMs, signal: opts.signal });
+  const request = hubRequester(endpoint, ref, { fetch: opts.fetch, stallMs, signal: opts.signal, at });
 
   const cachedOrFetch = async (file: string, optional: boolean): Promise<Uint8Array | null> => {
     const hit = await opts.store.get(key(file));
@@ -286,7 +328,7 @@ async function loadOnce(ref: HubRef, opts: HubLoadOptions): Promise<ModelFiles> 
   }
   // Last, and only if every file made it: the mark of a complete cached model.
   if (!manifest) {
-    const written: Manifest = { files: [...files.keys()].filter((f) => !weightFiles.includes(f)), weightFiles, sizes };
+    const written: Manifest = { ...(isCommit(at) ? { commit: at } : {}), files: [...files.keys()].filter((f) => !weightFiles.includes(f)), weightFiles, sizes };
     await save(MANIFEST, new TextEncoder().encode(JSON.stringify(written)));
   }
   const weightBytes = weightFiles.reduce((s, f) => s + sizes[f], 0);

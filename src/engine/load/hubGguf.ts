@@ -1,6 +1,6 @@
 // One GGUF file of a Hub repository ("owner/name/file.gguf"): the Hub's GGUF repos hold one file per
 // precision, and the file carries the config and the tokenizer itself. Downloaded with progress into the same
-// cache as safetensors models (a file enters it only once it has fully arrived, so its presence means complete),
+// cache as safetensors models, keyed by commit too (a file enters it only once it has fully arrived, so its presence means complete),
 // refused up front when the server's length says it cannot fit, and read again from the network once if the
 // cached copy no longer parses.
 import { damagedInCache, HubError, hubRequester, mb, notCached, readBody } from './download.ts';
@@ -10,10 +10,11 @@ import type { HubLoadOptions } from './hub.ts';
 import { cacheKey, DEFAULT_ENDPOINT, hubLabel, type HubRef } from './hubRef.ts';
 import type { ModelFiles } from './load.ts';
 
-export async function loadHubGguf(ref: HubRef & { file: string }, opts: HubLoadOptions): Promise<ModelFiles> {
+/** `at`: the commit the file is cached and fetched at (hubRevision.ts); messages name `ref` as the user wrote it. */
+export async function loadHubGguf(ref: HubRef & { file: string }, at: string, opts: HubLoadOptions): Promise<ModelFiles> {
   const endpoint = opts.endpoint || DEFAULT_ENDPOINT;
   const label = hubLabel(ref);
-  const key = cacheKey(endpoint, ref, ref.file);
+  const key = cacheKey(endpoint, { ...ref, revision: at }, ref.file);
   const name = ref.file.split('/').pop()!;
   const progress = (loaded: number, total: number | null, fromCache: boolean) =>
     opts.onProgress?.({ file: name, loaded, total, overallLoaded: loaded, overallTotal: total, fromCache });
@@ -29,7 +30,7 @@ export async function loadHubGguf(ref: HubRef & { file: string }, opts: HubLoadO
       opts.onWarning?.(damagedInCache(label, 'file', e.message));
     }
   }
-  const request = hubRequester(endpoint, ref, { fetch: opts.fetch, stallMs: opts.stallMs ?? 60_000, signal: opts.signal });
+  const request = hubRequester(endpoint, ref, { fetch: opts.fetch, stallMs: opts.stallMs ?? 60_000, signal: opts.signal, at });
   const res = (await request(ref.file, false))!;
   const size = Number(res.headers.get('content-length')) || null;
   // Kept as the file holds it, a GGUF's weights take about the file's bytes in the engine (the KV cache comes on top).

@@ -27,7 +27,7 @@ export function hubFileUrl(endpoint: string, ref: HubRef, file: string): string 
   return `${endpoint.replace(/\/+$/, '')}/${ref.id}/resolve/${encodeURIComponent(ref.revision)}/${file}`;
 }
 
-/** The key of one file of a model in the store: endpoint, id, revision, file. */
+/** The key of one file of a model in the store: endpoint, id, revision (the commit, once resolved: hubRevision.ts), file. */
 export function cacheKey(endpoint: string, ref: HubRef, file: string): string {
   return `${endpointKey(endpoint)}/${ref.id}/${ref.revision}/${file}`;
 }
