@@ -17,10 +17,15 @@ import { perplexity } from '../src/engine/tools/compare.ts';
 import { diskStore } from '../src/node/diskStore.ts';
 import { loadModelDir } from '../src/node/loadDir.ts';
 import { createRng } from '../src/sampling/prng.ts';
-import { NonFiniteLogitsError, sampleNext } from '../src/sampling/step.ts';
+import { describeChoice, NonFiniteLogitsError, sampleNext } from '../src/sampling/step.ts';
 import { softmax } from '../src/sampling/sampler.ts';
 import { startHubServer, type HubServer } from '../tools/hubServer.ts';
 import { samplingSettings } from '../src/sampling/stages.ts';
+import { packTop, topIds, unpackTop } from '../src/sampling/topColumns.ts';
+import { isFork } from '../src/ui/tokens.ts';
+import { serialize } from 'node:v8';
+import { initialState, reduce } from '../src/ui/state.ts';
+import { DEFAULT_SETUP } from '../src/ui/urlState.ts';
 
 const ROOT = join(import.meta.dirname, '..');
 const EMBEDDED = join(ROOT, 'models', 'nexttoken-3m');
@@ -99,7 +104,7 @@ describe("a past step's logits, recomputed from its run's ids", () => {
       for (let i = 0; i < p.length; i++) worst = Math.max(worst, Math.abs(p[i] - q[i]));
       const top = (x: Float32Array) => Array.from(x.keys()).sort((a, b) => x[b] - x[a] || a - b).slice(0, 20);
       expect(top(q)).toEqual(top(p));
-      expect(sampleNext(again, settings, createRng(1)).top.map((c) => c.id)).toEqual(s.top.map((c) => c.id));
+      expect(sampleNext(again, settings, createRng(1)).top.map((c) => c.id)).toEqual(topIds(s.top));
     }
     expect(worst).toBeLessThan(1e-6);
   });
@@ -167,5 +172,58 @@ describe('a GPU read that never answers (issue 29, hole 4)', () => {
     expect(await raceRead(Promise.resolve(data), never<never>(), 50)).toBe(data);
     const lost = Promise.reject(new DeviceLostError('destroyed'));
     await expect(raceRead(never<Float32Array>(), lost, 10_000)).rejects.toThrow('The GPU device was lost (destroyed).');
+  });
+});
+
+describe('step records the page keeps for every token (issue 29, hole 7)', () => {
+  it('hold their candidates as numbers in one typed array, no strings, about 1 KB a token; unpacked they are exactly what the sampler reported', async () => {
+    lm.model.truncate(0);
+    const prompt = lm.tokenizer.encode('Once upon a time');
+    // Room for the full logits of 50 steps: older steps let them go, and keep two candidates.
+    let state = initialState({ ...DEFAULT_SETUP }, 50 * lm.config.vocabSize * 4);
+    state = reduce(state, { type: 'jobStarted', job: { kind: 'generate', runId: null, phase: 'preparing', stopping: false } });
+    state = reduce(state, { type: 'runCreated', run: { mode: 'complete', prompt: '', history: [], dropped: [], promptIds: prompt, seed: 3, settings, parent: null } });
+    const topk = samplingSettings({ temperature: 0.8, topK: 40, topP: 0.95 });
+    const ids = [...prompt];
+    const generated: StepRecord[] = [];
+    for await (const r of generate(lm, prompt, { ...topk, seed: 3, maxTokens: 200, keepLogits: true })) {
+      // Independent witness: the sampler run again on the step's logits, with the step's own draw.
+      const again = sampleNext(r.logits!, topk, () => r.draw!, 20, ids);
+      expect(unpackTop(r.top)).toEqual(again.top);
+      ids.push(r.id);
+      generated.push(r);
+      state = reduce(state, { type: 'stepAdded', runId: 1, record: r, labels: Object.fromEntries(topIds(r.top).map((id) => [id, lm.tokenizer.tokenLabel(id)])) });
+    }
+    const records = state.runs[0].steps;
+    expect(records).toHaveLength(200);
+    expect(records.every((s) => s.top.data instanceof Float32Array)).toBe(true);
+    expect(records.map((s) => [s.top.n, !!s.logits])).toEqual(records.map((_, i) => (i < 150 ? [2, false] : [20, true])));
+    expect(records.slice(0, 150).map((s) => unpackTop(s.top))).toEqual(generated.slice(0, 150).map((g) => unpackTop(g.top).slice(0, 2)));
+    expect(records.every((s) => isFork(s.top) === isFork(generated[s.step].top))).toBe(true); // the output's mark is unchanged
+    // The only string a record holds is its own token's label (the stages' names are the constants of stages.ts);
+    // the candidates' labels are learned once by the page.
+    const strings = (x: unknown): number => (typeof x === 'string' ? 1 : x && typeof x === 'object' && !ArrayBuffer.isView(x) ? Object.values(x).reduce((n: number, v) => n + strings(v), 0) : 0);
+    expect(records.map(({ stages: _names, ...rest }) => strings(rest))).toEqual(records.map(() => 1));
+    expect(Object.keys(state.labels).length).toBeGreaterThan(20);
+    // Steps under the same settings share one settings object.
+    expect(new Set(records.map((s) => s.settings)).size).toBe(1);
+    // Structured-clone size (what IndexedDB and postMessage copy). The memory it stands for is measured by
+    // npm run bench:soak (JS heap per 1,000 tokens: 9.8 MB with candidate objects, 0.8 MB now).
+    const full = records.slice(150).map(({ logits: _l, ...rest }) => rest);
+    const bytes = serialize(full).length / full.length;
+    expect(bytes).toBeLessThan(1200); // 944 here; 2,894 with candidate objects (main at c565ab8)
+    const kept = serialize(records.slice(0, 150)).length / 150;
+    expect(kept).toBeLessThan(bytes / 2);
+
+    // Selected again, a step's logits are recomputed from its run's ids, and its candidates described from them
+    // under its own settings (as the page does): the list the sampler gave when the step was drawn.
+    const at = 10;
+    const logits = await withCacheKept(lm.model, () => logitsAfter(lm, ids.slice(0, prompt.length + at)));
+    const again = describeChoice(logits, records[at].settings, records[at].id, undefined, ids.slice(0, prompt.length + at));
+    state = reduce(state, { type: 'logitsRecomputed', runId: 1, step: at, logits, top: packTop(again.top, again.stages.length) });
+    const back = unpackTop(state.runs[0].steps[at].top);
+    const original = unpackTop(generated[at].top);
+    expect(back.map((c) => c.id)).toEqual(original.map((c) => c.id));
+    back.forEach((c, i) => expect(Math.abs(c.prob - original[i].prob)).toBeLessThan(1e-5));
   });
 });

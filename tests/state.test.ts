@@ -9,9 +9,11 @@ import { join } from 'node:path';
 import { en } from '../src/ui/i18n/en.ts';
 import { zh } from '../src/ui/i18n/zh.ts';
 import { samplingSettings } from '../src/sampling/stages.ts';
+import { packTop, unpackTop } from '../src/sampling/topColumns.ts';
+import { withColumns } from '../src/ui/runStore.ts';
 
 const step = (id: number, token = `t${id}`): StepRecord =>
-  ({ id, token, step: 0, position: 0, prob: 1, rawProb: 1, logprob: 0, entropy: 0, draw: null, kept: 1, stages: [], top: [], settings: samplingSettings({ temperature: 0, topK: 0, topP: 1 }) }) as StepRecord;
+  ({ id, token, step: 0, position: 0, prob: 1, rawProb: 1, logprob: 0, entropy: 0, draw: null, kept: 1, stages: [], top: packTop([], 0), settings: samplingSettings({ temperature: 0, topK: 0, topP: 1 }) }) as StepRecord;
 const settings = samplingSettings({ temperature: 0, topK: 0, topP: 1 });
 
 function withRun(s: AppState, prompt: string, promptIds: number[], ids: number[]): AppState {
@@ -149,5 +151,20 @@ describe('app state', () => {
     expect(guessPromptsFor(prompts.filter((p) => p.lang === 'en'), 'zh').map((p) => p.text)).toEqual(['E1', 'E2', 'E0']);
     const s = reduce(reduce(initialState(DEFAULT_SETUP), { type: 'guessPromptsSet', prompts }), { type: 'guessModeSet', on: true });
     expect(s.guess.prompts).toEqual(prompts);
+  });
+});
+
+describe('runs saved before step records were compact (IndexedDB shape 1)', () => {
+  it('come back with their candidates as columns, every number as saved', () => {
+    const candidates = [
+      { id: 7, token: ' the', rawProb: 0.5, temperedProb: 0.625, prob: 0.75, stageProbs: [0.625, 0.75] },
+      { id: 3, token: ' a', rawProb: 0.25, temperedProb: 0.125, prob: 0.25, stageProbs: [0.125, 0.25] },
+    ];
+    const saved = { ...step(7), stages: [{ name: 'temperature', value: 0.8, kept: 10, chosen: 0.625 }, { name: 'topK', value: 2, kept: 2, chosen: 0.75 }], top: candidates } as unknown as StepRecord;
+    const run = { id: 1, mode: 'complete', prompt: 'x', history: [], dropped: [], promptIds: [1], seed: 1, settings, parent: null, steps: [saved], summary: null, reply: null } as unknown as Parameters<typeof withColumns>[0];
+    const back = withColumns(run).steps[0];
+    expect(back.top.n).toBe(2);
+    expect(unpackTop(back.top)).toEqual(candidates.map(({ token: _label, ...c }) => c));
+    expect(() => withColumns({ ...run, steps: [{ ...saved, top: 'damaged' as never }] })).toThrow();
   });
 });

@@ -3,6 +3,7 @@
 import { generate, type StepRecord } from '../engine/generate/generate.ts';
 import { checkSetting, LIMITS, type SettingKey } from '../sampling/limits.ts';
 import { STAGES, type SamplingSettings } from '../sampling/stages.ts';
+import { unpackTop } from '../sampling/topColumns.ts';
 import { parseArgs, runMain, UsageError, type FlagSpec } from './args.ts';
 import { engineOptions, MODEL_FLAGS, startEngine } from './common.ts';
 
@@ -57,7 +58,7 @@ runMain(async () => {
       console.log(JSON.stringify({
         step: step.step, id: step.id, token: step.token, prob: step.prob, rawProb: step.rawProb, logprob: step.logprob, entropy: step.entropy,
         draw: step.draw, kept: step.kept, stages: step.stages,
-        top: step.top.map((c) => ({ id: c.id, token: c.token, rawProb: c.rawProb, temperedProb: c.temperedProb, prob: c.prob, stageProbs: c.stageProbs })),
+        top: unpackTop(step.top).map((c) => ({ id: c.id, token: lm.tokenizer.tokenLabel(c.id), rawProb: c.rawProb, temperedProb: c.temperedProb, prob: c.prob, stageProbs: c.stageProbs })),
       }));
     } else if (!lm.eosIds.includes(step.id)) {
       // Stream text as it becomes valid UTF-8: decode everything so far and print what is new.

@@ -17,7 +17,9 @@ import { renderChrome } from './render.ts';
 import { Runs } from './runs.ts';
 import { TokenTree } from './views/tokenTree.ts';
 import { LearnerTools } from './learnerTools.ts';
-import { busy, contextIds, initialState, pickGuessPrompts, reduce, runById, runExport, shownRun, type Action, type AppState } from './state.ts';
+import { busy, contextIds, initialState, KEPT_CANDIDATES, pickGuessPrompts, reduce, runById, runExport, shownRun, type Action, type AppState } from './state.ts';
+import { describeChoice } from '../sampling/step.ts';
+import { packTop } from '../sampling/topColumns.ts';
 import { StepPanel } from './views/stepPanel.ts';
 import { ToolViews } from './toolViews.ts';
 import { ModelPicture } from './views/modelPicture.ts';
@@ -274,7 +276,7 @@ export class App {
     const shown = hidden ? null : record;
     this.tools.inside.setStep(run && shown ? contextIds(run, sel!.step) : null, shown, this.autoInspects && s.job.kind !== 'generate');
     if (s.model) {
-      this.picture.show({ shape: this.shapeOf(s.model), inspection: this.tools.inside.inspectionOf(shown), record: shown, animate: s.job.kind === 'generate' && s.setup.delayMs >= SLOW_MOTION_MS, auto: this.autoInspects });
+      this.picture.show({ shape: this.shapeOf(s.model), inspection: this.tools.inside.inspectionOf(shown), record: shown, labels: s.labels, animate: s.job.kind === 'generate' && s.setup.delayMs >= SLOW_MOTION_MS, auto: this.autoInspects });
     }
     const wide = window.matchMedia?.('(min-width: 900px)').matches ?? true;
     this.panel.render(record ? { record, settings: this.settings, picked: s.picked, forced: s.forced, guess: { hidden, on: s.guess.on, rounds: s.guess.rounds }, labels: s.labels, topN: wide ? 15 : 10, context: contextIds(run!, sel!.step), waitingAhead: s.recomputeQueued?.runId === run!.id && s.recomputeQueued.step === sel!.step ? s.recomputeQueued.ahead : null } : null);
@@ -363,7 +365,10 @@ export class App {
     try {
       // Said only when something is ahead of it: a job that starts at once changes nothing on screen.
       const logits = await this.client.stepLogits(contextIds(run, step), (ahead) => ahead > 0 && this.dispatch({ type: 'recomputeQueued', at: { runId, step, ahead } }));
-      this.dispatch({ type: 'logitsRecomputed', runId, step, logits });
+      // Its candidates too, from those logits under the step's own settings, if the page kept only the first two.
+      const record = run.steps[step];
+      const top = record && record.top.n <= KEPT_CANDIDATES ? describeChoice(logits, record.settings, record.id, undefined, contextIds(run, step)) : null;
+      this.dispatch({ type: 'logitsRecomputed', runId, step, logits, top: top ? packTop(top.top, top.stages.length) : undefined });
       return logits;
     } catch (e) {
       // Cancelled by a load, or ended by a worker restart: asked again when the engine is back, not remembered.

@@ -12,7 +12,8 @@ import { IMMEDIATE_JOBS, type BackendInfo, type BeforeAfterArgs, type EngineStat
 export type { LensQuestionView, RepeatResult } from '../worker/protocol.ts';
 
 export interface GenerateCallbacks {
-  onStep(record: StepRecord): void;
+  /** `labels`: how the step's candidates are shown (the record holds only their ids). */
+  onStep(record: StepRecord, labels: Record<number, string>): void;
   /** A slow-motion step looked inside during its pause (GenerateArgs.inspectLayer). */
   onInspected?(step: number, inspection: Inspection): void;
   onDone(summary: GenerationSummary): void;
@@ -20,7 +21,7 @@ export interface GenerateCallbacks {
 }
 
 interface CallOptions {
-  onStep?: (record: StepRecord) => void;
+  onStep?: (record: StepRecord, labels: Record<number, string>) => void;
   onInspected?: (step: number, inspection: Inspection) => void;
   onProgress?: (p: HubProgress) => void;
   onLensProgress?: (done: number, total: number) => void;
@@ -155,7 +156,7 @@ export class EngineClient {
         p.opts.onLensProgress?.(msg.done, msg.total);
         return;
       case 'step':
-        p.opts.onStep?.(msg.record);
+        p.opts.onStep?.(msg.record, msg.labels);
         return;
       case 'stepInspected':
         p.opts.onInspected?.(msg.step, msg.inspection);
@@ -329,7 +330,7 @@ export class EngineClient {
   }
 
   generate(args: GenerateArgs, cb: GenerateCallbacks): void {
-    const { reqId, result } = this.call('generate', args, { onStep: (r) => cb.onStep(r), onInspected: (step, d) => cb.onInspected?.(step, d) });
+    const { reqId, result } = this.call('generate', args, { onStep: (r, labels) => cb.onStep(r, labels), onInspected: (step, d) => cb.onInspected?.(step, d) });
     this.generationId = reqId;
     result.then(
       (summary) => cb.onDone(summary),

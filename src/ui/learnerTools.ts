@@ -50,7 +50,7 @@ export class LearnerTools {
     try {
       let id: number;
       let label: string;
-      if ('id' in g) [id, label] = [g.id, record.top.find((c) => c.id === g.id)?.token ?? ''];
+      if ('id' in g) [id, label] = [g.id, g.id === record.id ? record.token : (this.host.state().labels[g.id] ?? (await this.host.client.labels([g.id]))[0].label)];
       else {
         const views = g.text === '' ? [] : (await this.host.client.tokenize(g.text, true)).filter((v) => !v.special);
         if (!views.length) return this.host.showError(tr().guessEmpty);

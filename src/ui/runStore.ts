@@ -3,11 +3,15 @@
 // is selected, as for any step whose logits the page let go). A store written by another version of this
 // shape, or one that cannot be read, is dropped and said so; a full disk is reported, never a broken page.
 import type { AppState, Run } from './state.ts';
+import type { Candidate } from '../sampling/step.ts';
+import { packTop } from '../sampling/topColumns.ts';
 
 const DB_NAME = 'nexttoken';
 const STORE = 'runs';
 /** The shape of a saved entry. Raise it when Run or StepRecord change in a way an old entry would break. */
-export const SAVED_SHAPE = 1;
+export const SAVED_SHAPE = 2;
+/** Shape 1 kept each step's candidates as objects with their labels (StepRecord.top before topColumns.ts): read, and converted. */
+const CANDIDATE_OBJECTS = 1;
 
 export interface SavedRuns {
   shape: number;
@@ -52,6 +56,14 @@ export class RunStore {
     }
     if (saved === undefined) return null;
     const s = saved as Partial<SavedRuns>;
+    if (s.shape === CANDIDATE_OBJECTS && validRuns(s.runs)) {
+      try {
+        s.runs = s.runs.map(withColumns);
+        s.shape = SAVED_SHAPE;
+      } catch {
+        // not shape 1 after all: dropped below as damaged
+      }
+    }
     if (s.shape !== SAVED_SHAPE) {
       await this.clear(model);
       return { dropped: 'oldVersion' };
@@ -80,6 +92,18 @@ export class RunStore {
   private tx(mode: IDBTransactionMode): IDBObjectStore {
     return this.db.transaction(STORE, mode).objectStore(STORE);
   }
+}
+
+/** A run saved with candidate objects (shape 1), its candidates packed as columns; a step whose candidates are not that shape throws. */
+export function withColumns(r: Run): Run {
+  return {
+    ...r,
+    steps: r.steps.map((x) => {
+      const top = x.top as unknown;
+      if (!Array.isArray(top) || !Array.isArray(x.stages)) throw new Error('not a shape-1 step');
+      return { ...x, top: packTop(top as Candidate[], x.stages.length) };
+    }),
+  };
 }
 
 function withoutLogits(r: Run): Run {

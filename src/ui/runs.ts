@@ -7,6 +7,7 @@ import type { Inspection } from '../engine/tools/inspect.ts';
 import { randomSeed as newRandomSeed } from '../sampling/prng.ts';
 import type { SamplingSettings } from '../sampling/sampler.ts';
 import { describeChoice } from '../sampling/step.ts';
+import { packTop } from '../sampling/topColumns.ts';
 import type { TokenView } from '../worker/protocol.ts';
 import type { EngineClient } from './engineClient.ts';
 import { t as tr } from './i18n/index.ts';
@@ -144,17 +145,14 @@ export class Runs {
       // The picked candidate, or the learner's typed text: one step per token, each described from the
       // logits the model gives after the ones before it (the first from this step's own).
       const ids = typed ? typed.ids : [picked];
-      const labels = typed ? typed.labels : [base.top.find((c) => c.id === picked)?.token ?? this.state.labels[picked] ?? (await this.host.client.labels([picked]))[0].label];
+      const labels = typed ? typed.labels : [this.state.labels[picked] ?? (await this.host.client.labels([picked]))[0].label];
       const context = contextIds(run, sel.step);
       const forced: StepRecord[] = [];
       for (let j = 0; j < ids.length; j++) {
         const at = j === 0 ? logits : await this.host.client.stepLogits([...context, ...ids.slice(0, j)]);
         const choice = describeChoice(at, base.settings, ids[j], 20, [...context, ...ids.slice(0, j)]);
-        let top = base.top;
-        if (j > 0) {
-          const named = await this.host.client.labels(choice.top.map((c) => c.id));
-          top = choice.top.map((c, i) => ({ ...c, token: named[i].label }));
-        }
+        // Described from the logits (the first step's are the base step's): whole even where the base kept only two.
+        const top = packTop(choice.top, choice.stages.length);
         forced.push({ ...choice, step: sel.step + j, position: base.position + j, token: labels[j], top, settings: base.settings, logits: at });
         if (this.state.model!.eosIds.includes(ids[j])) break;
       }
@@ -190,10 +188,10 @@ export class Runs {
     this.wantsScroll = true;
     const args = { promptIds: allIds(run), settings: this.host.settings(), seed: run.seed, rngSkip: drawsUsed, maxTokens, delayMs: this.state.setup.delayMs, chat: run.mode === 'chat', inspectLayer: this.host.inspectLayer() };
     this.host.client.generate(args, {
-      onStep: (record) => {
+      onStep: (record, labels) => {
         const clock = this.clock;
         if (!clock.first) clock.first = performance.now();
-        this.host.dispatch({ type: 'stepAdded', runId: run.id, record });
+        this.host.dispatch({ type: 'stepAdded', runId: run.id, record, labels });
         // The frame that paints this token (the render runs first, in a microtask): the time the learner sees it.
         // The frame's own time, not the callback's: tokens painted by one frame were seen at once (two callbacks of
         // one frame, 0.015 ms apart, made a "66666.7 tokens/s" screen rate after a branch).

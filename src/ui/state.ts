@@ -7,7 +7,8 @@
 // and the token picked there. Nothing a run shows depends on the text boxes.
 import type { GenerationSummary, StepRecord } from '../engine/generate/generate.ts';
 import type { SamplingSettings } from '../sampling/sampler.ts';
-import { STAGES } from '../sampling/stages.ts';
+import { sameSampling, STAGES } from '../sampling/stages.ts';
+import { firstOf, unpackTop, type TopColumns } from '../sampling/topColumns.ts';
 import type { BackendInfo, ModelInfo } from '../worker/protocol.ts';
 import type { Mode, Setup } from './urlState.ts';
 import type { PromptCoverage } from './coverage.ts';
@@ -162,6 +163,12 @@ export interface AppState {
 /** Lasting notes shown at most (the newest). */
 export const MAX_NOTICES = 8;
 
+/**
+ * Candidates a step keeps once its logits are let go: the first two, which the output's fork mark reads
+ * (tokens.ts isFork). The full list comes back with the logits when the step is selected.
+ */
+export const KEPT_CANDIDATES = 2;
+
 /** Full logits the page keeps at most (the newest steps'); see AppState.logitsHeld. */
 export const LOGITS_BUDGET_BYTES = 32 * 2 ** 20; // 2,048 steps at a 4,096-token vocabulary, 166 at GPT-2's 50,257
 
@@ -173,7 +180,8 @@ export type Action =
   | { type: 'backendChanged'; backend: BackendInfo }
   | { type: 'stopRequested' }
   | { type: 'runCreated'; run: Omit<Run, 'id' | 'steps' | 'summary' | 'reply'> & { steps?: StepRecord[] } }
-  | { type: 'stepAdded'; runId: number; record: StepRecord }
+  /** `labels`: how the record's candidates are shown (learned into AppState.labels; the record holds ids only). */
+  | { type: 'stepAdded'; runId: number; record: StepRecord; labels?: Record<number, string> }
   | { type: 'runEnded'; runId: number; summary: GenerationSummary | null; perf: Perf | null }
   | { type: 'replyDecoded'; runId: number; text: string }
   | { type: 'runShown'; runId: number }
@@ -191,7 +199,8 @@ export type Action =
   | { type: 'noticeAdded'; text: string }
   | { type: 'promptCoverageSet'; coverage: PromptCoverage | null }
   | { type: 'labelsLearned'; labels: Record<number, string> }
-  | { type: 'logitsRecomputed'; runId: number; step: number; logits: Float32Array }
+  /** `top`: the step's candidates, described again from the logits (a step whose logits were let go kept only two). */
+  | { type: 'logitsRecomputed'; runId: number; step: number; logits: Float32Array; top?: TopColumns }
   | { type: 'recomputeQueued'; at: { runId: number; step: number; ahead: number } | null }
   | { type: 'offlineChanged'; patch: Partial<OfflineState> }
   | { type: 'runsRestored'; runs: Run[]; shown: AppState['shown'] }
@@ -262,7 +271,7 @@ function holdLogits(s: AppState, a: Action): AppState {
   for (const d of dropped) byRun.set(d.runId, (byRun.get(d.runId) ?? new Set()).add(d.step));
   const runs = s.runs.map((r) => {
     const steps = byRun.get(r.id);
-    return steps ? { ...r, steps: r.steps.map((x, i) => (steps.has(i) ? { ...x, logits: undefined } : x)) } : r;
+    return steps ? { ...r, steps: r.steps.map((x, i) => (steps.has(i) ? { ...x, logits: undefined, top: firstOf(x.top, KEPT_CANDIDATES) } : x)) } : r;
   });
   return { ...s, runs, logitsHeld: held };
 }
@@ -289,11 +298,12 @@ function apply(s: AppState, a: Action): AppState {
       return { ...s, runs: [...s.runs, run], shown: { ...s.shown, [run.mode]: run.id }, job, selected, picked: null, followNewest: true };
     }
     case 'stepAdded': {
-      const runs = s.runs.map((r) => (r.id === a.runId ? { ...r, steps: [...r.steps, { ...a.record, step: r.steps.length }] } : r));
+      const runs = s.runs.map((r) => (r.id === a.runId ? { ...r, steps: [...r.steps, compactStep(a.record, r.steps.length, r.steps.at(-1))] } : r));
+      const labels = learned(s.labels, a.labels);
       const run = runs[a.runId - 1];
       const follow = s.followNewest || !s.selected || s.selected.runId !== a.runId;
       const job = s.job.kind === 'generate' ? { ...s.job, runId: a.runId, phase: 'running' as const } : s.job;
-      return follow ? { ...s, runs, job, selected: { runId: a.runId, step: run.steps.length - 1 }, picked: null, followNewest: true } : { ...s, runs, job };
+      return follow ? { ...s, runs, labels, job, selected: { runId: a.runId, step: run.steps.length - 1 }, picked: null, followNewest: true } : { ...s, runs, labels, job };
     }
     case 'runEnded':
       return { ...s, runs: s.runs.map((r) => (r.id === a.runId ? { ...r, summary: a.summary } : r)), perf: a.perf ?? s.perf };
@@ -341,7 +351,7 @@ function apply(s: AppState, a: Action): AppState {
     case 'promptCoverageSet':
       return { ...s, promptCoverage: a.coverage };
     case 'labelsLearned':
-      return { ...s, labels: { ...s.labels, ...a.labels } };
+      return { ...s, labels: learned(s.labels, a.labels) };
     case 'offlineChanged':
       return { ...s, offline: { ...s.offline, ...a.patch } };
     case 'runsRestored':
@@ -357,7 +367,7 @@ function apply(s: AppState, a: Action): AppState {
     case 'logitsRecomputed': {
       const run = s.runs[a.runId - 1];
       if (!run?.steps[a.step] || run.steps[a.step].logits) return s;
-      const steps = run.steps.map((x, i) => (i === a.step ? { ...x, logits: a.logits } : x));
+      const steps = run.steps.map((x, i) => (i === a.step ? { ...x, logits: a.logits, top: a.top && a.top.n > x.top.n ? a.top : x.top } : x));
       return { ...s, runs: s.runs.map((r) => (r.id === a.runId ? { ...r, steps } : r)) };
     }
   }
@@ -397,6 +407,23 @@ export function conversationOf(run: Run): Turn[] {
   return [...run.history, { user: run.prompt, runId: run.id }];
 }
 
+/**
+ * A step as the state keeps it, for every token of every run: numbered in its run, and sharing the step
+ * before's settings object when the settings are the same (a record per token stays about 1 KB; see
+ * npm run bench:soak).
+ */
+function compactStep(record: StepRecord, step: number, before: StepRecord | undefined): StepRecord {
+  const settings = before && sameSampling(before.settings, record.settings) ? before.settings : record.settings;
+  return { ...record, step, settings };
+}
+
+/** Labels with `more` learned; the same object when nothing is new (most steps, once a run is under way). */
+function learned(labels: Record<number, string>, more: Record<number, string> | undefined): Record<number, string> {
+  if (!more) return labels;
+  for (const id in more) if (!(id in labels)) return { ...labels, ...more };
+  return labels;
+}
+
 /** Has this run ended in a way that another token cannot follow (end of text or of the turn, or a full context)? */
 export function ended(run: Run): boolean {
   const r = run.summary?.stopReason;
@@ -416,6 +443,6 @@ export function runExport(s: AppState): object | null {
     backend: s.backend?.backend,
     setup: s.setup,
     samplingStages: STAGES.map((st) => st.name), // the order every step's `stages` and `stageProbs` follow
-    runs: runs.map((r) => ({ id: r.id, prompt: r.prompt, promptIds: r.promptIds, seed: r.seed, parent: r.parent, summary: r.summary, steps: r.steps.map(({ logits: _omit, ...rest }) => rest) })),
+    runs: runs.map((r) => ({ id: r.id, prompt: r.prompt, promptIds: r.promptIds, seed: r.seed, parent: r.parent, summary: r.summary, steps: r.steps.map(({ logits: _omit, ...rest }) => ({ ...rest, top: unpackTop(rest.top).map((c) => ({ ...c, token: s.labels[c.id] })) })) })),
   };
 }

@@ -2,6 +2,7 @@
 // Text only, never HTML.
 import type { StepRecord } from '../engine/generate/generate.ts';
 import type { TokenView } from '../worker/protocol.ts';
+import { topRawProb, type TopColumns } from '../sampling/topColumns.ts';
 import { h, pct, visibleToken } from './dom.ts';
 import { t } from './i18n/index.ts';
 
@@ -19,9 +20,10 @@ export const BUCKET_LEGEND = ['< 0.1%', '0.1–1%', '1–10%', '10–50%', '≥ 
  * T = 1), so the text could as well have gone another way. Marked only then: a rule on entropy (> 3 bits)
  * marked 59 of 60 tokens of open text, where a flat tail is normal and says nothing about this token.
  */
-export function isFork(top: readonly { rawProb: number }[]): boolean {
-  const [first, second] = top;
-  return !!first && !!second && second.rawProb >= 0.15 && second.rawProb >= first.rawProb / 2;
+export function isFork(top: TopColumns): boolean {
+  if (top.n < 2) return false;
+  const [first, second] = [topRawProb(top, 0), topRawProb(top, 1)];
+  return second >= 0.15 && second >= first / 2;
 }
 
 /** A generated token: colour bucket by its raw probability, dotted at a fork (isFork). */

@@ -17,6 +17,7 @@ import { gradientTimesInput, occlusion } from '../engine/tools/attribution.ts';
 import { compareTemperatures, perplexity } from '../engine/tools/compare.ts';
 import { askAll, askFact, knownAnswers, repeatAsk, summarize, type LensQuestion } from '../engine/tools/lens.ts';
 import type { SamplingSettings } from '../sampling/sampler.ts';
+import { topIds } from '../sampling/topColumns.ts';
 import * as tf from '@tensorflow/tfjs';
 import { listCachedModels, removeCachedModels } from './cacheStore.ts';
 import { backendInfo, loadFastest, loadOn } from './chooseBackend.ts';
@@ -74,6 +75,11 @@ function need(): LoadedModel {
 function report(phase?: EngineState['phase']): void {
   phase ??= failure ? 'failed' : running ? (running.req.job === 'load' ? 'loading' : 'busy') : lm ? 'ready' : 'empty';
   post({ type: 'engineState', state: { phase, model: lm?.name ?? null, backend: lm ? tf.getBackend() : null, detail: failure ?? undefined } });
+}
+
+/** How a step's candidates are shown: sent with the step, learned once by the page (AppState.labels). */
+function candidateLabels(m: LoadedModel, record: StepRecord): Record<number, string> {
+  return Object.fromEntries(topIds(record.top).map((id) => [id, m.tokenizer.tokenLabel(id)]));
 }
 
 function views(ids: number[]): TokenView[] {
@@ -442,7 +448,7 @@ async function runGeneration(reqId: number, a: GenerateArgs, job: Running): Prom
           return { ...r.value, promptIds: a.promptIds, generatedIds, generatedTokens: generatedIds.length, prefillMs: first.prefillMs };
         }
         const record = { ...r.value, step: from + r.value.step };
-        post({ type: 'step', reqId, record }, [record.logits!.buffer]);
+        post({ type: 'step', reqId, record, labels: candidateLabels(m, record) }, [record.logits!.buffer]);
         posted.push({ ...record, logits: undefined });
         if (fault('loseDevice', record.step)) loseDevice();
         // In slow motion the pause is spent looking inside this step (the picture fills in with it), then what is left of it waited.

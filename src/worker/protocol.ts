@@ -222,7 +222,8 @@ export type Response =
   | { type: 'queued'; reqId: number; ahead: number } // a job waits: how many jobs run or wait before it
   | ({ type: 'progress'; reqId: number } & HubProgress)
   | { type: 'lensProgress'; reqId: number; done: number; total: number }
-  | { type: 'step'; reqId: number; record: StepRecord }
+  /** `labels`: the label of each of the step's candidates (the record holds their ids only). */
+  | { type: 'step'; reqId: number; record: StepRecord; labels: Record<number, string> }
   /** A slow-motion step, inspected in its pause (GenerateArgs.inspectLayer). */
   | { type: 'stepInspected'; reqId: number; step: number; inspection: Inspection }
   | { type: 'warning'; message: string }

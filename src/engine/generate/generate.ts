@@ -5,7 +5,8 @@ import type { LoadedModel } from '../load/load.ts';
 import { createRng } from '../../sampling/prng.ts';
 import { checkSamplingSettings } from '../../sampling/limits.ts';
 import { pickSampling, samplingSettings, type SamplingSettings } from '../../sampling/stages.ts';
-import { NonFiniteLogitsError, sampleNext, type Candidate, type SampleResult } from '../../sampling/step.ts';
+import { NonFiniteLogitsError, sampleNext, type SampleResult } from '../../sampling/step.ts';
+import { packTop, type TopColumns } from '../../sampling/topColumns.ts';
 import * as tf from '@tensorflow/tfjs';
 import type { TurnEnd } from '../load/tokenizer.ts';
 
@@ -29,11 +30,12 @@ export interface GenerateOptions extends Partial<SamplingSettings> {
   corrupt?: (step: number) => boolean;
 }
 
-export interface StepRecord extends SampleResult {
+export interface StepRecord extends Omit<SampleResult, 'top'> {
   step: number; // 0-based index of the generated token
   position: number; // its position in the context
   token: string; // how the token is shown (partial UTF-8 as <0xE4>)
-  top: (Candidate & { token: string })[];
+  /** The topN most probable tokens, compact (topColumns.ts); their labels come from the tokenizer when shown. */
+  top: TopColumns;
   settings: SamplingSettings;
   logits?: Float32Array;
 }
@@ -97,7 +99,7 @@ export async function* generate(lm: LoadedModel, promptIds: number[], opts: Gene
       step,
       position: ids.length,
       token: lm.tokenizer.tokenLabel(s.id),
-      top: s.top.map((c) => ({ ...c, token: lm.tokenizer.tokenLabel(c.id) })),
+      top: packTop(s.top, s.stages.length),
       settings: pickSampling(settings),
     };
     if (opts.keepLogits) record.logits = logits;

@@ -7,6 +7,7 @@ import { modelFor, type LoadedModel } from '../load/load.ts';
 import { memoryWeights } from '../load/safetensors.ts';
 import type { SamplingSettings } from '../../sampling/sampler.ts';
 import { readCharacters, type CharacterReading } from './characters.ts';
+import { unpackTop } from '../../sampling/topColumns.ts';
 
 export interface CheckpointPoint {
   step: number;
@@ -69,7 +70,7 @@ export async function predictAt(lm: LoadedModel, point: CheckpointPoint, promptI
   lm.model.truncate(0);
   try {
     for await (const s of generate(lm, promptIds, { ...settings, seed, maxTokens, topN })) {
-      first ??= { top: s.top.map((c) => ({ id: c.id, token: c.token, prob: c.rawProb })), entropy: s.entropy };
+      first ??= { top: unpackTop(s.top).map((c) => ({ id: c.id, token: lm.tokenizer.tokenLabel(c.id), prob: c.rawProb })), entropy: s.entropy };
       if (lm.eosIds.includes(s.id)) break;
       sampleIds.push(s.id);
     }

@@ -5,6 +5,7 @@
 // this file only words them (views/modelPicture.ts draws them).
 import type { StepRecord } from '../../engine/generate/generate.ts';
 import type { Inspection } from '../../engine/tools/inspect.ts';
+import { unpackTop } from '../../sampling/topColumns.ts';
 import { probText, visibleToken } from '../dom.ts';
 import { t } from '../i18n/index.ts';
 
@@ -40,7 +41,7 @@ const quoted = (tok: string) => `“${visibleToken(tok)}”`;
  * The parts of one step. `inspection` must be of the step `record` was recorded at (or null); `record` null
  * before any step. A part opens its detail only when that detail exists.
  */
-export function forwardParts(shape: ModelShape, d: Inspection | null, record: StepRecord | null): ForwardPart[] {
+export function forwardParts(shape: ModelShape, d: Inspection | null, record: StepRecord | null, labels: Record<number, string> = {}): ForwardPart[] {
   const s = t().arch;
   const parts: ForwardPart[] = [];
   const add = (kind: PartKind, title: string, detail: string, to: ArchPart | null, data: Record<string, string | number> = {}) => parts.push({ kind, title, detail, to, data });
@@ -67,12 +68,15 @@ export function forwardParts(shape: ModelShape, d: Inspection | null, record: St
   }
 
   if (record) {
-    const chosen = record.top.find((c) => c.id === record.id);
-    const logitTop = record.logits ? record.top.slice(0, 3).map((c) => `${quoted(c.token)} ${record.logits![c.id].toFixed(2)}`).join(', ') : s.logitsGone;
-    const top3 = record.top.slice(0, 3);
+    const top = unpackTop(record.top);
+    const chosen = top.find((c) => c.id === record.id);
+    // A label the page has not learned yet (a run restored from an earlier visit) shows as its id until it has.
+    const label = (id: number) => (id === record.id ? record.token : (labels[id] ?? `#${id}`));
+    const logitTop = record.logits ? top.slice(0, 3).map((c) => `${quoted(label(c.id))} ${record.logits![c.id].toFixed(2)}`).join(', ') : s.logitsGone;
+    const top3 = top.slice(0, 3);
     add('logits', s.logits, logitTop, { selector: '#step-panel' });
-    add('softmax', s.softmax, `${top3.map((c) => `${quoted(c.token)} ${probText(c.rawProb)}`).join(', ')} · ${s.entropy(record.entropy.toFixed(2))}`, { selector: '#step-panel' }, {
-      'top-id': record.top[0].id,
+    add('softmax', s.softmax, `${top3.map((c) => `${quoted(label(c.id))} ${probText(c.rawProb)}`).join(', ')} · ${s.entropy(record.entropy.toFixed(2))}`, { selector: '#step-panel' }, {
+      'top-id': top[0].id,
       entropy: record.entropy,
       top3: JSON.stringify(top3.map((c) => ({ id: c.id, prob: c.rawProb }))),
     });

@@ -27,6 +27,7 @@ export interface PictureInput {
   /** The inspection of the shown step (null: none yet, or of another step). */
   inspection: Inspection | null;
   record: StepRecord | null;
+  labels: Record<number, string>; // token labels the page has learned (AppState.labels)
   /** Sweep the parts (slow motion). */
   animate: boolean;
   /** The step is inspected by itself (small models); else Look inside computes the blocks' numbers. */
@@ -49,7 +50,7 @@ export class ModelPicture {
   }
 
   show(input: PictureInput): void {
-    const same = this.input && this.input.record === input.record && this.input.inspection === input.inspection && this.input.shape === input.shape;
+    const same = this.input && this.input.record === input.record && this.input.labels === input.labels && this.input.inspection === input.inspection && this.input.shape === input.shape;
     this.input = input;
     if (!same) this.draw();
   }
@@ -58,7 +59,7 @@ export class ModelPicture {
     const input = this.input;
     if (!input) return;
     const s = t().arch;
-    const parts = forwardParts(input.shape, input.inspection, input.record);
+    const parts = forwardParts(input.shape, input.inspection, input.record, input.labels);
     this.hint.textContent = !input.record ? s.pictureHint : input.inspection ? t().computedForStep(input.record.step + 1, visibleToken(input.record.token)) : input.auto ? s.pictureWaiting : s.pictureManual;
     const focusable = parts.some((p) => p.to);
     const hadFocus = this.figure.contains(document.activeElement);

@@ -11,6 +11,7 @@ import { segmentAt, stepView, type CdfSegment, type StepView } from '../../sampl
 import { clear, h, pct, probText, visibleToken } from '../dom.ts';
 import { label, t } from '../i18n/index.ts';
 import { describeChoice } from '../../sampling/step.ts';
+import { topIds } from '../../sampling/topColumns.ts';
 import type { ForcedText, GuessRound } from '../state.ts';
 import type { CharacterReading } from '../../engine/tools/characters.ts';
 import { candidateText, hasPartialBytes } from '../tokens.ts';
@@ -81,7 +82,7 @@ export class StepPanel {
       this.root.append(h('p', { class: 'hint', 'data-recomputing': input ? 'true' : undefined }, text));
       return;
     }
-    if (input.guess.hidden) return void this.root.append(this.guessForm(input.record, input.context));
+    if (input.guess.hidden) return void this.root.append(this.guessForm(input.record, input.context, input.labels));
     const { record, settings, picked, topN } = input;
     const view = stepView(record.logits!, settings, record.id, record.draw, topN, input.context);
     const name = (id: number) => tokenLabel(record, input.labels, id);
@@ -179,13 +180,13 @@ export class StepPanel {
    * order (no probabilities). A candidate that is only part of a character shows the character it begins, once
    * the engine has read it on (the picks are drawn at once, then relabelled).
    */
-  private guessForm(record: StepRecord, context: number[]): HTMLElement {
+  private guessForm(record: StepRecord, context: number[], labels: Record<number, string>): HTMLElement {
     const d = t();
     const input = h('input', { type: 'text', class: 'guess-text', 'aria-label': d.guessTitle, autocomplete: 'off', spellcheck: 'false' }) as HTMLInputElement;
-    const candidates = record.top
-      .slice(0, 8)
-      .slice()
-      .sort((a, b) => a.token.localeCompare(b.token));
+    const ids = topIds(record.top).slice(0, 8);
+    const missing = ids.filter((id) => tokenLabel(record, labels, id) === null);
+    if (missing.length) this.handlers.needLabels(missing); // the form is drawn again once they are learned
+    const candidates = ids.map((id) => ({ id, token: tokenLabel(record, labels, id) ?? '…' })).sort((a, b) => a.token.localeCompare(b.token));
     const picks = candidates.map((c) => h('button', { type: 'button', class: 'guess-pick', 'data-id': c.id, translate: 'no', onclick: () => this.handlers.onGuess({ id: c.id }) }, visibleToken(c.token)));
     const partial = candidates.filter((c) => hasPartialBytes(c.token)).map((c) => c.id);
     if (partial.length) {
@@ -334,10 +335,10 @@ export class StepPanel {
   }
 }
 
-/** A token's label: from the step's stored top list, the chosen token, or labels fetched since; null if unknown yet. */
+/** A token's label: the chosen token's own, or one the page has learned (AppState.labels); null if unknown yet. */
 function tokenLabel(record: StepRecord, labels: Record<number, string>, id: number): string | null {
   if (id === record.id) return record.token;
-  return record.top.find((c) => c.id === id)?.token ?? labels[id] ?? null;
+  return labels[id] ?? null;
 }
 
 function sameInput(a: (StepPanelInput & { lang: string }) | null, b: (StepPanelInput & { lang: string }) | null | undefined): boolean {
