@@ -24,7 +24,7 @@ import { samplingSettings } from '../src/sampling/stages.ts';
 import { packTop, topIds, unpackTop } from '../src/sampling/topColumns.ts';
 import { isFork } from '../src/ui/tokens.ts';
 import { serialize } from 'node:v8';
-import { initialState, reduce } from '../src/ui/state.ts';
+import { initialState, KEPT_CANDIDATES, reduce } from '../src/ui/state.ts';
 import { DEFAULT_SETUP } from '../src/ui/urlState.ts';
 
 const ROOT = join(import.meta.dirname, '..');
@@ -179,7 +179,7 @@ describe('step records the page keeps for every token (issue 29, hole 7)', () =>
   it('hold their candidates as numbers in one typed array, no strings, about 1 KB a token; unpacked they are exactly what the sampler reported', async () => {
     lm.model.truncate(0);
     const prompt = lm.tokenizer.encode('Once upon a time');
-    // Room for the full logits of 50 steps: older steps let them go, and keep two candidates.
+    // Room for the full logits of 50 steps: older steps let them go, and keep their first KEPT_CANDIDATES candidates.
     let state = initialState({ ...DEFAULT_SETUP }, 50 * lm.config.vocabSize * 4);
     state = reduce(state, { type: 'jobStarted', job: { kind: 'generate', runId: null, phase: 'preparing', stopping: false } });
     state = reduce(state, { type: 'runCreated', run: { mode: 'complete', prompt: '', history: [], dropped: [], promptIds: prompt, seed: 3, settings, parent: null } });
@@ -197,8 +197,8 @@ describe('step records the page keeps for every token (issue 29, hole 7)', () =>
     const records = state.runs[0].steps;
     expect(records).toHaveLength(200);
     expect(records.every((s) => s.top.data instanceof Float32Array)).toBe(true);
-    expect(records.map((s) => [s.top.n, !!s.logits])).toEqual(records.map((_, i) => (i < 150 ? [2, false] : [20, true])));
-    expect(records.slice(0, 150).map((s) => unpackTop(s.top))).toEqual(generated.slice(0, 150).map((g) => unpackTop(g.top).slice(0, 2)));
+    expect(records.map((s) => [s.top.n, !!s.logits])).toEqual(records.map((_, i) => (i < 150 ? [KEPT_CANDIDATES, false] : [20, true])));
+    expect(records.slice(0, 150).map((s) => unpackTop(s.top))).toEqual(generated.slice(0, 150).map((g) => unpackTop(g.top).slice(0, KEPT_CANDIDATES)));
     expect(records.every((s) => isFork(s.top) === isFork(generated[s.step].top))).toBe(true); // the output's mark is unchanged
     // The only string a record holds is its own token's label (the stages' names are the constants of stages.ts);
     // the candidates' labels are learned once by the page.

@@ -65,8 +65,8 @@ async function sample(tokens: number, s: AppState): Promise<Sample> {
 /**
  * Growth per 1,000 tokens once the session is under way: from the first sample taken after the logits
  * budget is full (until then the page fills its allowance by design) and after each kind of job has run
- * once (the first use of a tool raises the process's high-water mark once: 40 MB on the 124M shape,
- * reported as rssAfterFirstToolsMB), to the last. The least-squares slope through those samples, not the
+ * once (the first use of a tool raises the process's high-water mark: about 40 MB on the 124M shape, seen
+ * in `samples`), to the last. The least-squares slope through those samples, not the
  * difference of two: a process's memory moves by tens of MB as allocators come and go.
  */
 function growth(samples: Sample[], key: keyof Sample, fromTokens: number): number {

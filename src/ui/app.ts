@@ -19,7 +19,7 @@ import { TokenTree } from './views/tokenTree.ts';
 import { LearnerTools } from './learnerTools.ts';
 import { busy, contextIds, initialState, KEPT_CANDIDATES, pickGuessPrompts, reduce, runById, runExport, shownRun, type Action, type AppState } from './state.ts';
 import { describeChoice } from '../sampling/step.ts';
-import { packTop } from '../sampling/topColumns.ts';
+import { packTop, topIds } from '../sampling/topColumns.ts';
 import { StepPanel } from './views/stepPanel.ts';
 import { ToolViews } from './toolViews.ts';
 import { ModelPicture } from './views/modelPicture.ts';
@@ -276,6 +276,9 @@ export class App {
     const shown = hidden ? null : record;
     this.tools.inside.setStep(run && shown ? contextIds(run, sel!.step) : null, shown, this.autoInspects && s.job.kind !== 'generate');
     if (s.model) {
+      // The picture names the step's top three: labels the page has not learned yet (a restored run) are asked for.
+      const unnamed = shown ? topIds(shown.top).slice(0, 3).filter((id) => id !== shown.id && !(id in s.labels)) : [];
+      if (unnamed.length) void this.learnLabels(unnamed);
       this.picture.show({ shape: this.shapeOf(s.model), inspection: this.tools.inside.inspectionOf(shown), record: shown, labels: s.labels, animate: s.job.kind === 'generate' && s.setup.delayMs >= SLOW_MOTION_MS, auto: this.autoInspects });
     }
     const wide = window.matchMedia?.('(min-width: 900px)').matches ?? true;

@@ -61,14 +61,14 @@ export class RunStore {
         s.runs = s.runs.map(withColumns);
         s.shape = SAVED_SHAPE;
       } catch {
-        // not shape 1 after all: dropped below as damaged
+        // not shape 1 after all: dropped below, as an entry of another version
       }
     }
     if (s.shape !== SAVED_SHAPE) {
       await this.clear(model);
       return { dropped: 'oldVersion' };
     }
-    if (!validRuns(s.runs) || !s.shown) {
+    if (!validRuns(s.runs) || !s.runs.every((r) => r.steps.every((x) => x.top?.data instanceof Float32Array)) || !s.shown) {
       await this.clear(model);
       return { dropped: 'damaged' };
     }

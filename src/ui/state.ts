@@ -164,10 +164,11 @@ export interface AppState {
 export const MAX_NOTICES = 8;
 
 /**
- * Candidates a step keeps once its logits are let go: the first two, which the output's fork mark reads
- * (tokens.ts isFork). The full list comes back with the logits when the step is selected.
+ * Candidates a step keeps once its logits are let go: the first three, which the output's fork mark
+ * (tokens.ts isFork: two) and the model's picture (its top three) read. The full list comes back with the
+ * logits when the step is selected.
  */
-export const KEPT_CANDIDATES = 2;
+export const KEPT_CANDIDATES = 3;
 
 /** Full logits the page keeps at most (the newest steps'); see AppState.logitsHeld. */
 export const LOGITS_BUDGET_BYTES = 32 * 2 ** 20; // 2,048 steps at a 4,096-token vocabulary, 166 at GPT-2's 50,257
@@ -432,7 +433,9 @@ export function ended(run: Run): boolean {
 
 /**
  * What "Export run (JSON)" saves: the shown run (a chat: every turn of its conversation) with the model, the
- * backend, the setup and every step record except its logits; null when nothing is shown.
+ * backend, the setup and every step record except its logits; null when nothing is shown. A step whose
+ * logits the page let go holds its first KEPT_CANDIDATES candidates only (`topComplete: false`); a label
+ * the page has not learned (a run restored from an earlier visit) is null.
  */
 export function runExport(s: AppState): object | null {
   const run = shownRun(s);
@@ -443,6 +446,6 @@ export function runExport(s: AppState): object | null {
     backend: s.backend?.backend,
     setup: s.setup,
     samplingStages: STAGES.map((st) => st.name), // the order every step's `stages` and `stageProbs` follow
-    runs: runs.map((r) => ({ id: r.id, prompt: r.prompt, promptIds: r.promptIds, seed: r.seed, parent: r.parent, summary: r.summary, steps: r.steps.map(({ logits: _omit, ...rest }) => ({ ...rest, top: unpackTop(rest.top).map((c) => ({ ...c, token: s.labels[c.id] })) })) })),
+    runs: runs.map((r) => ({ id: r.id, prompt: r.prompt, promptIds: r.promptIds, seed: r.seed, parent: r.parent, summary: r.summary, steps: r.steps.map(({ logits: _omit, ...rest }) => ({ ...rest, top: unpackTop(rest.top).map((c) => ({ ...c, token: s.labels[c.id] ?? null })), topComplete: rest.top.n > KEPT_CANDIDATES })) })),
   };
 }
