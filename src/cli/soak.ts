@@ -35,7 +35,8 @@ interface Sample {
   tensors: number;
   engineMB: number; // tf.memory().numBytes: weights, KV cache and anything leaked
   wasmMB: number; // the WASM backend's linear memory (it grows, never shrinks: a leak or fragmentation shows here)
-  heapMB: number; // JS heap (records, state)
+  heapMB: number; // JS heap in use (records, state)
+  heapCommittedMB: number; // JS heap the process holds for it (V8 grows its young generation in steps of several MB)
   arrayBuffersMB: number; // typed arrays outside the heap (logits)
   rssMB: number;
   logitsHeldMB: number; // full logits the app state still holds
@@ -56,6 +57,7 @@ async function sample(tokens: number, s: AppState): Promise<Sample> {
     engineMB: round(tf.memory().numBytes / MB),
     wasmMB: round(wasmHeapBytes() / MB),
     heapMB: round(m.heapUsed / MB),
+    heapCommittedMB: round(m.heapTotal / MB),
     arrayBuffersMB: round(m.arrayBuffers / MB),
     rssMB: round(m.rss / MB),
     logitsHeldMB: round(s.logitsHeld.reduce((n, h) => n + h.bytes, 0) / MB),
@@ -145,7 +147,7 @@ async function session(lm: LoadedModel, total: number, runLength: number, bounds
   if (samples[samples.length - 1].tokens !== tokens) samples.push(await sample(tokens, state));
   const budgetFullAtTokens = samples.find((s) => s.logitsHeldMB >= (state.logitsBudget / MB) * 0.99)?.tokens ?? null;
   const fromTokens = Math.max(budgetFullAtTokens ?? 0, warmAtTokens) + 1;
-  const per1000 = Object.fromEntries((['tensors', 'engineMB', 'wasmMB', 'heapMB', 'arrayBuffersMB', 'rssMB', 'logitsHeldMB'] as const).map((k) => [k, growth(samples, k, fromTokens)]));
+  const per1000 = Object.fromEntries((['tensors', 'engineMB', 'wasmMB', 'heapMB', 'heapCommittedMB', 'arrayBuffersMB', 'rssMB', 'logitsHeldMB'] as const).map((k) => [k, growth(samples, k, fromTokens)]));
   const jsHeapMBPer1000Tokens = per1000.heapMB;
   const rssMBPer1000Tokens = per1000.rssMB;
   return {
