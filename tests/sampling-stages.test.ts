@@ -3,8 +3,8 @@
 import { describe, expect, it } from 'vitest';
 import { createRng } from '../src/sampling/prng.ts';
 import { applyMinP, applyRepetitionPenalty, distributions, softmax, sortedIds } from '../src/sampling/sampler.ts';
-import { STAGES, samplingSettings } from '../src/sampling/stages.ts';
-import { sampleNext, sampleNextBySort } from '../src/sampling/step.ts';
+import { excludedBy, STAGES, samplingSettings } from '../src/sampling/stages.ts';
+import { describeChoice, sampleNext, sampleNextBySort } from '../src/sampling/step.ts';
 import { samplingF64 } from './shared/samplingF64.ts';
 
 function randomLogits(seed: number, V: number, scale = 3): Float32Array {
@@ -103,5 +103,22 @@ describe('sampling stages', () => {
       const b = sampleNextBySort(logits, s, slow, 20, seen);
       expect({ ...a, entropy: 0 }, `step ${step} ${JSON.stringify(s)}`).toEqual({ ...b, entropy: 0 });
     }
+  });
+});
+
+describe('which stage left a token out (the panel says it when a learner types a token the settings exclude)', () => {
+  const logits = Float32Array.from([3, 2, 1, 0, -1]);
+  const leftOut = (settings: Parameters<typeof samplingSettings>[0], id: number) => excludedBy(describeChoice(logits, samplingSettings(settings), id).stages);
+  it('temperature 0 for anything but the most probable token, not top-k or top-p', () => {
+    expect(leftOut({ temperature: 0, topK: 40, topP: 0.9 }, 1)).toMatchObject({ name: 'temperature', value: 0 });
+    expect(leftOut({ temperature: 0, topK: 40, topP: 0.9 }, 0)).toBeNull();
+  });
+  it('the first cutting stage in pipeline order, with its value', () => {
+    expect(leftOut({ temperature: 1, topK: 2, topP: 1 }, 2)).toMatchObject({ name: 'topK', value: 2 });
+    // softmax([3,2,1,0,-1]) ≈ 0.64, 0.23, 0.09, …: top-p 0.8 keeps two, so token 2 is cut by top-p (top-k 4 kept it).
+    expect(leftOut({ temperature: 1, topK: 4, topP: 0.8 }, 2)).toMatchObject({ name: 'topP', value: 0.8 });
+    expect(leftOut({ temperature: 1, topK: 0, topP: 1, minP: 0.2 }, 3)).toMatchObject({ name: 'minP', value: 0.2 });
+    expect(leftOut({ temperature: 1, topK: 2, topP: 0.5 }, 1)).toMatchObject({ name: 'topP' });
+    expect(leftOut({ temperature: 1.5, topK: 0, topP: 1 }, 4)).toBeNull();
   });
 });

@@ -74,3 +74,8 @@ export interface StageRecord {
   /** The chosen token's probability after this stage (renormalised). */
   chosen: number;
 }
+
+/** The first stage that left the chosen token out (its probability 0 from there on), or null if every stage kept it. */
+export function excludedBy(stages: readonly StageRecord[]): StageRecord | null {
+  return stages.find((s) => s.chosen === 0) ?? null;
+}

@@ -60,7 +60,8 @@ describe('force a token', () => {
     // Greedy (t=0) keeps only the most probable token: anything else can never be sampled, and the panel says so.
     if (rank > 1) {
       expect(Number(await forced.getAttribute('data-final'))).toBe(0);
-      expect(await forced.textContent()).toContain('sampling could never choose it');
+      // And names what left it out: temperature 0, not the top-k / top-p the page once blamed.
+      expect(await forced.textContent()).toContain('the current settings leave it out (temperature 0 always takes the most probable token): sampling could never choose it');
     }
 
     await runAndWait(page, 'Continue from here');

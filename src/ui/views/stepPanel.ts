@@ -6,7 +6,7 @@
 import { BarController, BarElement, CategoryScale, Chart, Legend, LinearScale, Tooltip } from 'chart.js';
 import type { StepRecord } from '../../engine/generate/generate.ts';
 import { rawStanding, type SamplingSettings } from '../../sampling/sampler.ts';
-import { isActive, sameSampling, STAGES } from '../../sampling/stages.ts';
+import { excludedBy, isActive, sameSampling, STAGES, type StageRecord } from '../../sampling/stages.ts';
 import { segmentAt, stepView, type CdfSegment, type StepView } from '../../sampling/stepView.ts';
 import { clear, h, pct, probText, visibleToken } from '../dom.ts';
 import { label, t } from '../i18n/index.ts';
@@ -382,6 +382,13 @@ function stageList(view: StepView): HTMLElement {
  * Forced text at this step: its tokens, and for the first one its probability and rank before any
  * setting (raw) and under the current settings, from the step's own logits.
  */
+/** The stage that left a token out, in words: temperature 0 is greedy, the others cut by their value. */
+function whyLeftOut(stages: StageRecord[]): string {
+  const by = excludedBy(stages);
+  if (!by) return stages.map((st) => t().stageNames[st.name]).join(' / '); // not expected: some stage gave it probability 0
+  return by.name === 'temperature' && by.value === 0 ? t().greedyLeavesOut : `${t().stageNames[by.name]} = ${by.value}`;
+}
+
 function forcedView(record: StepRecord, settings: SamplingSettings, forced: ForcedText, context: number[]): HTMLElement {
   const d = t();
   const logits = record.logits!;
@@ -395,7 +402,7 @@ function forcedView(record: StepRecord, settings: SamplingSettings, forced: Forc
     { class: 'forced', 'data-id': id, 'data-raw': choice.rawProb, 'data-final': choice.prob, 'data-rank': rank },
     h('p', {}, d.forcedTokens(forced.ids.length)),
     h('div', { class: 'chips' }, ...chips),
-    h('p', {}, d.forcedFirst(visibleToken(forced.labels[0]), probText(choice.rawProb), rank, logits.length), choice.prob > 0 ? d.forcedNow(probText(choice.prob)) : d.forcedNotKept),
+    h('p', {}, d.forcedFirst(visibleToken(forced.labels[0]), probText(choice.rawProb), rank, logits.length), choice.prob > 0 ? d.forcedNow(probText(choice.prob)) : d.forcedNotKept(whyLeftOut(choice.stages))),
     h('p', { class: 'hint' }, d.forcedContinue(forced.ids.length)),
   );
 }
