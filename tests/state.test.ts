@@ -2,7 +2,8 @@
 // branch records. Pure: no DOM, no engine.
 import { describe, expect, it } from 'vitest';
 import type { StepRecord } from '../src/engine/generate/generate.ts';
-import { allIds, conversationOf, contextIds, guessPromptsFor, initialState, MAX_NOTICES, pickGuessPrompts, reduce, runExport, shownRun, type AppState } from '../src/ui/state.ts';
+import { allIds, conversationOf, contextIds, initialState, MAX_NOTICES, reduce, runExport, shownRun, type AppState } from '../src/ui/state.ts';
+import { guessPromptsFor, pickGuessPrompts } from '../src/ui/guessGame.ts';
 import { DEFAULT_PROMPTS, DEFAULT_SETUP, readSetup } from '../src/ui/urlState.ts';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';

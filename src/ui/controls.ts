@@ -4,7 +4,8 @@
 import { LIMITS, parseSetting } from '../sampling/limits.ts';
 import { bareName, lang, t } from './i18n/index.ts';
 import type { Layout } from './layout.ts';
-import { guessPromptsFor, type Action, type AppState, type Mode } from './state.ts';
+import type { Action, AppState, Mode } from './state.ts';
+import { guessPromptsFor } from './guessGame.ts';
 import type { Setup } from './urlState.ts';
 
 export interface ControlActions {

@@ -7,7 +7,8 @@ import { h } from './dom.ts';
 import { lang, t } from './i18n/index.ts';
 import type { Layout } from './layout.ts';
 import { EMBEDDED_CHAT_ID, EMBEDDED_ID, embeddedIdOf, embeddedUrls, STORIES_ID } from './models.ts';
-import { allIds, busy, canStart, guessPromptsFor, shownRun, type AppState } from './state.ts';
+import { allIds, busy, canStart, shownRun, type AppState } from './state.ts';
+import { guessPromptsFor } from './guessGame.ts';
 import { modelLacksScript } from './coverage.ts';
 
 export function renderChrome(u: Layout, s: AppState, source: ModelSource | null): void {

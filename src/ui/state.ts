@@ -13,6 +13,7 @@ import type { BackendInfo, ModelInfo } from '../worker/protocol.ts';
 import type { Mode, Setup } from './urlState.ts';
 import type { PromptCoverage } from './coverage.ts';
 import type { IsolationReason, ModelCacheProgress } from '../offline.ts';
+import type { GuessPrompt, GuessRound } from './guessGame.ts';
 
 export type { Mode };
 
@@ -20,45 +21,6 @@ export type { Mode };
 export interface Turn {
   user: string;
   runId: number; // the run whose tokens are the reply
-}
-
-/** A sentence the guessing game offers to continue: one of the model's own facts, in its language. */
-export interface GuessPrompt {
-  lang: 'en' | 'zh';
-  text: string;
-  /** A story opening (a model with no facts to ask, stories15M) rather than a fact to complete. */
-  story?: boolean;
-}
-
-/** Up to `n` per language: facts the model saw (it should complete them), then held-out ones (it cannot). */
-export function pickGuessPrompts(questions: { lang: 'en' | 'zh'; seen: boolean | null; completion: string }[], n = 3): GuessPrompt[] {
-  const out: GuessPrompt[] = [];
-  for (const lang of ['en', 'zh'] as const) {
-    const mine = questions.filter((q) => q.lang === lang);
-    const seen = mine.filter((q) => q.seen !== false).slice(0, n - 1);
-    const unseen = mine.filter((q) => q.seen === false).slice(0, 1);
-    out.push(...[...seen, ...unseen].map((q) => ({ lang, text: q.completion })));
-  }
-  return out;
-}
-
-/** The prompts to offer in the interface's language; the English ones where the model has none in it. */
-export function guessPromptsFor(prompts: GuessPrompt[], uiLang: 'en' | 'zh'): GuessPrompt[] {
-  const mine = prompts.filter((p) => p.lang === uiLang);
-  return mine.length ? mine : prompts.filter((p) => p.lang === 'en');
-}
-
-/** One round of the guessing game: the learner's guess for a step, scored by the model's own distribution there. */
-export interface GuessRound {
-  runId: number;
-  step: number;
-  guessId: number;
-  guessLabel: string;
-  rawProb: number; // the model's probability for the guess (T = 1)
-  rank: number; // its rank in the model's distribution (1 = the favourite)
-  chosenId: number;
-  chosenLabel: string;
-  chosenProb: number; // the model's probability for the token it drew
 }
 
 /** Text typed as the next token(s) at a step, as the model's tokenizer reads it. */
@@ -277,6 +239,23 @@ function holdLogits(s: AppState, a: Action): AppState {
   return { ...s, runs, logitsHeld: held };
 }
 
+/**
+ * A step as the state keeps it, for every token of every run: numbered in its run, and sharing the step
+ * before's settings object when the settings are the same (a record per token stays about 1 KB; see
+ * npm run bench:soak).
+ */
+function compactStep(record: StepRecord, step: number, before: StepRecord | undefined): StepRecord {
+  const settings = before && sameSampling(before.settings, record.settings) ? before.settings : record.settings;
+  return { ...record, step, settings };
+}
+
+/** Labels with `more` learned; the same object when nothing is new (most steps, once a run is under way). */
+function learned(labels: Record<number, string>, more: Record<number, string> | undefined): Record<number, string> {
+  if (!more) return labels;
+  for (const id in more) if (!(id in labels)) return { ...labels, ...more };
+  return labels;
+}
+
 function apply(s: AppState, a: Action): AppState {
   switch (a.type) {
     case 'setupChanged':
@@ -406,23 +385,6 @@ export function allIds(run: Run): number[] {
 /** A chat run's conversation as shown: its earlier turns, then its own. */
 export function conversationOf(run: Run): Turn[] {
   return [...run.history, { user: run.prompt, runId: run.id }];
-}
-
-/**
- * A step as the state keeps it, for every token of every run: numbered in its run, and sharing the step
- * before's settings object when the settings are the same (a record per token stays about 1 KB; see
- * npm run bench:soak).
- */
-function compactStep(record: StepRecord, step: number, before: StepRecord | undefined): StepRecord {
-  const settings = before && sameSampling(before.settings, record.settings) ? before.settings : record.settings;
-  return { ...record, step, settings };
-}
-
-/** Labels with `more` learned; the same object when nothing is new (most steps, once a run is under way). */
-function learned(labels: Record<number, string>, more: Record<number, string> | undefined): Record<number, string> {
-  if (!more) return labels;
-  for (const id in more) if (!(id in labels)) return { ...labels, ...more };
-  return labels;
 }
 
 /** Has this run ended in a way that another token cannot follow (end of text or of the turn, or a full context)? */

@@ -8,20 +8,19 @@ import { isLlamaLayout } from '../engine/model/config.ts';
 import { deviceLostReason, DeviceLostError, forgetLostDevice, selectBackend, watchDevice, type BackendName } from '../engine/runtime/backend.ts';
 import { webgpuDevice } from '../engine/runtime/tfjsInternals.ts';
 import { CancelledError } from '../engine/generate/cancelled.ts';
-import { generate, logitsAfter, type GenerationSummary, type StepRecord } from '../engine/generate/generate.ts';
+import { logitsAfter } from '../engine/generate/generate.ts';
 import { WASM_PATHS } from '../engine/runtime/wasmPaths.ts';
 import { withCacheKept } from '../engine/model/model.ts';
 import type { LoadedModel } from '../engine/load/load.ts';
-import { inspect, MAX_INSPECT_TOKENS } from '../engine/tools/inspect.ts';
+import { inspect } from '../engine/tools/inspect.ts';
 import { gradientTimesInput, occlusion } from '../engine/tools/attribution.ts';
 import { compareTemperatures, perplexity } from '../engine/tools/compare.ts';
 import { askAll, askFact, knownAnswers, repeatAsk, summarize, type LensQuestion } from '../engine/tools/lens.ts';
-import type { SamplingSettings } from '../sampling/sampler.ts';
-import { topIds } from '../sampling/topColumns.ts';
 import * as tf from '@tensorflow/tfjs';
 import { listCachedModels, removeCachedModels } from './cacheStore.ts';
 import { backendInfo, loadFastest, loadOn } from './chooseBackend.ts';
 import { loadSource, type LoadedSource } from './loadSource.ts';
+import { runGeneration, type GenerationHost, type LiveControls } from './generation.ts';
 import { predictAt, snapshotOf } from '../engine/tools/checkpoints.ts';
 import { readCharacters } from '../engine/tools/characters.ts';
 import { comparePrecisions, type PrecisionComparison } from '../engine/tools/precision.ts';
@@ -29,7 +28,7 @@ import { WEIGHT_DTYPES, type WeightDType } from '../engine/runtime/quant.ts';
 import { chatIds, chatReply, compareBeforeAfter } from '../engine/tools/finetune.ts';
 import { fetchBytes } from '../engine/load/fetchModel.ts';
 import type { HubProgress } from '../engine/load/hub.ts';
-import { IMMEDIATE_JOBS, SLOW_MOTION_MS, type BeforeAfterArgs, type EngineState, type FaultHook, type PrecisionArgs, type GenerateArgs, type JobName, type JobProgress, type JobRequest, type Jobs, type ModelSource, type Ready, type Request, type Response, type TokenView } from './protocol.ts';
+import { IMMEDIATE_JOBS, type BeforeAfterArgs, type EngineState, type FaultHook, type PrecisionArgs, type JobName, type JobProgress, type JobRequest, type Jobs, type ModelSource, type Ready, type Request, type Response, type TokenView } from './protocol.ts';
 
 let lm: LoadedModel | null = null;
 let loaded: { source: ModelSource; backends?: string[]; dtype?: WeightDType } | null = null;
@@ -52,7 +51,7 @@ interface Running {
   /** Does the job stop when its signal is aborted (or does a load have to wait for it)? */
   cancellable: boolean;
   /** The running generation's live controls. */
-  live?: { settings: SamplingSettings; delayMs: number; stop: AbortController };
+  live?: LiveControls;
 }
 let running: Running | null = null;
 const queue: JobRequest[] = [];
@@ -75,11 +74,6 @@ function need(): LoadedModel {
 function report(phase?: EngineState['phase']): void {
   phase ??= failure ? 'failed' : running ? (running.req.job === 'load' ? 'loading' : 'busy') : lm ? 'ready' : 'empty';
   post({ type: 'engineState', state: { phase, model: lm?.name ?? null, backend: lm ? tf.getBackend() : null, detail: failure ?? undefined } });
-}
-
-/** How a step's candidates are shown: sent with the step, learned once by the page (AppState.labels). */
-function candidateLabels(m: LoadedModel, record: StepRecord): Record<number, string> {
-  return Object.fromEntries(topIds(record.top).map((id) => [id, m.tokenizer.tokenLabel(id)]));
 }
 
 function views(ids: number[]): TokenView[] {
@@ -152,7 +146,7 @@ async function runJob(req: JobRequest, job: Running): Promise<void> {
     case 'load':
       return answer(req.reqId, 'load', await load(req.args.source, req.args.backends, req.args.dtype, req.reqId, signal));
     case 'generate':
-      return answer(req.reqId, 'generate', await runGeneration(req.reqId, req.args, job));
+      return answer(req.reqId, 'generate', await runGeneration(generationHost, req.reqId, req.args, job));
     case 'lensAsk':
       return answer(req.reqId, 'lensAsk', await tool(() => askFact(need(), lensQuestion(req.args.index), answersFor(lensQuestion(req.args.index)))));
     case 'lensRepeat':
@@ -411,73 +405,8 @@ function recoverFromDeviceLoss(reason?: string): Promise<void> {
   return recovering;
 }
 
-// ---------- generation ----------
-
-/**
- * Streams a generation. If the GPU device is lost on the way, the model moves to WASM and the run
- * carries on from its last posted step: the same ids, the same random stream, the same step numbers.
- */
-async function runGeneration(reqId: number, a: GenerateArgs, job: Running): Promise<GenerationSummary> {
-  const live = { settings: a.settings, delayMs: a.delayMs, stop: new AbortController() };
-  job.live = live;
-  job.ctl.signal.addEventListener('abort', () => live.stop.abort());
-  const posted: StepRecord[] = [];
-  job.progress = () => ({ done: posted.length, total: a.maxTokens });
-  let first: GenerationSummary | null = null;
-  for (let attempt = 0; ; attempt++) {
-    const from = posted.length;
-    const draws = posted.filter((r) => r.draw !== null).length;
-    try {
-      const m = need();
-      const gen = generate(m, [...a.promptIds, ...posted.map((r) => r.id)], {
-        ...a.settings,
-        seed: a.seed,
-        rngSkip: a.rngSkip + draws,
-        maxTokens: a.maxTokens - from,
-        signal: live.stop.signal,
-        keepLogits: true,
-        settingsForStep: () => live.settings,
-        turnEnd: a.chat ? m.tokenizer.turnEnd() : undefined,
-        corrupt: (step) => fault('nanLogits', from + step) !== null,
-      });
-      for (;;) {
-        const r = await gen.next();
-        if (r.done) {
-          first ??= r.value;
-          const generatedIds = [...posted.slice(0, from).map((x) => x.id), ...r.value.generatedIds];
-          return { ...r.value, promptIds: a.promptIds, generatedIds, generatedTokens: generatedIds.length, prefillMs: first.prefillMs };
-        }
-        const record = { ...r.value, step: from + r.value.step };
-        post({ type: 'step', reqId, record, labels: candidateLabels(m, record) }, [record.logits!.buffer]);
-        posted.push({ ...record, logits: undefined });
-        if (fault('loseDevice', record.step)) loseDevice();
-        // In slow motion the pause is spent looking inside this step (the picture fills in with it), then what is left of it waited.
-        const paused = performance.now();
-        if (a.inspectLayer !== null && live.delayMs >= SLOW_MOTION_MS) await inspectInPause(reqId, m, [...a.promptIds, ...posted.slice(0, -1).map((x) => x.id)], record.step, a.inspectLayer);
-        // Let 'stop' and 'settings' in between tokens (and pause in slow motion).
-        await new Promise((res) => setTimeout(res, Math.max(0, live.delayMs - (performance.now() - paused))));
-      }
-    } catch (e) {
-      const lost = e instanceof DeviceLostError || deviceLostReason() !== null;
-      if (!lost || attempt > 0) throw e;
-      await recoverFromDeviceLoss(e instanceof DeviceLostError ? e.reason : undefined);
-    }
-  }
-}
-
-/**
- * One slow-motion step looked inside, between two tokens: the generation's KV cache is kept as it was. A failure
- * here costs only the picture's numbers (a learner's Look inside can still ask), never the run.
- */
-async function inspectInPause(reqId: number, m: LoadedModel, ids: number[], step: number, layer: number): Promise<void> {
-  if (ids.length > MAX_INSPECT_TOKENS || layer >= m.config.nLayer) return;
-  try {
-    const inspection = await withCacheKept(m.model, () => inspect(m, ids, layer));
-    post({ type: 'stepInspected', reqId, step, inspection });
-  } catch {
-    // the next token's forward pass reports a real fault (a lost device) itself
-  }
-}
+/** What a generation needs of the worker (generation.ts). */
+const generationHost: GenerationHost = { need, post, fault, loseDevice, recoverFromDeviceLoss };
 
 // ---------- faults a test can cause ----------
 

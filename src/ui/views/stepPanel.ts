@@ -12,7 +12,8 @@ import { clear, h, pct, probText, visibleToken } from '../dom.ts';
 import { label, t } from '../i18n/index.ts';
 import { describeChoice } from '../../sampling/step.ts';
 import { topIds } from '../../sampling/topColumns.ts';
-import type { ForcedText, GuessRound } from '../state.ts';
+import type { ForcedText } from '../state.ts';
+import type { GuessRound } from '../guessGame.ts';
 import type { CharacterReading } from '../../engine/tools/characters.ts';
 import { candidateText, hasPartialBytes } from '../tokens.ts';
 
