@@ -369,7 +369,7 @@ export class App {
     try {
       // Said only when something is ahead of it: a job that starts at once changes nothing on screen.
       const logits = await this.client.stepLogits(contextIds(run, step), (ahead) => ahead > 0 && this.dispatch({ type: 'recomputeQueued', at: { runId, step, ahead } }));
-      // Its candidates too, from those logits under the step's own settings, if the page kept only the first two.
+      // Its candidates too, from those logits under the step's own settings, if the page kept only the first KEPT_CANDIDATES.
       const record = run.steps[step];
       const top = record && record.top.n <= KEPT_CANDIDATES ? describeChoice(logits, record.settings, record.id, undefined, contextIds(run, step)) : null;
       this.dispatch({ type: 'logitsRecomputed', runId, step, logits, top: top ? packTop(top.top, top.stages.length) : undefined });

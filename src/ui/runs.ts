@@ -151,7 +151,7 @@ export class Runs {
       for (let j = 0; j < ids.length; j++) {
         const at = j === 0 ? logits : await this.host.client.stepLogits([...context, ...ids.slice(0, j)]);
         const choice = describeChoice(at, base.settings, ids[j], 20, [...context, ...ids.slice(0, j)]);
-        // Described from the logits (the first step's are the base step's): whole even where the base kept only two.
+        // Described from the logits (the first step's are the base step's): whole even where the base kept only its first KEPT_CANDIDATES.
         const top = packTop(choice.top, choice.stages.length);
         forced.push({ ...choice, step: sel.step + j, position: base.position + j, token: labels[j], top, settings: base.settings, logits: at });
         if (this.state.model!.eosIds.includes(ids[j])) break;

@@ -162,7 +162,7 @@ export type Action =
   | { type: 'noticeAdded'; text: string }
   | { type: 'promptCoverageSet'; coverage: PromptCoverage | null }
   | { type: 'labelsLearned'; labels: Record<number, string> }
-  /** `top`: the step's candidates, described again from the logits (a step whose logits were let go kept only two). */
+  /** `top`: the step's candidates, described again from the logits (a step whose logits were let go kept only its first KEPT_CANDIDATES). */
   | { type: 'logitsRecomputed'; runId: number; step: number; logits: Float32Array; top?: TopColumns }
   | { type: 'recomputeQueued'; at: { runId: number; step: number; ahead: number } | null }
   | { type: 'offlineChanged'; patch: Partial<OfflineState> }
