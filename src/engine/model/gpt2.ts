@@ -83,8 +83,9 @@ export class GPT2 extends KVModel {
         if (trace?.wantEmbeddings) trace.embeddings = { token: tf.keep(tokEmb), position: tf.keep(posEmb) };
         x = tf.add(tokEmb, posEmb);
       }
+      // Made once, outside the blocks' own tidies (below), and freed with the rest of the pass.
       let causal: tf.Tensor2D | undefined;
-      const mask = () => (causal ??= causalMask(pos, T, this.cache.capacity));
+      const mask = () => (causal ??= tf.keep(causalMask(pos, T, this.cache.capacity)));
       // [T, 3D] → q, k, v as [H, T, hd] each. One token's row is already in that order: no transpose.
       const splitHeads = (qkv: tf.Tensor2D) => {
         const parts = T === 1 ? tf.reshape(qkv, [3, H, 1, hd]) : tf.transpose(tf.reshape(qkv, [T, 3, H, hd]), [1, 2, 0, 3]);
@@ -93,18 +94,28 @@ export class GPT2 extends KVModel {
       };
       // Each residual add is done together with the norm that reads its sum (one kernel on WASM).
       let h = layerNorm(x, this.blocks[0].ln_1, eps);
-      this.blocks.forEach((blk, l) => {
-        const qkv = dense(h, blk.attn.c_attn);
-        // On WASM one fused kernel writes the cache and attends (the portable path records the weights).
-        const fused = this.cache.inPlace && !trace?.attention ? cachedAttention(qkv, this.cache.k[l], this.cache.v[l], pos) : null;
-        const att = fused ?? this.attend(l, ...splitHeads(qkv), pos, mask(), trace);
-        const [afterAttn, h2] = addLayerNorm(x, dense(att, blk.attn.c_proj), blk.ln_2, eps);
-        const mlp = dense(gelu(dense(h2, blk.mlp.c_fc)), blk.mlp.c_proj);
-        const next = this.blocks[l + 1];
-        if (next) [x, h] = addLayerNorm(afterAttn, mlp, next.ln_1, eps);
-        else x = tf.add(afterAttn, mlp);
-        x = this.traced(x, trace);
-      });
+      try {
+        this.blocks.forEach((blk, l) => {
+          // Each block in its own tidy: a block's intermediates (a prompt's attention scores, [H, T, positions]
+          // per layer) are freed before the next block runs, not all held to the end of the pass.
+          const [out, nextH] = tf.tidy((): [tf.Tensor2D, tf.Tensor2D] => {
+            const qkv = dense(h, blk.attn.c_attn);
+            // On WASM one fused kernel writes the cache and attends (the portable path records the weights).
+            const fused = this.cache.inPlace && !trace?.attention ? cachedAttention(qkv, this.cache.k[l], this.cache.v[l], pos) : null;
+            const att = fused ?? this.attend(l, ...splitHeads(qkv), pos, mask(), trace);
+            const [afterAttn, h2] = addLayerNorm(x, dense(att, blk.attn.c_proj), blk.ln_2, eps);
+            const mlp = dense(gelu(dense(h2, blk.mlp.c_fc)), blk.mlp.c_proj);
+            const next = this.blocks[l + 1];
+            const [out, nextH] = next ? addLayerNorm(afterAttn, mlp, next.ln_1, eps) : [tf.add(afterAttn, mlp) as tf.Tensor2D, h];
+            return [this.traced(out, trace), nextH];
+          });
+          if (!trace?.residual) x.dispose(); // a traced stream is the trace's to free
+          if (nextH !== h) h.dispose();
+          [x, h] = [out, nextH];
+        });
+      } finally {
+        causal?.dispose();
+      }
       return x;
     });
   }

@@ -118,18 +118,24 @@ export class Llama extends KVModel {
     const cos = tf.gather(this.rope.cos, positions) as tf.Tensor2D;
     const sin = tf.gather(this.rope.sin, positions) as tf.Tensor2D;
     const heads = (t: tf.Tensor2D, n: number) => tf.transpose(tf.reshape(t, [T, n, hd]), [1, 0, 2]) as tf.Tensor3D; // [n, T, hd]
+    const normed = (t: tf.Tensor3D, w?: tf.Tensor1D) => (w ? (rmsNorm(t, w, eps) as tf.Tensor3D) : t); // Qwen3: each head's query and key RMS-normalised before the rotation
     this.layers.forEach((layer, l) => {
-      const a = layer.self_attn;
-      const h = rmsNorm(x, layer.input_layernorm, eps);
-      // Qwen3: each head's query and key RMS-normalised before the rotation.
-      const normed = (t: tf.Tensor3D, w?: tf.Tensor1D) => (w ? (rmsNorm(t, w, eps) as tf.Tensor3D) : t);
-      const q = applyRope(normed(heads(dense(h, a.q_proj), H), a.q_norm), cos, sin);
-      const k = applyRope(normed(heads(dense(h, a.k_proj), KV), a.k_norm), cos, sin);
-      const v = heads(dense(h, a.v_proj), KV);
-      x = tf.add(x, dense(attend(l, q, k, v), a.o_proj));
-      const m = rmsNorm(x, layer.post_attention_layernorm, eps);
-      const gated = tf.mul(silu(dense(m, layer.mlp.gate_proj)), dense(m, layer.mlp.up_proj)) as tf.Tensor2D;
-      x = this.traced(tf.add(x, dense(gated, layer.mlp.down_proj)), trace);
+      // Each layer in its own tidy: its intermediates (a prompt's attention scores, [H, T, positions]) are
+      // freed before the next layer runs, not all held to the end of the pass. Under a gradient tape the tape
+      // keeps what the backward pass needs.
+      const out = tf.tidy(() => {
+        const a = layer.self_attn;
+        const h = rmsNorm(x, layer.input_layernorm, eps);
+        const q = applyRope(normed(heads(dense(h, a.q_proj), H), a.q_norm), cos, sin);
+        const k = applyRope(normed(heads(dense(h, a.k_proj), KV), a.k_norm), cos, sin);
+        const v = heads(dense(h, a.v_proj), KV);
+        const afterAttn = tf.add(x, dense(attend(l, q, k, v), a.o_proj)) as tf.Tensor2D;
+        const m = rmsNorm(afterAttn, layer.post_attention_layernorm, eps);
+        const gated = tf.mul(silu(dense(m, layer.mlp.gate_proj)), dense(m, layer.mlp.up_proj)) as tf.Tensor2D;
+        return this.traced(tf.add(afterAttn, dense(gated, layer.mlp.down_proj)) as tf.Tensor2D, trace);
+      });
+      if (l > 0 && !trace?.residual) x.dispose(); // the input (layer 0's) is the caller's; a traced stream is the trace's to free
+      x = out;
     });
     return x;
   }
