@@ -11,22 +11,27 @@
 // Differences from GPT-2: RMSNorm instead of LayerNorm, rotary position embeddings instead of a
 // learned position table, grouped-query attention, a gated (SwiGLU) MLP, and nn.Linear weights
 // stored [out, in] (transposed once here so that every projection is x·W).
-// The KV cache and the attention itself are shared with GPT-2 (attention.ts).
+// The KV cache and the composite attention are shared with GPT-2 (attention.ts); on WASM a layer runs as
+// ten kernels or fewer (runtime/fusedLlama.ts: norms with their residual add, SwiGLU, and one attention kernel
+// that rotates, writes the cache and attends).
 import * as tf from '@tensorflow/tfjs';
 import { KVCache, causalAttention, causalMask } from '../runtime/attention.ts';
 import type { LlamaConfig } from './config.ts';
 import { dense, KVModel, type Linear } from './kvModel.ts';
+import { addRmsNorm, fusedRopeAttention, rmsNorm, ropeAttention, swiglu, type RopeAttentionInputs } from '../runtime/fusedLlama.ts';
 import type { Trace } from './model.ts';
 import { QuantMatrix, type QuantArena, type WeightDType } from '../runtime/quant.ts';
 import { quantRows } from '../runtime/quantDense.ts';
 import { loadWeights, type Matrix } from './weights.ts';
 import type { WeightSource } from './weights.ts';
 
+// At float32, projections that read the same input are held side by side and run as one product: q, k and v
+// as qkv [D, (H + 2·KV)·hd], gate and up as gate_up [D, 2·I]. Quantized, they stay apart.
 interface Layer {
   input_layernorm: tf.Tensor1D;
-  self_attn: { q_proj: Linear; k_proj: Linear; v_proj: Linear; o_proj: Linear; q_norm?: tf.Tensor1D; k_norm?: tf.Tensor1D };
+  self_attn: ({ qkv: Linear } | { q_proj: Linear; k_proj: Linear; v_proj: Linear }) & { o_proj: Linear; q_norm?: tf.Tensor1D; k_norm?: tf.Tensor1D };
   post_attention_layernorm: tf.Tensor1D;
-  mlp: { gate_proj: Linear; up_proj: Linear; down_proj: Linear };
+  mlp: ({ gate_up: Linear } | { gate_proj: Linear; up_proj: Linear }) & { down_proj: Linear };
 }
 
 export class Llama extends KVModel {
@@ -64,21 +69,23 @@ export class Llama extends KVModel {
         const p = `model.layers.${i}`;
         const ab = config.attentionBias;
         const mb = config.mlpBias;
+        const [q, k, v] = [
+          linear(`${p}.self_attn.q_proj`, D, H * hd, qkvBias(`${p}.self_attn.q_proj`)),
+          linear(`${p}.self_attn.k_proj`, D, KV * hd, qkvBias(`${p}.self_attn.k_proj`)),
+          linear(`${p}.self_attn.v_proj`, D, KV * hd, qkvBias(`${p}.self_attn.v_proj`)),
+        ];
+        const qkv = r.besideEachOther([q, k, v]);
+        const [gate, up] = [linear(`${p}.mlp.gate_proj`, D, I, mb), linear(`${p}.mlp.up_proj`, D, I, mb)];
+        const gate_up = r.besideEachOther([gate, up]);
         layers.push({
           input_layernorm: r.read(`${p}.input_layernorm.weight`, [D]) as tf.Tensor1D,
           self_attn: {
-            q_proj: linear(`${p}.self_attn.q_proj`, D, H * hd, qkvBias(`${p}.self_attn.q_proj`)),
-            k_proj: linear(`${p}.self_attn.k_proj`, D, KV * hd, qkvBias(`${p}.self_attn.k_proj`)),
-            v_proj: linear(`${p}.self_attn.v_proj`, D, KV * hd, qkvBias(`${p}.self_attn.v_proj`)),
+            ...(qkv ? { qkv } : { q_proj: q, k_proj: k, v_proj: v }),
             o_proj: linear(`${p}.self_attn.o_proj`, H * hd, D, ab),
             ...(config.qkNorm ? { q_norm: r.read(`${p}.self_attn.q_norm.weight`, [hd]) as tf.Tensor1D, k_norm: r.read(`${p}.self_attn.k_norm.weight`, [hd]) as tf.Tensor1D } : {}),
           },
           post_attention_layernorm: r.read(`${p}.post_attention_layernorm.weight`, [D]) as tf.Tensor1D,
-          mlp: {
-            gate_proj: linear(`${p}.mlp.gate_proj`, D, I, mb),
-            up_proj: linear(`${p}.mlp.up_proj`, D, I, mb),
-            down_proj: linear(`${p}.mlp.down_proj`, I, D, mb),
-          },
+          mlp: { ...(gate_up ? { gate_up } : { gate_proj: gate, up_proj: up }), down_proj: linear(`${p}.mlp.down_proj`, I, D, mb) },
         });
       }
       const norm = r.read('model.norm.weight', [D]) as tf.Tensor1D;
@@ -93,8 +100,14 @@ export class Llama extends KVModel {
     return this.run(ids, lastOnly, (pos, T) => {
       const x = this.tokenEmbeddings(ids); // [T, D]
       if (trace?.wantEmbeddings) trace.embeddings = { token: tf.keep(x), position: null }; // positions enter through rotary embeddings, not a table
+      // On WASM one kernel normalises and rotates q and k, writes the cache and attends (the composite path records the weights).
+      if (this.cache.inPlace && !trace?.attention && fusedRopeAttention()) {
+        const { nHead: H, rmsNormEps: eps } = this.config;
+        const { cos, sin } = this.rope;
+        return this.blocks(x, (l, qkv, a) => ropeAttention({ qkv, cacheK: this.cache.k[l], cacheV: this.cache.v[l], cos, sin, qNorm: a.q_norm, kNorm: a.k_norm }, H, pos, eps), trace);
+      }
       const mask = causalMask(pos, T, this.cache.capacity);
-      return this.blocks(x, pos, (l, q, k, v) => this.attend(l, q, k, v, pos, mask, trace), trace);
+      return this.blocks(x, this.rotated(pos, T, (l, q, k, v) => this.attend(l, q, k, v, pos, mask, trace)), trace);
     });
   }
 
@@ -106,50 +119,59 @@ export class Llama extends KVModel {
 
   /** The blocks from position 0 without the KV cache: attention over these tokens only. */
   protected residualOfEmbeddings(tokEmb: tf.Tensor2D): tf.Tensor2D {
-    const mask = causalMask(0, tokEmb.shape[0], tokEmb.shape[0]);
-    return this.blocks(tokEmb, 0, (_l, q, k, v) => causalAttention(q, k, v, mask).out);
+    const T = tokEmb.shape[0];
+    const mask = causalMask(0, T, T);
+    return this.blocks(tokEmb, this.rotated(0, T, (_l, q, k, v) => causalAttention(q, k, v, mask).out));
   }
 
-  /** Every layer on x [T, D] at positions pos..; `attend` is attention through the cache or without it. */
-  private blocks(x: tf.Tensor2D, pos: number, attend: (layer: number, q: tf.Tensor3D, k: tf.Tensor3D, v: tf.Tensor3D) => tf.Tensor2D, trace?: Trace): tf.Tensor2D {
+  /**
+   * Attention on the composite ops: each projection split into heads [n, T, hd], q and k RMS-normalised
+   * (Qwen3) and rotated for positions pos..pos+T−1, then `attendHeads` (through the cache or without it).
+   */
+  private rotated(pos: number, T: number, attendHeads: (layer: number, q: tf.Tensor3D, k: tf.Tensor3D, v: tf.Tensor3D) => tf.Tensor2D): Attend {
     const { nHead: H, nKvHead: KV, headDim: hd, rmsNormEps: eps } = this.config;
-    const T = x.shape[0];
     const positions = tf.tensor1d(Array.from({ length: T }, (_, i) => pos + i), 'int32'); // gathered: a slice copies the table on WASM
     const cos = tf.gather(this.rope.cos, positions) as tf.Tensor2D;
     const sin = tf.gather(this.rope.sin, positions) as tf.Tensor2D;
     const heads = (t: tf.Tensor2D, n: number) => tf.transpose(tf.reshape(t, [T, n, hd]), [1, 0, 2]) as tf.Tensor3D; // [n, T, hd]
-    const normed = (t: tf.Tensor3D, w?: tf.Tensor1D) => (w ? (rmsNorm(t, w, eps) as tf.Tensor3D) : t); // Qwen3: each head's query and key RMS-normalised before the rotation
+    const normed = (t: tf.Tensor3D, w?: tf.Tensor1D) => (w ? rmsNorm(t, w, eps) : t);
+    return (l, qkv, a) => {
+      const [q, k, v] = Array.isArray(qkv) ? qkv : tf.split(qkv, [H * hd, KV * hd, KV * hd], 1);
+      return attendHeads(l, applyRope(normed(heads(q as tf.Tensor2D, H), a.q_norm), cos, sin), applyRope(normed(heads(k as tf.Tensor2D, KV), a.k_norm), cos, sin), heads(v as tf.Tensor2D, KV));
+    };
+  }
+
+  /**
+   * Every layer on x [T, D]. Each residual add is done together with the norm that reads its sum (one kernel
+   * on WASM), so a layer is its seven products, attention and two norms.
+   */
+  private blocks(x: tf.Tensor2D, attend: Attend, trace?: Trace): tf.Tensor2D {
+    const eps = this.config.rmsNormEps;
+    let h = rmsNorm(x, this.layers[0].input_layernorm, eps);
     this.layers.forEach((layer, l) => {
       // Each layer in its own tidy: its intermediates (a prompt's attention scores, [H, T, positions]) are
       // freed before the next layer runs, not all held to the end of the pass. Under a gradient tape the tape
       // keeps what the backward pass needs.
-      const out = tf.tidy(() => {
+      const [out, nextH] = tf.tidy((): [tf.Tensor2D, tf.Tensor2D] => {
         const a = layer.self_attn;
-        const h = rmsNorm(x, layer.input_layernorm, eps);
-        const q = applyRope(normed(heads(dense(h, a.q_proj), H), a.q_norm), cos, sin);
-        const k = applyRope(normed(heads(dense(h, a.k_proj), KV), a.k_norm), cos, sin);
-        const v = heads(dense(h, a.v_proj), KV);
-        const afterAttn = tf.add(x, dense(attend(l, q, k, v), a.o_proj)) as tf.Tensor2D;
-        const m = rmsNorm(afterAttn, layer.post_attention_layernorm, eps);
-        const gated = tf.mul(silu(dense(m, layer.mlp.gate_proj)), dense(m, layer.mlp.up_proj)) as tf.Tensor2D;
-        return this.traced(tf.add(afterAttn, dense(gated, layer.mlp.down_proj)) as tf.Tensor2D, trace);
+        const attn = attend(l, 'qkv' in a ? dense(h, a.qkv) : [dense(h, a.q_proj), dense(h, a.k_proj), dense(h, a.v_proj)], a);
+        const [afterAttn, m] = addRmsNorm(x, dense(attn, a.o_proj), layer.post_attention_layernorm, eps);
+        const f = layer.mlp;
+        const mlp = dense('gate_up' in f ? swiglu(dense(m, f.gate_up)) : swiglu(dense(m, f.gate_proj), dense(m, f.up_proj)), f.down_proj);
+        const next = this.layers[l + 1];
+        const [sum, nh] = next ? addRmsNorm(afterAttn, mlp, next.input_layernorm, eps) : [tf.add(afterAttn, mlp) as tf.Tensor2D, h];
+        return [this.traced(sum, trace), nh];
       });
       if (l > 0 && !trace?.residual) x.dispose(); // the input (layer 0's) is the caller's; a traced stream is the trace's to free
-      x = out;
+      if (nextH !== h) h.dispose();
+      [x, h] = [out, nextH];
     });
     return x;
   }
 }
 
-/** x · rsqrt(mean(x²) + eps) · weight: no mean subtraction and no bias, unlike LayerNorm. */
-function rmsNorm<T extends tf.Tensor>(x: T, weight: tf.Tensor1D, eps: number): T {
-  const ms = tf.mean(tf.square(x), -1, true);
-  return tf.mul(tf.mul(x, tf.rsqrt(tf.add(ms, eps))), weight) as T;
-}
-
-function silu(x: tf.Tensor2D): tf.Tensor2D {
-  return tf.mul(x, tf.sigmoid(x)) as tf.Tensor2D;
-}
+/** Attention for one layer from its projections (q [T, H·hd], k and v [T, KV·hd], or the three side by side): [T, H·hd]. */
+type Attend = (layer: number, qkv: RopeAttentionInputs['qkv'], attn: Layer['self_attn']) => tf.Tensor2D;
 
 /**
  * cos and sin of pos·inv_freq for every position, in the Hugging Face "rotate half" layout:

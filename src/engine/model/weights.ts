@@ -87,6 +87,21 @@ export class WeightReader {
     return this.own((this.src.take?.(full) as tf.Tensor | undefined) ?? uploadNow(tf.tensor(this.src.read(full), shape)));
   }
 
+  /**
+   * Float32 projections that read the same input, side by side as one [in, Σ out] (one product instead of
+   * several: a Llama layer's q, k and v, or gate and up); null when any is quantized (kept apart then).
+   */
+  besideEachOther(parts: { w: Matrix; b?: tf.Tensor1D }[]): { w: tf.Tensor2D; b?: tf.Tensor1D } | null {
+    const ws = parts.map((p) => p.w);
+    if (!ws.every((w): w is tf.Tensor2D => w instanceof tf.Tensor)) return null;
+    const biases = parts.map((p) => p.b).filter((b): b is tf.Tensor1D => b !== undefined);
+    if (biases.length && biases.length !== parts.length) return null; // Qwen2's q/k/v all have biases or none do
+    const w = this.own(tf.concat(ws, 1) as tf.Tensor2D);
+    const b = biases.length ? this.own(tf.concat(biases) as tf.Tensor1D) : undefined;
+    for (const t of [...ws, ...biases]) this.release(t);
+    return b ? { w, b } : { w };
+  }
+
   /** Whether the file has this tensor (for weights an architecture may or may not carry, such as Qwen2's q/k/v biases). */
   has(name: string): boolean {
     return this.src.shape(this.prefix + name) !== undefined;
