@@ -1,4 +1,4 @@
-// npm run -s bench:peer -- [--models embedded,124m,stories15m] [--dtype f32,q8_0,q4_0] [--threads 1,2] [--runs 7] [--warmups 3] [--json]
+// npm run -s bench:peer -- [--models embedded,124m,smollm2-135m,stories15m] [--dtype f32,q8_0,q4_0] [--threads 1,2] [--runs 7] [--warmups 3] [--json]
 //
 // NextToken against llama.cpp compiled to WebAssembly (@wllama/wllama, pinned in package.json) on the
 // same weights (converted to F32 GGUF by tools/gguf.ts; at --dtype q8_0 or q4_0 to a GGUF of that type by
@@ -21,6 +21,7 @@ import { writeGguf } from './gguf.ts';
 import { writeFixtureGguf } from './ggufWrite.ts';
 import { startHubServer } from './hubServer.ts';
 import { convertStories, STORIES_GGUF, STORIES_HF_DIR } from './tinystories.ts';
+import { writeSmolLM2Shape } from './smollm2-135m-shape.ts';
 
 interface RunResult {
   ids: number[];
@@ -49,6 +50,14 @@ const MODELS: Record<string, PeerModel> = {
     prompt: 'The history of the city begins in the early years of the nineteenth century, when a small group of settlers arrived from the coast and built a market, a school and a church near the river, which soon became the centre of trade for',
     tokens: 64,
     make: (dir) => writeGpt2Random(dir),
+  },
+  // SmolLM2-135M's Llama shape (30 layers, grouped-query attention), random weights and GPT-2's tokenizer.
+  'smollm2-135m': {
+    dir: join(ROOT, '.cache', 'smollm2-135m-random'),
+    prompt: 'The history of the city begins in the early years of the nineteenth century, when a small group of settlers arrived from the coast and built a market, a school and a church near the river, which soon became the centre of trade for',
+    tokens: 64,
+    make: (dir) => writeSmolLM2Shape(dir),
+    gguf: (dtype, file) => writeFixtureGguf(join(ROOT, '.cache', 'smollm2-135m-random'), file, dtype === 'q8_0' ? 'Q8_0' : dtype === 'q4_0' ? 'Q4_0' : 'F32'),
   },
   // The shipped storyteller (Llama architecture, SentencePiece): at q4_0 both engines load the very file that ships.
   stories15m: {

@@ -202,6 +202,7 @@ function registerLlamaKernels(): void {
       const scores = new Float64Array(pos + T);
       const acc = new Float64Array(hd);
       const scale = 1 / Math.sqrt(hd);
+      const hd4 = hd - (hd % 4);
       for (let t = 0; t < T; t++) {
         const n = pos + t + 1; // positions this row attends to
         for (let h = 0; h < H; h++) {
@@ -211,10 +212,21 @@ function registerLlamaKernels(): void {
           const base = cacheRow(Math.floor(h / group), 0, cap, hd);
           let max = -Infinity;
           for (let j = 0; j < n; j++) {
-            let s = 0;
+            // Four partial sums: independent additions the CPU can overlap (as in GPT-2's kernel, fused.ts).
+            let s0 = 0;
+            let s1 = 0;
+            let s2 = 0;
+            let s3 = 0;
             const kj = base + j * hd;
-            for (let i = 0; i < hd; i++) s += row[i] * kc[kj + i];
-            s *= scale;
+            let i = 0;
+            for (; i < hd4; i += 4) {
+              s0 += row[i] * kc[kj + i];
+              s1 += row[i + 1] * kc[kj + i + 1];
+              s2 += row[i + 2] * kc[kj + i + 2];
+              s3 += row[i + 3] * kc[kj + i + 3];
+            }
+            for (; i < hd; i++) s0 += row[i] * kc[kj + i];
+            const s = (s0 + s1 + s2 + s3) * scale;
             scores[j] = s;
             if (s > max) max = s;
           }
@@ -228,7 +240,14 @@ function registerLlamaKernels(): void {
           for (let j = 0; j < n; j++) {
             const w = scores[j];
             const vj = base + j * hd;
-            for (let i = 0; i < hd; i++) acc[i] += w * vc[vj + i];
+            let i = 0;
+            for (; i < hd4; i += 4) {
+              acc[i] += w * vc[vj + i];
+              acc[i + 1] += w * vc[vj + i + 1];
+              acc[i + 2] += w * vc[vj + i + 2];
+              acc[i + 3] += w * vc[vj + i + 3];
+            }
+            for (; i < hd; i++) acc[i] += w * vc[vj + i];
           }
           const o = (t * H + h) * hd;
           for (let i = 0; i < hd; i++) os[o + i] = acc[i] / sum;
