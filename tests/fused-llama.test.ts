@@ -8,6 +8,10 @@ import { selectBackend } from '../src/engine/runtime/backend.ts';
 import { fusedKernels } from '../src/engine/runtime/fused.ts';
 import { addRmsNorm, fusedRopeAttention, rmsNorm, ropeAttention, swiglu } from '../src/engine/runtime/fusedLlama.ts';
 import { maxAbsDiff, randomFloats } from './shared/numeric.ts';
+import { readFileSync } from 'node:fs';
+import { attentionLoops, attentionSimd } from '../src/engine/runtime/attentionSimd.ts';
+import { ATTENTION_WASM_BASE64 } from '../src/engine/runtime/attentionWasm.ts';
+import { assembleAttentionWasm } from '../tools/wasmAssemble.ts';
 import { join } from 'node:path';
 import { loadModelDir } from '../src/node/loadDir.ts';
 
@@ -90,9 +94,11 @@ describe('Llama kernels on WASM', () => {
     }
   });
 
-  for (const [qkNorm, joined] of [[false, false], [true, false], [false, true], [true, true]]) {
-    it(`attention${qkNorm ? ' with Qwen3 q/k norms' : ''}, ${joined ? 'q, k and v side by side in one tensor' : 'q, k and v apart'}: rotates and writes the new keys, then each query head attends over its kv head's filled positions, as float64 by hand`, () => {
+  for (const [qkNorm, joined, simd] of [[false, false, true], [true, false, true], [false, true, true], [true, true, true], [true, true, false], [false, false, false]]) {
+    it(`attention${qkNorm ? ' with Qwen3 q/k norms' : ''}, ${joined ? 'q, k and v side by side in one tensor' : 'q, k and v apart'}, ${simd ? 'the SIMD loops (attention.wat)' : 'the JavaScript loops'}: rotates and writes the new keys, then each query head attends over its kv head's filled positions, as float64 by hand`, () => {
       expect(fusedRopeAttention()).toBe(true);
+      attentionSimd.enabled = simd;
+      expect(attentionLoops(tf.backend()) !== null).toBe(simd); // the path named is the path taken
       const [H, KV, hd, cap, N, theta, eps] = [4, 2, 8, 16, 32, 10000, 1e-6];
       const [pos, T] = [3, 2];
       const cos = new Float32Array(N * hd);
@@ -168,6 +174,7 @@ describe('Llama kernels on WASM', () => {
         }
       }
       tf.dispose([cacheK, cacheV]);
+      attentionSimd.enabled = true;
     });
   }
 
@@ -185,6 +192,11 @@ describe('Llama kernels on WASM', () => {
       lm.model.dispose();
     });
   }
+
+  it('the attention module is what npm run build:wasm makes of attention.wat today', async () => {
+    const bytes = await assembleAttentionWasm(readFileSync(join(import.meta.dirname, '..', 'src', 'engine', 'runtime', 'attention.wat'), 'utf8'));
+    expect(Buffer.from(bytes).toString('base64')).toBe(ATTENTION_WASM_BASE64);
+  });
 
   it('is not used where it does not apply (fused kernels off: the composite ops)', async () => {
     expect(composite(() => fusedRopeAttention())).toBe(false);

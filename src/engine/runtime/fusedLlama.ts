@@ -9,6 +9,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { cacheRow } from './attention.ts';
 import { onWasm, type WasmBackend } from './fused.ts';
+import { attentionLoops } from './attentionSimd.ts';
 
 const RMS_NORM = 'NextTokenRmsNorm';
 const ADD_RMS_NORM = 'NextTokenAddRmsNorm';
@@ -185,6 +186,9 @@ function registerLlamaKernels(): void {
       const [qAt, kAt, vAt] = at;
       const group = H / KV;
       const out = b.makeOutput([T, H * hd], 'float32');
+      // With the SIMD loops (attention.wat): one query row and its scores in the WASM heap, where the loops read them.
+      const loops = hd % 4 === 0 ? attentionLoops(backend) : null;
+      const scratch = loops ? b.makeOutput([hd + pos + T], 'float32') : null;
       const [qs, ks, vs, kc, vc, cs, ss, os] = [q, k, v, cacheK, cacheV, cos, sin, out].map((t) => b.typedArrayFromHeap(t));
       const qn = qNorm ? b.typedArrayFromHeap(qNorm) : null;
       const kn = kNorm ? b.typedArrayFromHeap(kNorm) : null;
@@ -198,6 +202,28 @@ function registerLlamaKernels(): void {
           for (let i = 0; i < hd; i++) kc[to + i] = row[i];
           vc.set(vs.subarray(t * vRow + vAt + g * hd, t * vRow + vAt + (g + 1) * hd), to);
         }
+      }
+      if (loops && scratch) {
+        const sv = b.typedArrayFromHeap(scratch);
+        const [qAddr, sAddr] = [sv.byteOffset, sv.byteOffset + 4 * hd];
+        const scale = Math.fround(1 / Math.sqrt(hd));
+        for (let t = 0; t < T; t++) {
+          const n = pos + t + 1; // positions this row attends to
+          for (let h = 0; h < H; h++) {
+            rotateRow(qs, t * qRow + qAt + h * hd, hd, qn, eps, cs, ss, pos + t, x, row);
+            for (let i = 0; i < hd; i++) sv[i] = row[i]; // float32, as the composite path's query tensor
+            const base = 4 * cacheRow(Math.floor(h / group), 0, cap, hd);
+            loops.scores(qAddr, kc.byteOffset + base, sAddr, n, hd, scale);
+            let max = -Infinity;
+            for (let j = hd; j < hd + n; j++) if (sv[j] > max) max = sv[j];
+            let sum = 0;
+            for (let j = hd; j < hd + n; j++) sum += Math.exp(sv[j] - max);
+            for (let j = hd; j < hd + n; j++) sv[j] = Math.exp(sv[j] - max) / sum;
+            loops.weighted(sAddr, vc.byteOffset + base, os.byteOffset + 4 * (t * H + h) * hd, n, hd);
+          }
+        }
+        (backend as unknown as { disposeData(id: object): void }).disposeData(scratch.dataId);
+        return out;
       }
       const scores = new Float64Array(pos + T);
       const acc = new Float64Array(hd);
