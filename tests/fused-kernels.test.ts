@@ -7,6 +7,7 @@ import { selectBackend } from '../src/engine/runtime/backend.ts';
 import { causalAttention, causalMask, KVCache } from '../src/engine/runtime/attention.ts';
 import { addLayerNorm, cachedAttention, denseWasm, embedTokens, fusedKernels, gelu, layerNorm } from '../src/engine/runtime/fused.ts';
 import { layerNormF64, maxAbsDiff, randomFloats } from './shared/numeric.ts';
+import { attentionLoops, attentionSimd } from '../src/engine/runtime/attentionSimd.ts';
 
 const randn = randomFloats(3);
 /** Runs f with the composite TF.js ops instead of the fused kernels. */
@@ -60,62 +61,69 @@ describe('fused kernels on WASM', () => {
     expect(maxAbsDiff(viaOps, expected)).toBeLessThan(1e-5);
   });
 
-  it('decode attention writes this position into the cache and attends over the filled positions only, as the masked composite path does', () => {
-    const [H, hd, pos] = [4, 16, 37];
-    const D = H * hd;
-    const cache = new KVCache(1, H, 128, hd);
-    cache.reserve(pos + 1);
-    // Earlier positions, written the portable way; garbage beyond them must not be read.
-    const past = (seed: number) => tf.tensor3d(randn(H * pos * hd, seed), [H, pos, hd]);
-    cache.write(0, past(1), past(1), 0);
-    const after = tf.fill([H, cache.capacity - pos - 1, hd], 1e3) as tf.Tensor3D;
-    cache.write(0, after, after, pos + 1);
-    const row = randn(3 * D, 2);
-    const qkv = tf.tensor2d(row, [1, 3 * D]);
-    const out = cachedAttention(qkv, cache.k[0], cache.v[0], pos)!.dataSync();
+  for (const simd of [true, false]) {
+    it(`decode attention (${simd ? 'the SIMD loops, attention.wat' : 'the JavaScript loops'}) writes this position into the cache and attends over the filled positions only, as the masked composite path does`, () => {
+      attentionSimd.enabled = simd;
+      expect(attentionLoops(tf.backend()) !== null).toBe(simd);
+      const [H, hd, pos] = [4, 16, 37];
+      const D = H * hd;
+      const cache = new KVCache(1, H, 128, hd);
+      cache.reserve(pos + 1);
+      // Earlier positions, written the portable way; garbage beyond them must not be read.
+      const past = (seed: number) => tf.tensor3d(randn(H * pos * hd, seed), [H, pos, hd]);
+      cache.write(0, past(1), past(1), 0);
+      const after = tf.fill([H, cache.capacity - pos - 1, hd], 1e3) as tf.Tensor3D;
+      cache.write(0, after, after, pos + 1);
+      const row = randn(3 * D, 2);
+      const qkv = tf.tensor2d(row, [1, 3 * D]);
+      const out = cachedAttention(qkv, cache.k[0], cache.v[0], pos)!.dataSync();
 
-    const k = cache.k[0].arraySync();
-    const v = cache.v[0].arraySync();
-    for (let h = 0; h < H; h++) {
-      expect(Array.from(k[h][pos])).toEqual(Array.from(row.subarray(D + h * hd, D + (h + 1) * hd)));
-      expect(Array.from(v[h][pos])).toEqual(Array.from(row.subarray(2 * D + h * hd, 2 * D + (h + 1) * hd)));
-    }
-    // float64 by hand, over positions 0..pos.
-    const expected = new Float64Array(D);
-    for (let h = 0; h < H; h++) {
-      const q = row.subarray(h * hd, (h + 1) * hd);
-      const s = k[h].slice(0, pos + 1).map((kj) => kj.reduce((acc, x, i) => acc + x * q[i], 0) / Math.sqrt(hd));
-      const m = Math.max(...s);
-      const e = s.map((x) => Math.exp(x - m));
-      const z = e.reduce((a, b) => a + b, 0);
-      for (let i = 0; i < hd; i++) expected[h * hd + i] = e.reduce((acc, w, j) => acc + (w / z) * v[h][j][i], 0);
-    }
-    expect(maxAbsDiff(out, expected)).toBeLessThan(1e-5);
-    // The composite path: the same query against the whole (written) cache with the causal mask.
-    const q3 = tf.reshape(tf.slice(qkv, [0, 0], [1, D]), [H, 1, hd]) as tf.Tensor3D;
-    const viaOps = causalAttention(q3, cache.k[0], cache.v[0], causalMask(pos, 1, cache.capacity)).out.dataSync();
-    expect(maxAbsDiff(out, viaOps)).toBeLessThan(1e-5);
-    cache.dispose();
-  });
+      const k = cache.k[0].arraySync();
+      const v = cache.v[0].arraySync();
+      for (let h = 0; h < H; h++) {
+        expect(Array.from(k[h][pos])).toEqual(Array.from(row.subarray(D + h * hd, D + (h + 1) * hd)));
+        expect(Array.from(v[h][pos])).toEqual(Array.from(row.subarray(2 * D + h * hd, 2 * D + (h + 1) * hd)));
+      }
+      // float64 by hand, over positions 0..pos.
+      const expected = new Float64Array(D);
+      for (let h = 0; h < H; h++) {
+        const q = row.subarray(h * hd, (h + 1) * hd);
+        const s = k[h].slice(0, pos + 1).map((kj) => kj.reduce((acc, x, i) => acc + x * q[i], 0) / Math.sqrt(hd));
+        const m = Math.max(...s);
+        const e = s.map((x) => Math.exp(x - m));
+        const z = e.reduce((a, b) => a + b, 0);
+        for (let i = 0; i < hd; i++) expected[h * hd + i] = e.reduce((acc, w, j) => acc + (w / z) * v[h][j][i], 0);
+      }
+      expect(maxAbsDiff(out, expected)).toBeLessThan(1e-5);
+      // The composite path: the same query against the whole (written) cache with the causal mask.
+      const q3 = tf.reshape(tf.slice(qkv, [0, 0], [1, D]), [H, 1, hd]) as tf.Tensor3D;
+      const viaOps = causalAttention(q3, cache.k[0], cache.v[0], causalMask(pos, 1, cache.capacity)).out.dataSync();
+      expect(maxAbsDiff(out, viaOps)).toBeLessThan(1e-5);
+      cache.dispose();
+      attentionSimd.enabled = true;
+    });
 
-  it('attention for several new rows (a prompt) is causal: row t reads positions 0..pos+t, as the masked composite path', () => {
-    const [H, hd, pos, T] = [3, 8, 5, 4];
-    const D = H * hd;
-    const fused = new KVCache(1, H, 64, hd);
-    const portable = new KVCache(1, H, 64, hd);
-    portable.inPlace = false;
-    const past = tf.tensor3d(randn(H * pos * hd, 1), [H, pos, hd]);
-    for (const c of [fused, portable]) c.write(0, past, past, 0);
-    const qkv = tf.tensor2d(randn(T * 3 * D, 2), [T, 3 * D]);
-    const out = cachedAttention(qkv, fused.k[0], fused.v[0], pos)!.dataSync();
-    const heads = tf.transpose(tf.reshape(qkv, [T, 3, H, hd]), [1, 2, 0, 3]);
-    const [q, k, v] = tf.split(heads, 3, 0).map((t) => tf.reshape(t, [H, T, hd]) as tf.Tensor3D);
-    portable.write(0, k, v, pos);
-    const viaOps = causalAttention(q, portable.k[0], portable.v[0], causalMask(pos, T, portable.capacity)).out.dataSync();
-    expect(maxAbsDiff(out, viaOps)).toBeLessThan(1e-5);
-    expect(maxAbsDiff(fused.k[0].dataSync(), portable.k[0].dataSync())).toBe(0);
-    expect(maxAbsDiff(fused.v[0].dataSync(), portable.v[0].dataSync())).toBe(0);
-  });
+    it(`attention for several new rows (a prompt; ${simd ? 'SIMD' : 'JavaScript'} loops) is causal: row t reads positions 0..pos+t, as the masked composite path`, () => {
+      attentionSimd.enabled = simd;
+      const [H, hd, pos, T] = [3, 8, 5, 4];
+      const D = H * hd;
+      const fused = new KVCache(1, H, 64, hd);
+      const portable = new KVCache(1, H, 64, hd);
+      portable.inPlace = false;
+      const past = tf.tensor3d(randn(H * pos * hd, 1), [H, pos, hd]);
+      for (const c of [fused, portable]) c.write(0, past, past, 0);
+      const qkv = tf.tensor2d(randn(T * 3 * D, 2), [T, 3 * D]);
+      const out = cachedAttention(qkv, fused.k[0], fused.v[0], pos)!.dataSync();
+      const heads = tf.transpose(tf.reshape(qkv, [T, 3, H, hd]), [1, 2, 0, 3]);
+      const [q, k, v] = tf.split(heads, 3, 0).map((t) => tf.reshape(t, [H, T, hd]) as tf.Tensor3D);
+      portable.write(0, k, v, pos);
+      const viaOps = causalAttention(q, portable.k[0], portable.v[0], causalMask(pos, T, portable.capacity)).out.dataSync();
+      expect(maxAbsDiff(out, viaOps)).toBeLessThan(1e-5);
+      expect(maxAbsDiff(fused.k[0].dataSync(), portable.k[0].dataSync())).toBe(0);
+      expect(maxAbsDiff(fused.v[0].dataSync(), portable.v[0].dataSync())).toBe(0);
+      attentionSimd.enabled = true;
+    });
+  }
 
   it('embedding: a column of the transposed token table plus the position rows, for several tokens', () => {
     const [D, V, N] = [10, 7, 9];

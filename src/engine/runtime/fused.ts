@@ -13,6 +13,7 @@
 // the readable definition of the same functions (and what the tests compare the fused kernels with).
 import * as tf from '@tensorflow/tfjs';
 import { cacheRow } from './attention.ts';
+import { attentionLoops } from './attentionSimd.ts';
 
 const LAYER_NORM = 'NextTokenLayerNorm';
 const GELU = 'NextTokenGelu';
@@ -185,6 +186,8 @@ function registerWasmKernels(): void {
       const D = H * hd;
       const T = qkv.shape[0];
       const out = b.makeOutput([T, D], 'float32');
+      const loops = hd % 4 === 0 ? attentionLoops(backend) : null; // attention.wat's SIMD loops: a query row and its scores in the heap
+      const scratch = loops ? b.makeOutput([hd + pos + T], 'float32') : null;
       const [rows, ks, vs, os] = [qkv, k, v, out].map((t) => b.typedArrayFromHeap(t));
       // The new keys and values, written in place (the cache tensors are kept, never shared).
       for (let t = 0; t < T; t++) {
@@ -193,6 +196,27 @@ function registerWasmKernels(): void {
           ks.set(rows.subarray(t * 3 * D + D + h * hd, t * 3 * D + D + (h + 1) * hd), at);
           vs.set(rows.subarray(t * 3 * D + 2 * D + h * hd, t * 3 * D + 2 * D + (h + 1) * hd), at);
         }
+      }
+      if (loops && scratch) {
+        const sv = b.typedArrayFromHeap(scratch);
+        const [qAddr, sAddr] = [sv.byteOffset, sv.byteOffset + 4 * hd];
+        const scale = Math.fround(1 / Math.sqrt(hd));
+        for (let t = 0; t < T; t++) {
+          const n = pos + t + 1; // positions this row attends to
+          for (let h = 0; h < H; h++) {
+            sv.set(rows.subarray(t * 3 * D + h * hd, t * 3 * D + (h + 1) * hd));
+            const base = 4 * cacheRow(h, 0, cap, hd);
+            loops.scores(qAddr, ks.byteOffset + base, sAddr, n, hd, scale);
+            let max = -Infinity;
+            for (let j = hd; j < hd + n; j++) if (sv[j] > max) max = sv[j];
+            let sum = 0;
+            for (let j = hd; j < hd + n; j++) sum += Math.exp(sv[j] - max);
+            for (let j = hd; j < hd + n; j++) sv[j] = Math.exp(sv[j] - max) / sum;
+            loops.weighted(sAddr, vs.byteOffset + base, os.byteOffset + 4 * (t * D + h * hd), n, hd);
+          }
+        }
+        (backend as unknown as { disposeData(id: object): void }).disposeData(scratch.dataId);
+        return out;
       }
       const scores = new Float64Array(pos + T);
       const acc = new Float64Array(hd);
