@@ -5,20 +5,12 @@ import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { selectBackend } from '../src/engine/runtime/backend.ts';
 import { causalAttention, causalMask, KVCache } from '../src/engine/runtime/attention.ts';
-import { addLayerNorm, cachedAttention, denseWasm, embedTokens, fusedKernels, gelu, layerNorm } from '../src/engine/runtime/fused.ts';
+import { addLayerNorm, cachedAttention, denseWasm, embedTokens, gelu, layerNorm } from '../src/engine/runtime/fused.ts';
 import { layerNormF64, maxAbsDiff, randomFloats } from './shared/numeric.ts';
+import { composite } from './shared/composite.ts';
 import { attentionLoops, attentionSimd } from '../src/engine/runtime/attentionSimd.ts';
 
 const randn = randomFloats(3);
-/** Runs f with the composite TF.js ops instead of the fused kernels. */
-function composite<T>(f: () => T): T {
-  fusedKernels.enabled = false;
-  try {
-    return f();
-  } finally {
-    fusedKernels.enabled = true;
-  }
-}
 
 describe('fused kernels on WASM', () => {
   beforeAll(async () => {

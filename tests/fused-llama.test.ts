@@ -5,9 +5,9 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { selectBackend } from '../src/engine/runtime/backend.ts';
-import { fusedKernels } from '../src/engine/runtime/fused.ts';
 import { addRmsNorm, fusedRopeAttention, rmsNorm, ropeAttention, swiglu } from '../src/engine/runtime/fusedLlama.ts';
 import { maxAbsDiff, randomFloats } from './shared/numeric.ts';
+import { composite } from './shared/composite.ts';
 import { readFileSync } from 'node:fs';
 import { attentionLoops, attentionSimd } from '../src/engine/runtime/attentionSimd.ts';
 import { ATTENTION_WASM_BASE64 } from '../src/engine/runtime/attentionWasm.ts';
@@ -17,14 +17,6 @@ import { loadModelDir } from '../src/node/loadDir.ts';
 
 const randn = randomFloats(11);
 
-function composite<T>(f: () => T): T {
-  fusedKernels.enabled = false;
-  try {
-    return f();
-  } finally {
-    fusedKernels.enabled = true;
-  }
-}
 
 function rmsF64(x: ArrayLike<number>, w: ArrayLike<number>, D: number, eps: number): Float64Array {
   const out = new Float64Array(x.length);

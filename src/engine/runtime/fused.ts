@@ -13,7 +13,7 @@
 // the readable definition of the same functions (and what the tests compare the fused kernels with).
 import * as tf from '@tensorflow/tfjs';
 import { cacheRow } from './attention.ts';
-import { attentionLoops } from './attentionSimd.ts';
+import { HeadAttention } from './headAttention.ts';
 
 const LAYER_NORM = 'NextTokenLayerNorm';
 const GELU = 'NextTokenGelu';
@@ -186,84 +186,23 @@ function registerWasmKernels(): void {
       const D = H * hd;
       const T = qkv.shape[0];
       const out = b.makeOutput([T, D], 'float32');
-      const loops = hd % 4 === 0 ? attentionLoops(backend) : null; // attention.wat's SIMD loops: a query row and its scores in the heap
-      const scratch = loops ? b.makeOutput([hd + pos + T], 'float32') : null;
-      const [rows, ks, vs, os] = [qkv, k, v, out].map((t) => b.typedArrayFromHeap(t));
-      // The new keys and values, written in place (the cache tensors are kept, never shared).
-      for (let t = 0; t < T; t++) {
-        for (let h = 0; h < H; h++) {
-          const at = cacheRow(h, pos + t, cap, hd);
-          ks.set(rows.subarray(t * 3 * D + D + h * hd, t * 3 * D + D + (h + 1) * hd), at);
-          vs.set(rows.subarray(t * 3 * D + 2 * D + h * hd, t * 3 * D + 2 * D + (h + 1) * hd), at);
-        }
-      }
-      if (loops && scratch) {
-        const sv = b.typedArrayFromHeap(scratch);
-        const [qAddr, sAddr] = [sv.byteOffset, sv.byteOffset + 4 * hd];
-        const scale = Math.fround(1 / Math.sqrt(hd));
+      const heads = HeadAttention.make(backend, hd, pos + T);
+      try {
+        const [rows, ks, vs, os] = [qkv, k, v, out].map((t) => b.typedArrayFromHeap(t));
+        // The new keys and values, written in place (the cache tensors are kept, never shared).
         for (let t = 0; t < T; t++) {
-          const n = pos + t + 1; // positions this row attends to
           for (let h = 0; h < H; h++) {
-            sv.set(rows.subarray(t * 3 * D + h * hd, t * 3 * D + (h + 1) * hd));
-            const base = 4 * cacheRow(h, 0, cap, hd);
-            loops.scores(qAddr, ks.byteOffset + base, sAddr, n, hd, scale);
-            let max = -Infinity;
-            for (let j = hd; j < hd + n; j++) if (sv[j] > max) max = sv[j];
-            let sum = 0;
-            for (let j = hd; j < hd + n; j++) sum += Math.exp(sv[j] - max);
-            for (let j = hd; j < hd + n; j++) sv[j] = Math.exp(sv[j] - max) / sum;
-            loops.weighted(sAddr, vs.byteOffset + base, os.byteOffset + 4 * (t * D + h * hd), n, hd);
+            const at = cacheRow(h, pos + t, cap, hd);
+            ks.set(rows.subarray(t * 3 * D + D + h * hd, t * 3 * D + D + (h + 1) * hd), at);
+            vs.set(rows.subarray(t * 3 * D + 2 * D + h * hd, t * 3 * D + 2 * D + (h + 1) * hd), at);
           }
         }
-        (backend as unknown as { disposeData(id: object): void }).disposeData(scratch.dataId);
-        return out;
-      }
-      const scores = new Float64Array(pos + T);
-      const acc = new Float64Array(hd);
-      const qv = new Float64Array(hd);
-      const scale = 1 / Math.sqrt(hd);
-      const hd4 = hd - (hd % 4);
-      for (let t = 0; t < T; t++) {
-        const n = pos + t + 1; // positions this row attends to
-        for (let h = 0; h < H; h++) {
-          const base = h * cap * hd;
-          const q = t * 3 * D + h * hd;
-          for (let i = 0; i < hd; i++) qv[i] = rows[q + i];
-          let max = -Infinity;
-          for (let j = 0; j < n; j++) {
-            // Four partial sums: independent additions the CPU can overlap (the loop is most of the kernel).
-            let s0 = 0;
-            let s1 = 0;
-            let s2 = 0;
-            let s3 = 0;
-            const kj = base + j * hd;
-            let i = 0;
-            for (; i < hd4; i += 4) {
-              s0 += qv[i] * ks[kj + i];
-              s1 += qv[i + 1] * ks[kj + i + 1];
-              s2 += qv[i + 2] * ks[kj + i + 2];
-              s3 += qv[i + 3] * ks[kj + i + 3];
-            }
-            for (; i < hd; i++) s0 += qv[i] * ks[kj + i];
-            const s = (s0 + s1 + s2 + s3) * scale;
-            scores[j] = s;
-            if (s > max) max = s;
-          }
-          let sum = 0;
-          for (let j = 0; j < n; j++) {
-            const e = Math.exp(scores[j] - max);
-            scores[j] = e;
-            sum += e;
-          }
-          acc.fill(0);
-          for (let j = 0; j < n; j++) {
-            const w = scores[j];
-            const vj = base + j * hd;
-            for (let i = 0; i < hd; i++) acc[i] += w * vs[vj + i];
-          }
-          const o = t * D + h * hd;
-          for (let i = 0; i < hd; i++) os[o + i] = acc[i] / sum;
+        heads.bind(ks, vs, os);
+        for (let t = 0; t < T; t++) {
+          for (let h = 0; h < H; h++) heads.attend(rows.subarray(t * 3 * D + h * hd, t * 3 * D + (h + 1) * hd), cacheRow(h, 0, cap, hd), pos + t + 1, t * D + h * hd);
         }
+      } finally {
+        heads.dispose();
       }
       return out;
     },

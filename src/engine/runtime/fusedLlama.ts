@@ -9,7 +9,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { cacheRow } from './attention.ts';
 import { onWasm, type WasmBackend } from './fused.ts';
-import { attentionLoops } from './attentionSimd.ts';
+import { HeadAttention } from './headAttention.ts';
 
 const RMS_NORM = 'NextTokenRmsNorm';
 const ADD_RMS_NORM = 'NextTokenAddRmsNorm';
@@ -186,98 +186,31 @@ function registerLlamaKernels(): void {
       const [qAt, kAt, vAt] = at;
       const group = H / KV;
       const out = b.makeOutput([T, H * hd], 'float32');
-      // With the SIMD loops (attention.wat): one query row and its scores in the WASM heap, where the loops read them.
-      const loops = hd % 4 === 0 ? attentionLoops(backend) : null;
-      const scratch = loops ? b.makeOutput([hd + pos + T], 'float32') : null;
-      const [qs, ks, vs, kc, vc, cs, ss, os] = [q, k, v, cacheK, cacheV, cos, sin, out].map((t) => b.typedArrayFromHeap(t));
-      const qn = qNorm ? b.typedArrayFromHeap(qNorm) : null;
-      const kn = kNorm ? b.typedArrayFromHeap(kNorm) : null;
-      const x = new Float64Array(hd);
-      const row = new Float64Array(hd);
-      // The new keys (normalised, rotated) and values, written in place (the cache tensors are kept, never shared).
-      for (let t = 0; t < T; t++) {
-        for (let g = 0; g < KV; g++) {
-          const to = cacheRow(g, pos + t, cap, hd);
-          rotateRow(ks, t * kRow + kAt + g * hd, hd, kn, eps, cs, ss, pos + t, x, row);
-          for (let i = 0; i < hd; i++) kc[to + i] = row[i];
-          vc.set(vs.subarray(t * vRow + vAt + g * hd, t * vRow + vAt + (g + 1) * hd), to);
-        }
-      }
-      if (loops && scratch) {
-        const sv = b.typedArrayFromHeap(scratch);
-        const [qAddr, sAddr] = [sv.byteOffset, sv.byteOffset + 4 * hd];
-        const scale = Math.fround(1 / Math.sqrt(hd));
+      const heads = HeadAttention.make(backend, hd, pos + T);
+      try {
+        const [qs, ks, vs, kc, vc, cs, ss, os] = [q, k, v, cacheK, cacheV, cos, sin, out].map((t) => b.typedArrayFromHeap(t));
+        const qn = qNorm ? b.typedArrayFromHeap(qNorm) : null;
+        const kn = kNorm ? b.typedArrayFromHeap(kNorm) : null;
+        const x = new Float64Array(hd);
+        const row = new Float64Array(hd);
+        // The new keys (normalised, rotated) and values, written in place (the cache tensors are kept, never shared).
         for (let t = 0; t < T; t++) {
-          const n = pos + t + 1; // positions this row attends to
+          for (let g = 0; g < KV; g++) {
+            const to = cacheRow(g, pos + t, cap, hd);
+            rotateRow(ks, t * kRow + kAt + g * hd, hd, kn, eps, cs, ss, pos + t, x, row);
+            for (let i = 0; i < hd; i++) kc[to + i] = row[i];
+            vc.set(vs.subarray(t * vRow + vAt + g * hd, t * vRow + vAt + (g + 1) * hd), to);
+          }
+        }
+        heads.bind(kc, vc, os);
+        for (let t = 0; t < T; t++) {
           for (let h = 0; h < H; h++) {
             rotateRow(qs, t * qRow + qAt + h * hd, hd, qn, eps, cs, ss, pos + t, x, row);
-            for (let i = 0; i < hd; i++) sv[i] = row[i]; // float32, as the composite path's query tensor
-            const base = 4 * cacheRow(Math.floor(h / group), 0, cap, hd);
-            loops.scores(qAddr, kc.byteOffset + base, sAddr, n, hd, scale);
-            let max = -Infinity;
-            for (let j = hd; j < hd + n; j++) if (sv[j] > max) max = sv[j];
-            let sum = 0;
-            for (let j = hd; j < hd + n; j++) sum += Math.exp(sv[j] - max);
-            for (let j = hd; j < hd + n; j++) sv[j] = Math.exp(sv[j] - max) / sum;
-            loops.weighted(sAddr, vc.byteOffset + base, os.byteOffset + 4 * (t * H + h) * hd, n, hd);
+            heads.attend(row, cacheRow(Math.floor(h / group), 0, cap, hd), pos + t + 1, (t * H + h) * hd);
           }
         }
-        (backend as unknown as { disposeData(id: object): void }).disposeData(scratch.dataId);
-        return out;
-      }
-      const scores = new Float64Array(pos + T);
-      const acc = new Float64Array(hd);
-      const scale = 1 / Math.sqrt(hd);
-      const hd4 = hd - (hd % 4);
-      for (let t = 0; t < T; t++) {
-        const n = pos + t + 1; // positions this row attends to
-        for (let h = 0; h < H; h++) {
-          // float32 after the rotation, as the composite path's query tensor
-          rotateRow(qs, t * qRow + qAt + h * hd, hd, qn, eps, cs, ss, pos + t, x, row);
-          for (let i = 0; i < hd; i++) row[i] = Math.fround(row[i]);
-          const base = cacheRow(Math.floor(h / group), 0, cap, hd);
-          let max = -Infinity;
-          for (let j = 0; j < n; j++) {
-            // Four partial sums: independent additions the CPU can overlap (as in GPT-2's kernel, fused.ts).
-            let s0 = 0;
-            let s1 = 0;
-            let s2 = 0;
-            let s3 = 0;
-            const kj = base + j * hd;
-            let i = 0;
-            for (; i < hd4; i += 4) {
-              s0 += row[i] * kc[kj + i];
-              s1 += row[i + 1] * kc[kj + i + 1];
-              s2 += row[i + 2] * kc[kj + i + 2];
-              s3 += row[i + 3] * kc[kj + i + 3];
-            }
-            for (; i < hd; i++) s0 += row[i] * kc[kj + i];
-            const s = (s0 + s1 + s2 + s3) * scale;
-            scores[j] = s;
-            if (s > max) max = s;
-          }
-          let sum = 0;
-          for (let j = 0; j < n; j++) {
-            const e = Math.exp(scores[j] - max);
-            scores[j] = e;
-            sum += e;
-          }
-          acc.fill(0);
-          for (let j = 0; j < n; j++) {
-            const w = scores[j];
-            const vj = base + j * hd;
-            let i = 0;
-            for (; i < hd4; i += 4) {
-              acc[i] += w * vc[vj + i];
-              acc[i + 1] += w * vc[vj + i + 1];
-              acc[i + 2] += w * vc[vj + i + 2];
-              acc[i + 3] += w * vc[vj + i + 3];
-            }
-            for (; i < hd; i++) acc[i] += w * vc[vj + i];
-          }
-          const o = (t * H + h) * hd;
-          for (let i = 0; i < hd; i++) os[o + i] = acc[i] / sum;
-        }
+      } finally {
+        heads.dispose();
       }
       return out;
     },
