@@ -1,5 +1,8 @@
 // npm run -s bench:soak -- [--tokens N] [--tokens-124m M] [--skip-124m] [--json]
 //
+// A developer's measurement, so it lives with the tools, not in the product: it drives the page's own
+// reducer (src/ui/state.ts) beside the engine, in one Node process; no CLI or engine file imports ui/.
+//
 // A long session, as the app lives it, with the engine and the app state in one process: many runs
 // and branches (each branch reuses its parent's cached prefix), tools between runs (Look inside and
 // perplexity, through withCacheKept), every step's record kept in the app state by the same reducer
@@ -10,22 +13,22 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { generate } from '../engine/generate/generate.ts';
-import type { LoadedModel } from '../engine/load/load.ts';
-import { withCacheKept } from '../engine/model/model.ts';
-import { scoreContinuation } from '../engine/tools/lens.ts';
-import { inspect } from '../engine/tools/inspect.ts';
-import { loadModelDir } from '../node/loadDir.ts';
-import { initialState, reduce, type AppState } from '../ui/state.ts';
-import { DEFAULT_SETUP } from '../ui/urlState.ts';
-import { writeGpt2Random } from '../../tools/gpt2-124m.ts';
-import { parseArgs, runMain } from './args.ts';
-import { selectBackend } from '../engine/runtime/backend.ts';
-import { wasmHeapBytes } from '../engine/runtime/tfjsInternals.ts';
-import { samplingSettings } from '../sampling/stages.ts';
-import { topIds } from '../sampling/topColumns.ts';
+import { generate } from '../src/engine/generate/generate.ts';
+import type { LoadedModel } from '../src/engine/load/load.ts';
+import { withCacheKept } from '../src/engine/model/model.ts';
+import { scoreContinuation } from '../src/engine/tools/lens.ts';
+import { inspect } from '../src/engine/tools/inspect.ts';
+import { loadModelDir } from '../src/node/loadDir.ts';
+import { initialState, reduce, type AppState } from '../src/ui/state.ts';
+import { DEFAULT_SETUP } from '../src/ui/urlState.ts';
+import { writeGpt2Random } from './gpt2-124m.ts';
+import { parseArgs, runMain } from '../src/cli/args.ts';
+import { selectBackend } from '../src/engine/runtime/backend.ts';
+import { wasmHeapBytes } from '../src/engine/runtime/tfjsInternals.ts';
+import { samplingSettings } from '../src/sampling/stages.ts';
+import { topIds } from '../src/sampling/topColumns.ts';
 
-const ROOT = join(import.meta.dirname, '..', '..');
+const ROOT = join(import.meta.dirname, '..');
 const PROMPTS = ['Once upon a time', 'The capital of France is', 'In the beginning', 'The cat sat on the', 'She opened the door and'];
 const MB = 2 ** 20;
 const round = (x: number, d = 2) => Math.round(x * 10 ** d) / 10 ** d;
