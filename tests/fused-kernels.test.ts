@@ -2,7 +2,7 @@
 // against the composite TF.js ops they replace. The whole model with them is checked against the
 // float64 GPT-2 reference in engine.test.ts.
 import * as tf from '@tensorflow/tfjs';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { selectBackend } from '../src/engine/runtime/backend.ts';
 import { causalAttention, causalMask, KVCache } from '../src/engine/runtime/attention.ts';
 import { addLayerNorm, cachedAttention, denseWasm, embedTokens, gelu, layerNorm } from '../src/engine/runtime/fused.ts';
@@ -13,6 +13,10 @@ import { attentionLoops, attentionSimd } from '../src/engine/runtime/attentionSi
 const randn = randomFloats(3);
 
 describe('fused kernels on WASM', () => {
+  // A test that turns the SIMD loops off must not leave them off for the next, even when it fails.
+  afterEach(() => {
+    attentionSimd.enabled = true;
+  });
   beforeAll(async () => {
     expect((await selectBackend({ order: ['wasm'] })).backend).toBe('wasm');
   });

@@ -3,7 +3,7 @@
 // attention head by head) and against the composite TF.js ops they replace. The whole model with them is
 // checked against the float64 and PyTorch references in reference-logits.test.ts.
 import * as tf from '@tensorflow/tfjs';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { selectBackend } from '../src/engine/runtime/backend.ts';
 import { addRmsNorm, fusedRopeAttention, rmsNorm, ropeAttention, swiglu } from '../src/engine/runtime/fusedLlama.ts';
 import { maxAbsDiff, randomFloats } from './shared/numeric.ts';
@@ -42,6 +42,10 @@ function ropeF64(x: ArrayLike<number>, p: number, theta: number): number[] {
 }
 
 describe('Llama kernels on WASM', () => {
+  // A test that turns the SIMD loops off must not leave them off for the next, even when it fails.
+  afterEach(() => {
+    attentionSimd.enabled = true;
+  });
   beforeAll(async () => {
     expect((await selectBackend({ order: ['wasm'] })).backend).toBe('wasm');
   });

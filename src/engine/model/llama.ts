@@ -12,8 +12,8 @@
 // learned position table, grouped-query attention, a gated (SwiGLU) MLP, and nn.Linear weights
 // stored [out, in] (transposed once here so that every projection is x·W).
 // The KV cache and the composite attention are shared with GPT-2 (attention.ts); on WASM a layer runs as
-// ten kernels or fewer (runtime/fusedLlama.ts: norms with their residual add, SwiGLU, and one attention kernel
-// that rotates, writes the cache and attends).
+// eight kernels at float32, eleven quantized (runtime/fusedLlama.ts: norms with their residual add, SwiGLU,
+// and one attention kernel that rotates, writes the cache and attends).
 import * as tf from '@tensorflow/tfjs';
 import { KVCache, causalAttention, causalMask } from '../runtime/attention.ts';
 import type { LlamaConfig } from './config.ts';
@@ -143,7 +143,8 @@ export class Llama extends KVModel {
 
   /**
    * Every layer on x [T, D]. Each residual add is done together with the norm that reads its sum (one kernel
-   * on WASM), so a layer is its seven products, attention and two norms.
+   * on WASM), so a layer is its products (four at float32, q/k/v and gate/up joined; seven quantized), attention,
+   * SwiGLU and two norms.
    */
   private blocks(x: tf.Tensor2D, attend: Attend, trace?: Trace): tf.Tensor2D {
     const eps = this.config.rmsNormEps;

@@ -20,18 +20,23 @@ interface EmscriptenModule {
 }
 
 const bound = new WeakMap<WebAssembly.Memory, AttentionLoops | null>();
-let modules: { plain: WebAssembly.Module; shared: WebAssembly.Module } | null | undefined;
+const compiled = new Map<boolean, WebAssembly.Module | null>();
 
-function compile(): typeof modules {
-  if (modules !== undefined) return modules;
+/** The module for a plain or a shared memory, or null where that variant does not validate (no SIMD; no shared memory). */
+function compile(shared: boolean): WebAssembly.Module | null {
+  if (compiled.has(shared)) return compiled.get(shared)!;
   const bytes = Uint8Array.from(atob(ATTENTION_WASM_BASE64), (c) => c.charCodeAt(0));
-  // The memory import's limits: kind 2 (memory), flags 1 (a maximum), minimum 1, maximum 65536 (LEB128).
-  const limits = [0x02, 0x01, 0x01, 0x80, 0x80, 0x04];
-  const at = bytes.findIndex((_, i) => limits.every((b, k) => bytes[i + k] === b));
-  const shared = bytes.slice();
-  if (at >= 0) shared[at + 1] = 0x03; // a maximum, and shared
-  modules = at >= 0 && WebAssembly.validate(bytes) && WebAssembly.validate(shared) ? { plain: new WebAssembly.Module(bytes), shared: new WebAssembly.Module(shared) } : null;
-  return modules;
+  let ok = true;
+  if (shared) {
+    // The memory import's limits: kind 2 (memory), flags 1 (a maximum), minimum 1, maximum 65536 (LEB128).
+    const limits = [0x02, 0x01, 0x01, 0x80, 0x80, 0x04];
+    const at = bytes.findIndex((_, i) => limits.every((b, k) => bytes[i + k] === b));
+    if (at >= 0) bytes[at + 1] = 0x03; // a maximum, and shared
+    ok = at >= 0;
+  }
+  const m = ok && WebAssembly.validate(bytes) ? new WebAssembly.Module(bytes) : null;
+  compiled.set(shared, m);
+  return m;
 }
 
 /** The loops on the WASM backend's memory, or null (no SIMD, or a memory they cannot import): use JavaScript. */
@@ -41,12 +46,11 @@ export function attentionLoops(backend: unknown): AttentionLoops | null {
   const memory = wasm?.wasmMemory ?? wasm?.asm?.memory;
   if (!memory) return null;
   if (bound.has(memory)) return bound.get(memory)!;
-  const m = compile();
+  const m = compile(typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer);
   let loops: AttentionLoops | null = null;
   if (m) {
-    const isShared = typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
     try {
-      loops = new WebAssembly.Instance(isShared ? m.shared : m.plain, { env: { memory } }).exports as unknown as AttentionLoops;
+      loops = new WebAssembly.Instance(m, { env: { memory } }).exports as unknown as AttentionLoops;
     } catch {
       loops = null; // limits that do not match (another TF.js build): JavaScript it is
     }

@@ -1,8 +1,8 @@
 // The Llama family's fused kernels on WASM, as fused.ts has GPT-2's: RMS norm (alone, and with the residual
 // add before it), SwiGLU, and attention that normalises (Qwen3) and rotates the new queries and keys, writes
 // the keys and values into the cache and attends over the filled positions of each query head's kv head,
-// all in one kernel. A decode step of a Llama layer ran about fifty TF.js ops; with these it runs ten
-// (seven products, attention, two norms).
+// all in one kernel. A decode step of a Llama layer ran about fifty TF.js ops; with these it runs eight at
+// float32 (q/k/v and gate/up joined: four products, attention, SwiGLU, two norms), eleven quantized (seven products).
 //
 // Elsewhere (WebGPU, WebGL, CPU, and under a gradient tape) the composite TF.js ops below each kernel are
 // the definition; tests/fused-kernels.test.ts compares the two.
@@ -45,7 +45,7 @@ export function addRmsNorm(x: tf.Tensor2D, y: tf.Tensor2D, weight: tf.Tensor1D, 
 export function swiglu(gate: tf.Tensor2D, up?: tf.Tensor2D): tf.Tensor2D {
   // As GELU (fused.ts): one exp per element in JavaScript beats three dispatches for a decode step; a
   // prompt's rows go to TF.js's SIMD kernels.
-  if (gate.size <= 32768 && onWasmLlama()) return tf.engine().runKernel(SWIGLU, up ? { gate, up } : { gate }, {}) as tf.Tensor2D;
+  if ((up ? gate.size : gate.size / 2) <= 16384 && onWasmLlama()) return tf.engine().runKernel(SWIGLU, up ? { gate, up } : { gate }, {}) as tf.Tensor2D;
   return tf.tidy(() => {
     const [g, u] = up ? [gate, up] : tf.split(gate, 2, 1);
     return tf.mul(tf.mul(g, tf.sigmoid(g)), u) as tf.Tensor2D;

@@ -61,8 +61,12 @@ export class HeadAttention {
       let max = -Infinity;
       for (let j = hd; j < hd + n; j++) if (sv[j] > max) max = sv[j];
       let sum = 0;
-      for (let j = hd; j < hd + n; j++) sum += Math.exp(sv[j] - max);
-      for (let j = hd; j < hd + n; j++) sv[j] = Math.exp(sv[j] - max) / sum;
+      for (let j = hd; j < hd + n; j++) {
+        const e = Math.exp(sv[j] - max);
+        sv[j] = e;
+        sum += e;
+      }
+      for (let j = hd; j < hd + n; j++) sv[j] /= sum;
       loops.weighted(sAt, this.vc.byteOffset + 4 * base, this.os.byteOffset + 4 * outAt, n, hd);
       return;
     }
