@@ -104,6 +104,25 @@ for (const backend of ['webgpu', 'wasm'] as BackendName[]) {
         lm.model.truncate(0);
         expect(perToken).toBe(4 * configJson.n_layer + 2);
       });
+
+      // The Llama family's step (fusedWebGPULlama.ts); its logits are held to the PyTorch reference above. Qwen3's
+      // per-head q/k norms keep it on the composite ops.
+      for (const name of ['tiny-llama', 'tiny-llama-tied', 'tiny-qwen2']) {
+        it(`${name}: a decode step in 4 compute dispatches per block + 2`, async () => {
+          const m = buildModel(await fetchModelFiles(`/tests/fixtures/${name}`));
+          try {
+            const { prompt } = (await (await fetch(`/tests/fixtures/${name}/reference_ids.json`)).json()) as { prompt: number[] };
+            await lastLogits(m.model.forward(prompt, true));
+            const dispatches = countDispatches()!;
+            for (let i = 0; i < 4; i++) await lastLogits(m.model.forward([prompt[i]], true));
+            const perToken = dispatches.read() / 4;
+            dispatches.stop();
+            expect(perToken).toBe(4 * m.config.nLayer + 2);
+          } finally {
+            m.model.dispose();
+          }
+        });
+      }
     }
 
     it('a 4,096-position context: decode steps with the cache at 4,096 positions match the float64 reference (the fused WebGPU attention only where its workgroup memory fits the device)', async () => {

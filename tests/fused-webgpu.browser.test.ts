@@ -5,6 +5,7 @@ import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { selectBackend } from '../src/engine/runtime/backend.ts';
 import { attnProj, embed, lnMatVec, webgpuDecodeStep, writeCacheRow } from '../src/engine/runtime/fusedWebGPU.ts';
+import { embedColumn, registerLlamaDecodeKernels, rmsMatVec } from '../src/engine/runtime/fusedWebGPULlama.ts';
 import { layerNormF64, maxAbsDiff, randomFloats } from './shared/numeric.ts';
 
 const randn = randomFloats(5);
@@ -80,5 +81,92 @@ describe('fused WebGPU decode kernels', () => {
     const out = await embed(tf.tensor2d(wteT, [D, V]), tf.tensor2d(wpe, [N, D]), 17, 5).data();
     const expected = Array.from({ length: D }, (_, i) => wteT[i * V + 17] + wpe[5 * D + i]);
     expect(maxAbsDiff(out, expected)).toBeLessThan(1e-6);
+  });
+
+  describe('the Llama family (fusedWebGPULlama.ts)', () => {
+    beforeAll(() => expect(registerLlamaDecodeKernels()).toBe(true));
+    const rmsF64 = (x: Float32Array, g: Float32Array, eps: number) => {
+      const ms = x.reduce((a, v) => a + v * v, 0) / x.length;
+      return Array.from(x, (v, i) => (v / Math.sqrt(ms + eps)) * g[i]);
+    };
+    const product = (h: number[], w: Float32Array, N: number, c: number, bias?: Float32Array) => h.reduce((a, v, i) => a + v * w[i * N + c], bias ? bias[c] : 0);
+
+    it('rmsMatVec with rope: RMS norm, product, bias, then q and k rotated ("rotate half") at the position, v as it is', async () => {
+      const [K, H, KV, hd, P, pos, eps] = [40, 2, 1, 8, 12, 5, 1e-5];
+      const N = (H + 2 * KV) * hd;
+      const width = (H + KV) * hd;
+      const [x, w, bias, g] = [randn(K, 2), randn(K * N, 0.3), randn(N), randn(K)];
+      const angles = Array.from({ length: P * hd }, (_, j) => Math.floor(j / hd) * 10000 ** (-(2 * (j % (hd / 2))) / hd));
+      const cos = Float32Array.from(angles, Math.cos);
+      const sin = Float32Array.from(angles, Math.sin);
+      const rope = { cos: tf.tensor2d(cos, [P, hd]), sin: tf.tensor2d(sin, [P, hd]), pos, width, hd };
+      const out = await rmsMatVec(tf.tensor2d(x, [1, K]), tf.tensor2d(w, [K, N]), { norm: tf.tensor1d(g), eps, bias: tf.tensor1d(bias), rope }).data();
+      const h = rmsF64(x, g, eps);
+      const a = Array.from({ length: N }, (_, c) => product(h, w, N, c, bias));
+      const expected = a.map((v, c) => {
+        if (c >= width) return v;
+        const i = c % hd;
+        const rotated = i < hd / 2 ? -a[c + hd / 2] : a[c - hd / 2];
+        return v * cos[pos * hd + i] + rotated * sin[pos * hd + i];
+      });
+      expect(out.length).toBe(N);
+      expect(maxAbsDiff(out, expected)).toBeLessThan(1e-4);
+      // The rotation moved q and k (a kernel that left them would fail above): not the plain product.
+      expect(maxAbsDiff(out.slice(0, width), a.slice(0, width))).toBeGreaterThan(1e-2);
+    });
+
+    it('rmsMatVec with swiglu: silu(gate)·up from [gate | up] side by side; and the plain normed product (the LM head)', async () => {
+      const [K, F, eps] = [24, 70, 1e-6];
+      const [x, w, bias, g] = [randn(K, 2), randn(K * 2 * F, 0.3), randn(2 * F), randn(K)];
+      const out = await rmsMatVec(tf.tensor2d(x, [1, K]), tf.tensor2d(w, [K, 2 * F]), { norm: tf.tensor1d(g), eps, bias: tf.tensor1d(bias), swiglu: true }).data();
+      const h = rmsF64(x, g, eps);
+      const expected = Array.from({ length: F }, (_, c) => {
+        const gate = product(h, w, 2 * F, c, bias);
+        return (gate / (1 + Math.exp(-gate))) * product(h, w, 2 * F, c + F, bias);
+      });
+      expect(out.length).toBe(F);
+      expect(maxAbsDiff(out, expected)).toBeLessThan(1e-4);
+      const head = await rmsMatVec(tf.tensor2d(x, [1, K]), tf.tensor2d(w, [K, 2 * F]), { norm: tf.tensor1d(g), eps }).data();
+      expect(maxAbsDiff(head, Array.from({ length: 2 * F }, (_, c) => product(h, w, 2 * F, c)))).toBeLessThan(1e-4);
+    });
+
+    it('attnProj with grouped-query heads (4 query heads on 2 kv heads), no bias and an output narrower than the heads', async () => {
+      const [H, KV, hd, cap, pos, N] = [4, 2, 8, 16, 9, 20];
+      const A = H * hd;
+      const k = tf.tensor3d(randn(KV * cap * hd), [KV, cap, hd]);
+      const v = tf.tensor3d(randn(KV * cap * hd), [KV, cap, hd]);
+      const row = randn(A + 2 * KV * hd, 2);
+      const qkv = tf.tensor2d(row, [1, row.length]);
+      const w = randn(A * N, 0.3);
+      const res = randn(N);
+      writeCacheRow(qkv, k, v, pos, A);
+      const out = await attnProj(qkv, k, v, tf.tensor2d(w, [A, N]), undefined, tf.tensor2d(res, [1, N]), pos, H).data();
+      const ks = (await k.array()) as number[][][];
+      const vs = (await v.array()) as number[][][];
+      const att = new Float64Array(A);
+      for (let kv = 0; kv < KV; kv++) {
+        expect(ks[kv][pos]).toEqual(Array.from(row.subarray(A + kv * hd, A + (kv + 1) * hd)));
+        expect(vs[kv][pos]).toEqual(Array.from(row.subarray(A + KV * hd + kv * hd, A + KV * hd + (kv + 1) * hd)));
+      }
+      for (let h = 0; h < H; h++) {
+        const kv = Math.floor(h / (H / KV));
+        const q = row.subarray(h * hd, (h + 1) * hd);
+        const s = ks[kv].slice(0, pos + 1).map((kj) => kj.reduce((a, x, i) => a + x * q[i], 0) / Math.sqrt(hd));
+        const m = Math.max(...s);
+        const e = s.map((x) => Math.exp(x - m));
+        const z = e.reduce((a, b) => a + b, 0);
+        for (let i = 0; i < hd; i++) att[h * hd + i] = e.reduce((a, wj, j) => a + (wj / z) * vs[kv][j][i], 0);
+      }
+      const expected = Array.from({ length: N }, (_, c) => res[c] + att.reduce((a, x, i) => a + x * w[i * N + c], 0));
+      expect(out.length).toBe(N);
+      expect(maxAbsDiff(out, expected)).toBeLessThan(1e-4);
+    });
+
+    it('embedColumn: a column of the transposed token table', async () => {
+      const [D, V] = [70, 33];
+      const table = randn(D * V);
+      const out = await embedColumn(tf.tensor2d(table, [D, V]), 17).data();
+      expect(Array.from(out)).toEqual(Array.from({ length: D }, (_, i) => table[i * V + 17]));
+    });
   });
 });

@@ -13,7 +13,8 @@
 // stored [out, in] (transposed once here so that every projection is x·W).
 // The KV cache and the composite attention are shared with GPT-2 (attention.ts); on WASM a layer runs as
 // eight kernels at float32, eleven quantized (runtime/fusedLlama.ts: norms with their residual add, SwiGLU,
-// and one attention kernel that rotates, writes the cache and attends).
+// and one attention kernel that rotates, writes the cache and attends); a decode step on WebGPU as four
+// dispatches a layer (runtime/fusedWebGPULlama.ts).
 import * as tf from '@tensorflow/tfjs';
 import { KVCache, causalAttention, causalMask } from '../runtime/attention.ts';
 import type { LlamaConfig } from './config.ts';
@@ -23,6 +24,8 @@ import type { Trace } from './model.ts';
 import { QuantMatrix, type QuantArena, type WeightDType } from '../runtime/quant.ts';
 import { quantRows } from '../runtime/quantDense.ts';
 import { loadWeights, type Matrix } from './weights.ts';
+import { attnProj, lnMatVec, webgpuDecodeStep, writeCacheRow } from '../runtime/fusedWebGPU.ts';
+import { embedColumn, registerLlamaDecodeKernels, rmsMatVec } from '../runtime/fusedWebGPULlama.ts';
 import type { WeightSource } from './weights.ts';
 
 // At float32, projections that read the same input are held side by side and run as one product: q, k and v
@@ -38,9 +41,9 @@ export class Llama extends KVModel {
   private constructor(
     readonly config: LlamaConfig,
     private readonly embedT: Matrix, // [D, V]: embed_tokens, looked up by column (quantized: [V, D], by row)
-    headT: Matrix, // [D, V]: the LM head (the same tensor as embedT when tied; quantized: [V, D])
+    private readonly headT: Matrix, // [D, V]: the LM head (the same tensor as embedT when tied; quantized: [V, D])
     private readonly layers: Layer[],
-    norm: tf.Tensor1D,
+    private readonly norm: tf.Tensor1D,
     private readonly rope: { cos: tf.Tensor2D; sin: tf.Tensor2D }, // [contextLength, headDim]
     readonly params: number,
     weights: tf.Tensor[],
@@ -97,6 +100,7 @@ export class Llama extends KVModel {
   }
 
   forward(ids: number[], lastOnly = false, trace?: Trace): tf.Tensor2D {
+    if (ids.length === 1 && !trace && this.webgpuDecodes()) return this.run(ids, lastOnly, (pos) => this.decodeStepWebGPU(ids[0], pos), true);
     return this.run(ids, lastOnly, (pos, T) => {
       const x = this.tokenEmbeddings(ids); // [T, D]
       if (trace?.wantEmbeddings) trace.embeddings = { token: tf.keep(x), position: null }; // positions enter through rotary embeddings, not a table
@@ -109,6 +113,31 @@ export class Llama extends KVModel {
       const mask = causalMask(pos, T, this.cache.capacity);
       return this.blocks(x, this.rotated(pos, T, (l, q, k, v) => this.attend(l, q, k, v, pos, mask, trace)), trace);
     });
+  }
+
+  /** Whether the next token's step runs as fusedWebGPULlama.ts's kernels (WebGPU, float32, no per-head q/k norms, attention's memory fits). */
+  private webgpuDecodes(): boolean {
+    const { nHead: H, headDim: hd, qkNorm } = this.config;
+    if (this.dtype !== 'f32' || qkNorm || !this.layers.every((l) => 'qkv' in l.self_attn && 'gate_up' in l.mlp)) return false;
+    return webgpuDecodeStep(this.cache.capacityFor(this.cache.ids.length + 1), H * hd) && registerLlamaDecodeKernels();
+  }
+
+  /** One token's step on WebGPU in 4 dispatches per block: the same function as blocks() + unembed(). */
+  private decodeStepWebGPU(id: number, pos: number): tf.Tensor2D {
+    const { nHead: H, nKvHead: KV, headDim: hd, rmsNormEps: eps } = this.config;
+    const f32 = (m: Matrix) => m as tf.Tensor2D; // float32 only (webgpuDecodes checks): every matrix is a tensor
+    const rope = { ...this.rope, pos, width: (H + KV) * hd, hd };
+    let x = embedColumn(f32(this.embedT), id);
+    this.layers.forEach((layer, l) => {
+      const a = layer.self_attn as { qkv: Linear; o_proj: Linear };
+      const f = layer.mlp as { gate_up: Linear; down_proj: Linear };
+      const qkv = rmsMatVec(x, f32(a.qkv.w), { norm: layer.input_layernorm, eps, bias: a.qkv.b, rope });
+      writeCacheRow(qkv, this.cache.k[l], this.cache.v[l], pos, H * hd);
+      x = attnProj(qkv, this.cache.k[l], this.cache.v[l], f32(a.o_proj.w), a.o_proj.b, x, pos, H);
+      const m = rmsMatVec(x, f32(f.gate_up.w), { norm: layer.post_attention_layernorm, eps, bias: f.gate_up.b, swiglu: true });
+      x = lnMatVec(m, f32(f.down_proj.w), { bias: f.down_proj.b, residual: x });
+    });
+    return rmsMatVec(x, f32(this.headT), { norm: this.norm, eps });
   }
 
   tokenEmbeddings(ids: number[]): tf.Tensor2D {

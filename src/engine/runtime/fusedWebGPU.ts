@@ -13,6 +13,8 @@
 //                x = x + m·W_proj + b                              (lnMatVec)
 //   head         logits = ln_f(x)·wteᵀ                             (lnMatVec)
 //
+// The Llama family's step (fusedWebGPULlama.ts) shares attnProj, writeCacheRow and lnMatVec with it.
+//
 // The kernels are TF.js programs run through the backend's own runWebGPUProgram (its pipeline cache, its
 // command encoder, its buffers), registered as kernels with tf.registerKernel, so tensors, tidy and
 // dispose work as for any op. Arithmetic is float32 in another order than TF.js's: the float64 reference
@@ -25,7 +27,7 @@ import { webgpuDevice } from './tfjsInternals.ts';
 const LN_MATVEC = 'NextTokenLnMatVec';
 const ATTN_PROJ = 'NextTokenAttnProj';
 const EMBED = 'NextTokenEmbed';
-const WG = 64; // threads per workgroup: one output column each
+export const WG = 64; // threads per workgroup: one output column each
 
 export interface Program {
   variableNames: string[];
@@ -43,8 +45,8 @@ export interface WebGPUBackend {
 }
 
 /**
- * Whether the fused decode step runs now (WebGPU, fused kernels on) for a cache of `capacity` positions and width
- * `D`. Its attention keeps every position's score in workgroup memory (attnProjProgram): where that would pass the
+ * Whether the fused decode step runs now (WebGPU, fused kernels on) for a cache of `capacity` positions and an
+ * attention output `D` wide (heads × head size). Its attention keeps every position's score in workgroup memory (attnProjProgram): where that would pass the
  * device's limit (16 KB by default: about 3,000 positions at GPT-2's width) the step takes the composite path,
  * never an unchecked overflow.
  */
@@ -74,9 +76,13 @@ export function lnMatVec(x: tf.Tensor2D, w: tf.Tensor2D, o: { bias?: tf.Tensor1D
   return tf.engine().runKernel(LN_MATVEC, inputs, { eps: o.eps ?? 1e-5, gelu: !!o.gelu }) as tf.Tensor2D;
 }
 
-/** x + (softmax(q·kᵀ/√hd)·v over positions 0..pos, every head)·W + bias, for qkv [1, 3D] and caches [H, capacity, hd]. */
-export function attnProj(qkv: tf.Tensor2D, k: tf.Tensor3D, v: tf.Tensor3D, w: tf.Tensor2D, bias: tf.Tensor1D, residual: tf.Tensor2D, pos: number): tf.Tensor2D {
-  return tf.engine().runKernel(ATTN_PROJ, { qkv, k, v, w, bias, res: residual }, { pos }) as tf.Tensor2D;
+/**
+ * x + (softmax(q·kᵀ/√hd)·v over positions 0..pos, every head)·W (+ bias), for q the first `heads`·hd values of
+ * qkv [1, …] and caches [KV, capacity, hd]. With grouped-query attention (KV < heads) query head h reads kv
+ * head floor(h / (heads / KV)); W is [heads·hd, N] (N need not be heads·hd: Llama's head_dim is free).
+ */
+export function attnProj(qkv: tf.Tensor2D, k: tf.Tensor3D, v: tf.Tensor3D, w: tf.Tensor2D, bias: tf.Tensor1D | undefined, residual: tf.Tensor2D, pos: number, heads = k.shape[0]): tf.Tensor2D {
+  return tf.engine().runKernel(ATTN_PROJ, { qkv, k, v, w, ...(bias ? { bias } : {}), res: residual }, { pos, heads }) as tf.Tensor2D;
 }
 
 /** wteT[:, id] + wpe[pos] as [1, D], for the LM head stored transposed, wteT [D, V]. */
@@ -84,18 +90,20 @@ export function embed(wteT: tf.Tensor2D, wpe: tf.Tensor2D, id: number, pos: numb
   return tf.engine().runKernel(EMBED, { wteT, wpe }, { id, pos }) as tf.Tensor2D;
 }
 
-/** Copies this step's keys and values (qkv [1, 3·H·hd]) into the caches [H, capacity, hd] at `pos`: 2·H buffer copies, in order with the kernels. */
-export function writeCacheRow(qkv: tf.Tensor2D, k: tf.Tensor3D, v: tf.Tensor3D, pos: number): void {
-  const [H, , hd] = k.shape;
-  const D = H * hd;
-  copyIntoCacheWebGPU(qkv, (h) => D + h * hd, hd, k, pos);
-  copyIntoCacheWebGPU(qkv, (h) => 2 * D + h * hd, hd, v, pos);
+/**
+ * Copies this step's keys and values into the caches [KV, capacity, hd] at `pos`: from qkv [1, qWidth + 2·KV·hd]
+ * (queries first, then keys, then values), 2·KV buffer copies, in order with the kernels.
+ */
+export function writeCacheRow(qkv: tf.Tensor2D, k: tf.Tensor3D, v: tf.Tensor3D, pos: number, qWidth = k.shape[0] * k.shape[2]): void {
+  const [KV, , hd] = k.shape;
+  copyIntoCacheWebGPU(qkv, (h) => qWidth + h * hd, hd, k, pos);
+  copyIntoCacheWebGPU(qkv, (h) => qWidth + KV * hd + h * hd, hd, v, pos);
 }
 
 const GELU_K = 2 * Math.sqrt(2 / Math.PI);
 
 /** WGSL: sum (or max) of `red` across the workgroup into red[0]; every thread calls it (barriers in uniform control flow). */
-const reduceSnippet = (op: 'sum' | 'max') => `
+export const reduceSnippet = (op: 'sum' | 'max') => `
   workgroupBarrier();
   for (var s = ${WG / 2}; s > 0; s = s >> 1) {
     if (tid < s) { red[tid] = ${op === 'sum' ? 'red[tid] + red[tid + s]' : 'max(red[tid], red[tid + s])'}; }
@@ -148,27 +156,28 @@ function lnMatVecProgram(K: number, N: number, has: { bias: boolean; norm: boole
   };
 }
 
-function attnProjProgram(H: number, hd: number, cap: number): Program {
-  const D = H * hd;
+function attnProjProgram(H: number, KV: number, hd: number, cap: number, N: number, hasBias: boolean): Program {
+  const A = H * hd; // the attention output's width: o_proj's input
+  const group = H / KV;
   return {
-    variableNames: ['qkv', 'kc', 'vc', 'w', 'bias', 'res'],
-    outputShape: [1, D],
-    shaderKey: `nt_attnproj_${H}_${hd}_${cap}`,
+    variableNames: ['qkv', 'kc', 'vc', 'w', ...(hasBias ? ['bias'] : []), 'res'],
+    outputShape: [1, N],
+    shaderKey: `nt_attnproj_${H}_${KV}_${hd}_${cap}_${N}_${hasBias}`,
     dispatchLayout: { x: [0, 1] },
-    dispatch: [Math.ceil(D / WG), 1, 1],
+    dispatch: [Math.ceil(N / WG), 1, 1],
     workgroupSize: [WG, 1, 1],
     uniforms: 'pos : i32,',
     getUserCode: () => `
       var<workgroup> red: array<f32, ${WG}>;
       var<workgroup> scores: array<f32, ${cap}>;
-      var<workgroup> att: array<f32, ${D}>;
+      var<workgroup> att: array<f32, ${A}>;
       fn main(index : i32) {
         let tid = i32(localId.x);
         let n = uniforms.pos + 1;
         let scale = inverseSqrt(${hd}.0);
         for (var h = 0; h < ${H}; h++) {
           let q = h * ${hd};
-          let base = h * ${cap * hd};
+          let base = (h / ${group}) * ${cap * hd};
           var m = -3.402823e+38;
           for (var j = tid; j < n; j += ${WG}) {
             var s = 0.0;
@@ -194,10 +203,10 @@ function attnProjProgram(H: number, hd: number, cap: number): Program {
           workgroupBarrier();
         }
         let c = index;
-        if (c < ${D}) {
+        if (c < ${N}) {
           var acc = 0.0;
-          for (var i = 0; i < ${D}; i++) { acc += att[i] * w[i * ${D} + c]; }
-          result[c] = acc + bias[c] + res[c];
+          for (var i = 0; i < ${A}; i++) { acc += att[i] * w[i * ${N} + c]; }
+          result[c] = acc${hasBias ? ' + bias[c]' : ''} + res[c];
         }
       }`,
   };
@@ -240,10 +249,12 @@ function register(): void {
     kernelName: ATTN_PROJ,
     backendName: 'webgpu',
     kernelFunc: ({ inputs, backend, attrs }) => {
-      const { qkv, k, v, w, bias, res } = inputs as Record<string, tf.TensorInfo>;
-      const [H, cap, hd] = k.shape;
-      const program = attnProjProgram(H, hd, cap);
-      return gpu(backend).runWebGPUProgram(program, [qkv, k, v, w, bias, res], 'float32', [{ type: 'int32', data: [(attrs as { pos: number }).pos] }]);
+      const { qkv, k, v, w, bias, res } = inputs as Record<string, tf.TensorInfo | undefined>;
+      const [KV, cap, hd] = k!.shape;
+      const { pos, heads } = attrs as { pos: number; heads: number };
+      const program = attnProjProgram(heads, KV, hd, cap, w!.shape[1], !!bias);
+      const list = [qkv, k, v, w, bias, res].filter((t): t is tf.TensorInfo => !!t);
+      return gpu(backend).runWebGPUProgram(program, list, 'float32', [{ type: 'int32', data: [pos] }]);
     },
   });
   tf.registerKernel({
