@@ -105,9 +105,8 @@ for (const backend of ['webgpu', 'wasm'] as BackendName[]) {
         expect(perToken).toBe(4 * configJson.n_layer + 2);
       });
 
-      // The Llama family's step (fusedWebGPULlama.ts); its logits are held to the PyTorch reference above. Qwen3's
-      // per-head q/k norms keep it on the composite ops.
-      for (const name of ['tiny-llama', 'tiny-llama-tied', 'tiny-qwen2']) {
+      // The Llama family's step (fusedWebGPULlama.ts); its logits are held to the PyTorch reference above.
+      for (const name of ['tiny-llama', 'tiny-llama-tied', 'tiny-qwen2', 'tiny-qwen3']) {
         it(`${name}: a decode step in 4 compute dispatches per block + 2`, async () => {
           const m = buildModel(await fetchModelFiles(`/tests/fixtures/${name}`));
           try {

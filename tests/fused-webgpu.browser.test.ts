@@ -5,7 +5,7 @@ import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { selectBackend } from '../src/engine/runtime/backend.ts';
 import { attnProj, embed, lnMatVec, webgpuDecodeStep, writeCacheRow } from '../src/engine/runtime/fusedWebGPU.ts';
-import { embedColumn, registerLlamaDecodeKernels, rmsMatVec } from '../src/engine/runtime/fusedWebGPULlama.ts';
+import { embedColumn, registerLlamaDecodeKernels, rmsMatVec, rmsQkvRope } from '../src/engine/runtime/fusedWebGPULlama.ts';
 import { layerNormF64, maxAbsDiff, randomFloats } from './shared/numeric.ts';
 
 const randn = randomFloats(5);
@@ -91,29 +91,39 @@ describe('fused WebGPU decode kernels', () => {
     };
     const product = (h: number[], w: Float32Array, N: number, c: number, bias?: Float32Array) => h.reduce((a, v, i) => a + v * w[i * N + c], bias ? bias[c] : 0);
 
-    it('rmsMatVec with rope: RMS norm, product, bias, then q and k rotated ("rotate half") at the position, v as it is', async () => {
-      const [K, H, KV, hd, P, pos, eps] = [40, 2, 1, 8, 12, 5, 1e-5];
-      const N = (H + 2 * KV) * hd;
-      const width = (H + KV) * hd;
-      const [x, w, bias, g] = [randn(K, 2), randn(K * N, 0.3), randn(N), randn(K)];
-      const angles = Array.from({ length: P * hd }, (_, j) => Math.floor(j / hd) * 10000 ** (-(2 * (j % (hd / 2))) / hd));
-      const cos = Float32Array.from(angles, Math.cos);
-      const sin = Float32Array.from(angles, Math.sin);
-      const rope = { cos: tf.tensor2d(cos, [P, hd]), sin: tf.tensor2d(sin, [P, hd]), pos, width, hd };
-      const out = await rmsMatVec(tf.tensor2d(x, [1, K]), tf.tensor2d(w, [K, N]), { norm: tf.tensor1d(g), eps, bias: tf.tensor1d(bias), rope }).data();
-      const h = rmsF64(x, g, eps);
-      const a = Array.from({ length: N }, (_, c) => product(h, w, N, c, bias));
-      const expected = a.map((v, c) => {
-        if (c >= width) return v;
-        const i = c % hd;
-        const rotated = i < hd / 2 ? -a[c + hd / 2] : a[c - hd / 2];
-        return v * cos[pos * hd + i] + rotated * sin[pos * hd + i];
+    // q and k heads rotated ("rotate half") at the position, each first RMS-normalised when norms are given (Qwen3); v as it is.
+    for (const qkNorm of [false, true]) {
+      it(`rmsQkvRope${qkNorm ? ' with per-head q/k norms' : ''}: RMS norm, product, bias, then q and k rotated at the position, v as it is`, async () => {
+        const [K, H, KV, hd, P, pos, eps] = [40, 2, 1, 8, 12, 5, 1e-5];
+        const N = (H + 2 * KV) * hd;
+        const width = (H + KV) * hd;
+        const [x, w, bias, g, qn, kn] = [randn(K, 2), randn(K * N, 0.3), randn(N), randn(K), randn(hd), randn(hd)];
+        const angles = Array.from({ length: P * hd }, (_, j) => Math.floor(j / hd) * 10000 ** (-(2 * (j % (hd / 2))) / hd));
+        const cos = Float32Array.from(angles, Math.cos);
+        const sin = Float32Array.from(angles, Math.sin);
+        const rope = { cos: tf.tensor2d(cos, [P, hd]), sin: tf.tensor2d(sin, [P, hd]), pos, heads: H, kvHeads: KV, hd };
+        const norms = qkNorm ? { qkNorm: tf.tensor1d([...qn, ...kn]) } : {};
+        const out = await rmsQkvRope(tf.tensor2d(x, [1, K]), tf.tensor2d(w, [K, N]), { norm: tf.tensor1d(g), eps, bias: tf.tensor1d(bias), ...norms, rope }).data();
+        const h = rmsF64(x, g, eps);
+        const a = Array.from({ length: N }, (_, c) => product(h, w, N, c, bias));
+        if (qkNorm) {
+          for (let head = 0; head < H + KV; head++) {
+            const normed = rmsF64(Float32Array.from(a.slice(head * hd, (head + 1) * hd)), head < H ? qn : kn, eps);
+            a.splice(head * hd, hd, ...normed);
+          }
+        }
+        const expected = a.map((v, c) => {
+          if (c >= width) return v;
+          const i = c % hd;
+          const rotated = i < hd / 2 ? -a[c + hd / 2] : a[c - hd / 2];
+          return v * cos[pos * hd + i] + rotated * sin[pos * hd + i];
+        });
+        expect(out.length).toBe(N);
+        expect(maxAbsDiff(out, expected)).toBeLessThan(1e-4);
+        // The rotation moved q and k (a kernel that left them would fail above): not the unrotated values.
+        expect(maxAbsDiff(out.slice(0, width), a.slice(0, width))).toBeGreaterThan(1e-2);
       });
-      expect(out.length).toBe(N);
-      expect(maxAbsDiff(out, expected)).toBeLessThan(1e-4);
-      // The rotation moved q and k (a kernel that left them would fail above): not the plain product.
-      expect(maxAbsDiff(out.slice(0, width), a.slice(0, width))).toBeGreaterThan(1e-2);
-    });
+    }
 
     it('rmsMatVec with swiglu: silu(gate)·up from [gate | up] side by side; and the plain normed product (the LM head)', async () => {
       const [K, F, eps] = [24, 70, 1e-6];

@@ -25,14 +25,15 @@ import { QuantMatrix, type QuantArena, type WeightDType } from '../runtime/quant
 import { quantRows } from '../runtime/quantDense.ts';
 import { loadWeights, type Matrix } from './weights.ts';
 import { attnProj, lnMatVec, webgpuDecodeStep, writeCacheRow } from '../runtime/fusedWebGPU.ts';
-import { embedColumn, registerLlamaDecodeKernels, rmsMatVec } from '../runtime/fusedWebGPULlama.ts';
+import { embedColumn, MAX_FUSED_HEAD, registerLlamaDecodeKernels, rmsMatVec, rmsQkvRope } from '../runtime/fusedWebGPULlama.ts';
 import type { WeightSource } from './weights.ts';
 
 // At float32, projections that read the same input are held side by side and run as one product: q, k and v
 // as qkv [D, (H + 2·KV)·hd], gate and up as gate_up [D, 2·I]. Quantized, they stay apart.
 interface Layer {
   input_layernorm: tf.Tensor1D;
-  self_attn: ({ qkv: Linear } | { q_proj: Linear; k_proj: Linear; v_proj: Linear }) & { o_proj: Linear; q_norm?: tf.Tensor1D; k_norm?: tf.Tensor1D };
+  // Qwen3's q_norm and k_norm, and both side by side for the WebGPU decode kernel (fusedWebGPULlama.ts).
+  self_attn: ({ qkv: Linear } | { q_proj: Linear; k_proj: Linear; v_proj: Linear }) & { o_proj: Linear; q_norm?: tf.Tensor1D; k_norm?: tf.Tensor1D; qk_norm?: tf.Tensor1D };
   post_attention_layernorm: tf.Tensor1D;
   mlp: ({ gate_up: Linear } | { gate_proj: Linear; up_proj: Linear }) & { down_proj: Linear };
 }
@@ -67,6 +68,7 @@ export class Llama extends KVModel {
 
       const embedT = transposed('model.embed_tokens.weight', V, D);
       const headT = config.tieWordEmbeddings ? embedT : transposed('lm_head.weight', V, D);
+      const qkNorms = (q_norm: tf.Tensor1D, k_norm: tf.Tensor1D) => ({ q_norm, k_norm, qk_norm: r.own(tf.concat([q_norm, k_norm])) });
       const layers: Layer[] = [];
       for (let i = 0; i < nLayer; i++) {
         const p = `model.layers.${i}`;
@@ -85,7 +87,7 @@ export class Llama extends KVModel {
           self_attn: {
             ...(qkv ? { qkv } : { q_proj: q, k_proj: k, v_proj: v }),
             o_proj: linear(`${p}.self_attn.o_proj`, H * hd, D, ab),
-            ...(config.qkNorm ? { q_norm: r.read(`${p}.self_attn.q_norm.weight`, [hd]) as tf.Tensor1D, k_norm: r.read(`${p}.self_attn.k_norm.weight`, [hd]) as tf.Tensor1D } : {}),
+            ...(config.qkNorm ? qkNorms(r.read(`${p}.self_attn.q_norm.weight`, [hd]) as tf.Tensor1D, r.read(`${p}.self_attn.k_norm.weight`, [hd]) as tf.Tensor1D) : {}),
           },
           post_attention_layernorm: r.read(`${p}.post_attention_layernorm.weight`, [D]) as tf.Tensor1D,
           mlp: { ...(gate_up ? { gate_up } : { gate_proj: gate, up_proj: up }), down_proj: linear(`${p}.mlp.down_proj`, I, D, mb) },
@@ -115,10 +117,10 @@ export class Llama extends KVModel {
     });
   }
 
-  /** Whether the next token's step runs as fusedWebGPULlama.ts's kernels (WebGPU, float32, no per-head q/k norms, attention's memory fits). */
+  /** Whether the next token's step runs as fusedWebGPULlama.ts's kernels (WebGPU, float32, attention's memory fits). */
   private webgpuDecodes(): boolean {
-    const { nHead: H, headDim: hd, qkNorm } = this.config;
-    if (this.dtype !== 'f32' || qkNorm || !this.layers.every((l) => 'qkv' in l.self_attn && 'gate_up' in l.mlp)) return false;
+    const { nHead: H, headDim: hd } = this.config;
+    if (this.dtype !== 'f32' || hd > MAX_FUSED_HEAD || !this.layers.every((l) => 'qkv' in l.self_attn && 'gate_up' in l.mlp)) return false;
     return webgpuDecodeStep(this.cache.capacityFor(this.cache.ids.length + 1), H * hd) && registerLlamaDecodeKernels();
   }
 
@@ -126,12 +128,12 @@ export class Llama extends KVModel {
   private decodeStepWebGPU(id: number, pos: number): tf.Tensor2D {
     const { nHead: H, nKvHead: KV, headDim: hd, rmsNormEps: eps } = this.config;
     const f32 = (m: Matrix) => m as tf.Tensor2D; // float32 only (webgpuDecodes checks): every matrix is a tensor
-    const rope = { ...this.rope, pos, width: (H + KV) * hd, hd };
+    const rope = { ...this.rope, pos, heads: H, kvHeads: KV, hd };
     let x = embedColumn(f32(this.embedT), id);
     this.layers.forEach((layer, l) => {
-      const a = layer.self_attn as { qkv: Linear; o_proj: Linear };
+      const a = layer.self_attn as { qkv: Linear; o_proj: Linear; qk_norm?: tf.Tensor1D };
       const f = layer.mlp as { gate_up: Linear; down_proj: Linear };
-      const qkv = rmsMatVec(x, f32(a.qkv.w), { norm: layer.input_layernorm, eps, bias: a.qkv.b, rope });
+      const qkv = rmsQkvRope(x, f32(a.qkv.w), { norm: layer.input_layernorm, eps, bias: a.qkv.b, qkNorm: a.qk_norm, rope });
       writeCacheRow(qkv, this.cache.k[l], this.cache.v[l], pos, H * hd);
       x = attnProj(qkv, this.cache.k[l], this.cache.v[l], f32(a.o_proj.w), a.o_proj.b, x, pos, H);
       const m = rmsMatVec(x, f32(f.gate_up.w), { norm: layer.post_attention_layernorm, eps, bias: f.gate_up.b, swiglu: true });

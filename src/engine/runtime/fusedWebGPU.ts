@@ -103,7 +103,7 @@ export function writeCacheRow(qkv: tf.Tensor2D, k: tf.Tensor3D, v: tf.Tensor3D, 
 const GELU_K = 2 * Math.sqrt(2 / Math.PI);
 
 /** WGSL: sum (or max) of `red` across the workgroup into red[0]; every thread calls it (barriers in uniform control flow). */
-export const reduceSnippet = (op: 'sum' | 'max') => `
+const reduceSnippet = (op: 'sum' | 'max') => `
   workgroupBarrier();
   for (var s = ${WG / 2}; s > 0; s = s >> 1) {
     if (tid < s) { red[tid] = ${op === 'sum' ? 'red[tid] + red[tid + s]' : 'max(red[tid], red[tid + s])'}; }

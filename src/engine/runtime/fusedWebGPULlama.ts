@@ -2,42 +2,59 @@
 // for the final norm and LM head), as GPT-2's (fusedWebGPU.ts), whose attention and plain product it shares:
 //
 //   embed        x = embed_tokens[id]                                   (embedColumn)
-//   per block    qkv = rope(rms(x)·W_qkv + b)                           (rmsMatVec with rope: each thread computes
-//                                                                        its column and its rotation partner's)
+//   per block    qkv = rope(qkNorm(rms(x)·W_qkv + b))                   (rmsQkvRope: a workgroup per head, so the
+//                                                                        head's norm (Qwen3) and rotation partner
+//                                                                        are in workgroup memory)
 //                (keys and values copied into the cache: buffer copies, not dispatches)
 //                x = x + attention(q, cache)·W_o (+ b)                  (attnProj: grouped-query heads)
 //                m = silu(g)·u for [g | u] = rms(x)·W_gate_up (+ b)     (rmsMatVec with swiglu: gate and up columns)
 //                x = x + m·W_down (+ b)                                 (lnMatVec)
 //   head         logits = rms(x)·lm_headᵀ                               (rmsMatVec)
 //
-// Only at float32 with q/k/v and gate/up held side by side (weights.ts joins them) and without Qwen3's
-// per-head q/k norms (those need the whole head before the rotation); otherwise the composite ops run.
+// Only at float32 with q/k/v and gate/up held side by side (weights.ts joins them) and heads of at most 256
+// (a workgroup's threads); otherwise the composite ops run.
 import * as tf from '@tensorflow/tfjs';
-import { reduceSnippet, WG, type Program, type WebGPUBackend } from './fusedWebGPU.ts';
+import { WG, type Program, type WebGPUBackend } from './fusedWebGPU.ts';
 
 const RMS_MATVEC = 'NextTokenRmsMatVec';
+const RMS_QKV_ROPE = 'NextTokenRmsQkvRope';
 const EMBED_COLUMN = 'NextTokenEmbedColumn';
 
-/** Rotary embedding of the first `width` columns (q's heads then k's), in heads of `hd`, at position `pos`. */
+/** The rotary tables and where to rotate: q's `heads` and k's `kvHeads` heads of `hd`, at position `pos`. */
 export interface RopeAt {
   cos: tf.Tensor2D; // [positions, hd], the Hugging Face "rotate half" layout (llama.ts ropeTables)
   sin: tf.Tensor2D;
   pos: number;
-  width: number;
+  heads: number;
+  kvHeads: number;
   hd: number;
 }
 
+/** The largest head this kernel takes: one workgroup thread per dimension of a head. */
+export const MAX_FUSED_HEAD = 256;
+
 /**
- * For one row x [1, K] and W [K, N]: rms(x)·W (+ bias), then either the rotary embedding of the first
- * `rope.width` columns, or SwiGLU — silu(first half)·(second half), [1, N/2]. One dispatch.
+ * q, k and v for one row x [1, K] and W_qkv [K, (heads + 2·kvHeads)·hd]: rms(x)·W (+ bias), each q and k head
+ * RMS-normalised when `qkNorm` (Qwen3's q_norm and k_norm weights side by side, [2·hd]) is given, then rotated at
+ * `rope.pos`; v as it is. One dispatch. (The two norms come joined: a shader reads at most 8 storage buffers on
+ * WebGPU's default limits, the output included.)
  */
-export function rmsMatVec(x: tf.Tensor2D, w: tf.Tensor2D, o: { norm?: tf.Tensor1D; eps: number; bias?: tf.Tensor1D; rope?: RopeAt; swiglu?: boolean }): tf.Tensor2D {
-  const inputs: Record<string, tf.Tensor> = { x, w };
-  if (o.norm) inputs.g = o.norm;
+export function rmsQkvRope(x: tf.Tensor2D, w: tf.Tensor2D, o: { norm: tf.Tensor1D; eps: number; bias?: tf.Tensor1D; qkNorm?: tf.Tensor1D; rope: RopeAt }): tf.Tensor2D {
+  const inputs: Record<string, tf.Tensor> = { x, w, g: o.norm, cos: o.rope.cos, sin: o.rope.sin };
   if (o.bias) inputs.bias = o.bias;
-  if (o.rope) Object.assign(inputs, { cos: o.rope.cos, sin: o.rope.sin });
-  const rope = o.rope ? { pos: o.rope.pos, width: o.rope.width, hd: o.rope.hd } : null;
-  return tf.engine().runKernel(RMS_MATVEC, inputs, { eps: o.eps, swiglu: !!o.swiglu, rope } as unknown as tf.NamedAttrMap) as tf.Tensor2D;
+  if (o.qkNorm) inputs.qkn = o.qkNorm;
+  const { pos, heads, kvHeads, hd } = o.rope;
+  return tf.engine().runKernel(RMS_QKV_ROPE, inputs, { eps: o.eps, pos, heads, kvHeads, hd }) as tf.Tensor2D;
+}
+
+/**
+ * For one row x [1, K] and W [K, N]: rms(x)·W (+ bias), or with `swiglu` silu(first half)·(second half),
+ * [1, N/2] (gate and up side by side). One dispatch.
+ */
+export function rmsMatVec(x: tf.Tensor2D, w: tf.Tensor2D, o: { norm: tf.Tensor1D; eps: number; bias?: tf.Tensor1D; swiglu?: boolean }): tf.Tensor2D {
+  const inputs: Record<string, tf.Tensor> = { x, w, g: o.norm };
+  if (o.bias) inputs.bias = o.bias;
+  return tf.engine().runKernel(RMS_MATVEC, inputs, { eps: o.eps, swiglu: !!o.swiglu }) as tf.Tensor2D;
 }
 
 /** Column `id` of the token table stored transposed, table [D, V], as a row [1, D]. */
@@ -52,65 +69,98 @@ export function registerLlamaDecodeKernels(): boolean {
   return true;
 }
 
-interface Has {
-  norm: boolean;
-  bias: boolean;
-  rope: { width: number; hd: number } | null;
-  swiglu: boolean;
+/** WGSL: rstd = 1/√(mean(x²) + eps) over x [K], into the workgroup variable `rstd`; every thread calls it. */
+const rmsSnippet = (K: number, threads: number) => `
+        var part = 0.0;
+        for (var i = tid; i < ${K}; i += ${threads}) { part += x[i] * x[i]; }
+        red[tid] = part;
+        workgroupBarrier();
+        if (tid == 0) {
+          var sum = 0.0;
+          for (var t = 0; t < ${threads}; t++) { sum += red[t]; }
+          rstd = inverseSqrt(sum / ${K}.0 + uniforms.eps);
+        }
+        workgroupBarrier();`;
+
+/** WGSL: the product of rms(x) with column c of w [K, N] (the norm's weight g folded in). */
+const colDotSnippet = (K: number, N: number) => `
+      fn colDot(c : i32) -> f32 {
+        var acc = 0.0;
+        for (var i = 0; i < ${K}; i++) { acc += x[i] * rstd * g[i] * w[i * ${N} + c]; }
+        return acc;
+      }`;
+
+function rmsQkvRopeProgram(K: number, H: number, KV: number, hd: number, has: { bias: boolean; qkNorm: boolean }): Program {
+  const N = (H + 2 * KV) * hd;
+  const half = hd / 2;
+  return {
+    variableNames: ['x', 'w', 'g', 'cosT', 'sinT', ...(has.bias ? ['bias'] : []), ...(has.qkNorm ? ['qkn'] : [])],
+    outputShape: [1, N],
+    shaderKey: `nt_rmsqkvrope_${K}_${H}_${KV}_${hd}_${has.bias}_${has.qkNorm}`,
+    dispatchLayout: { x: [0, 1] },
+    dispatch: [H + 2 * KV, 1, 1], // a workgroup per head, a thread per dimension
+    workgroupSize: [hd, 1, 1],
+    uniforms: 'eps : f32, pos : i32,',
+    getUserCode: () => `
+      var<workgroup> red: array<f32, ${hd}>;
+      var<workgroup> rstd: f32;
+      var<workgroup> head: array<f32, ${hd}>;
+      var<workgroup> headRstd: f32;
+      ${colDotSnippet(K, N)}
+      fn main(index : i32) {
+        let tid = i32(localId.x);
+        ${rmsSnippet(K, hd)}
+        let c = index; // every column exists: N is a whole number of heads
+        let h = c / ${hd}; // the head: q's, then k's, then v's
+        var a = colDot(c)${has.bias ? ' + bias[c]' : ''};
+        ${has.qkNorm ? `
+        // Qwen3: each q and k head RMS-normalised over its ${hd} dimensions before the rotation.
+        head[tid] = a * a;
+        workgroupBarrier();
+        if (tid == 0) {
+          var ss = 0.0;
+          for (var t = 0; t < ${hd}; t++) { ss += head[t]; }
+          headRstd = inverseSqrt(ss / ${hd}.0 + uniforms.eps);
+        }
+        workgroupBarrier();
+        if (h < ${H}) { a = a * headRstd * qkn[tid]; } else if (h < ${H + KV}) { a = a * headRstd * qkn[${hd} + tid]; }
+        workgroupBarrier();` : ''}
+        head[tid] = a;
+        workgroupBarrier();
+        if (h < ${H + KV} && uniforms.pos >= 0) {
+          // rotate_half pairs dimension i with i ± hd/2: out_i = a_i·cos_i ∓ a_partner·sin_i.
+          let first = tid < ${half};
+          let b = head[select(tid - ${half}, tid + ${half}, first)];
+          let at = uniforms.pos * ${hd} + tid;
+          result[c] = a * cosT[at] + select(b, -b, first) * sinT[at];
+        } else {
+          result[c] = a;
+        }
+      }`,
+  };
 }
 
-function rmsMatVecProgram(K: number, Nw: number, has: Has): Program {
+function rmsMatVecProgram(K: number, Nw: number, has: { bias: boolean; swiglu: boolean }): Program {
   const N = has.swiglu ? Nw / 2 : Nw; // output columns
-  const variableNames = ['x', 'w', ...(has.norm ? ['g'] : []), ...(has.bias ? ['bias'] : []), ...(has.rope ? ['cosT', 'sinT'] : [])];
   const col = (c: string) => `colDot(${c})${has.bias ? ` + bias[${c}]` : ''}`;
-  let finish = `result[c] = ${col('c')};`;
-  if (has.swiglu) finish = `let gate = ${col('c')}; result[c] = gate / (1.0 + exp(-gate)) * (${col(`c + ${N}`)});`;
-  if (has.rope) {
-    const { width, hd } = has.rope;
-    const half = hd / 2;
-    // rotate_half pairs dimension i of a head with i ± hd/2: out_i = a_i·cos_i ∓ a_partner·sin_i.
-    finish = `
-          let a = ${col('c')};
-          if (c < ${width}) {
-            let i = c % ${hd};
-            let first = i < ${half};
-            let partner = select(c - ${half}, c + ${half}, first);
-            let b = ${col('partner')};
-            let at = uniforms.pos * ${hd} + i;
-            result[c] = a * cosT[at] + select(b, -b, first) * sinT[at];
-          } else {
-            result[c] = a;
-          }`;
-  }
+  const finish = has.swiglu ? `let gate = ${col('c')}; result[c] = gate / (1.0 + exp(-gate)) * (${col(`c + ${N}`)});` : `result[c] = ${col('c')};`;
   return {
-    variableNames,
+    variableNames: ['x', 'w', 'g', ...(has.bias ? ['bias'] : [])],
     outputShape: [1, N],
-    shaderKey: `nt_rmsmatvec_${K}_${Nw}_${has.norm}_${has.bias}_${has.rope ? `${has.rope.width}_${has.rope.hd}` : 'none'}_${has.swiglu}`,
+    shaderKey: `nt_rmsmatvec_${K}_${Nw}_${has.bias}_${has.swiglu}`,
     dispatchLayout: { x: [0, 1] },
     dispatch: [Math.ceil(N / WG), 1, 1],
     workgroupSize: [WG, 1, 1],
-    uniforms: 'eps : f32, pos : i32,',
+    uniforms: 'eps : f32,',
     getUserCode: () => `
       var<workgroup> red: array<f32, ${WG}>;
       var<workgroup> rstd: f32;
-      fn colDot(c : i32) -> f32 {
-        var acc = 0.0;
-        for (var i = 0; i < ${K}; i++) { acc += ${has.norm ? 'x[i] * rstd * g[i]' : 'x[i]'} * w[i * ${Nw} + c]; }
-        return acc;
-      }
+      ${colDotSnippet(K, Nw)}
       fn main(index : i32) {
         let tid = i32(localId.x);
-        ${has.norm ? `
-        var part = 0.0;
-        for (var i = tid; i < ${K}; i += ${WG}) { part += x[i] * x[i]; }
-        red[tid] = part;
-        ${reduceSnippet('sum')}
-        if (tid == 0) { rstd = inverseSqrt(red[0] / ${K}.0 + uniforms.eps); }
-        workgroupBarrier();` : ''}
+        ${rmsSnippet(K, WG)}
         let c = index;
-        // Both uniforms read in every variant: a binding the shader never uses is left out of its layout.
-        if (c < ${N} && uniforms.eps >= 0.0 && uniforms.pos >= 0) {${finish}
-        }
+        if (c < ${N}) { ${finish} }
       }`,
   };
 }
@@ -137,18 +187,29 @@ function register(): void {
   registered = true;
   const gpu = (backend: unknown) => backend as WebGPUBackend;
   tf.registerKernel({
+    kernelName: RMS_QKV_ROPE,
+    backendName: 'webgpu',
+    kernelFunc: ({ inputs, backend, attrs }) => {
+      const { x, w, g, cos, sin, bias, qkn } = inputs as Record<string, tf.TensorInfo | undefined>;
+      const { eps, pos, heads, kvHeads, hd } = attrs as unknown as { eps: number; pos: number; heads: number; kvHeads: number; hd: number };
+      const program = rmsQkvRopeProgram(w!.shape[0], heads, kvHeads, hd, { bias: !!bias, qkNorm: !!qkn });
+      const list = [x, w, g, cos, sin, bias, qkn].filter((t): t is tf.TensorInfo => !!t);
+      return gpu(backend).runWebGPUProgram(program, list, 'float32', [
+        { type: 'float32', data: [eps] },
+        { type: 'int32', data: [pos] },
+      ]);
+    },
+  });
+  tf.registerKernel({
     kernelName: RMS_MATVEC,
     backendName: 'webgpu',
     kernelFunc: ({ inputs, backend, attrs }) => {
-      const { x, w, g, bias, cos, sin } = inputs as Record<string, tf.TensorInfo | undefined>;
-      const { eps, swiglu, rope } = attrs as unknown as { eps: number; swiglu: boolean; rope: { pos: number; width: number; hd: number } | null };
+      const { x, w, g, bias } = inputs as Record<string, tf.TensorInfo | undefined>;
+      const { eps, swiglu } = attrs as unknown as { eps: number; swiglu: boolean };
       const [K, Nw] = w!.shape;
-      const program = rmsMatVecProgram(K, Nw, { norm: !!g, bias: !!bias, rope: rope && { width: rope.width, hd: rope.hd }, swiglu });
-      const list = [x, w, g, bias, cos, sin].filter((t): t is tf.TensorInfo => !!t);
-      return gpu(backend).runWebGPUProgram(program, list, 'float32', [
-        { type: 'float32', data: [eps] },
-        { type: 'int32', data: [rope?.pos ?? 0] },
-      ]);
+      const program = rmsMatVecProgram(K, Nw, { bias: !!bias, swiglu });
+      const list = [x, w, g, bias].filter((t): t is tf.TensorInfo => !!t);
+      return gpu(backend).runWebGPUProgram(program, list, 'float32', [{ type: 'float32', data: [eps] }]);
     },
   });
   tf.registerKernel({
