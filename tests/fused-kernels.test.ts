@@ -9,6 +9,7 @@ import { addLayerNorm, cachedAttention, denseWasm, embedTokens, gelu, layerNorm 
 import { layerNormF64, maxAbsDiff, randomFloats } from './shared/numeric.ts';
 import { composite } from './shared/composite.ts';
 import { attentionLoops, attentionSimd } from '../src/engine/runtime/attentionSimd.ts';
+import { fusedRopeAttention, ropeAttention } from '../src/engine/runtime/fusedLlama.ts';
 
 const randn = randomFloats(3);
 
@@ -156,5 +157,27 @@ describe('fused kernels on WASM', () => {
     expect(composite(() => cachedAttention(tf.zeros([1, 24]) as tf.Tensor2D, kv, kv, 0))).toBeNull();
     expect(composite(() => embedTokens(tf.zeros([4, 3]) as tf.Tensor2D, tf.zeros([2, 4]) as tf.Tensor2D, [0], 0))).toBeNull();
     expect(composite(() => denseWasm(tf.zeros([1, 3]) as tf.Tensor2D, tf.zeros([3, 2]) as tf.Tensor2D))).toBeNull();
+  });
+
+  // The engine registers a kernel's outputs only when it returns: one that throws after making them must free them
+  // itself. A position past the cache's end makes the attention kernels throw while writing the cache.
+  it('a kernel that throws frees the outputs it made (GPT-2 and Llama attention past the cache end)', () => {
+    const backend = tf.backend() as unknown as { numDataIds(): number };
+    const [H, cap, hd] = [2, 4, 8];
+    const k = tf.zeros([H, cap, hd]) as tf.Tensor3D;
+    const v = tf.zeros([H, cap, hd]) as tf.Tensor3D;
+    const qkv = tf.ones([1, 3 * H * hd]) as tf.Tensor2D;
+    const cos = tf.ones([16, hd]) as tf.Tensor2D;
+    const sin = tf.zeros([16, hd]) as tf.Tensor2D;
+    const before = backend.numDataIds();
+    expect(() => cachedAttention(qkv, k, v, cap + 5)).toThrow(RangeError);
+    expect(backend.numDataIds()).toBe(before);
+    expect(fusedRopeAttention()).toBe(true); // registers the Llama kernels
+    expect(() => ropeAttention({ qkv, cacheK: k, cacheV: v, cos, sin }, H, cap + 5, 1e-5)).toThrow(RangeError);
+    expect(backend.numDataIds()).toBe(before);
+    // And the same kernels at a position inside the cache still work.
+    const ok = cachedAttention(qkv, k, v, 1)!;
+    expect(ok.shape).toEqual([1, H * hd]);
+    tf.dispose([ok, k, v, qkv, cos, sin]);
   });
 });

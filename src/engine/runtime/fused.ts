@@ -41,6 +41,33 @@ export interface WasmBackend {
   typedArrayFromHeap(t: tf.TensorInfo): Float32Array;
 }
 
+/**
+ * A WASM kernel whose outputs are freed if it throws after making them: the engine registers a kernel's outputs
+ * only once it returns, so nothing else would ever free them (a bad position, a heap that cannot grow). The
+ * kernel is handed a view of the backend that notes each output it makes.
+ */
+export function freeOutputsOnThrow(kernelFunc: tf.KernelFunc): tf.KernelFunc {
+  return (args) => {
+    const b = args.backend as unknown as WasmBackend & { disposeData(dataId: object, force?: boolean): boolean };
+    const made: tf.TensorInfo[] = [];
+    const noting = Object.create(b, {
+      makeOutput: {
+        value: (shape: number[], dtype: 'float32') => {
+          const t = b.makeOutput(shape, dtype);
+          made.push(t);
+          return t;
+        },
+      },
+    }) as tf.KernelBackend;
+    try {
+      return kernelFunc({ ...args, backend: noting });
+    } catch (e) {
+      for (const t of made) b.disposeData(t.dataId, true); // what the kernel freed itself is already gone: a no-op
+      throw e;
+    }
+  };
+}
+
 export function onWasm(): boolean {
   if (!fusedKernels.enabled || tf.getBackend() !== 'wasm') return false;
   registerWasmKernels();
@@ -132,7 +159,7 @@ function registerWasmKernels(): void {
   tf.registerKernel({
     kernelName: LAYER_NORM,
     backendName: 'wasm',
-    kernelFunc: ({ inputs, backend, attrs }) => {
+    kernelFunc: freeOutputsOnThrow(({ inputs, backend, attrs }) => {
       const b = heapOf(backend);
       const { x, g, b: beta } = inputs as { x: tf.TensorInfo; g: tf.TensorInfo; b: tf.TensorInfo };
       const eps = (attrs as { eps: number }).eps;
@@ -140,13 +167,13 @@ function registerWasmKernels(): void {
       const [xs, gs, bs, os] = [x, g, beta, out].map((t) => b.typedArrayFromHeap(t));
       normRows(xs, gs, bs, os, x.shape[x.shape.length - 1], eps);
       return out;
-    },
+    }),
   });
 
   tf.registerKernel({
     kernelName: ADD_LAYER_NORM,
     backendName: 'wasm',
-    kernelFunc: ({ inputs, backend, attrs }) => {
+    kernelFunc: freeOutputsOnThrow(({ inputs, backend, attrs }) => {
       const b = heapOf(backend);
       const { x, y, g, b: beta } = inputs as { x: tf.TensorInfo; y: tf.TensorInfo; g: tf.TensorInfo; b: tf.TensorInfo };
       const sum = b.makeOutput(x.shape, 'float32');
@@ -155,13 +182,13 @@ function registerWasmKernels(): void {
       for (let i = 0; i < xs.length; i++) ss[i] = xs[i] + ys[i]; // float32, as tf.add
       normRows(ss, gs, bs, ns, x.shape[x.shape.length - 1], (attrs as { eps: number }).eps);
       return [sum, normed];
-    },
+    }),
   });
 
   tf.registerKernel({
     kernelName: GELU,
     backendName: 'wasm',
-    kernelFunc: ({ inputs, backend }) => {
+    kernelFunc: freeOutputsOnThrow(({ inputs, backend }) => {
       const b = heapOf(backend);
       const { x } = inputs as { x: tf.TensorInfo };
       const out = b.makeOutput(x.shape, 'float32');
@@ -172,13 +199,13 @@ function registerWasmKernels(): void {
         os[i] = v / (1 + Math.exp(-GELU_K * (v + 0.044715 * v * v * v)));
       }
       return out;
-    },
+    }),
   });
 
   tf.registerKernel({
     kernelName: CACHED_ATTENTION,
     backendName: 'wasm',
-    kernelFunc: ({ inputs, backend, attrs }) => {
+    kernelFunc: freeOutputsOnThrow(({ inputs, backend, attrs }) => {
       const b = heapOf(backend);
       const { qkv, k, v } = inputs as { qkv: tf.TensorInfo; k: tf.TensorInfo; v: tf.TensorInfo };
       const pos = (attrs as { pos: number }).pos;
@@ -205,7 +232,7 @@ function registerWasmKernels(): void {
         heads.dispose();
       }
       return out;
-    },
+    }),
   });
 
   tf.registerKernel({
@@ -227,7 +254,7 @@ function registerWasmKernels(): void {
   tf.registerKernel({
     kernelName: EMBED,
     backendName: 'wasm',
-    kernelFunc: ({ inputs, backend, attrs }) => {
+    kernelFunc: freeOutputsOnThrow(({ inputs, backend, attrs }) => {
       const b = heapOf(backend);
       const { wteT, wpe } = inputs as { wteT: tf.TensorInfo; wpe: tf.TensorInfo };
       const { ids, pos } = attrs as { ids: number[]; pos: number };
@@ -239,6 +266,6 @@ function registerWasmKernels(): void {
         for (let i = 0; i < D; i++) os[t * D + i] = tok[i * V + ids[t]] + position[p + i];
       }
       return out;
-    },
+    }),
   });
 }

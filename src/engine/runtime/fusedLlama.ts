@@ -8,7 +8,7 @@
 // the definition; tests/fused-kernels.test.ts compares the two.
 import * as tf from '@tensorflow/tfjs';
 import { cacheRow } from './attention.ts';
-import { onWasm, type WasmBackend } from './fused.ts';
+import { freeOutputsOnThrow, onWasm, type WasmBackend } from './fused.ts';
 import { HeadAttention } from './headAttention.ts';
 
 const RMS_NORM = 'NextTokenRmsNorm';
@@ -125,20 +125,20 @@ function registerLlamaKernels(): void {
   tf.registerKernel({
     kernelName: RMS_NORM,
     backendName: 'wasm',
-    kernelFunc: ({ inputs, backend, attrs }) => {
+    kernelFunc: freeOutputsOnThrow(({ inputs, backend, attrs }) => {
       const b = heapOf(backend);
       const { x, w } = inputs as { x: tf.TensorInfo; w: tf.TensorInfo };
       const out = b.makeOutput(x.shape, 'float32'); // first: allocating may grow the heap and detach older views
       const [xs, ws, os] = [x, w, out].map((t) => b.typedArrayFromHeap(t));
       rmsRows(xs, ws, os, x.shape[x.shape.length - 1], (attrs as { eps: number }).eps);
       return out;
-    },
+    }),
   });
 
   tf.registerKernel({
     kernelName: ADD_RMS_NORM,
     backendName: 'wasm',
-    kernelFunc: ({ inputs, backend, attrs }) => {
+    kernelFunc: freeOutputsOnThrow(({ inputs, backend, attrs }) => {
       const b = heapOf(backend);
       const { x, y, w } = inputs as { x: tf.TensorInfo; y: tf.TensorInfo; w: tf.TensorInfo };
       const sum = b.makeOutput(x.shape, 'float32');
@@ -147,13 +147,13 @@ function registerLlamaKernels(): void {
       for (let i = 0; i < xs.length; i++) ss[i] = xs[i] + ys[i]; // float32, as tf.add
       rmsRows(ss, ws, ns, x.shape[x.shape.length - 1], (attrs as { eps: number }).eps);
       return [sum, normed];
-    },
+    }),
   });
 
   tf.registerKernel({
     kernelName: SWIGLU,
     backendName: 'wasm',
-    kernelFunc: ({ inputs, backend }) => {
+    kernelFunc: freeOutputsOnThrow(({ inputs, backend }) => {
       const b = heapOf(backend);
       const { gate, up } = inputs as { gate: tf.TensorInfo; up?: tf.TensorInfo };
       const [T, cols] = gate.shape;
@@ -170,13 +170,13 @@ function registerLlamaKernels(): void {
         }
       }
       return out;
-    },
+    }),
   });
 
   tf.registerKernel({
     kernelName: ROPE_ATTENTION,
     backendName: 'wasm',
-    kernelFunc: ({ inputs, backend, attrs }) => {
+    kernelFunc: freeOutputsOnThrow(({ inputs, backend, attrs }) => {
       const b = heapOf(backend);
       const { q, k, v, cacheK, cacheV, cos, sin, qNorm, kNorm } = inputs as Record<string, tf.TensorInfo>;
       const { nHead: H, pos, eps, at } = attrs as { nHead: number; pos: number; eps: number; at: [number, number, number] };
@@ -213,6 +213,6 @@ function registerLlamaKernels(): void {
         heads.dispose();
       }
       return out;
-    },
+    }),
   });
 }

@@ -7,7 +7,7 @@
 // WebGL, and the composite ops autodiff differentiates) the matrix is dequantized for the call and multiplied by
 // TF.js's own matMul: the same function, float32 weights built per call, so slow.
 import * as tf from '@tensorflow/tfjs';
-import { fusedKernels, onWasm, type WasmBackend } from './fused.ts';
+import { freeOutputsOnThrow, fusedKernels, onWasm, type WasmBackend } from './fused.ts';
 import { quantDenseWebGPU } from './quantWebGPU.ts';
 import type { QuantMatrix } from './quant.ts';
 
@@ -38,7 +38,7 @@ function registerQuantKernel(): void {
   tf.registerKernel({
     kernelName: DENSE_Q,
     backendName: 'wasm',
-    kernelFunc: ({ inputs, backend, attrs }) => {
+    kernelFunc: freeOutputsOnThrow(({ inputs, backend, attrs }) => {
       const b = backend as unknown as WasmBackend;
       const { x, bias } = inputs as { x: tf.TensorInfo; bias?: tf.TensorInfo };
       const m = (attrs as unknown as { matrix: QuantMatrix }).matrix;
@@ -51,6 +51,6 @@ function registerQuantKernel(): void {
         for (let i = 0; i < y.length; i++) os[i] = y[i] + bs[i % m.rows];
       } else os.set(y);
       return out;
-    },
+    }),
   });
 }
