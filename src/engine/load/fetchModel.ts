@@ -39,7 +39,9 @@ export async function fetchBytes(url: string, onProgress?: (p: LoadProgress) => 
   const total = Number(res.headers.get('content-length')) || null;
   const file = url.split('/').pop() ?? url;
   if (!res.body) return new Uint8Array(await res.arrayBuffer());
-  const chunks: Uint8Array[] = [];
+  // With a known length, bytes go straight into one buffer: a large model is not held twice (a list of chunks and
+  // their copy) at the end of its download. Grown by doubling when the length is unknown.
+  let out = new Uint8Array(total ?? 1 << 20);
   let loaded = 0;
   const reader = res.body.getReader();
   for (;;) {
@@ -51,18 +53,17 @@ export async function fetchBytes(url: string, onProgress?: (p: LoadProgress) => 
     }
     const { done, value } = r;
     if (done) break;
-    chunks.push(value);
+    if (loaded + value.length > out.length) {
+      const grown = new Uint8Array(Math.max(2 * out.length, loaded + value.length));
+      grown.set(out.subarray(0, loaded));
+      out = grown;
+    }
+    out.set(value, loaded);
     loaded += value.length;
     onProgress?.({ file, loaded, total });
   }
   if (total !== null && loaded !== total) throw new Error(`The download of ${url} ended after ${loaded} of ${total} bytes; nothing partial was kept. Load the model again.`);
-  const out = new Uint8Array(loaded);
-  let o = 0;
-  for (const c of chunks) {
-    out.set(c, o);
-    o += c.length;
-  }
-  return out;
+  return loaded === out.length ? out : out.slice(0, loaded);
 }
 
 export async function fetchModelFiles(baseUrl: string, onProgress?: (p: LoadProgress) => void, signal?: AbortSignal): Promise<ModelFiles> {
