@@ -1,26 +1,16 @@
-// The allowed range of every sampling setting, in one place. The URL, the CLI, the controls, the
-// experiments view and the engine itself all validate through `checkSetting`, so a value one of
-// them accepts is never refused (or silently clamped) by another.
+// The allowed range of every setting, in one table. The URL, the CLI, the controls, the experiments
+// view and the engine itself all validate through `checkSetting`, so a value one of them accepts is
+// never refused (or silently clamped) by another. A sampling stage's range is written in its own file
+// (chain/*.ts) and gathered here from STAGES; only seed and maxTokens are written here.
+import type { Limit } from './chain/stage.ts';
 import { STAGES, type SamplingSettings, type StageName } from './stages.ts';
+
+export type { Limit } from './chain/stage.ts';
 
 export type SettingKey = StageName | 'seed' | 'maxTokens';
 
-export interface Limit {
-  min: number;
-  /** false: the minimum itself is not allowed (top-p must be above 0). */
-  minIncluded: boolean;
-  max: number;
-  integer: boolean;
-  /** The allowed values in words (English; the UI's zh strings say the same with these numbers). */
-  rule: string;
-}
-
 export const LIMITS: Record<SettingKey, Limit> = {
-  temperature: { min: 0, minIncluded: true, max: 2, integer: false, rule: '0 to 2 (0 = always the most probable token)' },
-  topK: { min: 0, minIncluded: true, max: 1_000_000, integer: true, rule: 'a whole number from 0 to 1000000 (0 = off)' },
-  topP: { min: 0, minIncluded: false, max: 1, integer: false, rule: 'above 0, up to 1 (1 = off)' },
-  minP: { min: 0, minIncluded: true, max: 1, integer: false, rule: '0 to 1 (0 = off)' },
-  repetitionPenalty: { min: 0.5, minIncluded: true, max: 2, integer: false, rule: '0.5 to 2 (1 = off; above 1 makes tokens already in the text less likely)' },
+  ...(Object.fromEntries(STAGES.map((s) => [s.name, s.limit])) as Record<StageName, Limit>),
   seed: { min: 0, minIncluded: true, max: 2 ** 32 - 1, integer: true, rule: 'a whole number from 0 to 4294967295' },
   maxTokens: { min: 1, minIncluded: true, max: 1000, integer: true, rule: 'a whole number from 1 to 1000' },
 };

@@ -1,6 +1,10 @@
-// The sampling rules as a list of stages, applied in list order. Everything that names a rule (the
-// sampler, the step record, the panel and the chain views, the link, the CLI, the JSON export) reads
-// this list, so a rule is added here and nowhere else decides its place.
+// The sampling rules as a chain of stages, applied in list order. Everything that names a rule (the
+// sampler, the step record, the panel and the chain views, the link, the CLI, the JSON export, the
+// limits and the labels) reads this list, so a rule is added here and nowhere else decides its place.
+//
+// Each stage is one file in chain/ holding the whole unit (metadata, allowed range, label, check, its
+// effect on both sampling paths); chain/stage.ts says what a stage is. To add one: write its file,
+// add one line to STAGES below. (The UI's sliders in ui/layout.ts and controls.ts are still per stage.)
 //
 // The order is Hugging Face's `generate`: logits processors first, then the warpers in the order
 // temperature, top-k, top-p, min-p. A stage is a function from a distribution to a distribution:
@@ -15,31 +19,24 @@
 // and then what is kept is renormalised and one token drawn (sampler.ts). Each truncation stage keeps a
 // prefix of the rank order, so the kept set after any stage is "the m most probable tokens".
 // A stage's distribution is shown renormalised: a learner sees what a draw right after it would use.
+import { minP } from './chain/minP.ts';
+import { repetitionPenalty } from './chain/repetitionPenalty.ts';
+import type { Stage } from './chain/stage.ts';
+import { temperature } from './chain/temperature.ts';
+import { topK } from './chain/topK.ts';
+import { topP } from './chain/topP.ts';
 
-export type StageName = 'repetitionPenalty' | 'temperature' | 'topK' | 'topP' | 'minP';
+export { isActive, type ChainSettings, type Stage } from './chain/stage.ts';
+
+const BUILT_IN = [repetitionPenalty, temperature, topK, topP, minP] as const;
+
+export type StageName = (typeof BUILT_IN)[number]['name'];
+
+/** The built-in chain. A caller can run a longer one: distributions() and sampleNext() take a chain. */
+export const STAGES: readonly Stage<StageName>[] = BUILT_IN;
 
 /** One value per stage; a stage at its `off` value changes nothing. */
 export type SamplingSettings = Record<StageName, number>;
-
-export interface Stage {
-  readonly name: StageName;
-  /** What it acts on: the logits (before the softmax), the softmax itself, or the distribution after it. */
-  readonly kind: 'logits' | 'temperature' | 'truncate';
-  /** The value that turns it off (temperature: 1, the model's own distribution). */
-  readonly off: number;
-  readonly cliFlag: string;
-  readonly urlKey: string;
-  /** A short name for the views: "T", "top-k", … */
-  readonly symbol: string;
-}
-
-export const STAGES: readonly Stage[] = [
-  { name: 'repetitionPenalty', kind: 'logits', off: 1, cliFlag: 'repetition-penalty', urlKey: 'rep', symbol: 'rep' },
-  { name: 'temperature', kind: 'temperature', off: 1, cliFlag: 'temperature', urlKey: 't', symbol: 'T' },
-  { name: 'topK', kind: 'truncate', off: 0, cliFlag: 'top-k', urlKey: 'k', symbol: 'top-k' },
-  { name: 'topP', kind: 'truncate', off: 1, cliFlag: 'top-p', urlKey: 'p', symbol: 'top-p' },
-  { name: 'minP', kind: 'truncate', off: 0, cliFlag: 'min-p', urlKey: 'minp', symbol: 'min-p' },
-];
 
 /** Every stage off: the model's own distribution, sampled as it is. */
 export const NEUTRAL_SAMPLING: SamplingSettings = Object.fromEntries(STAGES.map((s) => [s.name, s.off])) as SamplingSettings;
@@ -56,18 +53,13 @@ export function pickSampling(from: SamplingSettings): SamplingSettings {
   return samplingSettings(Object.fromEntries(STAGES.map((s) => [s.name, from[s.name]])));
 }
 
-/** Is this stage doing anything under these settings? Temperature always is (T = 1 included: it makes the softmax). */
-export function isActive(stage: Stage, s: SamplingSettings): boolean {
-  return stage.kind === 'temperature' || s[stage.name] !== stage.off;
-}
-
 export function sameSampling(a: SamplingSettings, b: SamplingSettings): boolean {
   return STAGES.every((s) => a[s.name] === b[s.name]);
 }
 
-/** What one stage did at one step, as the step record stores it. */
-export interface StageRecord {
-  name: StageName;
+/** What one stage did at one step, as the step record stores it (N: a longer chain's names). */
+export interface StageRecord<N extends string = StageName> {
+  name: N;
   value: number;
   /** Tokens with non-zero probability after this stage. */
   kept: number;
@@ -76,6 +68,6 @@ export interface StageRecord {
 }
 
 /** The first stage that left the chosen token out (its probability 0 from there on), or null if every stage kept it. */
-export function excludedBy(stages: readonly StageRecord[]): StageRecord | null {
+export function excludedBy<N extends string>(stages: readonly StageRecord<N>[]): StageRecord<N> | null {
   return stages.find((s) => s.chosen === 0) ?? null;
 }

@@ -1,7 +1,7 @@
 // Every English string of the UI, in one place. zh.ts has the same keys (the type checker enforces it).
 // Model output, token text and the engine's technical diagnostics are not UI strings.
 import type { JobName } from '../../worker/protocol.ts';
-import type { StageName } from '../../sampling/stages.ts';
+import { STAGES, type StageName } from '../../sampling/stages.ts';
 import type { Script } from '../coverage.ts';
 import { URL_RULES } from '../urlState.ts';
 
@@ -163,8 +163,8 @@ export const en = {
   greedyNoDraw: 'Greedy: no random draw.',
   randomDraw: (u: string) => `Random draw u = ${u}.`,
   shownAsGenerated: (settings: string) => `Shown with the settings it was generated with (${settings}).`,
-  // The sampling stages, in pipeline order (sampling/stages.ts).
-  stageNames: { repetitionPenalty: 'repetition penalty', temperature: 'temperature', topK: 'top-k', topP: 'top-p', minP: 'min-p' } as Record<StageName, string>,
+  // The sampling stages, in pipeline order (sampling/stages.ts); each label is written in its stage's file (sampling/chain/*.ts).
+  stageNames: Object.fromEntries(STAGES.map((s) => [s.name, s.label.en])) as Record<StageName, string>,
   stagesTitle: 'The sampling stages, in order',
   // When most of a text is byte tokens (ui/coverage.ts).
   coverageNote: (bytes: number, total: number, script: string, model: string) =>

@@ -1,5 +1,6 @@
 // 界面的全部简体中文字符串。键与 en.ts 一一对应（类型检查保证不缺不漏）。
 // 模型输出、词元文本和引擎的技术诊断信息不属于界面字符串，不翻译。
+import { STAGES } from '../../sampling/stages.ts';
 import type { Dict, StatusParts } from './en.ts';
 
 const backendWords = (p: StatusParts) =>
@@ -146,7 +147,8 @@ export const zh: Dict = {
   greedyNoDraw: '贪心解码：没有随机抽取。',
   randomDraw: (u) => `随机数 u = ${u}。`,
   shownAsGenerated: (settings) => `按生成时的设置显示（${settings}）。`,
-  stageNames: { repetitionPenalty: '重复惩罚', temperature: '温度', topK: '前 k 个', topP: '累积概率 p', minP: '最小概率比 min-p' },
+  // 各环节的名称写在各自的文件里（sampling/chain/*.ts）。
+  stageNames: Object.fromEntries(STAGES.map((s) => [s.name, s.label.zh])) as Dict['stageNames'],
   stagesTitle: '各个采样环节，按顺序',
   coverageNote: (bytes, total, script, model) =>
     `这段文字的 ${total} 个词元中有 ${bytes} 个只是单个字节，不是字词：${model} 训练时几乎没见过${script}，所以它的续写会是乱码。要处理${script}，请在模型选择中载入覆盖它的模型，例如 Qwen2.5-0.5B-Instruct（用多种语言训练，需要联网）。`,
