@@ -1,4 +1,4 @@
-// npm run -s bench:peer -- [--models embedded,124m,smollm2-135m,stories15m] [--dtype f32,q8_0,q4_0] [--threads 1,2] [--runs 7] [--warmups 3] [--json]
+// npm run -s bench:peer -- [--models embedded,124m,smollm2-135m,stories15m] [--model <Hugging Face folder>] [--dtype f32,q8_0,q4_0] [--threads 1,2] [--runs 7] [--warmups 3] [--json]
 //
 // NextToken against llama.cpp compiled to WebAssembly (@wllama/wllama, pinned in package.json) on the
 // same weights (converted to F32 GGUF by tools/gguf.ts; at --dtype q8_0 or q4_0 to a GGUF of that type by
@@ -10,10 +10,10 @@
 // Threads: tfjs-backend-wasm sizes its pool as min(requested, navigator.hardwareConcurrency / 2), so on
 // a 2-vCPU machine it would never use 2; for the 2-thread runs the page is told it has 4 (both engines
 // are then asked for exactly 2 threads).
-import { copyFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { parseGguf } from '../src/engine/load/gguf.ts';
 import { loadavg } from 'node:os';
-import { join } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { parseArgs, runMain, UsageError } from '../src/cli/args.ts';
 import { launch, ROOT, startApp, stopApp } from './browser.ts';
 import { writeGpt2Random } from './gpt2-124m.ts';
@@ -75,6 +75,26 @@ const MODELS: Record<string, PeerModel> = {
   },
 };
 
+/**
+ * A Hugging Face folder given with --model (gpt2, llama, qwen2, qwen3; float32/16 safetensors, a byte-level BPE
+ * tokenizer): registered as a peer model named after the folder, converted to GGUF like the built-in shapes.
+ */
+function folderModel(folder: string): string {
+  const dir = resolve(folder);
+  if (!existsSync(join(dir, 'config.json')) || !existsSync(join(dir, 'model.safetensors'))) {
+    throw new UsageError(`--model: ${folder} is not a Hugging Face model folder (it needs config.json and model.safetensors)`);
+  }
+  const name = `folder-${basename(dir)}`;
+  const gpt2 = (JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as { model_type?: string }).model_type === 'gpt2';
+  MODELS[name] = {
+    dir,
+    prompt: MODELS['124m'].prompt,
+    tokens: 64,
+    gguf: (dtype, file) => (dtype === 'f32' && gpt2 ? writeGguf(dir, file) : void writeFixtureGguf(dir, file, dtype === 'q8_0' ? 'Q8_0' : dtype === 'q4_0' ? 'Q4_0' : 'F32')),
+  };
+  return name;
+}
+
 const median = (xs: number[]) => {
   const s = xs.slice().sort((a, b) => a - b);
   return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
@@ -82,11 +102,13 @@ const median = (xs: number[]) => {
 const round = (x: number, d = 2) => Math.round(x * 10 ** d) / 10 ** d;
 
 runMain(async () => {
-  const a = parseArgs(process.argv.slice(2), { models: 'string', dtype: 'string', threads: 'string', runs: 'int', warmups: 'int', json: 'boolean' });
+  const a = parseArgs(process.argv.slice(2), { models: 'string', model: 'string', dtype: 'string', threads: 'string', runs: 'int', warmups: 'int', json: 'boolean' });
   const dtypes = ((a.dtype as string | undefined) ?? 'f32').split(',');
   for (const d of dtypes) if (!['f32', 'q8_0', 'q4_0'].includes(d)) throw new UsageError(`--dtype: "${d}" is not f32, q8_0 or q4_0`);
-  const models = ((a.models as string | undefined) ?? 'embedded,124m').split(',');
+  const folder = a.model as string | undefined;
+  const models = a.models || !folder ? ((a.models as string | undefined) ?? 'embedded,124m').split(',') : [];
   for (const m of models) if (!MODELS[m]) throw new UsageError(`--models: unknown model "${m}" (known: ${Object.keys(MODELS).join(', ')})`);
+  if (folder) models.push(folderModel(folder));
   const threadCounts = ((a.threads as string | undefined) ?? '1,2').split(',').map(Number);
   const runs = (a.runs as number | undefined) ?? 7;
   const warmups = (a.warmups as number | undefined) ?? 3;
@@ -104,7 +126,8 @@ runMain(async () => {
     mkdirSync(ggufDir, { recursive: true });
     for (const d of dtypes) {
       const file = join(ggufDir, `model-${d}.gguf`);
-      if (existsSync(file)) continue;
+      // Made once; again when the weights are newer than the conversion (a folder given with --model may change).
+      if (existsSync(file) && statSync(file).mtimeMs >= statSync(join(spec.dir, 'model.safetensors')).mtimeMs) continue;
       process.stderr.write(`converting ${spec.dir} to a ${d} GGUF (once)…\n`);
       if (spec.gguf) spec.gguf(d, file);
       else if (d === 'f32') writeGguf(spec.dir, file);
