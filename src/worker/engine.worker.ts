@@ -21,14 +21,12 @@ import { listCachedModels, removeCachedModels } from './cacheStore.ts';
 import { backendInfo, loadFastest, loadOn } from './chooseBackend.ts';
 import { loadSource, type LoadedSource } from './loadSource.ts';
 import { runGeneration, type GenerationHost, type LiveControls } from './generation.ts';
-import { predictAt, snapshotOf } from '../engine/tools/checkpoints.ts';
+import { Relatives } from './relatives.ts';
 import { readCharacters } from '../engine/tools/characters.ts';
-import { comparePrecisions, type PrecisionComparison } from '../engine/tools/precision.ts';
-import { WEIGHT_DTYPES, type WeightDType } from '../engine/runtime/quant.ts';
-import { chatIds, chatReply, compareBeforeAfter } from '../engine/tools/finetune.ts';
-import { fetchBytes } from '../engine/load/fetchModel.ts';
+import type { WeightDType } from '../engine/runtime/quant.ts';
+import { chatReply } from '../engine/tools/finetune.ts';
 import type { HubProgress } from '../engine/load/hub.ts';
-import { IMMEDIATE_JOBS, type BeforeAfterArgs, type EngineState, type FaultHook, type PrecisionArgs, type JobName, type JobProgress, type JobRequest, type Jobs, type ModelSource, type Ready, type Request, type Response, type TokenView } from './protocol.ts';
+import { IMMEDIATE_JOBS, type EngineState, type FaultHook, type JobName, type JobProgress, type JobRequest, type Jobs, type ModelSource, type Ready, type Request, type Response, type TokenView } from './protocol.ts';
 
 let lm: LoadedModel | null = null;
 let loaded: { source: ModelSource; backends?: string[]; dtype?: WeightDType } | null = null;
@@ -36,9 +34,8 @@ let questions: LensQuestion[] = []; // the hallucination lens's questions for th
 let openings: string[] = []; // the guessing game's prompts where the model has no facts (the story model)
 let answersFor = knownAnswers(questions); // each question's plausible answers, grouped once per model
 let snapshots: LoadedSource['snapshots'] = null; // the loaded model's training snapshots, if it ships them
-const snapshotModels = new Map<number, LoadedModel>(); // built on first use, freed with their model
-let sibling: { key: string; lm: LoadedModel } | null = null; // the fine-tuning sibling (beforeAfter), freed with its model
-const precisionModels = new Map<WeightDType, LoadedModel>(); // the loaded model at other precisions (precision), freed with it
+// Its snapshots, fine-tuning sibling and other precisions, built on first use and freed with it (relatives.ts).
+const relatives = new Relatives({ need: () => need(), source: () => loaded?.source ?? null, snapshots: () => snapshots });
 const faults: FaultHook[] = []; // armed by tests (?testHooks)
 /** Started by a page with ?testHooks (EngineClient names the worker so): only then are faults accepted. */
 const TEST_HOOKS = (self as unknown as { name?: string }).name?.split(' ').includes('testHooks') ?? false;
@@ -186,14 +183,14 @@ async function runJob(req: JobRequest, job: Running): Promise<void> {
     case 'characters':
       return answer(req.reqId, 'characters', await tool(() => readCharacters(need(), req.args.contextIds, req.args.candidateIds)));
     case 'checkpoints':
-      return answer(req.reqId, 'checkpoints', await tool(() => runCheckpoints(req.args, signal)));
+      return answer(req.reqId, 'checkpoints', await tool(() => relatives.checkpoints(req.args, signal)));
     case 'beforeAfter':
-      return answer(req.reqId, 'beforeAfter', await tool(() => runBeforeAfter(req.args)));
+      return answer(req.reqId, 'beforeAfter', await tool(() => relatives.beforeAfter(req.args)));
     case 'precision':
-      return answer(req.reqId, 'precision', await tool(() => runPrecision(req.args)));
+      return answer(req.reqId, 'precision', await tool(() => relatives.precision(req.args)));
     case 'askBoth': {
       const a = req.args;
-      const other = await siblingModel(a.other);
+      const other = await relatives.siblingOf(a.other);
       const [base, tuned] = a.otherIs === 'base' ? [other, need()] : [need(), other];
       const reply = (m: LoadedModel) => chatReply(m, a.messages, a.settings, a.seed, a.maxTokens);
       return answer(req.reqId, 'askBoth', await tool(async () => ({ base: await reply(base), tuned: await reply(tuned) })));
@@ -238,75 +235,9 @@ function lensQuestion(index: number): LensQuestion {
   return q;
 }
 
-/** The prompt through each training snapshot, oldest first; the last one is the loaded model itself. */
-async function runCheckpoints(a: Jobs['checkpoints']['args'], signal: AbortSignal): Promise<Jobs['checkpoints']['result']> {
-  const m = need();
-  if (!snapshots) throw new Error(`${m.name} has no training snapshots: only a model trained by this project (the embedded one) ships them.`);
-  const predictions = [];
-  for (const point of snapshots.index.checkpoints) {
-    if (signal.aborted) throw new Error('Cancelled: a new model is loading.');
-    let at = point.file === 'model.safetensors' ? m : snapshotModels.get(point.step);
-    if (!at) {
-      at = snapshotOf(m, point.file, await fetchBytes(snapshots.baseUrl + point.file, undefined, signal));
-      snapshotModels.set(point.step, at);
-    }
-    predictions.push(await predictAt(at, point, a.promptIds, a.settings, a.seed, a.maxTokens));
-  }
-  return { totalSteps: snapshots.index.totalSteps, predictions };
-}
-
-/** The loaded model's fine-tuning sibling, loaded on first use onto the same backend and kept with it. */
-async function siblingModel(source: ModelSource): Promise<LoadedModel> {
-  // At the loaded model's precision: a comparison of fine-tuning must not also measure quantization.
-  const dtype = need().model.dtype;
-  const key = JSON.stringify([source, dtype]);
-  if (sibling?.key !== key) {
-    sibling?.lm.model.dispose();
-    sibling = null;
-    // Small models only (the shipped pair): holding both costs at most twice the loaded one's memory.
-    const next = await loadSource(source, tf.getBackend(), { onWarning: () => {}, dtype });
-    sibling = { key, lm: next.lm };
-  }
-  return sibling.lm;
-}
-
-/** Both models' next-token distributions at one step: the loaded one and its fine-tuning sibling. */
-async function runBeforeAfter(a: BeforeAfterArgs): Promise<Jobs['beforeAfter']['result']> {
-  const m = need();
-  const other = await siblingModel(a.other);
-  const otherIds = a.chat ? [...chatIds(other, a.chat.messages), ...a.chat.replyIds] : a.contextIds;
-  const [base, tuned] = a.otherIs === 'base' ? [other, m] : [m, other];
-  const [baseIds, tunedIds] = a.otherIs === 'base' ? [otherIds, a.contextIds] : [a.contextIds, otherIds];
-  return compareBeforeAfter(base, tuned, baseIds, tunedIds, a.chosenId);
-}
-
-/** The loaded model at `dtype`: itself, or built from its files again, quantized on load, and kept with it. */
-async function precisionModel(dtype: WeightDType): Promise<LoadedModel> {
-  const m = need();
-  if (m.model.dtype === dtype) return m;
-  let other = precisionModels.get(dtype);
-  if (!other) {
-    if (!loaded) throw new Error('No model is loaded.');
-    other = (await loadSource(loaded.source, tf.getBackend(), { onWarning: () => {}, dtype })).lm;
-    precisionModels.set(dtype, other);
-  }
-  return other;
-}
-
-async function runPrecision(a: PrecisionArgs): Promise<PrecisionComparison> {
-  const models = [];
-  for (const dtype of WEIGHT_DTYPES) models.push({ dtype, lm: await precisionModel(dtype) });
-  return comparePrecisions(models, a.contextIds, a.chosenId, a.promptIds, a.greedyTokens);
-}
-
 /** A new model (or a new backend) replaces the old one's snapshots, sibling and other precisions too. */
 function useSource(next: LoadedSource): void {
-  for (const p of precisionModels.values()) p.model.dispose();
-  precisionModels.clear();
-  for (const s of snapshotModels.values()) s.model.dispose();
-  snapshotModels.clear();
-  sibling?.lm.model.dispose();
-  sibling = null;
+  relatives.forget();
   lm = next.lm;
   questions = next.questions;
   openings = next.openings;
@@ -321,8 +252,7 @@ async function load(source: ModelSource, backends: string[] | undefined, dtype: 
   const waited = lastWaited.splice(0);
   const t0 = performance.now();
   // The other precisions go first (they are rebuilt on demand): a load then holds at most the old model and the new.
-  for (const p of precisionModels.values()) p.model.dispose();
-  precisionModels.clear();
+  relatives.forgetPrecisions();
   const callbacks = { signal, dtype, onProgress: (p: HubProgress) => post({ type: 'progress', reqId, ...p }), onWarning: (message: string) => post({ type: 'warning', message }), onUpdated: (message: string) => post({ type: 'warning', message }) };
   // Atomic: the new model is built (choosing a backend switches TF.js's active one) before anything is let go;
   // if it fails, the old model stays, on the backend it computes on.
@@ -379,9 +309,7 @@ function recoverFromDeviceLoss(reason?: string): Promise<void> {
     const { source, dtype } = loaded!;
     const name = lm?.name ?? 'the model';
     lm = null; // its tensors lived on the lost device: nothing to free, nothing left to compute with
-    snapshotModels.clear(); // so did its snapshots'
-    sibling = null; // and its sibling's
-    precisionModels.clear(); // and its other precisions'
+    relatives.lose(); // so did its snapshots', its sibling's and its other precisions'
     forgetLostDevice();
     report('recovering');
     try {
