@@ -20,7 +20,7 @@ export async function loadOn(order: BackendName[] | undefined, source: ModelSour
  * The default (and ?backend=auto): the model is loaded on WebGPU and on WASM, a few decode steps are
  * timed on each, and the faster is kept (a 3M model can be faster on WASM than on a GPU); the status line
  * shows both figures. One candidate is held at a time beside the current model (each is freed before the next
- * loads; the winner is loaded again if it was not the last). The result is remembered per model and device, so a later load
+ * loads; the likely winner is measured last, and loaded again only if it was not the winner after all). The result is remembered per model and device, so a later load
  * loads once; `measureAgain` (?backend=auto) ignores what was remembered. Where neither can start, the
  * usual order goes on (WebGL, then CPU) with the reasons.
  */
@@ -50,7 +50,7 @@ export async function loadFastest(source: ModelSource, cb: LoadCallbacks, measur
   const tried: { status: BackendStatus; msPerToken: number }[] = [];
   let last: Loaded | null = null;
   try {
-    for (const c of candidates) {
+    for (const c of measuringOrder(candidates)) {
       last?.lm.model.dispose(); // one candidate at a time (each tensor is freed by its own backend)
       last = null;
       if (tf.getBackend() !== c.status.backend) await tf.setBackend(c.status.backend);
@@ -72,6 +72,16 @@ export async function loadFastest(source: ModelSource, cb: LoadCallbacks, measur
   if (tried.length > 1) await rememberChoice(key, { backend: winner.status.backend, figures });
   const info = backendInfo(winner.status, 'measured');
   return { next, info: { ...info, unavailable, description: `auto → ${info.description} (measured at load: ${figures}${notAvailable})` } };
+}
+
+/**
+ * The likely winner is measured last, so that it is the one still loaded and a third load is rare: a GPU
+ * (WebGPU on a hardware adapter) is usually faster, so WASM goes first; on a software adapter WASM usually
+ * wins, so WebGPU goes first. A wrong guess costs what it cost before: the winner loaded again.
+ */
+export function measuringOrder<T extends { status: BackendStatus }>(candidates: T[]): T[] {
+  const realGpu = (c: T) => c.status.backend === 'webgpu' && c.status.adapter !== undefined && !c.status.adapter.isFallbackAdapter;
+  return [...candidates.filter((c) => !realGpu(c)), ...candidates.filter(realGpu)];
 }
 
 // The auto choice, per model and device, in Cache Storage (which a worker can use; localStorage it cannot).
