@@ -12,7 +12,9 @@ import { selectBackend } from '../src/engine/runtime/backend.ts';
 import { endpointKey, forgetRevisionChecks, HubError, loadHubFiles, parseHubRef } from '../src/engine/load/hub.ts';
 import { buildModel, type LoadedModel } from '../src/engine/load/load.ts';
 import { diskStore } from '../src/node/diskStore.ts';
-import { loadModelDir } from '../src/node/loadDir.ts';
+import { loadModelDir, readGgufFile } from '../src/node/loadDir.ts';
+import { lastLogits } from '../src/engine/model/model.ts';
+import { argmax } from '../src/sampling/sampler.ts';
 import { startHubServer, type HubServer } from '../tools/hubServer.ts';
 
 const ROOT = join(import.meta.dirname, '..');
@@ -154,6 +156,43 @@ describe('Hub loader against a local Hub-layout server', () => {
       'test/stories-gguf/stories15m-q4_0.gguf is 9.3 MB, more than this device allows for a model (4.0 MB). Pick a smaller model, or a lower-precision file of this one if the repository has one.',
     );
     expect(await store.has(`${endpointKey(hub.url)}/test/stories-gguf/${hub.mainCommit('test/stories-gguf')}/stories15m-q4_0.gguf`)).toBe(false);
+  });
+
+  it('a Hub GGUF streams through the cache (read as it arrives, never whole): a damaged cached copy is said, dropped and fetched again', async () => {
+    const cache = join(work, 'cache-gguf-stream');
+    const store = diskStore(cache);
+    const ref = parseHubRef('test/stories-gguf/stories15m-q4_0.gguf')!;
+    const key = `${endpointKey(hub.url)}/test/stories-gguf/${hub.mainCommit('test/stories-gguf')}/stories15m-q4_0.gguf`;
+    // Reading the GGUF from the store whole would defeat streaming: count such reads.
+    let wholeReads = 0;
+    const counted = { ...store, get: async (k: string) => (k === key && wholeReads++, store.get(k)) };
+    const greedy = async (files: Awaited<ReturnType<typeof loadHubFiles>>) => {
+      const lm = buildModel(files);
+      const ids = lm.tokenizer.encode('Once upon a time');
+      const out: number[] = [];
+      for (let i = 0; i < 6; i++) {
+        const logits = await lastLogits(lm.model.forward(i ? [out[i - 1]] : ids, true));
+        out.push(argmax(logits));
+      }
+      lm.model.dispose();
+      return out;
+    };
+    const first = await greedy(await loadHubFiles(ref, { endpoint: hub.url, store: counted }));
+    const local = await greedy(readGgufFile(join(ROOT, 'models', 'stories15m', 'stories15m-q4_0.gguf')));
+    expect(first).toEqual(local);
+    // The cache holds the whole file, as served.
+    const path = join(cache, endpointKey(hub.url), 'test--stories-gguf', hub.mainCommit('test/stories-gguf'), 'stories15m-q4_0.gguf');
+    expect(readFileSync(path).equals(readFileSync(join(ROOT, 'models', 'stories15m', 'stories15m-q4_0.gguf')))).toBe(true);
+    // The cached copy cut short: said as damaged, removed, downloaded again, the same tokens.
+    writeFileSync(path, readFileSync(path).subarray(0, 5_000_000));
+    const warnings: string[] = [];
+    const mark = hub.requests.length;
+    const again = await greedy(await loadHubFiles(ref, { endpoint: hub.url, store: counted, onWarning: (m) => warnings.push(m) }));
+    expect(warnings.join(' ')).toMatch(/the cached file was damaged \(.*the file has 5000000: it is truncated or damaged.*\); it was removed from the cache and downloaded again/);
+    expect(hub.requests.slice(mark)).toContain(`GET /test/stories-gguf/resolve/${hub.mainCommit('test/stories-gguf')}/stories15m-q4_0.gguf`);
+    expect(again).toEqual(local);
+    expect(await store.has(key)).toBe(true);
+    expect(wholeReads).toBe(0);
   });
 
   it('a connection dropped mid-file gives a clear error, keeps no partial file, and a retry succeeds', async () => {

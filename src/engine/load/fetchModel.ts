@@ -1,7 +1,9 @@
 // Reads a Hugging Face model folder over HTTP (the app's bundled models; the Hub loader builds on it).
 import type { ModelFiles } from './load.ts';
 import { memoryWeights } from './safetensors.ts';
-import { ggufModelFiles } from './ggufModel.ts';
+import { ggufModelFiles, ggufModelFilesOf } from './ggufModel.ts';
+import { GgufError } from './gguf.ts';
+import { readGgufStream } from './ggufStream.ts';
 import { isGgufUrl } from './modelUrl.ts';
 
 export { isGgufUrl } from './modelUrl.ts';
@@ -68,8 +70,18 @@ export async function fetchBytes(url: string, onProgress?: (p: LoadProgress) => 
 
 export async function fetchModelFiles(baseUrl: string, onProgress?: (p: LoadProgress) => void, signal?: AbortSignal): Promise<ModelFiles> {
   if (isGgufUrl(baseUrl)) {
-    const bytes = await fetchBytes(baseUrl, onProgress, signal);
-    return ggufModelFiles(new URL(baseUrl, 'file:///').pathname.split('/').pop() ?? baseUrl, bytes);
+    const name = new URL(baseUrl, 'file:///').pathname.split('/').pop() ?? baseUrl;
+    const res = await fetchOk(baseUrl, signal);
+    const total = Number(res.headers.get('content-length')) || null;
+    // Read as it arrives, never held whole (ggufStream.ts); without a length, into memory.
+    if (!res.body || !total) return ggufModelFiles(name, new Uint8Array(await res.arrayBuffer()));
+    try {
+      const { gguf, store } = await readGgufStream(res.body, total, name, (loaded) => onProgress?.({ file: name, loaded, total }));
+      return ggufModelFilesOf(name, gguf, store);
+    } catch (e) {
+      if (e instanceof GgufError) throw e;
+      throw new Error(`The download of ${baseUrl} broke off (${signal?.aborted ? 'cancelled' : (e as Error).message}); nothing partial was kept.`);
+    }
   }
   const base = baseUrl.replace(/\/?$/, '/');
   const [config, tokenizer, tokenizerConfig, generationConfig] = await Promise.all([

@@ -42,12 +42,21 @@ export interface GgufFile {
   tensors: Map<string, GgufTensor>;
 }
 
-/** Reads the header, metadata and tensor table of a GGUF file; `file` names it in messages. */
-export function parseGguf(bytes: Uint8Array, file: string): GgufFile {
+/** The first bytes of a file (a download under way) end inside its header: read more, then parse again. */
+export class GgufHeaderIncomplete extends Error {}
+
+/**
+ * Reads the header, metadata and tensor table of a GGUF file; `file` names it in messages. `fileSize`: the
+ * whole file's length when `bytes` are only its first bytes (a stream): a header that runs past them then
+ * throws GgufHeaderIncomplete, and the tensors' extents are checked against the whole file.
+ */
+export function parseGguf(bytes: Uint8Array, file: string, fileSize = bytes.length): GgufFile {
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let at = 0;
   const need = (n: number, what: string) => {
-    if (at + n > bytes.length) throw new GgufError(`${file}: the file ends at byte ${bytes.length} inside ${what}: it is truncated or damaged. Download it again.`);
+    if (at + n <= bytes.length) return;
+    if (bytes.length < fileSize) throw new GgufHeaderIncomplete(`${file}: the header runs past the first ${bytes.length} bytes`);
+    throw new GgufError(`${file}: the file ends at byte ${bytes.length} inside ${what}: it is truncated or damaged. Download it again.`);
   };
   const u32 = (what: string) => (need(4, what), (at += 4), dv.getUint32(at - 4, true));
   const u64 = (what: string) => {
@@ -124,7 +133,7 @@ export function parseGguf(bytes: Uint8Array, file: string): GgufFile {
     if (count % block.weights !== 0 || t.ne[0] % block.weights !== 0) throw new GgufError(`${file}: tensor "${t.name}" has rows of ${t.ne[0]} values, not whole ${type} blocks of ${block.weights}: the file is damaged.`);
     const start = dataStart + t.offset;
     const size = (count / block.weights) * block.bytes;
-    if (start + size > bytes.length) throw new GgufError(`${file}: tensor "${t.name}" ends at byte ${start + size} but the file has ${bytes.length}: it is truncated or damaged. Download it again.`);
+    if (start + size > fileSize) throw new GgufError(`${file}: tensor "${t.name}" ends at byte ${start + size} but the file has ${fileSize}: it is truncated or damaged. Download it again.`);
     tensors.set(t.name, { name: t.name, ne: t.ne, type: type as GgufTensor['type'], start, bytes: size });
   }
   if (unsupported.size) {

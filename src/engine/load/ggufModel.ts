@@ -5,8 +5,9 @@
 // The easy-to-miss part: llama.cpp's `llama` architecture rotates adjacent pairs of each head's dimensions,
 // and its converter permuted the q and k rows of a Hugging Face Llama into that order; the engine rotates
 // halves (Hugging Face's layout), so those rows are put back. Qwen2 and Qwen3 files are written unpermuted.
-import type { QuantBlocks, WeightDType } from '../runtime/quant.ts';
-import { ggufBlocks, GgufError, ggufFloats, parseGguf, type GgufFile, type GgufTensor, type GgufValue } from './gguf.ts';
+import { dequantize, type QuantBlocks, type WeightDType } from '../runtime/quant.ts';
+import { GgufError, parseGguf, type GgufFile, type GgufTensor, type GgufValue } from './gguf.ts';
+import { bytesStore, type TensorStore } from './ggufStream.ts';
 import type { ModelFiles } from './load.ts';
 import { sentencePieceTokenizerJson } from './sentencePiece.ts';
 import { transpose, type WeightSource } from '../model/weights.ts';
@@ -33,7 +34,11 @@ function splitThenBytes(regex: string): object {
 
 /** The model files of a GGUF file's bytes; `name` names it in messages and in the app. */
 export function ggufModelFiles(name: string, bytes: Uint8Array): ModelFiles {
-  const gguf = parseGguf(bytes, name);
+  return ggufModelFilesOf(name, parseGguf(bytes, name), bytesStore(bytes));
+}
+
+/** The model files of a parsed GGUF whose tensors come from `store` (the bytes in memory, or what a stream left). */
+export function ggufModelFilesOf(name: string, gguf: GgufFile, store: TensorStore): ModelFiles {
   const meta = (key: string): GgufValue | undefined => gguf.metadata.get(key);
   const arch = String(meta('general.architecture') ?? '');
   if (!(GGUF_ARCHITECTURES as readonly string[]).includes(arch)) {
@@ -79,7 +84,7 @@ export function ggufModelFiles(name: string, bytes: Uint8Array): ModelFiles {
           eos_token_id: eos,
           bos_token_id: bos,
         };
-  const weights = ggufWeights(gguf, bytes, name, arch, config);
+  const weights = ggufWeights(gguf, store, name, arch, config);
   // llama.cpp's end-of-turn token also ends generation (stories15M's is BOS: its stories were separated by BOS alone).
   const eot = num2(meta('tokenizer.ggml.eot_token_id'));
   return {
@@ -181,7 +186,7 @@ interface Mapped {
   unpermuteHeads?: number;
 }
 
-function ggufWeights(gguf: GgufFile, bytes: Uint8Array, file: string, arch: string, config: Record<string, unknown>): WeightSource {
+function ggufWeights(gguf: GgufFile, store: TensorStore, file: string, arch: string, config: Record<string, unknown>): WeightSource {
   const map = new Map<string, Mapped>();
   const add = (hf: string, gg: string, opts: { transposed?: boolean; unpermuteHeads?: number } = {}) => {
     const tensor = gguf.tensors.get(gg);
@@ -239,7 +244,8 @@ function ggufWeights(gguf: GgufFile, bytes: Uint8Array, file: string, arch: stri
     shape: (name) => map.get(name)?.shape,
     read: (name) => {
       const m = get(name);
-      let data = ggufFloats(bytes, m.tensor);
+      const value = store.take(m.tensor);
+      let data = value instanceof Float32Array ? value : dequantize(value); // the engine's own dequantization
       const [rows, cols] = [m.tensor.ne[1] ?? 1, m.tensor.ne[0]];
       // A bias is its rows' values one each (width 1); a matrix's rows are `cols` wide.
       if (m.unpermuteHeads) data = m.tensor.ne.length === 1 ? unpermuteRows(data, cols, 1, m.unpermuteHeads) : unpermuteRows(data, rows, cols, m.unpermuteHeads);
@@ -248,7 +254,7 @@ function ggufWeights(gguf: GgufFile, bytes: Uint8Array, file: string, arch: stri
     quantized: (name) => {
       const m = map.get(name);
       if (!m || (m.tensor.type !== 'Q8_0' && m.tensor.type !== 'Q4_0')) return undefined;
-      const blocks = ggufBlocks(bytes, m.tensor);
+      const blocks = store.take(m.tensor) as QuantBlocks;
       return m.unpermuteHeads ? unpermuteBlockRows(blocks, m.unpermuteHeads) : blocks;
     },
   };

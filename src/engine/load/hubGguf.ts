@@ -2,10 +2,13 @@
 // precision, and the file carries the config and the tokenizer itself. Downloaded with progress into the same
 // cache as safetensors models, keyed by commit too (a file enters it only once it has fully arrived, so its presence means complete),
 // refused up front when the server's length says it cannot fit, and read again from the network once if the
-// cached copy no longer parses.
-import { damagedInCache, HubError, hubRequester, mb, notCached, readBody } from './download.ts';
+// cached copy no longer parses. Where the store streams (the browser's Cache Storage), the file is read as it
+// arrives — one download, two readers: the cache writes one branch, ggufStream.ts the other — and never held
+// whole; elsewhere (Node) it is read into memory.
+import { damagedInCache, HubError, hubRequester, interrupted, mb, notCached, readBody } from './download.ts';
 import { GgufError } from './gguf.ts';
-import { ggufModelFiles } from './ggufModel.ts';
+import { ggufModelFiles, ggufModelFilesOf } from './ggufModel.ts';
+import { readGgufStream } from './ggufStream.ts';
 import type { HubLoadOptions } from './hub.ts';
 import { cacheKey, DEFAULT_ENDPOINT, hubLabel, type HubRef } from './hubRef.ts';
 import type { ModelFiles } from './load.ts';
@@ -19,7 +22,21 @@ export async function loadHubGguf(ref: HubRef & { file: string }, at: string, op
   const progress = (loaded: number, total: number | null, fromCache: boolean) =>
     opts.onProgress?.({ file: name, loaded, total, overallLoaded: loaded, overallTotal: total, fromCache });
 
-  const cached = await opts.store.get(key);
+  const streaming = Boolean(opts.store.stream && opts.store.putStream);
+  if (streaming) {
+    const cached = await opts.store.stream!(key);
+    if (cached) {
+      try {
+        const { gguf, store } = await readGgufStream(cached.body, cached.size, label, (n) => progress(n, cached.size, true));
+        return ggufModelFilesOf(label, gguf, store);
+      } catch (e) {
+        if (!(e instanceof GgufError)) throw e;
+        await opts.store.delete(key);
+        opts.onWarning?.(damagedInCache(label, 'file', e.message));
+      }
+    }
+  }
+  const cached = streaming ? null : await opts.store.get(key);
   if (cached) {
     progress(cached.length, cached.length, true);
     try {
@@ -30,14 +47,41 @@ export async function loadHubGguf(ref: HubRef & { file: string }, at: string, op
       opts.onWarning?.(damagedInCache(label, 'file', e.message));
     }
   }
-  const request = hubRequester(endpoint, ref, { fetch: opts.fetch, stallMs: opts.stallMs ?? 60_000, signal: opts.signal, at });
+  const abort = new AbortController(); // a streamed download the parser rejects is cut off, cache branch included
+  opts.signal?.addEventListener('abort', () => abort.abort());
+  const request = hubRequester(endpoint, ref, { fetch: opts.fetch, stallMs: opts.stallMs ?? 60_000, signal: abort.signal, at });
   const res = (await request(ref.file, false))!;
+  const streamed = async (body: ReadableStream<Uint8Array>, size: number): Promise<ModelFiles> => {
+    const [toCache, toParse] = body.tee();
+    let cacheFailed = false;
+    const caching = opts.store.putStream!(key, toCache, size).catch((e: Error) => {
+      cacheFailed = true;
+      if (!abort.signal.aborted) opts.onWarning?.(notCached(label, e));
+    });
+    let loaded = 0;
+    try {
+      const { gguf, store } = await readGgufStream(toParse, size, label, (n) => progress((loaded = n), size, false));
+      const files = ggufModelFilesOf(label, gguf, store);
+      await caching;
+      return files;
+    } catch (e) {
+      abort.abort(); // the cache must not keep a file the parser rejected
+      await caching;
+      if (!cacheFailed) await opts.store.delete(key).catch(() => {}); // a store that wrote before the error keeps nothing either
+      if (opts.signal?.aborted) throw new HubError('interrupted', `Loading ${label} was cancelled; nothing partial was kept.`);
+      if (e instanceof GgufError && /ends at byte/.test(e.message)) throw interrupted(`${label}/${ref.file}`, `ended after ${mb(loaded)} of ${mb(size)}`);
+      if (e instanceof GgufError) throw new HubError('invalid', e.message);
+      if (e instanceof HubError) throw e;
+      throw interrupted(`${label}/${ref.file}`, `broke off after ${mb(loaded)} (${(e as Error).message})`);
+    }
+  };
   const size = Number(res.headers.get('content-length')) || null;
   // Kept as the file holds it, a GGUF's weights take about the file's bytes in the engine (the KV cache comes on top).
   if (size && opts.maxWeightBytes && size > opts.maxWeightBytes) {
     await res.body?.cancel().catch(() => {}); // the guard aborts the fetch; that is the point
     throw new HubError('too-large', `${label} is ${mb(size)}, more than this device allows for a model (${mb(opts.maxWeightBytes)}). Pick a smaller model, or a lower-precision file of this one if the repository has one.`);
   }
+  if (streaming && res.body && size) return streamed(res.body, size);
   const bytes = await readBody(res, name, label, (loaded, total) => progress(loaded, total, false), opts.signal);
   let files: ModelFiles;
   try {

@@ -57,6 +57,13 @@ export class WeightReader {
       return this.arena.add(held.type === this.dtype || asFile ? held : quantize(this.dtype as Exclude<WeightDType, 'f32'>, dequantize(held), out, inp));
     }
     if (!this.arena || inp % QK !== 0 || (asFile && !held)) {
+      if (held) {
+        // A quantized tensor wanted as floats: from the blocks already in hand (a streamed GGUF hands each tensor
+        // over once). Blocks are [out, in]; the float matrix is [in, out] whatever the layout on disk.
+        expectShape(full, this.src.shape(full), shape, this.src.describe(full));
+        this.params += out * inp;
+        return this.own(uploadNow(tf.tensor2d(transpose(dequantize(held), out, inp), [inp, out])));
+      }
       const w = this.read(name, shape) as tf.Tensor2D;
       if (layout === 'inOut') return w;
       const t = this.own(tf.transpose(w) as tf.Tensor2D);
