@@ -5,7 +5,7 @@
 // The easy-to-miss part: llama.cpp's `llama` architecture rotates adjacent pairs of each head's dimensions,
 // and its converter permuted the q and k rows of a Hugging Face Llama into that order; the engine rotates
 // halves (Hugging Face's layout), so those rows are put back. Qwen2 and Qwen3 files are written unpermuted.
-import { dequantize, type QuantBlocks, type WeightDType } from '../runtime/quant.ts';
+import { dequantize, QuantMatrix, type QuantBlocks, type WeightDType } from '../runtime/quant.ts';
 import { GgufError, parseGguf, type GgufFile, type GgufTensor, type GgufValue } from './gguf.ts';
 import { bytesStore, type TensorStore } from './ggufStream.ts';
 import type { ModelFiles } from './load.ts';
@@ -34,7 +34,8 @@ function splitThenBytes(regex: string): object {
 
 /** The model files of a GGUF file's bytes; `name` names it in messages and in the app. */
 export function ggufModelFiles(name: string, bytes: Uint8Array): ModelFiles {
-  return ggufModelFilesOf(name, parseGguf(bytes, name), bytesStore(bytes));
+  const gguf = parseGguf(bytes, name);
+  return ggufModelFilesOf(name, gguf, bytesStore(gguf, bytes));
 }
 
 /** The model files of a parsed GGUF whose tensors come from `store` (the bytes in memory, or what a stream left). */
@@ -182,17 +183,15 @@ interface Mapped {
   shape: number[];
   /** GPT-2's Conv1D matrices are [in, out] in Hugging Face's files, [out, in] in GGUF. */
   transposed: boolean;
-  /** llama's q/k rows in llama.cpp's order: heads of this many rows to put back into halves order. */
-  unpermuteHeads?: number;
 }
 
 function ggufWeights(gguf: GgufFile, store: TensorStore, file: string, arch: string, config: Record<string, unknown>): WeightSource {
   const map = new Map<string, Mapped>();
-  const add = (hf: string, gg: string, opts: { transposed?: boolean; unpermuteHeads?: number } = {}) => {
+  const add = (hf: string, gg: string, opts: { transposed?: boolean } = {}) => {
     const tensor = gguf.tensors.get(gg);
     if (!tensor) return;
     const numpy = [...tensor.ne].reverse(); // [out, in] for a matrix
-    map.set(hf, { tensor, shape: opts.transposed ? [numpy[1], numpy[0]] : numpy, transposed: !!opts.transposed, unpermuteHeads: opts.unpermuteHeads });
+    map.set(hf, { tensor, shape: opts.transposed ? [numpy[1], numpy[0]] : numpy, transposed: !!opts.transposed });
   };
   const L = Number(arch === 'gpt2' ? config.n_layer : config.num_hidden_layers);
   if (arch === 'gpt2') {
@@ -208,9 +207,6 @@ function ggufWeights(gguf: GgufFile, store: TensorStore, file: string, arch: str
       }
     }
   } else {
-    const H = Number(config.num_attention_heads);
-    const KV = Number(config.num_key_value_heads);
-    const permuted = arch === 'llama';
     add('model.embed_tokens.weight', 'token_embd.weight');
     add('lm_head.weight', 'output.weight');
     add('model.norm.weight', 'output_norm.weight');
@@ -218,10 +214,10 @@ function ggufWeights(gguf: GgufFile, store: TensorStore, file: string, arch: str
       const [h, b] = [`model.layers.${i}.`, `blk.${i}.`];
       add(`${h}input_layernorm.weight`, `${b}attn_norm.weight`);
       add(`${h}post_attention_layernorm.weight`, `${b}ffn_norm.weight`);
-      for (const [proj, gg, heads] of [['q_proj', 'attn_q', H], ['k_proj', 'attn_k', KV], ['v_proj', 'attn_v', 0], ['o_proj', 'attn_output', 0]] as const) {
-        const unpermuteHeads = permuted && heads ? heads : undefined;
-        add(`${h}self_attn.${proj}.weight`, `${b}${gg}.weight`, { unpermuteHeads });
-        add(`${h}self_attn.${proj}.bias`, `${b}${gg}.bias`, { unpermuteHeads });
+      // llama's q/k rows come back in Hugging Face's order from the store (ggufRows.ts).
+      for (const [proj, gg] of [['q_proj', 'attn_q'], ['k_proj', 'attn_k'], ['v_proj', 'attn_v'], ['o_proj', 'attn_output']] as const) {
+        add(`${h}self_attn.${proj}.weight`, `${b}${gg}.weight`);
+        add(`${h}self_attn.${proj}.bias`, `${b}${gg}.bias`);
       }
       add(`${h}self_attn.q_norm.weight`, `${b}attn_q_norm.weight`);
       add(`${h}self_attn.k_norm.weight`, `${b}attn_k_norm.weight`);
@@ -245,48 +241,14 @@ function ggufWeights(gguf: GgufFile, store: TensorStore, file: string, arch: str
     read: (name) => {
       const m = get(name);
       const value = store.take(m.tensor);
-      let data = value instanceof Float32Array ? value : dequantize(value); // the engine's own dequantization
-      const [rows, cols] = [m.tensor.ne[1] ?? 1, m.tensor.ne[0]];
-      // A bias is its rows' values one each (width 1); a matrix's rows are `cols` wide.
-      if (m.unpermuteHeads) data = m.tensor.ne.length === 1 ? unpermuteRows(data, cols, 1, m.unpermuteHeads) : unpermuteRows(data, rows, cols, m.unpermuteHeads);
-      return m.transposed ? transpose(data, rows, cols) : data;
+      const data = value instanceof Float32Array ? value : dequantize(value instanceof QuantMatrix ? value.arena.blocks(value) : value); // the engine's own dequantization
+      return m.transposed ? transpose(data, m.tensor.ne[1] ?? 1, m.tensor.ne[0]) : data;
     },
     quantized: (name) => {
       const m = map.get(name);
       if (!m || (m.tensor.type !== 'Q8_0' && m.tensor.type !== 'Q4_0')) return undefined;
-      const blocks = store.take(m.tensor) as QuantBlocks;
-      return m.unpermuteHeads ? unpermuteBlockRows(blocks, m.unpermuteHeads) : blocks;
+      return store.take(m.tensor) as QuantBlocks | QuantMatrix;
     },
+    arena: store.arena ?? undefined,
   };
-}
-
-/**
- * llama.cpp's converter wrote each head's rows [h, i, half] (adjacent pairs); Hugging Face's order is
- * [h, half, i] (halves). Row r of the result (h, half, i) is row h·hd + 2i + half of the file.
- */
-function fileRowOf(r: number, heads: number, rows: number): number {
-  const hd = rows / heads;
-  const h = Math.floor(r / hd);
-  const half = Math.floor((r % hd) / (hd / 2));
-  const i = r % (hd / 2);
-  return h * hd + 2 * i + half;
-}
-
-function unpermuteRows(data: Float32Array, n: number, width: number, heads: number): Float32Array {
-  const out = new Float32Array(data.length);
-  for (let r = 0; r < n; r++) out.set(data.subarray(fileRowOf(r, heads, n) * width, (fileRowOf(r, heads, n) + 1) * width), r * width);
-  return out;
-}
-
-function unpermuteBlockRows(b: QuantBlocks, heads: number): QuantBlocks {
-  const perRow = b.cols / 32;
-  const qPerRow = b.type === 'q8_0' ? b.cols : b.cols / 2;
-  const scales = new Float32Array(b.scales.length);
-  const quants = b.type === 'q8_0' ? new Int8Array(b.quants.length) : new Uint8Array(b.quants.length);
-  for (let r = 0; r < b.rows; r++) {
-    const from = fileRowOf(r, heads, b.rows);
-    scales.set(b.scales.subarray(from * perRow, (from + 1) * perRow), r * perRow);
-    (quants as Uint8Array).set((b.quants as Uint8Array).subarray(from * qPerRow, (from + 1) * qPerRow), r * qPerRow);
-  }
-  return { ...b, scales, quants };
 }

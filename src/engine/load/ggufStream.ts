@@ -1,23 +1,27 @@
-// A GGUF file read as it arrives (a download, or the browser's cache), never held whole: the header is parsed
-// once its bytes are in, then each tensor's bytes are gathered into a buffer of that tensor's size and turned
-// into what the engine keeps (Q8_0/Q4_0 blocks, or floats) as soon as they are complete; the raw bytes go with
-// it. The engine then takes each tensor once (TensorStore.take), so a tensor it has moved into its own memory
-// is not held here as well.
+// A GGUF file read as it arrives (a download, or a cache), never held whole: the header is parsed once its bytes
+// are in, then each tensor's bytes are gathered into a buffer of that tensor's size and, as soon as they are
+// complete, put where the engine keeps them: a Q8_0/Q4_0 matrix into the quantized memory the model will own
+// (a QuantArena, which the model adopts when it runs at the file's precision), the rest as floats. The raw bytes
+// go at once. The engine takes each tensor once (TensorStore.take), so nothing it has moved into its own memory is
+// held here as well: the file's weights are in memory once, in the engine's form.
 import { ggufBlocks, GgufError, ggufFloats, GgufHeaderIncomplete, parseGguf, type GgufFile, type GgufTensor } from './gguf.ts';
-import type { QuantBlocks } from '../runtime/quant.ts';
+import { inEngineOrder } from './ggufRows.ts';
+import { QuantArena, type QuantBlocks, type QuantMatrix } from '../runtime/quant.ts';
 
-/** A tensor as the engine keeps it: blocks for a quantized matrix, floats for the rest. */
-export type TensorValue = QuantBlocks | Float32Array;
+/** A tensor as the engine keeps it, in its row order: blocks (or a matrix already in an arena) when quantized, else floats. */
+export type TensorValue = QuantBlocks | QuantMatrix | Float32Array;
 
 /** Where a GGUF's tensors come from: the whole file in memory, or what a stream left (each taken once). */
 export interface TensorStore {
   /** The tensor's value; a streamed store hands each tensor over once (a second ask is an error, not a copy). */
   take(t: GgufTensor): TensorValue;
+  /** Where a streamed file's quantized matrices already are (null: nowhere yet, the model makes its own). */
+  readonly arena: QuantArena | null;
 }
 
 /** Over the file's bytes, all in memory (the CLI, or a cached copy read whole): nothing to hand over. */
-export function bytesStore(bytes: Uint8Array): TensorStore {
-  return { take: (t) => (t.type === 'Q8_0' || t.type === 'Q4_0' ? ggufBlocks(bytes, t) : ggufFloats(bytes, t)) };
+export function bytesStore(gguf: GgufFile, bytes: Uint8Array): TensorStore {
+  return { arena: null, take: (t) => inEngineOrder(gguf, t, t.type === 'Q8_0' || t.type === 'Q4_0' ? ggufBlocks(bytes, t) : ggufFloats(bytes, t)) };
 }
 
 /**
@@ -34,6 +38,7 @@ export async function readGgufStream(body: ReadableStream<Uint8Array>, size: num
   let nextTry = Math.min(size, 1 << 16);
   let gguf: GgufFile | null = null;
   const values = new Map<string, TensorValue>();
+  let arena: QuantArena | null = null; // made at the first quantized tensor
   let order: GgufTensor[] = [];
   let next = 0; // the next tensor (in file order) to complete
   let buffer: Uint8Array | null = null; // its bytes so far
@@ -56,7 +61,8 @@ export async function readGgufStream(body: ReadableStream<Uint8Array>, size: num
       i += n;
       if (filled === t.bytes) {
         const local = { ...t, start: 0 };
-        values.set(t.name, t.type === 'Q8_0' || t.type === 'Q4_0' ? ggufBlocks(buffer, local) : ggufFloats(buffer, local));
+        if (t.type === 'Q8_0' || t.type === 'Q4_0') values.set(t.name, (arena ??= new QuantArena()).add(inEngineOrder(gguf!, t, ggufBlocks(buffer, local))));
+        else values.set(t.name, inEngineOrder(gguf!, t, ggufFloats(buffer, local)));
         buffer = null;
         filled = 0;
         next++;
@@ -107,6 +113,7 @@ export async function readGgufStream(body: ReadableStream<Uint8Array>, size: num
   return {
     gguf,
     store: {
+      arena,
       take: (t) => {
         const v = values.get(t.name);
         if (!v) throw new Error(`${file}: tensor "${t.name}" was handed to the engine already (a streamed GGUF keeps no copy)`);

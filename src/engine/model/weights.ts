@@ -18,8 +18,13 @@ export interface WeightSource {
   take?(name: string): unknown;
   /** Handles nobody took (tensors the model does not use), for the loader to release. */
   leftovers?(): unknown[];
-  /** A matrix the file holds already quantized (a GGUF's Q8_0/Q4_0 tensor): its blocks, [out, in], as they are. */
-  quantized?(name: string): QuantBlocks | undefined;
+  /**
+   * A matrix the file holds already quantized (a GGUF's Q8_0/Q4_0 tensor): its blocks, [out, in], as they are —
+   * or, from a streamed file, the matrix already in `arena`.
+   */
+  quantized?(name: string): QuantBlocks | QuantMatrix | undefined;
+  /** Where a streamed file's quantized matrices already are: the model keeps this arena when it runs at the file's precision. */
+  arena?: QuantArena;
   /** The precision the file's matrices are in, when it holds quantized ones (a GGUF): the model keeps it unless asked otherwise. */
   nativeDType?: WeightDType;
 }
@@ -35,7 +40,8 @@ export class WeightReader {
     private readonly prefix = '',
     readonly dtype: WeightDType = 'f32',
   ) {
-    this.arena = dtype === 'f32' ? null : new QuantArena();
+    // At the file's own precision a streamed GGUF's arena is the model's: its blocks are not copied again.
+    this.arena = dtype === 'f32' ? null : src.arena && dtype === src.nativeDType ? src.arena : new QuantArena();
   }
 
   /**
@@ -46,7 +52,15 @@ export class WeightReader {
   matrix(name: string, out: number, inp: number, layout: 'outIn' | 'inOut'): Matrix {
     const full = this.prefix + name;
     const shape = layout === 'outIn' ? [out, inp] : [inp, out];
-    const held = this.src.quantized?.(full);
+    let held = this.src.quantized?.(full);
+    if (held instanceof QuantMatrix) {
+      if (held.arena === this.arena && inp % QK === 0) {
+        expectShape(full, this.src.shape(full), shape, this.src.describe(full));
+        this.params += out * inp;
+        return held; // already where this model keeps its blocks
+      }
+      held = held.arena.blocks(held); // another precision asked for: read from the blocks where they are
+    }
     // At the file's own precision (a GGUF loaded as it is) every matrix stays as the file has it, whatever its
     // type: Q8_0 blocks in a mostly-Q4_0 file stay Q8_0, float matrices stay float.
     const asFile = this.src.nativeDType !== undefined && this.dtype === this.src.nativeDType;
