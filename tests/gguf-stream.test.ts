@@ -86,3 +86,34 @@ it('a stream that ends early is refused, saying where (inside the header, inside
   // Not a GGUF at all: said at once, not after the whole download.
   await expect(readGgufStream(chunked(new TextEncoder().encode('{"not": "gguf"}'.padEnd(200_000)), [65536]), 200_000, 'x.gguf')).rejects.toThrow(/not a GGUF file/);
 });
+
+it('a refused or cancelled stream is let go at once (its source cancelled), not read to the end', async () => {
+  const source = (bytes: Uint8Array) => {
+    const seen = { cancelled: false, pulled: 0 };
+    let at = 0;
+    const body = new ReadableStream<Uint8Array>({
+      pull(c) {
+        if (at >= bytes.length) return c.close();
+        c.enqueue(bytes.slice(at, at + 65536));
+        at += 65536;
+        seen.pulled++;
+      },
+      cancel() {
+        seen.cancelled = true;
+      },
+    });
+    return { body, seen };
+  };
+  const notGguf = source(new Uint8Array(4_000_000).fill(65));
+  await expect(readGgufStream(notGguf.body, 4_000_000, 'x.gguf')).rejects.toThrow(/not a GGUF file/);
+  expect(notGguf.seen.cancelled).toBe(true);
+  expect(notGguf.seen.pulled).toBeLessThan(5); // refused from its first bytes, not after 61 chunks
+  const path = join(tmp, 'cancel.gguf');
+  writeFixtureGguf(join(FIXTURES, 'tiny-llama'), path, 'Q8_0');
+  const bytes = new Uint8Array(readFileSync(path));
+  const cancelled = source(bytes);
+  const stop = new AbortController();
+  stop.abort();
+  await expect(readGgufStream(cancelled.body, bytes.length, path, undefined, stop.signal)).rejects.toThrow(/cancelled/);
+  expect(cancelled.seen.cancelled).toBe(true);
+});

@@ -1,7 +1,7 @@
 // The CLI's Hub cache: a folder of plain files, `<cache>/<endpoint>/<owner>--<name>/<commit>/<file>` (see hubRevision.ts).
 // Default `$NEXTTOKEN_CACHE`, else `~/.cache/nexttoken/hub`; `--cache-dir` overrides both. Node only.
-import { closeSync, createReadStream, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmdirSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
-import { Readable } from 'node:stream';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmdirSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { FileStore } from '../engine/load/hub.ts';
@@ -40,17 +40,33 @@ export function diskStore(root: string): FileStore {
       const p = path(key);
       if (!existsSync(p)) return null;
       const size = statSync(p).size;
-      return size > 0 ? { body: Readable.toWeb(createReadStream(p)) as ReadableStream<Uint8Array>, size } : null;
+      if (size <= 0) return null;
+      // Pulled a chunk at a time as the reader asks (backpressure), so a cached file is not read ahead into memory.
+      const file = await open(p, 'r');
+      const body = new ReadableStream<Uint8Array>({
+        async pull(c) {
+          const chunk = new Uint8Array(1 << 20);
+          const { bytesRead } = await file.read(chunk, 0, chunk.length, null);
+          if (bytesRead === 0) {
+            await file.close();
+            c.close();
+          } else c.enqueue(chunk.subarray(0, bytesRead));
+        },
+        cancel: () => file.close(),
+      });
+      return { body, size };
     },
-    // Written beside as it arrives, renamed once all of it has: a stream that errors (or ends short) leaves nothing.
+    // Written beside as it arrives, renamed once all of it has: a stream that errors (or ends short) leaves nothing,
+    // and a write that fails stops reading the stream (a branch of a tee left unread would buffer the rest of the file).
     putStream: async (key, body, size) => {
       const p = path(key);
-      mkdirSync(dirname(p), { recursive: true });
-      const tmp = `${p}.partial-${process.pid}`;
-      const fd = openSync(tmp, 'w');
+      const tmp = `${p}.partial-${process.pid}-${Math.random().toString(36).slice(2)}`;
+      const reader = body.getReader();
+      let fd: number | null = null;
       let written = 0;
       try {
-        const reader = body.getReader();
+        mkdirSync(dirname(p), { recursive: true });
+        fd = openSync(tmp, 'w');
         for (;;) {
           const { done, value } = await reader.read();
           if (done) break;
@@ -58,14 +74,12 @@ export function diskStore(root: string): FileStore {
           written += value.length;
         }
         closeSync(fd);
+        fd = null;
         if (written !== size) throw new Error(`${written} of ${size} bytes arrived`);
         renameSync(tmp, p);
       } catch (e) {
-        try {
-          closeSync(fd);
-        } catch {
-          // already closed
-        }
+        if (fd !== null) closeSync(fd);
+        await reader.cancel(e).catch(() => {});
         rmSync(tmp, { force: true });
         throw e;
       }

@@ -3,7 +3,7 @@ import type { ModelFiles } from './load.ts';
 import { memoryWeights } from './safetensors.ts';
 import { ggufModelFiles, ggufModelFilesOf } from './ggufModel.ts';
 import { GgufError } from './gguf.ts';
-import { readGgufStream } from './ggufStream.ts';
+import { GgufTruncated, readGgufStream } from './ggufStream.ts';
 import { isGgufUrl } from './modelUrl.ts';
 
 export { isGgufUrl } from './modelUrl.ts';
@@ -37,7 +37,11 @@ async function fetchJson(url: string, signal?: AbortSignal): Promise<unknown> {
 
 /** Downloads a file, reporting bytes as they arrive. */
 export async function fetchBytes(url: string, onProgress?: (p: LoadProgress) => void, signal?: AbortSignal): Promise<Uint8Array> {
-  const res = await fetchOk(url, signal);
+  return readResponse(await fetchOk(url, signal), url, onProgress, signal);
+}
+
+/** A response's body, reporting bytes as they arrive. */
+async function readResponse(res: Response, url: string, onProgress?: (p: LoadProgress) => void, signal?: AbortSignal): Promise<Uint8Array> {
   const total = Number(res.headers.get('content-length')) || null;
   const file = url.split('/').pop() ?? url;
   if (!res.body) return new Uint8Array(await res.arrayBuffer());
@@ -74,14 +78,16 @@ export async function fetchModelFiles(baseUrl: string, onProgress?: (p: LoadProg
     const res = await fetchOk(baseUrl, signal);
     const total = Number(res.headers.get('content-length')) || null;
     // Read as it arrives, never held whole (ggufStream.ts); without a length, into memory.
-    if (!res.body || !total) return ggufModelFiles(name, new Uint8Array(await res.arrayBuffer()));
+    if (!res.body || !total) return ggufModelFiles(name, await readResponse(res, baseUrl, onProgress, signal));
+    let read: Awaited<ReturnType<typeof readGgufStream>>;
     try {
-      const { gguf, store } = await readGgufStream(res.body, total, name, (loaded) => onProgress?.({ file: name, loaded, total }));
-      return ggufModelFilesOf(name, gguf, store);
+      read = await readGgufStream(res.body, total, name, (loaded) => onProgress?.({ file: name, loaded, total }), signal);
     } catch (e) {
+      if (e instanceof GgufTruncated) throw new Error(`The download of ${baseUrl} ended before the file did (${e.message}); nothing partial was kept. Load the model again.`);
       if (e instanceof GgufError) throw e;
       throw new Error(`The download of ${baseUrl} broke off (${signal?.aborted ? 'cancelled' : (e as Error).message}); nothing partial was kept.`);
     }
+    return ggufModelFilesOf(name, read.gguf, read.store);
   }
   const base = baseUrl.replace(/\/?$/, '/');
   const [config, tokenizer, tokenizerConfig, generationConfig] = await Promise.all([

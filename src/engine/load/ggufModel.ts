@@ -249,6 +249,9 @@ function ggufWeights(gguf: GgufFile, store: TensorStore, file: string, arch: str
       if (!m || (m.tensor.type !== 'Q8_0' && m.tensor.type !== 'Q4_0')) return undefined;
       return store.take(m.tensor) as QuantBlocks | QuantMatrix;
     },
-    arena: store.arena ?? undefined,
+    get arena() {
+      return store.arena ?? undefined; // gone once released
+    },
+    release: () => store.release(),
   };
 }

@@ -3,7 +3,8 @@
 // complete, put where the engine keeps them: a Q8_0/Q4_0 matrix into the quantized memory the model will own
 // (a QuantArena, which the model adopts when it runs at the file's precision), the rest as floats. The raw bytes
 // go at once. The engine takes each tensor once (TensorStore.take), so nothing it has moved into its own memory is
-// held here as well: the file's weights are in memory once, in the engine's form.
+// held here as well: at the file's precision the weights are in memory once, in the engine's form (at another
+// precision the file's blocks are held until the model is built from them, then released).
 import { ggufBlocks, GgufError, ggufFloats, GgufHeaderIncomplete, parseGguf, type GgufFile, type GgufTensor } from './gguf.ts';
 import { inEngineOrder } from './ggufRows.ts';
 import { QuantArena, type QuantBlocks, type QuantMatrix } from '../runtime/quant.ts';
@@ -17,19 +18,33 @@ export interface TensorStore {
   take(t: GgufTensor): TensorValue;
   /** Where a streamed file's quantized matrices already are (null: nowhere yet, the model makes its own). */
   readonly arena: QuantArena | null;
+  /** The model is built: what it did not take (and an arena it did not adopt) is let go. */
+  release(): void;
 }
 
 /** Over the file's bytes, all in memory (the CLI, or a cached copy read whole): nothing to hand over. */
 export function bytesStore(gguf: GgufFile, bytes: Uint8Array): TensorStore {
-  return { arena: null, take: (t) => inEngineOrder(gguf, t, t.type === 'Q8_0' || t.type === 'Q4_0' ? ggufBlocks(bytes, t) : ggufFloats(bytes, t)) };
+  return { arena: null, release: () => {}, take: (t) => inEngineOrder(gguf, t, t.type === 'Q8_0' || t.type === 'Q4_0' ? ggufBlocks(bytes, t) : ggufFloats(bytes, t)) };
 }
 
 /**
  * Reads a GGUF from `body` (`size` bytes in all), reporting bytes as they arrive. Throws GgufError for a file
  * that is not a GGUF, holds a type it cannot read, or ends early.
  */
-export async function readGgufStream(body: ReadableStream<Uint8Array>, size: number, file: string, onBytes?: (loaded: number) => void): Promise<{ gguf: GgufFile; store: TensorStore }> {
+export async function readGgufStream(body: ReadableStream<Uint8Array>, size: number, file: string, onBytes?: (loaded: number) => void, signal?: AbortSignal): Promise<{ gguf: GgufFile; store: TensorStore }> {
   const reader = body.getReader();
+  try {
+    return await read(reader, size, file, onBytes, signal);
+  } catch (e) {
+    await reader.cancel(e).catch(() => {}); // refused or cancelled: the download (or the cache's file) is let go at once
+    throw e;
+  }
+}
+
+/** The stream ended before the file did: a download cut short or a damaged copy, not a malformed file. */
+export class GgufTruncated extends GgufError {}
+
+async function read(reader: ReadableStreamDefaultReader<Uint8Array>, size: number, file: string, onBytes?: (loaded: number) => void, signal?: AbortSignal): Promise<{ gguf: GgufFile; store: TensorStore }> {
   let loaded = 0;
   // The header: gathered until it parses. Parsed again only when what has arrived has doubled (its metadata, a
   // tokenizer's whole vocabulary, can be megabytes): a few tries, not one per chunk.
@@ -85,6 +100,7 @@ export async function readGgufStream(body: ReadableStream<Uint8Array>, size: num
   };
 
   for (;;) {
+    if (signal?.aborted) throw new DOMException('The load was cancelled.', 'AbortError');
     const { done, value } = await reader.read();
     if (done) break;
     const from = loaded;
@@ -108,18 +124,20 @@ export async function readGgufStream(body: ReadableStream<Uint8Array>, size: num
   if (!gguf && headLength) tryHeader(); // the stream ended before the next try: what did arrive, parsed
   if (!gguf || next < order.length || loaded !== size) {
     const where = !gguf ? 'inside its header' : next < order.length ? `inside tensor "${order[next].name}"` : 'after its last tensor';
-    throw new GgufError(`${file}: the file ends at byte ${loaded} ${where} (${size} bytes were announced): it is truncated or damaged. Download it again.`);
+    throw new GgufTruncated(`${file}: the file ends at byte ${loaded} ${where} (${size} bytes were announced): it is truncated or damaged. Download it again.`);
   }
-  return {
-    gguf,
-    store: {
-      arena,
-      take: (t) => {
-        const v = values.get(t.name);
-        if (!v) throw new Error(`${file}: tensor "${t.name}" was handed to the engine already (a streamed GGUF keeps no copy)`);
-        values.delete(t.name);
-        return v;
-      },
+  const store = {
+    arena: arena as QuantArena | null,
+    release: () => {
+      values.clear();
+      store.arena = null;
+    },
+    take: (t: GgufTensor): TensorValue => {
+      const v = values.get(t.name);
+      if (!v) throw new Error(`${file}: tensor "${t.name}" was handed to the engine already (a streamed GGUF keeps no copy)`);
+      values.delete(t.name);
+      return v;
     },
   };
+  return { gguf, store };
 }

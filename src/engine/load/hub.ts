@@ -33,7 +33,7 @@ export interface FileStore {
   get(key: string): Promise<Uint8Array | null>;
   /** Stores a complete file atomically: a reader never sees part of it. */
   put(key: string, bytes: Uint8Array): Promise<void>;
-  /** Streaming variants (the browser's Cache Storage): a stream that errors stores nothing. */
+  /** Streaming variants (the browser's Cache Storage, the CLI's disk cache): a stream that errors stores nothing. */
   stream?(key: string): Promise<{ body: ReadableStream<Uint8Array>; size: number } | null>;
   putStream?(key: string, body: ReadableStream<Uint8Array>, size: number): Promise<void>;
 }

@@ -2,13 +2,13 @@
 // precision, and the file carries the config and the tokenizer itself. Downloaded with progress into the same
 // cache as safetensors models, keyed by commit too (a file enters it only once it has fully arrived, so its presence means complete),
 // refused up front when the server's length says it cannot fit, and read again from the network once if the
-// cached copy no longer parses. Where the store streams (the browser's Cache Storage), the file is read as it
-// arrives — one download, two readers: the cache writes one branch, ggufStream.ts the other — and never held
-// whole; elsewhere (Node) it is read into memory.
+// cached copy no longer parses. Where the store streams (the browser's Cache Storage, the CLI's disk cache), the
+// file is read as it arrives — one download, two readers: the cache writes one branch, ggufStream.ts the other —
+// and never held whole; a store without streams has it read into memory.
 import { damagedInCache, HubError, hubRequester, interrupted, mb, notCached, readBody } from './download.ts';
 import { GgufError } from './gguf.ts';
 import { ggufModelFiles, ggufModelFilesOf } from './ggufModel.ts';
-import { readGgufStream } from './ggufStream.ts';
+import { GgufTruncated, readGgufStream } from './ggufStream.ts';
 import type { HubLoadOptions } from './hub.ts';
 import { cacheKey, DEFAULT_ENDPOINT, hubLabel, type HubRef } from './hubRef.ts';
 import type { ModelFiles } from './load.ts';
@@ -27,9 +27,10 @@ export async function loadHubGguf(ref: HubRef & { file: string }, at: string, op
     const cached = await opts.store.stream!(key);
     if (cached) {
       try {
-        const { gguf, store } = await readGgufStream(cached.body, cached.size, label, (n) => progress(n, cached.size, true));
+        const { gguf, store } = await readGgufStream(cached.body, cached.size, label, (n) => progress(n, cached.size, true), opts.signal);
         return ggufModelFilesOf(label, gguf, store);
       } catch (e) {
+        if (opts.signal?.aborted) throw new HubError('interrupted', `Loading ${label} was cancelled.`);
         if (!(e instanceof GgufError)) throw e;
         await opts.store.delete(key);
         opts.onWarning?.(damagedInCache(label, 'file', e.message));
@@ -48,7 +49,8 @@ export async function loadHubGguf(ref: HubRef & { file: string }, at: string, op
     }
   }
   const abort = new AbortController(); // a streamed download the parser rejects is cut off, cache branch included
-  opts.signal?.addEventListener('abort', () => abort.abort());
+  if (opts.signal?.aborted) abort.abort();
+  opts.signal?.addEventListener('abort', () => abort.abort(), { once: true });
   const request = hubRequester(endpoint, ref, { fetch: opts.fetch, stallMs: opts.stallMs ?? 60_000, signal: abort.signal, at });
   const res = (await request(ref.file, false))!;
   const streamed = async (body: ReadableStream<Uint8Array>, size: number): Promise<ModelFiles> => {
@@ -59,20 +61,28 @@ export async function loadHubGguf(ref: HubRef & { file: string }, at: string, op
       if (!abort.signal.aborted) opts.onWarning?.(notCached(label, e));
     });
     let loaded = 0;
+    let read: Awaited<ReturnType<typeof readGgufStream>>;
     try {
-      const { gguf, store } = await readGgufStream(toParse, size, label, (n) => progress((loaded = n), size, false));
-      const files = ggufModelFilesOf(label, gguf, store);
+      read = await readGgufStream(toParse, size, label, (n) => progress((loaded = n), size, false), abort.signal);
       await caching;
-      return files;
     } catch (e) {
       abort.abort(); // the cache must not keep a file the parser rejected
       await caching;
       if (!cacheFailed) await opts.store.delete(key).catch(() => {}); // a store that wrote before the error keeps nothing either
       if (opts.signal?.aborted) throw new HubError('interrupted', `Loading ${label} was cancelled; nothing partial was kept.`);
-      if (e instanceof GgufError && /ends at byte/.test(e.message)) throw interrupted(`${label}/${ref.file}`, `ended after ${mb(loaded)} of ${mb(size)}`);
+      if (e instanceof GgufTruncated) throw interrupted(`${label}/${ref.file}`, `ended after ${mb(loaded)} of ${mb(size)}`);
       if (e instanceof GgufError) throw new HubError('invalid', e.message);
       if (e instanceof HubError) throw e;
       throw interrupted(`${label}/${ref.file}`, `broke off after ${mb(loaded)} (${(e as Error).message})`);
+    }
+    // Outside the download's error handling: a file that arrived whole but describes a model NextToken cannot build
+    // (a tokenizer kind, an architecture) is said as what it is.
+    try {
+      return ggufModelFilesOf(label, read.gguf, read.store);
+    } catch (e) {
+      await opts.store.delete(key).catch(() => {}); // not kept: it would fail the same way from the cache
+      if (e instanceof GgufError) throw new HubError('invalid', e.message);
+      throw e;
     }
   };
   const size = Number(res.headers.get('content-length')) || null;

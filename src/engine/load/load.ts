@@ -50,7 +50,12 @@ export function buildModel(files: ModelFiles, opts: BuildOptions = {}): LoadedMo
       `${files.name}: tokenizer.json has ${tokenizer.vocabSize} tokens but config.json says vocab_size ${config.vocabSize}, so token ids ${config.vocabSize} to ${tokenizer.vocabSize - 1} have no embedding. The tokenizer and the weights come from different models.`,
     );
   }
-  const model = modelFor(config, files.weights, opts.dtype);
+  let model: ReturnType<typeof modelFor>;
+  try {
+    model = modelFor(config, files.weights, opts.dtype);
+  } finally {
+    files.weights.release?.(); // a streamed file's leftovers go now, not when the files object is collected
+  }
   const eos = new Set<number>();
   for (const v of [config.eosTokenId, files.generationConfig?.eos_token_id, tokenizer.eosId].flat()) {
     if (Number.isInteger(v)) eos.add(v as number);

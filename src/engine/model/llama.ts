@@ -120,7 +120,7 @@ export class Llama extends KVModel {
   /** Whether the next token's step runs as fusedWebGPULlama.ts's kernels (WebGPU, float32, attention's memory fits). */
   private webgpuDecodes(): boolean {
     const { nHead: H, headDim: hd } = this.config;
-    if (this.dtype !== 'f32' || hd > MAX_FUSED_HEAD || !this.layers.every((l) => 'qkv' in l.self_attn && 'gate_up' in l.mlp)) return false;
+    if (this.dtype !== 'f32' || hd > MAX_FUSED_HEAD || hd % 2 !== 0 || !this.layers.every((l) => 'qkv' in l.self_attn && 'gate_up' in l.mlp)) return false;
     return webgpuDecodeStep(this.cache.capacityFor(this.cache.ids.length + 1), H * hd) && registerLlamaDecodeKernels();
   }
 

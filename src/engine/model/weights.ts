@@ -25,6 +25,8 @@ export interface WeightSource {
   quantized?(name: string): QuantBlocks | QuantMatrix | undefined;
   /** Where a streamed file's quantized matrices already are: the model keeps this arena when it runs at the file's precision. */
   arena?: QuantArena;
+  /** The model is built from it: anything held for the build and not taken is let go. */
+  release?(): void;
   /** The precision the file's matrices are in, when it holds quantized ones (a GGUF): the model keeps it unless asked otherwise. */
   nativeDType?: WeightDType;
 }

@@ -50,10 +50,12 @@ export function freeOutputsOnThrow(kernelFunc: tf.KernelFunc): tf.KernelFunc {
   return (args) => {
     const b = args.backend as unknown as WasmBackend & { disposeData(dataId: object, force?: boolean): boolean };
     const made: tf.TensorInfo[] = [];
+    // Read-only use only: a backend method that writes to `this` through the view would write to the view.
+    // The kernels it wraps call makeOutput, typedArrayFromHeap and disposeData, which only read `this`.
     const noting = Object.create(b, {
       makeOutput: {
-        value: (shape: number[], dtype: 'float32') => {
-          const t = b.makeOutput(shape, dtype);
+        value: (...a: Parameters<WasmBackend['makeOutput']>) => {
+          const t = b.makeOutput(...a);
           made.push(t);
           return t;
         },
