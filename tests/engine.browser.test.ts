@@ -20,6 +20,8 @@ import { attnProjWorkgroupBytes, webgpuDecodeStep } from '../src/engine/runtime/
 import { webgpuDevice } from '../src/engine/runtime/tfjsInternals.ts';
 import { readF32Safetensors, referenceLogits } from './reference/naive-gpt2.ts';
 import { argmax } from '../src/sampling/sampler.ts';
+import { withCompositeKernels } from '../src/engine/runtime/fused.ts';
+import { maxAbsDiff } from './shared/numeric.ts';
 
 declare module 'vitest/browser' {
   interface BrowserCommands {
@@ -122,6 +124,41 @@ for (const backend of ['webgpu', 'wasm'] as BackendName[]) {
           }
         });
       }
+    }
+
+    if (backend === 'webgpu') {
+      it('tiny-llama at a long context: the fused decode step with a 2,048-position cache equals the composite ops; past the Llama cap (2,048: MAX_CONTEXT) the text is refused with a message', async () => {
+        const files = await fetchModelFiles('/tests/fixtures/tiny-llama');
+        const m = buildModel({ ...files, config: { ...(files.config as Record<string, unknown>), max_position_embeddings: 4096 } });
+        expect(m.model.contextLength).toBe(2048); // a declared 4,096 is capped: the cache is allocated at this length
+        const L = m.config.nLayer;
+        const capacity = () => (m.model as unknown as { cache: { capacity: number } }).cache.capacity;
+        const step = async (id: number, composite = false) => {
+          const run = () => m.model.forward([id], true);
+          const out = composite ? withCompositeKernels(run) : run();
+          const data = Float32Array.from(await out.data());
+          out.dispose();
+          return data;
+        };
+        try {
+          const ids = Array.from({ length: 2047 }, (_, i) => (i * 7 + (i >> 5)) % 300);
+          for (let i = 0; i < 1500; i += 300) m.model.forward(ids.slice(i, i + 300), true).dispose();
+          expect(capacity()).toBe(2048);
+          // The fused attention's scores for 2,048 positions fit the device's workgroup memory here: the fused step runs.
+          expect(attnProjWorkgroupBytes(2048, m.config.nHead * (m.config as { headDim: number }).headDim)).toBeLessThanOrEqual(webgpuDevice()!.limits.maxComputeWorkgroupStorageSize);
+          const count = countDispatches()!;
+          const fused = await step(5);
+          expect(count.read()).toBe(4 * L + 2);
+          count.stop();
+          m.model.truncate(1500);
+          expect(maxAbsDiff(fused, await step(5, true))).toBeLessThan(1e-4);
+          for (let i = 1501; i < 2047; i += 300) m.model.forward(ids.slice(i, Math.min(i + 300, 2047)), true).dispose();
+          expect((await step(9)).every(Number.isFinite)).toBe(true); // position 2,047: the last one
+          expect(() => m.model.forward([9], true)).toThrow(/reads at most 2048/);
+        } finally {
+          m.model.dispose();
+        }
+      });
     }
 
     it('a 4,096-position context: decode steps with the cache at 4,096 positions match the float64 reference (the fused WebGPU attention only where its workgroup memory fits the device)', async () => {
