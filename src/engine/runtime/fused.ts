@@ -48,11 +48,31 @@ export interface WasmBackend {
  */
 export function freeOutputsOnThrow(kernelFunc: tf.KernelFunc): tf.KernelFunc {
   return (args) => {
-    const b = args.backend as unknown as WasmBackend & { disposeData(dataId: object, force?: boolean): boolean };
+    const b = args.backend as unknown as NotedBackend;
+    const n = notingViewOf(b);
+    n.made.length = 0; // kernels do not nest: one list per backend, emptied at each call
+    try {
+      return kernelFunc({ ...args, backend: n.view });
+    } catch (e) {
+      for (const t of n.made.splice(0)) b.disposeData(t.dataId, true); // what the kernel freed itself is already gone: a no-op
+      throw e;
+    }
+  };
+}
+
+type NotedBackend = WasmBackend & { disposeData(dataId: object, force?: boolean): boolean };
+const notingViews = new WeakMap<object, { view: tf.KernelBackend; made: tf.TensorInfo[] }>();
+
+/**
+ * The backend as a kernel sees it, noting each output it makes; made once per backend (not per call: ~250
+ * kernels a token). Read-only use only: a backend method that writes to `this` through the view would write to
+ * the view. The kernels wrapped call makeOutput, typedArrayFromHeap and disposeData, which only read `this`.
+ */
+function notingViewOf(b: NotedBackend): { view: tf.KernelBackend; made: tf.TensorInfo[] } {
+  let n = notingViews.get(b);
+  if (!n) {
     const made: tf.TensorInfo[] = [];
-    // Read-only use only: a backend method that writes to `this` through the view would write to the view.
-    // The kernels it wraps call makeOutput, typedArrayFromHeap and disposeData, which only read `this`.
-    const noting = Object.create(b, {
+    const view = Object.create(b, {
       makeOutput: {
         value: (...a: Parameters<WasmBackend['makeOutput']>) => {
           const t = b.makeOutput(...a);
@@ -61,13 +81,10 @@ export function freeOutputsOnThrow(kernelFunc: tf.KernelFunc): tf.KernelFunc {
         },
       },
     }) as tf.KernelBackend;
-    try {
-      return kernelFunc({ ...args, backend: noting });
-    } catch (e) {
-      for (const t of made) b.disposeData(t.dataId, true); // what the kernel freed itself is already gone: a no-op
-      throw e;
-    }
-  };
+    n = { view, made };
+    notingViews.set(b, n);
+  }
+  return n;
 }
 
 export function onWasm(): boolean {

@@ -228,43 +228,42 @@ function embedProgram(D: number, V: number): Program {
   };
 }
 
+/** A program's kernel input, as TF.js hands it over (an optional input is undefined). */
+export type KernelInputs = Record<string, tf.TensorInfo | undefined>;
+
+/**
+ * Registers a WebGPU kernel that runs one program: `build` makes it from the kernel's inputs and attributes and
+ * says which inputs it reads, in its variableNames' order (undefined ones, an optional input not given, left out),
+ * and its uniforms. Every fused WebGPU kernel of the engine is one of these.
+ */
+export function programKernel(kernelName: string, build: (inputs: KernelInputs, attrs: Record<string, unknown>) => { program: Program; inputs: (tf.TensorInfo | undefined)[]; uniforms: Uniform[] }): void {
+  tf.registerKernel({
+    kernelName,
+    backendName: 'webgpu',
+    kernelFunc: ({ inputs, backend, attrs }) => {
+      const run = build(inputs as KernelInputs, attrs as Record<string, unknown>);
+      const given = run.inputs.filter((t): t is tf.TensorInfo => !!t);
+      return (backend as unknown as WebGPUBackend).runWebGPUProgram(run.program, given, 'float32', run.uniforms);
+    },
+  });
+}
+
 let registered = false;
 function register(): void {
   if (registered) return;
   registered = true;
-  const gpu = (backend: unknown) => backend as WebGPUBackend;
-  tf.registerKernel({
-    kernelName: LN_MATVEC,
-    backendName: 'webgpu',
-    kernelFunc: ({ inputs, backend, attrs }) => {
-      const { x, w, bias, g, b, res } = inputs as Record<string, tf.TensorInfo | undefined>;
-      const { eps, gelu } = attrs as unknown as { eps: number; gelu: boolean };
-      const [K, N] = w!.shape;
-      const program = lnMatVecProgram(K, N, { bias: !!bias, norm: !!g, gelu, res: !!res });
-      const list = [x, w, bias, g, b, res].filter((t): t is tf.TensorInfo => !!t);
-      return gpu(backend).runWebGPUProgram(program, list, 'float32', [{ type: 'float32', data: [eps] }]);
-    },
+  programKernel(LN_MATVEC, ({ x, w, bias, g, b, res }, attrs) => {
+    const { eps, gelu } = attrs as { eps: number; gelu: boolean };
+    const [K, N] = w!.shape;
+    return { program: lnMatVecProgram(K, N, { bias: !!bias, norm: !!g, gelu, res: !!res }), inputs: [x, w, bias, g, b, res], uniforms: [{ type: 'float32', data: [eps] }] };
   });
-  tf.registerKernel({
-    kernelName: ATTN_PROJ,
-    backendName: 'webgpu',
-    kernelFunc: ({ inputs, backend, attrs }) => {
-      const { qkv, k, v, w, bias, res } = inputs as Record<string, tf.TensorInfo | undefined>;
-      const [KV, cap, hd] = k!.shape;
-      const { pos, heads } = attrs as { pos: number; heads: number };
-      const program = attnProjProgram(heads, KV, hd, cap, w!.shape[1], !!bias);
-      const list = [qkv, k, v, w, bias, res].filter((t): t is tf.TensorInfo => !!t);
-      return gpu(backend).runWebGPUProgram(program, list, 'float32', [{ type: 'int32', data: [pos] }]);
-    },
+  programKernel(ATTN_PROJ, ({ qkv, k, v, w, bias, res }, attrs) => {
+    const [KV, cap, hd] = k!.shape;
+    const { pos, heads } = attrs as { pos: number; heads: number };
+    return { program: attnProjProgram(heads, KV, hd, cap, w!.shape[1], !!bias), inputs: [qkv, k, v, w, bias, res], uniforms: [{ type: 'int32', data: [pos] }] };
   });
-  tf.registerKernel({
-    kernelName: EMBED,
-    backendName: 'webgpu',
-    kernelFunc: ({ inputs, backend, attrs }) => {
-      const { wteT, wpe } = inputs as Record<string, tf.TensorInfo>;
-      const { id, pos } = attrs as { id: number; pos: number };
-      const program = embedProgram(wteT.shape[0], wteT.shape[1]);
-      return gpu(backend).runWebGPUProgram(program, [wteT, wpe], 'float32', [{ type: 'int32', data: [id] }, { type: 'int32', data: [pos] }]);
-    },
+  programKernel(EMBED, ({ wteT, wpe }, attrs) => {
+    const { id, pos } = attrs as { id: number; pos: number };
+    return { program: embedProgram(wteT!.shape[0], wteT!.shape[1]), inputs: [wteT, wpe], uniforms: [{ type: 'int32', data: [id] }, { type: 'int32', data: [pos] }] };
   });
 }

@@ -14,7 +14,7 @@
 // Only at float32 with q/k/v and gate/up held side by side (weights.ts joins them) and heads of at most 256
 // (a workgroup's threads); otherwise the composite ops run.
 import * as tf from '@tensorflow/tfjs';
-import { WG, type Program, type WebGPUBackend } from './fusedWebGPU.ts';
+import { programKernel, WG, type Program } from './fusedWebGPU.ts';
 
 const RMS_MATVEC = 'NextTokenRmsMatVec';
 const RMS_QKV_ROPE = 'NextTokenRmsQkvRope';
@@ -185,40 +185,22 @@ let registered = false;
 function register(): void {
   if (registered) return;
   registered = true;
-  const gpu = (backend: unknown) => backend as WebGPUBackend;
-  tf.registerKernel({
-    kernelName: RMS_QKV_ROPE,
-    backendName: 'webgpu',
-    kernelFunc: ({ inputs, backend, attrs }) => {
-      const { x, w, g, cos, sin, bias, qkn } = inputs as Record<string, tf.TensorInfo | undefined>;
-      const { eps, pos, heads, kvHeads, hd } = attrs as unknown as { eps: number; pos: number; heads: number; kvHeads: number; hd: number };
-      const program = rmsQkvRopeProgram(w!.shape[0], heads, kvHeads, hd, { bias: !!bias, qkNorm: !!qkn });
-      const list = [x, w, g, cos, sin, bias, qkn].filter((t): t is tf.TensorInfo => !!t);
-      return gpu(backend).runWebGPUProgram(program, list, 'float32', [
-        { type: 'float32', data: [eps] },
-        { type: 'int32', data: [pos] },
-      ]);
-    },
+  programKernel(RMS_QKV_ROPE, ({ x, w, g, cos, sin, bias, qkn }, attrs) => {
+    const { eps, pos, heads, kvHeads, hd } = attrs as { eps: number; pos: number; heads: number; kvHeads: number; hd: number };
+    return {
+      program: rmsQkvRopeProgram(w!.shape[0], heads, kvHeads, hd, { bias: !!bias, qkNorm: !!qkn }),
+      inputs: [x, w, g, cos, sin, bias, qkn],
+      uniforms: [{ type: 'float32', data: [eps] }, { type: 'int32', data: [pos] }],
+    };
   });
-  tf.registerKernel({
-    kernelName: RMS_MATVEC,
-    backendName: 'webgpu',
-    kernelFunc: ({ inputs, backend, attrs }) => {
-      const { x, w, g, bias } = inputs as Record<string, tf.TensorInfo | undefined>;
-      const { eps, swiglu } = attrs as unknown as { eps: number; swiglu: boolean };
-      const [K, Nw] = w!.shape;
-      const program = rmsMatVecProgram(K, Nw, { bias: !!bias, swiglu });
-      const list = [x, w, g, bias].filter((t): t is tf.TensorInfo => !!t);
-      return gpu(backend).runWebGPUProgram(program, list, 'float32', [{ type: 'float32', data: [eps] }]);
-    },
+  programKernel(RMS_MATVEC, ({ x, w, g, bias }, attrs) => {
+    const { eps, swiglu } = attrs as { eps: number; swiglu: boolean };
+    const [K, Nw] = w!.shape;
+    return { program: rmsMatVecProgram(K, Nw, { bias: !!bias, swiglu }), inputs: [x, w, g, bias], uniforms: [{ type: 'float32', data: [eps] }] };
   });
-  tf.registerKernel({
-    kernelName: EMBED_COLUMN,
-    backendName: 'webgpu',
-    kernelFunc: ({ inputs, backend, attrs }) => {
-      const { table } = inputs as Record<string, tf.TensorInfo>;
-      const program = embedColumnProgram(table.shape[0], table.shape[1]);
-      return gpu(backend).runWebGPUProgram(program, [table], 'float32', [{ type: 'int32', data: [(attrs as { id: number }).id] }]);
-    },
-  });
+  programKernel(EMBED_COLUMN, ({ table }, attrs) => ({
+    program: embedColumnProgram(table!.shape[0], table!.shape[1]),
+    inputs: [table],
+    uniforms: [{ type: 'int32', data: [(attrs as { id: number }).id] }],
+  }));
 }

@@ -4,7 +4,7 @@
 // summed in order, times the block's scale, added up block by block. Another summation order than the WASM
 // kernel's (both float32): the tests hold the two to 1e-4 of the float64 product of the dequantized weights.
 import * as tf from '@tensorflow/tfjs';
-import type { Program, WebGPUBackend } from './fusedWebGPU.ts';
+import { programKernel, type Program } from './fusedWebGPU.ts';
 import { QK, type QuantMatrix } from './quant.ts';
 
 const DENSE_Q_GPU = 'NextTokenDenseQuantizedWebGPU';
@@ -94,15 +94,8 @@ let registered = false;
 function register(): void {
   if (registered) return;
   registered = true;
-  tf.registerKernel({
-    kernelName: DENSE_Q_GPU,
-    backendName: 'webgpu',
-    kernelFunc: ({ inputs, backend, attrs }) => {
-      const { x, scales, quants, bias } = inputs as Record<string, tf.TensorInfo | undefined>;
-      const { type, N, K } = attrs as unknown as { type: 'q8_0' | 'q4_0'; N: number; K: number };
-      const T = x!.shape[0];
-      const list = [x, scales, quants, bias].filter((t): t is tf.TensorInfo => !!t);
-      return (backend as unknown as WebGPUBackend).runWebGPUProgram(program(type, T, N, K, !!bias), list, 'float32', [{ type: 'int32', data: [N] }]);
-    },
+  programKernel(DENSE_Q_GPU, ({ x, scales, quants, bias }, attrs) => {
+    const { type, N, K } = attrs as { type: 'q8_0' | 'q4_0'; N: number; K: number };
+    return { program: program(type, x!.shape[0], N, K, !!bias), inputs: [x, scales, quants, bias], uniforms: [{ type: 'int32', data: [N] }] };
   });
 }
