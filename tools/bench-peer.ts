@@ -126,8 +126,9 @@ runMain(async () => {
     mkdirSync(ggufDir, { recursive: true });
     for (const d of dtypes) {
       const file = join(ggufDir, `model-${d}.gguf`);
-      // Made once; again when the weights are newer than the conversion (a folder given with --model may change).
-      if (existsSync(file) && statSync(file).mtimeMs >= statSync(join(spec.dir, 'model.safetensors')).mtimeMs) continue;
+      // Made once; again when the weights, config or tokenizer are newer than the conversion (a folder given with --model may change).
+      const newest = Math.max(...['model.safetensors', 'config.json', 'tokenizer.json'].filter((f) => existsSync(join(spec.dir, f))).map((f) => statSync(join(spec.dir, f)).mtimeMs));
+      if (existsSync(file) && statSync(file).mtimeMs >= newest) continue;
       process.stderr.write(`converting ${spec.dir} to a ${d} GGUF (once)…\n`);
       if (spec.gguf) spec.gguf(d, file);
       else if (d === 'f32') writeGguf(spec.dir, file);
