@@ -13,7 +13,8 @@ import { readData, selectBackend } from '../src/engine/runtime/backend.ts';
 import { quantize } from '../src/engine/runtime/quant.ts';
 import { readGgufFile, readModelDir } from '../src/node/loadDir.ts';
 import { Tokenizer } from '../src/engine/load/tokenizer.ts';
-import { writeFixtureGguf } from '../tools/ggufWrite.ts';
+import { sentencePieceOf, writeFixtureGguf } from '../tools/ggufWrite.ts';
+import { mergesFromScores, sentencePieceTokenizerJson } from '../src/engine/load/sentencePiece.ts';
 import { referenceLogits } from './reference/naive-gpt2.ts';
 
 const FIXTURES = join(import.meta.dirname, 'fixtures');
@@ -147,5 +148,17 @@ describe('the tokenizer from GGUF metadata', () => {
       a.model.dispose();
       b.model.dispose();
     }
+  });
+
+  it('a SentencePiece tokenizer.json goes back to llama.cpp’s `llama` kind (bench:peer’s folders): the shipped storyteller’s vocabulary round-trips to the same merges and types; a byte-level BPE one is not that kind', () => {
+    const meta = parseGguf(new Uint8Array(readFileSync(join(import.meta.dirname, '..', 'models', 'stories15m', 'stories15m-q4_0.gguf'))), 'stories15m').metadata;
+    const original = { pieces: meta.get('tokenizer.ggml.tokens') as string[], scores: (meta.get('tokenizer.ggml.scores') as number[]).map(Number), types: (meta.get('tokenizer.ggml.token_type') as number[]).map(Number) };
+    const json = sentencePieceTokenizerJson(original) as Parameters<typeof sentencePieceOf>[0];
+    const back = sentencePieceOf(json, original.pieces.length)!;
+    expect(back.types).toEqual(original.types);
+    // Other numbers, the same ranking: the merges SentencePiece's rule makes from them are the file's.
+    expect(back.scores).not.toEqual(original.scores);
+    expect(mergesFromScores({ pieces: original.pieces, ...back })).toEqual(json.model.merges);
+    expect(sentencePieceOf(JSON.parse(readFileSync(join(FIXTURES, 'tiny-gpt2', 'tokenizer.json'), 'utf8')), 329)).toBeNull();
   });
 });

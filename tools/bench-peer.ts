@@ -18,7 +18,7 @@ import { parseArgs, runMain, UsageError } from '../src/cli/args.ts';
 import { launch, ROOT, startApp, stopApp } from './browser.ts';
 import { writeGpt2Random } from './gpt2-124m.ts';
 import { writeGguf } from './gguf.ts';
-import { writeFixtureGguf } from './ggufWrite.ts';
+import { sentencePieceOf, writeFixtureGguf } from './ggufWrite.ts';
 import { startHubServer } from './hubServer.ts';
 import { convertStories, STORIES_GGUF, STORIES_HF_DIR } from './tinystories.ts';
 import { writeSmolLM2Shape } from './smollm2-135m-shape.ts';
@@ -77,7 +77,7 @@ const MODELS: Record<string, PeerModel> = {
 
 /**
  * A Hugging Face folder given with --model (gpt2, llama, qwen2, qwen3; float32/16 safetensors, a byte-level BPE
- * tokenizer): registered as a peer model named after the folder, converted to GGUF like the built-in shapes.
+ * or a SentencePiece BPE tokenizer): registered as a peer model named after the folder, converted to GGUF like the built-in shapes.
  */
 function folderModel(folder: string): string {
   const dir = resolve(folder);
@@ -85,12 +85,15 @@ function folderModel(folder: string): string {
     throw new UsageError(`--model: ${folder} is not a Hugging Face model folder (it needs config.json and model.safetensors)`);
   }
   const name = `folder-${basename(dir)}`;
-  const gpt2 = (JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as { model_type?: string }).model_type === 'gpt2';
+  const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as { model_type?: string; vocab_size: number };
+  const gpt2 = config.model_type === 'gpt2';
+  // A SentencePiece tokenizer (Llama 2's kind) goes into the GGUF as llama.cpp's `llama` kind, so that both engines split the prompt alike.
+  const sentencePiece = sentencePieceOf(JSON.parse(readFileSync(join(dir, 'tokenizer.json'), 'utf8')), config.vocab_size) ?? undefined;
   MODELS[name] = {
     dir,
     prompt: MODELS['124m'].prompt,
     tokens: 64,
-    gguf: (dtype, file) => (dtype === 'f32' && gpt2 ? writeGguf(dir, file) : void writeFixtureGguf(dir, file, dtype === 'q8_0' ? 'Q8_0' : dtype === 'q4_0' ? 'Q4_0' : 'F32')),
+    gguf: (dtype, file) => (dtype === 'f32' && gpt2 ? writeGguf(dir, file) : void writeFixtureGguf(dir, file, dtype === 'q8_0' ? 'Q8_0' : dtype === 'q4_0' ? 'Q4_0' : 'F32', { sentencePiece })),
   };
   return name;
 }
@@ -126,8 +129,10 @@ runMain(async () => {
     mkdirSync(ggufDir, { recursive: true });
     for (const d of dtypes) {
       const file = join(ggufDir, `model-${d}.gguf`);
-      // Made once; again when the weights, config or tokenizer are newer than the conversion (a folder given with --model may change).
-      const newest = Math.max(...['model.safetensors', 'config.json', 'tokenizer.json'].filter((f) => existsSync(join(spec.dir, f))).map((f) => statSync(join(spec.dir, f)).mtimeMs));
+      // Made once; again when the weights, config or tokenizer are newer than the conversion (a folder given with --model may
+      // change), or the converters are.
+      const sources = ['model.safetensors', 'config.json', 'tokenizer.json'].map((f) => join(spec.dir, f)).concat(['gguf.ts', 'ggufWrite.ts'].map((f) => join(import.meta.dirname, f)));
+      const newest = Math.max(...sources.filter((f) => existsSync(f)).map((f) => statSync(f).mtimeMs));
       if (existsSync(file) && statSync(file).mtimeMs >= newest) continue;
       process.stderr.write(`converting ${spec.dir} to a ${d} GGUF (once)…\n`);
       if (spec.gguf) spec.gguf(d, file);
