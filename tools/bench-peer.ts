@@ -167,6 +167,8 @@ runMain(async () => {
         // Same computation first: the same prompt length and the same greedy ids.
         const [mine, theirs] = [await call('project', 32), await call('llamaCpp', 32)];
         const agree = mine.promptTokens === theirs.promptTokens && mine.ids.length === theirs.ids.length && mine.ids.every((id, i) => id === theirs.ids[i]);
+        // Where they part, if they do: how many greedy ids agree first, and both lists (for a witness to compute them).
+        const sameFirst = mine.ids.findIndex((id, i) => id !== theirs.ids[i]);
         const project: RunResult[] = [];
         const peer: RunResult[] = [];
         for (let r = 0; r < warmups + runs; r++) {
@@ -200,6 +202,7 @@ runMain(async () => {
           peerPromptTokens: theirs.promptTokens,
           generatedTokens: spec.tokens,
           greedyIdsAgree: agree,
+          ...(agree ? {} : { greedyIdsAgreeFirst: sameFirst < 0 ? mine.ids.length : sameFirst, projectIds: mine.ids, peerIds: theirs.ids }),
           runs,
           warmups,
           loadAverage: round(loadavg()[0]),
