@@ -29,6 +29,7 @@ const bias: LogitsStage<'bias'> = {
   symbol: 'bias',
   limit: { min: -10, minIncluded: true, max: 10, integer: false, rule: '-10 to 10 (0 = off)' },
   label: { en: 'bias on token 0', zh: '词元 0 的偏置' },
+  input: { kind: 'range', step: 0.5, place: 'more' },
   check(v) {
     if (!Number.isFinite(v)) throw new RangeError(`bias must be a finite number, got ${v}`);
   },
@@ -54,6 +55,7 @@ const topFraction: TruncateStage<'topFraction'> = {
   symbol: 'top-f',
   limit: { min: 0, minIncluded: false, max: 1, integer: false, rule: 'above 0, up to 1 (1 = off)' },
   label: { en: 'top fraction', zh: '前一部分' },
+  input: { kind: 'range', step: 0.01, place: 'more' },
   check(f) {
     if (!(f > 0 && f <= 1)) throw new RangeError(`top fraction must be in (0, 1], got ${f}`);
   },
@@ -193,7 +195,7 @@ describe('each built-in stage is one file that carries its whole unit', () => {
     files.forEach((f, i) => expect(STAGES[i]).toBe(f));
   });
 
-  it('LIMITS, the CLI flags, the URL keys and the en/zh labels come from the stage files', () => {
+  it('LIMITS, the CLI flags, the URL keys, the en/zh labels and the app’s controls come from the stage files', () => {
     for (const s of files) {
       expect(LIMITS[s.name]).toBe(s.limit);
       expect(en.stageNames[s.name]).toBe(s.label.en);
@@ -210,6 +212,14 @@ describe('each built-in stage is one file that carries its whole unit', () => {
     ]);
     expect(en.stageNames).toEqual({ repetitionPenalty: 'repetition penalty', temperature: 'temperature', topK: 'top-k', topP: 'top-p', minP: 'min-p' });
     expect(zh.stageNames).toEqual({ repetitionPenalty: '重复惩罚', temperature: '温度', topK: '前 k 个', topP: '累积概率 p', minP: '最小概率比 min-p' });
+    // The app's controls (ui/layout.ts builds one per stage from these): the labels and widgets they had when written by hand.
+    expect(files.map((s) => [en.stageField(s.name), zh.stageField(s.name), s.input.kind, s.input.step, s.input.place])).toEqual([
+      ['Repetition penalty (1 = off)', '重复惩罚（1 = 关闭）', 'range', 0.05, 'more'],
+      ['Temperature', '温度', 'range', 0.05, 'first'],
+      ['Top-k (0 = off)', '前 k 个（0 = 关闭）', 'number', 1, 'first'],
+      ['Top-p (1 = off)', '累积概率 p（1 = 关闭）', 'range', 0.01, 'more'],
+      ['Min-p (0 = off)', '最小概率比 min-p（0 = 关闭）', 'range', 0.01, 'more'],
+    ]);
     expect(LIMITS).toEqual({
       temperature: { min: 0, minIncluded: true, max: 2, integer: false, rule: '0 to 2 (0 = always the most probable token)' },
       topK: { min: 0, minIncluded: true, max: 1_000_000, integer: true, rule: 'a whole number from 0 to 1000000 (0 = off)' },

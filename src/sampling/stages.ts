@@ -1,10 +1,10 @@
 // The sampling rules as a chain of stages, applied in list order. Everything that names a rule (the
-// sampler, the step record, the panel and the chain views, the link, the CLI, the JSON export, the
-// limits and the labels) reads this list, so a rule is added here and nowhere else decides its place.
+// sampler, the step record, the panel and the chain views, the app's controls, the link, the CLI, the JSON
+// export, the limits and the labels) reads this list, so a rule is added here and nowhere else decides its place.
 //
 // Each stage is one file in chain/ holding the whole unit (metadata, allowed range, label, check, its
-// effect on both sampling paths); chain/stage.ts says what a stage is. To add one: write its file,
-// add one line to STAGES below. (The UI's sliders in ui/layout.ts and controls.ts are still per stage.)
+// effect on both sampling paths, how the app shows its control); chain/stage.ts says what a stage is. To add
+// one: write its file, add one line to STAGES below.
 //
 // The order is Hugging Face's `generate`: logits processors first, then the warpers in the order
 // temperature, top-k, top-p, min-p. A stage is a function from a distribution to a distribution:

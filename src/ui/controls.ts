@@ -1,7 +1,7 @@
 // The input panel's controls: each edit becomes a named state change, checked first. A value out of
 // range is reported and the last good one kept in the state (the box keeps what was typed, so nothing
 // the learner wrote is lost while they fix it). Buttons call the app's actions.
-import { LIMITS, parseSetting } from '../sampling/limits.ts';
+import { LIMITS, parseSetting, type SettingKey } from '../sampling/limits.ts';
 import { bareName, lang, t } from './i18n/index.ts';
 import type { Layout } from './layout.ts';
 import type { Action, AppState, Mode } from './state.ts';
@@ -27,19 +27,19 @@ export interface ControlActions {
 export function wireControls(u: Layout, a: ControlActions): void {
   const set = (patch: Partial<Setup>) => a.dispatch({ type: 'setupChanged', patch });
   // Checked by the same rule as the link, the CLI and the engine (sampling/limits.ts).
-  const whole = (el: HTMLInputElement, key: 'topK' | 'seed' | 'maxTokens', name: () => string) =>
+  const whole = (el: HTMLInputElement, key: SettingKey, name: () => string) =>
     el.addEventListener('input', () => {
       const n = parseSetting(key, el.value);
       if (n === null) return a.error(t().wholeNumber(name(), LIMITS[key].min, LIMITS[key].max, a.state().setup[key]));
       set({ [key]: n });
     });
-  whole(u.topK, 'topK', () => bareName(t().topK));
+  // A stage's number box is a whole number (top-k); a slider cannot leave its stage's range.
+  for (const { stage, input } of u.stageControls.values()) {
+    if (stage.input.kind === 'number') whole(input, stage.name, () => bareName(t().stageField(stage.name)));
+    else input.addEventListener('input', () => set({ [stage.name]: Number(input.value) }));
+  }
   whole(u.seed, 'seed', () => t().seed);
   whole(u.maxTokens, 'maxTokens', () => t().maxTokens);
-  u.temperature.addEventListener('input', () => set({ temperature: Number(u.temperature.value) }));
-  u.topP.addEventListener('input', () => set({ topP: Number(u.topP.value) }));
-  u.minP.addEventListener('input', () => set({ minP: Number(u.minP.value) }));
-  u.repetitionPenalty.addEventListener('input', () => set({ repetitionPenalty: Number(u.repetitionPenalty.value) }));
   u.randomSeed.addEventListener('input', () => set({ randomSeed: u.randomSeed.checked }));
   u.pace.addEventListener('input', () => set({ delayMs: Number(u.pace.value) }));
   let debounce = 0;

@@ -6,6 +6,7 @@ import { clear, h } from './dom.ts';
 import { BUCKET_LEGEND, promptChips } from './tokens.ts';
 import { bareName, label, lang, type Lang } from './i18n/index.ts';
 import type { Dict } from './i18n/en.ts';
+import { STAGES, type Stage, type StageName } from '../sampling/stages.ts';
 
 type Text = (d: Dict) => string;
 const el = <K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Record<string, string | number | boolean | undefined>, text: Text) => label(h(tag, attrs), text);
@@ -51,15 +52,13 @@ export function buildLayout(root: HTMLElement) {
   const chatBox = h('div', { class: 'input-box', hidden: true }, message, h('div', { class: 'buttons' }, send, clearChat));
 
   const field = (text: Text, input: HTMLElement, out?: HTMLElement) => h('label', { class: 'field' }, el('span', {}, text), input, out);
-  const temperature = named(h('input', { type: 'range', min: 0, max: 2, step: 0.05 }), (d) => d.temperature);
-  const temperatureOut = h('output', {});
-  const topK = named(h('input', { type: 'number', min: 0, step: 1 }), (d) => bareName(d.topK));
-  const topP = named(h('input', { type: 'range', min: 0.01, max: 1, step: 0.01 }), (d) => bareName(d.topP));
-  const topPOut = h('output', {});
-  const minP = named(h('input', { type: 'range', min: 0, max: 1, step: 0.01 }), (d) => bareName(d.minP));
-  const minPOut = h('output', {});
-  const repetitionPenalty = named(h('input', { type: 'range', min: 0.5, max: 2, step: 0.05 }), (d) => bareName(d.repetitionPenalty));
-  const repetitionPenaltyOut = h('output', {});
+  // One control per sampling stage, as the stage describes it (sampling/chain/*.ts: `input`, `limit`, `label`).
+  const stageControls = new Map<StageName, StageControl>(STAGES.map((s) => [s.name, stageControl(s)]));
+  const stageFields = (place: 'first' | 'more') =>
+    STAGES.filter((s) => s.input.place === place).map((s) => {
+      const c = stageControls.get(s.name)!;
+      return field((d) => d.stageField(s.name), c.input, c.out ?? undefined);
+    });
   const seed = named(h('input', { type: 'number', min: 0, step: 1 }), (d) => d.seed);
   const randomSeed = named(h('input', { type: 'checkbox' }), (d) => d.randomSeed);
   const maxTokens = named(h('input', { type: 'number', min: 1, max: 1000, step: 1 }), (d) => d.maxTokens);
@@ -69,14 +68,12 @@ export function buildLayout(root: HTMLElement) {
   );
   // The first screen holds the two settings that matter most; the rest wait one click away, in the
   // "More settings" drawer below, grouped (the sampling stages keep pipeline order: sampling/stages.ts).
-  const controls = h('fieldset', { class: 'controls' }, el('legend', {}, (d) => d.sampling), field((d) => d.temperature, temperature, temperatureOut), field((d) => d.topK, topK));
+  const controls = h('fieldset', { class: 'controls' }, el('legend', {}, (d) => d.sampling), ...stageFields('first'));
   const moreSampling = h(
     'fieldset',
     { class: 'controls more-sampling' },
     el('legend', {}, (d) => d.moreSampling),
-    field((d) => d.repetitionPenalty, repetitionPenalty, repetitionPenaltyOut),
-    field((d) => d.topP, topP, topPOut),
-    field((d) => d.minP, minP, minPOut),
+    ...stageFields('more'),
     h('div', { class: 'field seed' }, field((d) => d.seed, seed), h('label', { class: 'check' }, randomSeed, el('span', {}, (d) => d.random))),
     field((d) => d.maxTokens, maxTokens),
     h('label', { class: 'field' }, el('span', {}, (d) => d.speed), pace),
@@ -176,7 +173,7 @@ export function buildLayout(root: HTMLElement) {
   );
   return {
     backend, perf, statusLine, more, stopHome, modelInfo, offlineInfo, updateBox, updateReload, clearRuns, modelSlot, progress, progressText, loadBox, language, completeBtn, chatBtn, prompt, message, generate, nextToken, guessMode, guessPrompts, send, stop, clearChat,
-    completeBox, chatBox, coverageNote, pace, temperature, temperatureOut, topK, topP, topPOut, minP, minPOut, repetitionPenalty, repetitionPenaltyOut, seed, randomSeed, maxTokens, promptTokens, copyLink, exportRun,
+    completeBox, chatBox, coverageNote, pace, stageControls, controls, seed, randomSeed, maxTokens, promptTokens, copyLink, exportRun,
     promptTokensView: (views: TokenView[]) => {
       clear(promptTokens);
       promptTokens.append(...promptChips(views));
@@ -186,6 +183,21 @@ export function buildLayout(root: HTMLElement) {
 }
 
 export type Layout = ReturnType<typeof buildLayout>;
+
+/** A sampling stage's control: the input, and beside a slider the value it is at. */
+export interface StageControl {
+  stage: Stage<StageName>;
+  input: HTMLInputElement;
+  out: HTMLOutputElement | null;
+}
+
+function stageControl(stage: Stage<StageName>): StageControl {
+  const { kind, step } = stage.input;
+  const { min, minIncluded, max } = stage.limit;
+  const attrs = kind === 'range' ? { type: 'range', min: minIncluded ? min : min + step, max, step } : { type: 'number', min, step };
+  const input = named(h('input', attrs) as HTMLInputElement, (d) => bareName(d.stageField(stage.name)));
+  return { stage, input, out: kind === 'range' ? (h('output', {}) as HTMLOutputElement) : null };
+}
 export type { Lang };
 
 /** Navigation to every view (most are below the fold): a sticky row of buttons that bring a view into sight and focus its heading. */

@@ -16,19 +16,16 @@ export function renderChrome(u: Layout, s: AppState, source: ModelSource | null)
   const st = s.setup;
   writeValue(u.prompt, st.prompt);
   writeValue(u.message, st.message);
-  writeValue(u.temperature, String(st.temperature));
-  writeValue(u.topP, String(st.topP));
-  writeValue(u.topK, String(st.topK));
-  writeValue(u.minP, String(st.minP));
-  writeValue(u.repetitionPenalty, String(st.repetitionPenalty));
+  for (const { stage, input, out } of u.stageControls.values()) {
+    const value = st[stage.name];
+    writeValue(input, String(value));
+    // T = 0 says what it means: the most probable token, always.
+    if (out) out.textContent = stage.kind === 'temperature' && stage.greedy(value) ? `${value}${d.greedySuffix}` : String(value);
+  }
   writeValue(u.seed, String(st.seed));
   writeValue(u.maxTokens, String(st.maxTokens));
   writeValue(u.pace, String(st.delayMs));
   u.randomSeed.checked = st.randomSeed;
-  u.temperatureOut.textContent = st.temperature === 0 ? `0${d.greedySuffix}` : String(st.temperature);
-  u.topPOut.textContent = String(st.topP);
-  u.minPOut.textContent = String(st.minP);
-  u.repetitionPenaltyOut.textContent = String(st.repetitionPenalty);
 
   const chat = st.mode === 'chat';
   u.completeBtn.setAttribute('aria-pressed', String(!chat));

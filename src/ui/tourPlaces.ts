@@ -57,7 +57,7 @@ export async function placeOf(c: Concept, p: TourPlaces): Promise<HTMLElement | 
       return p.experiments.element;
     case 'topkp':
       u.more.open = true; // Top-k is on the first screen, Top-p in the drawer: the panel holding both
-      return u.topK.closest('section') as HTMLElement;
+      return u.controls.closest('section') as HTMLElement;
     case 'loop':
       p.completeMode();
       return section(u.output);

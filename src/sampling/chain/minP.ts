@@ -33,6 +33,7 @@ export const minP: TruncateStage<'minP'> = {
   symbol: 'min-p',
   limit: { min: 0, minIncluded: true, max: 1, integer: false, rule: '0 to 1 (0 = off)' },
   label: { en: 'min-p', zh: '最小概率比 min-p' },
+  input: { kind: 'range', step: 0.01, place: 'more' },
   check: checkMinP,
   apply: applyMinP,
   keepFast: (ctx, kept, value) => (value === 0 ? kept : (minPCut(ctx.order, ctx.rankBy, ctx.tempered, value, kept.ids) ?? kept)),

@@ -34,6 +34,7 @@ export const repetitionPenalty: LogitsStage<'repetitionPenalty'> = {
   symbol: 'rep',
   limit: { min: 0.5, minIncluded: true, max: 2, integer: false, rule: '0.5 to 2 (1 = off; above 1 makes tokens already in the text less likely)' },
   label: { en: 'repetition penalty', zh: '重复惩罚' },
+  input: { kind: 'range', step: 0.05, place: 'more' },
   check: checkRepetitionPenalty,
   // The same rule on both paths: one pass over the seen ids, cheap beside a softmax.
   applyLogits: (logits, value, seen) => applyRepetitionPenalty(logits, seen, value),

@@ -4,8 +4,8 @@
 // (the fast path, sampleNext() in step.ts). ../stages.ts lists them in order: that list is the chain.
 //
 // Adding a stage: write one file here (copy the nearest kind), add one line to STAGES in ../stages.ts.
-// Limits, URL key, CLI flag, labels and both samplers pick it up from there; the UI's sliders
-// (ui/layout.ts, controls.ts) are still built by hand per stage.
+// Limits, URL key, CLI flag, labels, the app's control (ui/layout.ts builds one per stage from `input`) and
+// both samplers pick it up from there.
 //
 // Three kinds, and the chain runs them in this order (checkChain refuses any other):
 //   logits       logits → logits   before the softmax (repetition penalty)
@@ -36,6 +36,11 @@ interface StageBase<N extends string> {
   readonly limit: Limit;
   /** Its name in the UI's languages (i18n/en.ts and zh.ts read it from here). */
   readonly label: { readonly en: string; readonly zh: string };
+  /**
+   * How a person sets it in the app: a slider (its ends are `limit`'s; an excluded minimum becomes min + step) or
+   * a number box, its step, and where it sits — on the first screen or in the "More settings" drawer.
+   */
+  readonly input: { readonly kind: 'range' | 'number'; readonly step: number; readonly place: 'first' | 'more' };
   /** Throws a RangeError for a value the stage cannot run with (looser than `limit`, which is the UI's range). */
   check(value: number): void;
 }

@@ -27,6 +27,7 @@ export const temperature: TemperatureStage<'temperature'> = {
   symbol: 'T',
   limit: { min: 0, minIncluded: true, max: 2, integer: false, rule: '0 to 2 (0 = always the most probable token)' },
   label: { en: 'temperature', zh: '温度' },
+  input: { kind: 'range', step: 0.05, place: 'first' },
   check: checkTemperature,
   apply: applyTemperature,
   // At T = 1 the tempered distribution is the T = 1 softmax, computed the same way: not computed twice.

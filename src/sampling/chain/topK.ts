@@ -24,6 +24,7 @@ export const topK: TruncateStage<'topK'> = {
   symbol: 'top-k',
   limit: { min: 0, minIncluded: true, max: 1_000_000, integer: true, rule: 'a whole number from 0 to 1000000 (0 = off)' },
   label: { en: 'top-k', zh: '前 k 个' },
+  input: { kind: 'number', step: 1, place: 'first' },
   check: checkTopK,
   apply: applyTopK,
   // The first k ranks: RankedIds finds them with a heap, no full sort. Kept sets are prefixes of the

@@ -37,6 +37,7 @@ export const topP: TruncateStage<'topP'> = {
   symbol: 'top-p',
   limit: { min: 0, minIncluded: false, max: 1, integer: false, rule: 'above 0, up to 1 (1 = off)' },
   label: { en: 'top-p', zh: '累积概率 p' },
+  input: { kind: 'range', step: 0.01, place: 'more' },
   check: checkTopP,
   apply: applyTopP,
   // Three ways to the same nucleus, cheapest first: among the tokens already ranked; by partitioning

@@ -101,12 +101,13 @@ export const en = {
   input: 'Input',
   // controls
   sampling: 'Sampling',
-  temperature: 'Temperature',
   greedySuffix: ' (greedy)',
-  topK: 'Top-k (0 = off)',
-  topP: 'Top-p (1 = off)',
-  minP: 'Min-p (0 = off)',
-  repetitionPenalty: 'Repetition penalty (1 = off)',
+  // A stage's control: its name and, but for temperature, the value that turns it off ("Top-k (0 = off)").
+  stageField: (name: StageName) => {
+    const s = STAGES.find((x) => x.name === name)!;
+    const title = s.label.en[0].toUpperCase() + s.label.en.slice(1);
+    return s.kind === 'temperature' ? title : `${title} (${s.off} = off)`;
+  },
   seed: 'Seed',
   random: ' random',
   randomSeed: 'New random seed each run',

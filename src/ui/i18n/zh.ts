@@ -87,12 +87,11 @@ export const zh: Dict = {
   newChat: '新对话',
   input: '输入',
   sampling: '采样',
-  temperature: '温度',
   greedySuffix: '（贪心）',
-  topK: '前 k 个（0 = 关闭）',
-  topP: '累积概率 p（1 = 关闭）',
-  minP: '最小概率比 min-p（0 = 关闭）',
-  repetitionPenalty: '重复惩罚（1 = 关闭）',
+  stageField: (name) => {
+    const s = STAGES.find((x) => x.name === name)!;
+    return s.kind === 'temperature' ? s.label.zh : `${s.label.zh}（${s.off} = 关闭）`;
+  },
   seed: '随机种子',
   random: ' 随机',
   randomSeed: '每次运行使用新的随机种子',
