@@ -6,9 +6,11 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { selectBackend } from '../src/engine/runtime/backend.ts';
 import { dequantize, QuantArena, quantize, type QuantType } from '../src/engine/runtime/quant.ts';
 import { quantDense } from '../src/engine/runtime/quantDense.ts';
+import { dequantizedTransposedWebGPU, placeOnGpu, rowsWebGPU } from '../src/engine/runtime/quantWebGPU.ts';
 import { fetchModelFiles } from '../src/engine/load/fetchModel.ts';
 import { buildModel } from '../src/engine/load/load.ts';
-import { generate } from '../src/engine/generate/generate.ts';
+import { generate, type StepRecord } from '../src/engine/generate/generate.ts';
+import type { KVModel } from '../src/engine/model/kvModel.ts';
 import reference from './fixtures/stories15m/reference.json';
 import { randomFloats } from './shared/numeric.ts';
 
@@ -53,16 +55,48 @@ describe('quantized products on WebGPU', () => {
     });
   }
 
+  for (const type of ['q8_0', 'q4_0'] as QuantType[]) {
+    it(`${type}: rows read back from the GPU's blocks (an embedding lookup, and Wᵀ for the composite ops) are the dequantized rows`, async () => {
+      const [N, K] = [40, 96];
+      const blocks = quantize(type, randn(N * K, 0.5), N, K);
+      const deq = dequantize(blocks);
+      const arena = new QuantArena();
+      const m = arena.add(blocks);
+      placeOnGpu(arena);
+      expect(arena.heldBytes).toBe(0);
+      expect(() => m.row(0)).toThrow(/live on the GPU only/);
+      const ids = [3, 0, 39, 3];
+      const rows = await rowsWebGPU(m, ids).data();
+      ids.forEach((id, t) => {
+        for (let k = 0; k < K; k++) expect(rows[t * K + k]).toBe(deq[id * K + k]);
+      });
+      const wT = await dequantizedTransposedWebGPU(m).data();
+      for (let n = 0; n < N; n++) for (let k = 0; k < K; k++) expect(wT[k * N + n]).toBe(deq[n * K + k]);
+      arena.dispose();
+    });
+  }
+
   it('the shipped stories15M (Q4_0 GGUF): 24 greedy ids from "Once upon a time" equal the float64 reference on the file', async () => {
     const lm = buildModel(await fetchModelFiles('/models/stories15m/stories15m-q4_0.gguf'));
     try {
+      // Built on WebGPU, its blocks are held once, on the GPU: nothing is left in the arena's memory.
+      expect(lm.model.quantizedBytes).toBe(0);
       const promptIds = lm.tokenizer.encode('Once upon a time');
       expect(promptIds).toEqual(reference.prompt);
-      const steps = [];
+      const steps: StepRecord[] = [];
       for await (const s of generate(lm, promptIds, { temperature: 0, topK: 0, topP: 1, seed: 0, maxTokens: 24 })) steps.push(s);
       expect(steps.map((s) => s.id)).toEqual(reference.steps.map((s) => s.id));
       // The first choice's probability too (the software adapter computes in float32, like the CPU paths).
       for (const [i, ref] of reference.steps.entries()) expect(Math.abs(steps[i].rawProb - ref.top[0][1])).toBeLessThan(1e-3);
+      // The composite path (what attribution differentiates) reads the embeddings and the matrices from the GPU too:
+      // log p(first greedy token | prompt) as the cached forward pass gives it.
+      lm.model.truncate(0);
+      const logits = lm.model.forward(promptIds, true);
+      const viaForward = (await tf.tidy(() => tf.logSoftmax(logits).reshape([-1]).slice(steps[0].id, 1)).data())[0];
+      const model = lm.model as KVModel;
+      const viaComposite = (await tf.tidy(() => model.logProbOfEmbeddings(model.tokenEmbeddings(promptIds), steps[0].id)).data())[0];
+      logits.dispose();
+      expect(Math.abs(viaComposite - viaForward)).toBeLessThan(1e-3);
     } finally {
       lm.model.dispose();
     }

@@ -5,6 +5,7 @@ import { causalAttention, type KVCache } from '../runtime/attention.ts';
 import { denseWasm, withCompositeKernels } from '../runtime/fused.ts';
 import { QuantArena, QuantMatrix, type WeightDType } from '../runtime/quant.ts';
 import { quantDense } from '../runtime/quantDense.ts';
+import { placeOnGpu } from '../runtime/quantWebGPU.ts';
 import type { Matrix } from './weights.ts';
 import type { ModelConfig } from './config.ts';
 import { ContextFullError, type LanguageModel, type Trace } from './model.ts';
@@ -24,9 +25,12 @@ export abstract class KVModel implements LanguageModel {
     readonly dtype: WeightDType = 'f32',
     /** The quantized matrices' memory (null at float32). */
     private readonly arena: QuantArena | null = null,
-  ) {}
+  ) {
+    // Built on WebGPU: the blocks go to the GPU now and are held there only (not also in the arena's memory).
+    if (arena && tf.getBackend() === 'webgpu') placeOnGpu(arena);
+  }
 
-  /** Bytes of weights held outside TF.js's tensors (the quantized matrices); engine memory = tensors + these. */
+  /** Bytes of weights held outside TF.js's tensors (the quantized matrices in the arena's memory; 0 once on the GPU only); engine memory = tensors + these. */
   get quantizedBytes(): number {
     return this.arena?.heldBytes ?? 0;
   }

@@ -220,11 +220,12 @@ const CHUNK_ROWS = 64;
  * memory goes with the arena when the model is freed.
  */
 export class QuantArena {
-  private readonly memory: WebAssembly.Memory;
-  private readonly kernels: QuantExports | null;
+  private memory: WebAssembly.Memory | null; // null once the blocks live on the GPU only (releaseToGpu)
+  private kernels: QuantExports | null;
   private top = 0; // bytes allocated to weights
   private scratch = 0; // bytes reserved past `top` for x and y
   private readonly disposers: (() => void)[] = []; // copies of the blocks elsewhere (the GPU), freed with the arena
+  private readonly added: QuantMatrix[] = [];
 
   constructor() {
     this.memory = new WebAssembly.Memory({ initial: 1 });
@@ -242,28 +243,54 @@ export class QuantArena {
     for (const fn of this.disposers.splice(0)) fn();
   }
 
+  /** Every matrix added, in order. */
+  get matrices(): readonly QuantMatrix[] {
+    return this.added;
+  }
+
+  /**
+   * Lets the memory go once every matrix has a copy on the GPU (quantWebGPU.ts: the blocks held once, there):
+   * from then on reading the blocks here throws; products, rows and dequantization run from the GPU's copy.
+   */
+  releaseToGpu(): void {
+    this.memory = null;
+    this.kernels = null;
+  }
+
+  /** Whether the blocks are still in this memory (false once released to the GPU). */
+  get inMemory(): boolean {
+    return this.memory !== null;
+  }
+
+  private mem(): WebAssembly.Memory {
+    if (!this.memory) throw new Error('These quantized weights live on the GPU only (their memory here was let go after the upload); read them there (quantWebGPU.ts).');
+    return this.memory;
+  }
+
   /** Bytes the weights take in this arena. */
   get weightBytes(): number {
     return this.top;
   }
-  /** Bytes of memory held (weights, scratch, page rounding). */
+  /** Bytes of memory held (weights, scratch, page rounding); 0 once released to the GPU. */
   get heldBytes(): number {
-    return this.memory.buffer.byteLength;
+    return this.memory?.buffer.byteLength ?? 0;
   }
 
   /** Copies a quantized matrix into the arena. */
   add(blocks: QuantBlocks): QuantMatrix {
     const dAt = this.alloc(blocks.scales.byteLength);
-    new Float32Array(this.memory.buffer, dAt, blocks.scales.length).set(blocks.scales);
+    new Float32Array(this.mem().buffer, dAt, blocks.scales.length).set(blocks.scales);
     const qAt = this.alloc(blocks.quants.byteLength);
-    new Uint8Array(this.memory.buffer, qAt, blocks.quants.byteLength).set(new Uint8Array(blocks.quants.buffer, blocks.quants.byteOffset, blocks.quants.byteLength));
-    return new QuantMatrix(this, blocks.type, blocks.rows, blocks.cols, qAt, dAt);
+    new Uint8Array(this.mem().buffer, qAt, blocks.quants.byteLength).set(new Uint8Array(blocks.quants.buffer, blocks.quants.byteOffset, blocks.quants.byteLength));
+    const m = new QuantMatrix(this, blocks.type, blocks.rows, blocks.cols, qAt, dAt);
+    this.added.push(m);
+    return m;
   }
 
   /** The matrix's blocks as views into the arena (valid until the next allocation). */
   blocks(m: QuantMatrix): QuantBlocks {
     const nBlocks = (m.rows * m.cols) / QK;
-    const buf = this.memory.buffer;
+    const buf = this.mem().buffer;
     const quants = m.type === 'q8_0' ? new Int8Array(buf, m.qAt, m.rows * m.cols) : new Uint8Array(buf, m.qAt, (m.rows * m.cols) / 2);
     return { type: m.type, rows: m.rows, cols: m.cols, scales: new Float32Array(buf, m.dAt, nBlocks), quants };
   }
@@ -271,7 +298,7 @@ export class QuantArena {
   /** y [T, N] = x [T, K] · Wᵀ. */
   matmul(m: QuantMatrix, x: Float32Array, T: number): Float32Array {
     if (x.length !== T * m.cols) throw new Error(`quantized product: ${x.length} activations for ${T} rows of ${m.cols}`);
-    if (!this.kernels) return matmulScalar(this.blocks(m), x, T);
+    if (!this.kernels) return matmulScalar(this.blocks(m), x, T); // (blocks() says so if they are on the GPU only)
     if (T <= CHUNK_ROWS) return this.matmulRows(m, x, T);
     // Many rows (a long text's logits over a large vocabulary) in chunks: the scratch area, which a WebAssembly
     // memory never gives back, stays the size of CHUNK_ROWS rows.
@@ -290,10 +317,10 @@ export class QuantArena {
     this.reserveScratch(xBytes + yBytes + T * 16);
     const xAt = this.top;
     const yAt = this.top + xBytes;
-    new Float32Array(this.memory.buffer, xAt, x.length).set(x);
+    new Float32Array(this.mem().buffer, xAt, x.length).set(x);
     if (T === 1) this.kernels[m.type === 'q8_0' ? 'matmul_q8_0' : 'matmul_q4_0'](m.qAt, m.dAt, xAt, yAt, m.rows, m.cols, T);
     else this.kernels[m.type === 'q8_0' ? 'matmul_rows_q8_0' : 'matmul_rows_q4_0'](m.qAt, m.dAt, xAt, yAt, m.rows, m.cols, T, yAt + yBytes);
-    return new Float32Array(this.memory.buffer, yAt, T * m.rows);
+    return new Float32Array(this.mem().buffer, yAt, T * m.rows);
   }
 
   private alloc(bytes: number): number {
@@ -311,12 +338,13 @@ export class QuantArena {
   }
 
   private ensure(bytes: number): void {
-    const have = this.memory.buffer.byteLength;
+    const memory = this.mem();
+    const have = memory.buffer.byteLength;
     if (bytes <= have) return;
     const limit = 65536 * PAGE; // a WebAssembly memory's 4 GiB
     try {
       if (bytes > limit) throw new Error('past 4 GiB');
-      this.memory.grow(Math.ceil((bytes - have) / PAGE));
+      memory.grow(Math.ceil((bytes - have) / PAGE));
     } catch (e) {
       throw new Error(`The quantized weights need ${(bytes / 2 ** 20).toFixed(0)} MiB in one WebAssembly memory, which could not grow to that (${(e as Error).message}; the limit is 4 GiB, less if the browser is short of memory). Pick a smaller model or Q4_0.`);
     }

@@ -8,7 +8,7 @@
 // TF.js's own matMul: the same function, float32 weights built per call, so slow.
 import * as tf from '@tensorflow/tfjs';
 import { freeOutputsOnThrow, fusedKernels, onWasm, type WasmBackend } from './fused.ts';
-import { quantDenseWebGPU } from './quantWebGPU.ts';
+import { dequantizedTransposedWebGPU, isOnGpu, quantDenseWebGPU, rowsWebGPU } from './quantWebGPU.ts';
 import type { QuantMatrix } from './quant.ts';
 
 const DENSE_Q = 'NextTokenDenseQuantized';
@@ -20,12 +20,16 @@ export function quantDense(x: tf.Tensor2D, w: QuantMatrix, bias?: tf.Tensor1D): 
     registerQuantKernel();
     return tf.engine().runKernel(DENSE_Q, bias ? { x, bias } : { x }, { matrix: w } as unknown as tf.NamedAttrMap) as tf.Tensor2D;
   }
-  if (fusedKernels.enabled && tf.getBackend() === 'webgpu') return quantDenseWebGPU(x, w, bias);
-  return tf.tidy(() => tf.fused.matMul({ a: x, b: tf.tensor2d(w.dequantizedTransposed(), [w.cols, w.rows]), bias }) as tf.Tensor2D);
+  const gpu = tf.getBackend() === 'webgpu';
+  if (fusedKernels.enabled && gpu) return quantDenseWebGPU(x, w, bias);
+  // The blocks only on the GPU (a model built there): dequantized there.
+  const dequantized = () => (gpu && isOnGpu(w) ? dequantizedTransposedWebGPU(w) : tf.tensor2d(w.dequantizedTransposed(), [w.cols, w.rows]));
+  return tf.tidy(() => tf.fused.matMul({ a: x, b: dequantized(), bias }) as tf.Tensor2D);
 }
 
 /** Rows `ids` of a quantized table [V, D] (the token embedding), dequantized: [T, D]. */
 export function quantRows(table: QuantMatrix, ids: number[]): tf.Tensor2D {
+  if (tf.getBackend() === 'webgpu' && isOnGpu(table)) return rowsWebGPU(table, ids);
   const out = new Float32Array(ids.length * table.cols);
   ids.forEach((id, t) => table.row(id, out, t * table.cols));
   return tf.tensor2d(out, [ids.length, table.cols]);
