@@ -4,8 +4,7 @@
 import { pickSampling, type SamplingSettings } from '../sampling/stages.ts';
 import { SLOW_MOTION_MS, type FaultHook, type ModelInfo, type ModelSource, type TokenView } from '../worker/protocol.ts';
 import { wireControls } from './controls.ts';
-import { EngineClient, EngineRestartedError } from './engineClient.ts';
-import { CancelledError } from '../engine/generate/cancelled.ts';
+import { EngineClient } from './engineClient.ts';
 import { lang, onLangChange, setLang, t as tr, type Lang } from './i18n/index.ts';
 import { download } from './dom.ts';
 import { buildLayout, type Layout } from './layout.ts';
@@ -17,10 +16,10 @@ import { renderChrome } from './render.ts';
 import { Runs } from './runs.ts';
 import { TokenTree } from './views/tokenTree.ts';
 import { LearnerTools } from './learnerTools.ts';
-import { busy, contextIds, initialState, KEPT_CANDIDATES, reduce, runById, runExport, shownRun, type Action, type AppState } from './state.ts';
+import { busy, contextIds, initialState, reduce, runById, runExport, shownRun, type Action, type AppState } from './state.ts';
 import { pickGuessPrompts } from './guessGame.ts';
-import { describeChoice } from '../sampling/step.ts';
-import { packTop, topIds } from '../sampling/topColumns.ts';
+import { topIds } from '../sampling/topColumns.ts';
+import { StepData } from './stepData.ts';
 import { StepPanel } from './views/stepPanel.ts';
 import { ToolViews } from './toolViews.ts';
 import { ModelPicture } from './views/modelPicture.ts';
@@ -56,10 +55,10 @@ export class App {
   private readonly logs = new TrainingLogs();
   private renderQueued = false;
   private idleWaiters: (() => void)[] = [];
-  private readonly labelsAsked = new Set<number>();
   private readonly runs: Runs;
   private readonly keeper: RunKeeper;
   private readonly models: ModelLoading;
+  private readonly stepData: StepData;
 
   constructor(
     root: HTMLElement,
@@ -71,6 +70,7 @@ export class App {
     const testHooks = params.has('testHooks');
     this.client = new EngineClient(testHooks ? Number(params.get('timeoutScale') ?? 1) : 1, testHooks);
     if (testHooks) (window as Window & { nexttokenFault?: (h: FaultHook) => void }).nexttokenFault = (h) => this.client.fault(h);
+    this.stepData = new StepData({ state: () => this.state, dispatch: (a) => this.dispatch(a), client: this.client, showError: (m) => this.showError(m) });
     this.client.onBackendChanged = (backend, why) => {
       this.dispatch({ type: 'backendChanged', backend });
       this.dispatch({ type: 'noticeAdded', text: why });
@@ -79,7 +79,7 @@ export class App {
     // What the engine holds, for scripts and tests: the backend its model computes on, and its phase.
     this.client.onEngineState = (s) => {
       Object.assign(document.body.dataset, { engine: s.phase, engineBackend: s.backend ?? '', engineModel: s.model ?? '' });
-      if (s.phase === 'loading') this.recomputeFailed.clear(); // another model, or the same one again, may answer
+      if (s.phase === 'loading') this.stepData.loadStarted(); // another model, or the same one again, may answer
     };
     const { setup, corrections } = readSetup(location.search, lang());
     const { isolated, reason, detail, registration } = offline;
@@ -105,9 +105,9 @@ export class App {
       dispatch: (a) => this.dispatch(a),
       client: this.client,
       showError: (m) => this.showError(m),
-      recomputeLogits: (runId, step) => this.recomputeLogits(runId, step),
+      recomputeLogits: (runId, step) => this.stepData.recomputeLogits(runId, step),
     });
-    this.panel = new StepPanel(this.ui.stepPanel, { onPick: (id) => this.dispatch({ type: 'candidatePicked', id }), needLabels: (ids) => void this.learnLabels(ids), onGuess: (g) => void this.learner.guess(g), needCharacters: (context, ids) => this.client.characters(context, ids) });
+    this.panel = new StepPanel(this.ui.stepPanel, { onPick: (id) => this.dispatch({ type: 'candidatePicked', id }), needLabels: (ids) => void this.stepData.learnLabels(ids), onGuess: (g) => void this.learner.guess(g), needCharacters: (context, ids) => this.client.characters(context, ids) });
     this.picker = new ModelPicker(embedded, {
       load: (source, choice) => {
         this.models.picked = true;
@@ -132,7 +132,7 @@ export class App {
           return this.whenIdle();
         },
         modelIn: async (model) => {
-          this.labelsAsked.clear();
+          this.stepData.modelIn();
           const questions = await this.tools.modelLoaded(model);
           const prompts = model.openings.length ? model.openings.map((text) => ({ lang: 'en' as const, text, story: true })) : pickGuessPrompts(questions);
           this.dispatch({ type: 'guessPromptsSet', prompts });
@@ -192,7 +192,7 @@ export class App {
       settings: () => this.settings,
       showError: (m) => this.showError(m),
       showPromptTokens: (views, text) => this.promptTokensShown(views, text),
-      recomputeLogits: (runId, step) => this.recomputeLogits(runId, step),
+      recomputeLogits: (runId, step) => this.stepData.recomputeLogits(runId, step),
       inspectLayer: () => (this.autoInspects ? this.tools.inside.layer : null),
       stepInspected: (runId, step, inspection) => {
         const record = runById(this.state, runId)?.steps[step];
@@ -250,7 +250,7 @@ export class App {
     if (a.type === 'setupChanged' || a.type === 'modeSet') history.replaceState(null, '', writeSetup(this.state.setup, new URLSearchParams(location.search)));
     if (a.type === 'setupChanged' && this.state.job.kind === 'generate') this.client.updateSettings(this.settings, this.state.setup.delayMs); // from the next token
     if (before.job.kind !== 'idle' && this.state.job.kind === 'idle') for (const w of this.idleWaiters.splice(0)) w();
-    if (a.type === 'runsCleared') this.recomputeFailed.clear(); // run ids start again from 1
+    if (a.type === 'runsCleared') this.stepData.runsCleared(); // run ids start again from 1
     // Batched: several actions in one handler render once, before the browser paints.
     if (!this.renderQueued) {
       this.renderQueued = true;
@@ -279,12 +279,12 @@ export class App {
     if (s.model) {
       // The picture names the step's top three: labels the page has not learned yet (a restored run) are asked for.
       const unnamed = shown ? topIds(shown.top).slice(0, 3).filter((id) => id !== shown.id && !(id in s.labels)) : [];
-      if (unnamed.length) void this.learnLabels(unnamed);
+      if (unnamed.length) void this.stepData.learnLabels(unnamed);
       this.picture.show({ shape: this.shapeOf(s.model), inspection: this.tools.inside.inspectionOf(shown), record: shown, labels: s.labels, animate: s.job.kind === 'generate' && s.setup.delayMs >= SLOW_MOTION_MS, auto: this.autoInspects });
     }
     const wide = window.matchMedia?.('(min-width: 900px)').matches ?? true;
     this.panel.render(record ? { record, settings: this.settings, picked: s.picked, forced: s.forced, guess: { hidden, on: s.guess.on, rounds: s.guess.rounds }, labels: s.labels, topN: wide ? 15 : 10, context: contextIds(run!, sel!.step), waitingAhead: s.recomputeQueued?.runId === run!.id && s.recomputeQueued.step === sel!.step ? s.recomputeQueued.ahead : null } : null);
-    if (run && record && !record.logits) void this.recomputeLogits(run.id, sel!.step, false);
+    if (run && record && !record.logits) void this.stepData.recomputeLogits(run.id, sel!.step, true);
     void this.learner.decodePlainText();
     const reason = this.busyReason();
     this.tools.setBlocked(reason);
@@ -351,50 +351,6 @@ export class App {
     const data = runExport(this.state);
     if (!data) return this.showError(tr().nothingToExport);
     download('nexttoken-run.json', URL.createObjectURL(new Blob([JSON.stringify(data, null, 1)], { type: 'application/json' })));
-  }
-
-  /**
-   * A past step whose logits the page let go (see AppState.logitsHeld): the engine recomputes them from
-   * the run's ids. The same model and ids give the same distribution the step was sampled from.
-   */
-  /**
-   * A dropped step's logits, computed again. `fromRender`: the render asks on every pass, so a step the engine
-   * refused is not asked again until a load starts (a failure must not loop); a learner's own action always asks.
-   */
-  async recomputeLogits(runId: number, step: number, fromRender = false): Promise<Float32Array | null> {
-    const key = `${runId}:${step}`;
-    const run = runById(this.state, runId);
-    if (!run || this.recomputing.has(key) || (fromRender && this.recomputeFailed.has(key))) return null;
-    this.recomputing.add(key);
-    try {
-      // Said only when something is ahead of it: a job that starts at once changes nothing on screen.
-      const logits = await this.client.stepLogits(contextIds(run, step), (ahead) => ahead > 0 && this.dispatch({ type: 'recomputeQueued', at: { runId, step, ahead } }));
-      // Its candidates too, from those logits under the step's own settings, if the page kept only the first KEPT_CANDIDATES.
-      const record = run.steps[step];
-      const top = record && record.top.n <= KEPT_CANDIDATES ? describeChoice(logits, record.settings, record.id, undefined, contextIds(run, step)) : null;
-      this.dispatch({ type: 'logitsRecomputed', runId, step, logits, top: top ? packTop(top.top, top.stages.length) : undefined });
-      return logits;
-    } catch (e) {
-      // Cancelled by a load, or ended by a worker restart: asked again when the engine is back, not remembered.
-      if (!(e instanceof CancelledError || e instanceof EngineRestartedError)) this.recomputeFailed.add(key);
-      this.showError((e as Error).message);
-      return null;
-    } finally {
-      this.recomputing.delete(key);
-      if (this.state.recomputeQueued?.runId === runId && this.state.recomputeQueued.step === step) this.dispatch({ type: 'recomputeQueued', at: null }); // this step waits no more
-    }
-  }
-  private readonly recomputing = new Set<string>();
-  private readonly recomputeFailed = new Set<string>();
-
-  /** Token labels the panel asked for (e.g. what other settings would draw), fetched once. */
-  private async learnLabels(ids: number[]): Promise<void> {
-    // Asked once per id: the panel redraws while an answer is on its way, and a failed look-up must not loop.
-    const want = ids.filter((id) => !(id in this.state.labels) && !this.labelsAsked.has(id));
-    if (!want.length || !this.state.model) return;
-    for (const id of want) this.labelsAsked.add(id);
-    const views = await this.client.labels(want).catch(() => []);
-    if (views.length) this.dispatch({ type: 'labelsLearned', labels: Object.fromEntries(views.map((v) => [v.id, v.label])) });
   }
 
   private async showPromptTokens(): Promise<void> {
