@@ -6,6 +6,7 @@
 // summed in order, times the block's scale, added up block by block. Another summation order than the WASM
 // kernel's (both float32): the tests hold the two to 1e-4 of the float64 product of the dequantized weights.
 import * as tf from '@tensorflow/tfjs';
+import { uploadNow } from './backend.ts';
 import { programKernel, type Program } from './fusedWebGPU.ts';
 import { QK, type QuantArena, type QuantMatrix } from './quant.ts';
 
@@ -19,7 +20,7 @@ interface GpuBlocks {
 }
 const onGpu = new WeakMap<QuantMatrix, GpuBlocks>();
 
-/** The matrix's blocks as GPU tensors (uploaded on first use, freed with the model's arena). */
+/** The matrix's blocks as GPU tensors (made on first use, uploaded at once, freed with the model's arena). */
 function gpuBlocks(m: QuantMatrix): GpuBlocks {
   let g = onGpu.get(m);
   if (!g) {
@@ -27,7 +28,8 @@ function gpuBlocks(m: QuantMatrix): GpuBlocks {
     const bytes = new Uint8Array(b.quants.buffer, b.quants.byteOffset, b.quants.byteLength);
     const words = new Int32Array(bytes.byteLength / 4);
     new Uint8Array(words.buffer).set(bytes);
-    g = { scales: tf.keep(tf.tensor1d(Float32Array.from(b.scales))), quants: tf.keep(tf.tensor1d(words, 'int32')) };
+    // Uploaded now: TF.js would otherwise keep these arrays in the page until a kernel first reads them.
+    g = { scales: tf.keep(uploadNow(tf.tensor1d(Float32Array.from(b.scales)))), quants: tf.keep(uploadNow(tf.tensor1d(words, 'int32'))) };
     onGpu.set(m, g);
     const held = g;
     m.arena.onDispose(() => {
