@@ -251,6 +251,7 @@ export class App {
     if (a.type === 'setupChanged' && this.state.job.kind === 'generate') this.client.updateSettings(this.settings, this.state.setup.delayMs); // from the next token
     if (before.job.kind !== 'idle' && this.state.job.kind === 'idle') for (const w of this.idleWaiters.splice(0)) w();
     if (a.type === 'runsCleared') this.stepData.runsCleared(); // run ids start again from 1
+    if (a.type === 'stepSelected') this.stepData.selected(a.runId, a.step);
     // Batched: several actions in one handler render once, before the browser paints.
     if (!this.renderQueued) {
       this.renderQueued = true;
@@ -283,7 +284,7 @@ export class App {
       this.picture.show({ shape: this.shapeOf(s.model), inspection: this.tools.inside.inspectionOf(shown), record: shown, labels: s.labels, animate: s.job.kind === 'generate' && s.setup.delayMs >= SLOW_MOTION_MS, auto: this.autoInspects });
     }
     const wide = window.matchMedia?.('(min-width: 900px)').matches ?? true;
-    this.panel.render(record ? { record, settings: this.settings, picked: s.picked, forced: s.forced, guess: { hidden, on: s.guess.on, rounds: s.guess.rounds }, labels: s.labels, topN: wide ? 15 : 10, context: contextIds(run!, sel!.step), waitingAhead: s.recomputeQueued?.runId === run!.id && s.recomputeQueued.step === sel!.step ? s.recomputeQueued.ahead : null } : null);
+    this.panel.render(record ? { record, settings: this.settings, picked: s.picked, forced: s.forced, guess: { hidden, on: s.guess.on, rounds: s.guess.rounds }, labels: s.labels, topN: wide ? 15 : 10, context: contextIds(run!, sel!.step), waitingAhead: s.recomputeQueued?.runId === run!.id && s.recomputeQueued.step === sel!.step ? s.recomputeQueued.ahead : null, recomputeFailed: this.stepData.failed(run!.id, sel!.step) } : null);
     if (run && record && !record.logits) void this.stepData.recomputeLogits(run.id, sel!.step, true);
     void this.learner.decodePlainText();
     const reason = this.busyReason();

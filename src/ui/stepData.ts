@@ -1,7 +1,8 @@
 // What the page asks the engine about steps and tokens it already shows: a past step's logits again (the page
 // keeps full logits for the newest steps only: AppState.logitsHeld), and the labels of tokens the step panel and
-// the model's picture name. Each is asked once; a step the engine refused is not asked again by the render until a
-// load starts or the runs are cleared (a failure must not loop), while a learner's own action always asks.
+// the model's picture name. Each is asked once; a step the engine refused is not asked again by the render until the
+// learner selects it again, a load starts or the runs are cleared (a failure must not loop); a learner's own action
+// (a branch, a forced token) always asks.
 import { CancelledError } from '../engine/generate/cancelled.ts';
 import { describeChoice } from '../sampling/step.ts';
 import { packTop } from '../sampling/topColumns.ts';
@@ -30,6 +31,16 @@ export class StepData {
   /** The runs were cleared: run ids start again from 1. */
   runsCleared(): void {
     this.recomputeFailed.clear();
+  }
+
+  /** The learner selected this step: if the engine refused it before, the render asks once more. */
+  selected(runId: number, step: number): void {
+    this.recomputeFailed.delete(`${runId}:${step}`);
+  }
+
+  /** Whether the engine refused this step's logits (and nothing has asked again since). */
+  failed(runId: number, step: number): boolean {
+    return this.recomputeFailed.has(`${runId}:${step}`) && !this.recomputing.has(`${runId}:${step}`);
   }
 
   /** A model is in: its labels are asked afresh. */

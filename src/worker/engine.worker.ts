@@ -177,6 +177,7 @@ async function runJob(req: JobRequest, job: Running): Promise<void> {
     case 'perplexity':
       return answer(req.reqId, 'perplexity', await tool(() => perplexity(need(), req.args.text)));
     case 'stepLogits': {
+      if (fault('failStepLogits')) throw new Error('test hook: this step could not be recomputed');
       const logits = await tool(() => logitsAfter(need(), req.args.ids));
       return answer(req.reqId, 'stepLogits', logits, [logits.buffer]);
     }

@@ -190,7 +190,9 @@ export type FaultHook =
   | { kind: 'exit' }
   | { kind: 'nanLogits'; atStep: number }
   /** The next move to WASM after a lost device fails (as a page out of memory would). */
-  | { kind: 'failRecovery' };
+  | { kind: 'failRecovery' }
+  /** The next recomputation of a step's logits is refused (as an engine that cannot compute it would). */
+  | { kind: 'failStepLogits' };
 
 /**
  * What the engine is doing and what it holds, posted whenever it changes: `backend` is TF.js's active backend,

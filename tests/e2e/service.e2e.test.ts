@@ -285,6 +285,19 @@ describe('bounded memory: the page keeps the newest steps\' logits, older ones a
       }
     }
   });
+
+  it('a step the engine refuses to recompute says so and is not asked again by itself; selecting its token again asks again', async () => {
+    const panel = o.page.getByRole('region', { name: 'Next-token distribution' });
+    const token = (i: number) => o.page.getByRole('region', { name: 'Output' }).locator('button.token[data-active="true"]').nth(i);
+    // A step whose logits were let go: the engine is asked for them, and refuses once. Had the page asked again by
+    // itself (every render did), the second ask would succeed and the refusal never be seen.
+    await fault(o.page, { kind: 'failStepLogits' });
+    await token(7).click();
+    await expect.poll(() => panel.textContent(), { timeout: 60_000 }).toContain('could not be recomputed');
+    expect(await errorText(o.page)).toMatch(/could not be recomputed/);
+    await token(7).click();
+    await expect.poll(() => panel.locator('.step-summary').textContent(), { timeout: 60_000 }).toContain('Step 8 ');
+  });
 });
 
 describe('bad input in the UI: a message that says what to do, and nothing typed is lost', () => {

@@ -80,6 +80,7 @@ export const en = {
     `${name} is loaded.${cancelled.length ? ` To load it, the engine cancelled: ${cancelled.join('; ')}.` : ''}${waited.length ? ` It waited for ${waited.join('; ')} to finish first.` : ''}${cancelled.length + waited.length ? '' : ' The tool that was running had finished.'}`,
   engineRestarted: (why: string) => `The engine stopped (${why}) and was restarted; the model is loaded again. Your runs, prompt and settings are kept.`,
   recomputing: 'Recomputing this step’s probabilities from its tokens (only the newest steps keep them in memory)…',
+  recomputeFailed: 'This step’s probabilities could not be recomputed (the message above says why). Select its token again to try again.',
   recomputeWaiting: (ahead: number) => `This step’s probabilities are recomputed from its tokens when the engine is free: ${ahead === 1 ? 'one job is' : `${ahead} jobs are`} ahead (a running generation finishes first)…`,
   loadFailed: (s: string, why: string) => `Loading ${s} failed: ${why}`,
   downloading: 'Downloading',

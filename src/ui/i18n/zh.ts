@@ -68,6 +68,7 @@ export const zh: Dict = {
     `${name} 已加载。${cancelled.length ? `为加载它，引擎取消了：${cancelled.join('；')}。` : ''}${waited.length ? `加载前先等待 ${waited.join('；')} 完成。` : ''}${cancelled.length + waited.length ? '' : '正在运行的工具已经完成。'}`,
   engineRestarted: (why) => `引擎停止了（${why}），已重新启动并重新加载模型。你的运行记录、提示词和设置都保留着。`,
   recomputing: '正在根据这些词元重新计算这一步的概率（内存里只保留最近几步的完整概率）…',
+  recomputeFailed: '这一步的概率没能重新计算（原因见上方消息）。再次选择这个词元即可重试。',
   recomputeWaiting: (ahead: number) => `引擎空闲后会根据这些词元重新计算这一步的概率：前面还有 ${ahead} 个任务（正在进行的生成会先完成）…`,
   loadFailed: (s, why) => `加载 ${s} 失败：${why}`,
   downloading: '下载中',

@@ -44,6 +44,8 @@ export interface StepPanelInput {
   context: number[];
   /** Its logits wait in the engine's queue to be recomputed: how many jobs are ahead (null: not waiting). */
   waitingAhead: number | null;
+  /** The engine refused to recompute them (the error says why); selecting the token again asks again. */
+  recomputeFailed?: boolean;
 }
 
 
@@ -79,7 +81,7 @@ export class StepPanel {
       this.chart?.destroy();
       this.chart = null;
       // A selected step whose logits are being recomputed (the page keeps only the newest steps').
-      const text = !input ? t().selectToken : input.waitingAhead ? t().recomputeWaiting(input.waitingAhead) : t().recomputing;
+      const text = !input ? t().selectToken : input.recomputeFailed ? t().recomputeFailed : input.waitingAhead ? t().recomputeWaiting(input.waitingAhead) : t().recomputing;
       this.root.append(h('p', { class: 'hint', 'data-recomputing': input ? 'true' : undefined }, text));
       return;
     }
@@ -344,7 +346,7 @@ function tokenLabel(record: StepRecord, labels: Record<number, string>, id: numb
 
 function sameInput(a: (StepPanelInput & { lang: string }) | null, b: (StepPanelInput & { lang: string }) | null | undefined): boolean {
   if (a === null || b === null || b === undefined) return a === b;
-  return a.record === b.record && sameSampling(a.settings, b.settings) && a.picked === b.picked && a.forced === b.forced && a.guess.hidden === b.guess.hidden && a.guess.rounds === b.guess.rounds && a.guess.on === b.guess.on && a.labels === b.labels && a.topN === b.topN && a.lang === b.lang && a.waitingAhead === b.waitingAhead;
+  return a.record === b.record && sameSampling(a.settings, b.settings) && a.picked === b.picked && a.forced === b.forced && a.guess.hidden === b.guess.hidden && a.guess.rounds === b.guess.rounds && a.guess.on === b.guess.on && a.labels === b.labels && a.topN === b.topN && a.lang === b.lang && a.waitingAhead === b.waitingAhead && a.recomputeFailed === b.recomputeFailed;
 }
 
 const MIN_BAR_PX = 3;
