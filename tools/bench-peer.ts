@@ -81,8 +81,8 @@ const MODELS: Record<string, PeerModel> = {
  */
 function folderModel(folder: string): string {
   const dir = resolve(folder);
-  if (!existsSync(join(dir, 'config.json')) || !existsSync(join(dir, 'model.safetensors'))) {
-    throw new UsageError(`--model: ${folder} is not a Hugging Face model folder (it needs config.json and model.safetensors)`);
+  if (!['config.json', 'model.safetensors', 'tokenizer.json'].every((f) => existsSync(join(dir, f)))) {
+    throw new UsageError(`--model: ${folder} is not a Hugging Face model folder (it needs config.json, model.safetensors and tokenizer.json)`);
   }
   const name = `folder-${basename(dir)}`;
   const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as { model_type?: string; vocab_size: number };

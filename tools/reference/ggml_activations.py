@@ -98,12 +98,12 @@ def main():
             out.append(int(top[0]))
             gaps.append(float(z[top[0]] - z[top[1]]))
             if step == split < n:
-                # On the engines' shared text so far: how far apart this way puts their two choices.
+                # On the engines' shared text so far (this way's too, if it followed them): how far apart it puts their two choices.
                 at_split = {'step': step, 'logitNextTokenMinusLlamaCpp': float(z[mine[step]] - z[theirs[step]]), 'logitSpread': float(z.max() - z.min())}
             ids.append(int(top[0]))
         first = lambda other: next((i for i, (a, b) in enumerate(zip(out, other)) if a != b), n)
         report[way] = {'ids': out, 'agreesWithNextTokenFor': first(mine), 'agreesWithLlamaCppFor': first(theirs),
-                       'smallestTop2LogitGap': min(gaps), **({'atFirstDivergence': at_split} if split < n and first(mine) > split or first(theirs) > split else {})}
+                       'smallestTop2LogitGap': min(gaps), **({'atFirstDivergence': at_split} if split < n and first(mine) >= split else {})}
     print(json.dumps(report))
 
 
