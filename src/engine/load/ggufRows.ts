@@ -40,7 +40,10 @@ function fileRowOf(r: number, heads: number, rows: number): number {
 
 function unpermuteRows(data: Float32Array, n: number, width: number, heads: number): Float32Array {
   const out = new Float32Array(data.length);
-  for (let r = 0; r < n; r++) out.set(data.subarray(fileRowOf(r, heads, n) * width, (fileRowOf(r, heads, n) + 1) * width), r * width);
+  for (let r = 0; r < n; r++) {
+    const from = fileRowOf(r, heads, n);
+    out.set(data.subarray(from * width, (from + 1) * width), r * width);
+  }
   return out;
 }
 

@@ -257,11 +257,6 @@ export class QuantArena {
     this.kernels = null;
   }
 
-  /** Whether the blocks are still in this memory (false once released to the GPU). */
-  get inMemory(): boolean {
-    return this.memory !== null;
-  }
-
   private mem(): WebAssembly.Memory {
     if (!this.memory) throw new Error('These quantized weights live on the GPU only (their memory here was let go after the upload); read them there (quantWebGPU.ts).');
     return this.memory;
